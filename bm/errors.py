@@ -1,0 +1,13 @@
+"""User-facing exceptions. Library code raises these; only `bm.cli` turns them into exit code 2."""
+
+
+class BMError(ValueError):
+    """Bad input or state that the user can fix; the message says how."""
+
+
+class ShapeError(BMError):
+    """Arrays whose shapes do not fit together; the message names the shapes."""
+
+
+class RunFolderError(BMError):
+    """An output folder that cannot be used (a file, unwritable, or holding another config)."""

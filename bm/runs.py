@@ -1,0 +1,98 @@
+"""Run folders: atomic writes, the config.json that identifies a run, refusal of a foreign config."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bm import __version__
+from bm.errors import RunFolderError
+
+__all__ = ["atomic_write_text", "git_sha", "prepare_run_folder", "read_csv_rows", "write_csv_rows"]
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename over `path`."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results should read like any file
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_csv_rows(path: Path, rows: list[dict], columns: list[str]) -> None:
+    """Write rows (dicts) as CSV with the given column order, atomically."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({c: row[c] for c in columns} for row in rows)
+    atomic_write_text(path, buf.getvalue())
+
+
+def read_csv_rows(path: Path) -> list[dict]:
+    if not Path(path).exists():
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def git_sha() -> str | None:
+    """The commit of the checkout bm runs from, if it runs from one."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                             text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def prepare_run_folder(out: Path, config: dict[str, Any]) -> Path:
+    """Create `out` (or reuse it for the same config) and write config.json.
+
+    The folder must be a writable directory; when it already holds a config.json that differs
+    from `config`, the run is refused rather than mixed with another run's results.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise RunFolderError(f"output path {out} exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise RunFolderError(f"cannot create output folder {out}: {e.strerror}") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise RunFolderError(f"output folder {out} is not writable")
+    path = out / "config.json"
+    if path.exists():
+        try:
+            old = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            raise RunFolderError(f"{path} is unreadable; remove it or choose another --out") from None
+        if old.get("config") != config:
+            changed = sorted(k for k in set(old.get("config", {})) | set(config) if old.get("config", {}).get(k) != config.get(k))
+            raise RunFolderError(
+                f"{out} holds a run with a different config (differs in: {', '.join(changed)}); "
+                "rerun with the same arguments to resume, or choose another --out"
+            )
+        return out
+    record = {"config": config, "bm_version": __version__, "git_sha": git_sha()}
+    atomic_write_text(path, json.dumps(record, indent=2, sort_keys=True) + "\n")
+    return out

@@ -1,0 +1,171 @@
+"""`bm toy-grid`: the toy model trained over an n x B grid and seeds (Fig. 13), with capacity C_t.
+
+Work is done one seed at a time: the cells of a seed are trained together as one batch of models
+(they share the seed's nested data: the first n samples and first B views of one draw). After each
+seed its rows are merged into grid.csv by an atomic rewrite, so a killed run loses at most the seed
+in flight, and a rerun with the same arguments trains only the seeds that are missing; each seed's
+batch is always the same, so the finished grid is identical to an uninterrupted run's.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bm.errors import BMError
+from bm.runs import atomic_write_text, prepare_run_folder, read_csv_rows, write_csv_rows
+from bm.theory import estimate_capacity, prototype_capacity_bound
+from bm.toy.data import ToyDataConfig, ToyMixture
+from bm.toy.model import ToyModelConfig
+from bm.toy.train import ModelSpec, ToyTrainConfig, evaluate, memorization, model_seed, train_batch
+
+__all__ = ["COLUMNS", "ToyGridConfig", "run_grid", "toy_capacity"]
+
+COLUMNS = ["n", "B", "seed", "mem_aug", "mem_clean", "knn", "knn_init", "inv", "bias", "loss", "invariance", "seconds"]
+CURVE_COLUMNS = ["n", "B", "seed", "step", "loss", "inv", "bias"]
+_CAPACITY_SEED = 10_007  # capacity labelings use their own seeds, apart from the grid's
+
+
+@dataclass(frozen=True)
+class ToyGridConfig:
+    ns: tuple[int, ...] = (8, 16, 32, 64, 128, 256)  # samples n
+    Bs: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)  # views per sample B (view 0 is the sample itself)
+    seeds: tuple[int, ...] = (0, 1, 2)
+    k: int = 20  # K-NN neighbours
+    knn_normalize: bool = False  # L2-normalize embeddings before K-NN (the deep protocol does)
+    capacity_repeats: int = 3  # random labelings R tried per n when estimating C_t
+    capacity_n_max: int = 4096
+    device: str = "cpu"
+    data: ToyDataConfig = field(default_factory=ToyDataConfig)
+    model: ToyModelConfig = field(default_factory=ToyModelConfig)
+    train: ToyTrainConfig = field(default_factory=ToyTrainConfig)
+
+    def __post_init__(self) -> None:
+        for name, values, low in (("n", self.ns, 1), ("B", self.Bs, 1)):
+            if not values or any(not isinstance(v, int) or v < low for v in values):
+                raise BMError(f"every {name} must be an integer >= {low}; got {list(values)}")
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds) or any(s < 0 for s in self.seeds):
+            raise BMError(f"seeds must be distinct non-negative integers; got {list(self.seeds)}")
+        if not 1 <= self.k <= self.data.probe_train:
+            raise BMError(f"k={self.k} must lie in [1, {self.data.probe_train}] (the probe-train set size)")
+        if self.capacity_repeats < 1 or self.capacity_n_max < 1:
+            raise BMError("capacity_repeats and capacity_n_max must be >= 1")
+
+    def to_json(self) -> dict:
+        return json.loads(json.dumps(asdict(self)))
+
+
+def _check_device(device: str) -> torch.device:
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise BMError(f"unknown device {device!r}; use cpu, cuda or cuda:N") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise BMError(f"device {device!r} requested but CUDA is not available here")
+    return dev
+
+
+def toy_capacity(config: ToyGridConfig, on_step: Callable[[int], None] | None = None, hard: bool = False):
+    """Estimate C_t (Definition D.1) of the grid's model and budget: points from the mixture,
+    uniformly random labels, B = 1, memorized iff every labeling reaches train accuracy 1
+    (scored with the hard nearest-prototype projector when `hard`)."""
+    data = replace(config.data, label_noise=1.0, augment="finite")
+    mixture = ToyMixture(data)
+
+    def fit(ns, seeds):
+        splits = [mixture.split(max(ns), 1, _CAPACITY_SEED + s) for s in seeds]
+        specs = [ModelSpec(n, 1, j, model_seed(_CAPACITY_SEED, s, n), _CAPACITY_SEED + s) for n in ns for j, s in enumerate(seeds)]
+        trained = train_batch(mixture, splits, specs, config.model, replace(config.train, track_every=0),
+                              config.device, on_step)
+        acc = [memorization(trained.final, m, splits[sp.split], sp, hard)[1]
+               for m, sp in enumerate(specs)]
+        return np.array(acc).reshape(len(ns), len(seeds))
+
+    return estimate_capacity(fit, n_max=config.capacity_n_max, repeats=config.capacity_repeats, points_per_round=4)
+
+
+def _capacity(config: ToyGridConfig, out: Path, tick) -> dict:
+    path = out / "capacity.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    est = toy_capacity(config, tick("capacity C_t", 0))
+    C = config.data.random_classes or config.data.num_classes
+    record = {
+        **est.to_dict(),
+        "rate": {str(n): r for n, r in est.rate.items()},
+        "definition": "largest n whose every tried random labeling (B = 1) reaches train accuracy 1 "
+                      "within the training budget (Definition D.1)",
+        "budget_steps": config.train.steps,
+        "hard_prototype_bound": prototype_capacity_bound(config.model.prototypes, config.data.dim, C),
+    }
+    atomic_write_text(path, json.dumps(record, indent=2) + "\n")
+    return record
+
+
+def _train_seed(config: ToyGridConfig, seed: int, on_step) -> tuple[list[dict], list[dict]]:
+    mixture = ToyMixture(config.data)
+    split = mixture.split(max(config.ns), max(config.Bs), seed)
+    specs = [ModelSpec(n, B, 0, model_seed(seed, n, B), seed) for n in config.ns for B in config.Bs]
+    trained = train_batch(mixture, [split], specs, config.model, config.train, config.device, on_step)
+    results = evaluate(mixture, [split], specs, trained, k=config.k, knn_normalize=config.knn_normalize)
+    per_model = trained.seconds / len(specs)
+    rows = [{"n": s.n, "B": s.B, "seed": seed, **r, "seconds": per_model} for s, r in zip(specs, results)]
+    curves = [{"n": specs[c["model"]].n, "B": specs[c["model"]].B, "seed": seed,
+               **{k: c[k] for k in ("step", "loss", "inv", "bias")}} for c in trained.curves]
+    return rows, curves
+
+
+def run_grid(config: ToyGridConfig, out: Path, progress: Callable[[str, int], Callable[[int], None]] | None = None,
+             max_seeds: int | None = None) -> Path:
+    """Run (or resume) the grid into `out`; returns out. `progress(label, total_steps)` may return
+    a per-step callback; `max_seeds` stops after that many newly trained seeds (for tests)."""
+    _check_device(config.device)
+    out = prepare_run_folder(Path(out), config.to_json())
+    def tick(label: str, total: int):
+        return progress(label, total) if progress else None
+
+    capacity = _capacity(config, out, tick)
+    rows = read_csv_rows(out / "grid.csv")
+    curves = read_csv_rows(out / "curves.csv")
+    done = {int(r["seed"]) for r in rows}
+    todo = [s for s in config.seeds if s not in done][:max_seeds]
+    for seed in todo:
+        new_rows, new_curves = _train_seed(config, seed, tick(f"seed {seed}", config.train.steps))
+        rows += new_rows
+        curves += new_curves
+        key = lambda r: (int(r["seed"]), int(r["n"]), int(r["B"]))  # noqa: E731
+        write_csv_rows(out / "curves.csv", sorted(curves, key=lambda r: (*key(r), int(r["step"]))), CURVE_COLUMNS)
+        write_csv_rows(out / "grid.csv", sorted(rows, key=key), COLUMNS)
+    if {int(r["seed"]) for r in rows} >= set(config.seeds):
+        from bm.toy.plots import plot_heatmap
+
+        plot_heatmap(read_csv_rows(out / "grid.csv"), capacity["capacity"], out / "heatmap", config)
+    return out
+
+
+def summarize(rows: list[dict]) -> dict[tuple[int, int], dict[str, float]]:
+    """Mean over seeds of every numeric column, per (n, B)."""
+    cells: dict[tuple[int, int], list[dict]] = {}
+    for r in rows:
+        cells.setdefault((int(r["n"]), int(r["B"])), []).append(r)
+    return {
+        key: {c: float(np.mean([float(r[c]) for r in group])) for c in COLUMNS if c not in ("n", "B", "seed")}
+        for key, group in cells.items()
+    }
+
+
+def capacity_cells(rows: list[dict], capacity: int) -> list[tuple[int, int]]:
+    """The (n, B) cells with n B below C_t."""
+    return sorted({(int(r["n"]), int(r["B"])) for r in rows if int(r["n"]) * int(r["B"]) < capacity})
+
+
+def boundary(ns: list[int], capacity: int) -> tuple[np.ndarray, np.ndarray]:
+    """The curve n B = C_t on a fine log grid of n."""
+    n = np.geomspace(min(ns) / math.sqrt(2), max(ns) * math.sqrt(2), 200)
+    return n, capacity / n

@@ -1,0 +1,83 @@
+r"""The toy model of Appendix E, batched over M independent models.
+
+Encoder h_W(x) = W x, W in R^{d x d}. Projector g_V(z) = sum_i w_i(z) l_i with
+    w_i(z) = (1 / ||z - v_i||) / sum_j (1 / ||z - v_j||),
+K trainable prototypes v_i and fixed one-hot labels l_i. We compute it with
+r_i = sqrt(||z - v_i||^2 + eps): equal to the formula up to eps, and finite when z hits a prototype
+(the weight then goes to that prototype). The hard limit is l_{argmin_i ||z - v_i||}.
+
+Parameters of M models are stacked: W (M, d, d), V (M, K, d); prototype labels l (M, K, C) are balanced
+(prototype i gets class i mod C, then shuffled), so every class owns floor(K/C) or ceil(K/C) of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from bm.errors import BMError
+
+__all__ = ["ToyModelConfig", "ToyParams", "encode", "init_params", "project", "sq_distances"]
+
+_EPS = 1e-12  # added to squared distances, relative to the embedding scale ~1
+
+
+@dataclass(frozen=True)
+class ToyModelConfig:
+    prototypes: int = 32  # K
+    init_scale: float = 1.0  # W ~ N(0, init_scale^2 / d)
+
+    def __post_init__(self) -> None:
+        if self.prototypes < 1 or self.init_scale <= 0:
+            raise BMError(f"need prototypes >= 1 and init_scale > 0; got {self.prototypes}, {self.init_scale}")
+
+
+@dataclass
+class ToyParams:
+    W: torch.Tensor  # (M, d, d)
+    V: torch.Tensor  # (M, K, d)
+    proto_onehot: torch.Tensor  # (M, K, C), fixed one-hot labels l_i
+
+    def trainable(self) -> list[torch.Tensor]:
+        return [self.W, self.V]
+
+    def detached(self) -> "ToyParams":
+        return ToyParams(self.W.detach().clone(), self.V.detach().clone(), self.proto_onehot)
+
+    def select(self, m: int) -> "ToyParams":
+        """Model m alone, as a batch of one."""
+        return ToyParams(self.W[m : m + 1], self.V[m : m + 1], self.proto_onehot[m : m + 1])
+
+
+def init_params(config: ToyModelConfig, dim: int, num_classes: int, prototype_inputs: torch.Tensor,
+                generators: list[torch.Generator]) -> ToyParams:
+    """One model per generator. Prototypes start at the embeddings W x of prototype_inputs (M, K, d)
+    (draws from the data distribution), so they begin where the data lies."""
+    K = config.prototypes
+    W = torch.stack([config.init_scale / dim**0.5 * torch.randn(dim, dim, generator=g) for g in generators])
+    labels = torch.stack([(torch.arange(K) % num_classes)[torch.randperm(K, generator=g)] for g in generators])
+    V = encode(W, prototype_inputs.to(W.dtype))
+    onehot = torch.nn.functional.one_hot(labels, num_classes).to(W.dtype)
+    return ToyParams(W.requires_grad_(), V.detach().requires_grad_(), onehot)
+
+
+def encode(W: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """h_W(x) = W x for x (M, b, d) -> (M, b, d)."""
+    return torch.bmm(x, W.transpose(1, 2))
+
+
+def sq_distances(z: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
+    """||z - v_i||^2 for z (M, b, d), V (M, K, d) -> (M, b, K), clamped at 0."""
+    cross = torch.baddbmm(V.square().sum(-1)[:, None, :], z, V.transpose(1, 2), alpha=-2)
+    return (cross + z.square().sum(-1, keepdim=True)).clamp(min=0)
+
+
+def project(z: torch.Tensor, params: ToyParams, hard: bool = False) -> torch.Tensor:
+    """g_V(z) for z (M, b, d) -> outputs (M, b, C): soft 1/r weights or the hard nearest prototype."""
+    d2 = sq_distances(z, params.V)  # (M, b, K)
+    labels = params.proto_onehot.to(z.dtype)
+    if hard:
+        return torch.bmm(torch.nn.functional.one_hot(d2.argmin(-1), d2.shape[-1]).to(z.dtype), labels)
+    inv_r = (d2 + _EPS).rsqrt()  # (M, b, K): 1 / r_i
+    return torch.bmm(inv_r, labels) / inv_r.sum(-1, keepdim=True)  # normalize after summing per class

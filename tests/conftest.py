@@ -1,0 +1,17 @@
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+
+settings.register_profile("bm", deadline=None, max_examples=60)
+settings.load_profile("bm")
+
+CIFAR_MINI = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar-10-mini"
+
+
+@pytest.fixture
+def cifar_mini() -> Path:
+    """The real CIFAR-10 subset beside the checkout; tests using it skip where it is absent."""
+    if not (CIFAR_MINI / "cifar-10-batches-py" / "data_batch_1").exists():
+        pytest.skip("../shared/data/cifar-10-mini is not present")
+    return CIFAR_MINI

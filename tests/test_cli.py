@@ -1,0 +1,74 @@
+import json
+
+import pytest
+
+from bm.cli import main
+
+TINY_ARGS = ["--ns", "4,8", "--Bs", "1,2", "--seeds", "0", "--steps", "30", "--dim", "6", "--signal-dim", "2",
+             "--prototypes", "6", "--probe-train", "40", "--test", "40", "--k", "5", "--capacity-n-max", "16",
+             "--capacity-repeats", "1", "--batch-size", "8"]
+
+
+def run(capsys, argv):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    captured = capsys.readouterr()
+    return info.value.code, captured.out, captured.err
+
+
+def test_help_lists_every_option_with_its_default(capsys):
+    code, out, _ = run(capsys, ["toy-grid", "--help"])
+    assert code == 0
+    for option in ("--ns", "--Bs", "--seeds", "--quick", "--out", "--device", "--prototypes", "--lr", "--steps",
+                   "--optimizer", "--augment", "--label-noise", "--random-classes", "--capacity-repeats"):
+        assert option in out
+    assert out.count("default") >= 25
+
+
+def test_toy_grid_end_to_end(capsys, tmp_path):
+    code, out, err = run(capsys, ["toy-grid", "--out", str(tmp_path / "run"), *TINY_ARGS])
+    assert code == 0, err
+    assert "wrote" in out
+    for name in ("config.json", "grid.csv", "capacity.json", "heatmap.png", "heatmap.pdf", "curves.csv"):
+        assert (tmp_path / "run" / name).exists()
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["config"]["ns"] == [4, 8]
+    # same arguments again: resumes, nothing to do; other arguments: refused with one line
+    assert run(capsys, ["toy-grid", "--out", str(tmp_path / "run"), *TINY_ARGS])[0] == 0
+    code, _, err = run(capsys, ["toy-grid", "--out", str(tmp_path / "run"), *TINY_ARGS, "--lr", "0.5"])
+    assert code == 2 and "different config" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["--ns", "0"], "n must be"),
+        (["--Bs", "-2"], "B must be"),
+        (["--ns", "8,x"], "comma-separated"),
+        (["--k", "501"], "k=501"),
+        (["--steps", "abc"], "--steps"),
+        (["--augment", "rotate"], "augment"),
+        (["--optimizer", "sgdm"], "optimizer"),
+        (["--device", "tpu:0"], "device"),
+        (["--label-noise", "1.5"], "noise"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, argv, needle):
+    out = tmp_path / "run"
+    code, _, err = run(capsys, ["toy-grid", "--out", str(out), *argv])
+    assert code == 2
+    assert err.startswith("bm: error:") and err.count("\n") == 1 and needle in err
+    assert "Traceback" not in err
+    assert not out.exists()  # nothing half-written
+
+
+def test_output_that_is_a_file(capsys, tmp_path):
+    (tmp_path / "f").write_text("x")
+    code, _, err = run(capsys, ["toy-grid", "--out", str(tmp_path / "f"), *TINY_ARGS])
+    assert code == 2 and "not a folder" in err
+
+
+def test_version_and_unknown_command(capsys):
+    code, out, _ = run(capsys, ["--version"])
+    assert code == 0 and out.startswith("bm ")
+    code, _, err = run(capsys, ["nope"])
+    assert code == 2 and err.count("\n") == 1
