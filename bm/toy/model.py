@@ -18,7 +18,7 @@ import torch
 
 from bm.errors import BMError
 
-__all__ = ["ToyModelConfig", "ToyParams", "encode", "init_params", "project", "sq_distances"]
+__all__ = ["ToyModelConfig", "ToyParams", "encode", "init_params", "inverse_distances", "project", "sq_distances"]
 
 _EPS = 1e-12  # added to squared distances, relative to the embedding scale ~1
 
@@ -68,16 +68,45 @@ def encode(W: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 
 def sq_distances(z: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
-    """||z - v_i||^2 for z (M, b, d), V (M, K, d) -> (M, b, K), clamped at 0."""
+    """||z - v_i||^2 for z (M, b, d), V (M, K, d) -> (M, b, K), clamped at 0. Not differentiable:
+    gradients go through `inverse_distances`."""
     cross = torch.baddbmm(V.square().sum(-1)[:, None, :], z, V.transpose(1, 2), alpha=-2)
-    return (cross + z.square().sum(-1, keepdim=True)).clamp(min=0)
+    return cross.add_(z.square().sum(-1, keepdim=True)).clamp_(min=0)
+
+
+class _InverseDistance(torch.autograd.Function):
+    """1 / r_i = (||z - v_i||^2 + eps)^(-1/2) for z (M, b, d), V (M, K, d) -> (M, b, K).
+
+    Hand-written backward: with h = grad * r^-3 (M, b, K), dz = h V - z sum_K h and
+    dV = h^T z - V sum_b h. Autograd's version makes about three times as many passes over the
+    (M, b, K) block, which dominate a toy training step (benchmarks/toy_grid.py).
+    """
+
+    @staticmethod
+    def forward(ctx, z: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
+        inv_r = sq_distances(z, V).add_(_EPS).rsqrt_()
+        ctx.save_for_backward(z, V, inv_r)
+        return inv_r
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        z, V, inv_r = ctx.saved_tensors
+        h = inv_r.square().mul_(inv_r).mul_(grad)  # (M, b, K): -2 dL/d(r^2)
+        dz = torch.baddbmm(z * -h.sum(-1, keepdim=True), h, V)
+        dV = torch.baddbmm(V * -h.sum(1)[..., None], h.transpose(1, 2), z)
+        return dz, dV
+
+
+def inverse_distances(z: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
+    """1 / sqrt(||z - v_i||^2 + eps) for z (M, b, d), V (M, K, d) -> (M, b, K), differentiable."""
+    return _InverseDistance.apply(z, V)
 
 
 def project(z: torch.Tensor, params: ToyParams, hard: bool = False) -> torch.Tensor:
     """g_V(z) for z (M, b, d) -> outputs (M, b, C): soft 1/r weights or the hard nearest prototype."""
-    d2 = sq_distances(z, params.V)  # (M, b, K)
     labels = params.proto_onehot.to(z.dtype)
     if hard:
-        return torch.bmm(torch.nn.functional.one_hot(d2.argmin(-1), d2.shape[-1]).to(z.dtype), labels)
-    inv_r = (d2 + _EPS).rsqrt()  # (M, b, K): 1 / r_i
+        nearest = sq_distances(z, params.V).argmin(-1)  # (M, b)
+        return torch.bmm(torch.nn.functional.one_hot(nearest, labels.shape[1]).to(z.dtype), labels)
+    inv_r = inverse_distances(z, params.V)  # (M, b, K): 1 / r_i
     return torch.bmm(inv_r, labels) / inv_r.sum(-1, keepdim=True)  # normalize after summing per class

@@ -93,9 +93,10 @@ def train_batch(
     cfg, tc = mixture.config, train_config
     M = len(specs)
     views = torch.stack([s.views for s in splits]).to(device)  # (S, n_max, B_max, d)
-    labels = torch.stack([s.labels for s in splits]).to(device)  # (S, n_max)
+    S, n_max, b_max, dim = views.shape
+    flat_views, flat_labels = views.reshape(-1, dim), torch.stack([s.labels for s in splits]).to(device).reshape(-1)
     C = max(s.num_labels for s in splits)
-    split_of = torch.tensor([s.split for s in specs], device=device)[:, None]  # (M, 1)
+    first = torch.tensor([s.split * n_max for s in specs], device=device)[:, None]  # (M, 1): row of sample 0
     gens = [torch.Generator().manual_seed(model_seed(s.init_seed, 0)) for s in specs]
     proto_inputs = torch.stack([mixture.sample(model_config.prototypes, g)[0] for g in gens])
     params = init_params(model_config, cfg.dim, C, proto_inputs, gens)
@@ -108,10 +109,10 @@ def train_batch(
     full = tc.batch_size == 0
     limits = torch.tensor([[s.n, s.B] for s in specs], device=device)[:, :, None]  # (M, 2, 1): n and B
     if full:  # every (sample, view) of every model, padded, with weights 1/(n B) or 0
-        n_max = max(s.n for s in specs)
-        b_max = 1 if online else max(s.B for s in specs)
-        i_idx = torch.arange(n_max).repeat_interleave(b_max)[None].expand(M, -1)
-        a_idx = torch.arange(b_max).repeat(n_max)[None].expand(M, -1)
+        n_pad = max(s.n for s in specs)
+        b_pad = 1 if online else max(s.B for s in specs)
+        i_idx = torch.arange(n_pad).repeat_interleave(b_pad)[None].expand(M, -1)
+        a_idx = torch.arange(b_pad).repeat(n_pad)[None].expand(M, -1)
         n_f = limits[:, 0].cpu()
         B_f = torch.ones_like(n_f) if online else limits[:, 1].cpu()
         weight = ((i_idx < n_f) & (a_idx < B_f)).to(views.dtype) / (n_f * B_f)
@@ -135,12 +136,13 @@ def train_batch(
         else:
             i, a = idx[step % _BLOCK, :, 0], idx[step % _BLOCK, :, 1]
             w = None
-        x = views[split_of, i, 0 if online else a]  # (M, b, d)
+        rows_i = first + i  # (M, b): sample rows in the stacked splits
+        x = flat_views.index_select(0, (rows_i * b_max + (0 if online else a)).reshape(-1)).view(M, -1, dim)  # (M, b, d)
         if online:
             x = x + noise[step % _BLOCK, :, : x.shape[1]]
         out = project(encode(params.W, x), params)  # (M, b, C)
         # ||out - e_y||^2 = ||out||^2 - 2 out_y + 1
-        err = out.square().sum(-1) - 2 * out.gather(2, labels[split_of, i][..., None])[..., 0] + 1  # (M, b)
+        err = out.square().sum(-1) - 2 * out.gather(2, flat_labels.index_select(0, rows_i.reshape(-1)).view(M, -1, 1))[..., 0] + 1  # (M, b)
         loss = err.mean(1).sum() if w is None else (err * w).sum()
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -4,7 +4,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bm.toy.model import _EPS, ToyParams, project
+from bm.toy.model import _EPS, ToyParams, inverse_distances, project
 
 
 def _params(V, labels, C=3):
@@ -49,3 +49,12 @@ def test_hard_projector_is_the_nearest_prototype_and_the_soft_limit(K, seed):
     near = V[nearest] + 1e-7 * (z - V[nearest])
     soft = project(torch.tensor(near)[None], params)[0].numpy()
     np.testing.assert_allclose(soft, hard, atol=1e-5)
+
+
+def test_hand_written_gradient_matches_autograd():
+    gen = torch.Generator().manual_seed(0)
+    z = torch.randn(3, 5, 4, generator=gen, dtype=torch.float64, requires_grad=True)
+    V = torch.randn(3, 6, 4, generator=gen, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(inverse_distances, (z, V))
+    reference = (((z[:, :, None] - V[:, None]) ** 2).sum(-1) + _EPS).rsqrt()
+    torch.testing.assert_close(inverse_distances(z, V), reference, rtol=1e-12, atol=0)
