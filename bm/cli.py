@@ -5,6 +5,7 @@ Library errors (BMError) and bad arguments end as one line on stderr and exit co
 
 from __future__ import annotations
 
+import json
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -109,7 +110,8 @@ def toy_grid(
 
     Rerunning with the same arguments resumes; other arguments in the same --out are refused.
     """
-    from bm.toy.grid import run_grid
+    from bm.runs import read_csv_rows
+    from bm.toy.grid import headline, run_grid
 
     grid = {"ns": int_list(ns, "ns"), "Bs": int_list(Bs, "Bs"), "seeds": int_list(seeds, "seeds"),
             "capacity_repeats": capacity_repeats}
@@ -126,6 +128,10 @@ def toy_grid(
     )
     with _progress() as start:
         folder = run_grid(config, out, progress=start)
+    h = headline(read_csv_rows(folder / "grid.csv"), json.loads((folder / "capacity.json").read_text())["capacity"])
+    typer.echo(f"C_t = {h['capacity']}; at n = {h['n']}: K-NN {h['knn_B_max']:.3f} with B = {h['B_max']}, "
+               f"{h['knn_B_min']:.3f} without augmentation, {h['knn_init']:.3f} at init; "
+               f"lowest memorization below C_t: {h['min_mem_aug_below_capacity']:.3f}")
     typer.echo(f"wrote {folder}/grid.csv, capacity.json, heatmap.png, heatmap.pdf")
 
 

@@ -169,3 +169,21 @@ def boundary(ns: list[int], capacity: int) -> tuple[np.ndarray, np.ndarray]:
     """The curve n B = C_t on a fine log grid of n."""
     n = np.geomspace(min(ns) / math.sqrt(2), max(ns) * math.sqrt(2), 200)
     return n, capacity / n
+
+
+def headline(rows: list[dict], capacity: int) -> dict[str, float]:
+    """The grid's claims in numbers (means over seeds): at the largest n, K-NN accuracy at the
+    largest and smallest B and at init; the lowest memorization among cells with n B < C_t."""
+    cells = summarize(rows)
+    n = max(n for n, _ in cells)
+    Bs = sorted(B for m, B in cells if m == n)
+    below = [cells[c]["mem_aug"] for c in capacity_cells(rows, capacity)]
+    return {
+        "n": n,
+        "B_max": Bs[-1],
+        "knn_B_max": cells[(n, Bs[-1])]["knn"],
+        "knn_B_min": cells[(n, Bs[0])]["knn"],
+        "knn_init": cells[(n, Bs[-1])]["knn_init"],
+        "min_mem_aug_below_capacity": min(below) if below else float("nan"),
+        "capacity": capacity,
+    }
