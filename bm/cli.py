@@ -135,6 +135,28 @@ def toy_grid(
     typer.echo(f"wrote {folder}/grid.csv, capacity.json, heatmap.png, heatmap.pdf")
 
 
+@app.command("augment-grid")
+def augment_grid(
+    data_dir: Annotated[Path, typer.Option(help="Folder holding the data set's official folder.")],
+    dataset: Annotated[str, typer.Option(help="cifar10, cifar100, stl10 or tinyimagenet.")] = "cifar10",
+    out: Annotated[Path, typer.Option(help="Output stem: writes OUT.png and OUT.pdf.")] = Path("augmentations"),
+    rows: Annotated[int, typer.Option(help="Rows: the originals, then rows - 1 views.")] = 4,
+    cols: Annotated[int, typer.Option(help="Images, one column each.")] = 8,
+    seed: Annotated[int, typer.Option(help="Seed of the finite augmentation set.")] = 0,
+    download: Annotated[bool, typer.Option(help="Download the data set if it is missing (needs internet).")] = False,
+) -> None:
+    """Save a grid of SSL-augmented views of real images beside the originals."""
+    from bm.deep.datasets import load_dataset
+    from bm.deep.figures import augmentation_grid
+
+    if rows < 1 or cols < 1:
+        raise BMError(f"rows and cols must be >= 1; got {rows}, {cols}")
+    if out.parent and not out.parent.is_dir():
+        raise BMError(f"folder {out.parent} does not exist")
+    paths = augmentation_grid(load_dataset(dataset, data_dir, "train", download), out, rows, cols, seed)
+    typer.echo("wrote " + ", ".join(map(str, paths)))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one line on stderr and exit code 2 for any bad input."""
     try:

@@ -72,3 +72,16 @@ def test_version_and_unknown_command(capsys):
     assert code == 0 and out.startswith("bm ")
     code, _, err = run(capsys, ["nope"])
     assert code == 2 and err.count("\n") == 1
+
+
+def test_augment_grid_on_written_cifar(capsys, tmp_path):
+    from tests.deep.test_datasets import write_cifar10
+
+    write_cifar10(tmp_path / "data", per_batch=8)
+    code, out, err = run(capsys, ["augment-grid", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "grid"),
+                                  "--cols", "5"])
+    assert code == 0, err
+    assert (tmp_path / "grid.png").stat().st_size > 1000 and (tmp_path / "grid.pdf").exists()
+    code, _, err = run(capsys, ["augment-grid", "--data-dir", str(tmp_path / "none"), "--out", str(tmp_path / "g2")])
+    assert code == 2 and "--download" in err and err.count("\n") == 1
+    assert not (tmp_path / "g2.png").exists()

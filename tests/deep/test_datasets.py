@@ -1,0 +1,125 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from torchvision.io import write_jpeg
+
+from bm.deep.datasets import DatasetError, load_dataset
+
+RNG = np.random.default_rng(0)
+
+
+def _pickle(path, obj):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        pickle.dump(obj, f)
+
+
+def _rows(n, size=32):
+    return RNG.integers(0, 256, (n, 3 * size * size), dtype=np.uint8)
+
+
+def write_cifar10(root, per_batch=4):
+    d = root / "cifar-10-batches-py"
+    data = {}
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        rows, labels = _rows(per_batch), RNG.integers(0, 10, per_batch).tolist()
+        _pickle(d / name, {"batch_label": name, "data": rows, "labels": labels, "filenames": [""] * per_batch})
+        data[name] = (rows, labels)
+    _pickle(d / "batches.meta", {"label_names": [f"class{i}" for i in range(10)], "num_cases_per_batch": per_batch})
+    return data
+
+
+def test_cifar10_round_trip(tmp_path):
+    data = write_cifar10(tmp_path)
+    train = load_dataset("cifar10", tmp_path, "train")
+    assert train.images.shape == (20, 3, 32, 32) and train.images.dtype == torch.uint8
+    rows, labels = data["data_batch_2"]
+    assert torch.equal(train.images[4:8], torch.from_numpy(rows.reshape(-1, 3, 32, 32)))
+    assert train.labels[4:8].tolist() == labels
+    test = load_dataset("cifar10", tmp_path / "cifar-10-batches-py", "test")  # the folder itself works too
+    assert len(test) == 4 and test.classes[3] == "class3"
+
+
+def test_cifar100_fine_labels(tmp_path):
+    d = tmp_path / "cifar-100-python"
+    rows = _rows(6)
+    for split in ("train", "test"):
+        _pickle(d / split, {"data": rows, "fine_labels": [0, 99, 5, 5, 7, 1], "coarse_labels": [0] * 6})
+    _pickle(d / "meta", {"fine_label_names": [f"f{i}" for i in range(100)], "coarse_label_names": ["c"] * 20})
+    ds = load_dataset("cifar100", tmp_path, "test")
+    assert ds.labels.tolist() == [0, 99, 5, 5, 7, 1] and len(ds.classes) == 100
+    assert torch.equal(ds.images, torch.from_numpy(rows.reshape(-1, 3, 32, 32)))
+
+
+def test_stl10_binary_is_column_major(tmp_path):
+    d = tmp_path / "stl10_binary"
+    d.mkdir()
+    images = RNG.integers(0, 256, (3, 3, 96, 96), dtype=np.uint8)  # (N, C, H, W)
+    images.transpose(0, 1, 3, 2).tofile(d / "test_X.bin")  # the files store each channel column-major
+    np.array([1, 10, 4], dtype=np.uint8).tofile(d / "test_y.bin")
+    (d / "class_names.txt").write_text("\n".join(f"c{i}" for i in range(10)) + "\n")
+    ds = load_dataset("stl10", tmp_path, "test")
+    assert torch.equal(ds.images, torch.from_numpy(images)) and ds.labels.tolist() == [0, 9, 3]
+
+
+def test_tiny_imagenet_train_and_val(tmp_path):
+    d = tmp_path / "tiny-imagenet-200"
+    wnids = ["n01", "n02"]
+    (d / "val" / "images").mkdir(parents=True)
+    (d / "wnids.txt").write_text("\n".join(wnids) + "\n")
+    (d / "words.txt").write_text("n01\tgoldfish\nn02\ttabby cat\n")
+    flat = torch.full((3, 64, 64), 0, dtype=torch.uint8)
+    for k, w in enumerate(wnids):
+        (d / "train" / w / "images").mkdir(parents=True)
+        for j in range(2):
+            write_jpeg(flat + 40 * k + j, str(d / "train" / w / "images" / f"{w}_{j}.JPEG"), quality=100)
+    lines = []
+    for j, w in enumerate(["n02", "n01", "n02"]):
+        write_jpeg(flat + 7 * j, str(d / "val" / "images" / f"val_{j}.JPEG"), quality=100)
+        lines.append(f"val_{j}.JPEG\t{w}\t0\t0\t63\t63")
+    (d / "val" / "val_annotations.txt").write_text("\n".join(lines) + "\n")
+    train = load_dataset("tinyimagenet", tmp_path, "train")
+    assert train.images.shape == (4, 3, 64, 64) and train.labels.tolist() == [0, 0, 1, 1]
+    assert train.classes == ("goldfish", "tabby cat") and abs(int(train.images[3, 0, 0, 0]) - 41) <= 2  # JPEG
+    val = load_dataset("tinyimagenet", tmp_path, "test")
+    assert val.labels.tolist() == [1, 0, 1] and abs(int(val.images[2, 1, 5, 5]) - 14) <= 2
+
+
+def test_missing_folder_names_the_layout_and_the_download_flag(tmp_path):
+    with pytest.raises(DatasetError, match="cifar-10-batches-py.*--download"):
+        load_dataset("cifar10", tmp_path)
+
+
+@pytest.mark.parametrize("breakage", ["truncate", "garbage", "missing_meta", "bad_labels"])
+def test_malformed_cifar_gives_a_clear_error(tmp_path, breakage):
+    write_cifar10(tmp_path)
+    d = tmp_path / "cifar-10-batches-py"
+    if breakage == "truncate":
+        _pickle(d / "data_batch_3", {"data": _rows(2)[:, :100], "labels": [0, 1]})
+    elif breakage == "garbage":
+        (d / "data_batch_1").write_bytes(b"not a pickle")
+    elif breakage == "missing_meta":
+        (d / "batches.meta").unlink()
+    else:
+        _pickle(d / "data_batch_1", {"data": _rows(2), "labels": [0, 12]})
+    with pytest.raises(DatasetError, match="expected cifar-10-batches-py"):
+        load_dataset("cifar10", tmp_path)
+
+
+def test_unknown_dataset_and_split(tmp_path):
+    with pytest.raises(DatasetError, match="unknown dataset"):
+        load_dataset("mnist", tmp_path)
+    with pytest.raises(DatasetError, match="split"):
+        load_dataset("cifar10", tmp_path, "val")
+
+
+def test_real_cifar10_mini(cifar_mini):
+    train = load_dataset("cifar10", cifar_mini, "train")
+    test = load_dataset("cifar10", cifar_mini, "test")
+    assert train.images.shape == (5085, 3, 32, 32) and test.images.shape == (1017, 3, 32, 32)
+    assert train.labels.min() == 0 and train.labels.max() == 9 and len(train.labels.unique()) == 10
+    assert train.classes == ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+    assert test.classes[int(test.labels[0])] == "cat"  # the official first test image
+    assert 100 < train.images.float().mean() < 140  # real photographs, not noise or zeros

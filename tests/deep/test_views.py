@@ -1,0 +1,49 @@
+import pytest
+import torch
+
+from bm.deep.views import finite_labels, finite_views, iid_views, randaugment
+from bm.errors import BMError
+
+IMAGES = (torch.rand(20, 3, 16, 16, generator=torch.Generator().manual_seed(0)) * 255).to(torch.uint8)
+
+
+def test_finite_views_are_regenerated_identically_and_view_zero_is_the_image():
+    sample = torch.tensor([3, 3, 3, 7, 7])
+    view = torch.tensor([0, 1, 2, 1, 1])
+    a = finite_views(IMAGES, sample, view, seed=11)
+    b = finite_views(IMAGES, sample.flip(0), view.flip(0), seed=11).flip(0)  # other batch order
+    torch.testing.assert_close(a, b, rtol=0, atol=0)
+    torch.testing.assert_close(a[0], IMAGES[3].float() / 255)
+    assert not torch.equal(a[1], a[2])  # different views differ
+    assert torch.equal(a[3], a[4])  # the same view twice is the same image
+    assert not torch.equal(a[1], finite_views(IMAGES, sample, view, seed=12)[1])
+
+
+def test_finite_labels_preserving_or_not():
+    y = torch.tensor([1, 2, 3])
+    assert torch.equal(finite_labels(y, 4, True, 10, seed=0), y[:, None].expand(3, 4))
+    free = finite_labels(torch.zeros(2000, dtype=torch.long), 5, False, 10, seed=0)
+    assert free.shape == (2000, 5) and (free[:, 0] != free[:, 1]).float().mean() == pytest.approx(0.9, abs=0.03)
+
+
+def test_iid_views_share_the_true_class_and_come_from_outside_the_subset():
+    y = torch.arange(600) % 3
+    v = iid_views(y, subset_size=60, B=5, seed=1)
+    assert torch.equal(v.views[:, 0], v.subset)
+    assert (y[v.views] == y[v.subset][:, None]).all()
+    outside = ~torch.isin(v.views[:, 1:], v.subset)
+    assert outside.all()
+    assert all(len(set(row.tolist())) == 5 for row in v.views)  # distinct views per point
+    with pytest.raises(BMError):
+        iid_views(y, subset_size=600)
+
+
+def test_randaugment_is_seeded_and_strength_zero_changes_little():
+    a = randaugment(IMAGES, 9, torch.Generator().manual_seed(2))
+    b = randaugment(IMAGES, 9, torch.Generator().manual_seed(2))
+    assert torch.equal(a, b) and a.dtype == torch.uint8 and a.shape == IMAGES.shape
+    strong = (randaugment(IMAGES, 30, torch.Generator().manual_seed(3)).float() - IMAGES.float()).abs().mean()
+    weak = (randaugment(IMAGES, 0, torch.Generator().manual_seed(3)).float() - IMAGES.float()).abs().mean()
+    assert weak < strong
+    with pytest.raises(BMError):
+        randaugment(IMAGES, 31, torch.Generator())
