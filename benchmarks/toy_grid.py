@@ -1,7 +1,7 @@
 """Toy grid: all cells of a seed trained as one batch of models vs a per-cell sequential loop.
 
-Same data, same steps, same math: the sequential baseline calls the same trainer with one model at
-a time (each model draws its own minibatches from its own generator, so both runs follow the same
+Same data, same steps, same math, both warmed up first: the sequential baseline calls the same
+trainer with one model at a time (each model draws its own minibatches from its own generator, so both runs follow the same
 trajectories). Prints both times, the speed-up and the largest difference in final weights and
 in the per-cell results.
 
@@ -33,6 +33,10 @@ def main() -> None:
     specs = [ModelSpec(n, B, 0, model_seed(0, n, B), 0) for n in config.ns for B in config.Bs]
     print(f"{len(specs)} models (n in {config.ns}, B in {config.Bs}), {train.steps} steps, "
           f"batch {train.batch_size}, torch threads={torch.get_num_threads()}")
+
+    warm = type(train)(**{**train.__dict__, "steps": 20})  # one-off start-up costs (allocator, threads)
+    train_batch(mix, [split], specs, config.model, warm)
+    train_batch(mix, [split], specs[:1], config.model, warm)
 
     start = time.perf_counter()
     batched = train_batch(mix, [split], specs, config.model, train)

@@ -18,7 +18,7 @@ import torch
 
 from bm.errors import BMError
 
-__all__ = ["ToyModelConfig", "ToyParams", "encode", "init_params", "inverse_distances", "project", "sq_distances"]
+__all__ = ["ToyModelConfig", "ToyParams", "encode", "init_params", "mse_loss_and_grads", "project", "sq_distances"]
 
 _EPS = 1e-12  # added to squared distances, relative to the embedding scale ~1
 
@@ -59,7 +59,7 @@ def init_params(config: ToyModelConfig, dim: int, num_classes: int, prototype_in
     labels = torch.stack([(torch.arange(K) % num_classes)[torch.randperm(K, generator=g)] for g in generators])
     V = encode(W, prototype_inputs.to(W.dtype))
     onehot = torch.nn.functional.one_hot(labels, num_classes).to(W.dtype)
-    return ToyParams(W.requires_grad_(), V.detach().requires_grad_(), onehot)
+    return ToyParams(W, V, onehot)
 
 
 def encode(W: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -68,38 +68,42 @@ def encode(W: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 
 def sq_distances(z: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
-    """||z - v_i||^2 for z (M, b, d), V (M, K, d) -> (M, b, K), clamped at 0. Not differentiable:
-    gradients go through `inverse_distances`."""
+    """||z - v_i||^2 for z (M, b, d), V (M, K, d) -> (M, b, K), clamped at 0 (in-place ops: not for
+    autograd; training uses `mse_loss_and_grads`)."""
     cross = torch.baddbmm(V.square().sum(-1)[:, None, :], z, V.transpose(1, 2), alpha=-2)
     return cross.add_(z.square().sum(-1, keepdim=True)).clamp_(min=0)
 
 
-class _InverseDistance(torch.autograd.Function):
-    """1 / r_i = (||z - v_i||^2 + eps)^(-1/2) for z (M, b, d), V (M, K, d) -> (M, b, K).
+def _class_sums(weights: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """sum_i weights[..., i] l_i: (M, b, K) x (M, K, C) -> (M, b, C). Computed as (L^T w^T)^T, which
+    MKL runs about 6x faster than w L when C is small (5)."""
+    return torch.bmm(labels.transpose(1, 2).contiguous(), weights.transpose(1, 2)).transpose(1, 2)
 
-    Hand-written backward: with h = grad * r^-3 (M, b, K), dz = h V - z sum_K h and
-    dV = h^T z - V sum_b h. Autograd's version makes about three times as many passes over the
-    (M, b, K) block, which dominate a toy training step (benchmarks/toy_grid.py).
+
+def mse_loss_and_grads(params: ToyParams, x: torch.Tensor, y: torch.Tensor, weight: torch.Tensor | None = None
+                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Loss (M,) = sum_j w_j ||g_V(W x_j) - e_{y_j}||^2 and its gradients dW (M, d, d), dV (M, K, d).
+
+    x (M, b, d), labels y (M, b), weights (M, b) (None: 1/b). The gradients are written out by hand,
+    the toy's hot path: with out = (r^-1 L) / S, S = sum_i r_i^-1, and h = (dL/d r^-1) r^-3,
+    dz = h V - z sum_K h, dV = h^T z - V sum_b h, dW = dz^T x. Autograd makes about twice as many
+    passes over the (M, b, K) block (benchmarks/toy_grid.py); tests check these against autograd.
     """
-
-    @staticmethod
-    def forward(ctx, z: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
-        inv_r = sq_distances(z, V).add_(_EPS).rsqrt_()
-        ctx.save_for_backward(z, V, inv_r)
-        return inv_r
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        z, V, inv_r = ctx.saved_tensors
-        h = inv_r.square().mul_(inv_r).mul_(grad)  # (M, b, K): -2 dL/d(r^2)
-        dz = torch.baddbmm(z * -h.sum(-1, keepdim=True), h, V)
-        dV = torch.baddbmm(V * -h.sum(1)[..., None], h.transpose(1, 2), z)
-        return dz, dV
-
-
-def inverse_distances(z: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
-    """1 / sqrt(||z - v_i||^2 + eps) for z (M, b, d), V (M, K, d) -> (M, b, K), differentiable."""
-    return _InverseDistance.apply(z, V)
+    z = encode(params.W, x)  # (M, b, d)
+    inv_r = sq_distances(z, params.V).add_(_EPS).rsqrt_()  # (M, b, K)
+    S = inv_r.sum(-1, keepdim=True)  # (M, b, 1)
+    labels = params.proto_onehot.to(x.dtype)  # (M, K, C)
+    out = _class_sums(inv_r, labels) / S  # (M, b, C)
+    resid = out.scatter_add(2, y[..., None], torch.full_like(y[..., None], -1, dtype=x.dtype))  # out - e_y
+    w = torch.full(y.shape, 1.0 / y.shape[1], dtype=x.dtype, device=x.device) if weight is None else weight
+    loss = (resid.square().sum(-1) * w).sum(1)  # (M,)
+    g_num = resid.mul_((2 * w / S[..., 0])[..., None])  # dL/d(sum_i r_i^-1 l_i) = 2 w (out - e_y) / S
+    g_S = -(g_num * out).sum(-1, keepdim=True)  # (M, b, 1)
+    h = torch.baddbmm(g_S, g_num, labels.transpose(1, 2))  # (M, b, K): dL/d r^-1
+    h.mul_(inv_r.pow(3))
+    dz = torch.baddbmm(z * -h.sum(-1, keepdim=True), h, params.V)
+    dV = torch.baddbmm(params.V * -h.sum(1)[..., None], h.transpose(1, 2), z)
+    return loss, torch.bmm(dz.transpose(1, 2), x), dV
 
 
 def project(z: torch.Tensor, params: ToyParams, hard: bool = False) -> torch.Tensor:
@@ -108,5 +112,5 @@ def project(z: torch.Tensor, params: ToyParams, hard: bool = False) -> torch.Ten
     if hard:
         nearest = sq_distances(z, params.V).argmin(-1)  # (M, b)
         return torch.bmm(torch.nn.functional.one_hot(nearest, labels.shape[1]).to(z.dtype), labels)
-    inv_r = inverse_distances(z, params.V)  # (M, b, K): 1 / r_i
-    return torch.bmm(inv_r, labels) / inv_r.sum(-1, keepdim=True)  # normalize after summing per class
+    inv_r = sq_distances(z, params.V).add_(_EPS).rsqrt_()  # (M, b, K): 1 / r_i
+    return _class_sums(inv_r, labels) / inv_r.sum(-1, keepdim=True)  # normalize after summing per class

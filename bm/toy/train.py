@@ -19,7 +19,7 @@ from bm.errors import BMError
 from bm.probe import knn_accuracy
 from bm.theory import mse_decomposition, normalized_invariance
 from bm.toy.data import ToyMixture, ToySplit
-from bm.toy.model import ToyModelConfig, ToyParams, encode, init_params, project
+from bm.toy.model import ToyModelConfig, ToyParams, encode, init_params, mse_loss_and_grads, project
 
 __all__ = ["ModelSpec", "ToyTrainConfig", "TrainedBatch", "evaluate", "memorization", "model_seed", "train_batch"]
 
@@ -100,8 +100,7 @@ def train_batch(
     gens = [torch.Generator().manual_seed(model_seed(s.init_seed, 0)) for s in specs]
     proto_inputs = torch.stack([mixture.sample(model_config.prototypes, g)[0] for g in gens])
     params = init_params(model_config, cfg.dim, C, proto_inputs, gens)
-    params = ToyParams(params.W.detach().to(device).requires_grad_(), params.V.detach().to(device).requires_grad_(),
-                       params.proto_onehot.to(device))
+    params = ToyParams(params.W.to(device), params.V.to(device), params.proto_onehot.to(device))
     init = params.detached()
     opt = (torch.optim.Adam if tc.optimizer == "adam" else torch.optim.SGD)(params.trainable(), lr=tc.lr)
     streams = _Streams([model_seed(s.seed, 1) for s in specs])
@@ -140,12 +139,8 @@ def train_batch(
         x = flat_views.index_select(0, (rows_i * b_max + (0 if online else a)).reshape(-1)).view(M, -1, dim)  # (M, b, d)
         if online:
             x = x + noise[step % _BLOCK, :, : x.shape[1]]
-        out = project(encode(params.W, x), params)  # (M, b, C)
-        # ||out - e_y||^2 = ||out||^2 - 2 out_y + 1
-        err = out.square().sum(-1) - 2 * out.gather(2, flat_labels.index_select(0, rows_i.reshape(-1)).view(M, -1, 1))[..., 0] + 1  # (M, b)
-        loss = err.mean(1).sum() if w is None else (err * w).sum()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
+        y = flat_labels.index_select(0, rows_i.reshape(-1)).view(M, -1)  # (M, b)
+        _, params.W.grad, params.V.grad = mse_loss_and_grads(params, x, y, w)
         opt.step()
         if on_step is not None:
             on_step(1)

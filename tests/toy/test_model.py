@@ -4,7 +4,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bm.toy.model import _EPS, ToyParams, inverse_distances, project
+from bm.toy.model import _EPS, ToyParams, mse_loss_and_grads, project
 
 
 def _params(V, labels, C=3):
@@ -28,12 +28,12 @@ def test_soft_projector_is_the_inverse_distance_average(K, C, dim, seed):
 def test_safe_and_exact_when_a_point_hits_a_prototype():
     V = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
     params = _params(V, [0, 1, 2])
-    z = V.clone().double().requires_grad_()
+    z = V.clone().double()
     out = project(z[None], params)[0]
     assert torch.isfinite(out).all()
     torch.testing.assert_close(out, torch.eye(3, dtype=torch.float64), atol=1e-5, rtol=0)
-    out.square().sum().backward()
-    assert torch.isfinite(z.grad).all()
+    loss, dW, dV = mse_loss_and_grads(params, z[None], torch.tensor([[1, 2, 0]]))
+    assert torch.isfinite(loss).all() and torch.isfinite(dW).all() and torch.isfinite(dV).all()
 
 
 @given(st.integers(2, 6), st.integers(0, 2**31))
@@ -51,10 +51,23 @@ def test_hard_projector_is_the_nearest_prototype_and_the_soft_limit(K, seed):
     np.testing.assert_allclose(soft, hard, atol=1e-5)
 
 
-def test_hand_written_gradient_matches_autograd():
+@pytest.mark.parametrize("weighted", [False, True])
+def test_hand_written_loss_and_gradients_match_autograd(weighted):
     gen = torch.Generator().manual_seed(0)
-    z = torch.randn(3, 5, 4, generator=gen, dtype=torch.float64, requires_grad=True)
-    V = torch.randn(3, 6, 4, generator=gen, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(inverse_distances, (z, V))
-    reference = (((z[:, :, None] - V[:, None]) ** 2).sum(-1) + _EPS).rsqrt()
-    torch.testing.assert_close(inverse_distances(z, V), reference, rtol=1e-12, atol=0)
+    M, b, d, K, C = 3, 7, 4, 6, 3
+    W = torch.randn(M, d, d, generator=gen, dtype=torch.float64, requires_grad=True)
+    V = torch.randn(M, K, d, generator=gen, dtype=torch.float64, requires_grad=True)
+    onehot = torch.nn.functional.one_hot(torch.randint(0, C, (M, K), generator=gen), C).double()
+    x = torch.randn(M, b, d, generator=gen, dtype=torch.float64)
+    y = torch.randint(0, C, (M, b), generator=gen)
+    w = torch.rand(M, b, generator=gen, dtype=torch.float64) if weighted else None
+    z = torch.bmm(x, W.transpose(1, 2))
+    inv_r = (((z[:, :, None] - V[:, None]) ** 2).sum(-1) + _EPS).rsqrt()  # the formula, by autograd
+    out = torch.bmm(inv_r / inv_r.sum(-1, keepdim=True), onehot)
+    err = ((out - torch.nn.functional.one_hot(y, C)) ** 2).sum(-1)
+    ref = (err * (w if weighted else 1.0 / b)).sum(1)
+    ref.sum().backward()
+    loss, dW, dV = mse_loss_and_grads(ToyParams(W.detach(), V.detach(), onehot), x, y, w)
+    torch.testing.assert_close(loss, ref.detach(), rtol=1e-12, atol=0)
+    torch.testing.assert_close(dW, W.grad, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(dV, V.grad, rtol=1e-10, atol=1e-12)
