@@ -93,12 +93,17 @@ def estimate_capacity(
     seeds = list(range(seed, seed + repeats))
     curve: dict[int, list[float]] = {}
 
-    def evaluate(ns: list[int]) -> list[bool]:
-        ns = [n for n in ns if n not in curve]
-        if ns:
-            acc = np.asarray(fit(ns, seeds), dtype=float).reshape(len(ns), len(seeds))
-            curve.update({n: row.tolist() for n, row in zip(ns, acc)})
-        return [memorizes(curve[n], threshold) for n in ns]
+    def scan(batch: list[int], lo: int, hi: int | None) -> tuple[int, int | None]:
+        """Fit the increasing n of `batch` at once; raise lo through them up to the first failure."""
+        new = [n for n in batch if n not in curve]
+        if new:
+            acc = np.asarray(fit(new, seeds), dtype=float).reshape(len(new), len(seeds))
+            curve.update({n: row.tolist() for n, row in zip(new, acc)})
+        for m in batch:
+            if not memorizes(curve[m], threshold):
+                return lo, m
+            lo = m
+        return lo, hi
 
     lo, hi = n_min - 1, None  # lo: largest memorized so far; hi: smallest failure
     n = n_min
@@ -107,23 +112,11 @@ def estimate_capacity(
         while len(batch) < points_per_round and n <= n_max:
             batch.append(n)
             n = n_max if n < n_max < 2 * n else 2 * n
-        evaluate(batch)
-        for m in batch:
-            if memorizes(curve[m], threshold):
-                lo = m
-            else:
-                hi = m
-                break
+        lo, hi = scan(batch, lo, hi)
     while hi is not None and hi - lo > 1:
         k = min(points_per_round, hi - lo - 1)
         batch = sorted({lo + max(1, round((hi - lo) * (j + 1) / (k + 1))) for j in range(k)} - {hi})
-        evaluate(batch)
-        for m in batch:
-            if memorizes(curve[m], threshold):
-                lo = m
-            else:
-                hi = m
-                break
+        lo, hi = scan(batch, lo, hi)
     memorized = {m: memorizes(a, threshold) for m, a in curve.items()}
     violations = [(a, b) for a in sorted(curve) for b in sorted(curve) if a < b and memorized[b] and not memorized[a]]
     return CapacityEstimate(capacity=lo, censored=hi is None, threshold=threshold, curve=curve, violations=violations)

@@ -74,12 +74,6 @@ def sq_distances(z: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
     return cross.add_(z.square().sum(-1, keepdim=True)).clamp_(min=0)
 
 
-def _class_sums(weights: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """sum_i weights[..., i] l_i: (M, b, K) x (M, K, C) -> (M, b, C). Computed as (L^T w^T)^T, which
-    MKL runs about 6x faster than w L when C is small (5)."""
-    return torch.bmm(labels.transpose(1, 2).contiguous(), weights.transpose(1, 2)).transpose(1, 2)
-
-
 def mse_loss_and_grads(params: ToyParams, x: torch.Tensor, y: torch.Tensor, weight: torch.Tensor | None = None
                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Loss (M,) = sum_j w_j ||g_V(W x_j) - e_{y_j}||^2 and its gradients dW (M, d, d), dV (M, K, d).
@@ -93,7 +87,9 @@ def mse_loss_and_grads(params: ToyParams, x: torch.Tensor, y: torch.Tensor, weig
     inv_r = sq_distances(z, params.V).add_(_EPS).rsqrt_()  # (M, b, K)
     S = inv_r.sum(-1, keepdim=True)  # (M, b, 1)
     labels = params.proto_onehot.to(x.dtype)  # (M, K, C)
-    out = _class_sums(inv_r, labels) / S  # (M, b, C)
+    # (a plain batched product: faster forms exist, e.g. (L^T w^T)^T, but their rounding depends on
+    # how many models share the batch, which 2000 Adam steps amplify into different models)
+    out = torch.bmm(inv_r, labels).div_(S)  # (M, b, C)
     resid = out.scatter_add(2, y[..., None], torch.full_like(y[..., None], -1, dtype=x.dtype))  # out - e_y
     w = torch.full(y.shape, 1.0 / y.shape[1], dtype=x.dtype, device=x.device) if weight is None else weight
     loss = (resid.square().sum(-1) * w).sum(1)  # (M,)
@@ -108,9 +104,9 @@ def mse_loss_and_grads(params: ToyParams, x: torch.Tensor, y: torch.Tensor, weig
 
 def project(z: torch.Tensor, params: ToyParams, hard: bool = False) -> torch.Tensor:
     """g_V(z) for z (M, b, d) -> outputs (M, b, C): soft 1/r weights or the hard nearest prototype."""
-    labels = params.proto_onehot.to(z.dtype)
+    labels = params.proto_onehot.to(z.dtype)  # (M, K, C)
     if hard:
         nearest = sq_distances(z, params.V).argmin(-1)  # (M, b)
-        return torch.bmm(torch.nn.functional.one_hot(nearest, labels.shape[1]).to(z.dtype), labels)
+        return labels.gather(1, nearest[..., None].expand(-1, -1, labels.shape[-1]))
     inv_r = sq_distances(z, params.V).add_(_EPS).rsqrt_()  # (M, b, K): 1 / r_i
-    return _class_sums(inv_r, labels) / inv_r.sum(-1, keepdim=True)  # normalize after summing per class
+    return torch.bmm(inv_r, labels) / inv_r.sum(-1, keepdim=True)  # normalize after summing per class  # normalize after summing per class
