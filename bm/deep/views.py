@@ -15,7 +15,7 @@ import torch
 from bm.deep.augment import SSLAugment, ssl_augment, view_uniforms
 from bm.errors import BMError
 
-__all__ = ["IIDViews", "finite_labels", "finite_views", "iid_views", "randaugment"]
+__all__ = ["PROTOCOLS", "IIDViews", "augment_batch", "finite_labels", "finite_views", "iid_views", "randaugment"]
 
 
 def finite_views(images: torch.Tensor, sample: torch.Tensor, view: torch.Tensor, seed: int,
@@ -85,3 +85,27 @@ def randaugment(images: torch.Tensor, magnitude: int, generator: torch.Generator
         torch.manual_seed(seed)
         out = torch.stack([op(img) for img in images.cpu()])
     return out.to(device)
+
+
+PROTOCOLS = ("none", "ssl", "ssl+mixup", "randaugment")
+
+
+def augment_batch(protocol: str, images: torch.Tensor, generator: torch.Generator, targets: torch.Tensor | None = None,
+                  magnitude: int = 9, config: SSLAugment = SSLAugment(), mix_targets: bool = True):
+    """One training batch under an online protocol: uint8 images (N, 3, H, W) -> (float images in
+    [0, 1], targets, mixup record or None). `generator` must live on the images' device."""
+    from bm.deep.augment import draw_uniforms, mixup
+
+    if protocol not in PROTOCOLS:
+        raise BMError(f"augmentation protocol must be one of {', '.join(PROTOCOLS)}; got {protocol!r}")
+    if protocol == "none":
+        return images.float() / 255, targets, None
+    if protocol == "randaugment":
+        return randaugment(images, magnitude, generator).float() / 255, targets, None
+    x = ssl_augment(images, draw_uniforms(images.shape[0], generator, images.device), config)
+    if protocol == "ssl":
+        return x, targets, None
+    if targets is None:
+        raise BMError("ssl+mixup needs the batch's targets (N, C) to mix")
+    mixed = mixup(x, targets, generator, mix_targets=mix_targets)
+    return mixed.images, mixed.targets, mixed

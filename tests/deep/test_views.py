@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from bm.deep.views import finite_labels, finite_views, iid_views, randaugment
+from bm.deep.views import augment_batch, finite_labels, finite_views, iid_views, randaugment
 from bm.errors import BMError
 
 IMAGES = (torch.rand(20, 3, 16, 16, generator=torch.Generator().manual_seed(0)) * 255).to(torch.uint8)
@@ -47,3 +47,23 @@ def test_randaugment_is_seeded_and_strength_zero_changes_little():
     assert weak < strong
     with pytest.raises(BMError):
         randaugment(IMAGES, 31, torch.Generator())
+
+
+@pytest.mark.parametrize("protocol", ["none", "ssl", "ssl+mixup", "randaugment"])
+def test_protocols_are_reproducible_and_shaped(protocol):
+    targets = torch.eye(10)[torch.arange(20) % 10]
+    a = augment_batch(protocol, IMAGES, torch.Generator().manual_seed(5), targets)
+    b = augment_batch(protocol, IMAGES, torch.Generator().manual_seed(5), targets)
+    assert torch.equal(a[0], b[0]) and a[0].shape == IMAGES.shape and a[0].dtype == torch.float32
+    assert 0 <= a[0].min() and a[0].max() <= 1
+    if protocol == "none":
+        torch.testing.assert_close(a[0], IMAGES.float() / 255)
+    if protocol == "ssl+mixup":
+        assert a[2] is not None and torch.allclose(a[1].sum(1), torch.ones(20))
+    else:
+        assert a[2] is None and a[1] is targets
+
+
+def test_unknown_protocol():
+    with pytest.raises(BMError, match="protocol"):
+        augment_batch("cutout", IMAGES, torch.Generator())
