@@ -157,16 +157,125 @@ def augment_grid(
     typer.echo("wrote " + ", ".join(map(str, paths)))
 
 
+PRESETS = {
+    "paper": {},  # Table 6 on CIFAR-10: the defaults
+    "smoke": {"width": 8, "projector_width": 512, "subset": 1024, "epochs": 3, "batch_size": 128,
+              "probe_every": 3, "checkpoint_every": 1},
+}
+
+
+@app.command("deep-train")
+def deep_train(
+    out: Annotated[Path, typer.Option(help="Run folder.")] = Path("runs/deep"),
+    preset: Annotated[Optional[str], typer.Option(help="paper (Table 6, CIFAR-10) or smoke (tiny model and subset, minutes on a CPU); explicit flags win.")] = None,
+    dataset: Annotated[str, typer.Option(help="cifar10, cifar100, stl10 or tinyimagenet.")] = "cifar10",
+    data_dir: Annotated[Path, typer.Option(help="Folder holding the data set's official folder.")] = Path("data"),
+    download: Annotated[bool, typer.Option(help="Download the data set if missing (needs internet).")] = False,
+    subset: Annotated[Optional[int], typer.Option(help="Train on the first N training images (0: all).")] = None,
+    label_noise: Annotated[float, typer.Option(help="Fraction of random training labels: 0 clean, 1 random.")] = 1.0,
+    random_classes: Annotated[Optional[str], typer.Option(help="Random classes C' (an integer or 'per-sample'; default: C).")] = None,
+    augment: Annotated[str, typer.Option(help="none, ssl, ssl+mixup or randaugment.")] = "ssl",
+    randaugment_magnitude: Annotated[int, typer.Option(help="RandAugment strength in [0, 30].")] = 9,
+    mix_targets: Annotated[bool, typer.Option(help="Mixup mixes targets too (the paper); --no-mix-targets as the released code.")] = True,
+    model: Annotated[str, typer.Option(help="resnet18, vgg11, vgg16 or mlp.")] = "resnet18",
+    width: Annotated[Optional[int], typer.Option(help="Encoder base width (64 as published).")] = None,
+    projector_width: Annotated[Optional[int], typer.Option(help="Projector hidden width (65536 in Table 6).")] = None,
+    epochs: Annotated[Optional[int], typer.Option(help="Training epochs.")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Batch size.")] = None,
+    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 4e-3,
+    probe_every: Annotated[Optional[int], typer.Option(help="Epochs between K-NN / Inv-Bias / invariance probes.")] = None,
+    checkpoint_every: Annotated[Optional[int], typer.Option(help="Epochs between checkpoints.")] = None,
+    snapshots: Annotated[str, typer.Option(help="Comma-separated epochs whose weights are kept.")] = "",
+    seed: Annotated[int, typer.Option(help="Seed of labels, initialization, batches and augmentations.")] = 0,
+    device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
+    bf16: Annotated[bool, typer.Option(help="bfloat16 autocast on CUDA.")] = True,
+    compile: Annotated[bool, typer.Option(help="torch.compile the network.")] = False,
+    resume: Annotated[bool, typer.Option(help="Continue the run in --out from its checkpoint.")] = False,
+) -> None:
+    """Train an encoder + projector on (random) labels with augmentation, writing a run folder."""
+    from bm.deep.datasets import load_dataset
+    from bm.deep.models import ModelConfig
+    from bm.deep.train import DeepTrainConfig, train
+    from bm.labels import PER_SAMPLE
+
+    if preset is not None and preset not in PRESETS:
+        raise BMError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    base = DeepTrainConfig()
+    chosen = {"width": ModelConfig.width, "projector_width": ModelConfig.projector_width, "subset": base.subset,
+              "epochs": base.epochs, "batch_size": base.batch_size, "probe_every": base.probe_every,
+              "checkpoint_every": base.checkpoint_every, **PRESETS.get(preset or "paper", {})}
+    given = {"width": width, "projector_width": projector_width, "subset": subset, "epochs": epochs,
+             "batch_size": batch_size, "probe_every": probe_every, "checkpoint_every": checkpoint_every}
+    chosen.update({k: v for k, v in given.items() if v is not None})
+    classes = None
+    if random_classes is not None:
+        classes = PER_SAMPLE if random_classes == PER_SAMPLE else int_list(random_classes, "random-classes")[0]
+    image_size = {"cifar10": 32, "cifar100": 32, "tinyimagenet": 64, "stl10": 96}.get(dataset, 32)
+    config = DeepTrainConfig(
+        dataset=dataset, data_dir=str(data_dir), subset=chosen["subset"], label_noise=label_noise,
+        random_classes=classes, augment=augment, randaugment_magnitude=randaugment_magnitude, mix_targets=mix_targets,
+        model=ModelConfig(arch=model, width=chosen["width"], projector_width=chosen["projector_width"], num_classes=0,
+                          image_size=image_size),
+        epochs=chosen["epochs"], batch_size=chosen["batch_size"], lr=lr, probe_every=chosen["probe_every"],
+        checkpoint_every=chosen["checkpoint_every"], snapshots=int_list(snapshots, "snapshots") if snapshots else (),
+        seed=seed, device=device, bf16=bf16, compile=compile,
+    )
+    data = (load_dataset(dataset, data_dir, "train", download), load_dataset(dataset, data_dir, "test"))
+
+    def report(row: dict) -> None:
+        extra = f"  knn {row['knn']:.3f}  inv {row['inv']:.4f}  bias {row['bias']:.4f}" if "knn" in row else ""
+        typer.echo(f"epoch {row['epoch']:5d}  loss {row['loss']:.4f}  train acc {row['train_acc']:.3f}  "
+                   f"{row['img_per_s']:.0f} img/s{extra}")
+
+    folder = train(config, out, resume=resume, data=data, on_epoch=report)
+    typer.echo(f"wrote {folder}/metrics.jsonl, checkpoint.pt")
+
+
+@app.command("probe")
+def probe(
+    run: Annotated[Optional[Path], typer.Argument(help="A deep run folder, or a checkpoint file inside one.")] = None,
+    layers: Annotated[str, typer.Option(help="Comma-separated layer names (default: all; see --list-layers).")] = "",
+    fit: Annotated[str, typer.Option(help="clean (true labels, test accuracy) and/or random (the run's labels, leave-one-out train accuracy).")] = "clean,random",
+    k: Annotated[int, typer.Option(help="K-NN neighbours.")] = 20,
+    linear: Annotated[bool, typer.Option("--linear", help="Also fit a linear probe on clean labels.")] = False,
+    init: Annotated[bool, typer.Option("--init", help="Also probe the run's initial weights.")] = False,
+    pool: Annotated[bool, typer.Option("--pool", help="Global-average-pool convolutional maps instead of flattening them.")] = False,
+    transfer: Annotated[Optional[str], typer.Option(help="Also probe the embedding on this data set (e.g. cifar100, stl10).")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option(help="Data folder (default: the run's).")] = None,
+    device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
+    list_layers: Annotated[bool, typer.Option("--list-layers", help="Print the probe-able layer names and exit.")] = False,
+) -> None:
+    """Per-layer K-NN (and linear) probing of a deep run: probe.json and a Fig. 3-style plot."""
+    from bm.deep.models import ModelConfig, Network
+    from bm.deep.probing import load_run, probe_run
+
+    if list_layers:
+        cfg = load_run(run)[1].model if run is not None else ModelConfig(projector_width=1)
+        typer.echo(" ".join(Network(cfg).layer_names))
+        return
+    if run is None:
+        raise BMError("give a run folder or checkpoint (or --list-layers)")
+    record = probe_run(run, [n for n in layers.split(",") if n] or None, tuple(f for f in fit.split(",") if f), k,
+                       linear, init, pool, transfer, data_dir, device)
+    for which, per_layer in record["results"].items():
+        for name, row in per_layer.items():
+            typer.echo(f"{which:8s} {name:22s} " + "  ".join(f"{key} {val:.3f}" for key, val in row.items()))
+    typer.echo(f"wrote {Path(record['run']) / 'probe.json'}, probe.png, probe.pdf")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one line on stderr and exit code 2 for any bad input."""
     try:
         code = app(args=argv, prog_name="bm", standalone_mode=False)
+    except KeyboardInterrupt:
+        print("bm: interrupted", file=sys.stderr)
+        sys.exit(130)
     except typer.Abort:
         print("bm: interrupted", file=sys.stderr)
         sys.exit(130)
     except BMError as e:
         print(f"bm: error: {e}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(e.exit_code)
     except Exception as e:  # click's usage errors (typer vendors click in recent releases)
         if not (hasattr(e, "format_message") and hasattr(e, "exit_code")):
             raise

@@ -4,6 +4,8 @@
 class BMError(ValueError):
     """Bad input or state that the user can fix; the message says how."""
 
+    exit_code = 2  # what `bm` exits with
+
 
 class ShapeError(BMError):
     """Arrays whose shapes do not fit together; the message names the shapes."""

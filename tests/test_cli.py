@@ -85,3 +85,52 @@ def test_augment_grid_on_written_cifar(capsys, tmp_path):
     code, _, err = run(capsys, ["augment-grid", "--data-dir", str(tmp_path / "none"), "--out", str(tmp_path / "g2")])
     assert code == 2 and "--download" in err and err.count("\n") == 1
     assert not (tmp_path / "g2.png").exists()
+
+
+def test_deep_train_kill_resume_and_probe_through_bm(capsys, tmp_path):
+    """Generated CIFAR-format data: train 2 epochs, stop, resume to 3, probe every layer at init and trained."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import torch
+
+    from tests.deep.test_datasets import write_cifar10
+
+    write_cifar10(tmp_path / "data", per_batch=8)
+    args = ["deep-train", "--preset", "smoke", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "run"),
+            "--width", "4", "--projector-width", "32", "--batch-size", "16", "--snapshots", "1"]
+    code, out, err = run(capsys, [*args, "--epochs", "2"])
+    assert code == 0, err
+    assert out.count("epoch ") == 2 and (tmp_path / "run" / "snapshot_1.pt").exists()
+    code, _, err = run(capsys, [*args, "--epochs", "2"])  # the same run again without --resume: refused
+    assert code == 2 and "--resume" in err
+    code, _, err = run(capsys, [*args, "--epochs", "3", "--resume"])  # another epoch count: another config
+    assert code == 2 and "different config" in err
+
+    # kill -9 once the first checkpoint is on disk, then resume: the run ends at epoch 3 all the same
+    run_dir = tmp_path / "run2"
+    args2 = [a if a != str(tmp_path / "run") else str(run_dir) for a in args] + ["--epochs", "3"]
+    proc = subprocess.Popen([sys.executable, "-c", "from bm.cli import main; main()", *args2],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (run_dir / "checkpoint.pt").exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    resumed = torch.load(run_dir / "checkpoint.pt", weights_only=False)["epoch"]
+    assert resumed >= 1
+    code, _, err = run(capsys, [*args2, "--resume"])
+    assert code == 0, err
+    assert torch.load(run_dir / "checkpoint.pt", weights_only=False)["epoch"] == 3
+
+    code, out, err = run(capsys, ["probe", str(run_dir), "--init", "--k", "3", "--pool"])
+    assert code == 0, err
+    record = json.loads((run_dir / "probe.json").read_text())
+    layers = ["stem", "layer1", "layer2", "layer3", "layer4", "embedding", "P", "O"]
+    assert list(record["results"]["trained"]) == layers and list(record["results"]["init"]) == layers
+    assert all(0 <= v <= 1 for row in record["results"]["trained"].values() for v in row.values())
+    assert (run_dir / "probe.png").exists()
+    code, out, _ = run(capsys, ["probe", "--list-layers"])
+    assert code == 0 and out.split() == layers

@@ -33,7 +33,7 @@ class ModelConfig:
     arch: str = "resnet18"
     width: int = 64  # base channels (ResNet18 / VGG: 64 as published; smaller for CPU runs)
     projector_width: int = 65536  # hidden width w of g_phi (Table 6)
-    num_classes: int = 10  # outputs C of g_phi: the number of (random) classes
+    num_classes: int = 10  # outputs C of g_phi: the number of (random) classes (0: from the labels)
     image_size: int = 32  # 32 for CIFAR, 64 for TinyImageNet, 96 for STL-10
     mlp_depth: int = 3  # hidden layers of the MLP encoder
     mlp_hidden: int = 1024
@@ -41,8 +41,8 @@ class ModelConfig:
     def __post_init__(self) -> None:
         if self.arch not in ARCHITECTURES:
             raise BMError(f"unknown model {self.arch!r}; choose one of {', '.join(ARCHITECTURES)}")
-        if min(self.width, self.projector_width, self.num_classes, self.mlp_depth, self.mlp_hidden) < 1:
-            raise BMError("width, projector_width, num_classes, mlp_depth and mlp_hidden must be >= 1")
+        if min(self.width, self.projector_width, self.mlp_depth, self.mlp_hidden) < 1 or self.num_classes < 0:
+            raise BMError("width, projector_width, mlp_depth and mlp_hidden must be >= 1, num_classes >= 0")
         if self.image_size not in (32, 64, 96):
             raise BMError(f"image_size must be 32, 64 or 96; got {self.image_size}")
 

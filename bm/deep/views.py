@@ -79,7 +79,7 @@ def randaugment(images: torch.Tensor, magnitude: int, generator: torch.Generator
     if not 0 <= magnitude <= 30 or num_ops < 0:
         raise BMError(f"RandAugment magnitude must lie in [0, 30] and num_ops >= 0; got {magnitude}, {num_ops}")
     op = v2.RandAugment(num_ops=num_ops, magnitude=magnitude, num_magnitude_bins=31)
-    seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
     device = images.device
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

@@ -77,12 +77,14 @@ def knn_predict(
     temperature: float = 0.07,
     normalize: bool = True,
     num_classes: int | None = None,
+    exclude_self: bool = False,
 ) -> KNNPrediction:
     """Predict test labels by K-NN on train features (n_train, *f) and labels (n_train,).
 
     Features of any trailing shape are flattened. Returns a `KNNPrediction` whose labels are a
     numpy array for numpy inputs and a tensor on train_x's device otherwise; accuracy is filled in
-    when test_y is given.
+    when test_y is given. `exclude_self=True` (test_x row i is train_x row i) leaves each point out
+    of its own neighbours: leave-one-out accuracy on the training set.
     """
     if weighting not in WEIGHTINGS:
         raise BMError(f"weighting must be one of {', '.join(WEIGHTINGS)}; got {weighting!r}")
@@ -91,7 +93,9 @@ def knn_predict(
     if X.shape[1] != T.shape[1]:
         raise ShapeError(f"train features have {X.shape[1]} dims but test features {T.shape[1]}")
     n_train = X.shape[0]
-    if not 1 <= k <= n_train:
+    if exclude_self and T.shape[0] != n_train:
+        raise ShapeError(f"exclude_self needs test_x to be train_x; got {T.shape[0]} and {n_train} rows")
+    if not 1 <= k <= n_train - exclude_self:
         raise BMError(f"k must lie in [1, {n_train}] (the number of train points), got k={k}")
     Y = _labels(train_y, n_train, "train_y", X.device)
     C = num_classes or int(Y.max()) + 1
@@ -105,6 +109,9 @@ def knn_predict(
     for s in range(0, T.shape[0], chunk):
         t = T[s : s + chunk]
         scores = torch.addmm(neg_sq_norms, t, X.T, alpha=2)  # (chunk, n_train): ||t||^2 - ||t - x||^2
+        if exclude_self:
+            rows = torch.arange(t.shape[0], device=X.device)
+            scores[rows, s + rows] = -torch.inf
         idx = _neighbours(scores, k)  # (chunk, k)
         if weighting == "uniform":
             w = torch.ones(idx.shape, dtype=X.dtype, device=X.device)

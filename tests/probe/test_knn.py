@@ -88,3 +88,14 @@ def test_errors():
         knn_predict(Xtr, ytr, Xte[:, :3], k=3)
     with pytest.raises(ShapeError, match="labels"):
         knn_predict(Xtr, ytr[:5], Xte, k=3)
+
+
+def test_leave_one_out_matches_scikit_learn_without_the_point():
+    Xtr, ytr, _, _ = _data(7, n_train=60)
+    got = knn_predict(Xtr, ytr, Xtr, ytr, k=5, normalize=False, exclude_self=True)
+    for i in (0, 17, 59):
+        keep = np.arange(60) != i
+        ref = KNeighborsClassifier(n_neighbors=5, algorithm="brute").fit(Xtr[keep], ytr[keep]).predict(Xtr[i : i + 1])
+        assert got.labels[i] == ref[0]
+    with pytest.raises(ShapeError, match="exclude_self"):
+        knn_predict(Xtr, ytr, Xtr[:5], k=5, exclude_self=True)

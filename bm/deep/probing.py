@@ -1,0 +1,139 @@
+"""Per-layer probing of a deep run (Fig. 3, Fig. 9) with the shared K-NN / linear probes.
+
+Each named layer's activation is flattened per image (C x H x W values for convolutional maps, in
+PyTorch's channel-major order), or globally average-pooled to C values with `pool=True`, which
+keeps memory at N x C for large maps. Fits: "clean" fits on the true training labels and reports
+clean-test accuracy; "random" fits on the run's random training labels and reports leave-one-out
+accuracy on the training set itself (how much of the random labelling the layer holds: the
+dashed lines of Fig. 3).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields, replace
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+
+from bm.deep.datasets import ImageSet, load_dataset  # noqa: E402
+from bm.deep.models import ModelConfig, Network  # noqa: E402
+from bm.deep.train import DeepTrainConfig  # noqa: E402
+from bm.errors import BMError  # noqa: E402
+from bm.probe import knn_accuracy, linear_probe_accuracy  # noqa: E402
+from bm.runs import atomic_write_text  # noqa: E402
+
+__all__ = ["FITS", "load_run", "probe_run"]
+
+FITS = ("clean", "random")
+
+
+def load_run(path: Path) -> tuple[Path, DeepTrainConfig, Path]:
+    """(run folder, its config, the weights file) for a run folder or a checkpoint inside one."""
+    path = Path(path)
+    run = path.parent if path.is_file() else path
+    weights = path if path.is_file() else run / "checkpoint.pt"
+    try:
+        raw = json.loads((run / "config.json").read_text())["config"]
+    except (OSError, ValueError, KeyError):
+        raise BMError(f"{run} is not a deep run folder (no readable config.json)") from None
+    if not weights.exists():
+        raise BMError(f"no weights at {weights}")
+    model = ModelConfig(**raw.pop("model"))
+    known = {f.name for f in fields(DeepTrainConfig)}
+    raw = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items() if k in known}
+    return run, DeepTrainConfig(**raw, model=model), weights
+
+
+def _features(net: Network, images: torch.Tensor, names: list[str], pool: bool, batch: int = 256) -> dict:
+    parts: dict[str, list[torch.Tensor]] = {n: [] for n in names}
+    net.eval()
+    with torch.no_grad():
+        for s in range(0, images.shape[0], batch):
+            for n, f in net.features(images[s : s + batch].float() / 255, names).items():
+                f = f.float()
+                if pool and f.ndim == 4:
+                    f = f.mean(dim=(2, 3))
+                parts[n].append(f.flatten(1))
+    return {n: torch.cat(v) for n, v in parts.items()}
+
+
+def _resize(data: ImageSet, size: int) -> torch.Tensor:
+    if data.images.shape[-1] == size:
+        return data.images
+    x = torch.nn.functional.interpolate(data.images.float(), size=(size, size), mode="bilinear", antialias=True)
+    return x.round().clamp(0, 255).to(torch.uint8)
+
+
+def probe_run(path: Path, layers: list[str] | None = None, fits: tuple[str, ...] = FITS, k: int = 20,
+              linear: bool = False, init: bool = False, pool: bool = False, transfer: str | None = None,
+              data_dir: Path | None = None, device: str = "cpu") -> dict:
+    """Probe a run's layers; writes probe.json and probe.png/.pdf into the run folder; returns the record."""
+    run, cfg, weights = load_run(path)
+    if any(f not in FITS for f in fits) or not fits:
+        raise BMError(f"--fit takes {' and/or '.join(FITS)}; got {', '.join(fits) or 'nothing'}")
+    cfg = replace(cfg, data_dir=str(data_dir)) if data_dir is not None else cfg
+    train_set = load_dataset(cfg.dataset, cfg.data_dir, "train")
+    test_set = load_dataset(cfg.dataset, cfg.data_dir, "test")
+    if cfg.subset:
+        train_set = ImageSet(train_set.images[: cfg.subset], train_set.labels[: cfg.subset], train_set.classes,
+                             train_set.name)
+    random_labels = torch.load(run / "labels.pt")["labels"]
+    net = Network(cfg.model).to(device)
+    names = layers or net.layer_names
+    if not 1 <= k < len(train_set):
+        raise BMError(f"k must lie in [1, {len(train_set) - 1}], got {k}")
+    record: dict = {"run": str(run), "weights": str(weights), "k": k, "pool": pool,
+                    "flatten": "global average pool" if pool else "channel-major flatten", "results": {}}
+    for which, file in (("trained", weights),) + ((("init", run / "init.pt"),) if init else ()):
+        net.load_state_dict(torch.load(file, map_location=device, weights_only=False)["model"])
+        feats_tr = _features(net, train_set.images.to(device), names, pool)
+        feats_te = _features(net, test_set.images.to(device), names, pool)
+        per_layer = {}
+        for n in names:
+            row = {}
+            if "clean" in fits:
+                row["knn_clean_test"] = knn_accuracy(feats_tr[n], train_set.labels, feats_te[n], test_set.labels, k=k)
+            if "random" in fits:
+                row["knn_random_train"] = knn_accuracy(feats_tr[n], random_labels, feats_tr[n], random_labels, k=k,
+                                                       exclude_self=True)
+            if linear:
+                row["linear_clean_test"] = linear_probe_accuracy(feats_tr[n], train_set.labels, feats_te[n],
+                                                                 test_set.labels)
+            per_layer[n] = row
+        if transfer is not None:
+            other_dir = data_dir or Path(cfg.data_dir)
+            other_tr, other_te = (load_dataset(transfer, other_dir, split) for split in ("train", "test"))
+            size = cfg.model.image_size
+            emb_tr = _features(net, _resize(other_tr, size).to(device), ["embedding"], pool)["embedding"]
+            emb_te = _features(net, _resize(other_te, size).to(device), ["embedding"], pool)["embedding"]
+            per_layer[f"transfer:{transfer}"] = {
+                "knn_clean_test": knn_accuracy(emb_tr, other_tr.labels, emb_te, other_te.labels, k=k)}
+        record["results"][which] = per_layer
+    atomic_write_text(run / "probe.json", json.dumps(record, indent=2) + "\n")
+    _plot(record, names, run / "probe")
+    return record
+
+
+def _plot(record: dict, names: list[str], stem: Path) -> None:
+    fig, ax = plt.subplots(figsize=(1.0 * len(names) + 3, 4), constrained_layout=True)
+    styles = {"knn_clean_test": ("-", "K-NN, fit on clean labels (test acc.)"),
+              "knn_random_train": ("--", "K-NN, fit on random labels (train acc., leave-one-out)"),
+              "linear_clean_test": (":", "linear, clean labels (test acc.)")}
+    for which, colour in (("trained", "C0"), ("init", "C1")):
+        layers = record["results"].get(which)
+        if not layers:
+            continue
+        for key, (ls, label) in styles.items():
+            ys = [layers[n].get(key) for n in names]
+            if any(y is not None for y in ys):
+                ax.plot(names, ys, ls, marker="o", color=colour, label=f"{which}: {label}")
+    ax.set(xlabel="layer", ylabel="accuracy", ylim=(0, 1), title=f"Per-layer probing, k = {record['k']}")
+    ax.legend(fontsize=7)
+    for ext in ("png", "pdf"):
+        fig.savefig(f"{stem}.{ext}", dpi=110)
+    plt.close(fig)

@@ -1,0 +1,251 @@
+"""Training a deep network on (random) labels with augmentation (Table 6 defaults), into a run folder.
+
+Run folder: config.json, labels.pt (training labels, which were randomized, true labels),
+init.pt (weights at initialization, for probing at init), metrics.jsonl (one JSON object per
+epoch), checkpoint.pt (model, optimizer, generator and RNG states, epoch; written atomically every
+`checkpoint_every` epochs and when SIGTERM/SIGINT arrive) and snapshot_E.pt at chosen epochs.
+`resume=True` continues from checkpoint.pt; a kill -9 loses at most `checkpoint_every` epochs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import pickle
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import torch
+
+from bm.deep.augment import SSLAugment
+from bm.deep.datasets import ImageSet, load_dataset
+from bm.deep.models import ModelConfig, Network
+from bm.deep.views import PROTOCOLS, augment_batch, finite_views
+from bm.errors import BMError
+from bm.labels import LabelConfig, assign_labels
+from bm.probe import knn_accuracy
+from bm.runs import atomic_write_text, prepare_run_folder
+from bm.theory import InvarianceAccumulator, mse_decomposition
+
+__all__ = ["DeepTrainConfig", "DivergedError", "Interrupted", "embed", "train"]
+
+
+class DivergedError(BMError):
+    """The loss became NaN or inf; the last good checkpoint is kept."""
+
+
+class Interrupted(BMError):
+    """SIGTERM or SIGINT arrived; a checkpoint was written and the run can be resumed."""
+
+    exit_code = 130
+
+
+@dataclass(frozen=True)
+class DeepTrainConfig:
+    dataset: str = "cifar10"
+    data_dir: str = "data"
+    subset: int = 0  # train on the first `subset` training images (0: all)
+    label_noise: float = 1.0  # fraction of random labels: 0 clean, 1 random
+    random_classes: int | str | None = None  # C' random classes (None: C; "per-sample")
+    augment: str = "ssl"  # none | ssl | ssl+mixup | randaugment
+    randaugment_magnitude: int = 9
+    mix_targets: bool = True  # mixup mixes targets too (the paper); False: the released code
+    model: ModelConfig = field(default_factory=ModelConfig)
+    epochs: int = 1000
+    batch_size: int = 256
+    lr: float = 4e-3  # Adam, betas (0.9, 0.999), no weight decay, no schedule (Table 6)
+    probe_every: int = 10  # epochs between K-NN / Inv-Bias / invariance measurements
+    probe_k: int = 20
+    decomposition_samples: int = 256  # fixed subset for Inv/Bias and layer invariance
+    decomposition_views: int = 4  # B views per sample for Inv/Bias and invariance
+    checkpoint_every: int = 10
+    snapshots: tuple[int, ...] = ()  # epochs whose weights are kept (layer rewinding)
+    seed: int = 0
+    device: str = "cpu"
+    bf16: bool = True  # autocast to bfloat16 on CUDA
+    compile: bool = False  # torch.compile the network (CUDA)
+
+    def __post_init__(self) -> None:
+        if self.augment not in PROTOCOLS:
+            raise BMError(f"augment must be one of {', '.join(PROTOCOLS)}; got {self.augment!r}")
+        LabelConfig(self.label_noise, self.random_classes)
+        for name in ("epochs", "batch_size", "probe_every", "checkpoint_every", "probe_k",
+                     "decomposition_samples", "decomposition_views"):
+            if getattr(self, name) < 1:
+                raise BMError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.subset < 0 or self.lr <= 0:
+            raise BMError("subset must be >= 0 and lr > 0")
+        if self.decomposition_views < 3:
+            raise BMError("decomposition_views must be >= 3 (view 0 is the clean image, Inv needs two more)")
+
+    def to_json(self) -> dict:
+        return json.loads(json.dumps(asdict(self)))
+
+
+@torch.no_grad()
+def embed(net: Network, images: torch.Tensor, names: list[str], batch: int = 512) -> dict[str, torch.Tensor]:
+    """Activations of the named layers for uint8 images (N, 3, H, W), in eval mode, flattened (N, -1)."""
+    was_training = net.training
+    net.eval()
+    parts: dict[str, list[torch.Tensor]] = {n: [] for n in names}
+    for s in range(0, images.shape[0], batch):
+        feats = net.features(images[s : s + batch].float() / 255, names)
+        for n in names:
+            parts[n].append(feats[n].flatten(1).float())
+    net.train(was_training)
+    return {n: torch.cat(v) for n, v in parts.items()}
+
+
+def _save(path: Path, obj: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _probe(net: Network, train: ImageSet, test: ImageSet, cfg: DeepTrainConfig, targets: torch.Tensor) -> dict:
+    """K-NN clean-test accuracy of the embedding, Inv/Bias on B fixed views, invariance per layer."""
+    emb = embed(net, torch.cat([train.images, test.images]), ["embedding"])["embedding"]
+    knn = knn_accuracy(emb[: len(train)], train.labels, emb[len(train):], test.labels, k=cfg.probe_k)
+    s = min(cfg.decomposition_samples, len(train))
+    B = cfg.decomposition_views
+    sample = torch.arange(s, device=train.images.device).repeat_interleave(B)
+    view = torch.arange(B, device=train.images.device).repeat(s)
+    net.eval()
+    accs = {name: InvarianceAccumulator() for name in net.layer_names}
+    outs = []
+    with torch.no_grad():
+        for start in range(0, s, 64):
+            rows = slice(start * B, min(s, start + 64) * B)
+            views = finite_views(train.images, sample[rows], view[rows], seed=cfg.seed + 1)  # view 0 = clean
+            feats = net.features(views, net.layer_names)
+            for name, f in feats.items():
+                f = f.float().reshape(-1, B, *f.shape[1:])
+                accs[name].update(f[:, 1:], f[:, 0])
+            outs.append(feats["O"].float().reshape(-1, B, feats["O"].shape[-1]))
+    net.train()
+    d = mse_decomposition(torch.cat(outs)[:, 1:], targets[:s].float())
+    return {"knn": knn, "inv": float(d.inv), "bias": float(d.bias),
+            "invariance": {name: acc.result() for name, acc in accs.items()}}
+
+
+def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[ImageSet, ImageSet] | None = None,
+          on_epoch: Callable[[dict], None] | None = None) -> Path:
+    """Train (or resume) the run in `out`; returns out. `data` overrides loading (tests)."""
+    device = torch.device(cfg.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise BMError(f"device {cfg.device!r} requested but CUDA is not available here")
+    out = Path(out)
+    if resume and not (out / "checkpoint.pt").exists():
+        raise BMError(f"--resume: no checkpoint.pt in {out}")
+    if not resume and (out / "checkpoint.pt").exists():
+        raise BMError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    train_set, test_set = data or (load_dataset(cfg.dataset, cfg.data_dir, "train"),
+                                   load_dataset(cfg.dataset, cfg.data_dir, "test"))
+    if cfg.subset:
+        train_set = ImageSet(train_set.images[: cfg.subset], train_set.labels[: cfg.subset], train_set.classes,
+                             train_set.name)
+    labels = assign_labels(train_set.labels, len(train_set.classes), LabelConfig(cfg.label_noise, cfg.random_classes),
+                           cfg.seed)
+    if cfg.model.num_classes == 0:  # resolve "from the labels" before the config is written
+        cfg = replace(cfg, model=replace(cfg.model, num_classes=labels.num_classes))
+    if labels.num_classes != cfg.model.num_classes:
+        raise BMError(f"the labels have {labels.num_classes} classes but the model outputs {cfg.model.num_classes}")
+    prepare_run_folder(out, cfg.to_json())
+    torch.manual_seed(cfg.seed)
+    net = Network(cfg.model).to(device)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, betas=(0.9, 0.999), weight_decay=0.0)
+    gen = torch.Generator(device=device).manual_seed(cfg.seed)
+    epoch = 0
+    position = None  # inside an epoch: its order, the next batch's offset, the running loss sum and count
+    if resume:
+        try:
+            state = torch.load(out / "checkpoint.pt", map_location=device, weights_only=False)
+            net.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+        except (RuntimeError, KeyError, EOFError, OSError, ValueError, pickle.UnpicklingError) as e:
+            raise BMError(f"{out / 'checkpoint.pt'} is corrupt or from another model: {e}") from None
+        gen.set_state(state["generator"].to(gen.get_state().device))
+        torch.set_rng_state(state["torch_rng"])
+        epoch = state["epoch"]
+        position = state["position"]
+    else:
+        torch.save({"labels": labels.labels, "randomized": labels.randomized, "true": train_set.labels.cpu(),
+                    "num_classes": labels.num_classes}, out / "labels.pt")
+        _save(out / "init.pt", {"model": net.state_dict()})
+    _truncate_metrics(out / "metrics.jsonl", epoch)
+    train_set, test_set = train_set.to(device), test_set.to(device)
+    targets = torch.nn.functional.one_hot(labels.labels, labels.num_classes).float().to(device)  # (n, C)
+    y = labels.labels.to(device)
+    model = torch.compile(net) if cfg.compile else net
+    autocast = device.type == "cuda" and cfg.bf16
+
+    stop = {"signal": None}
+    previous = {s: signal.signal(s, lambda num, _: stop.update(signal=num)) for s in (signal.SIGTERM, signal.SIGINT)}
+
+    def checkpoint(done: int, position: dict | None = None) -> None:
+        _save(out / "checkpoint.pt", {"model": net.state_dict(), "optimizer": opt.state_dict(), "epoch": done,
+                                      "position": position, "generator": gen.get_state(),
+                                      "torch_rng": torch.get_rng_state()})
+
+    try:
+        n = len(train_set)
+        while epoch < cfg.epochs:
+            start = time.perf_counter()
+            if position is None:
+                position = {"order": torch.randperm(n, generator=gen, device=device), "offset": 0,
+                            "total": 0.0, "seen": 0}
+            order = position["order"].to(device)
+            total, seen = position["total"], position["seen"]
+            for s in range(position["offset"], n, cfg.batch_size):
+                if stop["signal"] is not None:  # between batches: the state is exactly resumable
+                    checkpoint(epoch, {"order": order.cpu(), "offset": s, "total": total, "seen": seen})
+                    raise Interrupted(f"stopped by signal {stop['signal']} in epoch {epoch + 1}; "
+                                      "continue with --resume")
+                idx = order[s : s + cfg.batch_size]
+                x, t, _ = augment_batch(cfg.augment, train_set.images[idx], gen, targets[idx],
+                                        cfg.randaugment_magnitude, SSLAugment(), cfg.mix_targets)
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+                    pred = model(x)
+                loss = (pred.float() - t).square().sum(1).mean()
+                if not math.isfinite(loss.item()):
+                    raise DivergedError(f"loss became {loss.item()} at epoch {epoch + 1}; the last good checkpoint "
+                                        f"is {out / 'checkpoint.pt'}")
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += loss.item() * idx.numel()
+                seen += idx.numel()
+            position = None
+            epoch += 1
+            seconds = time.perf_counter() - start
+            clean = embed(net, train_set.images, ["O"])["O"]
+            row = {"epoch": epoch, "loss": total / seen, "img_per_s": seen / seconds,
+                   "train_acc": float((clean.argmax(1) == y).float().mean())}
+            if epoch % cfg.probe_every == 0 or epoch == cfg.epochs:
+                row.update(_probe(net, train_set, test_set, cfg, targets))
+            with open(out / "metrics.jsonl", "a") as f:
+                f.write(json.dumps(row) + "\n")
+            if on_epoch is not None:
+                on_epoch(row)
+            if epoch in cfg.snapshots:
+                _save(out / f"snapshot_{epoch}.pt", {"model": net.state_dict(), "epoch": epoch})
+            if epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs or stop["signal"] is not None:
+                checkpoint(epoch)
+            if stop["signal"] is not None:
+                raise Interrupted(f"stopped by signal {stop['signal']} after epoch {epoch}; continue with --resume")
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return out
+
+
+def _truncate_metrics(path: Path, epoch: int) -> None:
+    """Drop metric rows after `epoch` (written after the checkpoint a resumed run starts from)."""
+    if not path.exists():
+        return
+    rows = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["epoch"] <= epoch]
+    atomic_write_text(path, "".join(r + "\n" for r in rows))

@@ -1,0 +1,73 @@
+import json
+import os
+import signal
+from dataclasses import replace
+
+import pytest
+import torch
+
+from bm.deep.datasets import load_dataset
+from bm.deep.models import ModelConfig
+from bm.deep.train import DeepTrainConfig, Interrupted, train
+from bm.errors import BMError
+from tests.deep.test_datasets import write_cifar10
+
+CFG = DeepTrainConfig(model=ModelConfig(width=4, projector_width=32), epochs=3, batch_size=16, lr=1e-3,
+                      probe_every=2, probe_k=3, decomposition_samples=8, decomposition_views=3,
+                      checkpoint_every=1, snapshots=(1,))
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    write_cifar10(root, per_batch=8)
+    return load_dataset("cifar10", root, "train"), load_dataset("cifar10", root, "test")
+
+
+def _metrics(out):
+    return [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_run_folder_and_metrics(tmp_path, data):
+    out = train(CFG, tmp_path / "run", data=data)
+    rows = _metrics(out)
+    assert [r["epoch"] for r in rows] == [1, 2, 3]
+    assert "knn" in rows[1] and "knn" in rows[2] and "knn" not in rows[0]
+    assert set(rows[1]["invariance"]) == {"stem", "layer1", "layer2", "layer3", "layer4", "embedding", "P", "O"}
+    assert all(0 <= r["train_acc"] <= 1 and r["img_per_s"] > 0 for r in rows)
+    labels = torch.load(out / "labels.pt")
+    assert labels["randomized"].all() and labels["labels"].shape == (40,)
+    for name in ("config.json", "init.pt", "checkpoint.pt", "snapshot_1.pt"):
+        assert (out / name).exists()
+    assert torch.load(out / "checkpoint.pt", weights_only=False)["epoch"] == 3
+
+
+def test_interrupt_and_resume_match_an_uninterrupted_run(tmp_path, data):
+    whole = train(CFG, tmp_path / "whole", data=data)
+
+    def interrupt(row):
+        if row["epoch"] == 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    with pytest.raises(Interrupted, match="--resume"):
+        train(CFG, tmp_path / "cut", data=data, on_epoch=interrupt)
+    assert torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=False)["epoch"] == 1
+    train(CFG, tmp_path / "cut", resume=True, data=data)
+    a = torch.load(whole / "checkpoint.pt", weights_only=False)["model"]
+    b = torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=False)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    drop = lambda rows: [{k: v for k, v in r.items() if k != "img_per_s"} for r in rows]  # noqa: E731
+    assert drop(_metrics(tmp_path / "cut")) == drop(_metrics(whole))
+
+
+def test_refusals(tmp_path, data):
+    train(replace(CFG, epochs=1), tmp_path / "run", data=data)
+    with pytest.raises(BMError, match="--resume"):
+        train(replace(CFG, epochs=1), tmp_path / "run", data=data)
+    with pytest.raises(BMError, match="no checkpoint"):
+        train(CFG, tmp_path / "empty", resume=True, data=data)
+    (tmp_path / "run" / "checkpoint.pt").write_bytes(b"garbage")
+    with pytest.raises(BMError, match="corrupt"):
+        train(replace(CFG, epochs=1), tmp_path / "run", resume=True, data=data)
+    with pytest.raises(BMError, match="classes"):
+        train(replace(CFG, model=replace(CFG.model, num_classes=7)), tmp_path / "other", data=data)
