@@ -23,6 +23,7 @@ import torch
 
 from bm.deep.augment import SSLAugment
 from bm.deep.datasets import ImageSet, load_dataset
+from bm.deep.distributed import setup
 from bm.deep.models import ModelConfig, Network
 from bm.deep.views import PROTOCOLS, augment_batch, finite_views
 from bm.errors import BMError
@@ -135,9 +136,10 @@ def _probe(net: Network, train: ImageSet, test: ImageSet, cfg: DeepTrainConfig, 
 def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[ImageSet, ImageSet] | None = None,
           on_epoch: Callable[[dict], None] | None = None) -> Path:
     """Train (or resume) the run in `out`; returns out. `data` overrides loading (tests)."""
-    device = torch.device(cfg.device)
-    if device.type == "cuda" and not torch.cuda.is_available():
+    if torch.device(cfg.device).type == "cuda" and not torch.cuda.is_available():
         raise BMError(f"device {cfg.device!r} requested but CUDA is not available here")
+    ddp = setup(cfg.device)
+    device = ddp.device
     out = Path(out)
     if resume and not (out / "checkpoint.pt").exists():
         raise BMError(f"--resume: no checkpoint.pt in {out}")
@@ -154,7 +156,9 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
         cfg = replace(cfg, model=replace(cfg.model, num_classes=labels.num_classes))
     if labels.num_classes != cfg.model.num_classes:
         raise BMError(f"the labels have {labels.num_classes} classes but the model outputs {cfg.model.num_classes}")
-    prepare_run_folder(out, cfg.to_json())
+    if ddp.main:
+        prepare_run_folder(out, cfg.to_json())
+    ddp.barrier()
     torch.manual_seed(cfg.seed)
     net = Network(cfg.model).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, betas=(0.9, 0.999), weight_decay=0.0)
@@ -172,21 +176,29 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
         torch.set_rng_state(state["torch_rng"])
         epoch = state["epoch"]
         position = state["position"]
-    else:
+    elif ddp.main:
         torch.save({"labels": labels.labels, "randomized": labels.randomized, "true": train_set.labels.cpu(),
                     "num_classes": labels.num_classes}, out / "labels.pt")
         _save(out / "init.pt", {"model": net.state_dict()})
-    _truncate_metrics(out / "metrics.jsonl", epoch)
+    if ddp.main:
+        _truncate_metrics(out / "metrics.jsonl", epoch)
     train_set, test_set = train_set.to(device), test_set.to(device)
     targets = torch.nn.functional.one_hot(labels.labels, labels.num_classes).float().to(device)  # (n, C)
     y = labels.labels.to(device)
-    model = torch.compile(net) if cfg.compile else net
+    model = net
+    if ddp.world > 1:
+        if device.type == "cuda":
+            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
+    model = torch.compile(model) if cfg.compile else model
     autocast = device.type == "cuda" and cfg.bf16
 
     stop = {"signal": None}
     previous = {s: signal.signal(s, lambda num, _: stop.update(signal=num)) for s in (signal.SIGTERM, signal.SIGINT)}
 
     def checkpoint(done: int, position: dict | None = None) -> None:
+        if not ddp.main:
+            return
         _save(out / "checkpoint.pt", {"model": net.state_dict(), "optimizer": opt.state_dict(), "epoch": done,
                                       "position": position, "generator": gen.get_state(),
                                       "torch_rng": torch.get_rng_state()})
@@ -201,46 +213,58 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
             order = position["order"].to(device)
             total, seen = position["total"], position["seen"]
             for s in range(position["offset"], n, cfg.batch_size):
-                if stop["signal"] is not None:  # between batches: the state is exactly resumable
+                if ddp.any(stop["signal"] is not None):  # between batches: the state is exactly resumable
                     checkpoint(epoch, {"order": order.cpu(), "offset": s, "total": total, "seen": seen})
                     raise Interrupted(f"stopped by signal {stop['signal']} in epoch {epoch + 1}; "
                                       "continue with --resume")
                 idx = order[s : s + cfg.batch_size]
                 x, t, _ = augment_batch(cfg.augment, train_set.images[idx], gen, targets[idx],
                                         cfg.randaugment_magnitude, SSLAugment(), cfg.mix_targets)
+                x, t = x[ddp.rank :: ddp.world], t[ddp.rank :: ddp.world]  # this rank's slice of the global batch
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
                     pred = model(x)
-                loss = (pred.float() - t).square().sum(1).mean()
-                if not math.isfinite(loss.item()):
+                local = (pred.float() - t).square().sum()
+                loss = local * (ddp.world / idx.numel())  # DDP averages over ranks: the global batch mean
+                if not math.isfinite(ddp.sum(local.item())):
                     raise DivergedError(f"loss became {loss.item()} at epoch {epoch + 1}; the last good checkpoint "
                                         f"is {out / 'checkpoint.pt'}")
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-                total += loss.item() * idx.numel()
+                total += ddp.sum(local.item())
                 seen += idx.numel()
             position = None
             epoch += 1
             seconds = time.perf_counter() - start
-            clean = embed(net, train_set.images, ["O"])["O"]
-            row = {"epoch": epoch, "loss": total / seen, "img_per_s": seen / seconds,
-                   "train_acc": float((clean.argmax(1) == y).float().mean())}
-            if epoch % cfg.probe_every == 0 or epoch == cfg.epochs:
-                row.update(_probe(net, train_set, test_set, cfg, targets))
-            with open(out / "metrics.jsonl", "a") as f:
-                f.write(json.dumps(row) + "\n")
-            if on_epoch is not None:
-                on_epoch(row)
-            if epoch in cfg.snapshots:
-                _save(out / f"snapshot_{epoch}.pt", {"model": net.state_dict(), "epoch": epoch})
-            if epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs or stop["signal"] is not None:
+            if ddp.main:  # rank 0 measures, writes and probes; the others wait at the barrier
+                _end_of_epoch(net, out, cfg, epoch, total / seen, seen / seconds, train_set, test_set, targets, y,
+                              on_epoch)
+            ddp.barrier()
+            stopping = ddp.any(stop["signal"] is not None)
+            if epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs or stopping:
                 checkpoint(epoch)
-            if stop["signal"] is not None:
+            if stopping:
                 raise Interrupted(f"stopped by signal {stop['signal']} after epoch {epoch}; continue with --resume")
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
     return out
+
+
+def _end_of_epoch(net: Network, out: Path, cfg: DeepTrainConfig, epoch: int, loss: float, rate: float,
+                  train_set: ImageSet, test_set: ImageSet, targets: torch.Tensor, y: torch.Tensor,
+                  on_epoch: Callable[[dict], None] | None) -> None:
+    """Append the epoch's metrics (and probes every cfg.probe_every epochs); keep a snapshot if asked."""
+    clean = embed(net, train_set.images, ["O"])["O"]
+    row = {"epoch": epoch, "loss": loss, "img_per_s": rate, "train_acc": float((clean.argmax(1) == y).float().mean())}
+    if epoch % cfg.probe_every == 0 or epoch == cfg.epochs:
+        row.update(_probe(net, train_set, test_set, cfg, targets))
+    with open(out / "metrics.jsonl", "a") as f:
+        f.write(json.dumps(row) + "\n")
+    if on_epoch is not None:
+        on_epoch(row)
+    if epoch in cfg.snapshots:
+        _save(out / f"snapshot_{epoch}.pt", {"model": net.state_dict(), "epoch": epoch})
 
 
 def _truncate_metrics(path: Path, epoch: int) -> None:

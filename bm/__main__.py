@@ -1,0 +1,3 @@
+from bm.cli import main
+
+main()
