@@ -25,7 +25,7 @@ from bm.deep.augment import SSLAugment
 from bm.deep.datasets import ImageSet, load_dataset
 from bm.deep.distributed import setup
 from bm.deep.models import ModelConfig, Network
-from bm.deep.views import PROTOCOLS, augment_batch, finite_views
+from bm.deep.views import PROTOCOLS, augment_batch, finite_labels, finite_views, iid_views
 from bm.errors import BMError
 from bm.labels import LabelConfig, assign_labels
 from bm.probe import knn_accuracy
@@ -52,8 +52,11 @@ class DeepTrainConfig:
     subset: int = 0  # train on the first `subset` training images (0: all)
     label_noise: float = 1.0  # fraction of random labels: 0 clean, 1 random
     random_classes: int | str | None = None  # C' random classes (None: C; "per-sample")
-    augment: str = "ssl"  # none | ssl | ssl+mixup | randaugment
+    augment: str = "ssl"  # none | ssl | ssl+mixup | randaugment | finite | iid
     randaugment_magnitude: int = 9
+    views: int = 1  # finite: B fixed views per sample (view 0 = the image); iid: B same-class images
+    preserve_labels: bool = True  # finite: every view keeps its sample's label (else its own random label)
+    iid_subset: int = 1000  # iid: training points s
     mix_targets: bool = True  # mixup mixes targets too (the paper); False: the released code
     model: ModelConfig = field(default_factory=ModelConfig)
     epochs: int = 1000
@@ -71,8 +74,10 @@ class DeepTrainConfig:
     compile: bool = False  # torch.compile the network (CUDA)
 
     def __post_init__(self) -> None:
-        if self.augment not in PROTOCOLS:
-            raise BMError(f"augment must be one of {', '.join(PROTOCOLS)}; got {self.augment!r}")
+        if self.augment not in PROTOCOLS + ("finite", "iid"):
+            raise BMError(f"augment must be one of {', '.join(PROTOCOLS + ('finite', 'iid'))}; got {self.augment!r}")
+        if self.views < 1 or self.iid_subset < 1:
+            raise BMError("views and iid_subset must be >= 1")
         LabelConfig(self.label_noise, self.random_classes)
         for name in ("epochs", "batch_size", "probe_every", "checkpoint_every", "probe_k",
                      "decomposition_samples", "decomposition_views"):
@@ -204,7 +209,7 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
                                       "torch_rng": torch.get_rng_state()})
 
     try:
-        n = len(train_set)
+        n, fetch = _items(cfg, train_set, labels, targets, gen)
         while epoch < cfg.epochs:
             start = time.perf_counter()
             if position is None:
@@ -218,8 +223,7 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
                     raise Interrupted(f"stopped by signal {stop['signal']} in epoch {epoch + 1}; "
                                       "continue with --resume")
                 idx = order[s : s + cfg.batch_size]
-                x, t, _ = augment_batch(cfg.augment, train_set.images[idx], gen, targets[idx],
-                                        cfg.randaugment_magnitude, SSLAugment(), cfg.mix_targets)
+                x, t = fetch(idx)
                 x, t = x[ddp.rank :: ddp.world], t[ddp.rank :: ddp.world]  # this rank's slice of the global batch
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
                     pred = model(x)
@@ -249,6 +253,37 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
         for s, handler in previous.items():
             signal.signal(s, handler)
     return out
+
+
+def _items(cfg: DeepTrainConfig, data: ImageSet, labels, targets: torch.Tensor, gen: torch.Generator):
+    """(number of training items per epoch, fetch(indices) -> (images in [0, 1], targets)) for the protocol.
+
+    Online protocols draw fresh augmentations of the n images; `finite` trains on the n B fixed
+    views (item i = view i mod B of sample i div B); `iid` on s points with B same-class images each.
+    """
+    B = cfg.views
+    if cfg.augment == "finite":
+        per_view = finite_labels(labels.labels, B, cfg.preserve_labels, labels.num_classes, cfg.seed + 2)
+        view_targets = torch.nn.functional.one_hot(per_view.reshape(-1), labels.num_classes).float().to(targets.device)
+
+        def fetch(idx):
+            return finite_views(data.images, idx // B, idx % B, cfg.seed), view_targets[idx]
+
+        return len(data) * B, fetch
+    if cfg.augment == "iid":
+        table = iid_views(data.labels, min(cfg.iid_subset, len(data) - 1), B, cfg.seed).views.to(targets.device)
+
+        def fetch(idx):
+            return data.images[table.reshape(-1)[idx]].float() / 255, targets[table[:, 0][idx // B]]
+
+        return table.numel(), fetch
+
+    def fetch(idx):
+        x, t, _ = augment_batch(cfg.augment, data.images[idx], gen, targets[idx], cfg.randaugment_magnitude,
+                                SSLAugment(), cfg.mix_targets)
+        return x, t
+
+    return len(data), fetch
 
 
 def _end_of_epoch(net: Network, out: Path, cfg: DeepTrainConfig, epoch: int, loss: float, rate: float,

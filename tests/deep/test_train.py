@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from bm.deep.datasets import load_dataset
+from bm.deep.datasets import ImageSet, load_dataset
 from bm.deep.models import ModelConfig
 from bm.deep.train import DeepTrainConfig, Interrupted, train
 from bm.errors import BMError
@@ -71,3 +71,28 @@ def test_refusals(tmp_path, data):
         train(replace(CFG, epochs=1), tmp_path / "run", resume=True, data=data)
     with pytest.raises(BMError, match="classes"):
         train(replace(CFG, model=replace(CFG.model, num_classes=7)), tmp_path / "other", data=data)
+
+
+@pytest.mark.parametrize("protocol", ["finite", "iid"])
+def test_finite_and_iid_protocols_train(tmp_path, data, protocol):
+    cfg = replace(CFG, augment=protocol, views=3, iid_subset=10, epochs=1, probe_every=1, preserve_labels=False)
+    train_set, test_set = data
+    two_classes = ImageSet(train_set.images, train_set.labels % 2, train_set.classes, train_set.name)  # 20 per class
+    out = train(cfg, tmp_path / protocol, data=(two_classes, test_set))
+    assert _metrics(out)[0]["epoch"] == 1
+
+
+def test_finite_items_are_the_n_times_b_views(data):
+    from bm.deep.train import _items
+    from bm.labels import LabelConfig, assign_labels
+
+    train_set = data[0]
+    labels = assign_labels(train_set.labels, 10, LabelConfig(), 0)
+    targets = torch.nn.functional.one_hot(labels.labels, 10).float()
+    n_items, fetch = _items(replace(CFG, augment="finite", views=4), train_set, labels, targets, torch.Generator())
+    assert n_items == len(train_set) * 4
+    x, t = fetch(torch.tensor([0, 4, 5]))  # view 0 of samples 0 and 1, view 1 of sample 1
+    torch.testing.assert_close(x[0], train_set.images[0].float() / 255)
+    torch.testing.assert_close(x[1], train_set.images[1].float() / 255)
+    assert not torch.equal(x[2], x[1])
+    assert torch.equal(t[1], t[2]) and torch.equal(t[0], targets[0])  # labels preserved by default
