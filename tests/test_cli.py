@@ -134,3 +134,57 @@ def test_deep_train_kill_resume_and_probe_through_bm(capsys, tmp_path):
     assert (run_dir / "probe.png").exists()
     code, out, _ = run(capsys, ["probe", "--list-layers"])
     assert code == 0 and out.split() == layers
+
+
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["--dataset", "mnist"], "unknown dataset"),
+        (["--preset", "huge"], "unknown preset"),
+        (["--augment", "cutout"], "augment"),
+        (["--model", "resnet50"], "unknown model"),
+        (["--epochs", "0"], "epochs"),
+        (["--random-classes", "x"], "random-classes"),
+        (["--resume"], "no checkpoint"),
+        (["--device", "cuda"], "CUDA"),
+    ],
+)
+def test_deep_train_bad_input(capsys, tmp_path, argv, needle):
+    from tests.deep.test_datasets import write_cifar10
+
+    write_cifar10(tmp_path / "data", per_batch=2)
+    code, _, err = run(capsys, ["deep-train", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "run"),
+                                "--preset", "smoke", *argv])
+    assert code == 2 and err.count("\n") == 1 and needle in err and "Traceback" not in err
+
+
+def test_deep_train_missing_data_dir(capsys, tmp_path):
+    code, _, err = run(capsys, ["deep-train", "--data-dir", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r")])
+    assert code == 2 and "cifar-10-batches-py" in err and not (tmp_path / "r").exists()
+
+
+def test_probe_transfer_to_another_data_set(capsys, tmp_path):
+    import pickle
+
+    import numpy as np
+
+    from tests.deep.test_datasets import write_cifar10
+
+    write_cifar10(tmp_path / "data", per_batch=8)
+    d = tmp_path / "data" / "cifar-100-python"
+    d.mkdir()
+    rng = np.random.default_rng(1)
+    for split in ("train", "test"):
+        with open(d / split, "wb") as f:
+            pickle.dump({"data": rng.integers(0, 256, (30, 3072), dtype=np.uint8),
+                         "fine_labels": (np.arange(30) % 5).tolist()}, f)
+    with open(d / "meta", "wb") as f:
+        pickle.dump({"fine_label_names": [f"c{i}" for i in range(100)]}, f)
+    code, _, err = run(capsys, ["deep-train", "--preset", "smoke", "--data-dir", str(tmp_path / "data"), "--out",
+                                str(tmp_path / "run"), "--width", "4", "--projector-width", "16", "--epochs", "1"])
+    assert code == 0, err
+    code, out, err = run(capsys, ["probe", str(tmp_path / "run"), "--layers", "embedding", "--k", "3",
+                                  "--transfer", "cifar100", "--linear"])
+    assert code == 0, err
+    record = json.loads((tmp_path / "run" / "probe.json").read_text())["results"]["trained"]
+    assert 0 <= record["transfer:cifar100"]["knn_clean_test"] <= 1 and "linear_clean_test" in record["embedding"]

@@ -191,6 +191,9 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
     targets = torch.nn.functional.one_hot(labels.labels, labels.num_classes).float().to(device)  # (n, C)
     y = labels.labels.to(device)
     model = net
+    channels_last = device.type == "cuda"
+    if channels_last:
+        net.to(memory_format=torch.channels_last)
     if ddp.world > 1:
         if device.type == "cuda":
             model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
@@ -224,6 +227,8 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
                                       "continue with --resume")
                 idx = order[s : s + cfg.batch_size]
                 x, t = fetch(idx)
+                if channels_last:
+                    x = x.contiguous(memory_format=torch.channels_last)
                 x, t = x[ddp.rank :: ddp.world], t[ddp.rank :: ddp.world]  # this rank's slice of the global batch
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
                     pred = model(x)

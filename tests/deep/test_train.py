@@ -96,3 +96,17 @@ def test_finite_items_are_the_n_times_b_views(data):
     torch.testing.assert_close(x[1], train_set.images[1].float() / 255)
     assert not torch.equal(x[2], x[1])
     assert torch.equal(t[1], t[2]) and torch.equal(t[0], targets[0])  # labels preserved by default
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, data, monkeypatch):
+    from bm.deep import train as train_module
+    from bm.deep.train import DivergedError
+
+    forward = train_module.Network.forward
+    broken = {"on": False}
+    monkeypatch.setattr(train_module.Network, "forward",
+                        lambda self, x: forward(self, x) * (float("nan") if broken["on"] else 1.0))
+    with pytest.raises(DivergedError, match="last good checkpoint"):
+        train(CFG, tmp_path / "run", data=data, on_epoch=lambda row: broken.update(on=row["epoch"] == 2))
+    state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)
+    assert state["epoch"] == 2 and all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
