@@ -17,6 +17,7 @@ from bm.theory.decomposition import (
     mse_decomposition,
     online_estimates,
 )
+from bm.theory.geometry import ManifoldGeometry, manifold_geometry
 from bm.theory.invariance import InvarianceAccumulator, normalized_invariance
 
 __all__ = [
@@ -25,11 +26,13 @@ __all__ = [
     "Decomposition",
     "DecompositionAccumulator",
     "InvarianceAccumulator",
+    "ManifoldGeometry",
     "OnlineEstimate",
     "class_grouped_bias",
     "estimate_capacity",
     "inv_pairwise",
     "lemma_b1",
+    "manifold_geometry",
     "mean_separation",
     "memorizes",
     "mse_decomposition",

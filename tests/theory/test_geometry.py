@@ -1,0 +1,126 @@
+"""MFTMA (bm.theory.geometry): Cover's theorem, simulated capacity, monotonicity, exact anchors."""
+
+import numpy as np
+import pytest
+import torch
+from scipy.optimize import linprog
+
+from bm.errors import BMError
+from bm.theory import manifold_geometry
+from bm.theory.geometry import _correlation_cost, center_structure
+
+
+def manifolds(rng, P, N, M, D, radius, axes=None):
+    """P manifolds in R^N, (P, M, N): centre ~ N(0, I/N), points c + radius sum_k a_k s_k u_k,
+    a uniform on the unit sphere of R^D, u_k ~ N(0, I/N) random axes, s the axis scales."""
+    scales = np.ones(D) if axes is None else np.asarray(axes)
+    centres = rng.standard_normal((P, 1, N)) / np.sqrt(N)
+    directions = rng.standard_normal((P, D, N)) / np.sqrt(N)
+    a = rng.standard_normal((P, M, D))
+    a /= np.linalg.norm(a, axis=2, keepdims=True)
+    return centres + radius * (a * scales) @ directions
+
+
+def separable(x, y) -> bool:
+    """Whether some w has y_i w . x >= 1 on every point of every manifold (LP feasibility)."""
+    P, M, N = x.shape
+    rows = -(y[:, None, None] * x).reshape(P * M, N)
+    res = linprog(np.zeros(N), A_ub=rows, b_ub=-np.ones(P * M), bounds=(None, None), method="highs")
+    return res.status == 0
+
+
+def simulated_capacity(P, M, D, radius, axes, lo, hi, reps=24, seed=0) -> float:
+    """P / N_c, N_c the smallest N at which at least half of random dichotomies are separable (bisection)."""
+    rng = np.random.default_rng(seed)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        hits = [separable(manifolds(rng, P, mid, M, D, radius, axes), rng.choice([-1.0, 1.0], P)) for _ in range(reps)]
+        lo, hi = (lo, mid) if np.mean(hits) >= 0.5 else (mid, hi)
+    return P / hi
+
+
+def test_cover_points_have_capacity_two():
+    x = manifolds(np.random.default_rng(0), 40, 100, 1, 1, 0.0)
+    g = manifold_geometry(x, n_t=2000, n_reps=2)
+    assert g.capacity == pytest.approx(2.0, rel=0.03)
+    assert g.radius == pytest.approx(0.0, abs=1e-12) and g.dimension == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("M, D, radius, axes", [
+    (1, 1, 0.0, None),  # points: Cover, alpha = 2
+    (20, 20, 1.0, None),  # random point clouds spanning their M dimensions
+    (20, 2, 1.0, None),  # discs sampled at 20 points
+    (30, 3, 1.5, (1.0, 0.5, 0.25)),  # ellipsoids
+])
+def test_capacity_matches_simulation(M, D, radius, axes):
+    theory = manifold_geometry(manifolds(np.random.default_rng(1), 100, 300, M, D, radius, axes), n_reps=2,
+                               max_rank=2).capacity
+    P = 30
+    simulated = simulated_capacity(P, M, D, radius, axes, lo=int(P / theory / 1.5), hi=int(P / theory * 1.5) + 1)
+    assert simulated == pytest.approx(theory, rel=0.10)
+
+
+def test_capacity_grows_as_radius_shrinks_and_falls_with_dimension():
+    rng = np.random.default_rng(2)
+    by_radius = [manifold_geometry(manifolds(rng, 20, 200, 30, 5, r), n_reps=2, max_rank=0) for r in (2.0, 1.0, 0.5)]
+    assert by_radius[0].capacity < by_radius[1].capacity < by_radius[2].capacity
+    assert by_radius[0].radius > by_radius[1].radius > by_radius[2].radius
+    by_dim = [manifold_geometry(manifolds(rng, 20, 200, 30, d, 1.0), n_reps=2, max_rank=0) for d in (2, 5, 20)]
+    assert by_dim[0].capacity > by_dim[1].capacity > by_dim[2].capacity
+    assert by_dim[0].dimension < by_dim[1].dimension < by_dim[2].dimension
+
+
+@pytest.mark.parametrize("P, N, M, kappa", [(2, 30, 8, 0.0), (3, 10, 25, 0.0), (5, 40, 12, 0.5), (4, 6, 6, 0.2)])
+def test_batched_anchors_equal_scipy_nnls(P, N, M, kappa):
+    x = list(manifolds(np.random.default_rng(P), P, N, M, min(M, N), 1.5))
+    x[0] = x[0][: M // 2]  # clouds of different sizes
+    fast = manifold_geometry(x, kappa=kappa, n_reps=2)
+    exact = manifold_geometry(x, kappa=kappa, n_reps=2, solver="scipy")
+    np.testing.assert_allclose(fast.capacities, exact.capacities, rtol=1e-8)
+    np.testing.assert_allclose(fast.radii, exact.radii, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(fast.dimensions, exact.dimensions, rtol=1e-8, atol=1e-12)
+    assert np.isfinite([fast.capacity, fast.radius, fast.dimension, fast.center_correlation]).all()
+
+
+def test_margin_lowers_capacity_and_seed_reproduces():
+    x = manifolds(np.random.default_rng(3), 10, 60, 15, 4, 1.0)
+    a, b = manifold_geometry(x, n_reps=2), manifold_geometry(x, n_reps=2)
+    assert a == b
+    assert manifold_geometry(x, kappa=0.5, n_reps=2).capacity < a.capacity
+
+
+def test_centre_structure_removes_planted_correlations():
+    rng = np.random.default_rng(4)
+    shared = rng.standard_normal((2, 200))
+    centres = rng.standard_normal((30, 2)) @ shared * 3 + rng.standard_normal((30, 200))
+    v, costs = center_structure(torch.from_numpy(centres), 3, torch.Generator().manual_seed(0))
+    assert v.shape[1] == int(np.argmin(costs)) >= 2
+    assert min(costs) < 0.5 * costs[0]
+    np.testing.assert_allclose(v.T @ v, np.eye(v.shape[1]), atol=1e-10)
+
+
+def test_correlation_cost_gradient_matches_autograd():
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((9, 8)), rng.standard_normal((3, 8, 2))
+    value, grad = _correlation_cost(w, x, x @ x.T, (x @ x.T) ** 2)
+    wt, xt = torch.tensor(w, requires_grad=True), torch.tensor(x)
+    a = xt @ wt
+    e = xt @ xt.T - a @ torch.linalg.solve(wt.mT @ wt, a.mT)
+    d = torch.diagonal(e, dim1=-2, dim2=-1)
+    cost = (e.square() / (d[..., :, None] * d[..., None, :])).sum() / 2
+    cost.backward()
+    assert value == pytest.approx(cost.detach().item(), rel=1e-12)
+    np.testing.assert_allclose(grad, wt.grad.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("bad, message", [
+    ([np.ones((5, 3))], "at least P = 2"),
+    ([np.ones((5, 3)), np.zeros((0, 3))], "non-empty"),
+    ([np.ones((5, 3)), np.full((5, 3), np.nan)], "NaN"),
+    ([np.ones((5, 3)), np.ones((5, 4))], "same dimension"),
+    ([np.ones((5, 3)), np.ones((4, 3))], "coincide"),
+])
+def test_degenerate_input_is_refused(bad, message):
+    with pytest.raises(BMError, match=message):
+        manifold_geometry(bad)
