@@ -267,6 +267,142 @@ def probe(
     typer.echo(f"wrote {Path(record['run']) / 'probe.json'}, probe.png, probe.pdf")
 
 
+def _csv(text: str, name: str) -> list[int] | None:
+    return list(int_list(text, name)) if text else None
+
+
+@app.command("geometry")
+def geometry(
+    run: Annotated[Path, typer.Argument(help="A deep run folder or a toy-grid folder.")],
+    layers: Annotated[str, typer.Option(help="Comma-separated layers (deep: see bm probe --list-layers; default all).")] = "",
+    epochs: Annotated[str, typer.Option(help="Deep: comma-separated epochs with weights (0 = init, snapshots, the last); default all.")] = "",
+    classes: Annotated[str, typer.Option(help="Comma-separated classes whose manifolds are analysed (default all).")] = "",
+    samples_per_class: Annotated[int, typer.Option(help="M: points per manifold.")] = 50,
+    n_t: Annotated[int, typer.Option(help="Gaussian samples t per manifold.")] = 200,
+    kappa: Annotated[float, typer.Option(help="Margin kappa.")] = 0.0,
+    reps: Annotated[int, typer.Option(help="Random starts per rank of the centre-correlation fit.")] = 10,
+    max_rank: Annotated[Optional[int], typer.Option(help="Cap on the removed centre-correlation rank K (default: the reference rule).")] = None,
+    project_dim: Annotated[int, typer.Option(help="Deep: random-project wider layers to this many dimensions (0: never).")] = 5000,
+    cell: Annotated[str, typer.Option(help="Toy: the grid cell 'n,B' (default: largest n and B).")] = "",
+    seed: Annotated[Optional[int], typer.Option(help="Toy: the grid seed (default: the first).")] = None,
+    device: Annotated[str, typer.Option(help="Deep: cpu, cuda or cuda:N.")] = "cpu",
+) -> None:
+    """Manifold capacity, radius and dimension (MFTMA) per layer and epoch: geometry.json and a plot."""
+    if samples_per_class < 2 or n_t < 1 or reps < 1:
+        raise BMError("--samples-per-class must be >= 2, --n-t and --reps >= 1")
+    mftma = dict(classes=_csv(classes, "classes"), per_class=samples_per_class, n_t=n_t, kappa=kappa, n_reps=reps,
+                 max_rank=max_rank)
+    if (run / "labels.pt").exists():
+        from bm.deep.geometry import run_geometry
+
+        record = run_geometry(run, [n for n in layers.split(",") if n] or None, _csv(epochs, "epochs"),
+                              project_dim=project_dim, device=device, **mftma)
+        stem = run / "geometry"
+    else:
+        from bm.toy.geometry import toy_geometry
+
+        n, B = (int_list(cell, "cell") + (None, None))[:2] if cell else (None, None)
+        record = toy_geometry(run, n, B, seed, **mftma)
+        c = record["cell"]
+        stem = run / f"geometry_n{c['n']}_B{c['B']}_s{c['seed']}"
+    for epoch, per_layer in record["results"].items():
+        for layer, groups in per_layer.items():
+            for group, g in groups.items():
+                typer.echo(f"epoch {epoch:>6s}  {layer:12s} {group:10s} capacity {g['capacity']:.4f}  "
+                           f"radius {g['radius']:.3f}  dimension {g['dimension']:.2f}")
+    typer.echo(f"wrote {stem}.json, {stem.name}.png, {stem.name}.pdf")
+
+
+@app.command("rewind")
+def rewind_cmd(
+    run: Annotated[Path, typer.Argument(help="A deep run folder trained with --snapshots.")],
+    to_epoch: Annotated[str, typer.Option(help="Comma-separated epochs E to rewind to (0 = init).")],
+    layers: Annotated[str, typer.Option(help="Comma-separated k: rewind the last k parameterised layers.")] = "1,2,3",
+    k: Annotated[int, typer.Option(help="K-NN neighbours.")] = 20,
+    device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
+) -> None:
+    """Layer rewinding (Stephenson et al.): last k layers from epoch E, the rest from the end; rewind.json and a plot."""
+    from bm.deep.geometry import rewind
+
+    record = rewind(run, list(int_list(to_epoch, "to-epoch")), list(int_list(layers, "layers")), k, device)
+    for r in record["rows"]:
+        typer.echo(f"epoch {r['epoch']:4d}  last {r['layers']} ({','.join(r['rewound']) or '-'}): knn {r['knn_clean_test']:.3f}  "
+                   f"output test acc {r['output_test_acc']:.3f}  randomized train acc {r['randomized_train_acc']:.3f}")
+    typer.echo(f"wrote {run / 'rewind.json'}, rewind.png, rewind.pdf")
+
+
+capacity_app = typer.Typer(help="Capacity C_t (Definition D.1) and the finite-augmentation B sweep (Fig. 5).",
+                           no_args_is_help=True)
+app.add_typer(capacity_app, name="capacity")
+
+
+def _echo_sweep(record: dict, folder: Path) -> None:
+    typer.echo(f"C_t = {record['capacity']}; n = {record['n']}; K-NN at init {record['knn_init']:.3f}")
+    for r in record["rows"]:
+        typer.echo(f"B {r['B']:4d}  labels {'preserved' if r['preserve_labels'] else 'own      '}  n B {r['nB']:6d}  "
+                   f"memorization {r['memorization']:.3f}  knn {r['knn']:.3f}")
+    typer.echo(f"wrote {folder}/capacity.json, sweep.json, sweep.png, sweep.pdf")
+
+
+@capacity_app.command("toy")
+def capacity_toy(
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("runs/capacity-toy"),
+    n: Annotated[int, typer.Option(help="Samples n of the B sweep.")] = 64,
+    Bs: Annotated[str, typer.Option("--Bs", help="Comma-separated B.")] = "1,2,4,8,16,32,64",
+    seeds: Annotated[str, typer.Option(help="Comma-separated seeds.")] = "0,1",
+    steps: Annotated[int, typer.Option(help="Budget t (steps).")] = T.steps,
+    capacity_repeats: Annotated[int, typer.Option(help="Random labelings per n for C_t.")] = G.capacity_repeats,
+    device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
+) -> None:
+    """C_t of the toy model and memorization / K-NN against B at fixed n (labels preserved)."""
+    from bm.toy.grid import run_grid, sweep_record
+
+    config = G(ns=(n,), Bs=int_list(Bs, "Bs"), seeds=int_list(seeds, "seeds"), capacity_repeats=capacity_repeats,
+               device=device, train=T(steps=steps))
+    with _progress() as start:
+        folder = run_grid(config, out, progress=start)
+    _echo_sweep(sweep_record(folder), folder)
+
+
+@capacity_app.command("deep")
+def capacity_deep(
+    data_dir: Annotated[Path, typer.Option(help="Folder holding the data set's official folder.")] = Path("data"),
+    dataset: Annotated[str, typer.Option(help="cifar10, cifar100, stl10 or tinyimagenet.")] = "cifar10",
+    out: Annotated[Path, typer.Option(help="Output folder (one run folder per fit under runs/).")] = Path("runs/capacity-deep"),
+    model: Annotated[str, typer.Option(help="resnet18, vgg11, vgg16 or mlp.")] = "resnet18",
+    width: Annotated[int, typer.Option(help="Encoder base width.")] = 8,
+    projector_width: Annotated[int, typer.Option(help="Projector hidden width.")] = 1024,
+    steps: Annotated[int, typer.Option(help="Budget t in optimizer steps.")] = 100,
+    batch_size: Annotated[int, typer.Option(help="Batch size.")] = 128,
+    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 1e-3,
+    n: Annotated[int, typer.Option(help="Images n of the B sweep.")] = 128,
+    Bs: Annotated[str, typer.Option("--Bs", help="Comma-separated B of the sweep.")] = "1,2,4,8",
+    n_max: Annotated[int, typer.Option(help="Largest n the C_t search tries.")] = 1024,
+    repeats: Annotated[int, typer.Option(help="Random labelings per n for C_t.")] = 2,
+    seed: Annotated[int, typer.Option(help="Seed of the sweep runs.")] = 0,
+    download: Annotated[bool, typer.Option(help="Download the data set if missing (needs internet).")] = False,
+    device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
+) -> None:
+    """C_t of a (small) deep model for a budget of t steps, then Fig. 5: memorization and K-NN against B at fixed n."""
+    from bm.deep.capacity import b_sweep, deep_capacity
+    from bm.deep.datasets import load_dataset
+    from bm.deep.models import ModelConfig
+    from bm.deep.train import DeepTrainConfig
+    from bm.runs import prepare_run_folder
+
+    image_size = {"stl10": 96, "tinyimagenet": 64}.get(dataset, 32)
+    base = DeepTrainConfig(dataset=dataset, data_dir=str(data_dir), model=ModelConfig(
+        arch=model, width=width, projector_width=projector_width, num_classes=0, image_size=image_size),
+        batch_size=batch_size, lr=lr, seed=seed, device=device)
+    data = (load_dataset(dataset, data_dir, "train", download), load_dataset(dataset, data_dir, "test"))
+    if not 2 <= n <= len(data[0]) or n_max < 2 or steps < 1:
+        raise BMError(f"--n must lie in [2, {len(data[0])}], --n-max be >= 2 and --steps >= 1")
+    prepare_run_folder(out, {"base": base.to_json(), "steps": steps, "n": n, "Bs": list(int_list(Bs, "Bs")),
+                             "n_max": n_max, "repeats": repeats})
+    est = deep_capacity(base, data, out, steps, min(n_max, len(data[0])), repeats)
+    _echo_sweep(b_sweep(base, data, out, steps, n, list(int_list(Bs, "Bs")), est["capacity"]), out)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one line on stderr and exit code 2 for any bad input."""
     try:

@@ -32,7 +32,7 @@ from bm.probe import knn_accuracy
 from bm.runs import atomic_write_text, prepare_run_folder
 from bm.theory import InvarianceAccumulator, mse_decomposition
 
-__all__ = ["DeepTrainConfig", "DivergedError", "Interrupted", "embed", "train"]
+__all__ = ["DeepTrainConfig", "DivergedError", "Interrupted", "embed", "finished_epochs", "train", "train_or_resume"]
 
 
 class DivergedError(BMError):
@@ -260,6 +260,26 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
     return out
 
 
+def finished_epochs(out: Path) -> int:
+    """Epochs a run folder's checkpoint holds (0 when there is none)."""
+    path = Path(out) / "checkpoint.pt"
+    return int(torch.load(path, map_location="cpu", weights_only=False)["epoch"]) if path.exists() else 0
+
+
+def train_or_resume(cfg: DeepTrainConfig, out: Path, data: tuple[ImageSet, ImageSet] | None = None,
+                    on_epoch: Callable[[dict], None] | None = None) -> Path:
+    """Train the run in `out`, resume it if it was cut short, or leave it if it is finished."""
+    done = finished_epochs(out)
+    if done >= cfg.epochs:
+        prepare_run_folder(Path(out), replace(cfg, model=replace(cfg.model, num_classes=_classes(cfg, out))).to_json())
+        return Path(out)
+    return train(cfg, out, resume=(Path(out) / "checkpoint.pt").exists(), data=data, on_epoch=on_epoch)
+
+
+def _classes(cfg: DeepTrainConfig, out: Path) -> int:
+    return cfg.model.num_classes or int(torch.load(Path(out) / "labels.pt")["num_classes"])
+
+
 def _items(cfg: DeepTrainConfig, data: ImageSet, labels, targets: torch.Tensor, gen: torch.Generator):
     """(number of training items per epoch, fetch(indices) -> (images in [0, 1], targets)) for the protocol.
 
@@ -297,7 +317,7 @@ def _end_of_epoch(net: Network, out: Path, cfg: DeepTrainConfig, epoch: int, los
     """Append the epoch's metrics (and probes every cfg.probe_every epochs); keep a snapshot if asked."""
     clean = embed(net, train_set.images, ["O"])["O"]
     row = {"epoch": epoch, "loss": loss, "img_per_s": rate, "train_acc": float((clean.argmax(1) == y).float().mean())}
-    if epoch % cfg.probe_every == 0 or epoch == cfg.epochs:
+    if (epoch % cfg.probe_every == 0 or epoch == cfg.epochs) and len(train_set) >= 2:  # probes need two samples
         row.update(_probe(net, train_set, test_set, cfg, targets))
     with open(out / "metrics.jsonl", "a") as f:
         f.write(json.dumps(row) + "\n")

@@ -187,3 +187,21 @@ def headline(rows: list[dict], capacity: int) -> dict[str, float]:
         "min_mem_aug_below_capacity": min(below) if below else float("nan"),
         "capacity": capacity,
     }
+
+
+def sweep_record(folder: Path) -> dict:
+    """Fig. 5 from a finished single-n grid: memorization and K-NN (means over seeds) against B; sweep.json + plot."""
+    from bm.sweep import plot_sweep
+
+    rows = read_csv_rows(folder / "grid.csv")
+    cells = summarize(rows)
+    n = max(n for n, _ in cells)
+    capacity = json.loads((folder / "capacity.json").read_text())["capacity"]
+    steps = json.loads((folder / "config.json").read_text())["config"]["train"]["steps"]
+    record = {"n": n, "budget": f"{steps} steps", "capacity": capacity,
+              "knn_init": float(np.mean([c["knn_init"] for (m, _), c in cells.items() if m == n])),
+              "rows": [{"B": B, "preserve_labels": True, "nB": n * B, "memorization": c["mem_aug"], "knn": c["knn"]}
+                       for (m, B), c in sorted(cells.items()) if m == n]}
+    atomic_write_text(folder / "sweep.json", json.dumps(record, indent=2) + "\n")
+    plot_sweep(record, folder / "sweep")
+    return record

@@ -109,4 +109,4 @@ def project(z: torch.Tensor, params: ToyParams, hard: bool = False) -> torch.Ten
         nearest = sq_distances(z, params.V).argmin(-1)  # (M, b)
         return labels.gather(1, nearest[..., None].expand(-1, -1, labels.shape[-1]))
     inv_r = sq_distances(z, params.V).add_(_EPS).rsqrt_()  # (M, b, K): 1 / r_i
-    return torch.bmm(inv_r, labels) / inv_r.sum(-1, keepdim=True)  # normalize after summing per class  # normalize after summing per class
+    return torch.bmm(inv_r, labels) / inv_r.sum(-1, keepdim=True)  # normalize after summing per class

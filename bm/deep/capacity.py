@@ -1,0 +1,109 @@
+"""Capacity of deep models (Definition D.1) and the finite-augmentation B sweep of Fig. 5.
+
+The budget t counts optimizer steps (Definition D.1), so every run gets
+ceil(t / steps per epoch) epochs, with ceil(items / batch size) steps per epoch.
+C_t: runs on the first n training images with uniformly random labels, no augmentation, for a
+budget of t steps; a labeling counts as memorized when the final train accuracy is 1. The shared
+estimator (`bm.theory.estimate_capacity`) searches n. Fig. 5: fixed n and t, B fixed views per
+image (`augment="finite"`), views keeping their image's label or each getting its own; the
+memorization rate is the train accuracy over all n B views against their labels, and the K-NN
+probe of the embedding is reported beside the probe at initialisation.
+Every run is an ordinary run folder under `out`, so a rerun skips finished runs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bm.deep.datasets import ImageSet
+from bm.deep.models import Network
+from bm.deep.train import DeepTrainConfig, _items, embed, train_or_resume
+from bm.labels import Labels
+from bm.probe import knn_accuracy
+from bm.runs import atomic_write_text
+from bm.sweep import plot_sweep
+from bm.theory import estimate_capacity
+
+__all__ = ["b_sweep", "deep_capacity"]
+
+
+def budgeted(cfg: DeepTrainConfig, items: int, steps: int) -> DeepTrainConfig:
+    """cfg with the epochs that give `steps` optimizer steps over `items` training items, probing at the end only."""
+    epochs = -(-steps // -(-items // cfg.batch_size))
+    return replace(cfg, epochs=epochs, probe_every=epochs, checkpoint_every=epochs)
+
+
+def _last(out: Path) -> dict:
+    return json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])
+
+
+def deep_capacity(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], out: Path, steps: int, n_max: int,
+                  repeats: int = 2) -> dict:
+    """Estimate C_t for `base` (its model, lr and batch size) and a budget of t = `steps`; writes capacity.json."""
+    cfg0 = replace(base, label_noise=1.0, augment="none", views=1)
+
+    def fit(ns, seeds):
+        acc = np.zeros((len(ns), len(seeds)))
+        for i, n in enumerate(ns):
+            for j, seed in enumerate(seeds):
+                cfg = budgeted(replace(cfg0, subset=int(n), seed=int(seed), probe_k=max(1, min(cfg0.probe_k, int(n) - 1))),
+                               int(n), steps)
+                acc[i, j] = _last(train_or_resume(cfg, out / "runs" / f"n{n}_s{seed}", data))["train_acc"]
+        return acc
+
+    est = estimate_capacity(fit, n_max=n_max, repeats=repeats)
+    record = {**est.to_dict(), "rate": {str(n): r for n, r in est.rate.items()}, "budget_steps": steps,
+              "config": cfg0.to_json(), "definition": "largest n whose every tried random labeling (no augmentation) "
+              "reaches train accuracy 1 within the budget (Definition D.1)"}
+    atomic_write_text(out / "capacity.json", json.dumps(record, indent=2) + "\n")
+    return record
+
+
+@torch.no_grad()
+def _memorization(cfg: DeepTrainConfig, folder: Path, train: ImageSet) -> float:
+    """Train accuracy over all n B finite views of a finished run against their own labels."""
+    state = torch.load(folder / "checkpoint.pt", map_location="cpu", weights_only=False)
+    net = Network(replace(cfg.model, num_classes=state["model"]["projector.stages.O.weight"].shape[0]))
+    net.load_state_dict(state["model"])
+    net.eval()
+    saved = torch.load(folder / "labels.pt")
+    sub = ImageSet(train.images[: cfg.subset], train.labels[: cfg.subset], train.classes, train.name)
+    labels = Labels(saved["labels"], saved["randomized"], saved["num_classes"])
+    targets = torch.nn.functional.one_hot(saved["labels"], saved["num_classes"]).float()
+    n, fetch = _items(cfg, sub, labels, targets, torch.Generator())
+    hits = 0
+    for s in range(0, n, 512):
+        x, t = fetch(torch.arange(s, min(n, s + 512)))
+        hits += int((net(x).argmax(1) == t.argmax(1)).sum())
+    return hits / n
+
+
+def b_sweep(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], out: Path, steps: int, n: int, Bs: list[int],
+            capacity: int | None = None) -> dict:
+    """Fig. 5 at fixed n and t: memorization and K-NN against B, labels preserved or not; sweep.json + plot."""
+    rows = []
+    for preserve in (False, True):
+        for B in Bs:
+            cfg = budgeted(replace(base, subset=n, label_noise=1.0, augment="finite", views=B, preserve_labels=preserve,
+                                   probe_k=min(base.probe_k, n - 1)), n * B, steps)
+            folder = train_or_resume(cfg, out / "runs" / f"B{B}_{'preserve' if preserve else 'own'}", data)
+            rows.append({"B": B, "preserve_labels": preserve, "nB": n * B, "memorization": _memorization(cfg, folder, data[0]),
+                         "knn": _last(folder)["knn"]})
+    first = out / "runs" / f"B{Bs[0]}_own"
+    cfg = replace(base, subset=n)
+    net = Network(replace(cfg.model, num_classes=int(torch.load(first / "labels.pt")["num_classes"])))
+    net.load_state_dict(torch.load(first / "init.pt", weights_only=False)["model"])
+    train, test = data
+    emb_tr = embed(net, train.images[:n], ["embedding"])["embedding"]
+    emb_te = embed(net, test.images, ["embedding"])["embedding"]
+    knn_init = knn_accuracy(emb_tr, train.labels[:n], emb_te, test.labels, k=min(base.probe_k, n - 1))
+    record = {"n": n, "budget": f"{steps} steps", "capacity": capacity, "knn_init": knn_init, "rows": rows,
+              "config": replace(base, subset=n).to_json()}
+    atomic_write_text(out / "sweep.json", json.dumps(record, indent=2) + "\n")
+    plot_sweep(record, out / "sweep")
+    return record

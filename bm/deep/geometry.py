@@ -1,0 +1,152 @@
+"""`bm geometry` and `bm rewind` for deep runs: per-layer MFTMA across epochs, and layer rewinding.
+
+Weights of a run by epoch: 0 is init.pt, E a snapshot_E.pt (kept with `--snapshots`), the last
+epoch checkpoint.pt. Features are flattened per image; layers wider than `project_dim` are
+mapped by a fixed Gaussian random projection to `project_dim` dimensions first (as Stephenson et
+al. 2021 do; it preserves the geometry up to 1 + O(1/sqrt(project_dim))).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+
+from bm.deep.datasets import ImageSet, load_dataset  # noqa: E402
+from bm.deep.models import Network  # noqa: E402
+from bm.deep.probing import load_run  # noqa: E402
+from bm.deep.train import DeepTrainConfig, embed  # noqa: E402
+from bm.errors import BMError  # noqa: E402
+from bm.probe import knn_accuracy  # noqa: E402
+from bm.probe.geometry import groups_of, layer_geometry, plot_geometry  # noqa: E402
+from bm.runs import atomic_write_text  # noqa: E402
+
+__all__ = ["available_epochs", "rewind", "run_geometry", "weights_at"]
+
+
+def available_epochs(run: Path) -> dict[int, Path]:
+    """Epoch -> weights file: init.pt (0), snapshot_E.pt, checkpoint.pt (its epoch)."""
+    found = {0: run / "init.pt"} if (run / "init.pt").exists() else {}
+    for p in run.glob("snapshot_*.pt"):
+        found[int(p.stem.split("_")[1])] = p
+    if (run / "checkpoint.pt").exists():
+        found[int(torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=False)["epoch"])] = run / "checkpoint.pt"
+    return dict(sorted(found.items()))
+
+
+def weights_at(run: Path, epoch: int) -> dict:
+    """The model state dict of `run` at `epoch`."""
+    found = available_epochs(run)
+    if epoch not in found:
+        raise BMError(f"{run} has no weights for epoch {epoch}; it has {', '.join(map(str, found))} "
+                      "(train with --snapshots to keep more)")
+    return torch.load(found[epoch], map_location="cpu", weights_only=False)["model"]
+
+
+def _data(run: Path, cfg: DeepTrainConfig) -> tuple[ImageSet, ImageSet, dict]:
+    train = load_dataset(cfg.dataset, cfg.data_dir, "train")
+    if cfg.subset:
+        train = ImageSet(train.images[: cfg.subset], train.labels[: cfg.subset], train.classes, train.name)
+    return train, load_dataset(cfg.dataset, cfg.data_dir, "test"), torch.load(run / "labels.pt")
+
+
+def _projected(x: torch.Tensor, dim: int, seed: int) -> torch.Tensor:
+    if not dim or x.shape[1] <= dim:
+        return x
+    gen = torch.Generator().manual_seed(seed)
+    return x @ (torch.randn(x.shape[1], dim, generator=gen) / dim**0.5)
+
+
+def run_geometry(path: Path, layers: list[str] | None = None, epochs: list[int] | None = None,
+                 classes: list[int] | None = None, per_class: int = 50, project_dim: int = 5000, n_t: int = 200,
+                 kappa: float = 0.0, n_reps: int = 10, max_rank: int | None = None, device: str = "cpu") -> dict:
+    """Per-layer, per-epoch MFTMA of a deep run; writes geometry.json and geometry.png/.pdf."""
+    run, cfg, _ = load_run(path)
+    train, _, labels = _data(run, cfg)
+    net = Network(cfg.model).to(device)
+    names = layers or net.layer_names
+    found = available_epochs(run)
+    chosen = epochs if epochs is not None else list(found)
+    groups = groups_of(train.labels.cpu(), labels["labels"], labels["randomized"])
+    results: dict[str, dict] = {}
+    for epoch in chosen:
+        net.load_state_dict(weights_at(run, epoch))
+        feats = embed(net, train.images.to(device), names)
+        results[str(epoch)] = {
+            name: layer_geometry(_projected(feats[name].cpu(), project_dim, cfg.seed), groups, per_class, classes,
+                                 n_t=n_t, kappa=kappa, n_reps=n_reps, max_rank=max_rank, seed=cfg.seed)
+            for name in names}
+    record = {"run": str(run), "layers": names, "epochs": [str(e) for e in chosen], "per_class": per_class,
+              "project_dim": project_dim, "n_t": n_t, "kappa": kappa, "results": results}
+    atomic_write_text(run / "geometry.json", json.dumps(record, indent=2) + "\n")
+    plot_geometry(results, names, run / "geometry", f"{run.name}: MFTMA per layer (epochs by colour)")
+    return record
+
+
+def _units(net: Network) -> list[str]:
+    """Layer names that hold parameters, last first (the units `rewind` counts)."""
+    owners = {key.split(".")[2] for key, _ in net.named_parameters()}
+    return [n for n in reversed(net.layer_names) if n in owners]
+
+
+def _prefix(net: Network, name: str) -> str:
+    return f"{'projector' if name in net.projector.names else 'encoder'}.stages.{name}."
+
+
+def rewind(path: Path, to_epochs: list[int], last_ks: list[int], k: int = 20, device: str = "cpu") -> dict:
+    """Replace the last k parameterised layers by their weights at epoch E, the rest from the end.
+
+    For every (E, k): clean-test K-NN accuracy of the embedding, the network's own test accuracy
+    (against true classes) and its train accuracy on the randomized examples (against their random
+    labels). Writes rewind.json and rewind.png/.pdf.
+    """
+    run, cfg, _ = load_run(path)
+    train, test, labels = _data(run, cfg)
+    final_epoch = max(available_epochs(run))
+    final = weights_at(run, final_epoch)
+    net = Network(cfg.model).to(device)
+    units = _units(net)
+    if any(not 0 <= kk <= len(units) for kk in last_ks):
+        raise BMError(f"--layers must lie in [0, {len(units)}] (this model's parameterised layers, last first: "
+                      f"{', '.join(units)})")
+    randomized = labels["randomized"]
+    rows = []
+    for epoch in to_epochs:
+        earlier = weights_at(run, epoch)
+        for kk in last_ks:
+            swap = tuple(_prefix(net, n) for n in units[:kk])
+            net.load_state_dict({key: earlier[key] if key.startswith(swap) else value for key, value in final.items()})
+            f_tr = embed(net, train.images.to(device), ["embedding", "O"])
+            f_te = embed(net, test.images.to(device), ["embedding", "O"])
+            own = f_te["O"].argmax(1).cpu()
+            rows.append({
+                "epoch": epoch, "layers": kk, "rewound": list(units[:kk]),
+                "knn_clean_test": knn_accuracy(f_tr["embedding"], train.labels, f_te["embedding"], test.labels, k=k),
+                "output_test_acc": float((own == test.labels.cpu()).float().mean()),
+                "randomized_train_acc": float((f_tr["O"].argmax(1).cpu()[randomized] == labels["labels"][randomized])
+                                              .float().mean()) if bool(randomized.any()) else float("nan"),
+            })
+    record = {"run": str(run), "final_epoch": final_epoch, "units_last_first": units, "rows": rows}
+    atomic_write_text(run / "rewind.json", json.dumps(record, indent=2) + "\n")
+    _plot_rewind(rows, run / "rewind")
+    return record
+
+
+def _plot_rewind(rows: list[dict], stem: Path) -> None:
+    keys = ("knn_clean_test", "output_test_acc", "randomized_train_acc")
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.4), constrained_layout=True)
+    for epoch in sorted({r["epoch"] for r in rows}):
+        mine = sorted((r for r in rows if r["epoch"] == epoch), key=lambda r: r["layers"])
+        for ax, key in zip(axes, keys):
+            ax.plot([r["layers"] for r in mine], [r[key] for r in mine], marker="o", label=f"rewound to epoch {epoch}")
+    for ax, key in zip(axes, keys):
+        ax.set(xlabel="last k layers rewound", ylabel=key, ylim=(0, 1))
+    axes[0].legend(fontsize=7)
+    for ext in ("png", "pdf"):
+        fig.savefig(f"{stem}.{ext}", dpi=110)
+    plt.close(fig)

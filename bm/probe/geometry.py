@@ -1,0 +1,87 @@
+"""Manifold geometry of a model's layers (Stephenson et al. 2021), shared by toy and deep runs.
+
+A "manifold" is the cloud of one class's representations at one layer. Groups of manifolds:
+"clean" (examples grouped by their true class), and for runs with label noise "randomized"
+(examples whose label was randomized, grouped by that random label: capacity here rises when a
+layer memorizes) and "kept" (examples whose label was kept, grouped by class).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+
+from bm.errors import BMError  # noqa: E402
+from bm.theory import manifold_geometry  # noqa: E402
+
+__all__ = ["QUANTITIES", "groups_of", "layer_geometry", "plot_geometry"]
+
+QUANTITIES = ("capacity", "radius", "dimension")
+
+
+def groups_of(true: torch.Tensor, labels: torch.Tensor, randomized: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """Group name -> (example indices, their manifold labels) for true classes, training labels, mask (n,)."""
+    every = torch.arange(true.shape[0])
+    groups = {"clean": (every, true)}
+    if bool(randomized.any()):
+        groups["randomized"] = (every[randomized], labels[randomized])
+        if not bool(randomized.all()):
+            groups["kept"] = (every[~randomized], true[~randomized])
+    return groups
+
+
+def _manifolds(features: torch.Tensor, labels: torch.Tensor, per_class: int, classes: list[int] | None) -> list[torch.Tensor]:
+    """The first `per_class` rows of each chosen class (those with at least 2 rows), each (M, D)."""
+    chosen = classes if classes is not None else sorted(set(labels.tolist()))
+    clouds = [features[labels == c][:per_class] for c in chosen]
+    return [c for c in clouds if c.shape[0] >= 2]
+
+
+def layer_geometry(features: torch.Tensor, groups: dict[str, tuple[torch.Tensor, torch.Tensor]], per_class: int,
+                   classes: list[int] | None = None, **mftma) -> dict[str, dict]:
+    """MFTMA of one layer's features (n, D) for every group; group -> summary (capacity, radius, ...)."""
+    out = {}
+    for name, (rows, labels) in groups.items():
+        clouds = _manifolds(features[rows].double().cpu(), labels, per_class, classes)
+        if len(clouds) < 2:
+            continue
+        g = manifold_geometry(clouds, **mftma)
+        out[name] = {"capacity": g.capacity, "radius": g.radius, "dimension": g.dimension,
+                     "center_correlation": g.center_correlation, "low_rank": g.low_rank, "manifolds": len(clouds),
+                     "points": sum(c.shape[0] for c in clouds)}
+    if not out:
+        raise BMError("no group has two classes with at least two examples; raise --samples-per-class or "
+                      "choose other --classes")
+    return out
+
+
+def plot_geometry(results: dict[str, dict[str, dict[str, dict]]], layers: list[str], stem: Path, title: str) -> None:
+    """Capacity, radius and dimension against layer depth, one line per epoch, one style per group.
+
+    results: epoch -> layer -> group -> summary.
+    """
+    fig, axes = plt.subplots(1, 3, figsize=(max(9, 1.2 * len(layers) * 3), 3.6), constrained_layout=True)
+    styles = {"clean": "-", "randomized": "--", "kept": ":"}
+    cmap = plt.get_cmap("viridis")
+    epochs = list(results)
+    for e, epoch in enumerate(epochs):
+        colour = cmap(e / max(1, len(epochs) - 1))
+        for group, ls in styles.items():
+            for ax, q in zip(axes, QUANTITIES):
+                ys = [results[epoch].get(layer, {}).get(group, {}).get(q) for layer in layers]
+                if any(y is not None for y in ys):
+                    ax.plot(layers, [float("nan") if y is None else y for y in ys], ls, marker="o", color=colour,
+                            label=f"{epoch}: {group}")
+    for ax, q in zip(axes, QUANTITIES):
+        ax.set(xlabel="layer", ylabel=q, title=f"manifold {q}")
+        ax.tick_params(axis="x", rotation=45)
+    axes[0].legend(fontsize=6)
+    fig.suptitle(title, fontsize=9)
+    for ext in ("png", "pdf"):
+        fig.savefig(f"{stem}.{ext}", dpi=110)
+    plt.close(fig)
