@@ -292,6 +292,8 @@ def geometry(
         raise BMError("--samples-per-class must be >= 2, --n-t and --reps >= 1")
     mftma = dict(classes=_csv(classes, "classes"), per_class=samples_per_class, n_t=n_t, kappa=kappa, n_reps=reps,
                  max_rank=max_rank)
+    if not run.is_dir():
+        raise BMError(f"{run} is not a folder; give a deep run folder or a toy-grid folder")
     if (run / "labels.pt").exists():
         from bm.deep.geometry import run_geometry
 
@@ -301,6 +303,9 @@ def geometry(
     else:
         from bm.toy.geometry import toy_geometry
 
+        if layers or epochs:
+            raise BMError("--layers and --epochs apply to deep runs; a toy cell always gives input, embedding and "
+                          "output at init and after training")
         n, B = (int_list(cell, "cell") + (None, None))[:2] if cell else (None, None)
         record = toy_geometry(run, n, B, seed, **mftma)
         c = record["cell"]
@@ -419,6 +424,8 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as e:  # click's usage errors (typer vendors click in recent releases)
         if not (hasattr(e, "format_message") and hasattr(e, "exit_code")):
             raise
+        if type(e).__name__ == "NoArgsIsHelpError":  # `bm` or `bm capacity` alone: the help was printed
+            sys.exit(0)
         print(f"bm: error: {e.format_message()}", file=sys.stderr)
         sys.exit(2)
     sys.exit(code if isinstance(code, int) else 0)

@@ -39,9 +39,9 @@ def available_epochs(run: Path) -> dict[int, Path]:
     return dict(sorted(found.items()))
 
 
-def weights_at(run: Path, epoch: int) -> dict:
-    """The model state dict of `run` at `epoch`."""
-    found = available_epochs(run)
+def weights_at(run: Path, epoch: int, found: dict[int, Path] | None = None) -> dict:
+    """The model state dict of `run` at `epoch`; `found` is `available_epochs(run)` if already listed."""
+    found = available_epochs(run) if found is None else found
     if epoch not in found:
         raise BMError(f"{run} has no weights for epoch {epoch}; it has {', '.join(map(str, found))} "
                       "(train with --snapshots to keep more)")
@@ -75,7 +75,7 @@ def run_geometry(path: Path, layers: list[str] | None = None, epochs: list[int] 
     groups = groups_of(train.labels.cpu(), labels["labels"], labels["randomized"])
     results: dict[str, dict] = {}
     for epoch in chosen:
-        net.load_state_dict(weights_at(run, epoch))
+        net.load_state_dict(weights_at(run, epoch, found))
         feats = embed(net, train.images.to(device), names)
         results[str(epoch)] = {
             name: layer_geometry(_projected(feats[name].cpu(), project_dim, cfg.seed), groups, per_class, classes,
@@ -107,8 +107,9 @@ def rewind(path: Path, to_epochs: list[int], last_ks: list[int], k: int = 20, de
     """
     run, cfg, _ = load_run(path)
     train, test, labels = _data(run, cfg)
-    final_epoch = max(available_epochs(run))
-    final = weights_at(run, final_epoch)
+    found = available_epochs(run)
+    final_epoch = max(found)
+    final = weights_at(run, final_epoch, found)
     net = Network(cfg.model).to(device)
     units = _units(net)
     if any(not 0 <= kk <= len(units) for kk in last_ks):
@@ -117,7 +118,7 @@ def rewind(path: Path, to_epochs: list[int], last_ks: list[int], k: int = 20, de
     randomized = labels["randomized"]
     rows = []
     for epoch in to_epochs:
-        earlier = weights_at(run, epoch)
+        earlier = weights_at(run, epoch, found)
         for kk in last_ks:
             swap = tuple(_prefix(net, n) for n in units[:kk])
             net.load_state_dict({key: earlier[key] if key.startswith(swap) else value for key, value in final.items()})

@@ -271,13 +271,10 @@ def train_or_resume(cfg: DeepTrainConfig, out: Path, data: tuple[ImageSet, Image
     """Train the run in `out`, resume it if it was cut short, or leave it if it is finished."""
     done = finished_epochs(out)
     if done >= cfg.epochs:
-        prepare_run_folder(Path(out), replace(cfg, model=replace(cfg.model, num_classes=_classes(cfg, out))).to_json())
+        classes = cfg.model.num_classes or int(torch.load(Path(out) / "labels.pt")["num_classes"])
+        prepare_run_folder(Path(out), replace(cfg, model=replace(cfg.model, num_classes=classes)).to_json())
         return Path(out)
     return train(cfg, out, resume=(Path(out) / "checkpoint.pt").exists(), data=data, on_epoch=on_epoch)
-
-
-def _classes(cfg: DeepTrainConfig, out: Path) -> int:
-    return cfg.model.num_classes or int(torch.load(Path(out) / "labels.pt")["num_classes"])
 
 
 def _items(cfg: DeepTrainConfig, data: ImageSet, labels, targets: torch.Tensor, gen: torch.Generator):
