@@ -194,11 +194,12 @@ def deep_train(
     bf16: Annotated[bool, typer.Option(help="bfloat16 autocast on CUDA.")] = True,
     compile: Annotated[bool, typer.Option(help="torch.compile the network.")] = False,
     resume: Annotated[bool, typer.Option(help="Continue the run in --out from its checkpoint.")] = False,
+    skip_finished: Annotated[bool, typer.Option("--skip-finished", help="Leave a finished run in --out as it is, resume one cut short, else start (for job schedulers).")] = False,
 ) -> None:
     """Train an encoder + projector on (random) labels with augmentation, writing a run folder."""
-    from bm.deep.datasets import load_dataset
+    from bm.deep.datasets import IMAGE_SIZES, load_dataset
     from bm.deep.models import ModelConfig
-    from bm.deep.train import DeepTrainConfig, train
+    from bm.deep.train import DeepTrainConfig, train, train_or_resume
     from bm.labels import PER_SAMPLE
 
     if preset is not None and preset not in PRESETS:
@@ -213,7 +214,7 @@ def deep_train(
     classes = None
     if random_classes is not None:
         classes = PER_SAMPLE if random_classes == PER_SAMPLE else int_list(random_classes, "random-classes")[0]
-    image_size = {"cifar10": 32, "cifar100": 32, "tinyimagenet": 64, "stl10": 96}.get(dataset, 32)
+    image_size = IMAGE_SIZES.get(dataset, 32)
     config = DeepTrainConfig(
         dataset=dataset, data_dir=str(data_dir), subset=chosen["subset"], label_noise=label_noise,
         random_classes=classes, augment=augment, randaugment_magnitude=randaugment_magnitude, mix_targets=mix_targets,
@@ -231,7 +232,10 @@ def deep_train(
         typer.echo(f"epoch {row['epoch']:5d}  loss {row['loss']:.4f}  train acc {row['train_acc']:.3f}  "
                    f"{row['img_per_s']:.0f} img/s{extra}")
 
-    folder = train(config, out, resume=resume, data=data, on_epoch=report)
+    if skip_finished:
+        folder = train_or_resume(config, out, data=data, on_epoch=report)
+    else:
+        folder = train(config, out, resume=resume, data=data, on_epoch=report)
     typer.echo(f"wrote {folder}/metrics.jsonl, checkpoint.pt")
 
 
@@ -389,23 +393,70 @@ def capacity_deep(
     device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
 ) -> None:
     """C_t of a (small) deep model for a budget of t steps, then Fig. 5: memorization and K-NN against B at fixed n."""
-    from bm.deep.capacity import b_sweep, deep_capacity
-    from bm.deep.datasets import load_dataset
+    from bm.deep.capacity import capacity_and_sweep
+    from bm.deep.datasets import IMAGE_SIZES, load_dataset
     from bm.deep.models import ModelConfig
     from bm.deep.train import DeepTrainConfig
-    from bm.runs import prepare_run_folder
 
-    image_size = {"stl10": 96, "tinyimagenet": 64}.get(dataset, 32)
     base = DeepTrainConfig(dataset=dataset, data_dir=str(data_dir), model=ModelConfig(
-        arch=model, width=width, projector_width=projector_width, num_classes=0, image_size=image_size),
+        arch=model, width=width, projector_width=projector_width, num_classes=0, image_size=IMAGE_SIZES.get(dataset, 32)),
         batch_size=batch_size, lr=lr, seed=seed, device=device)
     data = (load_dataset(dataset, data_dir, "train", download), load_dataset(dataset, data_dir, "test"))
-    if not 2 <= n <= len(data[0]) or n_max < 2 or steps < 1:
-        raise BMError(f"--n must lie in [2, {len(data[0])}], --n-max be >= 2 and --steps >= 1")
-    prepare_run_folder(out, {"base": base.to_json(), "steps": steps, "n": n, "Bs": list(int_list(Bs, "Bs")),
-                             "n_max": n_max, "repeats": repeats})
-    est = deep_capacity(base, data, out, steps, min(n_max, len(data[0])), repeats)
-    _echo_sweep(b_sweep(base, data, out, steps, n, list(int_list(Bs, "Bs")), est["capacity"]), out)
+    _echo_sweep(capacity_and_sweep(base, data, out, steps, n, list(int_list(Bs, "Bs")), n_max, repeats), out)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds >= 5400 else f"{max(1, round(seconds / 60))} min"
+
+
+@app.command("reproduce")
+def reproduce_cmd(
+    name: Annotated[Optional[str], typer.Argument(help="Preset (see --list).")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the presets, their runs and expected times, and exit.")] = False,
+    scale: Annotated[str, typer.Option(help="full (the paper's models and data, a GPU) or mini (cifar-10-mini-sized data, CPU-sized models).")] = "full",
+    data_dir: Annotated[Path, typer.Option(help="Folder holding the data sets' official folders.")] = Path("data"),
+    out: Annotated[Path, typer.Option(help="Results: OUT/<scale>/runs/<run> and OUT/<scale>/<preset>/.")] = Path("runs/reproduce"),
+    datasets: Annotated[str, typer.Option(help="table2/table3: comma-separated data sets to keep (default all rows).")] = "",
+    device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
+    download: Annotated[bool, typer.Option(help="Download missing data sets (needs internet).")] = False,
+    print_commands: Annotated[bool, typer.Option("--print-commands", help="Print one shell line per run (for a job scheduler) instead of running.")] = False,
+) -> None:
+    """Regenerate a table or figure of the paper: train (or resume) its runs, skip finished ones, write its outputs."""
+    from bm.reproduce import PRESETS, SCALES, commands, estimate_seconds, make_plan, reproduce
+
+    if list_:
+        typer.echo(f"{'preset':8s} {'paper':10s} {'runs full/mini':>14s} {'full':>8s} {'mini':>8s}  what")
+        for preset in PRESETS.values():
+            plans = {s: make_plan(preset.name, s, data_dir, out)[1] for s in SCALES}
+            runs = "/".join(str(len(preset.runs(p))) if preset.runs(p) else "own" for p in plans.values())
+            typer.echo(f"{preset.name:8s} {preset.title[:10]:10s} {runs:>14s} "
+                       f"{_duration(estimate_seconds(preset, plans['full'])):>8s} "
+                       f"{_duration(estimate_seconds(preset, plans['mini'])):>8s}  {preset.what}")
+        typer.echo("times: " + "; ".join(f"{s.name}: {s.images_per_second:.0f} training images/s, {s.rate_note}"
+                                          for s in SCALES.values()) + ". Runs shared between presets train once.")
+        return
+    if name is None:
+        raise BMError("give a preset name (bm reproduce --list shows them)")
+    chosen = tuple(d for d in datasets.split(",") if d) or None
+    if print_commands:
+        preset, plan = make_plan(name, scale, data_dir, out, device, chosen)
+        typer.echo("\n".join(commands(preset, plan)))
+        return
+    with _progress() as start:
+        record = reproduce(name, scale, data_dir, out, device, chosen, download, progress=start)
+    for line in record["summary"]:
+        typer.echo(line)
+    typer.echo(f"wrote {out / scale / name}/: " + ", ".join(record["outputs"]) + ", result.json")
+
+
+@app.command("report")
+def report_cmd(
+    out: Annotated[Path, typer.Argument(help="The --out of bm reproduce.")] = Path("runs/reproduce"),
+) -> None:
+    """Gather every finished preset under OUT into OUT/report.md (tables, figures, headline numbers)."""
+    from bm.reproduce import report
+
+    typer.echo(f"wrote {report(out)}")
 
 
 def main(argv: list[str] | None = None) -> None:

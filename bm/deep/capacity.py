@@ -7,7 +7,9 @@ budget of t steps; a labeling counts as memorized when the final train accuracy 
 estimator (`bm.theory.estimate_capacity`) searches n. Fig. 5: fixed n and t, B fixed views per
 image (`augment="finite"`), views keeping their image's label or each getting its own; the
 memorization rate is the train accuracy over all n B views against their labels, and the K-NN
-probe of the embedding is reported beside the probe at initialisation.
+probe of the embedding (memory bank: every training image with its true label, not only the n
+trained on, so that small n still give an informative probe) is reported beside the same probe
+at initialisation.
 Every run is an ordinary run folder under `out`, so a rerun skips finished runs.
 """
 
@@ -22,14 +24,15 @@ import torch
 
 from bm.deep.datasets import ImageSet
 from bm.deep.models import Network
-from bm.deep.train import DeepTrainConfig, _items, embed, train_or_resume
+from bm.deep.probing import embedding_knn, network_at
+from bm.deep.train import DeepTrainConfig, _items, train_or_resume
 from bm.labels import Labels
-from bm.probe import knn_accuracy
-from bm.runs import atomic_write_text
+from bm.errors import BMError
+from bm.runs import atomic_write_text, prepare_run_folder
 from bm.sweep import plot_sweep
 from bm.theory import estimate_capacity
 
-__all__ = ["b_sweep", "deep_capacity"]
+__all__ = ["b_sweep", "capacity_and_sweep", "deep_capacity"]
 
 
 def budgeted(cfg: DeepTrainConfig, items: int, steps: int) -> DeepTrainConfig:
@@ -65,12 +68,8 @@ def deep_capacity(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], out: P
 
 
 @torch.no_grad()
-def _memorization(cfg: DeepTrainConfig, folder: Path, train: ImageSet) -> float:
+def _memorization(cfg: DeepTrainConfig, net: Network, folder: Path, train: ImageSet) -> float:
     """Train accuracy over all n B finite views of a finished run against their own labels."""
-    state = torch.load(folder / "checkpoint.pt", map_location="cpu", weights_only=False)
-    net = Network(replace(cfg.model, num_classes=state["model"]["projector.stages.O.weight"].shape[0]))
-    net.load_state_dict(state["model"])
-    net.eval()
     saved = torch.load(folder / "labels.pt")
     sub = ImageSet(train.images[: cfg.subset], train.labels[: cfg.subset], train.classes, train.name)
     labels = Labels(saved["labels"], saved["randomized"], saved["num_classes"])
@@ -87,23 +86,30 @@ def b_sweep(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], out: Path, s
             capacity: int | None = None) -> dict:
     """Fig. 5 at fixed n and t: memorization and K-NN against B, labels preserved or not; sweep.json + plot."""
     rows = []
+    k = min(base.probe_k, len(data[0]) - 1)
     for preserve in (False, True):
         for B in Bs:
             cfg = budgeted(replace(base, subset=n, label_noise=1.0, augment="finite", views=B, preserve_labels=preserve,
                                    probe_k=min(base.probe_k, n - 1)), n * B, steps)
             folder = train_or_resume(cfg, out / "runs" / f"B{B}_{'preserve' if preserve else 'own'}", data)
-            rows.append({"B": B, "preserve_labels": preserve, "nB": n * B, "memorization": _memorization(cfg, folder, data[0]),
-                         "knn": _last(folder)["knn"]})
-    first = out / "runs" / f"B{Bs[0]}_own"
-    cfg = replace(base, subset=n)
-    net = Network(replace(cfg.model, num_classes=int(torch.load(first / "labels.pt")["num_classes"])))
-    net.load_state_dict(torch.load(first / "init.pt", weights_only=False)["model"])
-    train, test = data
-    emb_tr = embed(net, train.images[:n], ["embedding"])["embedding"]
-    emb_te = embed(net, test.images, ["embedding"])["embedding"]
-    knn_init = knn_accuracy(emb_tr, train.labels[:n], emb_te, test.labels, k=min(base.probe_k, n - 1))
-    record = {"n": n, "budget": f"{steps} steps", "capacity": capacity, "knn_init": knn_init, "rows": rows,
+            net = network_at(cfg, folder / "checkpoint.pt")
+            rows.append({"B": B, "preserve_labels": preserve, "nB": n * B,
+                         "memorization": _memorization(cfg, net, folder, data[0]), "knn": embedding_knn(net, *data, k)})
+    knn_init = embedding_knn(network_at(base, out / "runs" / f"B{Bs[0]}_own" / "init.pt"), *data, k)
+    record = {"n": n, "budget": f"{steps} steps", "capacity": capacity, "knn_init": knn_init,
+              "knn_memory_bank": f"all {len(data[0])} training images, true labels", "rows": rows,
               "config": replace(base, subset=n).to_json()}
     atomic_write_text(out / "sweep.json", json.dumps(record, indent=2) + "\n")
     plot_sweep(record, out / "sweep")
     return record
+
+
+def capacity_and_sweep(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], out: Path, steps: int, n: int,
+                       Bs: list[int], n_max: int, repeats: int = 2) -> dict:
+    """C_t, then the B sweep at n, in `out` (config.json names the whole job; a rerun skips finished runs)."""
+    if not 2 <= n <= len(data[0]) or n_max < 2 or steps < 1 or not Bs or min(Bs) < 1:
+        raise BMError(f"n must lie in [2, {len(data[0])}], n_max be >= 2, steps >= 1 and every B >= 1")
+    prepare_run_folder(out, {"base": base.to_json(), "steps": steps, "n": n, "Bs": list(Bs), "n_max": n_max,
+                             "repeats": repeats})
+    est = deep_capacity(base, data, out, steps, min(n_max, len(data[0])), repeats)
+    return b_sweep(base, data, out, steps, n, list(Bs), est["capacity"])

@@ -21,7 +21,7 @@ import torch
 
 from bm.errors import BMError
 
-__all__ = ["DATASETS", "DatasetError", "ImageSet", "load_dataset"]
+__all__ = ["DATASETS", "IMAGE_SIZES", "DatasetError", "ImageSet", "load_dataset"]
 
 
 class DatasetError(BMError):
@@ -183,6 +183,7 @@ DATASETS: dict[str, _Spec] = {
                           "val/images/*.JPEG, val/val_annotations.txt}", _tiny_imagenet, _download_tiny_imagenet),
 }
 SPLITS = ("train", "test")
+IMAGE_SIZES = {"cifar10": 32, "cifar100": 32, "stl10": 96, "tinyimagenet": 64}  # side of the square images
 
 
 def load_dataset(name: str, data_dir: str | Path, split: str = "train", download: bool = False) -> ImageSet:

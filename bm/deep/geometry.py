@@ -17,9 +17,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from bm.deep.datasets import ImageSet, load_dataset  # noqa: E402
+from bm.deep.datasets import ImageSet  # noqa: E402
 from bm.deep.models import Network  # noqa: E402
-from bm.deep.probing import load_run  # noqa: E402
+from bm.deep.probing import load_run, run_data  # noqa: E402
 from bm.deep.train import DeepTrainConfig, embed  # noqa: E402
 from bm.errors import BMError  # noqa: E402
 from bm.probe import knn_accuracy  # noqa: E402
@@ -49,10 +49,7 @@ def weights_at(run: Path, epoch: int, found: dict[int, Path] | None = None) -> d
 
 
 def _data(run: Path, cfg: DeepTrainConfig) -> tuple[ImageSet, ImageSet, dict]:
-    train = load_dataset(cfg.dataset, cfg.data_dir, "train")
-    if cfg.subset:
-        train = ImageSet(train.images[: cfg.subset], train.labels[: cfg.subset], train.classes, train.name)
-    return train, load_dataset(cfg.dataset, cfg.data_dir, "test"), torch.load(run / "labels.pt")
+    return *run_data(cfg), torch.load(run / "labels.pt")
 
 
 def _projected(x: torch.Tensor, dim: int, seed: int) -> torch.Tensor:

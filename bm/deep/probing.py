@@ -27,7 +27,7 @@ from bm.errors import BMError  # noqa: E402
 from bm.probe import knn_accuracy, linear_probe_accuracy  # noqa: E402
 from bm.runs import atomic_write_text  # noqa: E402
 
-__all__ = ["FITS", "load_run", "probe_run"]
+__all__ = ["FITS", "embedding_knn", "load_run", "network_at", "plot_probe", "probe_layers", "probe_run", "run_data"]
 
 FITS = ("clean", "random")
 
@@ -69,25 +69,45 @@ def _resize(data: ImageSet, size: int) -> torch.Tensor:
     return x.round().clamp(0, 255).to(torch.uint8)
 
 
-def probe_run(path: Path, layers: list[str] | None = None, fits: tuple[str, ...] = FITS, k: int = 20,
-              linear: bool = False, init: bool = False, pool: bool = False, transfer: str | None = None,
-              data_dir: Path | None = None, device: str = "cpu") -> dict:
-    """Probe a run's layers; writes probe.json and probe.png/.pdf into the run folder; returns the record."""
+def network_at(cfg: DeepTrainConfig, weights: Path, device: str = "cpu") -> Network:
+    """The run's network (its output width read from the weights) with the weights file loaded, in eval mode."""
+    state = torch.load(weights, map_location=device, weights_only=False)["model"]
+    net = Network(replace(cfg.model, num_classes=state["projector.stages.O.weight"].shape[0])).to(device)
+    net.load_state_dict(state)
+    return net.eval()
+
+
+def embedding_knn(net: Network, train: ImageSet, test: ImageSet, k: int = 20) -> float:
+    """Clean-test K-NN accuracy of the embedding, every given training image (true labels) in the memory bank."""
+    device = next(net.parameters()).device
+    emb = _features(net, torch.cat([train.images, test.images]).to(device), ["embedding"], False)["embedding"]
+    return knn_accuracy(emb[: len(train)], train.labels, emb[len(train):], test.labels, k=k)
+
+
+def run_data(cfg: DeepTrainConfig) -> tuple[ImageSet, ImageSet]:
+    """(the run's training images, after its subset; the test set)."""
+    train_set = load_dataset(cfg.dataset, cfg.data_dir, "train")
+    if cfg.subset:
+        train_set = ImageSet(train_set.images[: cfg.subset], train_set.labels[: cfg.subset], train_set.classes,
+                             train_set.name)
+    return train_set, load_dataset(cfg.dataset, cfg.data_dir, "test")
+
+
+def probe_layers(path: Path, layers: list[str] | None = None, fits: tuple[str, ...] = FITS, k: int = 20,
+                 linear: bool = False, init: bool = False, pool: bool = False, transfer: str | None = None,
+                 data_dir: Path | None = None, device: str = "cpu") -> dict:
+    """Probe a run's layers (trained weights, and init with `init`); returns the record, writes nothing."""
     run, cfg, weights = load_run(path)
     if any(f not in FITS for f in fits) or not fits:
         raise BMError(f"--fit takes {' and/or '.join(FITS)}; got {', '.join(fits) or 'nothing'}")
     cfg = replace(cfg, data_dir=str(data_dir)) if data_dir is not None else cfg
-    train_set = load_dataset(cfg.dataset, cfg.data_dir, "train")
-    test_set = load_dataset(cfg.dataset, cfg.data_dir, "test")
-    if cfg.subset:
-        train_set = ImageSet(train_set.images[: cfg.subset], train_set.labels[: cfg.subset], train_set.classes,
-                             train_set.name)
+    train_set, test_set = run_data(cfg)
     random_labels = torch.load(run / "labels.pt")["labels"]
     net = Network(cfg.model).to(device)
     names = layers or net.layer_names
     if not 1 <= k < len(train_set):
         raise BMError(f"k must lie in [1, {len(train_set) - 1}], got {k}")
-    record: dict = {"run": str(run), "weights": str(weights), "k": k, "pool": pool,
+    record: dict = {"run": str(run), "weights": str(weights), "k": k, "pool": pool, "layers": names,
                     "flatten": "global average pool" if pool else "channel-major flatten", "results": {}}
     for which, file in (("trained", weights),) + ((("init", run / "init.pt"),) if init else ()):
         net.load_state_dict(torch.load(file, map_location=device, weights_only=False)["model"])
@@ -109,17 +129,26 @@ def probe_run(path: Path, layers: list[str] | None = None, fits: tuple[str, ...]
             other_dir = data_dir or Path(cfg.data_dir)
             other_tr, other_te = (load_dataset(transfer, other_dir, split) for split in ("train", "test"))
             size = cfg.model.image_size
-            emb_tr = _features(net, _resize(other_tr, size).to(device), ["embedding"], pool)["embedding"]
-            emb_te = _features(net, _resize(other_te, size).to(device), ["embedding"], pool)["embedding"]
-            per_layer[f"transfer:{transfer}"] = {
-                "knn_clean_test": knn_accuracy(emb_tr, other_tr.labels, emb_te, other_te.labels, k=k)}
+            other_tr, other_te = (ImageSet(_resize(d, size), d.labels, d.classes, d.name) for d in (other_tr, other_te))
+            per_layer[f"transfer:{transfer}"] = {"knn_clean_test": embedding_knn(net, other_tr, other_te, k)}
         record["results"][which] = per_layer
-    atomic_write_text(run / "probe.json", json.dumps(record, indent=2) + "\n")
-    _plot(record, names, run / "probe")
     return record
 
 
-def _plot(record: dict, names: list[str], stem: Path) -> None:
+def probe_run(path: Path, layers: list[str] | None = None, fits: tuple[str, ...] = FITS, k: int = 20,
+              linear: bool = False, init: bool = False, pool: bool = False, transfer: str | None = None,
+              data_dir: Path | None = None, device: str = "cpu") -> dict:
+    """`probe_layers`, then probe.json and probe.png/.pdf in the run folder; returns the record."""
+    record = probe_layers(path, layers, fits, k, linear, init, pool, transfer, data_dir, device)
+    run = Path(record["run"])
+    atomic_write_text(run / "probe.json", json.dumps(record, indent=2) + "\n")
+    plot_probe(record, run / "probe")
+    return record
+
+
+def plot_probe(record: dict, stem: Path) -> None:
+    """Accuracy per layer (Fig. 3): K-NN fitted on clean / random labels, linear; trained and init; PNG + PDF."""
+    names = record["layers"]
     fig, ax = plt.subplots(figsize=(1.0 * len(names) + 3, 4), constrained_layout=True)
     styles = {"knn_clean_test": ("-", "K-NN, fit on clean labels (test acc.)"),
               "knn_random_train": ("--", "K-NN, fit on random labels (train acc., leave-one-out)"),

@@ -42,24 +42,37 @@ def test_cifar10_round_trip(tmp_path):
     assert len(test) == 4 and test.classes[3] == "class3"
 
 
-def test_cifar100_fine_labels(tmp_path):
-    d = tmp_path / "cifar-100-python"
-    rows = _rows(6)
+def write_cifar100(root, labels=(0, 99, 5, 5, 7, 1)):
+    """Train and test splits with the same images and fine labels."""
+    d = root / "cifar-100-python"
+    rows = _rows(len(labels))
     for split in ("train", "test"):
-        _pickle(d / split, {"data": rows, "fine_labels": [0, 99, 5, 5, 7, 1], "coarse_labels": [0] * 6})
+        _pickle(d / split, {"data": rows, "fine_labels": list(labels), "coarse_labels": [0] * len(labels)})
     _pickle(d / "meta", {"fine_label_names": [f"f{i}" for i in range(100)], "coarse_label_names": ["c"] * 20})
+    return rows
+
+
+def write_stl10(root, labels=(1, 10, 4), splits=("test",)):
+    """STL-10 binary files (labels 1..10) holding the same images for each split; returns (N, C, H, W)."""
+    d = root / "stl10_binary"
+    d.mkdir(parents=True, exist_ok=True)
+    images = RNG.integers(0, 256, (len(labels), 3, 96, 96), dtype=np.uint8)
+    for split in splits:
+        images.transpose(0, 1, 3, 2).tofile(d / f"{split}_X.bin")  # the files store each channel column-major
+        np.array(labels, dtype=np.uint8).tofile(d / f"{split}_y.bin")
+    (d / "class_names.txt").write_text("\n".join(f"c{i}" for i in range(10)) + "\n")
+    return images
+
+
+def test_cifar100_fine_labels(tmp_path):
+    rows = write_cifar100(tmp_path)
     ds = load_dataset("cifar100", tmp_path, "test")
     assert ds.labels.tolist() == [0, 99, 5, 5, 7, 1] and len(ds.classes) == 100
     assert torch.equal(ds.images, torch.from_numpy(rows.reshape(-1, 3, 32, 32)))
 
 
 def test_stl10_binary_is_column_major(tmp_path):
-    d = tmp_path / "stl10_binary"
-    d.mkdir()
-    images = RNG.integers(0, 256, (3, 3, 96, 96), dtype=np.uint8)  # (N, C, H, W)
-    images.transpose(0, 1, 3, 2).tofile(d / "test_X.bin")  # the files store each channel column-major
-    np.array([1, 10, 4], dtype=np.uint8).tofile(d / "test_y.bin")
-    (d / "class_names.txt").write_text("\n".join(f"c{i}" for i in range(10)) + "\n")
+    images = write_stl10(tmp_path)
     ds = load_dataset("stl10", tmp_path, "test")
     assert torch.equal(ds.images, torch.from_numpy(images)) and ds.labels.tolist() == [0, 9, 3]
 

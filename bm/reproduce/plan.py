@@ -1,0 +1,107 @@
+"""What a preset runs: deep-train configs at a scale, their folder names, and the equivalent command lines.
+
+Runs live in OUT/<scale>/runs/<name>, the name spelled from the fields presets vary, so presets
+that need the same run (the random-label, augmented ResNet18 of Table 2, Fig. 3, Fig. 6, ...)
+share one folder and train it once.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from bm.deep.datasets import IMAGE_SIZES, ImageSet
+from bm.deep.models import ModelConfig
+from bm.deep.train import DeepTrainConfig
+from bm.errors import BMError
+from bm.reproduce.scales import Scale
+
+__all__ = ["DA", "Plan", "Run", "deep_train_command", "run_name"]
+
+DA = "ssl+mixup"  # the paper's augmentation: SSL transforms and mixup
+
+
+@dataclass(frozen=True)
+class Run:
+    name: str
+    config: DeepTrainConfig
+
+
+@dataclass
+class Plan:
+    """A preset's context: the scale, where data and results live, the device, the data sets asked for."""
+
+    scale: Scale
+    data_dir: Path
+    out: Path  # OUT; this scale's runs and preset folders are under OUT/<scale>
+    device: str = "cpu"
+    datasets: tuple[str, ...] | None = None  # Table 2 / 3 rows to keep (None: all)
+    data: dict[str, tuple[ImageSet, ImageSet]] = field(default_factory=dict)  # loaded once, shared by runs
+    progress: Callable[[str, int], Callable[[int], None]] | None = None  # start(label, total) -> advance(k)
+
+    @property
+    def root(self) -> Path:
+        return self.out / self.scale.name
+
+    def folder(self, run: Run) -> Path:
+        return self.root / "runs" / run.name
+
+    def run(self, dataset: str = "cifar10", model: str = "resnet18", **changes) -> Run:
+        """The scale's run on `dataset` with `changes` (DeepTrainConfig fields, projector_width)."""
+        s = self.scale
+        model_cfg = ModelConfig(arch=model, width=s.width, projector_width=changes.pop("projector_width", s.projector_width),
+                                num_classes=0, image_size=IMAGE_SIZES[dataset])
+        cfg = DeepTrainConfig(dataset=dataset, data_dir=str(self.data_dir), subset=s.subset, model=model_cfg,
+                              epochs=s.epochs, batch_size=s.batch_size, lr=s.lr, probe_every=s.probe_every,
+                              checkpoint_every=s.checkpoint_every, device=self.device, **changes)
+        return Run(run_name(cfg), cfg)
+
+
+def run_name(cfg: DeepTrainConfig) -> str:
+    """A folder name from the fields presets vary, e.g. cifar10-resnet18-w4096-noise1-ssl+mixup-seed0."""
+    parts = [cfg.dataset, cfg.model.arch, f"w{cfg.model.projector_width}", f"noise{cfg.label_noise:g}", cfg.augment]
+    if cfg.augment == "randaugment":
+        parts.append(f"m{cfg.randaugment_magnitude}")
+    if cfg.augment in ("finite", "iid"):
+        parts.append(f"B{cfg.views}")
+    if cfg.augment == "iid":
+        parts.append(f"s{cfg.iid_subset}")
+    if cfg.augment == "finite" and not cfg.preserve_labels:
+        parts.append("own")
+    if cfg.random_classes is not None:
+        parts.append(f"C{cfg.random_classes}")
+    if cfg.snapshots:
+        parts.append("snapshots")
+    return "-".join(parts + [f"seed{cfg.seed}"])
+
+
+_FIXED = {f.name: f.default for f in fields(DeepTrainConfig)
+          if f.name in ("probe_k", "decomposition_samples", "decomposition_views")}
+
+
+def deep_train_command(cfg: DeepTrainConfig, out: Path) -> str:
+    """The `bm deep-train` line that trains `cfg` into `out` (resuming or skipping it as needed)."""
+    fixed = {name: getattr(cfg, name) for name in _FIXED}
+    model_default = ModelConfig()
+    if fixed != _FIXED or (cfg.model.mlp_depth, cfg.model.mlp_hidden) != (model_default.mlp_depth, model_default.mlp_hidden) \
+            or cfg.model.image_size != IMAGE_SIZES[cfg.dataset]:
+        raise BMError("this config has settings `bm deep-train` has no flag for; run it through the library")
+    flag = {True: "--", False: "--no-"}
+    args = [
+        "--out", str(out), "--dataset", cfg.dataset, "--data-dir", cfg.data_dir, "--subset", cfg.subset,
+        "--label-noise", repr(cfg.label_noise), "--augment", cfg.augment, "--views", cfg.views,
+        f"{flag[cfg.preserve_labels]}preserve-labels", "--iid-subset", cfg.iid_subset,
+        "--randaugment-magnitude", cfg.randaugment_magnitude, f"{flag[cfg.mix_targets]}mix-targets",
+        "--model", cfg.model.arch, "--width", cfg.model.width, "--projector-width", cfg.model.projector_width,
+        "--epochs", cfg.epochs, "--batch-size", cfg.batch_size, "--lr", repr(cfg.lr), "--probe-every", cfg.probe_every,
+        "--checkpoint-every", cfg.checkpoint_every, "--seed", cfg.seed, "--device", cfg.device,
+        f"{flag[cfg.bf16]}bf16", f"{flag[cfg.compile]}compile", "--skip-finished",
+    ]
+    if cfg.random_classes is not None:
+        args += ["--random-classes", cfg.random_classes]
+    if cfg.snapshots:
+        args += ["--snapshots", ",".join(map(str, cfg.snapshots))]
+    return "bm deep-train " + " ".join(shlex.quote(str(a)) for a in args)
+

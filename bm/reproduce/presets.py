@@ -1,0 +1,340 @@
+"""The presets of `bm reproduce`: for each table and figure of the paper, its runs and how it is read off them.
+
+A preset lists deep-train runs (`runs(plan)`) and a `finish(plan, runs, folder)` that probes the
+finished runs and writes the table or figure. fig5 and fig13 have no deep-train runs of their own:
+their `finish` runs `capacity_and_sweep` / the toy grid, which skip finished work themselves, and
+`command` gives the one CLI line that does the same. "DA" is the paper's augmentation (SSL
+transforms + mixup). K-NN: k = 20 on the L2-normalized embedding, memory bank = the clean
+training images with their true labels, accuracy on the clean test set.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bm.deep.capacity import capacity_and_sweep
+from bm.deep.geometry import rewind, run_geometry
+from bm.deep.models import ModelConfig
+from bm.deep.probing import plot_probe, probe_layers
+from bm.deep.train import DeepTrainConfig
+from bm.reproduce.outputs import Result, markdown_table, plot_lines
+from bm.reproduce.plan import DA, Plan, Run
+
+__all__ = ["PRESETS", "Preset"]
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    kind: str  # "table" or "figure"
+    title: str  # the paper's item
+    what: str  # what it runs, one line
+    runs: Callable[[Plan], list[Run]]
+    finish: Callable[[Plan, list[Run], Path], Result]
+    extra_datasets: tuple[str, ...] = ()  # needed besides the runs' own (transfer targets)
+    command: Callable[[Plan, Path], str] | None = None  # presets without deep-train runs: their one command
+    extra_seconds: Callable[[Plan], float] = lambda plan: 0.0  # work besides the runs, for --list
+
+
+def _final(plan: Plan, run: Run) -> dict:
+    """The last metrics row of a finished run (it carries the end-of-training probes)."""
+    return json.loads((plan.folder(run) / "metrics.jsonl").read_text().splitlines()[-1])
+
+
+def _embedding(plan: Plan, run: Run, init: bool = False, linear: bool = False, transfer: str | None = None) -> dict:
+    """probe_layers on the embedding only: {"trained": {...}, "init": {...}} with knn (and linear) accuracies."""
+    record = probe_layers(plan.folder(run), ["embedding"], ("clean",), linear=linear, init=init, transfer=transfer,
+                          device=plan.device)
+    return record["results"]
+
+
+# ----------------------------------------------------------------------------- Tables 2 and 3
+CONDITIONS = (("clean", 0.0, "none"), ("clean+DA", 0.0, DA), ("random", 1.0, "none"), ("random+DA", 1.0, DA))
+TABLE_ROWS = (("cifar10", "resnet18"), ("cifar100", "resnet18"), ("tinyimagenet", "resnet18"), ("tinyimagenet", "vgg11"))
+
+
+def _table_rows(plan: Plan) -> list[tuple[str, str]]:
+    return [(d, m) for d, m in TABLE_ROWS if plan.datasets is None or d in plan.datasets]
+
+
+def _conditions(plan: Plan) -> list[Run]:
+    return [plan.run(d, m, label_noise=noise, augment=aug) for d, m in _table_rows(plan) for _, noise, aug in CONDITIONS]
+
+
+def _probing_table(metric: str, label: str) -> Callable[[Plan, list[Run], Path], Result]:
+    def finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
+        rows, wide = [], []
+        for i, (dataset, model) in enumerate(_table_rows(plan)):
+            mine = runs[4 * i : 4 * i + 4]
+            values = {}
+            for (cond, _, _), run in zip(CONDITIONS, mine):
+                res = _embedding(plan, run, init=cond == "random+DA", linear=metric == "linear_clean_test")
+                values[cond] = res["trained"]["embedding"][metric]
+                if "init" in res:
+                    values["init"] = res["init"]["embedding"][metric]
+            rows += [{"dataset": dataset, "model": model, "condition": c, metric: v} for c, v in values.items()]
+            wide.append([dataset, model] + [values[c] for c in ("clean", "clean+DA", "random", "random+DA", "init")])
+        header = ["data set", "model", "clean", "clean + DA", "random", "random + DA", "init"]
+        summary = [f"{r[0]} {r[1]}: {label} random+DA {r[5]:.3f} vs init {r[6]:.3f} vs random {r[4]:.3f} "
+                   f"(clean+DA {r[3]:.3f})" for r in wide]
+        return Result(rows, ["dataset", "model", "condition", metric], summary, table=markdown_table(header, wide))
+
+    return finish
+
+
+# ----------------------------------------------------------------------------- Fig. 3, 6, 9: the random+DA run
+def _random_da(plan: Plan) -> list[Run]:
+    return [plan.run(label_noise=1.0, augment=DA)]
+
+
+def _fig3(plan: Plan, runs: list[Run], folder: Path) -> Result:
+    record = probe_layers(plan.folder(runs[0]), None, ("clean", "random"), init=True, pool=plan.scale.probe_pool,
+                          device=plan.device)
+    plot_probe(record, folder / "figure")
+    rows = [{"weights": which, "layer": layer, **values} for which, per in record["results"].items()
+            for layer, values in per.items()]
+    t, i = record["results"]["trained"], record["results"]["init"]
+    summary = [f"embedding K-NN (clean fit) {t['embedding']['knn_clean_test']:.3f} trained vs "
+               f"{i['embedding']['knn_clean_test']:.3f} init; O (random fit, train) {t['O']['knn_random_train']:.3f} "
+               f"vs embedding {t['embedding']['knn_random_train']:.3f}",
+               "clean fit by layer: " + ", ".join(f"{n} {v['knn_clean_test']:.3f}" for n, v in t.items())]
+    return Result(rows, ["weights", "layer", "knn_clean_test", "knn_random_train"], summary, ["figure"])
+
+
+def _fig6(plan: Plan, runs: list[Run], folder: Path) -> Result:
+    import matplotlib.pyplot as plt
+
+    probes = [r for r in map(json.loads, (plan.folder(runs[0]) / "metrics.jsonl").read_text().splitlines())
+              if "invariance" in r]
+    layers = list(probes[0]["invariance"])
+    rows = [{"epoch": r["epoch"], "knn_error": 1 - r["knn"], **r["invariance"]} for r in probes]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
+    for j, layer in enumerate(layers):
+        left.plot([r["epoch"] for r in rows], [r[layer] for r in rows], marker="o", color=f"C{j}", label=layer)
+    right.plot([r["epoch"] for r in rows], [r["knn_error"] for r in rows], marker="o", color="C0")
+    left.set(xlabel="epoch", ylabel="normalized invariance (Eq. 2; 0 = invariant)", title="per layer")
+    right.set(xlabel="epoch", ylabel="K-NN test error of the embedding", ylim=(0, 1))
+    left.legend(fontsize=7)
+    for ext in ("png", "pdf"):
+        fig.savefig(folder / f"figure.{ext}", dpi=110)
+    plt.close(fig)
+    first, last = rows[0], rows[-1]
+    summary = [f"epoch {first['epoch']} -> {last['epoch']}: " + ", ".join(
+        f"{n} {first[n]:.3f}->{last[n]:.3f}" for n in layers), f"K-NN error {first['knn_error']:.3f} -> "
+               f"{last['knn_error']:.3f}"]
+    return Result(rows, ["epoch", "knn_error", *layers], summary, ["figure"])
+
+
+TRANSFER = ("cifar100", "stl10")
+
+
+def _fig9(plan: Plan, runs: list[Run], folder: Path) -> Result:
+    import matplotlib.pyplot as plt
+
+    rows = []
+    for target in (None, *TRANSFER):
+        res = _embedding(plan, runs[0], init=True, transfer=target)
+        key = f"transfer:{target}" if target else "embedding"
+        rows += [{"target": target or "cifar10", "weights": w, "knn": res[w][key]["knn_clean_test"]} for w in res]
+    fig, ax = plt.subplots(figsize=(5.5, 3.8), constrained_layout=True)
+    targets = ["cifar10", *TRANSFER]
+    for j, w in enumerate(("trained", "init")):
+        ax.bar([t + j * 0.4 for t in range(len(targets))], [r["knn"] for t in targets for r in rows
+                                                             if r["target"] == t and r["weights"] == w],
+               width=0.4, label="random + DA" if w == "trained" else "init")
+    ax.set(xticks=[t + 0.2 for t in range(len(targets))], xticklabels=targets, ylabel="K-NN test accuracy", ylim=(0, 1),
+           title="CIFAR-10 random-label features on other data sets")
+    ax.legend(fontsize=7)
+    for ext in ("png", "pdf"):
+        fig.savefig(folder / f"figure.{ext}", dpi=110)
+    plt.close(fig)
+    by = {(r["target"], r["weights"]): r["knn"] for r in rows}
+    summary = [f"{t}: K-NN {by[t, 'trained']:.3f} trained vs {by[t, 'init']:.3f} init" for t in targets]
+    return Result(rows, ["target", "weights", "knn"], summary, ["figure"])
+
+
+# ----------------------------------------------------------------------------- Table 4: i.i.d. augmentations
+def _table4_runs(plan: Plan) -> list[Run]:
+    s, B = plan.scale.iid
+    iid = [plan.run(label_noise=noise, augment="iid", views=B, iid_subset=s) for noise in (0.0, 1.0)]
+    return iid + [plan.run(label_noise=noise, augment=DA) for noise in (0.0, 1.0)]
+
+
+def _table4(plan: Plan, runs: list[Run], folder: Path) -> Result:
+    s, B = plan.scale.iid
+    names = [f"i.i.d. augmentations (s = {s}, B = {B})"] * 2 + [f"full data set ({plan.scale.subset or 'all'} images) + DA"] * 2
+    rows = [{"protocol": name, "labels": labels, "knn": _final(plan, run)["knn"],
+             "train_acc": _final(plan, run)["train_acc"]}
+            for name, labels, run in zip(names, ("clean", "random") * 2, runs)]
+    wide = [[names[0], rows[0]["knn"], rows[1]["knn"]], [names[2], rows[2]["knn"], rows[3]["knn"]]]
+    summary = [f"{w[0]}: K-NN clean {w[1]:.3f}, random {w[2]:.3f}" for w in wide]
+    return Result(rows, ["protocol", "labels", "knn", "train_acc"], summary,
+                  table=markdown_table(["protocol", "clean labels", "random labels"], wide))
+
+
+# ----------------------------------------------------------------------------- sweeps: Fig. 7, 8, 11, 12
+def _sweep(key: str, values: Callable[[Plan], tuple], make: Callable[[Plan, object], Run], xlabel: str,
+           xscale: str = "linear") -> tuple[Callable, Callable]:
+    """runs and finish of a one-knob sweep of random-label runs: final K-NN and train accuracy against the knob."""
+
+    def runs(plan: Plan) -> list[Run]:
+        return [make(plan, v) for v in values(plan)]
+
+    def finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
+        init = _embedding(plan, runs[0], init=True)["init"]["embedding"]["knn_clean_test"]
+        rows = [{key: v, "knn": _final(plan, r)["knn"], "train_acc": _final(plan, r)["train_acc"], "knn_init": init}
+                for v, r in zip(values(plan), runs)]
+        xs = [r[key] for r in rows]
+        plot_lines(folder / "figure", {"K-NN test accuracy (embedding)": (xs, [r["knn"] for r in rows]),
+                                       "train accuracy (random labels)": (xs, [r["train_acc"] for r in rows])},
+                   xlabel, "accuracy", f"random labels + augmentation: {xlabel}", {"K-NN at init": init}, xscale)
+        summary = [f"K-NN by {key}: " + ", ".join(f"{r[key]}: {r['knn']:.3f}" for r in rows) + f" (init {init:.3f})",
+                   f"train acc by {key}: " + ", ".join(f"{r[key]}: {r['train_acc']:.3f}" for r in rows)]
+        return Result(rows, [key, "knn", "train_acc", "knn_init"], summary, ["figure"])
+
+    return runs, finish
+
+
+_fig7 = _sweep("projector_width", lambda p: p.scale.projector_widths,
+               lambda p, w: p.run(label_noise=1.0, augment=DA, projector_width=w), "projector hidden width", "log")
+_fig8 = _sweep("random_classes", lambda p: p.scale.random_classes,
+               lambda p, c: p.run(label_noise=1.0, augment=DA, random_classes=None if c == 10 else c),
+               "number of random classes C'")
+_fig11 = _sweep("magnitude", lambda p: p.scale.randaugment_magnitudes,
+                lambda p, m: p.run(label_noise=1.0, augment="randaugment", randaugment_magnitude=m),
+                "RandAugment magnitude")
+
+
+def _fig12_runs(plan: Plan) -> list[Run]:
+    return [plan.run(label_noise=noise, augment=aug) for aug in ("none", DA) for noise in plan.scale.noise_levels]
+
+
+def _fig12(plan: Plan, runs: list[Run], folder: Path) -> Result:
+    levels = plan.scale.noise_levels
+    init = _embedding(plan, runs[0], init=True)["init"]["embedding"]["knn_clean_test"]
+    rows = [{"augmentation": aug, "label_noise": noise, "knn": _final(plan, r)["knn"],
+             "train_acc": _final(plan, r)["train_acc"]}
+            for (aug, noise), r in zip([(a, x) for a in ("none", DA) for x in levels], runs)]
+    series = {f"K-NN, {'no augmentation' if aug == 'none' else 'DA'}":
+              (list(levels), [r["knn"] for r in rows if r["augmentation"] == aug]) for aug in ("none", DA)}
+    plot_lines(folder / "figure", series, "fraction of random labels", "K-NN test accuracy",
+               "label noise with and without augmentation", {"K-NN at init": init})
+    summary = [f"{'no aug' if aug == 'none' else 'DA'}: K-NN " + ", ".join(
+        f"{r['label_noise']:g}: {r['knn']:.3f}" for r in rows if r["augmentation"] == aug) + f" (init {init:.3f}); "
+        "train acc " + ", ".join(f"{r['label_noise']:g}: {r['train_acc']:.3f}" for r in rows if r["augmentation"] == aug)
+        for aug in ("none", DA)]
+    return Result(rows, ["augmentation", "label_noise", "knn", "train_acc"], summary, ["figure"])
+
+
+# ----------------------------------------------------------------------------- Fig. 5 and Fig. 13: own runners
+def _fig5_base(plan: Plan) -> tuple[DeepTrainConfig, dict]:
+    f = dict(plan.scale.fig5)
+    base = DeepTrainConfig(data_dir=str(plan.data_dir), model=ModelConfig(
+        width=f.pop("width"), projector_width=f.pop("projector_width"), num_classes=0),
+        batch_size=f.pop("batch_size"), lr=f.pop("lr"), device=plan.device)
+    return base, f
+
+
+def _fig5(plan: Plan, runs: list[Run], folder: Path) -> Result:
+    base, f = _fig5_base(plan)
+    record = capacity_and_sweep(base, plan.data["cifar10"], folder, f["steps"], f["n"], list(f["Bs"]), f["n_max"],
+                                f["repeats"])
+    rows = [{**r, "capacity": record["capacity"], "knn_init": record["knn_init"]} for r in record["rows"]]
+    summary = [f"C_t = {record['capacity']} (t = {f['steps']} steps), n = {record['n']}, K-NN at init "
+               f"{record['knn_init']:.3f}"] + [
+        f"labels {'preserved' if p else 'own'}: " + ", ".join(
+            f"B={r['B']} mem {r['memorization']:.2f} knn {r['knn']:.3f}" for r in rows if r["preserve_labels"] == p)
+        for p in (False, True)]
+    return Result(rows, ["B", "preserve_labels", "nB", "memorization", "knn", "capacity", "knn_init"], summary,
+                  ["sweep"])
+
+
+def _fig5_command(plan: Plan, folder: Path) -> str:
+    base, f = _fig5_base(plan)
+    args = ["--data-dir", plan.data_dir, "--out", folder, "--width", base.model.width, "--projector-width",
+            base.model.projector_width, "--steps", f["steps"], "--batch-size", base.batch_size, "--lr", repr(base.lr),
+            "--n", f["n"], "--Bs", ",".join(map(str, f["Bs"])), "--n-max", f["n_max"], "--repeats", f["repeats"],
+            "--device", plan.device]
+    return "bm capacity deep " + " ".join(shlex.quote(str(a)) for a in args)
+
+
+def _fig13(plan: Plan, runs: list[Run], folder: Path) -> Result:
+    from bm.runs import read_csv_rows
+    from bm.toy.grid import ToyGridConfig, headline, run_grid, summarize
+
+    run_grid(ToyGridConfig(seeds=plan.scale.toy_seeds), folder, progress=plan.progress)
+    grid = read_csv_rows(folder / "grid.csv")
+    capacity = json.loads((folder / "capacity.json").read_text())["capacity"]
+    h = headline(grid, capacity)
+    rows = [{"n": n, "B": B, **means} for (n, B), means in sorted(summarize(grid).items())]
+    summary = [f"C_t = {capacity}; n = {h['n']}: K-NN {h['knn_B_max']:.3f} with B = {h['B_max']}, "
+               f"{h['knn_B_min']:.3f} without augmentation, {h['knn_init']:.3f} at init",
+               f"lowest memorization of the augmented set below C_t: {h['min_mem_aug_below_capacity']:.3f}"]
+    return Result(rows, list(rows[0]), summary, ["heatmap"])
+
+
+def _fig13_command(plan: Plan, folder: Path) -> str:
+    return f"bm toy-grid --out {shlex.quote(str(folder))} --seeds {','.join(map(str, plan.scale.toy_seeds))}"
+
+
+# ----------------------------------------------------------------------------- seed-003: geometry and rewinding
+def _seed003_runs(plan: Plan) -> list[Run]:
+    return [plan.run(label_noise=0.5, augment=DA, snapshots=plan.scale.snapshots)]
+
+
+def _seed003(plan: Plan, runs: list[Run], folder: Path) -> Result:
+    run = plan.folder(runs[0])
+    geo = run_geometry(run, device=plan.device, **plan.scale.geometry)
+    rew = rewind(run, [0, *plan.scale.snapshots], [1, 2, 3], device=plan.device)
+    for name in ("geometry", "rewind"):
+        for ext in ("png", "pdf", "json"):
+            shutil.copyfile(run / f"{name}.{ext}", folder / f"{name}.{ext}")
+    rows = [{"epoch": e, "layer": layer, "group": g, **{k: v[k] for k in ("capacity", "radius", "dimension")}}
+            for e, per in geo["results"].items() for layer, groups in per.items() for g, v in groups.items()]
+    first, last = geo["epochs"][0], geo["epochs"][-1]
+    cap = {e: {layer: geo["results"][e][layer]["randomized"]["capacity"] for layer in geo["layers"]}
+           for e in (first, last)}
+    summary = [f"capacity of the randomized-label manifolds, epoch {first} -> {last}: " + ", ".join(
+        f"{layer} {cap[first][layer]:.3f}->{cap[last][layer]:.3f}" for layer in geo["layers"])] + [
+        f"rewind last {r['layers']} to epoch {r['epoch']}: K-NN {r['knn_clean_test']:.3f}, randomized train acc "
+        f"{r['randomized_train_acc']:.3f}" for r in rew["rows"] if r["epoch"] == 0]
+    return Result(rows, ["epoch", "layer", "group", "capacity", "radius", "dimension"], summary, ["geometry", "rewind"])
+
+
+def _none(plan: Plan) -> list[Run]:
+    return []
+
+
+_ALL = [
+    Preset("table2", "table", "Table 2", "K-NN probing of the embedding: clean, clean+DA, random, random+DA, init "
+           "(CIFAR-10/100, TinyImageNet; ResNet18, VGG11 on TinyImageNet)", _conditions,
+           _probing_table("knn_clean_test", "K-NN")),
+    Preset("table3", "table", "Table 3", "linear probing of the same runs as table2", _conditions,
+           _probing_table("linear_clean_test", "linear")),
+    Preset("fig3", "figure", "Figure 3", "per-layer K-NN of the random+DA ResNet18 (CIFAR-10), fitted on clean vs "
+           "random labels, incl. projector P and O, and at init", _random_da, _fig3),
+    Preset("table4", "table", "Table 4", "i.i.d. augmentations (same-class images) under clean and random labels vs "
+           "the full data set with DA", _table4_runs, _table4),
+    Preset("fig5", "figure", "Figure 5", "capacity C_t, then finite augmentation sets: memorization (labels not "
+           "preserved) and K-NN (preserved) against B", _none, _fig5, command=_fig5_command,
+           extra_seconds=lambda p: {"full": 3 * 3600.0, "mini": 480.0}[p.scale.name]),
+    Preset("fig6", "figure", "Figure 6", "normalized invariance per layer over epochs and the K-NN error of the "
+           "random+DA run", _random_da, _fig6),
+    Preset("fig7", "figure", "Figure 7", "projector hidden-width sweep (random labels + DA)", *_fig7),
+    Preset("fig8", "figure", "Figure 8", "number of random classes, up to one per sample (random labels + DA)", *_fig8),
+    Preset("fig9", "figure", "Figure 9", "transfer: K-NN of the CIFAR-10 random+DA embedding on CIFAR-100 and STL-10",
+           _random_da, _fig9, extra_datasets=TRANSFER),
+    Preset("fig11", "figure", "Figure 11", "RandAugment strength sweep (random labels)", *_fig11),
+    Preset("fig12", "figure", "Figure 12", "fraction of random labels, with and without DA", _fig12_runs, _fig12),
+    Preset("fig13", "figure", "Figure 13", "the toy model's n x B heatmap (bm toy-grid)", _none, _fig13,
+           command=_fig13_command, extra_seconds=lambda p: {"full": 90.0, "mini": 60.0}[p.scale.name]),
+    Preset("seed003", "figure", "Stephenson et al. line", "MFTMA geometry across layers and epochs of a 50%-noise "
+           "DA run, and layer rewinding", _seed003_runs, _seed003,
+           extra_seconds=lambda p: {"full": 1800.0, "mini": 120.0}[p.scale.name]),
+]
+PRESETS = {p.name: p for p in _ALL}

@@ -1,0 +1,55 @@
+"""`bm report OUT`: every finished preset under OUT (its result.json) gathered into OUT/report.md."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from bm import __version__
+from bm.errors import BMError
+from bm.reproduce.presets import PRESETS
+from bm.reproduce.scales import SCALES
+from bm.runs import atomic_write_text
+
+__all__ = ["report"]
+
+
+def _section(record: dict, folder: Path, out: Path) -> list[str]:
+    lines = [f"### {record['preset']}: {record['title']} ({record['scale']} scale)", "", record["what"] + ".", ""]
+    lines += [f"- {s}" for s in record["summary"]] + [""]
+    lines += [record["table_md"].rstrip(), ""]
+    for name in record["outputs"]:
+        if name.endswith(".png"):
+            lines += [f"![{record['preset']}]({(folder / name).relative_to(out).as_posix()})", ""]
+    lines += [f"{len(record['runs'])} deep-train runs; outputs in `{folder.relative_to(out).as_posix()}/` "
+              f"(finished {record['finished']}, {record['seconds']:.0f} s, bm {record['bm_version']}).", ""]
+    return lines
+
+
+def report(out: Path) -> Path:
+    """Write OUT/report.md from OUT/<scale>/<preset>/result.json; returns its path."""
+    out = Path(out)
+    if not out.is_dir():
+        raise BMError(f"{out} is not a folder; give the --out of bm reproduce")
+    order = {name: i for i, name in enumerate(PRESETS)}
+    lines = ["# Benign memorization: reproduced results", "",
+             f"Gathered {time.strftime('%Y-%m-%d %H:%M')} by bm {__version__} from `{out}`.", ""]
+    found = 0
+    for scale in SCALES:
+        folders = sorted((p for p in (out / scale).glob("*") if p.name in PRESETS), key=lambda p: order[p.name])
+        finished = [p for p in folders if (p / "result.json").exists()]
+        if not folders:
+            continue
+        lines += [f"## {scale} scale", ""]
+        for folder in finished:
+            lines += _section(json.loads((folder / "result.json").read_text()), folder, out)
+        unfinished = [p.name for p in folders if p not in finished]
+        if unfinished:
+            lines += [f"Not finished (rerun `bm reproduce NAME --scale {scale}` to resume): {', '.join(unfinished)}.", ""]
+        found += len(finished)
+    if not found:
+        raise BMError(f"no finished presets under {out}; run `bm reproduce NAME --out {out}` first")
+    path = out / "report.md"
+    atomic_write_text(path, "\n".join(lines))
+    return path

@@ -1,0 +1,98 @@
+"""`bm reproduce`: list presets with their cost, print their commands, or run (resume) them and write the outputs.
+
+Layout under OUT: <scale>/runs/<run> (deep-train run folders, shared between presets) and
+<scale>/<preset>/ holding config.json, result.json (what `bm report` reads), table.csv,
+table.md and the figure (PNG + PDF). result.json is written last, atomically: a preset folder
+without it is unfinished.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bm import __version__
+from bm.deep.datasets import load_dataset
+from bm.deep.train import finished_epochs, train_or_resume
+from bm.errors import BMError
+from bm.reproduce.outputs import save
+from bm.reproduce.plan import Plan, deep_train_command
+from bm.reproduce.presets import PRESETS, Preset
+from bm.reproduce.scales import SCALES
+from bm.runs import atomic_write_text, git_sha, prepare_run_folder
+
+__all__ = ["TRAIN_SIZES", "commands", "estimate_seconds", "make_plan", "reproduce"]
+
+TRAIN_SIZES = {"cifar10": 50000, "cifar100": 50000, "tinyimagenet": 100000, "stl10": 5000}  # full training sets
+
+
+def make_plan(name: str, scale: str, data_dir: Path, out: Path, device: str = "cpu",
+              datasets: tuple[str, ...] | None = None) -> tuple[Preset, Plan]:
+    if name not in PRESETS:
+        raise BMError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)} (bm reproduce --list)")
+    if scale not in SCALES:
+        raise BMError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
+    plan = Plan(SCALES[scale], Path(data_dir), Path(out), device, datasets)
+    if not PRESETS[name].runs(plan) and PRESETS[name].command is None:
+        raise BMError(f"{name}: no rows left for --datasets {','.join(datasets or ())}")
+    return PRESETS[name], plan
+
+
+def estimate_seconds(preset: Preset, plan: Plan) -> float:
+    """Training images processed / the scale's throughput (scaled by pixels), plus the preset's other work."""
+    total = preset.extra_seconds(plan)
+    for run in preset.runs(plan):
+        cfg = run.config
+        images = min(cfg.subset or TRAIN_SIZES[cfg.dataset], TRAIN_SIZES[cfg.dataset])
+        if cfg.augment == "finite":
+            images *= cfg.views
+        elif cfg.augment == "iid":
+            images = cfg.iid_subset * cfg.views
+        total += cfg.epochs * images * (cfg.model.image_size / 32) ** 2 / plan.scale.images_per_second
+    return total
+
+
+def commands(preset: Preset, plan: Plan) -> list[str]:
+    """One shell line per job: `bm deep-train ... --skip-finished` per run, or the preset's own command."""
+    if preset.command is not None:
+        return [preset.command(plan, plan.root / preset.name)]
+    return [deep_train_command(run.config, plan.folder(run)) for run in preset.runs(plan)]
+
+
+def _needed(preset: Preset, plan: Plan) -> list[str]:
+    names = [r.config.dataset for r in preset.runs(plan)] + list(preset.extra_datasets)
+    names += ["cifar10"] if preset.name == "fig5" else []
+    return list(dict.fromkeys(names))
+
+
+def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "cpu",
+              datasets: tuple[str, ...] | None = None, download: bool = False,
+              progress: Callable[[str, int], Callable[[int], None]] | None = None) -> dict:
+    """Run (or resume) every run of the preset, skipping finished ones, then write its outputs; returns result.json."""
+    preset, plan = make_plan(name, scale, data_dir, out, device, datasets)
+    plan.progress = progress
+    for dataset in _needed(preset, plan):  # every data set is checked before anything trains
+        plan.data[dataset] = tuple(load_dataset(dataset, data_dir, split, download) for split in ("train", "test"))
+    runs = preset.runs(plan)
+    folder = plan.root / preset.name
+    if preset.command is None:  # fig5 / fig13: their own job creates the folder and guards it
+        prepare_run_folder(folder, {"preset": name, "scale": scale, "data_dir": str(data_dir), "device": device,
+                                    "datasets": list(datasets) if datasets else None, "runs": [r.name for r in runs]})
+    start = time.perf_counter()
+    for i, run in enumerate(runs, 1):
+        done = finished_epochs(plan.folder(run))
+        advance = progress(f"{name} run {i}/{len(runs)} {run.name}", run.config.epochs) if progress else None
+        if advance:
+            advance(min(done, run.config.epochs))
+        train_or_resume(run.config, plan.folder(run), plan.data[run.config.dataset],
+                        on_epoch=(lambda row: advance(1)) if advance else None)
+    result = preset.finish(plan, runs, folder)
+    outputs = save(result, folder)
+    record = {"preset": name, "scale": scale, "title": preset.title, "kind": preset.kind, "what": preset.what,
+              "summary": result.summary, "outputs": outputs, "table_md": (folder / "table.md").read_text(),
+              "runs": {r.name: r.config.to_json() for r in runs}, "seconds": round(time.perf_counter() - start, 1),
+              "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "bm_version": __version__, "git_sha": git_sha()}
+    atomic_write_text(folder / "result.json", json.dumps(record, indent=2) + "\n")
+    return record

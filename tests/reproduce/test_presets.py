@@ -1,0 +1,116 @@
+"""Preset expansion: valid configs, shared run folders, the printed commands rebuild the same configs."""
+
+import shlex
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+import bm.deep.datasets
+import bm.deep.train
+from bm.cli import main
+from bm.errors import BMError
+from bm.reproduce import PRESETS, SCALES, commands, estimate_seconds, make_plan
+from bm.reproduce.plan import deep_train_command
+
+PLANS = [(name, scale) for name in PRESETS for scale in SCALES]
+
+
+def plan_of(name, scale, **kw):
+    return make_plan(name, scale, Path("/data"), Path("/out"), **kw)
+
+
+@pytest.mark.parametrize("name,scale", PLANS)
+def test_every_preset_expands_to_distinct_runs_at_its_scale(name, scale):
+    preset, plan = plan_of(name, scale)
+    runs = preset.runs(plan)
+    assert len({r.name for r in runs}) == len(runs)  # no run twice within a preset
+    s = SCALES[scale]
+    for r in runs:
+        assert (r.config.model.width, r.config.epochs, r.config.batch_size, r.config.lr) == (s.width, s.epochs,
+                                                                                            s.batch_size, s.lr)
+        assert r.config.subset == s.subset and r.config.data_dir == "/data"
+        assert plan.folder(r) == Path("/out") / scale / "runs" / r.name
+    assert preset.kind in ("table", "figure") and estimate_seconds(preset, plan) > 0
+    assert (not runs) == (preset.command is not None)  # presets without deep-train runs have their own command
+
+
+def test_presets_share_the_runs_they_have_in_common():
+    names = {p: {r.name for r in PRESETS[p].runs(plan_of(p, "mini")[1])} for p in PRESETS}
+    random_da = "cifar10-resnet18-w4096-noise1-ssl+mixup-seed0"
+    for p in ("table2", "table3", "fig3", "fig6", "fig9", "fig7", "fig8", "table4", "fig12"):
+        assert random_da in names[p], p
+    assert names["table2"] == names["table3"]
+    cifar10_rows = {n for n in names["table2"] if n.startswith("cifar10-")}
+    assert len(cifar10_rows) == 4 and cifar10_rows <= names["fig12"]
+    assert len(names["fig12"]) == 2 * len(SCALES["mini"].noise_levels)
+    assert "cifar10-resnet18-w4096-noise0.5-ssl+mixup-snapshots-seed0" in names["seed003"]
+
+
+def test_table_rows_follow_datasets_and_sweeps_follow_the_scale():
+    preset, plan = plan_of("table2", "full")
+    assert {(r.config.dataset, r.config.model.arch) for r in preset.runs(plan)} == {
+        ("cifar10", "resnet18"), ("cifar100", "resnet18"), ("tinyimagenet", "resnet18"), ("tinyimagenet", "vgg11")}
+    assert all(r.config.model.image_size == (64 if r.config.dataset == "tinyimagenet" else 32) for r in preset.runs(plan))
+    preset, plan = plan_of("table2", "mini", datasets=("cifar10",))
+    assert [(r.config.label_noise, r.config.augment) for r in preset.runs(plan)] == [
+        (0.0, "none"), (0.0, "ssl+mixup"), (1.0, "none"), (1.0, "ssl+mixup")]
+    preset, plan = plan_of("fig8", "full")
+    assert [r.config.random_classes for r in preset.runs(plan)] == [2, None, 100, 1000, 10000, "per-sample"]
+    preset, plan = plan_of("fig7", "mini")
+    assert [r.config.model.projector_width for r in preset.runs(plan)] == list(SCALES["mini"].projector_widths)
+    preset, plan = plan_of("table4", "full")
+    iid = [r.config for r in preset.runs(plan) if r.config.augment == "iid"]
+    assert [(c.iid_subset, c.views, c.label_noise) for c in iid] == [(1000, 50, 0.0), (1000, 50, 1.0)]
+    with pytest.raises(BMError, match="no rows left"):
+        plan_of("table2", "mini", datasets=("mnist",))
+    with pytest.raises(BMError, match="unknown preset"):
+        plan_of("table9", "mini")
+    with pytest.raises(BMError, match="unknown scale"):
+        plan_of("fig3", "huge")
+
+
+@pytest.mark.parametrize("name,scale", [(n, s) for n, s in PLANS if PRESETS[n].command is None])
+def test_printed_commands_rebuild_the_preset_configs(monkeypatch, capsys, name, scale):
+    """Each `bm deep-train` line, parsed by the real CLI, yields exactly the config the preset trains."""
+    preset, plan = plan_of(name, scale, device="cuda")
+    captured = []
+    monkeypatch.setattr(bm.deep.datasets, "load_dataset", lambda *a, **k: None)
+    monkeypatch.setattr(bm.deep.train, "train_or_resume", lambda cfg, out, data, on_epoch: captured.append((cfg, out)) or out)
+    lines = commands(preset, plan)
+    for line in lines:
+        argv = shlex.split(line)
+        assert argv[:2] == ["bm", "deep-train"] and "--skip-finished" in argv
+        with pytest.raises(SystemExit) as info:
+            main(argv[1:])
+        assert info.value.code == 0, capsys.readouterr().err
+    assert [(c, Path(o)) for c, o in captured] == [(r.config, plan.folder(r)) for r in preset.runs(plan)]
+
+
+def test_print_commands_cli_and_own_commands(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["reproduce", "fig12", "--scale", "mini", "--print-commands", "--out", "/o"])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert info.value.code == 0 and len(out) == 6 and all(line.startswith("bm deep-train --out /o/mini/runs/") for line in out)
+    for name, start in (("fig5", "bm capacity deep "), ("fig13", "bm toy-grid ")):
+        with pytest.raises(SystemExit):
+            main(["reproduce", name, "--scale", "mini", "--print-commands", "--out", "/o"])
+        lines = capsys.readouterr().out.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(start) and f"/o/mini/{name}" in lines[0]
+
+
+def test_a_config_the_cli_cannot_express_is_refused():
+    preset, plan = plan_of("fig3", "mini")
+    cfg = preset.runs(plan)[0].config
+    with pytest.raises(BMError, match="no flag"):
+        deep_train_command(replace(cfg, probe_k=5), Path("/o"))
+
+
+def test_list_shows_every_preset_with_runs_and_times(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["reproduce", "--list"])
+    out = capsys.readouterr().out
+    assert info.value.code == 0
+    for name in PRESETS:
+        assert f"\n{name} " in out
+    assert "16/16" in out and "H100" in out and "CPU" in out

@@ -1,0 +1,150 @@
+"""`bm reproduce` end to end at a tiny scale on generated CIFAR-10 files: outputs, skipping, resuming, bad input."""
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from bm.reproduce import SCALES
+from tests.deep.test_datasets import write_cifar10
+from tests.test_cli import run
+
+TINY = replace(SCALES["mini"], name="tiny", width=4, projector_width=32, epochs=2, batch_size=16, subset=0, probe_every=2,
+               checkpoint_every=1, noise_levels=(0.0, 1.0), projector_widths=(16, 32), snapshots=(1,),
+               geometry={"per_class": 3, "n_t": 10, "n_reps": 1, "max_rank": 1},
+               fig5={"width": 4, "projector_width": 32, "steps": 4, "n": 8, "Bs": (1, 2), "n_max": 8, "repeats": 1,
+                     "batch_size": 16, "lr": 1e-3})
+
+
+@pytest.fixture
+def tiny(monkeypatch, tmp_path):
+    monkeypatch.setitem(SCALES, "tiny", TINY)
+    write_cifar10(tmp_path / "data", per_batch=8)  # 40 training and 8 test images
+    return ["--scale", "tiny", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "out")], tmp_path / "out"
+
+
+def checkpoints(root):
+    return {p: p.stat().st_mtime_ns for p in (root / "tiny" / "runs").glob("*/checkpoint.pt")}
+
+
+def test_table2_trains_writes_and_a_rerun_skips_finished_runs(capsys, tiny):
+    args, out = tiny
+    code, stdout, err = run(capsys, ["reproduce", "table2", "--datasets", "cifar10", *args])
+    assert code == 0, err
+    folder = out / "tiny" / "table2"
+    record = json.loads((folder / "result.json").read_text())
+    assert set(record["outputs"]) == {"table.csv", "table.md"} and len(record["runs"]) == 4
+    rows = (folder / "table.csv").read_text().splitlines()
+    assert rows[0] == "dataset,model,condition,knn_clean_test" and len(rows) == 1 + 5  # 4 conditions + init
+    assert "| cifar10 | resnet18 |" in (folder / "table.md").read_text()
+    # the table holds the runs' own end-of-training K-NN probes
+    for name, cfg in record["runs"].items():
+        last = json.loads((out / "tiny" / "runs" / name / "metrics.jsonl").read_text().splitlines()[-1])
+        cond = ("clean" if cfg["label_noise"] == 0 else "random") + ("+DA" if cfg["augment"] != "none" else "")
+        assert f"cifar10,resnet18,{cond},{last['knn']}" in rows
+    stamps = checkpoints(out)
+    assert len(stamps) == 4
+    # a rerun trains nothing; removing one run retrains that one only
+    code, _, err = run(capsys, ["reproduce", "table2", "--datasets", "cifar10", *args])
+    assert code == 0, err and checkpoints(out) == stamps
+    assert (folder / "table.csv").read_text().splitlines() == rows
+    gone = next(iter(stamps))
+    for p in gone.parent.iterdir():
+        p.unlink()
+    gone.parent.rmdir()
+    code, _, err = run(capsys, ["reproduce", "table2", "--datasets", "cifar10", *args])
+    assert code == 0, err
+    after = checkpoints(out)
+    assert {p for p in after if after[p] != stamps.get(p)} == {gone}
+
+
+def test_cut_short_runs_are_resumed(capsys, tiny):
+    args, out = tiny
+    assert run(capsys, ["reproduce", "fig3", *args])[0] == 0
+    folder = next((out / "tiny" / "runs").iterdir())
+    state = json.loads((folder / "metrics.jsonl").read_text().splitlines()[-1])
+    assert state["epoch"] == 2
+    # pretend the job was killed after epoch 1: keep the epoch-1 checkpoint and metrics
+    import torch
+
+    ck = torch.load(folder / "checkpoint.pt", weights_only=False)
+    ck["epoch"] = 1
+    torch.save(ck, folder / "checkpoint.pt")
+    code, _, err = run(capsys, ["reproduce", "fig6", *args])
+    assert code == 0, err
+    assert [json.loads(r)["epoch"] for r in (folder / "metrics.jsonl").read_text().splitlines()] == [1, 2]
+    assert torch.load(folder / "checkpoint.pt", weights_only=False)["epoch"] == 2
+
+
+def test_figure_presets_share_runs_and_write_figures(capsys, tiny):
+    args, out = tiny
+    assert run(capsys, ["reproduce", "table2", "--datasets", "cifar10", *args])[0] == 0
+    stamps = checkpoints(out)
+    for name in ("fig12", "fig3", "fig6"):  # every run they need is one of table2's
+        code, _, err = run(capsys, ["reproduce", name, *args])
+        assert code == 0, err
+        assert checkpoints(out) == stamps
+        assert (out / "tiny" / name / "figure.png").exists() and (out / "tiny" / name / "figure.pdf").exists()
+    fig3 = (out / "tiny" / "fig3" / "table.csv").read_text()
+    for layer in ("stem", "layer4", "embedding", "P", "O"):
+        assert f"trained,{layer}," in fig3 and f"init,{layer}," in fig3
+    fig12 = json.loads((out / "tiny" / "fig12" / "result.json").read_text())
+    assert len(fig12["runs"]) == 4 and any("init" in s for s in fig12["summary"])
+    code, _, err = run(capsys, ["reproduce", "fig7", *args])  # widths 16, 32: one new run
+    assert code == 0, err and len(checkpoints(out)) == len(stamps) + 1
+    code, _, err = run(capsys, ["reproduce", "fig5", *args])
+    assert code == 0, err
+    sweep = json.loads((out / "tiny" / "fig5" / "sweep.json").read_text())
+    assert {(r["B"], r["preserve_labels"]) for r in sweep["rows"]} == {(1, False), (2, False), (1, True), (2, True)}
+    assert "sweep.png" in json.loads((out / "tiny" / "fig5" / "result.json").read_text())["outputs"]
+    code, _, err = run(capsys, ["reproduce", "seed003", *args])
+    assert code == 0, err
+    assert all((out / "tiny" / "seed003" / f).exists() for f in ("geometry.png", "rewind.pdf", "table.csv"))
+    code, stdout, err = run(capsys, ["report", str(out)])
+    assert code == 0, err
+    text = (out / "report.md").read_text()
+    for name in ("table2", "fig12", "fig3", "fig6", "fig7", "fig5", "seed003"):
+        assert f"### {name}: " in text
+    assert "![fig3](tiny/fig3/figure.png)" in text and "| data set | model | clean |" in text
+
+
+def test_missing_data_fails_before_anything_trains(capsys, tiny):
+    args, out = tiny
+    code, _, err = run(capsys, ["reproduce", "table2", *args])  # CIFAR-100 and TinyImageNet are not there
+    assert code == 2 and err.startswith("bm: error: cifar100: no folder") and err.count("\n") == 1
+    assert not (out / "tiny" / "runs").exists()
+    code, _, err = run(capsys, ["reproduce", "fig9", *args])
+    assert code == 2 and "cifar100" in err and not (out / "tiny" / "runs").exists()
+    code, _, err = run(capsys, ["reproduce", "table7", *args])
+    assert code == 2 and "unknown preset" in err
+    code, _, err = run(capsys, ["reproduce", *args])
+    assert code == 2 and "preset name" in err
+
+
+def test_the_other_presets_read_their_runs(capsys, monkeypatch, tiny, tmp_path):
+    """table3, table4, fig8, fig9, fig11 and fig13 on tiny runs (and a tiny toy grid)."""
+    import bm.toy.grid
+    from tests.deep.test_datasets import write_cifar100, write_stl10
+
+    args, out = tiny
+    write_cifar100(tmp_path / "data", labels=tuple(range(0, 100, 4)))
+    write_stl10(tmp_path / "data", labels=tuple(range(1, 11)) * 3, splits=("train", "test"))
+    tiny_grid = bm.toy.grid.ToyGridConfig
+    monkeypatch.setattr(bm.toy.grid, "ToyGridConfig", lambda **kw: tiny_grid(ns=(4, 8), Bs=(1, 2), capacity_repeats=1,
+                                                                             capacity_n_max=16, **kw))
+    for name in ("table3", "table4", "fig8", "fig9", "fig11"):
+        code, _, err = run(capsys, ["reproduce", name, *(["--datasets", "cifar10"] if name == "table3" else []), *args])
+        assert code == 0, (name, err)
+    t3 = (out / "tiny" / "table3" / "table.csv").read_text().splitlines()
+    assert t3[0] == "dataset,model,condition,linear_clean_test" and len(t3) == 6
+    t4 = json.loads((out / "tiny" / "table4" / "result.json").read_text())
+    assert [c["augment"] for c in t4["runs"].values()].count("iid") == 2 and "i.i.d." in t4["table_md"]
+    fig8 = (out / "tiny" / "fig8" / "table.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in fig8[1:]] == ["2", "10", "100", "per-sample"]
+    fig9 = (out / "tiny" / "fig9" / "table.csv").read_text()
+    assert all(f"{t},{w}," in fig9 for t in ("cifar10", "cifar100", "stl10") for w in ("trained", "init"))
+    fig11 = (out / "tiny" / "fig11" / "table.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in fig11[1:]] == ["0", "10", "20", "30"]
+    code, _, err = run(capsys, ["reproduce", "fig13", *args])
+    assert code == 0, err
+    assert (out / "tiny" / "fig13" / "heatmap.png").exists() and "C_t =" in (out / "tiny" / "fig13" / "result.json").read_text()
