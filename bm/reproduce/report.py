@@ -14,15 +14,21 @@ from bm.runs import atomic_write_text
 
 __all__ = ["report"]
 
+MAX_ROWS = 24  # longer tables are cut in the report (table.csv has them all)
+
 
 def _section(record: dict, folder: Path, out: Path) -> list[str]:
     lines = [f"### {record['preset']}: {record['title']} ({record['scale']} scale)", "", record["what"] + ".", ""]
     lines += [f"- {s}" for s in record["summary"]] + [""]
-    lines += [record["table_md"].rstrip(), ""]
+    table = record["table_md"].rstrip().splitlines()
+    lines += table[: 2 + MAX_ROWS] + ([f"| ... {len(table) - 2 - MAX_ROWS} more rows in `table.csv` |"]
+                                      if len(table) > 2 + MAX_ROWS else []) + [""]
     for name in record["outputs"]:
         if name.endswith(".png"):
             lines += [f"![{record['preset']}]({(folder / name).relative_to(out).as_posix()})", ""]
-    lines += [f"{len(record['runs'])} deep-train runs; outputs in `{folder.relative_to(out).as_posix()}/` "
+    n = len(record["runs"])
+    runs = f"{n} deep-train run{'' if n == 1 else 's'}" if n else "its own job (runs inside its folder)"
+    lines += [f"{runs}; outputs in `{folder.relative_to(out).as_posix()}/` "
               f"(finished {record['finished']}, {record['seconds']:.0f} s, bm {record['bm_version']}).", ""]
     return lines
 

@@ -58,6 +58,6 @@ SCALES = {
               "repeats": 2, "batch_size": 128, "lr": 1e-3},
         toy_seeds=(0, 1, 2), snapshots=(5, 10, 15),
         geometry={"per_class": 20, "n_t": 50, "n_reps": 2, "max_rank": 2},
-        images_per_second=500.0, rate_note="this 2-core CPU, measured (width 8, incl. per-epoch probes)",
+        images_per_second=450.0, rate_note="this 2-core CPU, measured (width 8, incl. per-epoch probes)",
     ),
 }

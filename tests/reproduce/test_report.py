@@ -23,6 +23,9 @@ def test_report_gathers_finished_presets_in_order(tmp_path):
     fake(tmp_path, "mini", "table2")
     fake(tmp_path, "mini", "fig3", finished=False)
     fake(tmp_path, "full", "fig13")
+    long = tmp_path / "full" / "fig13" / "result.json"
+    record = json.loads(long.read_text())
+    long.write_text(json.dumps({**record, "table_md": "| n |\n| --- |\n" + "".join(f"| {i} |\n" for i in range(30))}))
     (tmp_path / "mini" / "runs").mkdir()
     text = report(tmp_path).read_text()
     assert text.index("## full scale") < text.index("## mini scale")
@@ -31,6 +34,7 @@ def test_report_gathers_finished_presets_in_order(tmp_path):
     assert "- headline of fig12 at mini" in mini and "| fig12 |" in mini and "![fig12](mini/fig12/figure.png)" in mini
     assert "Not finished" in mini and "fig3" in mini.split("Not finished")[1] and "### fig3" not in text
     assert "2 deep-train runs" in text
+    assert "| 23 |" in text and "| 24 |" not in text and "6 more rows in `table.csv`" in text
 
 
 def test_report_without_finished_presets_is_a_one_line_error(capsys, tmp_path):

@@ -10,7 +10,7 @@ from tests.deep.test_datasets import write_cifar10
 from tests.test_cli import run
 
 TINY = replace(SCALES["mini"], name="tiny", width=4, projector_width=32, epochs=2, batch_size=16, subset=0, probe_every=2,
-               checkpoint_every=1, noise_levels=(0.0, 1.0), projector_widths=(16, 32), snapshots=(1,),
+               checkpoint_every=1, noise_levels=(0.0, 1.0), projector_widths=(16, 32), snapshots=(1,), iid=(2, 2),
                geometry={"per_class": 3, "n_t": 10, "n_reps": 1, "max_rank": 1},
                fig5={"width": 4, "projector_width": 32, "steps": 4, "n": 8, "Bs": (1, 2), "n_max": 8, "repeats": 1,
                      "batch_size": 16, "lr": 1e-3})
