@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bm import __version__
-from bm.deep.datasets import load_dataset
+from bm.deep.datasets import DatasetError, load_dataset
 from bm.deep.train import finished_epochs, train_or_resume
 from bm.errors import BMError
 from bm.reproduce.outputs import save
@@ -73,8 +73,12 @@ def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "c
     """Run (or resume) every run of the preset, skipping finished ones, then write its outputs; returns result.json."""
     preset, plan = make_plan(name, scale, data_dir, out, device, datasets)
     plan.progress = progress
+    several = len({r.config.dataset for r in preset.runs(plan)}) > 1
     for dataset in _needed(preset, plan):  # every data set is checked before anything trains
-        plan.data[dataset] = tuple(load_dataset(dataset, data_dir, split, download) for split in ("train", "test"))
+        try:
+            plan.data[dataset] = tuple(load_dataset(dataset, data_dir, split, download) for split in ("train", "test"))
+        except DatasetError as e:
+            raise DatasetError(f"{e}{'; or keep the rows you have data for with --datasets' if several else ''}") from None
     runs = preset.runs(plan)
     folder = plan.root / preset.name
     if preset.command is None:  # fig5 / fig13: their own job creates the folder and guards it

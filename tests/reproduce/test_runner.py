@@ -112,6 +112,7 @@ def test_missing_data_fails_before_anything_trains(capsys, tiny):
     args, out = tiny
     code, _, err = run(capsys, ["reproduce", "table2", *args])  # CIFAR-100 and TinyImageNet are not there
     assert code == 2 and err.startswith("bm: error: cifar100: no folder") and err.count("\n") == 1
+    assert err.rstrip().endswith("with --datasets")
     assert not (out / "tiny" / "runs").exists()
     code, _, err = run(capsys, ["reproduce", "fig9", *args])
     assert code == 2 and "cifar100" in err and not (out / "tiny" / "runs").exists()
