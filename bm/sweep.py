@@ -13,6 +13,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from bm.plotting import save_figure  # noqa: E402
+
 __all__ = ["plot_sweep"]
 
 
@@ -34,6 +36,4 @@ def plot_sweep(record: dict, stem: Path) -> None:
     for ax in (left, right):
         ax.legend(fontsize=7)
     fig.suptitle(f"n = {record['n']}, budget {record['budget']}", fontsize=9)
-    for ext in ("png", "pdf"):
-        fig.savefig(f"{stem}.{ext}", dpi=110)
-    plt.close(fig)
+    save_figure(fig, stem)

@@ -24,10 +24,10 @@ import torch
 
 from bm.deep.datasets import ImageSet
 from bm.deep.models import Network
-from bm.deep.probing import embedding_knn, network_at
+from bm.deep.probing import embedding_probe, network_at
 from bm.deep.train import DeepTrainConfig, _items, train_or_resume
-from bm.labels import Labels
 from bm.errors import BMError
+from bm.labels import Labels
 from bm.runs import atomic_write_text, prepare_run_folder
 from bm.sweep import plot_sweep
 from bm.theory import estimate_capacity
@@ -71,7 +71,7 @@ def deep_capacity(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], out: P
 def _memorization(cfg: DeepTrainConfig, net: Network, folder: Path, train: ImageSet) -> float:
     """Train accuracy over all n B finite views of a finished run against their own labels."""
     saved = torch.load(folder / "labels.pt")
-    sub = ImageSet(train.images[: cfg.subset], train.labels[: cfg.subset], train.classes, train.name)
+    sub = train.first(cfg.subset)
     labels = Labels(saved["labels"], saved["randomized"], saved["num_classes"])
     targets = torch.nn.functional.one_hot(saved["labels"], saved["num_classes"]).float()
     n, fetch = _items(cfg, sub, labels, targets, torch.Generator())
@@ -94,8 +94,8 @@ def b_sweep(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], out: Path, s
             folder = train_or_resume(cfg, out / "runs" / f"B{B}_{'preserve' if preserve else 'own'}", data)
             net = network_at(cfg, folder / "checkpoint.pt")
             rows.append({"B": B, "preserve_labels": preserve, "nB": n * B,
-                         "memorization": _memorization(cfg, net, folder, data[0]), "knn": embedding_knn(net, *data, k)})
-    knn_init = embedding_knn(network_at(base, out / "runs" / f"B{Bs[0]}_own" / "init.pt"), *data, k)
+                         "memorization": _memorization(cfg, net, folder, data[0]), "knn": embedding_probe(net, *data, k)})
+    knn_init = embedding_probe(network_at(base, out / "runs" / f"B{Bs[0]}_own" / "init.pt"), *data, k)
     record = {"n": n, "budget": f"{steps} steps", "capacity": capacity, "knn_init": knn_init,
               "knn_memory_bank": f"all {len(data[0])} training images, true labels", "rows": rows,
               "config": replace(base, subset=n).to_json()}

@@ -43,6 +43,10 @@ class ImageSet:
     def to(self, device: str | torch.device) -> "ImageSet":
         return ImageSet(self.images.to(device), self.labels.to(device), self.classes, self.name)
 
+    def first(self, n: int) -> "ImageSet":
+        """The first n images (n = 0: all of them), as a run's `subset` selects them."""
+        return ImageSet(self.images[:n], self.labels[:n], self.classes, self.name) if n else self
+
 
 @dataclass(frozen=True)
 class _Spec:

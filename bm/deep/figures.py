@@ -13,6 +13,7 @@ import torch  # noqa: E402
 from bm.deep.augment import SSLAugment  # noqa: E402
 from bm.deep.datasets import ImageSet  # noqa: E402
 from bm.deep.views import finite_views  # noqa: E402
+from bm.plotting import save_figure  # noqa: E402
 
 __all__ = ["augmentation_grid"]
 
@@ -43,8 +44,4 @@ def augmentation_grid(data: ImageSet, stem: Path, rows: int = 4, cols: int = 8, 
             ax.set_ylabel("original" if r == 0 else f"view {r}", fontsize=8)
     fig.suptitle(f"{data.name}: SSL augmentations (crop, flip, colour jitter, greyscale), seed {seed}", fontsize=9)
     fig.tight_layout()
-    paths = [Path(f"{stem}.png"), Path(f"{stem}.pdf")]
-    for p in paths:
-        fig.savefig(p, dpi=120)
-    plt.close(fig)
-    return paths
+    return save_figure(fig, stem, dpi=120)

@@ -22,6 +22,7 @@ from bm.deep.models import Network  # noqa: E402
 from bm.deep.probing import load_run, run_data  # noqa: E402
 from bm.deep.train import DeepTrainConfig, embed  # noqa: E402
 from bm.errors import BMError  # noqa: E402
+from bm.plotting import save_figure  # noqa: E402
 from bm.probe import knn_accuracy  # noqa: E402
 from bm.probe.geometry import groups_of, layer_geometry, plot_geometry  # noqa: E402
 from bm.runs import atomic_write_text  # noqa: E402
@@ -145,6 +146,4 @@ def _plot_rewind(rows: list[dict], stem: Path) -> None:
     for ax, key in zip(axes, keys):
         ax.set(xlabel="last k layers rewound", ylabel=key, ylim=(0, 1))
     axes[0].legend(fontsize=7)
-    for ext in ("png", "pdf"):
-        fig.savefig(f"{stem}.{ext}", dpi=110)
-    plt.close(fig)
+    save_figure(fig, stem)

@@ -24,10 +24,12 @@ from bm.deep.datasets import ImageSet, load_dataset  # noqa: E402
 from bm.deep.models import ModelConfig, Network  # noqa: E402
 from bm.deep.train import DeepTrainConfig  # noqa: E402
 from bm.errors import BMError  # noqa: E402
+from bm.plotting import save_figure  # noqa: E402
 from bm.probe import knn_accuracy, linear_probe_accuracy  # noqa: E402
 from bm.runs import atomic_write_text  # noqa: E402
 
-__all__ = ["FITS", "embedding_knn", "load_run", "network_at", "plot_probe", "probe_layers", "probe_run", "run_data"]
+__all__ = ["FITS", "embedding_probe", "load_run", "network_at", "plot_probe", "probe_layers", "probe_run", "resized",
+           "run_data"]
 
 FITS = ("clean", "random")
 
@@ -62,11 +64,12 @@ def _features(net: Network, images: torch.Tensor, names: list[str], pool: bool, 
     return {n: torch.cat(v) for n, v in parts.items()}
 
 
-def _resize(data: ImageSet, size: int) -> torch.Tensor:
+def resized(data: ImageSet, size: int) -> ImageSet:
+    """`data` with its images resized (bilinear, antialiased) to size x size; itself when they already are."""
     if data.images.shape[-1] == size:
-        return data.images
+        return data
     x = torch.nn.functional.interpolate(data.images.float(), size=(size, size), mode="bilinear", antialias=True)
-    return x.round().clamp(0, 255).to(torch.uint8)
+    return ImageSet(x.round().clamp(0, 255).to(torch.uint8), data.labels, data.classes, data.name)
 
 
 def network_at(cfg: DeepTrainConfig, weights: Path, device: str = "cpu") -> Network:
@@ -77,20 +80,19 @@ def network_at(cfg: DeepTrainConfig, weights: Path, device: str = "cpu") -> Netw
     return net.eval()
 
 
-def embedding_knn(net: Network, train: ImageSet, test: ImageSet, k: int = 20) -> float:
-    """Clean-test K-NN accuracy of the embedding, every given training image (true labels) in the memory bank."""
+def embedding_probe(net: Network, train: ImageSet, test: ImageSet, k: int = 20, linear: bool = False) -> float:
+    """Clean-test accuracy of a K-NN probe of the embedding (`linear`: a linear probe instead), fitted on every
+    given training image with its true label."""
     device = next(net.parameters()).device
     emb = _features(net, torch.cat([train.images, test.images]).to(device), ["embedding"], False)["embedding"]
-    return knn_accuracy(emb[: len(train)], train.labels, emb[len(train):], test.labels, k=k)
+    probe = linear_probe_accuracy if linear else lambda *a: knn_accuracy(*a, k=k)
+    return probe(emb[: len(train)], train.labels, emb[len(train):], test.labels)
 
 
 def run_data(cfg: DeepTrainConfig) -> tuple[ImageSet, ImageSet]:
     """(the run's training images, after its subset; the test set)."""
-    train_set = load_dataset(cfg.dataset, cfg.data_dir, "train")
-    if cfg.subset:
-        train_set = ImageSet(train_set.images[: cfg.subset], train_set.labels[: cfg.subset], train_set.classes,
-                             train_set.name)
-    return train_set, load_dataset(cfg.dataset, cfg.data_dir, "test")
+    train = load_dataset(cfg.dataset, cfg.data_dir, "train").first(cfg.subset)
+    return train, load_dataset(cfg.dataset, cfg.data_dir, "test")
 
 
 def probe_layers(path: Path, layers: list[str] | None = None, fits: tuple[str, ...] = FITS, k: int = 20,
@@ -109,6 +111,8 @@ def probe_layers(path: Path, layers: list[str] | None = None, fits: tuple[str, .
         raise BMError(f"k must lie in [1, {len(train_set) - 1}], got {k}")
     record: dict = {"run": str(run), "weights": str(weights), "k": k, "pool": pool, "layers": names,
                     "flatten": "global average pool" if pool else "channel-major flatten", "results": {}}
+    other = [resized(load_dataset(transfer, data_dir or Path(cfg.data_dir), split), cfg.model.image_size)
+             for split in ("train", "test")] if transfer is not None else []
     for which, file in (("trained", weights),) + ((("init", run / "init.pt"),) if init else ()):
         net.load_state_dict(torch.load(file, map_location=device, weights_only=False)["model"])
         feats_tr = _features(net, train_set.images.to(device), names, pool)
@@ -125,12 +129,8 @@ def probe_layers(path: Path, layers: list[str] | None = None, fits: tuple[str, .
                 row["linear_clean_test"] = linear_probe_accuracy(feats_tr[n], train_set.labels, feats_te[n],
                                                                  test_set.labels)
             per_layer[n] = row
-        if transfer is not None:
-            other_dir = data_dir or Path(cfg.data_dir)
-            other_tr, other_te = (load_dataset(transfer, other_dir, split) for split in ("train", "test"))
-            size = cfg.model.image_size
-            other_tr, other_te = (ImageSet(_resize(d, size), d.labels, d.classes, d.name) for d in (other_tr, other_te))
-            per_layer[f"transfer:{transfer}"] = {"knn_clean_test": embedding_knn(net, other_tr, other_te, k)}
+        if other:
+            per_layer[f"transfer:{transfer}"] = {"knn_clean_test": embedding_probe(net, *other, k)}
         record["results"][which] = per_layer
     return record
 
@@ -163,6 +163,4 @@ def plot_probe(record: dict, stem: Path) -> None:
                 ax.plot(names, ys, ls, marker="o", color=colour, label=f"{which}: {label}")
     ax.set(xlabel="layer", ylabel="accuracy", ylim=(0, 1), title=f"Per-layer probing, k = {record['k']}")
     ax.legend(fontsize=7)
-    for ext in ("png", "pdf"):
-        fig.savefig(f"{stem}.{ext}", dpi=110)
-    plt.close(fig)
+    save_figure(fig, stem)

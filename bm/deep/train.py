@@ -152,9 +152,7 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
         raise BMError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
     train_set, test_set = data or (load_dataset(cfg.dataset, cfg.data_dir, "train"),
                                    load_dataset(cfg.dataset, cfg.data_dir, "test"))
-    if cfg.subset:
-        train_set = ImageSet(train_set.images[: cfg.subset], train_set.labels[: cfg.subset], train_set.classes,
-                             train_set.name)
+    train_set = train_set.first(cfg.subset)
     labels = assign_labels(train_set.labels, len(train_set.classes), LabelConfig(cfg.label_noise, cfg.random_classes),
                            cfg.seed)
     if cfg.model.num_classes == 0:  # resolve "from the labels" before the config is written

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
 from bm.errors import BMError  # noqa: E402
+from bm.plotting import save_figure  # noqa: E402
 from bm.theory import manifold_geometry  # noqa: E402
 
 __all__ = ["QUANTITIES", "groups_of", "layer_geometry", "plot_geometry"]
@@ -82,6 +83,4 @@ def plot_geometry(results: dict[str, dict[str, dict[str, dict]]], layers: list[s
         ax.tick_params(axis="x", rotation=45)
     axes[0].legend(fontsize=6)
     fig.suptitle(title, fontsize=9)
-    for ext in ("png", "pdf"):
-        fig.savefig(f"{stem}.{ext}", dpi=110)
-    plt.close(fig)
+    save_figure(fig, stem)

@@ -11,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from bm.plotting import save_figure  # noqa: E402
 from bm.runs import atomic_write_text, write_csv_rows  # noqa: E402
 
 __all__ = ["Result", "markdown_table", "plot_lines", "save"]
@@ -59,6 +60,4 @@ def plot_lines(stem: Path, series: dict[str, tuple[Sequence, Sequence]], xlabel:
         ax.axhline(y, ls="--", color=f"C{len(series) + j}", label=label)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title, xscale=xscale, ylim=ylim)
     ax.legend(fontsize=7)
-    for ext in ("png", "pdf"):
-        fig.savefig(f"{stem}.{ext}", dpi=110)
-    plt.close(fig)
+    save_figure(fig, stem)

@@ -20,8 +20,9 @@ from pathlib import Path
 from bm.deep.capacity import capacity_and_sweep
 from bm.deep.geometry import rewind, run_geometry
 from bm.deep.models import ModelConfig
-from bm.deep.probing import plot_probe, probe_layers
+from bm.deep.probing import embedding_probe, network_at, plot_probe, probe_layers, resized
 from bm.deep.train import DeepTrainConfig
+from bm.plotting import save_figure
 from bm.reproduce.outputs import Result, markdown_table, plot_lines
 from bm.reproduce.plan import DA, Plan, Run
 
@@ -42,15 +43,20 @@ class Preset:
 
 
 def _final(plan: Plan, run: Run) -> dict:
-    """The last metrics row of a finished run (it carries the end-of-training probes)."""
-    return json.loads((plan.folder(run) / "metrics.jsonl").read_text().splitlines()[-1])
+    """K-NN and train accuracy from a finished run's last metrics row (its end-of-training probes)."""
+    row = json.loads((plan.folder(run) / "metrics.jsonl").read_text().splitlines()[-1])
+    return {"knn": row["knn"], "train_acc": row["train_acc"]}
 
 
-def _embedding(plan: Plan, run: Run, init: bool = False, linear: bool = False, transfer: str | None = None) -> dict:
-    """probe_layers on the embedding only: {"trained": {...}, "init": {...}} with knn (and linear) accuracies."""
-    record = probe_layers(plan.folder(run), ["embedding"], ("clean",), linear=linear, init=init, transfer=transfer,
-                          device=plan.device)
-    return record["results"]
+def _probe(plan: Plan, run: Run, weights: str = "checkpoint.pt", linear: bool = False, target: str | None = None) -> float:
+    """Embedding probe (K-NN, or linear) of a finished run's weights (init.pt: at initialization) on the data in
+    memory: the run's own training images and test set, or data set `target` resized to the run's images."""
+    cfg = run.config
+    net = network_at(cfg, plan.folder(run) / weights, plan.device)
+    train, test = plan.data[target or cfg.dataset]
+    train, test = (resized(train, cfg.model.image_size), resized(test, cfg.model.image_size)) if target else \
+        (train.first(cfg.subset), test)
+    return embedding_probe(net, train, test, cfg.probe_k, linear)
 
 
 # ----------------------------------------------------------------------------- Tables 2 and 3
@@ -71,12 +77,10 @@ def _probing_table(metric: str, label: str) -> Callable[[Plan, list[Run], Path],
         rows, wide = [], []
         for i, (dataset, model) in enumerate(_table_rows(plan)):
             mine = runs[4 * i : 4 * i + 4]
-            values = {}
-            for (cond, _, _), run in zip(CONDITIONS, mine):
-                res = _embedding(plan, run, init=cond == "random+DA", linear=metric == "linear_clean_test")
-                values[cond] = res["trained"]["embedding"][metric]
-                if "init" in res:
-                    values["init"] = res["init"]["embedding"][metric]
+            linear = metric == "linear_clean_test"  # the runs' own end-of-training probes hold the K-NN
+            values = {cond: _probe(plan, run, linear=True) if linear else _final(plan, run)["knn"]
+                      for (cond, _, _), run in zip(CONDITIONS, mine)}
+            values["init"] = _probe(plan, mine[3], "init.pt", linear)
             rows += [{"dataset": dataset, "model": model, "condition": c, metric: v} for c, v in values.items()]
             wide.append([dataset, model] + [values[c] for c in ("clean", "clean+DA", "random", "random+DA", "init")])
         header = ["data set", "model", "clean", "clean + DA", "random", "random + DA", "init"]
@@ -120,9 +124,7 @@ def _fig6(plan: Plan, runs: list[Run], folder: Path) -> Result:
     left.set(xlabel="epoch", ylabel="normalized invariance (Eq. 2; 0 = invariant)", title="per layer")
     right.set(xlabel="epoch", ylabel="K-NN test error of the embedding", ylim=(0, 1))
     left.legend(fontsize=7)
-    for ext in ("png", "pdf"):
-        fig.savefig(folder / f"figure.{ext}", dpi=110)
-    plt.close(fig)
+    save_figure(fig, folder / "figure")
     first, last = rows[0], rows[-1]
     summary = [f"epoch {first['epoch']} -> {last['epoch']}: " + ", ".join(
         f"{n} {first[n]:.3f}->{last[n]:.3f}" for n in layers), f"K-NN error {first['knn_error']:.3f} -> "
@@ -136,11 +138,8 @@ TRANSFER = ("cifar100", "stl10")
 def _fig9(plan: Plan, runs: list[Run], folder: Path) -> Result:
     import matplotlib.pyplot as plt
 
-    rows = []
-    for target in (None, *TRANSFER):
-        res = _embedding(plan, runs[0], init=True, transfer=target)
-        key = f"transfer:{target}" if target else "embedding"
-        rows += [{"target": target or "cifar10", "weights": w, "knn": res[w][key]["knn_clean_test"]} for w in res]
+    rows = [{"target": target or "cifar10", "weights": w, "knn": _probe(plan, runs[0], f"{file}.pt", target=target)}
+            for target in (None, *TRANSFER) for w, file in (("trained", "checkpoint"), ("init", "init"))]
     fig, ax = plt.subplots(figsize=(5.5, 3.8), constrained_layout=True)
     targets = ["cifar10", *TRANSFER]
     for j, w in enumerate(("trained", "init")):
@@ -150,9 +149,7 @@ def _fig9(plan: Plan, runs: list[Run], folder: Path) -> Result:
     ax.set(xticks=[t + 0.2 for t in range(len(targets))], xticklabels=targets, ylabel="K-NN test accuracy", ylim=(0, 1),
            title="CIFAR-10 random-label features on other data sets")
     ax.legend(fontsize=7)
-    for ext in ("png", "pdf"):
-        fig.savefig(folder / f"figure.{ext}", dpi=110)
-    plt.close(fig)
+    save_figure(fig, folder / "figure")
     by = {(r["target"], r["weights"]): r["knn"] for r in rows}
     summary = [f"{t}: K-NN {by[t, 'trained']:.3f} trained vs {by[t, 'init']:.3f} init" for t in targets]
     return Result(rows, ["target", "weights", "knn"], summary, ["figure"])
@@ -168,8 +165,7 @@ def _table4_runs(plan: Plan) -> list[Run]:
 def _table4(plan: Plan, runs: list[Run], folder: Path) -> Result:
     s, B = plan.scale.iid
     names = [f"i.i.d. augmentations (s = {s}, B = {B})"] * 2 + [f"full data set ({plan.scale.subset or 'all'} images) + DA"] * 2
-    rows = [{"protocol": name, "labels": labels, "knn": _final(plan, run)["knn"],
-             "train_acc": _final(plan, run)["train_acc"]}
+    rows = [{"protocol": name, "labels": labels, **_final(plan, run)}
             for name, labels, run in zip(names, ("clean", "random") * 2, runs)]
     wide = [[names[0], rows[0]["knn"], rows[1]["knn"]], [names[2], rows[2]["knn"], rows[3]["knn"]]]
     summary = [f"{w[0]}: K-NN clean {w[1]:.3f}, random {w[2]:.3f}" for w in wide]
@@ -186,8 +182,8 @@ def _sweep(key: str, values: Callable[[Plan], tuple], make: Callable[[Plan, obje
         return [make(plan, v) for v in values(plan)]
 
     def finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
-        init = _embedding(plan, runs[0], init=True)["init"]["embedding"]["knn_clean_test"]
-        rows = [{key: v, "knn": _final(plan, r)["knn"], "train_acc": _final(plan, r)["train_acc"], "knn_init": init}
+        init = _probe(plan, runs[0], "init.pt")
+        rows = [{key: v, **_final(plan, r), "knn_init": init}
                 for v, r in zip(values(plan), runs)]
         xs = [r[key] for r in rows]
         plot_lines(folder / "figure", {"K-NN test accuracy (embedding)": (xs, [r["knn"] for r in rows]),
@@ -216,9 +212,8 @@ def _fig12_runs(plan: Plan) -> list[Run]:
 
 def _fig12(plan: Plan, runs: list[Run], folder: Path) -> Result:
     levels = plan.scale.noise_levels
-    init = _embedding(plan, runs[0], init=True)["init"]["embedding"]["knn_clean_test"]
-    rows = [{"augmentation": aug, "label_noise": noise, "knn": _final(plan, r)["knn"],
-             "train_acc": _final(plan, r)["train_acc"]}
+    init = _probe(plan, runs[0], "init.pt")
+    rows = [{"augmentation": aug, "label_noise": noise, **_final(plan, r)}
             for (aug, noise), r in zip([(a, x) for a in ("none", DA) for x in levels], runs)]
     series = {f"K-NN, {'no augmentation' if aug == 'none' else 'DA'}":
               (list(levels), [r["knn"] for r in rows if r["augmentation"] == aug]) for aug in ("none", DA)}

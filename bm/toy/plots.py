@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from bm.plotting import save_figure  # noqa: E402
 from bm.toy.grid import boundary, summarize  # noqa: E402
 
 __all__ = ["plot_heatmap"]
@@ -66,8 +67,4 @@ def plot_heatmap(rows: list[dict], capacity: int, stem: Path, config=None) -> li
         sub += (f"; C={d.num_classes}, d={d.dim}, d1={d.signal_dim}, K={m.prototypes} prototypes, "
                 f"{t.optimizer} lr={t.lr}, t={t.steps} steps, batch={t.batch_size or 'full'}, k={config.k}")
     fig.suptitle(f"Toy model (App. E): benign memorization as n·B crosses the capacity C_t — {sub}", fontsize=10)
-    paths = [Path(f"{stem}.png"), Path(f"{stem}.pdf")]
-    for p in paths:
-        fig.savefig(p, dpi=110)
-    plt.close(fig)
-    return paths
+    return save_figure(fig, stem)
