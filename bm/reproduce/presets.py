@@ -40,6 +40,7 @@ class Preset:
     extra_datasets: tuple[str, ...] = ()  # needed besides the runs' own (transfer targets)
     command: Callable[[Plan, Path], str] | None = None  # presets without deep-train runs: their one command
     extra_seconds: Callable[[Plan], float] = lambda plan: 0.0  # work besides the runs, for --list
+    by_dataset: bool = False  # rows per data set, which --datasets selects (Tables 2 and 3)
 
 
 def _final(plan: Plan, run: Run) -> dict:
@@ -308,9 +309,9 @@ def _none(plan: Plan) -> list[Run]:
 _ALL = [
     Preset("table2", "table", "Table 2", "K-NN probing of the embedding: clean, clean+DA, random, random+DA, init "
            "(CIFAR-10/100, TinyImageNet; ResNet18, VGG11 on TinyImageNet)", _conditions,
-           _probing_table("knn_clean_test", "K-NN")),
+           _probing_table("knn_clean_test", "K-NN"), by_dataset=True),
     Preset("table3", "table", "Table 3", "linear probing of the same runs as table2", _conditions,
-           _probing_table("linear_clean_test", "linear")),
+           _probing_table("linear_clean_test", "linear"), by_dataset=True),
     Preset("fig3", "figure", "Figure 3", "per-layer K-NN of the random+DA ResNet18 (CIFAR-10), fitted on clean vs "
            "random labels, incl. projector P and O, and at init", _random_da, _fig3),
     Preset("table4", "table", "Table 4", "i.i.d. augmentations (same-class images) under clean and random labels vs "

@@ -34,6 +34,9 @@ def make_plan(name: str, scale: str, data_dir: Path, out: Path, device: str = "c
         raise BMError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)} (bm reproduce --list)")
     if scale not in SCALES:
         raise BMError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
+    if datasets and not PRESETS[name].by_dataset:
+        raise BMError(f"--datasets selects rows of {', '.join(p.name for p in PRESETS.values() if p.by_dataset)}; "
+                      f"{name} has none")
     plan = Plan(SCALES[scale], Path(data_dir), Path(out), device, datasets)
     if not PRESETS[name].runs(plan) and PRESETS[name].command is None:
         raise BMError(f"{name}: no rows left for --datasets {','.join(datasets or ())}")
@@ -73,12 +76,11 @@ def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "c
     """Run (or resume) every run of the preset, skipping finished ones, then write its outputs; returns result.json."""
     preset, plan = make_plan(name, scale, data_dir, out, device, datasets)
     plan.progress = progress
-    several = len({r.config.dataset for r in preset.runs(plan)}) > 1
     for dataset in _needed(preset, plan):  # every data set is checked before anything trains
         try:
             plan.data[dataset] = tuple(load_dataset(dataset, data_dir, split, download) for split in ("train", "test"))
         except DatasetError as e:
-            raise DatasetError(f"{e}{'; or keep the rows you have data for with --datasets' if several else ''}") from None
+            raise DatasetError(f"{e}{'; or keep the rows you have data for with --datasets' if preset.by_dataset else ''}") from None
     runs = preset.runs(plan)
     folder = plan.root / preset.name
     if preset.command is None:  # fig5 / fig13: their own job creates the folder and guards it

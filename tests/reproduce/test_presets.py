@@ -64,6 +64,8 @@ def test_table_rows_follow_datasets_and_sweeps_follow_the_scale():
     assert [(c.iid_subset, c.views, c.label_noise) for c in iid] == [(1000, 50, 0.0), (1000, 50, 1.0)]
     with pytest.raises(BMError, match="no rows left"):
         plan_of("table2", "mini", datasets=("mnist",))
+    with pytest.raises(BMError, match="selects rows of table2, table3; fig3 has none"):
+        plan_of("fig3", "mini", datasets=("cifar10",))
     with pytest.raises(BMError, match="unknown preset"):
         plan_of("table9", "mini")
     with pytest.raises(BMError, match="unknown scale"):
