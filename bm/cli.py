@@ -15,6 +15,7 @@ import typer
 
 from bm import __version__
 from bm.errors import BMError
+from bm.reproduce.scales import RECIPES
 from bm.toy.data import ToyDataConfig as D
 from bm.toy.grid import ToyGridConfig as G
 from bm.toy.model import ToyModelConfig as M
@@ -183,10 +184,13 @@ def deep_train(
     model: Annotated[str, typer.Option(help="resnet18, vgg11, vgg16 or mlp.")] = "resnet18",
     width: Annotated[Optional[int], typer.Option(help="Encoder base width (64 as published).")] = None,
     projector_width: Annotated[Optional[int], typer.Option(help="Projector hidden width (65536 in Table 6).")] = None,
+    image_size: Annotated[Optional[int], typer.Option(help="Resize images to this side before training and probing (default: the data set's own, 32 for CIFAR).")] = None,
     epochs: Annotated[Optional[int], typer.Option(help="Training epochs.")] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Batch size.")] = None,
     lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 4e-3,
     probe_every: Annotated[Optional[int], typer.Option(help="Epochs between K-NN / Inv-Bias / invariance probes.")] = None,
+    train_acc_every: Annotated[int, typer.Option(help="Epochs between accuracies on the clean training images (also at every probe).")] = 1,
+    knn_bank: Annotated[str, typer.Option(help="K-NN memory bank: train (the images trained on) or all (every training image, as the released code).")] = "train",
     checkpoint_every: Annotated[Optional[int], typer.Option(help="Epochs between checkpoints.")] = None,
     snapshots: Annotated[str, typer.Option(help="Comma-separated epochs whose weights are kept.")] = "",
     seed: Annotated[int, typer.Option(help="Seed of labels, initialization, batches and augmentations.")] = 0,
@@ -214,7 +218,7 @@ def deep_train(
     classes = None
     if random_classes is not None:
         classes = PER_SAMPLE if random_classes == PER_SAMPLE else int_list(random_classes, "random-classes")[0]
-    image_size = IMAGE_SIZES.get(dataset, 32)
+    image_size = image_size or IMAGE_SIZES.get(dataset, 32)
     config = DeepTrainConfig(
         dataset=dataset, data_dir=str(data_dir), subset=chosen["subset"], label_noise=label_noise,
         random_classes=classes, augment=augment, randaugment_magnitude=randaugment_magnitude, mix_targets=mix_targets,
@@ -222,15 +226,16 @@ def deep_train(
         model=ModelConfig(arch=model, width=chosen["width"], projector_width=chosen["projector_width"], num_classes=0,
                           image_size=image_size),
         epochs=chosen["epochs"], batch_size=chosen["batch_size"], lr=lr, probe_every=chosen["probe_every"],
+        train_acc_every=train_acc_every, knn_bank=knn_bank,
         checkpoint_every=chosen["checkpoint_every"], snapshots=int_list(snapshots, "snapshots") if snapshots else (),
         seed=seed, device=device, bf16=bf16, compile=compile,
     )
     data = (load_dataset(dataset, data_dir, "train", download), load_dataset(dataset, data_dir, "test"))
 
     def report(row: dict) -> None:
+        acc = f"  train acc {row['train_acc']:.3f}" if "train_acc" in row else ""
         extra = f"  knn {row['knn']:.3f}  inv {row['inv']:.4f}  bias {row['bias']:.4f}" if "knn" in row else ""
-        typer.echo(f"epoch {row['epoch']:5d}  loss {row['loss']:.4f}  train acc {row['train_acc']:.3f}  "
-                   f"{row['img_per_s']:.0f} img/s{extra}")
+        typer.echo(f"epoch {row['epoch']:5d}  loss {row['loss']:.4f}{acc}  {row['img_per_s']:.0f} img/s{extra}")
 
     if skip_finished:
         folder = train_or_resume(config, out, data=data, on_epoch=report)
@@ -405,6 +410,9 @@ def capacity_deep(
     _echo_sweep(capacity_and_sweep(base, data, out, steps, n, list(int_list(Bs, "Bs")), n_max, repeats), out)
 
 
+RECIPE_HELP = "; ".join(f"{r.name} = {r.source}" for r in RECIPES.values()) + " (default table6)."
+
+
 def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h" if seconds >= 5400 else f"{max(1, round(seconds / 60))} min"
 
@@ -420,33 +428,35 @@ def reproduce_cmd(
     device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
     download: Annotated[bool, typer.Option(help="Download missing data sets (needs internet).")] = False,
     print_commands: Annotated[bool, typer.Option("--print-commands", help="Print one shell line per run (for a job scheduler) instead of running.")] = False,
+    recipe: Annotated[Optional[str], typer.Option(help="Full scale only: " + RECIPE_HELP)] = None,
 ) -> None:
     """Regenerate a table or figure of the paper: train (or resume) its runs, skip finished ones, write its outputs."""
     from bm.reproduce import PRESETS, SCALES, commands, estimate_seconds, make_plan, reproduce
 
     if list_:
-        typer.echo(f"{'preset':8s} {'paper':10s} {'runs full/mini':>14s} {'full':>8s} {'mini':>8s}  what")
+        columns = [("full", "table6"), ("full", "released"), ("mini", None)]
+        typer.echo(f"{'preset':8s} {'paper':10s} {'runs full/mini':>14s} {'table6':>8s} {'released':>8s} {'mini':>8s}  what")
         for preset in PRESETS.values():
-            plans = {s: make_plan(preset.name, s, data_dir, out)[1] for s in SCALES}
-            runs = "/".join(str(len(preset.runs(p))) if preset.runs(p) else "own" for p in plans.values())
+            plans = [make_plan(preset.name, s, data_dir, out, recipe=r)[1] for s, r in columns]
+            runs = "/".join(str(len(preset.runs(p))) if preset.runs(p) else "own" for p in (plans[0], plans[2]))
             typer.echo(f"{preset.name:8s} {preset.title[:10]:10s} {runs:>14s} "
-                       f"{_duration(estimate_seconds(preset, plans['full'])):>8s} "
-                       f"{_duration(estimate_seconds(preset, plans['mini'])):>8s}  {preset.what}")
-        typer.echo("times: " + "; ".join(f"{s.name}: {s.images_per_second:.0f} training images/s, {s.rate_note}"
-                                          for s in SCALES.values()) + ". Runs shared between presets train once.")
+                       + " ".join(f"{_duration(estimate_seconds(preset, p)):>8s}" for p in plans) + f"  {preset.what}")
+        typer.echo("times: " + "; ".join(f"{s.name}: {s.images_per_second:.0f} training images/s at 32 x 32, {s.rate_note}"
+                                          for s in SCALES.values()) + ". Runs shared between presets train once. "
+                   "table6 / released: the full-scale recipes (--recipe).")
         return
     if name is None:
         raise BMError("give a preset name (bm reproduce --list shows them)")
     chosen = tuple(d for d in datasets.split(",") if d) or None
     if print_commands:
-        preset, plan = make_plan(name, scale, data_dir, out, device, chosen)
+        preset, plan = make_plan(name, scale, data_dir, out, device, chosen, recipe)
         typer.echo("\n".join(commands(preset, plan)))
         return
     with _progress() as start:
-        record = reproduce(name, scale, data_dir, out, device, chosen, download, progress=start)
+        record = reproduce(name, scale, data_dir, out, device, chosen, download, progress=start, recipe=recipe)
     for line in record["summary"]:
         typer.echo(line)
-    typer.echo(f"wrote {out / scale / name}/: " + ", ".join(record["outputs"]) + ", result.json")
+    typer.echo(f"wrote {record['folder']}/: " + ", ".join(record["outputs"]) + ", result.json")
 
 
 @app.command("report")

@@ -40,11 +40,11 @@ def _umask() -> int:
 
 
 def write_csv_rows(path: Path, rows: list[dict], columns: list[str]) -> None:
-    """Write rows (dicts) as CSV with the given column order, atomically."""
+    """Write rows (dicts) as CSV with the given column order, atomically; missing keys are empty cells."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
-    writer.writerows({c: row[c] for c in columns} for row in rows)
+    writer.writerows({c: row.get(c, "") for c in columns} for row in rows)  # a row may lack columns: empty cells
     atomic_write_text(path, buf.getvalue())
 
 
@@ -65,11 +65,13 @@ def git_sha() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-def prepare_run_folder(out: Path, config: dict[str, Any]) -> Path:
+def prepare_run_folder(out: Path, config: dict[str, Any], extendable: tuple[str, ...] = ()) -> Path:
     """Create `out` (or reuse it for the same config) and write config.json.
 
     The folder must be a writable directory; when it already holds a config.json that differs
-    from `config`, the run is refused rather than mixed with another run's results.
+    from `config`, the run is refused rather than mixed with another run's results, except when
+    the only differences are raised values of `extendable` keys (a finished run trained for more
+    epochs): then config.json takes the new values and records the old ones under "extended".
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -86,13 +88,21 @@ def prepare_run_folder(out: Path, config: dict[str, Any]) -> Path:
             old = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
             raise RunFolderError(f"{path} is unreadable; remove it or choose another --out") from None
-        if old.get("config") != config:
-            changed = sorted(k for k in set(old.get("config", {})) | set(config) if old.get("config", {}).get(k) != config.get(k))
-            raise RunFolderError(
-                f"{out} holds a run with a different config (differs in: {', '.join(changed)}); "
-                "rerun with the same arguments to resume, or choose another --out"
-            )
-        return out
+        previous = old.get("config", {})
+        if previous == config:
+            return out
+        changed = sorted(k for k in set(previous) | set(config) if previous.get(k) != config.get(k))
+        if changed and set(changed) <= set(extendable) and all(
+                isinstance(previous.get(k), int) and config[k] > previous[k] for k in changed):
+            old["config"] = config
+            old.setdefault("extended", []).append({k: [previous[k], config[k]] for k in changed})
+            atomic_write_text(path, json.dumps(old, indent=2, sort_keys=True) + "\n")
+            return out
+        hint = " (--epochs can only be raised, to extend a run)" if changed == ["epochs"] and "epochs" in extendable else ""
+        raise RunFolderError(
+            f"{out} holds a run with a different config (differs in: {', '.join(changed)}){hint}; "
+            "rerun with the same arguments to resume, or choose another --out"
+        )
     record = {"config": config, "bm_version": __version__, "git_sha": git_sha()}
     atomic_write_text(path, json.dumps(record, indent=2, sort_keys=True) + "\n")
     return out

@@ -47,6 +47,13 @@ class ImageSet:
         """The first n images (n = 0: all of them), as a run's `subset` selects them."""
         return ImageSet(self.images[:n], self.labels[:n], self.classes, self.name) if n else self
 
+    def resized(self, size: int) -> "ImageSet":
+        """The images resized (bilinear, antialiased) to size x size; itself when they already are."""
+        if self.images.shape[-1] == size and self.images.shape[-2] == size:
+            return self
+        x = torch.nn.functional.interpolate(self.images.float(), size=(size, size), mode="bilinear", antialias=True)
+        return ImageSet(x.round().clamp(0, 255).to(torch.uint8), self.labels, self.classes, self.name)
+
 
 @dataclass(frozen=True)
 class _Spec:

@@ -2,7 +2,7 @@
 
 Network = projector(encoder(x)). Encoders end at the embedding (global pooling, no classifier):
 ResNet18 in its CIFAR form (3x3 first convolution with stride 1 and no max-pool; stride 2 again
-for 64x64 inputs such as TinyImageNet), VGG with batch norm (one pooling fewer for 32x32 inputs
+for inputs of 64x64 or more, such as TinyImageNet), VGG with batch norm (one pooling fewer for 32x32 inputs
 than for 64x64 so that both end at 1x1), and an MLP for the ResNet-versus-MLP comparison.
 The projector is Linear(D, w, bias=False) -> ReLU -> Linear(w, C, bias=False), as in the authors'
 code, w = 65536 by default.
@@ -34,7 +34,7 @@ class ModelConfig:
     width: int = 64  # base channels (ResNet18 / VGG: 64 as published; smaller for CPU runs)
     projector_width: int = 65536  # hidden width w of g_phi (Table 6)
     num_classes: int = 10  # outputs C of g_phi: the number of (random) classes (0: from the labels)
-    image_size: int = 32  # 32 for CIFAR, 64 for TinyImageNet, 96 for STL-10
+    image_size: int = 32  # input side: 32 for CIFAR, 64 for TinyImageNet, 96 for STL-10; smaller to downsample
     mlp_depth: int = 3  # hidden layers of the MLP encoder
     mlp_hidden: int = 1024
 
@@ -43,8 +43,8 @@ class ModelConfig:
             raise BMError(f"unknown model {self.arch!r}; choose one of {', '.join(ARCHITECTURES)}")
         if min(self.width, self.projector_width, self.mlp_depth, self.mlp_hidden) < 1 or self.num_classes < 0:
             raise BMError("width, projector_width, mlp_depth and mlp_hidden must be >= 1, num_classes >= 0")
-        if self.image_size not in (32, 64, 96):
-            raise BMError(f"image_size must be 32, 64 or 96; got {self.image_size}")
+        if not 8 <= self.image_size <= 256:
+            raise BMError(f"image_size must lie in [8, 256]; got {self.image_size}")
 
 
 class _Named(nn.Module):
@@ -82,7 +82,7 @@ class _BasicBlock(nn.Module):
 
 def _resnet18(cfg: ModelConfig) -> tuple[list[tuple[str, nn.Module]], int]:
     w = cfg.width
-    first_stride = 1 if cfg.image_size == 32 else 2
+    first_stride = 1 if cfg.image_size < 64 else 2
     stages = [("stem", nn.Sequential(nn.Conv2d(3, w, 3, first_stride, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU()))]
     c_in = w
     for k, (mult, stride) in enumerate(zip((1, 2, 4, 8), (1, 2, 2, 2)), start=1):

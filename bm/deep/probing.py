@@ -28,8 +28,7 @@ from bm.plotting import save_figure  # noqa: E402
 from bm.probe import knn_accuracy, linear_probe_accuracy  # noqa: E402
 from bm.runs import atomic_write_text  # noqa: E402
 
-__all__ = ["FITS", "embedding_probe", "load_run", "network_at", "plot_probe", "probe_layers", "probe_run", "resized",
-           "run_data"]
+__all__ = ["FITS", "embedding_probe", "load_run", "network_at", "plot_probe", "probe_layers", "probe_run", "run_data"]
 
 FITS = ("clean", "random")
 
@@ -64,14 +63,6 @@ def _features(net: Network, images: torch.Tensor, names: list[str], pool: bool, 
     return {n: torch.cat(v) for n, v in parts.items()}
 
 
-def resized(data: ImageSet, size: int) -> ImageSet:
-    """`data` with its images resized (bilinear, antialiased) to size x size; itself when they already are."""
-    if data.images.shape[-1] == size:
-        return data
-    x = torch.nn.functional.interpolate(data.images.float(), size=(size, size), mode="bilinear", antialias=True)
-    return ImageSet(x.round().clamp(0, 255).to(torch.uint8), data.labels, data.classes, data.name)
-
-
 def network_at(cfg: DeepTrainConfig, weights: Path, device: str = "cpu") -> Network:
     """The run's network (its output width read from the weights) with the weights file loaded, in eval mode."""
     state = torch.load(weights, map_location=device, weights_only=False)["model"]
@@ -89,10 +80,12 @@ def embedding_probe(net: Network, train: ImageSet, test: ImageSet, k: int = 20, 
     return probe(emb[: len(train)], train.labels, emb[len(train):], test.labels)
 
 
-def run_data(cfg: DeepTrainConfig) -> tuple[ImageSet, ImageSet]:
-    """(the run's training images, after its subset; the test set)."""
-    train = load_dataset(cfg.dataset, cfg.data_dir, "train").first(cfg.subset)
-    return train, load_dataset(cfg.dataset, cfg.data_dir, "test")
+def run_data(cfg: DeepTrainConfig, bank: bool = False) -> tuple[ImageSet, ImageSet]:
+    """(the run's training images, after its subset, or with `bank` its K-NN memory bank, whose first
+    images are those; the test set), both at the model's image size."""
+    train = load_dataset(cfg.dataset, cfg.data_dir, "train")
+    train = cfg.memory_bank(train) if bank else train.first(cfg.subset)
+    return train.resized(cfg.model.image_size), load_dataset(cfg.dataset, cfg.data_dir, "test").resized(cfg.model.image_size)
 
 
 def probe_layers(path: Path, layers: list[str] | None = None, fits: tuple[str, ...] = FITS, k: int = 20,
@@ -103,15 +96,16 @@ def probe_layers(path: Path, layers: list[str] | None = None, fits: tuple[str, .
     if any(f not in FITS for f in fits) or not fits:
         raise BMError(f"--fit takes {' and/or '.join(FITS)}; got {', '.join(fits) or 'nothing'}")
     cfg = replace(cfg, data_dir=str(data_dir)) if data_dir is not None else cfg
-    train_set, test_set = run_data(cfg)
+    train_set, test_set = run_data(cfg, bank=True)
     random_labels = torch.load(run / "labels.pt")["labels"]
+    trained = len(random_labels)  # the trained images: the first of the memory bank
     net = Network(cfg.model).to(device)
     names = layers or net.layer_names
     if not 1 <= k < len(train_set):
         raise BMError(f"k must lie in [1, {len(train_set) - 1}], got {k}")
     record: dict = {"run": str(run), "weights": str(weights), "k": k, "pool": pool, "layers": names,
                     "flatten": "global average pool" if pool else "channel-major flatten", "results": {}}
-    other = [resized(load_dataset(transfer, data_dir or Path(cfg.data_dir), split), cfg.model.image_size)
+    other = [load_dataset(transfer, data_dir or Path(cfg.data_dir), split).resized(cfg.model.image_size)
              for split in ("train", "test")] if transfer is not None else []
     for which, file in (("trained", weights),) + ((("init", run / "init.pt"),) if init else ()):
         net.load_state_dict(torch.load(file, map_location=device, weights_only=False)["model"])
@@ -123,8 +117,8 @@ def probe_layers(path: Path, layers: list[str] | None = None, fits: tuple[str, .
             if "clean" in fits:
                 row["knn_clean_test"] = knn_accuracy(feats_tr[n], train_set.labels, feats_te[n], test_set.labels, k=k)
             if "random" in fits:
-                row["knn_random_train"] = knn_accuracy(feats_tr[n], random_labels, feats_tr[n], random_labels, k=k,
-                                                       exclude_self=True)
+                mine = feats_tr[n][:trained]
+                row["knn_random_train"] = knn_accuracy(mine, random_labels, mine, random_labels, k=k, exclude_self=True)
             if linear:
                 row["linear_clean_test"] = linear_probe_accuracy(feats_tr[n], train_set.labels, feats_te[n],
                                                                  test_set.labels)

@@ -63,7 +63,9 @@ class DeepTrainConfig:
     batch_size: int = 256
     lr: float = 4e-3  # Adam, betas (0.9, 0.999), no weight decay, no schedule (Table 6)
     probe_every: int = 10  # epochs between K-NN / Inv-Bias / invariance measurements
+    train_acc_every: int = 1  # epochs between eval-mode accuracies on the clean training images (and at probes)
     probe_k: int = 20
+    knn_bank: str = "train"  # K-NN memory bank: "train" the images trained on, "all" every training image (released code)
     decomposition_samples: int = 256  # fixed subset for Inv/Bias and layer invariance
     decomposition_views: int = 4  # B views per sample for Inv/Bias and invariance
     checkpoint_every: int = 10
@@ -79,17 +81,23 @@ class DeepTrainConfig:
         if self.views < 1 or self.iid_subset < 1:
             raise BMError("views and iid_subset must be >= 1")
         LabelConfig(self.label_noise, self.random_classes)
-        for name in ("epochs", "batch_size", "probe_every", "checkpoint_every", "probe_k",
+        for name in ("epochs", "batch_size", "probe_every", "train_acc_every", "checkpoint_every", "probe_k",
                      "decomposition_samples", "decomposition_views"):
             if getattr(self, name) < 1:
                 raise BMError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.subset < 0 or self.lr <= 0:
             raise BMError("subset must be >= 0 and lr > 0")
+        if self.knn_bank not in ("train", "all"):
+            raise BMError(f"knn_bank must be 'train' or 'all'; got {self.knn_bank!r}")
         if self.decomposition_views < 3:
             raise BMError("decomposition_views must be >= 3 (view 0 is the clean image, Inv needs two more)")
 
     def to_json(self) -> dict:
         return json.loads(json.dumps(asdict(self)))
+
+    def memory_bank(self, train: ImageSet) -> ImageSet:
+        """The K-NN memory bank out of the whole training set: its first `subset` images, or all of it."""
+        return train if self.knn_bank == "all" else train.first(self.subset)
 
 
 @torch.no_grad()
@@ -112,10 +120,12 @@ def _save(path: Path, obj: dict) -> None:
     os.replace(tmp, path)
 
 
-def _probe(net: Network, train: ImageSet, test: ImageSet, cfg: DeepTrainConfig, targets: torch.Tensor) -> dict:
-    """K-NN clean-test accuracy of the embedding, Inv/Bias on B fixed views, invariance per layer."""
-    emb = embed(net, torch.cat([train.images, test.images]), ["embedding"])["embedding"]
-    knn = knn_accuracy(emb[: len(train)], train.labels, emb[len(train):], test.labels, k=cfg.probe_k)
+def _probe(net: Network, train: ImageSet, bank: ImageSet, test: ImageSet, cfg: DeepTrainConfig,
+           targets: torch.Tensor) -> dict:
+    """K-NN clean-test accuracy of the embedding (memory bank `bank`), Inv/Bias on B fixed views of the
+    training images, invariance per layer."""
+    emb = embed(net, torch.cat([bank.images, test.images]), ["embedding"])["embedding"]
+    knn = knn_accuracy(emb[: len(bank)], bank.labels, emb[len(bank):], test.labels, k=cfg.probe_k)
     s = min(cfg.decomposition_samples, len(train))
     B = cfg.decomposition_views
     sample = torch.arange(s, device=train.images.device).repeat_interleave(B)
@@ -152,15 +162,16 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
         raise BMError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
     train_set, test_set = data or (load_dataset(cfg.dataset, cfg.data_dir, "train"),
                                    load_dataset(cfg.dataset, cfg.data_dir, "test"))
-    train_set = train_set.first(cfg.subset)
+    full, test_set = train_set.resized(cfg.model.image_size), test_set.resized(cfg.model.image_size)
+    train_set, bank = full.first(cfg.subset), cfg.memory_bank(full)
     labels = assign_labels(train_set.labels, len(train_set.classes), LabelConfig(cfg.label_noise, cfg.random_classes),
                            cfg.seed)
     if cfg.model.num_classes == 0:  # resolve "from the labels" before the config is written
         cfg = replace(cfg, model=replace(cfg.model, num_classes=labels.num_classes))
     if labels.num_classes != cfg.model.num_classes:
         raise BMError(f"the labels have {labels.num_classes} classes but the model outputs {cfg.model.num_classes}")
-    if ddp.main:
-        prepare_run_folder(out, cfg.to_json())
+    if ddp.main:  # a resumed run may be extended: --epochs raised continues it
+        prepare_run_folder(out, cfg.to_json(), extendable=("epochs",) if resume else ())
     ddp.barrier()
     torch.manual_seed(cfg.seed)
     net = Network(cfg.model).to(device)
@@ -185,9 +196,11 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
         _save(out / "init.pt", {"model": net.state_dict()})
     if ddp.main:
         _truncate_metrics(out / "metrics.jsonl", epoch)
-    train_set, test_set = train_set.to(device), test_set.to(device)
+    train_set, bank, test_set = train_set.to(device), bank.to(device), test_set.to(device)
     targets = torch.nn.functional.one_hot(labels.labels, labels.num_classes).float().to(device)  # (n, C)
     y = labels.labels.to(device)
+    if ddp.main and not resume:  # epoch 0: the probes at initialization
+        _append(out, {"epoch": 0, **_measure(net, cfg, train_set, bank, test_set, targets, y, True)}, None)
     model = net
     channels_last = device.type == "cuda"
     if channels_last:
@@ -244,8 +257,8 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
             epoch += 1
             seconds = time.perf_counter() - start
             if ddp.main:  # rank 0 measures, writes and probes; the others wait at the barrier
-                _end_of_epoch(net, out, cfg, epoch, total / seen, seen / seconds, train_set, test_set, targets, y,
-                              on_epoch)
+                _end_of_epoch(net, out, cfg, epoch, total / seen, seen / seconds, (train_set, bank, test_set), targets,
+                              y, on_epoch)
             ddp.barrier()
             stopping = ddp.any(stop["signal"] is not None)
             if epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs or stopping:
@@ -306,18 +319,31 @@ def _items(cfg: DeepTrainConfig, data: ImageSet, labels, targets: torch.Tensor, 
     return len(data), fetch
 
 
-def _end_of_epoch(net: Network, out: Path, cfg: DeepTrainConfig, epoch: int, loss: float, rate: float,
-                  train_set: ImageSet, test_set: ImageSet, targets: torch.Tensor, y: torch.Tensor,
-                  on_epoch: Callable[[dict], None] | None) -> None:
-    """Append the epoch's metrics (and probes every cfg.probe_every epochs); keep a snapshot if asked."""
-    clean = embed(net, train_set.images, ["O"])["O"]
-    row = {"epoch": epoch, "loss": loss, "img_per_s": rate, "train_acc": float((clean.argmax(1) == y).float().mean())}
-    if (epoch % cfg.probe_every == 0 or epoch == cfg.epochs) and len(train_set) >= 2:  # probes need two samples
-        row.update(_probe(net, train_set, test_set, cfg, targets))
+def _measure(net: Network, cfg: DeepTrainConfig, train_set: ImageSet, bank: ImageSet, test_set: ImageSet,
+             targets: torch.Tensor, y: torch.Tensor, probing: bool) -> dict:
+    """Eval-mode accuracy on the clean training images (their training labels) and, when probing, the probes."""
+    row = {"train_acc": float((embed(net, train_set.images, ["O"])["O"].argmax(1) == y).float().mean())}
+    if probing and len(train_set) >= 2:  # probes need two samples
+        row.update(_probe(net, train_set, bank, test_set, cfg, targets))
+    return row
+
+
+def _append(out: Path, row: dict, on_epoch: Callable[[dict], None] | None) -> None:
     with open(out / "metrics.jsonl", "a") as f:
         f.write(json.dumps(row) + "\n")
     if on_epoch is not None:
         on_epoch(row)
+
+
+def _end_of_epoch(net: Network, out: Path, cfg: DeepTrainConfig, epoch: int, loss: float, rate: float,
+                  data: tuple[ImageSet, ImageSet, ImageSet], targets: torch.Tensor, y: torch.Tensor,
+                  on_epoch: Callable[[dict], None] | None) -> None:
+    """Append the epoch's metrics (and probes every cfg.probe_every epochs); keep a snapshot if asked."""
+    row = {"epoch": epoch, "loss": loss, "img_per_s": rate}
+    probing = epoch % cfg.probe_every == 0 or epoch == cfg.epochs
+    if probing or epoch % cfg.train_acc_every == 0:
+        row.update(_measure(net, cfg, *data, targets, y, probing))
+    _append(out, row, on_epoch)
     if epoch in cfg.snapshots:
         _save(out / f"snapshot_{epoch}.pt", {"model": net.state_dict(), "epoch": epoch})
 

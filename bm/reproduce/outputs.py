@@ -20,13 +20,15 @@ __all__ = ["Result", "markdown_table", "plot_lines", "save"]
 @dataclass
 class Result:
     """rows/columns: the preset's numbers (table.csv); summary: headline lines; figures: stems written;
-    table: a Markdown table laid out like the paper's (default: the rows as they are)."""
+    table: a Markdown table laid out like the paper's (default: the rows as they are); extra: fields added
+    to result.json as they are."""
 
     rows: list[dict]
     columns: list[str]
     summary: list[str]
     figures: list[str] = field(default_factory=list)
     table: str | None = None
+    extra: dict = field(default_factory=dict)
 
 
 def fmt(value) -> str:

@@ -20,7 +20,7 @@ from bm.reproduce.scales import Scale
 
 __all__ = ["DA", "Plan", "Run", "deep_train_command", "run_name"]
 
-DA = "ssl+mixup"  # the paper's augmentation: SSL transforms and mixup
+DA = "DA"  # presets ask for "the augmentation": the scale's protocol (the paper's: SSL transforms and mixup)
 
 
 @dataclass(frozen=True)
@@ -38,23 +38,30 @@ class Plan:
     out: Path  # OUT; this scale's runs and preset folders are under OUT/<scale>
     device: str = "cpu"
     datasets: tuple[str, ...] | None = None  # Table 2 / 3 rows to keep (None: all)
+    recipe: str | None = None  # a full-scale recipe other than the default: its runs live apart
     data: dict[str, tuple[ImageSet, ImageSet]] = field(default_factory=dict)  # loaded once, shared by runs
     progress: Callable[[str, int], Callable[[int], None]] | None = None  # start(label, total) -> advance(k)
 
     @property
     def root(self) -> Path:
-        return self.out / self.scale.name
+        return self.out / (self.scale.name if self.recipe in (None, "table6") else f"{self.scale.name}-{self.recipe}")
 
     def folder(self, run: Run) -> Path:
         return self.root / "runs" / run.name
 
     def run(self, dataset: str = "cifar10", model: str = "resnet18", **changes) -> Run:
-        """The scale's run on `dataset` with `changes` (DeepTrainConfig fields, projector_width)."""
+        """The scale's run on `dataset` with `changes` (DeepTrainConfig fields, projector_width; augment=DA:
+        the scale's augmentation). Random-label runs with augmentation train the scale's long_epochs."""
         s = self.scale
+        if changes.get("augment") == DA:
+            changes["augment"] = s.da
+        long = changes.get("label_noise", 1.0) > 0 and changes.get("augment", "ssl") != "none"
         model_cfg = ModelConfig(arch=model, width=s.width, projector_width=changes.pop("projector_width", s.projector_width),
-                                num_classes=0, image_size=IMAGE_SIZES[dataset])
+                                num_classes=0, image_size=s.image_size or IMAGE_SIZES[dataset])
         cfg = DeepTrainConfig(dataset=dataset, data_dir=str(self.data_dir), subset=s.subset, model=model_cfg,
-                              epochs=s.epochs, batch_size=s.batch_size, lr=s.lr, probe_every=s.probe_every,
+                              epochs=s.long_epochs if long else s.epochs, batch_size=s.batch_size, lr=s.lr,
+                              mix_targets=s.mix_targets, probe_every=s.probe_every, knn_bank=s.knn_bank,
+                              train_acc_every=s.train_acc_every,
                               checkpoint_every=s.checkpoint_every, device=self.device, **changes)
         return Run(run_name(cfg), cfg)
 
@@ -85,8 +92,7 @@ def deep_train_command(cfg: DeepTrainConfig, out: Path) -> str:
     """The `bm deep-train` line that trains `cfg` into `out` (resuming or skipping it as needed)."""
     fixed = {name: getattr(cfg, name) for name in _FIXED}
     model_default = ModelConfig()
-    if fixed != _FIXED or (cfg.model.mlp_depth, cfg.model.mlp_hidden) != (model_default.mlp_depth, model_default.mlp_hidden) \
-            or cfg.model.image_size != IMAGE_SIZES[cfg.dataset]:
+    if fixed != _FIXED or (cfg.model.mlp_depth, cfg.model.mlp_hidden) != (model_default.mlp_depth, model_default.mlp_hidden):
         raise BMError("this config has settings `bm deep-train` has no flag for; run it through the library")
     flag = {True: "--", False: "--no-"}
     args = [
@@ -95,7 +101,9 @@ def deep_train_command(cfg: DeepTrainConfig, out: Path) -> str:
         f"{flag[cfg.preserve_labels]}preserve-labels", "--iid-subset", cfg.iid_subset,
         "--randaugment-magnitude", cfg.randaugment_magnitude, f"{flag[cfg.mix_targets]}mix-targets",
         "--model", cfg.model.arch, "--width", cfg.model.width, "--projector-width", cfg.model.projector_width,
+        "--image-size", cfg.model.image_size,
         "--epochs", cfg.epochs, "--batch-size", cfg.batch_size, "--lr", repr(cfg.lr), "--probe-every", cfg.probe_every,
+        "--train-acc-every", cfg.train_acc_every, "--knn-bank", cfg.knn_bank,
         "--checkpoint-every", cfg.checkpoint_every, "--seed", cfg.seed, "--device", cfg.device,
         f"{flag[cfg.bf16]}bf16", f"{flag[cfg.compile]}compile", "--skip-finished",
     ]

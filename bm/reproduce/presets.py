@@ -20,7 +20,7 @@ from pathlib import Path
 from bm.deep.capacity import capacity_and_sweep
 from bm.deep.geometry import rewind, run_geometry
 from bm.deep.models import ModelConfig
-from bm.deep.probing import embedding_probe, network_at, plot_probe, probe_layers, resized
+from bm.deep.probing import embedding_probe, network_at, plot_probe, probe_layers
 from bm.deep.train import DeepTrainConfig
 from bm.plotting import save_figure
 from bm.reproduce.outputs import Result, markdown_table, plot_lines
@@ -55,8 +55,8 @@ def _probe(plan: Plan, run: Run, weights: str = "checkpoint.pt", linear: bool = 
     cfg = run.config
     net = network_at(cfg, plan.folder(run) / weights, plan.device)
     train, test = plan.data[target or cfg.dataset]
-    train, test = (resized(train, cfg.model.image_size), resized(test, cfg.model.image_size)) if target else \
-        (train.first(cfg.subset), test)
+    train = train if target else cfg.memory_bank(train)
+    train, test = train.resized(cfg.model.image_size), test.resized(cfg.model.image_size)
     return embedding_probe(net, train, test, cfg.probe_k, linear)
 
 
@@ -90,6 +90,91 @@ def _probing_table(metric: str, label: str) -> Callable[[Plan, list[Run], Path],
         return Result(rows, ["dataset", "model", "condition", metric], summary, table=markdown_table(header, wide))
 
     return finish
+
+
+# ----------------------------------------------------------------------------- the headline: benign memorization
+def _benign_runs(plan: Plan) -> list[Run]:
+    """Per seed: the random-label run with augmentation and its twin without augmentation."""
+    return [plan.run(label_noise=1.0, augment=aug, seed=seed) for seed in plan.scale.benign_seeds for aug in (DA, "none")]
+
+
+def _metrics(plan: Plan, run: Run) -> list[dict]:
+    return [json.loads(line) for line in (plan.folder(run) / "metrics.jsonl").read_text().splitlines()]
+
+
+def _benign(plan: Plan, runs: list[Run], folder: Path) -> Result:
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    per_seed = []
+    for seed, (da, twin) in zip(plan.scale.benign_seeds, zip(runs[::2], runs[1::2])):
+        layers = probe_layers(plan.folder(da), None, ("clean", "random"), init=True, pool=plan.scale.probe_pool,
+                              device=plan.device)["results"]
+        history = _metrics(plan, da)
+        per_seed.append({"seed": seed, "memorized": history[-1]["train_acc"], "knn_trained": history[-1]["knn"],
+                         "knn_init": history[0]["knn"], "knn_no_aug": _final(plan, twin)["knn"],
+                         "memorized_no_aug": _final(plan, twin)["train_acc"], "layers": layers, "history": history,
+                         "twin_history": _metrics(plan, twin)})
+    keys = ("memorized", "knn_trained", "knn_init", "knn_no_aug", "memorized_no_aug")
+    stats = {k: (float(np.mean([r[k] for r in per_seed])), float(np.std([r[k] for r in per_seed]))) for k in keys}
+    names = list(per_seed[0]["layers"]["trained"])
+    layer_rows = [{"seed": r["seed"], "weights": w, "layer": n, **r["layers"][w][n]}
+                  for r in per_seed for w in ("trained", "init") for n in names]
+    rows = [{"seed": r["seed"], **{k: r[k] for k in keys}} for r in per_seed]
+
+    fig, (curve, layer_ax, inv_ax) = plt.subplots(1, 3, figsize=(16, 4.2), constrained_layout=True)
+    first = per_seed[0]
+    h = [r for r in first["history"] if "train_acc" in r]
+    curve.plot([r["epoch"] for r in h], [r["train_acc"] for r in h], color="C3", label="train acc. on the random labels")
+    probed = [r for r in first["history"] if "knn" in r]
+    curve.plot([r["epoch"] for r in probed], [r["knn"] for r in probed], marker="o", color="C0",
+               label="K-NN test acc. (embedding)")
+    curve.axhline(first["knn_init"], ls="--", color="C7", label="K-NN at init")
+    curve.axhline(first["knn_no_aug"], ls=":", color="C1", label="K-NN, twin without augmentation")
+    curve.set(xlabel="epoch", ylabel="accuracy", ylim=(0, 1.02), title=f"random labels + augmentation (seed {first['seed']})")
+    curve.legend(fontsize=7)
+    for which, colour in (("trained", "C0"), ("init", "C7")):
+        per = first["layers"][which]
+        layer_ax.plot(names, [per[n]["knn_clean_test"] for n in names], "-", marker="o", color=colour,
+                      label=f"{which}: K-NN on clean labels (test)")
+        layer_ax.plot(names, [per[n]["knn_random_train"] for n in names], "--", marker="s", color=colour,
+                      label=f"{which}: K-NN on the random labels (train, leave-one-out)")
+    layer_ax.set(xlabel="layer", ylabel="accuracy", ylim=(0, 1.02), title="signal in the encoder, noise in P and O")
+    layer_ax.legend(fontsize=7)
+    inv = [r for r in first["history"] if "invariance" in r]
+    for j, n in enumerate(names):
+        inv_ax.plot([r["epoch"] for r in inv], [r["invariance"][n] for r in inv], marker=".", color=f"C{j}", label=n)
+    inv_ax.set(xlabel="epoch", ylabel="normalized invariance (Eq. 2; 0 = invariant)", title="invariance per layer")
+    inv_ax.legend(fontsize=7, ncol=2)
+    save_figure(fig, folder / "figure")
+
+    def ms(k: str) -> str:
+        return f"{stats[k][0]:.3f} +- {stats[k][1]:.3f}"
+
+    summary = [f"{len(per_seed)} seeds: memorized {ms('memorized')}, K-NN {ms('knn_trained')} vs init {ms('knn_init')} "
+               f"vs no augmentation {ms('knn_no_aug')} (memorized {ms('memorized_no_aug')})"] + [
+        f"seed {r['seed']}: memorized {r['memorized']:.3f}, K-NN {r['knn_trained']:.3f} vs init {r['knn_init']:.3f} "
+        f"vs no augmentation {r['knn_no_aug']:.3f}" for r in per_seed] + [
+        "seed {}: random-label K-NN by layer ".format(first["seed"]) + ", ".join(
+            f"{n} {first['layers']['trained'][n]['knn_random_train']:.3f}" for n in names),
+        "seed {}: clean K-NN by layer, trained / init ".format(first["seed"]) + ", ".join(
+            f"{n} {first['layers']['trained'][n]['knn_clean_test']:.3f}/{first['layers']['init'][n]['knn_clean_test']:.3f}"
+            for n in names)]
+    header = ["seed", "memorized (train acc., random labels)", "K-NN trained", "K-NN init", "K-NN no augmentation",
+              "no augmentation: memorized"]
+    wide = [[r["seed"]] + [r[k] for k in keys] for r in per_seed] + [["mean"] + [stats[k][0] for k in keys],
+                                                                    ["std"] + [stats[k][1] for k in keys]]
+    table = markdown_table(header, wide) + "\n" + markdown_table(
+        ["layer", "clean K-NN trained", "clean K-NN init", "random-label K-NN trained", "random-label K-NN init"],
+        [[n, first["layers"]["trained"][n]["knn_clean_test"], first["layers"]["init"][n]["knn_clean_test"],
+          first["layers"]["trained"][n]["knn_random_train"], first["layers"]["init"][n]["knn_random_train"]]
+         for n in names])
+    extra = {"memorized": stats["memorized"][0], "knn_trained": stats["knn_trained"][0],
+             "knn_init": stats["knn_init"][0], "knn_no_aug": stats["knn_no_aug"][0],
+             "spread": {k: stats[k][1] for k in keys},
+             "seeds": [{k: r[k] for k in ("seed", *keys)} | {"layers": r["layers"]} for r in per_seed]}
+    return Result(rows + layer_rows, ["seed", *keys, "weights", "layer", "knn_clean_test", "knn_random_train"], summary,
+                  ["figure"], table=table, extra=extra)
 
 
 # ----------------------------------------------------------------------------- Fig. 3, 6, 9: the random+DA run
@@ -307,6 +392,9 @@ def _none(plan: Plan) -> list[Run]:
 
 
 _ALL = [
+    Preset("benign", "figure", "Sec. 4 headline", "benign memorization: random labels memorized with augmentation, "
+           "embedding K-NN above init and above the twin trained without augmentation; per-layer probes, invariance",
+           _benign_runs, _benign),
     Preset("table2", "table", "Table 2", "K-NN probing of the embedding: clean, clean+DA, random, random+DA, init "
            "(CIFAR-10/100, TinyImageNet; ResNet18, VGG11 on TinyImageNet)", _conditions,
            _probing_table("knn_clean_test", "K-NN"), by_dataset=True),

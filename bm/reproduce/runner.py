@@ -20,7 +20,7 @@ from bm.errors import BMError
 from bm.reproduce.outputs import save
 from bm.reproduce.plan import Plan, deep_train_command
 from bm.reproduce.presets import PRESETS, Preset
-from bm.reproduce.scales import SCALES
+from bm.reproduce.scales import scale_for
 from bm.runs import atomic_write_text, git_sha, prepare_run_folder
 
 __all__ = ["TRAIN_SIZES", "commands", "estimate_seconds", "make_plan", "reproduce"]
@@ -29,15 +29,15 @@ TRAIN_SIZES = {"cifar10": 50000, "cifar100": 50000, "tinyimagenet": 100000, "stl
 
 
 def make_plan(name: str, scale: str, data_dir: Path, out: Path, device: str = "cpu",
-              datasets: tuple[str, ...] | None = None) -> tuple[Preset, Plan]:
+              datasets: tuple[str, ...] | None = None, recipe: str | None = None) -> tuple[Preset, Plan]:
     if name not in PRESETS:
         raise BMError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)} (bm reproduce --list)")
-    if scale not in SCALES:
-        raise BMError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
+    recipe = recipe or ("table6" if scale == "full" else None)
+    chosen = scale_for(scale, recipe)
     if datasets and not PRESETS[name].by_dataset:
         raise BMError(f"--datasets selects rows of {', '.join(p.name for p in PRESETS.values() if p.by_dataset)}; "
                       f"{name} has none")
-    plan = Plan(SCALES[scale], Path(data_dir), Path(out), device, datasets)
+    plan = Plan(chosen, Path(data_dir), Path(out), device, datasets, recipe)
     if not PRESETS[name].runs(plan) and PRESETS[name].command is None:
         raise BMError(f"{name}: no rows left for --datasets {','.join(datasets or ())}")
     return PRESETS[name], plan
@@ -72,9 +72,10 @@ def _needed(preset: Preset, plan: Plan) -> list[str]:
 
 def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "cpu",
               datasets: tuple[str, ...] | None = None, download: bool = False,
-              progress: Callable[[str, int], Callable[[int], None]] | None = None) -> dict:
+              progress: Callable[[str, int], Callable[[int], None]] | None = None, recipe: str | None = None) -> dict:
     """Run (or resume) every run of the preset, skipping finished ones, then write its outputs; returns result.json."""
-    preset, plan = make_plan(name, scale, data_dir, out, device, datasets)
+    preset, plan = make_plan(name, scale, data_dir, out, device, datasets, recipe)
+    recipe = plan.recipe
     plan.progress = progress
     for dataset in _needed(preset, plan):  # every data set is checked before anything trains
         try:
@@ -84,7 +85,7 @@ def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "c
     runs = preset.runs(plan)
     folder = plan.root / preset.name
     if preset.command is None:  # fig5 / fig13: their own job creates the folder and guards it
-        prepare_run_folder(folder, {"preset": name, "scale": scale, "data_dir": str(data_dir), "device": device,
+        prepare_run_folder(folder, {"preset": name, "scale": scale, "recipe": recipe, "data_dir": str(data_dir), "device": device,
                                     "datasets": list(datasets) if datasets else None, "runs": [r.name for r in runs]})
     start = time.perf_counter()
     for i, run in enumerate(runs, 1):
@@ -96,9 +97,10 @@ def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "c
                         on_epoch=(lambda row: advance(1)) if advance else None)
     result = preset.finish(plan, runs, folder)
     outputs = save(result, folder)
-    record = {"preset": name, "scale": scale, "title": preset.title, "kind": preset.kind, "what": preset.what,
+    record = {"preset": name, "scale": scale, "recipe": recipe, "folder": str(folder), "title": preset.title, "kind": preset.kind, "what": preset.what,
               "summary": result.summary, "outputs": outputs, "table_md": (folder / "table.md").read_text(),
               "runs": {r.name: r.config.to_json() for r in runs}, "seconds": round(time.perf_counter() - start, 1),
-              "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "bm_version": __version__, "git_sha": git_sha()}
+              "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "bm_version": __version__, "git_sha": git_sha(),
+              **result.extra}
     atomic_write_text(folder / "result.json", json.dumps(record, indent=2) + "\n")
     return record

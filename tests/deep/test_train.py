@@ -30,7 +30,8 @@ def _metrics(out):
 
 def test_run_folder_and_metrics(tmp_path, data):
     out = train(CFG, tmp_path / "run", data=data)
-    rows = _metrics(out)
+    init, *rows = _metrics(out)
+    assert init["epoch"] == 0 and "loss" not in init and {"knn", "inv", "bias", "invariance"} <= set(init)
     assert [r["epoch"] for r in rows] == [1, 2, 3]
     assert "knn" in rows[1] and "knn" in rows[2] and "knn" not in rows[0]
     assert set(rows[1]["invariance"]) == {"stem", "layer1", "layer2", "layer3", "layer4", "embedding", "P", "O"}
@@ -60,6 +61,26 @@ def test_interrupt_and_resume_match_an_uninterrupted_run(tmp_path, data):
     assert drop(_metrics(tmp_path / "cut")) == drop(_metrics(whole))
 
 
+def test_a_finished_run_extended_equals_an_uninterrupted_longer_run(tmp_path, data):
+    """Raising --epochs on a finished run continues it bit for bit (the paper's runs need more than planned)."""
+    short, long = replace(CFG, epochs=2, snapshots=()), replace(CFG, epochs=4, snapshots=())
+    whole = train(long, tmp_path / "whole", data=data)
+    train(short, tmp_path / "ext", data=data)
+    train(long, tmp_path / "ext", resume=True, data=data)
+    a = torch.load(whole / "checkpoint.pt", weights_only=False)
+    b = torch.load(tmp_path / "ext" / "checkpoint.pt", weights_only=False)
+    assert a["epoch"] == b["epoch"] == 4 and all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
+    probes = {"knn", "inv", "bias", "invariance", "img_per_s"}  # the short run also probed its last epoch, 2
+    drop = lambda rows: [{k: v for k, v in r.items() if k not in probes} for r in rows]  # noqa: E731
+    assert drop(_metrics(tmp_path / "ext")) == drop(_metrics(whole))
+    record = json.loads((tmp_path / "ext" / "config.json").read_text())
+    assert record["config"]["epochs"] == 4 and record["extended"] == [{"epochs": [2, 4]}]
+    with pytest.raises(BMError, match="can only be raised"):
+        train(replace(long, epochs=3), tmp_path / "ext", resume=True, data=data)
+    with pytest.raises(BMError, match="differs in: epochs, lr"):
+        train(replace(long, epochs=6, lr=1e-2), tmp_path / "ext", resume=True, data=data)
+
+
 def test_refusals(tmp_path, data):
     train(replace(CFG, epochs=1), tmp_path / "run", data=data)
     with pytest.raises(BMError, match="--resume"):
@@ -79,7 +100,7 @@ def test_finite_and_iid_protocols_train(tmp_path, data, protocol):
     train_set, test_set = data
     two_classes = ImageSet(train_set.images, train_set.labels % 2, train_set.classes, train_set.name)  # 20 per class
     out = train(cfg, tmp_path / protocol, data=(two_classes, test_set))
-    assert _metrics(out)[0]["epoch"] == 1
+    assert [r["epoch"] for r in _metrics(out)] == [0, 1]
 
 
 def test_finite_items_are_the_n_times_b_views(data):

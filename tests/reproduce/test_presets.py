@@ -27,9 +27,12 @@ def test_every_preset_expands_to_distinct_runs_at_its_scale(name, scale):
     assert len({r.name for r in runs}) == len(runs)  # no run twice within a preset
     s = SCALES[scale]
     for r in runs:
-        assert (r.config.model.width, r.config.epochs, r.config.batch_size, r.config.lr) == (s.width, s.epochs,
-                                                                                            s.batch_size, s.lr)
-        assert r.config.subset == s.subset and r.config.data_dir == "/data"
+        long = r.config.label_noise > 0 and r.config.augment != "none"  # random labels + augmentation train longer
+        assert (r.config.model.width, r.config.epochs, r.config.batch_size, r.config.lr) == (
+            s.width, s.long_epochs if long else s.epochs, s.batch_size, s.lr)
+        assert r.config.augment != "DA" and (r.config.augment != s.da) == (r.config.augment in (
+            "none", "iid", "randaugment"))
+        assert r.config.subset == s.subset and r.config.data_dir == "/data" and r.config.knn_bank == s.knn_bank
         assert plan.folder(r) == Path("/out") / scale / "runs" / r.name
     assert preset.kind in ("table", "figure") and estimate_seconds(preset, plan) > 0
     assert (not runs) == (preset.command is not None)  # presets without deep-train runs have their own command
@@ -37,14 +40,15 @@ def test_every_preset_expands_to_distinct_runs_at_its_scale(name, scale):
 
 def test_presets_share_the_runs_they_have_in_common():
     names = {p: {r.name for r in PRESETS[p].runs(plan_of(p, "mini")[1])} for p in PRESETS}
-    random_da = "cifar10-resnet18-w4096-noise1-ssl+mixup-seed0"
-    for p in ("table2", "table3", "fig3", "fig6", "fig9", "fig7", "fig8", "table4", "fig12"):
+    random_da = "cifar10-resnet18-w4096-noise1-ssl-seed0"
+    for p in ("benign", "table2", "table3", "fig3", "fig6", "fig9", "fig7", "fig8", "table4", "fig12"):
         assert random_da in names[p], p
     assert names["table2"] == names["table3"]
     cifar10_rows = {n for n in names["table2"] if n.startswith("cifar10-")}
     assert len(cifar10_rows) == 4 and cifar10_rows <= names["fig12"]
     assert len(names["fig12"]) == 2 * len(SCALES["mini"].noise_levels)
-    assert "cifar10-resnet18-w4096-noise0.5-ssl+mixup-snapshots-seed0" in names["seed003"]
+    assert "cifar10-resnet18-w4096-noise0.5-ssl-snapshots-seed0" in names["seed003"]
+    assert len(names["benign"]) == 2 * len(SCALES["mini"].benign_seeds)
 
 
 def test_table_rows_follow_datasets_and_sweeps_follow_the_scale():
@@ -54,7 +58,7 @@ def test_table_rows_follow_datasets_and_sweeps_follow_the_scale():
     assert all(r.config.model.image_size == (64 if r.config.dataset == "tinyimagenet" else 32) for r in preset.runs(plan))
     preset, plan = plan_of("table2", "mini", datasets=("cifar10",))
     assert [(r.config.label_noise, r.config.augment) for r in preset.runs(plan)] == [
-        (0.0, "none"), (0.0, "ssl+mixup"), (1.0, "none"), (1.0, "ssl+mixup")]
+        (0.0, "none"), (0.0, "ssl"), (1.0, "none"), (1.0, "ssl")]
     preset, plan = plan_of("fig8", "full")
     assert [r.config.random_classes for r in preset.runs(plan)] == [2, None, 100, 1000, 10000, "per-sample"]
     preset, plan = plan_of("fig7", "mini")

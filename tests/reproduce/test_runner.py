@@ -9,7 +9,8 @@ from bm.reproduce import SCALES
 from tests.deep.test_datasets import write_cifar10
 from tests.test_cli import run
 
-TINY = replace(SCALES["mini"], name="tiny", width=4, projector_width=32, epochs=2, batch_size=16, subset=0, probe_every=2,
+TINY = replace(SCALES["mini"], name="tiny", width=4, projector_width=32, epochs=2, long_epochs=3, batch_size=16, subset=0,
+               image_size=0, probe_every=2, train_acc_every=1, benign_seeds=(0, 1),
                checkpoint_every=1, noise_levels=(0.0, 1.0), projector_widths=(16, 32), snapshots=(1,), iid=(2, 2),
                geometry={"per_class": 3, "n_t": 10, "n_reps": 1, "max_rank": 1},
                fig5={"width": 4, "projector_width": 32, "steps": 4, "n": 8, "Bs": (1, 2), "n_max": 8, "repeats": 1,
@@ -63,7 +64,7 @@ def test_cut_short_runs_are_resumed(capsys, tiny):
     assert run(capsys, ["reproduce", "fig3", *args])[0] == 0
     folder = next((out / "tiny" / "runs").iterdir())
     state = json.loads((folder / "metrics.jsonl").read_text().splitlines()[-1])
-    assert state["epoch"] == 2
+    assert state["epoch"] == 3  # random labels + augmentation: the scale's long_epochs
     # pretend the job was killed after epoch 1: keep the epoch-1 checkpoint and metrics
     import torch
 
@@ -72,8 +73,8 @@ def test_cut_short_runs_are_resumed(capsys, tiny):
     torch.save(ck, folder / "checkpoint.pt")
     code, _, err = run(capsys, ["reproduce", "fig6", *args])
     assert code == 0, err
-    assert [json.loads(r)["epoch"] for r in (folder / "metrics.jsonl").read_text().splitlines()] == [1, 2]
-    assert torch.load(folder / "checkpoint.pt", weights_only=False)["epoch"] == 2
+    assert [json.loads(r)["epoch"] for r in (folder / "metrics.jsonl").read_text().splitlines()] == [0, 1, 2, 3]
+    assert torch.load(folder / "checkpoint.pt", weights_only=False)["epoch"] == 3
 
 
 def test_figure_presets_share_runs_and_write_figures(capsys, tiny):
@@ -149,3 +150,30 @@ def test_the_other_presets_read_their_runs(capsys, monkeypatch, tiny, tmp_path):
     code, _, err = run(capsys, ["reproduce", "fig13", *args])
     assert code == 0, err
     assert (out / "tiny" / "fig13" / "heatmap.png").exists() and "C_t =" in (out / "tiny" / "fig13" / "result.json").read_text()
+
+
+def test_benign_preset_reads_its_runs_and_seeds(capsys, tiny):
+    """The headline preset at a tiny scale: its result.json fields are the runs' own numbers, averaged over seeds."""
+    import numpy as np
+
+    args, out = tiny
+    code, stdout, err = run(capsys, ["reproduce", "benign", *args])
+    assert code == 0, err
+    folder = out / "tiny" / "benign"
+    record = json.loads((folder / "result.json").read_text())
+    assert len(record["runs"]) == 4 and {"figure.png", "figure.pdf", "table.md"} <= set(record["outputs"])
+    rows = {}
+    for name, cfg in record["runs"].items():
+        metrics = [json.loads(r) for r in (out / "tiny" / "runs" / name / "metrics.jsonl").read_text().splitlines()]
+        rows[(cfg["seed"], cfg["augment"])] = metrics
+    seeds = record["seeds"]
+    assert [s["seed"] for s in seeds] == [0, 1]
+    for s in seeds:
+        da, twin = rows[(s["seed"], "ssl")], rows[(s["seed"], "none")]
+        assert s["memorized"] == da[-1]["train_acc"] and s["knn_trained"] == da[-1]["knn"]
+        assert s["knn_init"] == da[0]["knn"] and da[0]["epoch"] == 0 and s["knn_no_aug"] == twin[-1]["knn"]
+        assert set(s["layers"]["trained"]["O"]) == {"knn_clean_test", "knn_random_train"}
+    for key in ("memorized", "knn_trained", "knn_init", "knn_no_aug"):
+        assert record[key] == pytest.approx(np.mean([s[key] for s in seeds]))
+        assert record["spread"][key] == pytest.approx(np.std([s[key] for s in seeds]))
+    assert "| mean |" in record["table_md"] and "| layer |" in record["table_md"]
