@@ -15,7 +15,7 @@ import typer
 
 from bm import __version__
 from bm.errors import BMError
-from bm.reproduce.scales import RECIPES
+from bm.reproduce.scales import RECIPES, scale_for
 from bm.toy.data import ToyDataConfig as D
 from bm.toy.grid import ToyGridConfig as G
 from bm.toy.model import ToyModelConfig as M
@@ -169,25 +169,26 @@ PRESETS = {
 def deep_train(
     out: Annotated[Path, typer.Option(help="Run folder.")] = Path("runs/deep"),
     preset: Annotated[Optional[str], typer.Option(help="paper (Table 6, CIFAR-10) or smoke (tiny model and subset, minutes on a CPU); explicit flags win.")] = None,
+    recipe: Annotated[Optional[str], typer.Option(help="A full-scale protocol instead of --preset (explicit flags win): " + RECIPE_HELP)] = None,
     dataset: Annotated[str, typer.Option(help="cifar10, cifar100, stl10 or tinyimagenet.")] = "cifar10",
     data_dir: Annotated[Path, typer.Option(help="Folder holding the data set's official folder.")] = Path("data"),
     download: Annotated[bool, typer.Option(help="Download the data set if missing (needs internet).")] = False,
     subset: Annotated[Optional[int], typer.Option(help="Train on the first N training images (0: all).")] = None,
     label_noise: Annotated[float, typer.Option(help="Fraction of random training labels: 0 clean, 1 random.")] = 1.0,
     random_classes: Annotated[Optional[str], typer.Option(help="Random classes C' (an integer or 'per-sample'; default: C).")] = None,
-    augment: Annotated[str, typer.Option(help="none, ssl, ssl+mixup, randaugment, finite (B fixed views) or iid (B same-class images).")] = "ssl",
+    augment: Annotated[Optional[str], typer.Option(help="none, ssl, ssl+mixup, randaugment, finite (B fixed views) or iid (B same-class images); default ssl (table6 recipe: ssl+mixup).")] = None,
     views: Annotated[int, typer.Option(help="B: views per sample for --augment finite or iid.")] = 1,
     preserve_labels: Annotated[bool, typer.Option(help="finite: views keep their sample's label (--no-preserve-labels: each view its own random label).")] = True,
     iid_subset: Annotated[int, typer.Option(help="iid: number of training points s.")] = 1000,
     randaugment_magnitude: Annotated[int, typer.Option(help="RandAugment strength in [0, 30].")] = 9,
-    mix_targets: Annotated[bool, typer.Option(help="Mixup mixes targets too (the paper); --no-mix-targets as the released code.")] = True,
+    mix_targets: Annotated[Optional[bool], typer.Option("--mix-targets/--no-mix-targets", help="Mixup mixes targets too (the paper, default); --no-mix-targets as the released code.")] = None,
     model: Annotated[str, typer.Option(help="resnet18, vgg11, vgg16 or mlp.")] = "resnet18",
     width: Annotated[Optional[int], typer.Option(help="Encoder base width (64 as published).")] = None,
     projector_width: Annotated[Optional[int], typer.Option(help="Projector hidden width (65536 in Table 6).")] = None,
     image_size: Annotated[Optional[int], typer.Option(help="Resize images to this side before training and probing (default: the data set's own, 32 for CIFAR).")] = None,
     epochs: Annotated[Optional[int], typer.Option(help="Training epochs.")] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Batch size.")] = None,
-    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 4e-3,
+    lr: Annotated[Optional[float], typer.Option(help="Adam learning rate (default 4e-3, Table 6).")] = None,
     probe_every: Annotated[Optional[int], typer.Option(help="Epochs between K-NN / Inv-Bias / invariance probes.")] = None,
     train_acc_every: Annotated[int, typer.Option(help="Epochs between accuracies on the clean training images (also at every probe).")] = 1,
     knn_bank: Annotated[str, typer.Option(help="K-NN memory bank: train (the images trained on) or all (every training image, as the released code).")] = "train",
@@ -208,12 +209,21 @@ def deep_train(
 
     if preset is not None and preset not in PRESETS:
         raise BMError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    if preset is not None and recipe is not None:
+        raise BMError("give --preset or --recipe, not both")
     base = DeepTrainConfig()
     chosen = {"width": ModelConfig.width, "projector_width": ModelConfig.projector_width, "subset": base.subset,
               "epochs": base.epochs, "batch_size": base.batch_size, "probe_every": base.probe_every,
-              "checkpoint_every": base.checkpoint_every, **PRESETS.get(preset or "paper", {})}
+              "checkpoint_every": base.checkpoint_every, "lr": base.lr, "augment": base.augment,
+              "mix_targets": base.mix_targets, **PRESETS.get(preset or "paper", {})}
+    if recipe is not None:  # the full scale's random-label DA run under that recipe
+        s = scale_for("full", recipe)
+        chosen.update(width=s.width, projector_width=s.projector_width, epochs=s.long_epochs, batch_size=s.batch_size,
+                      probe_every=s.probe_every, checkpoint_every=s.checkpoint_every, lr=s.lr, augment=s.da,
+                      mix_targets=s.mix_targets)
     given = {"width": width, "projector_width": projector_width, "subset": subset, "epochs": epochs,
-             "batch_size": batch_size, "probe_every": probe_every, "checkpoint_every": checkpoint_every}
+             "batch_size": batch_size, "probe_every": probe_every, "checkpoint_every": checkpoint_every, "lr": lr,
+             "augment": augment, "mix_targets": mix_targets}
     chosen.update({k: v for k, v in given.items() if v is not None})
     classes = None
     if random_classes is not None:
@@ -221,11 +231,12 @@ def deep_train(
     image_size = image_size or IMAGE_SIZES.get(dataset, 32)
     config = DeepTrainConfig(
         dataset=dataset, data_dir=str(data_dir), subset=chosen["subset"], label_noise=label_noise,
-        random_classes=classes, augment=augment, randaugment_magnitude=randaugment_magnitude, mix_targets=mix_targets,
+        random_classes=classes, augment=chosen["augment"], randaugment_magnitude=randaugment_magnitude,
+        mix_targets=chosen["mix_targets"],
         views=views, preserve_labels=preserve_labels, iid_subset=iid_subset,
         model=ModelConfig(arch=model, width=chosen["width"], projector_width=chosen["projector_width"], num_classes=0,
                           image_size=image_size),
-        epochs=chosen["epochs"], batch_size=chosen["batch_size"], lr=lr, probe_every=chosen["probe_every"],
+        epochs=chosen["epochs"], batch_size=chosen["batch_size"], lr=chosen["lr"], probe_every=chosen["probe_every"],
         train_acc_every=train_acc_every, knn_bank=knn_bank,
         checkpoint_every=chosen["checkpoint_every"], snapshots=int_list(snapshots, "snapshots") if snapshots else (),
         seed=seed, device=device, bf16=bf16, compile=compile,

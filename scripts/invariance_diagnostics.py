@@ -5,7 +5,8 @@ prints the numerator (mean squared distance between two augmented views of an im
 denominator (mean squared distance between two clean images) and their ratio, with the network's
 BatchNorm statistics taken four ways: as trained (eval mode, what metrics.jsonl reports), and
 re-estimated on clean images, on SSL views, and on SSL views + mixup. It also prints the pixel
-statistics of those three inputs.
+statistics of those three inputs, and (trained weights, BN as trained) the invariance under each half of the
+SSL pipeline alone: crop + flip only, and colour jitter + greyscale only.
 
     python scripts/invariance_diagnostics.py RUN_FOLDER [--samples 256] [--views 4]
 """
@@ -23,6 +24,8 @@ from bm.deep.views import augment_batch, finite_views
 from bm.theory import InvarianceAccumulator
 
 LAYERS = ("embedding", "O")
+FAMILIES = {"crop + flip only": SSLAugment(jitter_p=0.0, gray_p=0.0),
+            "colour only": SSLAugment(scale=(1.0, 1.0), ratio=(1.0, 1.0), flip_p=0.0)}
 
 
 def batches(images: torch.Tensor, kind: str, seed: int, size: int = 128):
@@ -52,7 +55,8 @@ def reestimate_bn(net: torch.nn.Module, images: torch.Tensor, kind: str) -> None
 
 
 @torch.no_grad()
-def invariance(net, images: torch.Tensor, B: int, seed: int) -> dict[str, tuple[float, float, float]]:
+def invariance(net, images: torch.Tensor, B: int, seed: int, config: SSLAugment = SSLAugment()
+               ) -> dict[str, tuple[float, float, float]]:
     """(numerator, denominator, ratio) per layer, views as the training loop's probe draws them."""
     s = images.shape[0]
     sample = torch.arange(s).repeat_interleave(B)
@@ -61,7 +65,7 @@ def invariance(net, images: torch.Tensor, B: int, seed: int) -> dict[str, tuple[
     num = {n: 0.0 for n in LAYERS}
     for start in range(0, s, 64):
         rows = slice(start * B, min(s, start + 64) * B)
-        feats = net.features(finite_views(images, sample[rows], view[rows], seed), list(LAYERS))
+        feats = net.features(finite_views(images, sample[rows], view[rows], seed, config), list(LAYERS))
         for n, f in feats.items():
             f = f.float().reshape(-1, B, f[0].numel())
             accs[n].update(f[:, 1:], f[:, 0])
@@ -96,6 +100,10 @@ def main() -> None:
             values = invariance(net, images, args.views, cfg.seed + 1)
             print(f"{label:8s} BN {bn:10s} " + "  ".join(
                 f"{n}: num {v[0]:.4g} den {v[1]:.4g} I {v[2]:.3f}" for n, v in values.items()))
+        net = network_at(cfg, file)
+        for family, config in FAMILIES.items():
+            values = invariance(net, images, args.views, cfg.seed + 1, config)
+            print(f"{label:8s} views: {family:18s} " + "  ".join(f"{n}: I {v[2]:.3f}" for n, v in values.items()))
 
 
 if __name__ == "__main__":

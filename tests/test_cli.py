@@ -147,6 +147,10 @@ def test_deep_train_kill_resume_and_probe_through_bm(capsys, tmp_path):
         (["--random-classes", "x"], "random-classes"),
         (["--resume"], "no checkpoint"),
         (["--device", "cuda"], "CUDA"),
+        (["--recipe", "released"], "--preset or --recipe"),
+        (["--image-size", "4"], "image_size"),
+        (["--knn-bank", "some"], "knn_bank"),
+        (["--train-acc-every", "0"], "train_acc_every"),
     ],
 )
 def test_deep_train_bad_input(capsys, tmp_path, argv, needle):
@@ -188,3 +192,21 @@ def test_probe_transfer_to_another_data_set(capsys, tmp_path):
     assert code == 0, err
     record = json.loads((tmp_path / "run" / "probe.json").read_text())["results"]["trained"]
     assert 0 <= record["transfer:cifar100"]["knn_clean_test"] <= 1 and "linear_clean_test" in record["embedding"]
+
+
+def test_deep_train_recipes_set_the_full_scale_random_label_run(monkeypatch, capsys, tmp_path):
+    """--recipe gives the full scale's random-label DA run of that recipe; explicit flags still win."""
+    import bm.deep.datasets
+    import bm.deep.train
+
+    seen = []
+    monkeypatch.setattr(bm.deep.datasets, "load_dataset", lambda *a, **k: None)
+    monkeypatch.setattr(bm.deep.train, "train", lambda cfg, out, **kw: seen.append(cfg) or out)
+    for argv in (["--recipe", "table6"], ["--recipe", "released"], ["--recipe", "released", "--lr", "1e-4"]):
+        assert run(capsys, ["deep-train", "--out", str(tmp_path / "r"), *argv])[0] == 0
+    paper, released, mine = seen
+    assert (paper.lr, paper.augment, paper.mix_targets, paper.epochs, paper.model.projector_width) == (
+        4e-3, "ssl+mixup", True, 5000, 65536)
+    assert (released.lr, released.augment, released.mix_targets, released.epochs, released.probe_every) == (
+        3e-4, "ssl", False, 10000, 50)
+    assert mine.lr == 1e-4 and mine.epochs == 10000

@@ -194,13 +194,17 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
         torch.save({"labels": labels.labels, "randomized": labels.randomized, "true": train_set.labels.cpu(),
                     "num_classes": labels.num_classes}, out / "labels.pt")
         _save(out / "init.pt", {"model": net.state_dict()})
+    began, offset = time.perf_counter(), 0.0
     if ddp.main:
-        _truncate_metrics(out / "metrics.jsonl", epoch)
+        offset = _truncate_metrics(out / "metrics.jsonl", epoch)
+
+    def clock() -> float:
+        return offset + time.perf_counter() - began
     train_set, bank, test_set = train_set.to(device), bank.to(device), test_set.to(device)
     targets = torch.nn.functional.one_hot(labels.labels, labels.num_classes).float().to(device)  # (n, C)
     y = labels.labels.to(device)
     if ddp.main and not resume:  # epoch 0: the probes at initialization
-        _append(out, {"epoch": 0, **_measure(net, cfg, train_set, bank, test_set, targets, y, True)}, None)
+        _append(out, {"epoch": 0, **_measure(net, cfg, train_set, bank, test_set, targets, y, True)}, None, clock)
     model = net
     channels_last = device.type == "cuda"
     if channels_last:
@@ -258,7 +262,7 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
             seconds = time.perf_counter() - start
             if ddp.main:  # rank 0 measures, writes and probes; the others wait at the barrier
                 _end_of_epoch(net, out, cfg, epoch, total / seen, seen / seconds, (train_set, bank, test_set), targets,
-                              y, on_epoch)
+                              y, on_epoch, clock)
             ddp.barrier()
             stopping = ddp.any(stop["signal"] is not None)
             if epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs or stopping:
@@ -328,7 +332,9 @@ def _measure(net: Network, cfg: DeepTrainConfig, train_set: ImageSet, bank: Imag
     return row
 
 
-def _append(out: Path, row: dict, on_epoch: Callable[[dict], None] | None) -> None:
+def _append(out: Path, row: dict, on_epoch: Callable[[dict], None] | None, clock: Callable[[], float]) -> None:
+    """Append one metrics row, stamped with the run's wall time so far (`wall_s`, summed over resumes)."""
+    row["wall_s"] = round(clock(), 3)
     with open(out / "metrics.jsonl", "a") as f:
         f.write(json.dumps(row) + "\n")
     if on_epoch is not None:
@@ -337,20 +343,22 @@ def _append(out: Path, row: dict, on_epoch: Callable[[dict], None] | None) -> No
 
 def _end_of_epoch(net: Network, out: Path, cfg: DeepTrainConfig, epoch: int, loss: float, rate: float,
                   data: tuple[ImageSet, ImageSet, ImageSet], targets: torch.Tensor, y: torch.Tensor,
-                  on_epoch: Callable[[dict], None] | None) -> None:
+                  on_epoch: Callable[[dict], None] | None, clock: Callable[[], float]) -> None:
     """Append the epoch's metrics (and probes every cfg.probe_every epochs); keep a snapshot if asked."""
     row = {"epoch": epoch, "loss": loss, "img_per_s": rate}
     probing = epoch % cfg.probe_every == 0 or epoch == cfg.epochs
     if probing or epoch % cfg.train_acc_every == 0:
         row.update(_measure(net, cfg, *data, targets, y, probing))
-    _append(out, row, on_epoch)
+    _append(out, row, on_epoch, clock)
     if epoch in cfg.snapshots:
         _save(out / f"snapshot_{epoch}.pt", {"model": net.state_dict(), "epoch": epoch})
 
 
-def _truncate_metrics(path: Path, epoch: int) -> None:
-    """Drop metric rows after `epoch` (written after the checkpoint a resumed run starts from)."""
+def _truncate_metrics(path: Path, epoch: int) -> float:
+    """Drop metric rows after `epoch` (written after the checkpoint a resumed run starts from); returns the
+    wall time the kept rows reached."""
     if not path.exists():
-        return
+        return 0.0
     rows = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["epoch"] <= epoch]
     atomic_write_text(path, "".join(r + "\n" for r in rows))
+    return float(json.loads(rows[-1]).get("wall_s", 0.0)) if rows else 0.0

@@ -9,7 +9,7 @@ from pathlib import Path
 from bm import __version__
 from bm.errors import BMError
 from bm.reproduce.presets import PRESETS
-from bm.reproduce.scales import SCALES
+from bm.reproduce.scales import RECIPES, SCALES
 from bm.runs import atomic_write_text
 
 __all__ = ["report"]
@@ -34,7 +34,7 @@ def _section(record: dict, folder: Path, out: Path) -> list[str]:
 
 
 def report(out: Path) -> Path:
-    """Write OUT/report.md from OUT/<scale>/<preset>/result.json; returns its path."""
+    """Write OUT/report.md from OUT/<scale>[-<recipe>]/<preset>/result.json; returns its path."""
     out = Path(out)
     if not out.is_dir():
         raise BMError(f"{out} is not a folder; give the --out of bm reproduce")
@@ -42,17 +42,20 @@ def report(out: Path) -> Path:
     lines = ["# Benign memorization: reproduced results", "",
              f"Gathered {time.strftime('%Y-%m-%d %H:%M')} by bm {__version__} from `{out}`.", ""]
     found = 0
-    for scale in SCALES:
-        folders = sorted((p for p in (out / scale).glob("*") if p.name in PRESETS), key=lambda p: order[p.name])
+    roots = [(scale, None) for scale in SCALES] + [("full", r) for r in RECIPES if r != "table6"]
+    for scale, recipe in roots:
+        root = out / (scale if recipe is None else f"{scale}-{recipe}")
+        folders = sorted((p for p in root.glob("*") if p.name in PRESETS), key=lambda p: order[p.name])
         finished = [p for p in folders if (p / "result.json").exists()]
         if not folders:
             continue
-        lines += [f"## {scale} scale", ""]
+        lines += [f"## {scale} scale" + (f", recipe {recipe}" if recipe else ""), ""]
         for folder in finished:
             lines += _section(json.loads((folder / "result.json").read_text()), folder, out)
         unfinished = [p.name for p in folders if p not in finished]
         if unfinished:
-            lines += [f"Not finished (rerun `bm reproduce NAME --scale {scale}` to resume): {', '.join(unfinished)}.", ""]
+            again = f"bm reproduce NAME --scale {scale}" + (f" --recipe {recipe}" if recipe else "")
+            lines += [f"Not finished (rerun `{again}` to resume): {', '.join(unfinished)}.", ""]
         found += len(finished)
     if not found:
         raise BMError(f"no finished presets under {out}; run `bm reproduce NAME --out {out}` first")

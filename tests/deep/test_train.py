@@ -36,6 +36,7 @@ def test_run_folder_and_metrics(tmp_path, data):
     assert "knn" in rows[1] and "knn" in rows[2] and "knn" not in rows[0]
     assert set(rows[1]["invariance"]) == {"stem", "layer1", "layer2", "layer3", "layer4", "embedding", "P", "O"}
     assert all(0 <= r["train_acc"] <= 1 and r["img_per_s"] > 0 for r in rows)
+    assert 0 < init["wall_s"] < rows[0]["wall_s"] < rows[1]["wall_s"] < rows[2]["wall_s"]
     labels = torch.load(out / "labels.pt")
     assert labels["randomized"].all() and labels["labels"].shape == (40,)
     for name in ("config.json", "init.pt", "checkpoint.pt", "snapshot_1.pt"):
@@ -57,7 +58,7 @@ def test_interrupt_and_resume_match_an_uninterrupted_run(tmp_path, data):
     a = torch.load(whole / "checkpoint.pt", weights_only=False)["model"]
     b = torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=False)["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
-    drop = lambda rows: [{k: v for k, v in r.items() if k != "img_per_s"} for r in rows]  # noqa: E731
+    drop = lambda rows: [{k: v for k, v in r.items() if k not in ("img_per_s", "wall_s")} for r in rows]  # noqa: E731
     assert drop(_metrics(tmp_path / "cut")) == drop(_metrics(whole))
 
 
@@ -70,7 +71,7 @@ def test_a_finished_run_extended_equals_an_uninterrupted_longer_run(tmp_path, da
     a = torch.load(whole / "checkpoint.pt", weights_only=False)
     b = torch.load(tmp_path / "ext" / "checkpoint.pt", weights_only=False)
     assert a["epoch"] == b["epoch"] == 4 and all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
-    probes = {"knn", "inv", "bias", "invariance", "img_per_s"}  # the short run also probed its last epoch, 2
+    probes = {"knn", "inv", "bias", "invariance", "img_per_s", "wall_s"}  # the short run also probed its last epoch
     drop = lambda rows: [{k: v for k, v in r.items() if k not in probes} for r in rows]  # noqa: E731
     assert drop(_metrics(tmp_path / "ext")) == drop(_metrics(whole))
     record = json.loads((tmp_path / "ext" / "config.json").read_text())

@@ -120,3 +120,34 @@ def test_list_shows_every_preset_with_runs_and_times(capsys):
     for name in PRESETS:
         assert f"\n{name} " in out
     assert "16/16" in out and "H100" in out and "CPU" in out
+
+
+def test_recipes_produce_the_stated_full_scale_configs():
+    """table6 (the paper, the default) and released (the authors' README command) differ exactly as documented."""
+    from bm.reproduce.scales import RECIPES
+
+    runs = {}
+    for recipe in ("table6", "released"):
+        preset, plan = plan_of("table2", "full", recipe=recipe, datasets=("cifar10",))
+        runs[recipe] = {(r.config.label_noise, r.config.augment != "none"): r for r in preset.runs(plan)}
+        assert plan.root == Path("/out") / ("full" if recipe == "table6" else "full-released")
+    paper, released = runs["table6"][(1.0, True)].config, runs["released"][(1.0, True)].config
+    assert (paper.lr, paper.augment, paper.mix_targets, paper.epochs, paper.batch_size) == (4e-3, "ssl+mixup", True, 5000, 256)
+    assert (released.lr, released.augment, released.epochs, released.batch_size, released.probe_every) == (
+        3e-4, "ssl", 10000, 256, 50)
+    assert paper.model == released.model and paper.model.projector_width == 65536
+    assert runs["table6"][(0.0, False)].config.epochs == runs["released"][(0.0, False)].config.epochs == 1000
+    assert plan_of("fig3", "full")[1].root == plan_of("fig3", "full", recipe="table6")[1].root
+    assert set(RECIPES) == {"table6", "released"}
+    with pytest.raises(BMError, match="full-scale protocol"):
+        plan_of("fig3", "mini", recipe="released")
+    with pytest.raises(BMError, match="unknown recipe"):
+        plan_of("fig3", "full", recipe="fast")
+
+
+def test_list_shows_both_recipes_and_the_benign_preset(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["reproduce", "--list"])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0 and "table6" in out.splitlines()[0] and "released" in out.splitlines()[0]
+    assert any(line.startswith("benign ") for line in out.splitlines())
