@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-settings.register_profile("bm", deadline=None, max_examples=60)
+settings.register_profile("bm", deadline=None, max_examples=60, derandomize=True)  # CI: the same examples every run
 settings.load_profile("bm")
 
 CIFAR_MINI = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar-10-mini"

@@ -50,6 +50,11 @@ def test_toy_grid_end_to_end(capsys, tmp_path):
         (["--optimizer", "sgdm"], "optimizer"),
         (["--device", "tpu:0"], "device"),
         (["--label-noise", "1.5"], "noise"),
+        (["--lr", "nan"], "lr must be a finite number"),
+        (["--lr", "inf"], "lr must be a finite number"),
+        (["--sigma", "nan"], "sigma must be a finite number"),
+        (["--init-scale", "inf"], "init_scale must be a finite number"),
+        (["--label-noise", "nan"], "label_noise must be a finite number"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, argv, needle):
@@ -106,8 +111,11 @@ def test_deep_train_kill_resume_and_probe_through_bm(capsys, tmp_path):
     assert out.count("epoch ") == 2 and (tmp_path / "run" / "snapshot_1.pt").exists()
     code, _, err = run(capsys, [*args, "--epochs", "2"])  # the same run again without --resume: refused
     assert code == 2 and "--resume" in err
-    code, _, err = run(capsys, [*args, "--epochs", "3", "--resume"])  # another epoch count: another config
-    assert code == 2 and "different config" in err
+    code, _, err = run(capsys, [*args, "--epochs", "1", "--resume"])  # fewer epochs: another config
+    assert code == 2 and "can only be raised" in err and err.count("\n") == 1
+    code, _, err = run(capsys, [*args, "--epochs", "3", "--resume"])  # more epochs: the finished run is extended
+    assert code == 0, err
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["extended"] == [{"epochs": [2, 3]}]
 
     # kill -9 once the first checkpoint is on disk, then resume: the run ends at epoch 3 all the same
     run_dir = tmp_path / "run2"
@@ -151,6 +159,8 @@ def test_deep_train_kill_resume_and_probe_through_bm(capsys, tmp_path):
         (["--image-size", "4"], "image_size"),
         (["--knn-bank", "some"], "knn_bank"),
         (["--train-acc-every", "0"], "train_acc_every"),
+        (["--lr", "nan"], "lr must be a finite number"),
+        (["--label-noise", "inf"], "label noise must lie in [0, 1]"),
     ],
 )
 def test_deep_train_bad_input(capsys, tmp_path, argv, needle):

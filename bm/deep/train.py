@@ -14,6 +14,7 @@ import math
 import os
 import pickle
 import signal
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -26,7 +27,7 @@ from bm.deep.datasets import ImageSet, load_dataset
 from bm.deep.distributed import setup
 from bm.deep.models import ModelConfig, Network
 from bm.deep.views import PROTOCOLS, augment_batch, finite_labels, finite_views, iid_views
-from bm.errors import BMError
+from bm.errors import BMError, require_finite
 from bm.labels import LabelConfig, assign_labels
 from bm.probe import knn_accuracy
 from bm.runs import atomic_write_text, prepare_run_folder
@@ -40,9 +41,12 @@ class DivergedError(BMError):
 
 
 class Interrupted(BMError):
-    """SIGTERM or SIGINT arrived; a checkpoint was written and the run can be resumed."""
+    """SIGTERM or SIGINT arrived; a checkpoint was written and the run can be resumed. Exit code 128 + the
+    signal's number, the shell convention: 143 for SIGTERM, 130 for SIGINT."""
 
-    exit_code = 130
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.exit_code = 128 + signum
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,7 @@ class DeepTrainConfig:
                      "decomposition_samples", "decomposition_views"):
             if getattr(self, name) < 1:
                 raise BMError(f"{name} must be >= 1, got {getattr(self, name)}")
+        require_finite(lr=self.lr, label_noise=self.label_noise)
         if self.subset < 0 or self.lr <= 0:
             raise BMError("subset must be >= 0 and lr > 0")
         if self.knn_bank not in ("train", "all"):
@@ -239,7 +244,7 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
                 if ddp.any(stop["signal"] is not None):  # between batches: the state is exactly resumable
                     checkpoint(epoch, {"order": order.cpu(), "offset": s, "total": total, "seen": seen})
                     raise Interrupted(f"stopped by signal {stop['signal']} in epoch {epoch + 1}; "
-                                      "continue with --resume")
+                                      "continue with --resume", stop["signal"])
                 idx = order[s : s + cfg.batch_size]
                 x, t = fetch(idx)
                 if channels_last:
@@ -268,7 +273,8 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
             if epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs or stopping:
                 checkpoint(epoch)
             if stopping:
-                raise Interrupted(f"stopped by signal {stop['signal']} after epoch {epoch}; continue with --resume")
+                raise Interrupted(f"stopped by signal {stop['signal']} after epoch {epoch}; continue with --resume",
+                                  stop["signal"])
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
@@ -335,8 +341,10 @@ def _measure(net: Network, cfg: DeepTrainConfig, train_set: ImageSet, bank: Imag
 def _append(out: Path, row: dict, on_epoch: Callable[[dict], None] | None, clock: Callable[[], float]) -> None:
     """Append one metrics row, stamped with the run's wall time so far (`wall_s`, summed over resumes)."""
     row["wall_s"] = round(clock(), 3)
-    with open(out / "metrics.jsonl", "a") as f:
+    with open(out / "metrics.jsonl", "a") as f:  # one whole record per write, on disk before the next epoch
         f.write(json.dumps(row) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
     if on_epoch is not None:
         on_epoch(row)
 
@@ -355,10 +363,21 @@ def _end_of_epoch(net: Network, out: Path, cfg: DeepTrainConfig, epoch: int, los
 
 
 def _truncate_metrics(path: Path, epoch: int) -> float:
-    """Drop metric rows after `epoch` (written after the checkpoint a resumed run starts from); returns the
-    wall time the kept rows reached."""
+    """Drop metric rows after `epoch` (written after the checkpoint a resumed run starts from) and a torn
+    last line (a kill inside a write; said on stderr); returns the wall time the kept rows reached."""
     if not path.exists():
         return 0.0
-    rows = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["epoch"] <= epoch]
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    rows = []
+    for k, line in enumerate(lines):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            if k < len(lines) - 1:
+                raise BMError(f"{path} line {k + 1} is not JSON; the run folder is damaged") from None
+            print(f"bm: dropped a torn last line of {path}", file=sys.stderr)
+            continue
+        if row["epoch"] <= epoch:
+            rows.append(line)
     atomic_write_text(path, "".join(r + "\n" for r in rows))
     return float(json.loads(rows[-1]).get("wall_s", 0.0)) if rows else 0.0

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
-from bm.errors import BMError
+from bm.errors import BMError, require_finite
 from bm.labels import LabelConfig, assign_labels
 
 __all__ = ["AUGMENTATIONS", "ToyDataConfig", "ToyMixture", "ToySplit"]
@@ -47,6 +47,7 @@ class ToyDataConfig:
                 f"need num_classes >= 2 and 1 <= signal_dim <= dim; got C={self.num_classes}, "
                 f"d={self.dim}, d1={self.signal_dim}"
             )
+        require_finite(sigma=self.sigma, center_scale=self.center_scale, label_noise=self.label_noise)
         if self.sigma <= 0 or self.center_scale < 0:
             raise BMError(f"need sigma > 0 and center_scale >= 0; got {self.sigma}, {self.center_scale}")
         if self.augment not in AUGMENTATIONS:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from bm.errors import BMError
+from bm.errors import BMError, require_finite
 
 __all__ = ["ToyModelConfig", "ToyParams", "encode", "init_params", "mse_loss_and_grads", "project", "sq_distances"]
 
@@ -29,6 +29,7 @@ class ToyModelConfig:
     init_scale: float = 1.0  # W ~ N(0, init_scale^2 / d)
 
     def __post_init__(self) -> None:
+        require_finite(init_scale=self.init_scale)
         if self.prototypes < 1 or self.init_scale <= 0:
             raise BMError(f"need prototypes >= 1 and init_scale > 0; got {self.prototypes}, {self.init_scale}")
 

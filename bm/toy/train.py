@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from bm.errors import BMError
+from bm.errors import BMError, require_finite
 from bm.probe import knn_accuracy
 from bm.theory import mse_decomposition, normalized_invariance
 from bm.toy.data import ToyMixture, ToySplit
@@ -38,6 +38,7 @@ class ToyTrainConfig:
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
             raise BMError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}")
+        require_finite(lr=self.lr)
         if self.lr <= 0 or self.steps < 1 or self.batch_size < 0 or self.track_every < 0:
             raise BMError("need lr > 0, steps >= 1, batch_size >= 0 and track_every >= 0")
 

@@ -14,7 +14,8 @@ ARGS = ["deep-train", "--model", "mlp", "--width", "8", "--projector-width", "64
 
 
 def _losses(run):
-    return [json.loads(line)["loss"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return [r["loss"] for r in rows if r["epoch"] > 0]  # epoch 0: the probes at init, no loss
 
 
 @pytest.mark.slow
@@ -32,4 +33,4 @@ def test_two_processes_match_one(tmp_path):
     a, b = _losses(tmp_path / "one"), _losses(tmp_path / "two")
     assert len(a) == len(b) == 3
     assert a == pytest.approx(b, rel=1e-5)
-    assert len((tmp_path / "two" / "metrics.jsonl").read_text().splitlines()) == 3  # written once, by rank 0
+    assert len((tmp_path / "two" / "metrics.jsonl").read_text().splitlines()) == 4  # epochs 0-3, written once, by rank 0

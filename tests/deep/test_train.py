@@ -51,8 +51,9 @@ def test_interrupt_and_resume_match_an_uninterrupted_run(tmp_path, data):
         if row["epoch"] == 1:
             os.kill(os.getpid(), signal.SIGTERM)
 
-    with pytest.raises(Interrupted, match="--resume"):
+    with pytest.raises(Interrupted, match="--resume") as stopped:
         train(CFG, tmp_path / "cut", data=data, on_epoch=interrupt)
+    assert stopped.value.exit_code == 143  # 128 + SIGTERM, the shell convention (SIGINT: 130)
     assert torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=False)["epoch"] == 1
     train(CFG, tmp_path / "cut", resume=True, data=data)
     a = torch.load(whole / "checkpoint.pt", weights_only=False)["model"]
@@ -80,6 +81,19 @@ def test_a_finished_run_extended_equals_an_uninterrupted_longer_run(tmp_path, da
         train(replace(long, epochs=3), tmp_path / "ext", resume=True, data=data)
     with pytest.raises(BMError, match="differs in: epochs, lr"):
         train(replace(long, epochs=6, lr=1e-2), tmp_path / "ext", resume=True, data=data)
+
+
+def test_resume_drops_a_torn_last_metrics_line(tmp_path, data, capsys):
+    whole = train(CFG, tmp_path / "whole", data=data)
+    cut = replace(CFG, epochs=2)
+    train(cut, tmp_path / "cut", data=data)
+    path = tmp_path / "cut" / "metrics.jsonl"
+    path.write_text(path.read_text() + '{"epoch": 3, "loss": 0.9')  # a kill inside the next write
+    train(CFG, tmp_path / "cut", resume=True, data=data)
+    assert "torn last line" in capsys.readouterr().err
+    drop = lambda rows: [{k: v for k, v in r.items() if k not in ("img_per_s", "wall_s", "knn", "inv", "bias",  # noqa: E731
+                                                                   "invariance")} for r in rows]
+    assert drop(_metrics(tmp_path / "cut")) == drop(_metrics(whole))
 
 
 def test_refusals(tmp_path, data):
