@@ -79,10 +79,10 @@ QUICK = {"ns": (8, 32, 128), "Bs": (1, 8, 64), "seeds": (0,), "steps": 600, "cap
 @app.command("toy-grid")
 def toy_grid(
     out: Annotated[Path, typer.Option(help="Output folder (config.json, grid.csv, capacity.json, heatmap.png/.pdf).")] = Path("runs/toy-grid"),
-    ns: Annotated[str, typer.Option("--ns", help="Comma-separated sample sizes n.")] = ",".join(map(str, G.ns)),
-    Bs: Annotated[str, typer.Option("--Bs", help="Comma-separated views per sample B (B=1: no augmentation).")] = ",".join(map(str, G.Bs)),
-    seeds: Annotated[str, typer.Option(help="Comma-separated seeds; results are averaged over them.")] = ",".join(map(str, G.seeds)),
-    quick: Annotated[bool, typer.Option("--quick", help="Small smoke grid: n=8,32,128, B=1,8,64, one seed, 600 steps.")] = False,
+    ns: Annotated[Optional[str], typer.Option("--ns", help=f"Comma-separated sample sizes n (default: {','.join(map(str, G.ns))}).")] = None,
+    Bs: Annotated[Optional[str], typer.Option("--Bs", help=f"Comma-separated views per sample B (B=1: no augmentation) (default: {','.join(map(str, G.Bs))}).")] = None,
+    seeds: Annotated[Optional[str], typer.Option(help=f"Comma-separated seeds; results are averaged over them (default: {','.join(map(str, G.seeds))}).")] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="Small smoke grid: n=8,32,128, B=1,8,64, one seed, 600 steps (explicit flags win).")] = False,
     device: Annotated[str, typer.Option(help="Torch device: cpu, cuda, cuda:N.")] = "cpu",
     classes: Annotated[int, typer.Option(help="True classes C of the mixture.")] = D.num_classes,
     dim: Annotated[int, typer.Option(help="Input dimension d.")] = D.dim,
@@ -99,12 +99,12 @@ def toy_grid(
     init_scale: Annotated[float, typer.Option(help="Encoder init: W ~ N(0, init_scale^2 / d).")] = M.init_scale,
     optimizer: Annotated[str, typer.Option(help="adam or gd.")] = T.optimizer,
     lr: Annotated[float, typer.Option(help="Learning rate.")] = T.lr,
-    steps: Annotated[int, typer.Option(help="Training budget t (steps).")] = T.steps,
+    steps: Annotated[Optional[int], typer.Option(help=f"Training budget t (steps) (default: {T.steps}).")] = None,
     batch_size: Annotated[int, typer.Option(help="Points per step and model; 0 = full batch.")] = T.batch_size,
     track_every: Annotated[int, typer.Option(help="Steps between Inv/Bias measurements (curves.csv); 0 = end only.")] = T.track_every,
     k: Annotated[int, typer.Option(help="K-NN neighbours.")] = G.k,
     knn_normalize: Annotated[bool, typer.Option(help="L2-normalize embeddings before K-NN.")] = G.knn_normalize,
-    capacity_repeats: Annotated[int, typer.Option(help="Random labelings tried per n when estimating C_t.")] = G.capacity_repeats,
+    capacity_repeats: Annotated[Optional[int], typer.Option(help=f"Random labelings tried per n when estimating C_t (default: {G.capacity_repeats}).")] = None,
     capacity_n_max: Annotated[int, typer.Option(help="Largest n the capacity search tries.")] = G.capacity_n_max,
 ) -> None:
     """Train the Appendix-E toy model over an n x B grid and seeds: grid.csv, capacity.json, heatmap.
@@ -114,11 +114,13 @@ def toy_grid(
     from bm.runs import read_csv_rows
     from bm.toy.grid import headline, run_grid
 
-    grid = {"ns": int_list(ns, "ns"), "Bs": int_list(Bs, "Bs"), "seeds": int_list(seeds, "seeds"),
-            "capacity_repeats": capacity_repeats}
-    if quick:
-        grid.update({key: QUICK[key] for key in ("ns", "Bs", "seeds", "capacity_repeats")})
-        steps = QUICK["steps"]
+    base = QUICK if quick else {"ns": G.ns, "Bs": G.Bs, "seeds": G.seeds, "capacity_repeats": G.capacity_repeats,
+                                "steps": T.steps}
+    grid = {"ns": int_list(ns, "ns") if ns is not None else base["ns"],
+            "Bs": int_list(Bs, "Bs") if Bs is not None else base["Bs"],
+            "seeds": int_list(seeds, "seeds") if seeds is not None else base["seeds"],
+            "capacity_repeats": capacity_repeats if capacity_repeats is not None else base["capacity_repeats"]}
+    steps = steps if steps is not None else base["steps"]
     config = G(
         **grid, k=k, knn_normalize=knn_normalize, capacity_n_max=capacity_n_max, device=device,
         data=D(num_classes=classes, dim=dim, signal_dim=signal_dim, sigma=sigma, center_scale=center_scale,
@@ -435,7 +437,7 @@ def reproduce_cmd(
     scale: Annotated[str, typer.Option(help="full (the paper's models and data, a GPU) or mini (cifar-10-mini-sized data, CPU-sized models).")] = "full",
     data_dir: Annotated[Path, typer.Option(help="Folder holding the data sets' official folders.")] = Path("data"),
     out: Annotated[Path, typer.Option(help="Results: OUT/<scale>/runs/<run> and OUT/<scale>/<preset>/.")] = Path("runs/reproduce"),
-    datasets: Annotated[str, typer.Option(help="table2/table3: comma-separated data sets to keep (default all rows).")] = "",
+    datasets: Annotated[Optional[str], typer.Option(help="table2/table3: comma-separated data sets to keep (default all rows).")] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
     download: Annotated[bool, typer.Option(help="Download missing data sets (needs internet).")] = False,
     print_commands: Annotated[bool, typer.Option("--print-commands", help="Print one shell line per run (for a job scheduler) instead of running.")] = False,
@@ -458,7 +460,11 @@ def reproduce_cmd(
         return
     if name is None:
         raise BMError("give a preset name (bm reproduce --list shows them)")
-    chosen = tuple(d for d in datasets.split(",") if d) or None
+    chosen = None
+    if datasets is not None:
+        chosen = tuple(d for d in datasets.split(",") if d.strip())
+        if not chosen:
+            raise BMError("--datasets is empty; name data sets (e.g. cifar10) or leave the option out for all rows")
     if print_commands:
         preset, plan = make_plan(name, scale, data_dir, out, device, chosen, recipe)
         typer.echo("\n".join(commands(preset, plan)))

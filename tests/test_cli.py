@@ -161,6 +161,8 @@ def test_deep_train_kill_resume_and_probe_through_bm(capsys, tmp_path):
         (["--train-acc-every", "0"], "train_acc_every"),
         (["--lr", "nan"], "lr must be a finite number"),
         (["--label-noise", "inf"], "label noise must lie in [0, 1]"),
+        (["--views", "8"], "applies to augment finite or iid"),
+        (["--snapshots", "99"], "snapshots must lie in [1, epochs = 3]"),
     ],
 )
 def test_deep_train_bad_input(capsys, tmp_path, argv, needle):
@@ -220,3 +222,16 @@ def test_deep_train_recipes_set_the_full_scale_random_label_run(monkeypatch, cap
     assert (released.lr, released.augment, released.mix_targets, released.epochs, released.probe_every) == (
         3e-4, "ssl", False, 10000, 50)
     assert mine.lr == 1e-4 and mine.epochs == 10000
+
+
+def test_quick_grid_keeps_explicit_flags(capsys, tmp_path):
+    """--quick sets the smoke grid, but flags given on the command line win (as over deep-train presets)."""
+    code, _, err = run(capsys, ["toy-grid", "--out", str(tmp_path / "q"), "--quick", "--steps", "50", "--ns", "8"])
+    assert code == 0, err
+    config = json.loads((tmp_path / "q" / "config.json").read_text())["config"]
+    assert config["train"]["steps"] == 50 and config["ns"] == [8] and config["Bs"] == [1, 8, 64]
+
+
+def test_reproduce_empty_datasets_is_refused(capsys, tmp_path):
+    code, _, err = run(capsys, ["reproduce", "table2", "--scale", "mini", "--datasets", "", "--out", str(tmp_path / "o")])
+    assert code == 2 and "--datasets is empty" in err and err.count("\n") == 1 and not (tmp_path / "o").exists()

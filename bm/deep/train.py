@@ -84,6 +84,10 @@ class DeepTrainConfig:
             raise BMError(f"augment must be one of {', '.join(PROTOCOLS + ('finite', 'iid'))}; got {self.augment!r}")
         if self.views < 1 or self.iid_subset < 1:
             raise BMError("views and iid_subset must be >= 1")
+        if self.views > 1 and self.augment not in ("finite", "iid"):
+            raise BMError(f"views (B = {self.views}) applies to augment finite or iid; {self.augment!r} draws fresh views")
+        if any(not 1 <= e <= self.epochs for e in self.snapshots):
+            raise BMError(f"snapshots must lie in [1, epochs = {self.epochs}]; got {', '.join(map(str, self.snapshots))}")
         LabelConfig(self.label_noise, self.random_classes)
         for name in ("epochs", "batch_size", "probe_every", "train_acc_every", "checkpoint_every", "probe_k",
                      "decomposition_samples", "decomposition_views"):
