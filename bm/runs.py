@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import fcntl
 import io
 import json
 import os
@@ -14,7 +15,30 @@ from typing import Any
 from bm import __version__
 from bm.errors import RunFolderError
 
-__all__ = ["atomic_write_text", "git_sha", "prepare_run_folder", "read_csv_rows", "write_csv_rows"]
+__all__ = ["atomic_write_text", "git_sha", "lock_folder", "prepare_run_folder", "read_csv_rows", "write_csv_rows"]
+
+LOCK = ".bm.lock"
+_held: dict[Path, int] = {}  # folders this process holds, their lock files' descriptors (kept open until exit)
+
+
+def lock_folder(folder: Path) -> None:
+    """Make this process the folder's only writer: an exclusive OS lock on FOLDER/.bm.lock, released by the
+    kernel when the process ends (kill -9 included), so a lock is never stale. A second writer is refused at
+    once with the holder's pid; taking a folder this process already holds is a no-op."""
+    folder = Path(folder).resolve()
+    if folder in _held:
+        return
+    fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise RunFolderError(f"{folder} is in use by another bm process (pid {holder}); wait for it to finish "
+                             "or choose another folder") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    _held[folder] = fd
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -82,6 +106,7 @@ def prepare_run_folder(out: Path, config: dict[str, Any], extendable: tuple[str,
         raise RunFolderError(f"cannot create output folder {out}: {e.strerror}") from None
     if not os.access(out, os.W_OK | os.X_OK):
         raise RunFolderError(f"output folder {out} is not writable")
+    lock_folder(out)
     path = out / "config.json"
     if path.exists():
         try:

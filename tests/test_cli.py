@@ -235,3 +235,28 @@ def test_quick_grid_keeps_explicit_flags(capsys, tmp_path):
 def test_reproduce_empty_datasets_is_refused(capsys, tmp_path):
     code, _, err = run(capsys, ["reproduce", "table2", "--scale", "mini", "--datasets", "", "--out", str(tmp_path / "o")])
     assert code == 2 and "--datasets is empty" in err and err.count("\n") == 1 and not (tmp_path / "o").exists()
+
+
+def test_a_second_writer_of_a_folder_is_refused_at_once(tmp_path):
+    """Two toy grids on one --out (real processes): the second is refused with the holder's pid, the first
+    finishes and its files describe its own run; after it ends (lock released by the kernel) the folder is free."""
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "C"
+    cmd = [sys.executable, "-m", "bm", "toy-grid", "--out", str(out), "--quick"]
+    first = subprocess.Popen([*cmd, "--sigma", "1.0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (out / "config.json").exists() and first.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    second = subprocess.run([*cmd, "--sigma", "2.0"], capture_output=True, text=True, timeout=120)
+    assert second.returncode == 2 and f"pid {first.pid}" in second.stderr and second.stderr.count("\n") == 1
+    assert "Traceback" not in second.stderr
+    same = subprocess.run(cmd + ["--sigma", "1.0"], capture_output=True, text=True, timeout=120)  # identical: refused too
+    assert same.returncode == 2 and "in use" in same.stderr
+    _, first_err = first.communicate(timeout=300)  # reads and closes its pipes
+    assert first.returncode == 0, first_err
+    assert json.loads((out / "config.json").read_text())["config"]["data"]["sigma"] == 1.0
+    again = subprocess.run([*cmd, "--sigma", "1.0"], capture_output=True, text=True, timeout=300)  # resumes: done
+    assert again.returncode == 0, again.stderr

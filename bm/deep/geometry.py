@@ -25,7 +25,7 @@ from bm.errors import BMError  # noqa: E402
 from bm.plotting import save_figure  # noqa: E402
 from bm.probe import knn_accuracy  # noqa: E402
 from bm.probe.geometry import groups_of, layer_geometry, plot_geometry  # noqa: E402
-from bm.runs import atomic_write_text  # noqa: E402
+from bm.runs import atomic_write_text, lock_folder  # noqa: E402
 
 __all__ = ["available_epochs", "rewind", "run_geometry", "weights_at"]
 
@@ -65,6 +65,7 @@ def run_geometry(path: Path, layers: list[str] | None = None, epochs: list[int] 
                  kappa: float = 0.0, n_reps: int = 10, max_rank: int | None = None, device: str = "cpu") -> dict:
     """Per-layer, per-epoch MFTMA of a deep run; writes geometry.json and geometry.png/.pdf."""
     run, cfg, _ = load_run(path)
+    lock_folder(run)  # it writes geometry.json into the run folder
     train, _, labels = _data(run, cfg)
     net = Network(cfg.model).to(device)
     names = layers or net.layer_names
@@ -104,6 +105,7 @@ def rewind(path: Path, to_epochs: list[int], last_ks: list[int], k: int = 20, de
     labels). Writes rewind.json and rewind.png/.pdf.
     """
     run, cfg, _ = load_run(path)
+    lock_folder(run)  # it writes rewind.json into the run folder
     train, test, labels = _data(run, cfg)
     found = available_epochs(run)
     final_epoch = max(found)

@@ -26,7 +26,7 @@ from bm.deep.train import DeepTrainConfig  # noqa: E402
 from bm.errors import BMError  # noqa: E402
 from bm.plotting import save_figure  # noqa: E402
 from bm.probe import knn_accuracy, linear_probe_accuracy  # noqa: E402
-from bm.runs import atomic_write_text  # noqa: E402
+from bm.runs import atomic_write_text, lock_folder  # noqa: E402
 
 __all__ = ["FITS", "embedding_probe", "load_run", "network_at", "plot_probe", "probe_layers", "probe_run", "run_data"]
 
@@ -133,6 +133,7 @@ def probe_run(path: Path, layers: list[str] | None = None, fits: tuple[str, ...]
               linear: bool = False, init: bool = False, pool: bool = False, transfer: str | None = None,
               data_dir: Path | None = None, device: str = "cpu") -> dict:
     """`probe_layers`, then probe.json and probe.png/.pdf in the run folder; returns the record."""
+    lock_folder(load_run(path)[0])
     record = probe_layers(path, layers, fits, k, linear, init, pool, transfer, data_dir, device)
     run = Path(record["run"])
     atomic_write_text(run / "probe.json", json.dumps(record, indent=2) + "\n")

@@ -17,7 +17,7 @@ import torch
 
 from bm.errors import BMError
 from bm.probe.geometry import groups_of, layer_geometry, plot_geometry
-from bm.runs import atomic_write_text
+from bm.runs import atomic_write_text, lock_folder
 from bm.toy.data import ToyDataConfig, ToyMixture
 from bm.toy.grid import ToyGridConfig
 from bm.toy.model import ToyModelConfig, encode, project
@@ -51,6 +51,7 @@ def toy_geometry(folder: Path, n: int | None = None, B: int | None = None, seed:
                  n_reps: int = 10, max_rank: int | None = None) -> dict:
     """MFTMA per layer at init and after training for one grid cell; writes geometry_n{n}_B{B}_s{seed}.json/.png/.pdf."""
     config = load_grid_config(folder)
+    lock_folder(folder)  # it writes into the grid folder
     n, B, seed = n or max(config.ns), B or max(config.Bs), config.seeds[0] if seed is None else seed
     if n not in config.ns or B not in config.Bs or seed not in config.seeds:
         raise BMError(f"(n={n}, B={B}, seed={seed}) is not a cell of this grid (n in {list(config.ns)}, "
