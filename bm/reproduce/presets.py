@@ -140,6 +140,7 @@ def _benign(plan: Plan, runs: list[Run], folder: Path) -> Result:
         layer_ax.plot(names, [per[n]["knn_random_train"] for n in names], "--", marker="s", color=colour,
                       label=f"{which}: K-NN on the random labels (train, leave-one-out)")
     layer_ax.set(xlabel="layer", ylabel="accuracy", ylim=(0, 1.02), title="signal in the encoder, noise in P and O")
+    layer_ax.tick_params(axis="x", rotation=30)
     layer_ax.legend(fontsize=7)
     inv = [r for r in first["history"] if "invariance" in r]
     for j, n in enumerate(names):
