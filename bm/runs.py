@@ -15,7 +15,8 @@ from typing import Any
 from bm import __version__
 from bm.errors import RunFolderError
 
-__all__ = ["atomic_write_text", "git_sha", "lock_folder", "prepare_run_folder", "read_csv_rows", "write_csv_rows"]
+__all__ = ["atomic_write_text", "git_sha", "lock_folder", "prepare_run_folder", "read_csv_rows", "read_saved",
+           "write_csv_rows"]
 
 LOCK = ".bm.lock"
 _held: dict[Path, int] = {}  # folders this process holds, their lock files' descriptors (kept open until exit)
@@ -61,6 +62,26 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def read_saved(path: Path, keys: tuple[str, ...] = (), device: str = "cpu") -> dict:
+    """A dict saved with torch.save in a run folder (checkpoint.pt, init.pt, snapshot_E.pt, labels.pt),
+    holding `keys`; a missing, truncated, corrupt or foreign file is one RunFolderError naming it."""
+    import pickle
+
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise RunFolderError(f"{path} is missing")
+    try:
+        obj = torch.load(path, map_location=device, weights_only=False)
+    except (RuntimeError, EOFError, OSError, ValueError, AttributeError, ImportError, pickle.UnpicklingError) as e:
+        raise RunFolderError(f"{path} is truncated or corrupt ({type(e).__name__}); restore it or rerun the run") from None
+    missing = [k for k in keys if not isinstance(obj, dict) or k not in obj]
+    if missing:
+        raise RunFolderError(f"{path} is not a bm file of this kind (no {', '.join(missing)})")
+    return obj
 
 
 def write_csv_rows(path: Path, rows: list[dict], columns: list[str]) -> None:

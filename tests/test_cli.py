@@ -260,3 +260,34 @@ def test_a_second_writer_of_a_folder_is_refused_at_once(tmp_path):
     assert json.loads((out / "config.json").read_text())["config"]["data"]["sigma"] == 1.0
     again = subprocess.run([*cmd, "--sigma", "1.0"], capture_output=True, text=True, timeout=300)  # resumes: done
     assert again.returncode == 0, again.stderr
+
+
+@pytest.mark.parametrize("damage", ["truncated checkpoint", "corrupt init", "missing labels"])
+def test_probe_on_damaged_run_files_is_one_line(capsys, tmp_path, damage):
+    from bm.deep.models import ModelConfig
+    from bm.deep.train import DeepTrainConfig, train
+    from bm.deep.datasets import load_dataset
+    from tests.deep.test_datasets import write_cifar10
+
+    write_cifar10(tmp_path / "data", per_batch=4)
+    cfg = DeepTrainConfig(data_dir=str(tmp_path / "data"), model=ModelConfig(width=4, projector_width=16), epochs=1,
+                          batch_size=8, probe_k=3, decomposition_samples=4, decomposition_views=3)
+    run_dir = train(cfg, tmp_path / "run", data=(load_dataset("cifar10", tmp_path / "data", "train"),
+                                                  load_dataset("cifar10", tmp_path / "data", "test")))
+    target = {"truncated checkpoint": "checkpoint.pt", "corrupt init": "init.pt", "missing labels": "labels.pt"}[damage]
+    if damage == "missing labels":
+        (run_dir / target).unlink()
+    else:
+        data = (run_dir / target).read_bytes()
+        (run_dir / target).write_bytes(data[: len(data) // 2])
+    code, _, err = run(capsys, ["probe", str(run_dir), "--init", "--k", "3"])
+    assert code == 2 and err.count("\n") == 1 and target in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"preset": "fig3"}'])
+def test_report_on_a_damaged_result_is_one_line(capsys, tmp_path, content):
+    folder = tmp_path / "out" / "mini" / "fig3"
+    folder.mkdir(parents=True)
+    (folder / "result.json").write_text(content)
+    code, _, err = run(capsys, ["report", str(tmp_path / "out")])
+    assert code == 2 and err.count("\n") == 1 and "result.json" in err and "Traceback" not in err

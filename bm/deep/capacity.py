@@ -28,7 +28,7 @@ from bm.deep.probing import embedding_probe, network_at
 from bm.deep.train import DeepTrainConfig, _items, train_or_resume
 from bm.errors import BMError
 from bm.labels import Labels
-from bm.runs import atomic_write_text, prepare_run_folder
+from bm.runs import atomic_write_text, prepare_run_folder, read_saved
 from bm.sweep import plot_sweep
 from bm.theory import estimate_capacity
 
@@ -70,7 +70,7 @@ def deep_capacity(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], out: P
 @torch.no_grad()
 def _memorization(cfg: DeepTrainConfig, net: Network, folder: Path, train: ImageSet) -> float:
     """Train accuracy over all n B finite views of a finished run against their own labels."""
-    saved = torch.load(folder / "labels.pt")
+    saved = read_saved(folder / "labels.pt", ("labels", "true"))
     sub = train.first(cfg.subset)
     labels = Labels(saved["labels"], saved["randomized"], saved["num_classes"])
     targets = torch.nn.functional.one_hot(saved["labels"], saved["num_classes"]).float()

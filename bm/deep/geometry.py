@@ -25,7 +25,7 @@ from bm.errors import BMError  # noqa: E402
 from bm.plotting import save_figure  # noqa: E402
 from bm.probe import knn_accuracy  # noqa: E402
 from bm.probe.geometry import groups_of, layer_geometry, plot_geometry  # noqa: E402
-from bm.runs import atomic_write_text, lock_folder  # noqa: E402
+from bm.runs import atomic_write_text, lock_folder, read_saved  # noqa: E402
 
 __all__ = ["available_epochs", "rewind", "run_geometry", "weights_at"]
 
@@ -36,7 +36,7 @@ def available_epochs(run: Path) -> dict[int, Path]:
     for p in run.glob("snapshot_*.pt"):
         found[int(p.stem.split("_")[1])] = p
     if (run / "checkpoint.pt").exists():
-        found[int(torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=False)["epoch"])] = run / "checkpoint.pt"
+        found[int(read_saved(run / "checkpoint.pt", ("epoch",))["epoch"])] = run / "checkpoint.pt"
     return dict(sorted(found.items()))
 
 
@@ -46,11 +46,11 @@ def weights_at(run: Path, epoch: int, found: dict[int, Path] | None = None) -> d
     if epoch not in found:
         raise BMError(f"{run} has no weights for epoch {epoch}; it has {', '.join(map(str, found))} "
                       "(train with --snapshots to keep more)")
-    return torch.load(found[epoch], map_location="cpu", weights_only=False)["model"]
+    return read_saved(found[epoch], ("model",))["model"]
 
 
 def _data(run: Path, cfg: DeepTrainConfig) -> tuple[ImageSet, ImageSet, dict]:
-    return *run_data(cfg), torch.load(run / "labels.pt")
+    return *run_data(cfg), read_saved(run / "labels.pt", ("labels", "randomized"))
 
 
 def _projected(x: torch.Tensor, dim: int, seed: int) -> torch.Tensor:

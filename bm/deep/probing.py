@@ -26,7 +26,7 @@ from bm.deep.train import DeepTrainConfig  # noqa: E402
 from bm.errors import BMError  # noqa: E402
 from bm.plotting import save_figure  # noqa: E402
 from bm.probe import knn_accuracy, linear_probe_accuracy  # noqa: E402
-from bm.runs import atomic_write_text, lock_folder  # noqa: E402
+from bm.runs import atomic_write_text, lock_folder, read_saved  # noqa: E402
 
 __all__ = ["FITS", "embedding_probe", "load_run", "network_at", "plot_probe", "probe_layers", "probe_run", "run_data"]
 
@@ -65,7 +65,7 @@ def _features(net: Network, images: torch.Tensor, names: list[str], pool: bool, 
 
 def network_at(cfg: DeepTrainConfig, weights: Path, device: str = "cpu") -> Network:
     """The run's network (its output width read from the weights) with the weights file loaded, in eval mode."""
-    state = torch.load(weights, map_location=device, weights_only=False)["model"]
+    state = read_saved(weights, ("model",), device)["model"]
     net = Network(replace(cfg.model, num_classes=state["projector.stages.O.weight"].shape[0])).to(device)
     net.load_state_dict(state)
     return net.eval()
@@ -97,7 +97,7 @@ def probe_layers(path: Path, layers: list[str] | None = None, fits: tuple[str, .
         raise BMError(f"--fit takes {' and/or '.join(FITS)}; got {', '.join(fits) or 'nothing'}")
     cfg = replace(cfg, data_dir=str(data_dir)) if data_dir is not None else cfg
     train_set, test_set = run_data(cfg, bank=True)
-    random_labels = torch.load(run / "labels.pt")["labels"]
+    random_labels = read_saved(run / "labels.pt", ("labels",))["labels"]
     trained = len(random_labels)  # the trained images: the first of the memory bank
     net = Network(cfg.model).to(device)
     names = layers or net.layer_names
@@ -108,7 +108,7 @@ def probe_layers(path: Path, layers: list[str] | None = None, fits: tuple[str, .
     other = [load_dataset(transfer, data_dir or Path(cfg.data_dir), split).resized(cfg.model.image_size)
              for split in ("train", "test")] if transfer is not None else []
     for which, file in (("trained", weights),) + ((("init", run / "init.pt"),) if init else ()):
-        net.load_state_dict(torch.load(file, map_location=device, weights_only=False)["model"])
+        net.load_state_dict(read_saved(file, ("model",), device)["model"])
         feats_tr = _features(net, train_set.images.to(device), names, pool)
         feats_te = _features(net, test_set.images.to(device), names, pool)
         per_layer = {}

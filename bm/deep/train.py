@@ -30,7 +30,7 @@ from bm.deep.views import PROTOCOLS, augment_batch, finite_labels, finite_views,
 from bm.errors import BMError, require_finite
 from bm.labels import LabelConfig, assign_labels
 from bm.probe import knn_accuracy
-from bm.runs import atomic_write_text, prepare_run_folder
+from bm.runs import atomic_write_text, prepare_run_folder, read_saved
 from bm.theory import InvarianceAccumulator, mse_decomposition
 
 __all__ = ["DeepTrainConfig", "DivergedError", "Interrupted", "embed", "finished_epochs", "train", "train_or_resume"]
@@ -288,7 +288,7 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
 def finished_epochs(out: Path) -> int:
     """Epochs a run folder's checkpoint holds (0 when there is none)."""
     path = Path(out) / "checkpoint.pt"
-    return int(torch.load(path, map_location="cpu", weights_only=False)["epoch"]) if path.exists() else 0
+    return int(read_saved(path, ("epoch",))["epoch"]) if path.exists() else 0
 
 
 def train_or_resume(cfg: DeepTrainConfig, out: Path, data: tuple[ImageSet, ImageSet] | None = None,
@@ -296,7 +296,7 @@ def train_or_resume(cfg: DeepTrainConfig, out: Path, data: tuple[ImageSet, Image
     """Train the run in `out`, resume it if it was cut short, or leave it if it is finished."""
     done = finished_epochs(out)
     if done >= cfg.epochs:
-        classes = cfg.model.num_classes or int(torch.load(Path(out) / "labels.pt")["num_classes"])
+        classes = cfg.model.num_classes or int(read_saved(Path(out) / "labels.pt", ("num_classes",))["num_classes"])
         prepare_run_folder(Path(out), replace(cfg, model=replace(cfg.model, num_classes=classes)).to_json())
         return Path(out)
     return train(cfg, out, resume=(Path(out) / "checkpoint.pt").exists(), data=data, on_epoch=on_epoch)

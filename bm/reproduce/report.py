@@ -33,6 +33,19 @@ def _section(record: dict, folder: Path, out: Path) -> list[str]:
     return lines
 
 
+def _result(path: Path) -> dict:
+    """A preset's result.json, or one BMError naming it when it is not a readable record."""
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise BMError(f"{path} is unreadable ({type(e).__name__}); rerun that preset to rewrite it") from None
+    needed = ("preset", "title", "scale", "what", "summary", "table_md", "outputs", "runs", "finished", "seconds",
+              "bm_version")
+    if not isinstance(record, dict) or any(k not in record for k in needed):
+        raise BMError(f"{path} is not a bm result record; rerun that preset to rewrite it")
+    return record
+
+
 def report(out: Path) -> Path:
     """Write OUT/report.md from OUT/<scale>[-<recipe>]/<preset>/result.json; returns its path."""
     out = Path(out)
@@ -51,7 +64,7 @@ def report(out: Path) -> Path:
             continue
         lines += [f"## {scale} scale" + (f", recipe {recipe}" if recipe else ""), ""]
         for folder in finished:
-            lines += _section(json.loads((folder / "result.json").read_text()), folder, out)
+            lines += _section(_result(folder / "result.json"), folder, out)
         unfinished = [p.name for p in folders if p not in finished]
         if unfinished:
             again = f"bm reproduce NAME --scale {scale}" + (f" --recipe {recipe}" if recipe else "")
