@@ -8,6 +8,7 @@ import io
 import json
 import os
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -110,13 +111,16 @@ def git_sha() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-def prepare_run_folder(out: Path, config: dict[str, Any], extendable: tuple[str, ...] = ()) -> Path:
+def prepare_run_folder(out: Path, config: dict[str, Any], extendable: tuple[str, ...] = (),
+                       results: tuple[str, ...] | None = None) -> Path:
     """Create `out` (or reuse it for the same config) and write config.json.
 
     The folder must be a writable directory; when it already holds a config.json that differs
     from `config`, the run is refused rather than mixed with another run's results, except when
     the only differences are raised values of `extendable` keys (a finished run trained for more
-    epochs): then config.json takes the new values and records the old ones under "extended".
+    epochs): then config.json takes the new values and records the old ones under "extended", and
+    except when the folder holds no results yet (none of the `results` files; default: no file but
+    config.json): a run that failed before producing anything does not keep its folder.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -144,11 +148,20 @@ def prepare_run_folder(out: Path, config: dict[str, Any], extendable: tuple[str,
             old.setdefault("extended", []).append({k: [previous[k], config[k]] for k in changed})
             atomic_write_text(path, json.dumps(old, indent=2, sort_keys=True) + "\n")
             return out
+        found = [p.name for p in out.iterdir() if p.name != "config.json" and not p.name.startswith(".")]
+        if not any(name in results for name in found) if results is not None else not found:
+            print(f"bm: {out} held only the config of a run that produced nothing; starting it anew with this config",
+                  file=sys.stderr)  # a failed start (bad value, crash before any result) does not lock the folder
+            atomic_write_text(path, json.dumps(_record(config), indent=2, sort_keys=True) + "\n")
+            return out
         hint = " (--epochs can only be raised, to extend a run)" if changed == ["epochs"] and "epochs" in extendable else ""
         raise RunFolderError(
             f"{out} holds a run with a different config (differs in: {', '.join(changed)}){hint}; "
             "rerun with the same arguments to resume, or choose another --out"
         )
-    record = {"config": config, "bm_version": __version__, "git_sha": git_sha()}
-    atomic_write_text(path, json.dumps(record, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(path, json.dumps(_record(config), indent=2, sort_keys=True) + "\n")
     return out
+
+
+def _record(config: dict[str, Any]) -> dict[str, Any]:
+    return {"config": config, "bm_version": __version__, "git_sha": git_sha()}

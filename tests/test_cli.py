@@ -291,3 +291,14 @@ def test_report_on_a_damaged_result_is_one_line(capsys, tmp_path, content):
     (folder / "result.json").write_text(content)
     code, _, err = run(capsys, ["report", str(tmp_path / "out")])
     assert code == 2 and err.count("\n") == 1 and "result.json" in err and "Traceback" not in err
+
+
+def test_a_folder_whose_run_produced_nothing_can_be_restarted_with_another_config(capsys, tmp_path):
+    from bm.runs import prepare_run_folder
+
+    out = tmp_path / "o"
+    prepare_run_folder(out, {"lr": float("inf")})  # a start that failed before any result
+    code, _, err = run(capsys, ["toy-grid", "--out", str(out), *TINY_ARGS])
+    assert code == 0 and "produced nothing" in err and (out / "grid.csv").exists()
+    code, _, err = run(capsys, ["toy-grid", "--out", str(out), *TINY_ARGS, "--lr", "0.5"])  # results: refused
+    assert code == 2 and "different config" in err

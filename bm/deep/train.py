@@ -180,7 +180,7 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
     if labels.num_classes != cfg.model.num_classes:
         raise BMError(f"the labels have {labels.num_classes} classes but the model outputs {cfg.model.num_classes}")
     if ddp.main:  # a resumed run may be extended: --epochs raised continues it
-        prepare_run_folder(out, cfg.to_json(), extendable=("epochs",) if resume else ())
+        prepare_run_folder(out, cfg.to_json(), extendable=("epochs",) if resume else (), results=("checkpoint.pt",))
     ddp.barrier()
     torch.manual_seed(cfg.seed)
     net = Network(cfg.model).to(device)
@@ -205,7 +205,7 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
         _save(out / "init.pt", {"model": net.state_dict()})
     began, offset = time.perf_counter(), 0.0
     if ddp.main:
-        offset = _truncate_metrics(out / "metrics.jsonl", epoch)
+        offset = _truncate_metrics(out / "metrics.jsonl", epoch if resume else -1)  # a fresh start keeps no rows
 
     def clock() -> float:
         return offset + time.perf_counter() - began
