@@ -35,7 +35,8 @@ def noisy_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("geom")
     write_cifar10(root / "data", per_batch=8)
     data = load_dataset("cifar10", root / "data", "train"), load_dataset("cifar10", root / "data", "test")
-    cfg = DeepTrainConfig(data_dir=str(root / "data"), label_noise=0.5, model=ModelConfig(width=4, projector_width=32),
+    cfg = DeepTrainConfig(data_dir=str(root / "data"), label_noise=0.5, subset=30, knn_bank="all",
+                          model=ModelConfig(width=4, projector_width=32),
                           epochs=2, batch_size=16, lr=1e-3, probe_every=2, probe_k=3, decomposition_samples=8,
                           decomposition_views=3, snapshots=(1,))
     return train(cfg, root / "run", data=data), data
@@ -59,6 +60,9 @@ def test_rewind_limits_are_the_final_and_the_earlier_model(capsys, noisy_run):
     assert code == 0, err
     rows = {(r["epoch"], r["layers"]): r for r in json.loads((folder / "rewind.json").read_text())["rows"]}
     assert rows[(0, 0)] == {**rows[(1, 0)], "epoch": 0}  # nothing rewound: the final model either way
+    last = json.loads((folder / "metrics.jsonl").read_text().splitlines()[-1])
+    assert rows[(1, 0)]["knn_clean_test"] == pytest.approx(last["knn"])  # the run's own probe, same memory bank
+    assert rows[(0, 1)]["knn_clean_test"] == pytest.approx(last["knn"])  # only O rewound: the embedding is untouched
     net = Network(ModelConfig(width=4, projector_width=32, num_classes=10))
     net.load_state_dict(torch.load(folder / "init.pt", weights_only=False)["model"])
     emb = embed(net, torch.cat([train_set.images, test_set.images]), ["embedding"])["embedding"]

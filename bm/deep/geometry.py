@@ -106,7 +106,8 @@ def rewind(path: Path, to_epochs: list[int], last_ks: list[int], k: int = 20, de
     """
     run, cfg, _ = load_run(path)
     lock_folder(run)  # it writes rewind.json into the run folder
-    train, test, labels = _data(run, cfg)
+    bank, test = run_data(cfg, bank=True)  # the run's K-NN memory bank; its first images are the trained ones
+    labels = read_saved(run / "labels.pt", ("labels", "randomized"))
     found = available_epochs(run)
     final_epoch = max(found)
     final = weights_at(run, final_epoch, found)
@@ -122,15 +123,16 @@ def rewind(path: Path, to_epochs: list[int], last_ks: list[int], k: int = 20, de
         for kk in last_ks:
             swap = tuple(_prefix(net, n) for n in units[:kk])
             net.load_state_dict({key: earlier[key] if key.startswith(swap) else value for key, value in final.items()})
-            f_tr = embed(net, train.images.to(device), ["embedding", "O"])
+            f_tr = embed(net, bank.images.to(device), ["embedding", "O"])
             f_te = embed(net, test.images.to(device), ["embedding", "O"])
             own = f_te["O"].argmax(1).cpu()
+            trained = f_tr["O"][: len(randomized)].argmax(1).cpu()
             rows.append({
                 "epoch": epoch, "layers": kk, "rewound": list(units[:kk]),
-                "knn_clean_test": knn_accuracy(f_tr["embedding"], train.labels, f_te["embedding"], test.labels, k=k),
+                "knn_clean_test": knn_accuracy(f_tr["embedding"], bank.labels, f_te["embedding"], test.labels, k=k),
                 "output_test_acc": float((own == test.labels.cpu()).float().mean()),
-                "randomized_train_acc": float((f_tr["O"].argmax(1).cpu()[randomized] == labels["labels"][randomized])
-                                              .float().mean()) if bool(randomized.any()) else float("nan"),
+                "randomized_train_acc": float((trained[randomized] == labels["labels"][randomized]).float().mean())
+                if bool(randomized.any()) else float("nan"),
             })
     record = {"run": str(run), "final_epoch": final_epoch, "units_last_first": units, "rows": rows}
     atomic_write_text(run / "rewind.json", json.dumps(record, indent=2) + "\n")
