@@ -70,7 +70,7 @@ SCALES = {
     ),
     "mini": Scale(
         name="mini", width=4, projector_width=4096, epochs=150, long_epochs=1800, batch_size=32, lr=1e-3, subset=128,
-        image_size=0, da="ssl", mix_targets=True, probe_every=200, train_acc_every=10, knn_bank="all",
+        image_size=0, da="ssl", mix_targets=True, probe_every=300, train_acc_every=30, knn_bank="all",
         checkpoint_every=100, probe_pool=False, noise_levels=(0.0, 0.5, 1.0), projector_widths=(256, 1024, 4096),
         random_classes=(2, 10, 100, "per-sample"), randaugment_magnitudes=(0, 10, 20, 30), iid=(32, 2),
         fig5={"width": 4, "projector_width": 512, "steps": 100, "n": 64, "Bs": (1, 2, 4, 8, 16), "n_max": 1024,
