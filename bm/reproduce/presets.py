@@ -45,7 +45,7 @@ class Preset:
 
 def _final(plan: Plan, run: Run) -> dict:
     """K-NN and train accuracy from a finished run's last metrics row (its end-of-training probes)."""
-    row = json.loads((plan.folder(run) / "metrics.jsonl").read_text().splitlines()[-1])
+    row = _metrics(plan, run)[-1]
     return {"knn": row["knn"], "train_acc": row["train_acc"]}
 
 
@@ -200,8 +200,7 @@ def _fig3(plan: Plan, runs: list[Run], folder: Path) -> Result:
 def _fig6(plan: Plan, runs: list[Run], folder: Path) -> Result:
     import matplotlib.pyplot as plt
 
-    probes = [r for r in map(json.loads, (plan.folder(runs[0]) / "metrics.jsonl").read_text().splitlines())
-              if "invariance" in r]
+    probes = [r for r in _metrics(plan, runs[0]) if "invariance" in r]
     layers = list(probes[0]["invariance"])
     rows = [{"epoch": r["epoch"], "knn_error": 1 - r["knn"], **r["invariance"]} for r in probes]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
