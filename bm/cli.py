@@ -6,6 +6,7 @@ Library errors (BMError) and bad arguments end as one line on stderr and exit co
 from __future__ import annotations
 
 import json
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -73,6 +74,16 @@ def _progress():
         yield start
 
 
+THREADS = typer.Option(help="CPU threads of the toy trainer (0: the faster of 1 and torch's default, timed on 40 "
+                                "steps of this grid; results do not depend on it).")
+
+
+def _threads(requested: int) -> int:
+    if requested < 0:
+        raise BMError(f"--threads must be >= 0 (0: chosen by timing); got {requested}")
+    return requested
+
+
 QUICK = {"ns": (8, 32, 128), "Bs": (1, 8, 64), "seeds": (0,), "steps": 600, "capacity_repeats": 2}
 
 
@@ -106,6 +117,8 @@ def toy_grid(
     knn_normalize: Annotated[bool, typer.Option(help="L2-normalize embeddings before K-NN.")] = G.knn_normalize,
     capacity_repeats: Annotated[Optional[int], typer.Option(help=f"Random labelings tried per n when estimating C_t (default: {G.capacity_repeats}).")] = None,
     capacity_n_max: Annotated[int, typer.Option(help="Largest n the capacity search tries.")] = G.capacity_n_max,
+    threads: Annotated[int, THREADS] = 0,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Empty --out first if it holds a grid (any config).")] = False,
 ) -> None:
     """Train the Appendix-E toy model over an n x B grid and seeds: grid.csv, capacity.json, heatmap.
 
@@ -129,8 +142,10 @@ def toy_grid(
         model=M(prototypes=prototypes, init_scale=init_scale),
         train=T(optimizer=optimizer, lr=lr, steps=steps, batch_size=batch_size, track_every=track_every),
     )
+    said = []
     with _progress() as start:
-        folder = run_grid(config, out, progress=start)
+        folder = run_grid(config, out, progress=start, threads=_threads(threads), overwrite=overwrite, log=said.append)
+    typer.echo("\n".join(said))
     h = headline(read_csv_rows(folder / "grid.csv"), json.loads((folder / "capacity.json").read_text())["capacity"])
     typer.echo(f"C_t = {h['capacity']}; at n = {h['n']}: K-NN {h['knn_B_max']:.3f} with B = {h['B_max']}, "
                f"{h['knn_B_min']:.3f} without augmentation, {h['knn_init']:.3f} at init; "
@@ -138,13 +153,16 @@ def toy_grid(
     typer.echo(f"wrote {folder}/grid.csv, capacity.json, heatmap.png, heatmap.pdf")
 
 
+MAX_PANELS = 64  # a rows x cols figure of 64 x 64 panels is already 83 x 93 inches
+
+
 @app.command("augment-grid")
 def augment_grid(
-    data_dir: Annotated[Path, typer.Option(help="Folder holding the data set's official folder.")],
+    data_dir: Annotated[Path, typer.Option(help="Folder holding the data set's official folder.")] = Path("data"),
     dataset: Annotated[str, typer.Option(help="cifar10, cifar100, stl10 or tinyimagenet.")] = "cifar10",
     out: Annotated[Path, typer.Option(help="Output stem: writes OUT.png and OUT.pdf.")] = Path("augmentations"),
-    rows: Annotated[int, typer.Option(help="Rows: the originals, then rows - 1 views.")] = 4,
-    cols: Annotated[int, typer.Option(help="Images, one column each.")] = 8,
+    rows: Annotated[int, typer.Option(help=f"Rows: the originals, then rows - 1 views (at most {MAX_PANELS}).")] = 4,
+    cols: Annotated[int, typer.Option(help=f"Images, one column each (at most {MAX_PANELS}).")] = 8,
     seed: Annotated[int, typer.Option(help="Seed of the finite augmentation set.")] = 0,
     download: Annotated[bool, typer.Option(help="Download the data set if it is missing (needs internet).")] = False,
 ) -> None:
@@ -152,10 +170,12 @@ def augment_grid(
     from bm.deep.datasets import load_dataset
     from bm.deep.figures import augmentation_grid
 
-    if rows < 1 or cols < 1:
-        raise BMError(f"rows and cols must be >= 1; got {rows}, {cols}")
-    if out.parent and not out.parent.is_dir():
+    if not (1 <= rows <= MAX_PANELS and 1 <= cols <= MAX_PANELS):
+        raise BMError(f"--rows and --cols must lie in [1, {MAX_PANELS}] (one figure panel each); got {rows}, {cols}")
+    if not out.parent.is_dir():
         raise BMError(f"folder {out.parent} does not exist")
+    if not os.access(out.parent, os.W_OK | os.X_OK):
+        raise BMError(f"folder {out.parent} is not writable")
     paths = augmentation_grid(load_dataset(dataset, data_dir, "train", download), out, rows, cols, seed)
     typer.echo("wrote " + ", ".join(map(str, paths)))
 
@@ -167,15 +187,27 @@ PRESETS = {
 }
 
 
+def _resolved(key: str) -> str:
+    """'default: 64 (paper) / 8 (smoke)': a deep-train setting's value under each --preset."""
+    from bm.deep.models import ModelConfig
+    from bm.deep.train import DeepTrainConfig
+
+    base = getattr(ModelConfig, key) if hasattr(ModelConfig, key) else getattr(DeepTrainConfig, key)
+    values = {name: overrides.get(key, base) for name, overrides in PRESETS.items()}
+    if len(set(values.values())) == 1:
+        return f"default: {base}"
+    return "default: " + " / ".join(f"{v} ({name})" for name, v in values.items())
+
+
 @app.command("deep-train")
 def deep_train(
     out: Annotated[Path, typer.Option(help="Run folder.")] = Path("runs/deep"),
-    preset: Annotated[Optional[str], typer.Option(help="paper (Table 6, CIFAR-10) or smoke (tiny model and subset, minutes on a CPU); explicit flags win.")] = None,
+    preset: Annotated[Optional[str], typer.Option(help="paper (Table 6, CIFAR-10; the default) or smoke (tiny model and subset, minutes on a CPU); explicit flags win.")] = None,
     recipe: Annotated[Optional[str], typer.Option(help="A full-scale protocol instead of --preset (explicit flags win): " + RECIPE_HELP)] = None,
     dataset: Annotated[str, typer.Option(help="cifar10, cifar100, stl10 or tinyimagenet.")] = "cifar10",
     data_dir: Annotated[Path, typer.Option(help="Folder holding the data set's official folder.")] = Path("data"),
     download: Annotated[bool, typer.Option(help="Download the data set if missing (needs internet).")] = False,
-    subset: Annotated[Optional[int], typer.Option(help="Train on the first N training images (0: all).")] = None,
+    subset: Annotated[Optional[int], typer.Option(help=f"Train on the first N training images (0: all); {_resolved('subset')}.")] = None,
     label_noise: Annotated[float, typer.Option(help="Fraction of random training labels: 0 clean, 1 random.")] = 1.0,
     random_classes: Annotated[Optional[str], typer.Option(help="Random classes C' (an integer or 'per-sample'; default: C).")] = None,
     augment: Annotated[Optional[str], typer.Option(help="none, ssl, ssl+mixup, randaugment, finite (B fixed views) or iid (B same-class images); default ssl (table6 recipe: ssl+mixup).")] = None,
@@ -185,16 +217,16 @@ def deep_train(
     randaugment_magnitude: Annotated[int, typer.Option(help="RandAugment strength in [0, 30].")] = 9,
     mix_targets: Annotated[Optional[bool], typer.Option("--mix-targets/--no-mix-targets", help="Mixup mixes targets too (the paper, default); --no-mix-targets as the released code.")] = None,
     model: Annotated[str, typer.Option(help="resnet18, vgg11, vgg16 or mlp.")] = "resnet18",
-    width: Annotated[Optional[int], typer.Option(help="Encoder base width (64 as published).")] = None,
-    projector_width: Annotated[Optional[int], typer.Option(help="Projector hidden width (65536 in Table 6).")] = None,
+    width: Annotated[Optional[int], typer.Option(help=f"Encoder base width; {_resolved('width')}.")] = None,
+    projector_width: Annotated[Optional[int], typer.Option(help=f"Projector hidden width; {_resolved('projector_width')}.")] = None,
     image_size: Annotated[Optional[int], typer.Option(help="Resize images to this side before training and probing (default: the data set's own, 32 for CIFAR).")] = None,
-    epochs: Annotated[Optional[int], typer.Option(help="Training epochs.")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Batch size.")] = None,
-    lr: Annotated[Optional[float], typer.Option(help="Adam learning rate (default 4e-3, Table 6).")] = None,
-    probe_every: Annotated[Optional[int], typer.Option(help="Epochs between K-NN / Inv-Bias / invariance probes.")] = None,
+    epochs: Annotated[Optional[int], typer.Option(help=f"Training epochs; {_resolved('epochs')}.")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help=f"Batch size; {_resolved('batch_size')}.")] = None,
+    lr: Annotated[Optional[float], typer.Option(help=f"Adam learning rate; {_resolved('lr')} (Table 6).")] = None,
+    probe_every: Annotated[Optional[int], typer.Option(help=f"Epochs between K-NN / Inv-Bias / invariance probes; {_resolved('probe_every')}.")] = None,
     train_acc_every: Annotated[int, typer.Option(help="Epochs between accuracies on the clean training images (also at every probe).")] = 1,
     knn_bank: Annotated[str, typer.Option(help="K-NN memory bank: train (the images trained on) or all (every training image, as the released code).")] = "train",
-    checkpoint_every: Annotated[Optional[int], typer.Option(help="Epochs between checkpoints.")] = None,
+    checkpoint_every: Annotated[Optional[int], typer.Option(help=f"Epochs between checkpoints; {_resolved('checkpoint_every')}.")] = None,
     snapshots: Annotated[str, typer.Option(help="Comma-separated epochs whose weights are kept.")] = "",
     seed: Annotated[int, typer.Option(help="Seed of labels, initialization, batches and augmentations.")] = 0,
     device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
@@ -202,6 +234,7 @@ def deep_train(
     compile: Annotated[bool, typer.Option(help="torch.compile the network.")] = False,
     resume: Annotated[bool, typer.Option(help="Continue the run in --out from its checkpoint.")] = False,
     skip_finished: Annotated[bool, typer.Option("--skip-finished", help="Leave a finished run in --out as it is, resume one cut short, else start (for job schedulers).")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Empty --out first if it holds a run (any config).")] = False,
 ) -> None:
     """Train an encoder + projector on (random) labels with augmentation, writing a run folder."""
     from bm.deep.datasets import IMAGE_SIZES, load_dataset
@@ -213,6 +246,8 @@ def deep_train(
         raise BMError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     if preset is not None and recipe is not None:
         raise BMError("give --preset or --recipe, not both")
+    if overwrite and (resume or skip_finished):
+        raise BMError("--overwrite empties the run folder; it cannot be combined with --resume or --skip-finished")
     base = DeepTrainConfig()
     chosen = {"width": ModelConfig.width, "projector_width": ModelConfig.projector_width, "subset": base.subset,
               "epochs": base.epochs, "batch_size": base.batch_size, "probe_every": base.probe_every,
@@ -253,13 +288,13 @@ def deep_train(
     if skip_finished:
         folder = train_or_resume(config, out, data=data, on_epoch=report)
     else:
-        folder = train(config, out, resume=resume, data=data, on_epoch=report)
+        folder = train(config, out, resume=resume, data=data, on_epoch=report, overwrite=overwrite)
     typer.echo(f"wrote {folder}/metrics.jsonl, checkpoint.pt")
 
 
 @app.command("probe")
 def probe(
-    run: Annotated[Optional[Path], typer.Argument(help="A deep run folder, or a checkpoint file inside one.")] = None,
+    run: Annotated[Optional[Path], typer.Argument(metavar="[RUN]", help="A deep run folder, or a checkpoint file inside one; probe.json, probe.png and probe.pdf are written into the run folder.")] = None,
     layers: Annotated[str, typer.Option(help="Comma-separated layer names (default: all; see --list-layers).")] = "",
     fit: Annotated[str, typer.Option(help="clean (true labels, test accuracy) and/or random (the run's labels, leave-one-out train accuracy).")] = "clean,random",
     k: Annotated[int, typer.Option(help="K-NN neighbours.")] = 20,
@@ -295,7 +330,7 @@ def _csv(text: str, name: str) -> list[int] | None:
 
 @app.command("geometry")
 def geometry(
-    run: Annotated[Path, typer.Argument(help="A deep run folder or a toy-grid folder.")],
+    run: Annotated[Path, typer.Argument(metavar="RUN", help="A deep run folder or a toy-grid folder; geometry*.json, .png and .pdf are written into it.")],
     layers: Annotated[str, typer.Option(help="Comma-separated layers (deep: see bm probe --list-layers; default all).")] = "",
     epochs: Annotated[str, typer.Option(help="Deep: comma-separated epochs with weights (0 = init, snapshots, the last); default all.")] = "",
     classes: Annotated[str, typer.Option(help="Comma-separated classes whose manifolds are analysed (default all).")] = "",
@@ -342,8 +377,8 @@ def geometry(
 
 @app.command("rewind")
 def rewind_cmd(
-    run: Annotated[Path, typer.Argument(help="A deep run folder trained with --snapshots.")],
-    to_epoch: Annotated[str, typer.Option(help="Comma-separated epochs E to rewind to (0 = init).")],
+    run: Annotated[Path, typer.Argument(metavar="RUN", help="A deep run folder; rewind.json, rewind.png and rewind.pdf are written into it. Epoch 0 (init) and the last epoch need nothing more; other epochs need the run trained with --snapshots.")],
+    to_epoch: Annotated[str, typer.Option(help="Comma-separated epochs E to rewind to (0 = init, always available; others: the run's --snapshots).")],
     layers: Annotated[str, typer.Option(help="Comma-separated k: rewind the last k parameterised layers.")] = "1,2,3",
     k: Annotated[int, typer.Option(help="K-NN neighbours.")] = 20,
     device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
@@ -380,14 +415,17 @@ def capacity_toy(
     steps: Annotated[int, typer.Option(help="Budget t (steps).")] = T.steps,
     capacity_repeats: Annotated[int, typer.Option(help="Random labelings per n for C_t.")] = G.capacity_repeats,
     device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
+    threads: Annotated[int, THREADS] = 0,
 ) -> None:
     """C_t of the toy model and memorization / K-NN against B at fixed n (labels preserved)."""
     from bm.toy.grid import run_grid, sweep_record
 
     config = G(ns=(n,), Bs=int_list(Bs, "Bs"), seeds=int_list(seeds, "seeds"), capacity_repeats=capacity_repeats,
                device=device, train=T(steps=steps))
+    said = []
     with _progress() as start:
-        folder = run_grid(config, out, progress=start)
+        folder = run_grid(config, out, progress=start, threads=_threads(threads), log=said.append)
+    typer.echo("\n".join(said))
     _echo_sweep(sweep_record(folder), folder)
 
 
@@ -405,7 +443,7 @@ def capacity_deep(
     n: Annotated[int, typer.Option(help="Images n of the B sweep.")] = 128,
     Bs: Annotated[str, typer.Option("--Bs", help="Comma-separated B of the sweep.")] = "1,2,4,8",
     n_max: Annotated[int, typer.Option(help="Largest n the C_t search tries.")] = 1024,
-    repeats: Annotated[int, typer.Option(help="Random labelings per n for C_t.")] = 2,
+    capacity_repeats: Annotated[int, typer.Option(help="Random labelings per n for C_t.")] = 2,
     seed: Annotated[int, typer.Option(help="Seed of the sweep runs.")] = 0,
     download: Annotated[bool, typer.Option(help="Download the data set if missing (needs internet).")] = False,
     device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
@@ -420,7 +458,7 @@ def capacity_deep(
         arch=model, width=width, projector_width=projector_width, num_classes=0, image_size=IMAGE_SIZES.get(dataset, 32)),
         batch_size=batch_size, lr=lr, seed=seed, device=device)
     data = (load_dataset(dataset, data_dir, "train", download), load_dataset(dataset, data_dir, "test"))
-    _echo_sweep(capacity_and_sweep(base, data, out, steps, n, list(int_list(Bs, "Bs")), n_max, repeats), out)
+    _echo_sweep(capacity_and_sweep(base, data, out, steps, n, list(int_list(Bs, "Bs")), n_max, capacity_repeats), out)
 
 
 RECIPE_HELP = "; ".join(f"{r.name} = {r.source}" for r in RECIPES.values()) + " (default table6)."
@@ -432,13 +470,13 @@ def _duration(seconds: float) -> str:
 
 @app.command("reproduce")
 def reproduce_cmd(
-    name: Annotated[Optional[str], typer.Argument(help="Preset (see --list).")] = None,
+    name: Annotated[Optional[str], typer.Argument(metavar="[NAME]", help="Preset (see --list).")] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the presets, their runs and expected times, and exit.")] = False,
     scale: Annotated[str, typer.Option(help="full (the paper's models and data, a GPU) or mini (cifar-10-mini-sized data, CPU-sized models).")] = "full",
     data_dir: Annotated[Path, typer.Option(help="Folder holding the data sets' official folders.")] = Path("data"),
     out: Annotated[Path, typer.Option(help="Results: OUT/<scale>/runs/<run> and OUT/<scale>/<preset>/.")] = Path("runs/reproduce"),
     datasets: Annotated[Optional[str], typer.Option(help="table2/table3: comma-separated data sets to keep (default all rows).")] = None,
-    device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
+    device: Annotated[Optional[str], typer.Option(help="cpu, cuda or cuda:N (default: cuda where there is one or for --print-commands at full scale, else cpu; --scale full on a CPU only when asked for).")] = None,
     download: Annotated[bool, typer.Option(help="Download missing data sets (needs internet).")] = False,
     print_commands: Annotated[bool, typer.Option("--print-commands", help="Print one shell line per run (for a job scheduler) instead of running.")] = False,
     recipe: Annotated[Optional[str], typer.Option(help="Full scale only: " + RECIPE_HELP)] = None,
@@ -465,6 +503,13 @@ def reproduce_cmd(
         chosen = tuple(d for d in datasets.split(",") if d.strip())
         if not chosen:
             raise BMError("--datasets is empty; name data sets (e.g. cifar10) or leave the option out for all rows")
+    if device is None:
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() or (print_commands and scale == "full") else "cpu"
+        if device == "cpu" and scale == "full":
+            raise BMError(f"--scale full trains the paper's models for days and this machine has no CUDA; use --scale mini, "
+                          f"--device cuda on a GPU machine, or --device cpu to run it here anyway")
     if print_commands:
         preset, plan = make_plan(name, scale, data_dir, out, device, chosen, recipe)
         typer.echo("\n".join(commands(preset, plan)))
@@ -478,7 +523,7 @@ def reproduce_cmd(
 
 @app.command("report")
 def report_cmd(
-    out: Annotated[Path, typer.Argument(help="The --out of bm reproduce.")] = Path("runs/reproduce"),
+    out: Annotated[Path, typer.Argument(metavar="[OUT]", help="The --out of bm reproduce.")] = Path("runs/reproduce"),
 ) -> None:
     """Gather every finished preset under OUT into OUT/report.md (tables, figures, headline numbers)."""
     from bm.reproduce import report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import matplotlib
@@ -9,13 +10,24 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from bm.errors import BMError  # noqa: E402
+
 __all__ = ["save_figure"]
 
 
 def save_figure(fig, stem: Path | str, dpi: int = 110) -> list[Path]:
-    """Write STEM.png and STEM.pdf, close the figure; returns the two paths."""
+    """Write STEM.png and STEM.pdf (each whole or not at all), close the figure; returns the two paths. A path
+    that cannot be written is one BMError naming it."""
     paths = [Path(f"{stem}.png"), Path(f"{stem}.pdf")]
-    for p in paths:
-        fig.savefig(p, dpi=dpi)
-    plt.close(fig)
+    try:
+        for p in paths:
+            tmp = p.with_name(f".{p.name}.tmp")
+            try:
+                fig.savefig(tmp, dpi=dpi, format=p.suffix[1:])
+                os.replace(tmp, p)
+            except OSError as e:
+                tmp.unlink(missing_ok=True)
+                raise BMError(f"cannot write {p}: {e.strerror or e}") from None
+    finally:
+        plt.close(fig)
     return paths

@@ -7,6 +7,7 @@ import fcntl
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -112,7 +113,7 @@ def git_sha() -> str | None:
 
 
 def prepare_run_folder(out: Path, config: dict[str, Any], extendable: tuple[str, ...] = (),
-                       results: tuple[str, ...] | None = None) -> Path:
+                       results: tuple[str, ...] | None = None, overwrite: bool = False) -> Path:
     """Create `out` (or reuse it for the same config) and write config.json.
 
     The folder must be a writable directory; when it already holds a config.json that differs
@@ -120,7 +121,8 @@ def prepare_run_folder(out: Path, config: dict[str, Any], extendable: tuple[str,
     the only differences are raised values of `extendable` keys (a finished run trained for more
     epochs): then config.json takes the new values and records the old ones under "extended", and
     except when the folder holds no results yet (none of the `results` files; default: no file but
-    config.json): a run that failed before producing anything does not keep its folder.
+    config.json): a run that failed before producing anything does not keep its folder. `overwrite` first
+    empties a folder that holds a run (a config.json), whatever its config.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -133,6 +135,8 @@ def prepare_run_folder(out: Path, config: dict[str, Any], extendable: tuple[str,
         raise RunFolderError(f"output folder {out} is not writable")
     lock_folder(out)
     path = out / "config.json"
+    if overwrite and path.exists():
+        _empty(out)
     if path.exists():
         try:
             old = json.loads(path.read_text())
@@ -157,10 +161,19 @@ def prepare_run_folder(out: Path, config: dict[str, Any], extendable: tuple[str,
         hint = " (--epochs can only be raised, to extend a run)" if changed == ["epochs"] and "epochs" in extendable else ""
         raise RunFolderError(
             f"{out} holds a run with a different config (differs in: {', '.join(changed)}){hint}; "
-            "rerun with the same arguments to resume, or choose another --out"
+            "rerun with the same arguments to resume, choose another --out, or pass --overwrite to empty it"
         )
     atomic_write_text(path, json.dumps(_record(config), indent=2, sort_keys=True) + "\n")
     return out
+
+
+def _empty(folder: Path) -> None:
+    """Remove everything in a run folder but its lock (this process holds it)."""
+    for entry in folder.iterdir():
+        if entry.name == LOCK:
+            continue
+        shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+    print(f"bm: --overwrite: emptied {folder}", file=sys.stderr)
 
 
 def _record(config: dict[str, Any]) -> dict[str, Any]:

@@ -85,7 +85,7 @@ def test_capacity_deep_runs_then_skips_finished_runs(capsys, tmp_path):
     write_cifar10(tmp_path / "data", per_batch=8)
     args = ["capacity", "deep", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "c"), "--width", "4",
             "--projector-width", "32", "--batch-size", "16", "--steps", "4", "--n", "8", "--Bs", "1,2",
-            "--n-max", "8", "--repeats", "1"]
+            "--n-max", "8", "--capacity-repeats", "1"]
     code, out, err = run(capsys, args)
     assert code == 0, err
     first = json.loads((tmp_path / "c" / "sweep.json").read_text())

@@ -29,6 +29,7 @@ from bm.deep.models import ModelConfig, Network
 from bm.deep.views import PROTOCOLS, augment_batch, finite_labels, finite_views, iid_views
 from bm.errors import BMError, require_finite
 from bm.labels import LabelConfig, assign_labels
+from bm.memory import deep_train_bytes, require_memory
 from bm.probe import knn_accuracy
 from bm.runs import atomic_write_text, prepare_run_folder, read_saved
 from bm.theory import InvarianceAccumulator, mse_decomposition
@@ -158,8 +159,9 @@ def _probe(net: Network, train: ImageSet, bank: ImageSet, test: ImageSet, cfg: D
 
 
 def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[ImageSet, ImageSet] | None = None,
-          on_epoch: Callable[[dict], None] | None = None) -> Path:
-    """Train (or resume) the run in `out`; returns out. `data` overrides loading (tests)."""
+          on_epoch: Callable[[dict], None] | None = None, overwrite: bool = False) -> Path:
+    """Train (or resume) the run in `out`; returns out. `data` overrides loading (tests); `overwrite` empties a
+    folder holding another run first (not with `resume`)."""
     if torch.device(cfg.device).type == "cuda" and not torch.cuda.is_available():
         raise BMError(f"device {cfg.device!r} requested but CUDA is not available here")
     ddp = setup(cfg.device)
@@ -167,8 +169,10 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
     out = Path(out)
     if resume and not (out / "checkpoint.pt").exists():
         raise BMError(f"--resume: no checkpoint.pt in {out}")
-    if not resume and (out / "checkpoint.pt").exists():
-        raise BMError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    if resume and overwrite:
+        raise BMError("--overwrite empties the run folder; it cannot be combined with --resume")
+    if not resume and not overwrite and (out / "checkpoint.pt").exists():
+        raise BMError(f"{out} already holds a run; pass --resume to continue it, choose another --out, or pass --overwrite to empty it")
     train_set, test_set = data or (load_dataset(cfg.dataset, cfg.data_dir, "train"),
                                    load_dataset(cfg.dataset, cfg.data_dir, "test"))
     full, test_set = train_set.resized(cfg.model.image_size), test_set.resized(cfg.model.image_size)
@@ -179,8 +183,11 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
         cfg = replace(cfg, model=replace(cfg.model, num_classes=labels.num_classes))
     if labels.num_classes != cfg.model.num_classes:
         raise BMError(f"the labels have {labels.num_classes} classes but the model outputs {cfg.model.num_classes}")
+    on_device = len(train_set) + len(test_set) + (0 if bank is train_set else len(bank))
+    require_memory(deep_train_bytes(cfg.model, cfg.batch_size, on_device), device, "this run")
     if ddp.main:  # a resumed run may be extended: --epochs raised continues it
-        prepare_run_folder(out, cfg.to_json(), extendable=("epochs",) if resume else (), results=("checkpoint.pt",))
+        prepare_run_folder(out, cfg.to_json(), extendable=("epochs",) if resume else (), results=("checkpoint.pt",),
+                           overwrite=overwrite)
     ddp.barrier()
     torch.manual_seed(cfg.seed)
     net = Network(cfg.model).to(device)

@@ -339,7 +339,7 @@ def _fig5_command(plan: Plan, folder: Path) -> str:
     base, f = _fig5_base(plan)
     args = ["--data-dir", plan.data_dir, "--out", folder, "--width", base.model.width, "--projector-width",
             base.model.projector_width, "--steps", f["steps"], "--batch-size", base.batch_size, "--lr", repr(base.lr),
-            "--n", f["n"], "--Bs", ",".join(map(str, f["Bs"])), "--n-max", f["n_max"], "--repeats", f["repeats"],
+            "--n", f["n"], "--Bs", ",".join(map(str, f["Bs"])), "--n-max", f["n_max"], "--capacity-repeats", f["repeats"],
             "--device", plan.device]
     return "bm capacity deep " + " ".join(shlex.quote(str(a)) for a in args)
 

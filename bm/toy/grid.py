@@ -19,8 +19,10 @@ import numpy as np
 import torch
 
 from bm.errors import BMError
+from bm.memory import require_memory, toy_grid_bytes
 from bm.runs import atomic_write_text, prepare_run_folder, read_csv_rows, write_csv_rows
 from bm.theory import estimate_capacity, prototype_capacity_bound
+from bm.threads import fastest_threads, using_threads
 from bm.toy.data import ToyDataConfig, ToyMixture
 from bm.toy.model import ToyModelConfig
 from bm.toy.train import ModelSpec, ToyTrainConfig, evaluate, memorization, model_seed, train_batch
@@ -121,15 +123,43 @@ def _train_seed(config: ToyGridConfig, seed: int, on_step) -> tuple[list[dict], 
     return rows, curves
 
 
+def grid_threads(config: ToyGridConfig, requested: int = 0) -> tuple[int, dict[int, float]]:
+    """CPU threads for the grid's training (bm.threads.fastest_threads): `requested`, or timed on 40 steps of
+    the first seed's batch of models at 1 thread and at torch's default."""
+    device = _check_device(config.device)
+    require_memory(toy_grid_bytes(config), device, "this grid")
+    if device.type != "cpu":
+        return torch.get_num_threads(), {}
+    mixture = ToyMixture(config.data)
+    split = mixture.split(max(config.ns), max(config.Bs), config.seeds[0])
+    specs = [ModelSpec(n, B, 0, model_seed(config.seeds[0], n, B), config.seeds[0]) for n in config.ns for B in config.Bs]
+    short = replace(config.train, steps=min(40, config.train.steps), track_every=0)
+    return fastest_threads(lambda: train_batch(mixture, [split], specs, config.model, short), requested)
+
+
 def run_grid(config: ToyGridConfig, out: Path, progress: Callable[[str, int], Callable[[int], None]] | None = None,
-             max_seeds: int | None = None) -> Path:
-    """Run (or resume) the grid into `out`; returns out. `progress(label, total_steps)` may return
-    a per-step callback; `max_seeds` stops after that many newly trained seeds (for tests)."""
-    _check_device(config.device)
-    out = prepare_run_folder(Path(out), config.to_json())
+             max_seeds: int | None = None, threads: int = 0, overwrite: bool = False,
+             log: Callable[[str], None] | None = None) -> Path:
+    """Run (or resume) the grid into `out`; returns out. `progress(label, total_steps)` may return a per-step
+    callback; `max_seeds` stops after that many newly trained seeds (for tests); `threads`: CPU threads (0:
+    chosen by `grid_threads`, said through `log`; the results do not depend on it); `overwrite` empties a folder
+    holding another grid."""
+    require_memory(toy_grid_bytes(config), _check_device(config.device), "this grid")
+    out = prepare_run_folder(Path(out), config.to_json(), overwrite=overwrite)
+
     def tick(label: str, total: int):
         return progress(label, total) if progress else None
 
+    chosen, seconds = grid_threads(config, threads)
+    if log is not None and config.device == "cpu":
+        timed = ", ".join(f"{n}: {t * 1e3:.0f} ms" for n, t in seconds.items())
+        log(f"toy trainer on {chosen} CPU thread(s)" + (f" (40 steps timed at {timed})" if timed else ""))
+    with using_threads(chosen):
+        _run_grid(config, out, tick, max_seeds)
+    return out
+
+
+def _run_grid(config: ToyGridConfig, out: Path, tick, max_seeds: int | None) -> None:
     capacity = _capacity(config, out, tick)
     rows = read_csv_rows(out / "grid.csv")
     curves = read_csv_rows(out / "curves.csv")
@@ -146,7 +176,6 @@ def run_grid(config: ToyGridConfig, out: Path, progress: Callable[[str, int], Ca
         from bm.toy.plots import plot_heatmap
 
         plot_heatmap(read_csv_rows(out / "grid.csv"), capacity["capacity"], out / "heatmap", config)
-    return out
 
 
 def summarize(rows: list[dict]) -> dict[tuple[int, int], dict[str, float]]:
