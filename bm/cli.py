@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+import typer.core
 
 from bm import __version__
 from bm.errors import BMError
@@ -29,6 +30,14 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+class _Command(typer.core.TyperCommand):
+    """Usage lines in the POSIX convention: RUN for a required argument, [RUN] for an optional one (typer
+    writes {RUN} for the first)."""
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in super().collect_usage_pieces(ctx)]
 
 
 def _version(value: bool) -> None:
@@ -294,7 +303,7 @@ def deep_train(
 
 @app.command("probe")
 def probe(
-    run: Annotated[Optional[Path], typer.Argument(metavar="[RUN]", help="A deep run folder, or a checkpoint file inside one; probe.json, probe.png and probe.pdf are written into the run folder.")] = None,
+    run: Annotated[Optional[Path], typer.Argument(metavar="RUN", help="A deep run folder, or a checkpoint file inside one; probe.json, probe.png and probe.pdf are written into the run folder.")] = None,
     layers: Annotated[str, typer.Option(help="Comma-separated layer names (default: all; see --list-layers).")] = "",
     fit: Annotated[str, typer.Option(help="clean (true labels, test accuracy) and/or random (the run's labels, leave-one-out train accuracy).")] = "clean,random",
     k: Annotated[int, typer.Option(help="K-NN neighbours.")] = 20,
@@ -328,7 +337,7 @@ def _csv(text: str, name: str) -> list[int] | None:
     return list(int_list(text, name)) if text else None
 
 
-@app.command("geometry")
+@app.command("geometry", cls=_Command)
 def geometry(
     run: Annotated[Path, typer.Argument(metavar="RUN", help="A deep run folder or a toy-grid folder; geometry*.json, .png and .pdf are written into it.")],
     layers: Annotated[str, typer.Option(help="Comma-separated layers (deep: see bm probe --list-layers; default all).")] = "",
@@ -375,7 +384,7 @@ def geometry(
     typer.echo(f"wrote {stem}.json, {stem.name}.png, {stem.name}.pdf")
 
 
-@app.command("rewind")
+@app.command("rewind", cls=_Command)
 def rewind_cmd(
     run: Annotated[Path, typer.Argument(metavar="RUN", help="A deep run folder; rewind.json, rewind.png and rewind.pdf are written into it. Epoch 0 (init) and the last epoch need nothing more; other epochs need the run trained with --snapshots.")],
     to_epoch: Annotated[str, typer.Option(help="Comma-separated epochs E to rewind to (0 = init, always available; others: the run's --snapshots).")],
@@ -470,7 +479,7 @@ def _duration(seconds: float) -> str:
 
 @app.command("reproduce")
 def reproduce_cmd(
-    name: Annotated[Optional[str], typer.Argument(metavar="[NAME]", help="Preset (see --list).")] = None,
+    name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="Preset (see --list).")] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the presets, their runs and expected times, and exit.")] = False,
     scale: Annotated[str, typer.Option(help="full (the paper's models and data, a GPU) or mini (cifar-10-mini-sized data, CPU-sized models).")] = "full",
     data_dir: Annotated[Path, typer.Option(help="Folder holding the data sets' official folders.")] = Path("data"),
@@ -523,7 +532,7 @@ def reproduce_cmd(
 
 @app.command("report")
 def report_cmd(
-    out: Annotated[Path, typer.Argument(metavar="[OUT]", help="The --out of bm reproduce.")] = Path("runs/reproduce"),
+    out: Annotated[Path, typer.Argument(metavar="OUT", help="The --out of bm reproduce.")] = Path("runs/reproduce"),
 ) -> None:
     """Gather every finished preset under OUT into OUT/report.md (tables, figures, headline numbers)."""
     from bm.reproduce import report

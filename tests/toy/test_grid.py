@@ -114,3 +114,10 @@ def test_estimated_capacity_never_exceeds_the_hard_prototype_bound():
     for hard in (True, False):
         est = toy_capacity(config, hard=hard)
         assert 1 <= est.capacity <= bound, (hard, est.capacity, bound)
+
+
+def test_the_thread_count_does_not_change_the_grid(tmp_path):
+    """bm.threads may choose 1 or N CPU threads by timing: the grid must be the same bit for bit."""
+    grids = [[{k: v for k, v in r.items() if k != "seconds"}
+              for r in read_csv_rows(run_grid(TINY, tmp_path / f"t{n}", threads=n) / "grid.csv")] for n in (1, 2)]
+    assert grids[0] == grids[1]

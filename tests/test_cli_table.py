@@ -1,0 +1,173 @@
+"""Every bad input of every command, one row each: the command, its exit code (2), one line on stderr that says
+what is wrong (no traceback), and what must not be left behind.
+
+Placeholders: {data} a written CIFAR-10 folder, {run} a fresh copy of a finished deep run (2 epochs, snapshot at 1),
+{grid} a fresh copy of a finished toy grid, {tmp} the row's own folder. `damage` acts on the copies first.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.test_cli import TINY_ARGS, run
+
+
+@dataclass(frozen=True)
+class Row:
+    argv: str  # the command line after `bm`, split as a shell would
+    needle: str  # part of the one stderr line
+    absent: tuple[str, ...] = ()  # paths under {tmp} that must not exist afterwards
+    damage: tuple[tuple[str, str], ...] = ()  # (action, path under {tmp}): truncate | remove | text:CONTENT
+
+
+TOY = "toy-grid --out {tmp}/o " + " ".join(TINY_ARGS)
+DEEP = "deep-train --preset smoke --data-dir {data} --out {tmp}/o --width 4 --projector-width 16 --epochs 2"
+HALF = "truncate"
+
+ROWS = {
+    # toy-grid: numbers and flags
+    "toy lr nan": Row(f"{TOY} --lr nan", "lr must be a finite number", ("o",)),
+    "toy lr inf": Row(f"{TOY} --lr inf", "lr must be a finite number", ("o",)),
+    "toy sigma nan": Row(f"{TOY} --sigma nan", "sigma must be a finite number", ("o",)),
+    "toy init-scale inf": Row(f"{TOY} --init-scale inf", "init_scale must be a finite number", ("o",)),
+    "toy label-noise nan": Row(f"{TOY} --label-noise nan", "label_noise must be a finite number", ("o",)),
+    "toy label-noise 1.5": Row(f"{TOY} --label-noise 1.5", "noise", ("o",)),
+    "toy n 0": Row(f"{TOY} --ns 0", "n must be", ("o",)),
+    "toy B negative": Row(f"{TOY} --Bs -2", "B must be", ("o",)),
+    "toy ns not integers": Row(f"{TOY} --ns 8,x", "comma-separated", ("o",)),
+    "toy k too large": Row(f"{TOY} --k 501", "k=501", ("o",)),
+    "toy steps not a number": Row(f"{TOY} --steps abc", "--steps", ("o",)),
+    "toy unknown augment": Row(f"{TOY} --augment rotate", "augment", ("o",)),
+    "toy unknown optimizer": Row(f"{TOY} --optimizer sgdm", "optimizer", ("o",)),
+    "toy unknown device": Row(f"{TOY} --device tpu:0", "device", ("o",)),
+    "toy negative threads": Row(f"{TOY} --threads -1", "--threads must be >= 0", ("o",)),
+    "toy n of a billion: memory": Row(f"{TOY} --ns 1000000000", "GB available", ("o",)),
+    "toy out is a file": Row("toy-grid --out {tmp}/f.txt " + " ".join(TINY_ARGS), "not a folder",
+                             damage=(("text:x", "f.txt"),)),
+    "toy other config on a grid": Row("toy-grid --out {grid} " + " ".join(TINY_ARGS) + " --lr 0.5", "--overwrite"),
+    # deep-train
+    "deep lr nan": Row(f"{DEEP} --lr nan", "lr must be a finite number", ("o",)),
+    "deep lr inf": Row(f"{DEEP} --lr inf", "lr must be a finite number", ("o",)),
+    "deep label-noise inf": Row(f"{DEEP} --label-noise inf", "label noise must lie in [0, 1]", ("o",)),
+    "deep width 100000: memory": Row(f"{DEEP} --width 100000", "GB available", ("o",)),
+    "deep projector a billion: memory": Row(f"{DEEP} --projector-width 1000000000", "GB available", ("o",)),
+    "deep projector 1e9 not an integer": Row(f"{DEEP} --projector-width 1e9", "valid integer", ("o",)),
+    "deep views without finite/iid": Row(f"{DEEP} --views 8 --augment ssl", "applies to augment finite or iid", ("o",)),
+    "deep snapshot past the end": Row(f"{DEEP} --snapshots 99", "snapshots must lie in [1, epochs = 2]", ("o",)),
+    "deep unknown dataset": Row(f"{DEEP} --dataset mnist", "unknown dataset", ("o",)),
+    "deep unknown preset": Row(f"{DEEP} --preset huge", "unknown preset", ("o",)),
+    "deep preset and recipe": Row(f"{DEEP} --recipe released", "--preset or --recipe", ("o",)),
+    "deep unknown augment": Row(f"{DEEP} --augment cutout", "augment", ("o",)),
+    "deep zero epochs": Row(f"{DEEP} --epochs 0", "epochs", ("o",)),
+    "deep random classes not a number": Row(f"{DEEP} --random-classes x", "random-classes", ("o",)),
+    "deep train-acc-every 0": Row(f"{DEEP} --train-acc-every 0", "train_acc_every", ("o",)),
+    "deep unknown model": Row(f"{DEEP} --model resnet50", "unknown model", ("o",)),
+    "deep image size 4": Row(f"{DEEP} --image-size 4", "image_size", ("o",)),
+    "deep unknown knn bank": Row(f"{DEEP} --knn-bank some", "knn_bank", ("o",)),
+    "deep resume without checkpoint": Row(f"{DEEP} --resume", "no checkpoint", ("o",)),
+    "deep overwrite with resume": Row(f"{DEEP} --overwrite --resume", "cannot be combined", ("o",)),
+    "deep cuda without cuda": Row(f"{DEEP} --device cuda", "CUDA", ("o",)),
+    "deep missing data": Row("deep-train --data-dir {tmp}/nowhere --out {tmp}/o", "cifar-10-batches-py", ("o",)),
+    # capacity
+    "capacity deep lr nan": Row("capacity deep --data-dir {data} --out {tmp}/o --lr nan", "lr must be a finite number",
+                                ("o",)),
+    "capacity deep old --repeats": Row("capacity deep --data-dir {data} --out {tmp}/o --repeats 2", "No such option",
+                                       ("o",)),
+    "capacity toy bad Bs": Row("capacity toy --out {tmp}/o --Bs 1,x", "comma-separated", ("o",)),
+    # augment-grid
+    "augment-grid a million rows": Row("augment-grid --data-dir {data} --out {tmp}/g --rows 1000000", "[1, 64]",
+                                       ("g.png", "g.pdf")),
+    "augment-grid 6000 columns": Row("augment-grid --data-dir {data} --out {tmp}/g --cols 6000", "[1, 64]",
+                                     ("g.png", "g.pdf")),
+    "augment-grid missing folder": Row("augment-grid --data-dir {data} --out {tmp}/no/g", "does not exist", ("no",)),
+    "augment-grid unwritable": Row("augment-grid --data-dir {data} --out /sys/bm-grid", "cannot write /sys/bm-grid.png"),
+    "augment-grid missing data": Row("augment-grid --data-dir {tmp}/nowhere --out {tmp}/g", "--download",
+                                     ("g.png",)),
+    # probe / geometry / rewind on damaged run files
+    "probe without run": Row("probe", "give a run folder"),
+    "probe truncated checkpoint": Row("probe {run} --k 3", "checkpoint.pt", ("run/probe.json",),
+                                      ((HALF, "run/checkpoint.pt"),)),
+    "probe corrupt init": Row("probe {run} --init --k 3", "init.pt", ("run/probe.json",), ((HALF, "run/init.pt"),)),
+    "probe missing labels": Row("probe {run} --k 3", "labels.pt", ("run/probe.json",), (("remove", "run/labels.pt"),)),
+    "geometry truncated checkpoint": Row("geometry {run} --layers embedding", "checkpoint.pt", ("run/geometry.json",),
+                                         ((HALF, "run/checkpoint.pt"),)),
+    "geometry corrupt init": Row("geometry {run} --layers embedding --epochs 0", "init.pt", ("run/geometry.json",),
+                                 ((HALF, "run/init.pt"),)),
+    "geometry one sample per class": Row("geometry {run} --samples-per-class 1", "--samples-per-class",
+                                         ("run/geometry.json",)),
+    "geometry not a folder": Row("geometry {tmp}/none", "not a folder"),
+    "rewind truncated checkpoint": Row("rewind {run} --to-epoch 0", "checkpoint.pt", ("run/rewind.json",),
+                                       ((HALF, "run/checkpoint.pt"),)),
+    "rewind corrupt init": Row("rewind {run} --to-epoch 0", "init.pt", ("run/rewind.json",), ((HALF, "run/init.pt"),)),
+    "rewind missing labels": Row("rewind {run} --to-epoch 0", "labels.pt", ("run/rewind.json",),
+                                 (("remove", "run/labels.pt"),)),
+    "rewind epoch without snapshot": Row("rewind {run} --to-epoch 7", "snapshot", ("run/rewind.json",)),
+    # report / reproduce
+    "report corrupt result": Row("report {tmp}/out", "result.json", ("out/report.md",),
+                                 (("text:{not json", "out/mini/fig3/result.json"),)),
+    "report result not a dict": Row("report {tmp}/out", "result.json", ("out/report.md",),
+                                    (("text:[1, 2]", "out/mini/fig3/result.json"),)),
+    "report result without fields": Row("report {tmp}/out", "result.json", ("out/report.md",),
+                                        (('text:{"preset": "fig3"}', "out/mini/fig3/result.json"),)),
+    "reproduce full scale on a CPU": Row("reproduce fig3 --out {tmp}/o", "no CUDA", ("o",)),
+    "reproduce empty datasets": Row("reproduce table2 --scale mini --datasets '' --out {tmp}/o", "--datasets is empty",
+                                    ("o",)),
+    "reproduce unknown preset": Row("reproduce fig99 --scale mini --out {tmp}/o", "fig99", ("o",)),
+    "reproduce recipe at mini scale": Row("reproduce fig3 --scale mini --recipe released --out {tmp}/o", "recipe",
+                                          ("o",)),
+    "unknown command": Row("nope", "No such command"),
+}
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """A written CIFAR-10 folder, a finished 2-epoch deep run with a snapshot at epoch 1, a finished toy grid."""
+    from tests.deep.test_datasets import write_cifar10
+
+    root = tmp_path_factory.mktemp("workspace")
+    write_cifar10(root / "data", per_batch=4)
+    with pytest.raises(SystemExit) as info:
+        from bm.cli import main
+
+        main(["deep-train", "--preset", "smoke", "--data-dir", str(root / "data"), "--out", str(root / "run"),
+              "--width", "4", "--projector-width", "16", "--epochs", "2", "--batch-size", "8", "--snapshots", "1"])
+    assert info.value.code == 0
+    with pytest.raises(SystemExit) as info:
+        main(["toy-grid", "--out", str(root / "grid"), *TINY_ARGS])
+    assert info.value.code == 0
+    return root
+
+
+def test_the_table_is_long_enough():
+    assert len(ROWS) >= 40
+
+
+@pytest.mark.parametrize("name", list(ROWS))
+def test_bad_input_is_one_line_exit_2_and_leaves_nothing(capsys, tmp_path, workspace, name):
+    row = ROWS[name]
+    subs = {"data": str(workspace / "data"), "tmp": str(tmp_path)}
+    for key in ("run", "grid"):
+        if "{" + key + "}" in row.argv:
+            shutil.copytree(workspace / key, tmp_path / key, ignore=shutil.ignore_patterns(".bm.lock"))
+            subs[key] = str(tmp_path / key)
+    for action, rel in row.damage:
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if action == "remove":
+            path.unlink()
+        elif action == HALF:
+            path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+        else:
+            path.write_text(action.removeprefix("text:"))
+    code, _, err = run(capsys, [a.format(**subs) for a in shlex.split(row.argv)])
+    assert code == 2, err
+    assert err.startswith("bm: error:") and err.count("\n") == 1 and "Traceback" not in err, err
+    assert row.needle in err, err
+    for rel in row.absent:
+        assert not (tmp_path / rel).exists(), f"{rel} was left behind"
+    assert not Path("/sys/bm-grid.png").exists()

@@ -1,0 +1,44 @@
+"""bm.threads (thread count by timing) and bm.memory (estimates checked before allocating)."""
+
+import time
+
+import pytest
+import torch
+
+from bm.deep.models import ModelConfig, Network
+from bm.errors import BMError
+from bm.memory import available_bytes, deep_train_bytes, require_memory, toy_grid_bytes
+from bm.threads import fastest_threads, using_threads
+from bm.toy.grid import ToyGridConfig
+
+
+def test_using_threads_restores_the_count():
+    before = torch.get_num_threads()
+    with using_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+
+
+def test_fastest_threads_keeps_a_request_and_picks_the_faster():
+    assert fastest_threads(lambda: None, requested=3) == (3, {})
+    if torch.get_num_threads() == 1:
+        pytest.skip("one default thread: nothing to choose")
+    slow_at_one = lambda: time.sleep(0.02 if torch.get_num_threads() == 1 else 0.0)  # noqa: E731
+    chosen, seconds = fastest_threads(slow_at_one)
+    assert chosen == torch.get_num_threads() and seconds[1] >= 0.02 > seconds[chosen]
+
+
+def test_the_deep_estimate_counts_the_real_parameters():
+    cfg = ModelConfig(width=4, projector_width=64, num_classes=10, image_size=32)
+    parameters = sum(p.numel() for p in Network(cfg).parameters())
+    alone = deep_train_bytes(cfg, batch_size=0, images_on_device=0)
+    assert alone == 16 * parameters  # weight, gradient and two Adam states in float32
+    assert deep_train_bytes(cfg, 8, 0) > alone and deep_train_bytes(cfg, 0, 10) == alone + 10 * 3 * 32 * 32
+
+
+def test_the_toy_estimate_covers_the_views_and_refusals_name_sizes():
+    config = ToyGridConfig(ns=(1000,), Bs=(8,))
+    assert toy_grid_bytes(config) >= 4 * 1000 * 8 * config.data.dim
+    assert available_bytes("cpu") > 0
+    with pytest.raises(BMError, match=r"needs ~.* GB, .* GB available on cpu"):
+        require_memory(10 * available_bytes("cpu"), "cpu", "this")
