@@ -12,7 +12,16 @@ of a network). Steps:
    squared correlations of the residual centres c - V V^T c is fitted (greedily grown from K - 1,
    best of `n_reps` random starts by stability, the smallest residual norm ratio), stopping when
    the mean |correlation| rose three times in a row. K* = argmin of the mean |correlation| over
-   K = 0 (no removal), 1, 2, ...; `center_correlation` is its value at K = 0.
+   K = 1, 2, ... (the reference code's rule: at least one direction is removed whenever the centres
+   span two or more; P = 2 removes none); `center_correlation` is its value at K = 0.
+   Why K >= 1: subtracting the global mean makes the centred centres correlated by -1/(P-1) (|cos| =
+   1/(P-1) for P random centres), a structure the theory's uncorrelated centres do not have; left in
+   place (K = 0) it overestimates the capacity, removing one direction corrects it. Judged against LP
+   separability of random dichotomies (bm.theory.separability; low-dimensional clouds, D = 5, radius
+   0.5, N = 200, M = 40, two realizations): P = 7: -0.5% / -3.1% with K >= 1 against +10.8% / +7.3% with
+   K = 0; P = 10: within 1% against +5%. At small P no rule of this family is within 3%: P = 5 gives
+   -5 to -8% (K = 0: +6 to +10%), P = 3 gives -35% (K = 0: -6%); use MFTMA there with that caveat
+   (docs/mftma-small-p.md). `min_rank = 0` restores the choice over K >= 0.
 2. Each cloud, minus the global mean, is projected off V_{K*}, centred on its own centre and
    divided by its centre's norm; its points are written in D = min(N, M_i) orthonormal coordinates
    and a last "centre" coordinate 1 is appended: s_j in R^{D+1}.
@@ -44,6 +53,7 @@ import torch
 from scipy.optimize import minimize, nnls
 
 from bm.errors import BMError, ShapeError
+from bm.threads import fastest_threads, using_threads
 
 __all__ = ["ManifoldGeometry", "anchor_points", "center_structure", "manifold_geometry"]
 
@@ -134,14 +144,14 @@ def _fit_subspace(w0: np.ndarray, x: np.ndarray, max_iter: int = 1000) -> np.nda
 
 
 def center_structure(centers: torch.Tensor, n_reps: int, gen: torch.Generator,
-                     max_rank: int | None = None) -> tuple[torch.Tensor, list[float]]:
+                     max_rank: int | None = None, min_rank: int = 1) -> tuple[torch.Tensor, list[float]]:
     """The low-rank correlation structure of the centres (P, N) (step 1 of the module docstring).
 
     K runs up to the number of components holding 95% of the centres' variance plus 10 (the
     reference rule; each K costs an optimisation over reps x r x K numbers), or up to `max_rank`.
 
     Returns the orthonormal basis (N, K*) to project off, and the mean |correlation| of the residual
-    centres for K = 0, 1, ... as tried (K* is its argmin).
+    centres for K = 0, 1, ... as tried; K* is its argmin over K >= min_rank (as far as K was tried).
     """
     p = centers.shape[0]
     xb = centers - centers.mean(0)
@@ -166,7 +176,8 @@ def center_structure(centers: torch.Tensor, n_reps: int, gen: torch.Generator,
         costs.append(_mean_abs_correlation(x - x @ torch.from_numpy(best @ best.T)))
         if k > 4 and costs[-1] > costs[-2] > costs[-3] > costs[-4]:
             break
-    chosen = int(np.argmin(costs))
+    first = min(min_rank, len(costs) - 1)
+    chosen = first + int(np.argmin(costs[first:]))
     to_ambient = xb.T @ (u / lam.sqrt())  # (N, r): orthonormal basis of the span of the centred centres
     return to_ambient @ torch.from_numpy(bases[chosen]), costs
 
@@ -293,24 +304,43 @@ def anchor_points(s: torch.Tensor, t: torch.Tensor, kappa: float, solver: str = 
 
 
 def manifold_geometry(manifolds, kappa: float = 0.0, n_t: int = 200, n_reps: int = 10, seed: int = 0,
-                      max_rank: int | None = None, solver: str = "batched") -> ManifoldGeometry:
+                      max_rank: int | None = None, solver: str = "batched", min_rank: int = 1,
+                      threads: int = 0) -> ManifoldGeometry:
     """MFTMA of P point clouds, each (M_i, N): capacity, radius, dimension, centre correlation.
 
     kappa: margin (>= 0); n_t: Gaussian samples t per manifold; n_reps: random starts per rank in
     the centre-structure fit; seed fixes t and those starts; max_rank caps the dimension K of the
-    removed centre structure (0: none removed; None: the reference rule); solver: "batched" or "scipy".
+    removed centre structure (0: none removed; None: the reference rule); min_rank: the smallest K
+    (1, the default, as the reference; 0 lets the fit remove nothing; see the module docstring);
+    solver: "batched" or "scipy"; threads: CPU threads (0: bm.threads' choice, timed once per
+    process on a small MFTMA problem; results do not depend on it).
     """
     if solver not in SOLVERS:
         raise BMError(f"solver must be one of {', '.join(SOLVERS)}; got {solver!r}")
-    if not (np.isfinite(kappa) and kappa >= 0) or n_t < 1 or n_reps < 1 or (max_rank or 0) < 0:
-        raise BMError(f"need kappa >= 0, n_t >= 1, n_reps >= 1 and max_rank >= 0; got {kappa}, {n_t}, {n_reps}, "
-                      f"{max_rank}")
+    if not (np.isfinite(kappa) and kappa >= 0) or n_t < 1 or n_reps < 1 or (max_rank or 0) < 0 or min_rank < 0:
+        raise BMError(f"need kappa >= 0, n_t >= 1, n_reps >= 1, max_rank >= 0 and min_rank >= 0; got {kappa}, {n_t}, "
+                      f"{n_reps}, {max_rank}, {min_rank}")
     clouds = _clouds(manifolds)
+    chosen, _ = fastest_threads(_timing_problem, threads, key="mftma")
+    with using_threads(chosen):
+        return _geometry(clouds, kappa, n_t, n_reps, seed, max_rank, solver, min_rank)
+
+
+def _timing_problem() -> None:
+    """A small MFTMA problem that exercises every step (10 random clouds of 20 points in 100 dimensions, K <= 2;
+    about 0.06 s on one core)."""
+    gen = torch.Generator().manual_seed(0)
+    clouds = list(torch.randn(10, 20, 100, generator=gen, dtype=_DTYPE))
+    _geometry(clouds, 0.0, 20, 1, 0, 2, "batched", 1)
+
+
+def _geometry(clouds: list[torch.Tensor], kappa: float, n_t: int, n_reps: int, seed: int, max_rank: int | None,
+              solver: str, min_rank: int) -> ManifoldGeometry:
     gen = torch.Generator().manual_seed(seed)
     centers = torch.stack([c.mean(0) for c in clouds])
     if float((centers - centers.mean(0)).abs().max()) == 0:
         raise BMError("all manifold centres coincide: the manifolds cannot be told apart")
-    v, costs = center_structure(centers, n_reps, gen, max_rank)
+    v, costs = center_structure(centers, n_reps, gen, max_rank, min_rank)
     s, dims = _coordinates(clouds, v)
     t = torch.randn(s.shape[0], s.shape[1], n_t, generator=gen, dtype=_DTYPE)
     for i, d in enumerate(dims):
@@ -324,7 +354,7 @@ def manifold_geometry(manifolds, kappa: float = 0.0, n_t: int = 200, n_reps: int
     dimensions = torch.tensor(dims, dtype=_DTYPE) * cosine.mean(1).square()
     return ManifoldGeometry(
         capacity=float(1 / (1 / capacities).mean()), radius=float(radii.mean()), dimension=float(dimensions.mean()),
-        center_correlation=costs[0], residual_correlation=min(costs), low_rank=int(np.argmin(costs)),
+        center_correlation=costs[0], residual_correlation=costs[v.shape[1]], low_rank=v.shape[1],
         capacities=tuple(capacities.tolist()), radii=tuple(radii.tolist()), dimensions=tuple(dimensions.tolist()),
         fallbacks=fallbacks,
     )

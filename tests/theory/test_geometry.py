@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 import torch
-from scipy.optimize import linprog
 
 from bm.errors import BMError
 from bm.theory import manifold_geometry
 from bm.theory.geometry import _correlation_cost, center_structure
+from bm.theory.separability import low_dimensional_clouds, separable, simulated_capacity as simulated_alpha
 
 
 def manifolds(rng, P, N, M, D, radius, axes=None):
@@ -21,20 +21,13 @@ def manifolds(rng, P, N, M, D, radius, axes=None):
     return centres + radius * (a * scales) @ directions
 
 
-def separable(x, y) -> bool:
-    """Whether some w has y_i w . x >= 1 on every point of every manifold (LP feasibility)."""
-    P, M, N = x.shape
-    rows = -(y[:, None, None] * x).reshape(P * M, N)
-    res = linprog(np.zeros(N), A_ub=rows, b_ub=-np.ones(P * M), bounds=(None, None), method="highs")
-    return res.status == 0
-
-
 def simulated_capacity(P, M, D, radius, axes, lo, hi, reps=24, seed=0) -> float:
     """P / N_c, N_c the smallest N at which at least half of random dichotomies are separable (bisection)."""
     rng = np.random.default_rng(seed)
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        hits = [separable(manifolds(rng, P, mid, M, D, radius, axes), rng.choice([-1.0, 1.0], P)) for _ in range(reps)]
+        hits = [separable(manifolds(rng, P, mid, M, D, radius, axes).reshape(P * M, mid),
+                          np.repeat(rng.choice([-1.0, 1.0], P), M)) for _ in range(reps)]
         lo, hi = (lo, mid) if np.mean(hits) >= 0.5 else (mid, hi)
     return P / hi
 
@@ -124,3 +117,23 @@ def test_correlation_cost_gradient_matches_autograd():
 def test_degenerate_input_is_refused(bad, message):
     with pytest.raises(BMError, match=message):
         manifold_geometry(bad)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("P", [
+    pytest.param(3, marks=pytest.mark.xfail(strict=True, reason="measured: K >= 1 gives -35% (K = 0: -6%); no rule of "
+                                            "the K family is within 3% at P = 3 (docs/mftma-small-p.md)")),
+    pytest.param(5, marks=pytest.mark.xfail(strict=True, reason="measured: K >= 1 gives -5 to -8% (K = 0: +6 to +10%) "
+                                            "(docs/mftma-small-p.md)")),
+    7, 10])
+def test_default_rule_matches_lp_simulation_at_small_P(P):
+    """Low-dimensional clouds (D = 5 directions, radius 0.5, N = 200, M = 40), two realizations: MFTMA's capacity
+    (default K rule, n_t = 500) against P / n* from LP separability of random dichotomies (bm.theory.separability:
+    the judge where no reference implementation runs), within 3% on the mean."""
+    theory, simulated = [], []
+    for seed in (0, 1):
+        clouds = low_dimensional_clouds(P, seed=seed)
+        theory.append(manifold_geometry(clouds, n_t=500, seed=seed).capacity)
+        n0 = P / theory[-1]
+        simulated.append(simulated_alpha(clouds, range(max(1, round(0.7 * n0)), round(1.35 * n0) + 2), 300, seed))
+    assert np.mean(theory) == pytest.approx(np.mean(simulated), rel=0.03)
