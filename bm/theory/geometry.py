@@ -45,6 +45,7 @@ for any P >= 2 and for clouds with more points than dimensions (M > N).
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
@@ -212,7 +213,8 @@ def _coordinates(clouds: list[torch.Tensor], v: torch.Tensor) -> tuple[torch.Ten
         members = [i for i, c in enumerate(clouds) if c.shape[0] == m]
         lam, u = torch.linalg.eigh(torch.stack([grams[i] for i in members]))
         d = min(n, m)
-        coords = (lam.clamp_min(0).sqrt()[:, :, None] * u.mT)[:, -d:]  # (G, d, M): top-d coordinates
+        lam = torch.where(lam > 1e-12 * lam[:, -1:], lam, 0.0)  # rounding noise of a rank-deficient cloud: 0
+        coords = (lam.sqrt()[:, :, None] * u.mT)[:, -d:]  # (G, d, M): top-d coordinates
         rows = torch.tensor(members)
         s[rows, :d, :m] = coords
         s[rows, :d, m:] = coords[:, :, :1]
@@ -225,16 +227,51 @@ def _nnls_scipy(s: np.ndarray, b: np.ndarray) -> np.ndarray:
                      for i in range(s.shape[0])])
 
 
+def _scipy_seconds(s: torch.Tensor, b: torch.Tensor, sample: int = 32) -> float:
+    """Seconds scipy's NNLS takes per problem, timed on `sample` problems spread over the batch (its cost depends
+    on the size of the anchor's support, which only the data tell)."""
+    P, _, n = b.shape
+    picks = torch.linspace(0, P * n - 1, min(sample, P * n)).long().tolist()
+    sn, bn = s.numpy(), b.numpy()
+    start = time.perf_counter()
+    for k in picks:
+        nnls(sn[k // n], bn[k // n, :, k % n])
+    return (time.perf_counter() - start) / len(picks)
+
+
 def _nnls_batched(s: torch.Tensor, b: torch.Tensor, steps: tuple[int, ...] = (10, 40, 160)) -> tuple[torch.Tensor, int]:
-    """alpha (P, M, n_t) for all problems at once; returns it and the number handed to scipy.
+    """alpha (P, M, n_t) for all problems at once; returns it and the number handed to scipy's NNLS.
 
     Each round (with steps[i] FISTA steps): FISTA with adaptive restart (float32) from the current point, then conjugate
     gradients (float64) on the face {alpha_j = 0 off the free set}, then the KKT check
-    (alpha >= 0, gradient zero on the free set and >= 0 off it, to relative 1e-9).
+    (alpha >= 0, gradient zero on the free set and >= 0 off it, to relative 1e-9); problems still open after the
+    last round go to scipy one by one. Where scipy is cheaper (clouds whose anchors rest on a few points: its
+    active set stays small), all go there: scipy's time per problem is measured on a sample, and the batched
+    solver's on a first round over every 20th t, which also tells how many problems one round settles.
     """
+    per_problem = _scipy_seconds(s, b)
     g = s.mT @ s  # (P, M, M)
-    h = s.mT @ b  # (P, M, n_t)
     lip = torch.linalg.eigvalsh(g)[:, -1].clamp_min(1e-300)[:, None, None]
+    rank = int(torch.linalg.matrix_rank(s).max())  # CG on a face converges in <= rank(G) <= rank(S) steps
+    n_t = b.shape[2]
+    probe = b[:, :, :: 20] if n_t >= 40 else b
+    start = time.perf_counter()
+    settled = _rounds(g, s.mT @ probe, lip, rank, steps[:1])[1].float().mean()
+    batched = (time.perf_counter() - start) * n_t / probe.shape[2] + per_problem * float(1 - settled) * b.shape[0] * n_t
+    if batched >= per_problem * b.shape[0] * n_t:
+        return torch.from_numpy(_nnls_scipy(s.numpy(), b.numpy())), b.shape[0] * n_t
+    alpha, done = _rounds(g, s.mT @ b, lip, rank, steps)
+    failed = torch.nonzero(~done[:, 0]).tolist()
+    sn, bn, out = s.numpy(), b.numpy(), alpha.numpy()  # out shares alpha's memory
+    for i, j in failed:
+        out[i, :, j] = nnls(sn[i], bn[i, :, j])[0]
+    return alpha, len(failed)
+
+
+def _rounds(g: torch.Tensor, h: torch.Tensor, lip: torch.Tensor, rank: int, steps: tuple[int, ...]
+            ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The batched rounds of `_nnls_batched` for G = S^T S (P, M, M), h = S^T b (P, M, n_t), lip the largest
+    eigenvalue of each G, rank that of S: alpha (P, M, n_t) and which problems are settled (P, 1, n_t)."""
     scale = h.abs().amax(1, keepdim=True) + lip * 1e-300
     alpha = torch.zeros_like(h)
     done = torch.zeros(h.shape[0], 1, h.shape[2], dtype=torch.bool)
@@ -250,28 +287,27 @@ def _nnls_batched(s: torch.Tensor, b: torch.Tensor, steps: tuple[int, ...] = (10
             y = nxt + torch.where(restart, 0.0, (momentum - 1) / following) * step
             a, momentum = nxt, following
         free = a > 0
-        z = _face_solve(g, h, a.double(), free)
+        z = _face_solve(g, h, a.double(), free, 2 * rank)
         grad = h - g @ z  # minus the gradient of the objective
         tol = 1e-9 * (scale + lip * z.abs().amax(1, keepdim=True))
         ok = torch.where(free, (z >= 0) & (grad.abs() <= tol), grad <= tol).all(1, keepdim=True)
         alpha = torch.where(done, alpha, torch.where(free, z.clamp_min(0), 0.0))
         done |= ok
         if bool(done.all()):
-            return alpha, 0
-    failed = torch.nonzero(~done[:, 0])
-    for i, j in failed.tolist():
-        alpha[i, :, j] = torch.from_numpy(nnls(s[i].numpy(), b[i, :, j].numpy())[0])
-    return alpha, len(failed)
+            break
+    return alpha, done
 
 
-def _face_solve(g: torch.Tensor, h: torch.Tensor, z: torch.Tensor, free: torch.Tensor) -> torch.Tensor:
-    """Conjugate gradients for G_FF z_F = h_F with z = 0 off the free set F; batched, float64."""
+def _face_solve(g: torch.Tensor, h: torch.Tensor, z: torch.Tensor, free: torch.Tensor, steps: int) -> torch.Tensor:
+    """Conjugate gradients for G_FF z_F = h_F with z = 0 off the free set F; batched, float64. In exact arithmetic CG
+    ends within rank(G_FF) steps; `steps` (twice the rank of S) allows for rounding, and a rank-deficient face (more
+    points than dimensions) no longer runs 2M steps that reduce nothing."""
     mask = free.to(z.dtype)
     z = z * mask
     r = mask * (h - g @ z)
     p, rs = r.clone(), (r * r).sum(1, keepdim=True)
     limit = 1e-30 * (h * h).sum(1, keepdim=True)
-    for it in range(2 * g.shape[-1]):
+    for it in range(min(steps, 2 * g.shape[-1])):
         ap = mask * (g @ p)
         step = rs / (p * ap).sum(1, keepdim=True).clamp_min(1e-300)
         z = z + step * p
@@ -287,14 +323,16 @@ def _face_solve(g: torch.Tensor, h: torch.Tensor, z: torch.Tensor, free: torch.T
 def anchor_points(s: torch.Tensor, t: torch.Tensor, kappa: float, solver: str = "batched") -> tuple[torch.Tensor, int]:
     """Anchor points s~ (P, D1, n_t) for manifolds S (P, D1, M) (last row ones) and t (P, D1, n_t).
 
-    Step 3 of the module docstring; also returns how many problems went to the scipy fallback.
+    Step 3 of the module docstring; also returns how many problems went to the scipy fallback. Rows that are
+    zero in every S (clouds of lower rank than D) only add a constant to the NNLS objective: the solve omits them.
     """
     b = t.clone()
     b[:, -1] += kappa
+    rows = s.abs().amax((0, 2)) > 0
     if solver == "scipy":
-        alpha, fallbacks = torch.from_numpy(_nnls_scipy(s.numpy(), b.numpy())), 0
+        alpha, fallbacks = torch.from_numpy(_nnls_scipy(s[:, rows].numpy(), b[:, rows].numpy())), 0
     else:
-        alpha, fallbacks = _nnls_batched(s, b)
+        alpha, fallbacks = _nnls_batched(s[:, rows], b[:, rows])
     pulled = s @ alpha  # (P, D1, n_t): t - v
     weight = pulled[:, -1:, :]  # sum(alpha): the centre row of S is all ones
     best = (s[:, :-1].mT @ t[:, :-1]).argmax(1)  # (P, n_t): the point of largest projection
