@@ -76,6 +76,8 @@ ROWS = {
     # capacity
     "capacity deep lr nan": Row("capacity deep --data-dir {data} --out {tmp}/o --lr nan", "lr must be a finite number",
                                 ("o",)),
+    "capacity deep width 100000: memory": Row("capacity deep --data-dir {data} --out {tmp}/o --width 100000",
+                                              "GB available", ("o",)),
     "capacity deep old --repeats": Row("capacity deep --data-dir {data} --out {tmp}/o --repeats 2", "No such option",
                                        ("o",)),
     "capacity toy bad Bs": Row("capacity toy --out {tmp}/o --Bs 1,x", "comma-separated", ("o",)),

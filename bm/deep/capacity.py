@@ -28,6 +28,7 @@ from bm.deep.probing import embedding_probe, network_at
 from bm.deep.train import DeepTrainConfig, _items, train_or_resume
 from bm.errors import BMError
 from bm.labels import Labels
+from bm.memory import deep_train_bytes, require_memory
 from bm.runs import atomic_write_text, prepare_run_folder, read_saved
 from bm.sweep import plot_sweep
 from bm.theory import estimate_capacity
@@ -109,6 +110,9 @@ def capacity_and_sweep(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], o
     """C_t, then the B sweep at n, in `out` (config.json names the whole job; a rerun skips finished runs)."""
     if not 2 <= n <= len(data[0]) or n_max < 2 or steps < 1 or not Bs or min(Bs) < 1:
         raise BMError(f"n must lie in [2, {len(data[0])}], n_max be >= 2, steps >= 1 and every B >= 1")
+    images = len(data[0]) + len(data[1])  # at most: every training image (bank or subset) and the test set
+    require_memory(deep_train_bytes(replace(base.model, num_classes=base.model.num_classes or 10), base.batch_size,
+                                    images), base.device, "each run")
     prepare_run_folder(out, {"base": base.to_json(), "steps": steps, "n": n, "Bs": list(Bs), "n_max": n_max,
                              "repeats": repeats})
     est = deep_capacity(base, data, out, steps, min(n_max, len(data[0])), repeats)
