@@ -93,16 +93,29 @@ def _threads(requested: int) -> int:
     return requested
 
 
-QUICK = {"ns": (8, 32, 128), "Bs": (1, 8, 64), "seeds": (0,), "steps": 600, "capacity_repeats": 2}
+QUICK = G(ns=(8, 32, 128), Bs=(1, 8, 64), seeds=(0,), capacity_repeats=2, train=T(steps=600))  # --quick
+
+# toy-grid flags that set a ToyGridConfig field (data.*, model.*, train.* for the nested configs)
+_TOY_FIELDS = {"ns": "ns", "Bs": "Bs", "seeds": "seeds", "device": "device", "classes": "data.num_classes",
+               "dim": "data.dim", "signal_dim": "data.signal_dim", "sigma": "data.sigma",
+               "center_scale": "data.center_scale", "task_seed": "data.task_seed", "augment": "data.augment",
+               "label_noise": "data.label_noise", "random_classes": "data.random_classes",
+               "probe_train": "data.probe_train", "test": "data.test", "prototypes": "model.prototypes",
+               "init_scale": "model.init_scale", "optimizer": "train.optimizer", "lr": "train.lr",
+               "steps": "train.steps", "batch_size": "train.batch_size", "track_every": "train.track_every",
+               "k": "k", "knn_normalize": "knn_normalize", "capacity_repeats": "capacity_repeats",
+               "capacity_n_max": "capacity_n_max"}
 
 
 @app.command("toy-grid")
 def toy_grid(
+    ctx: typer.Context,
     out: Annotated[Path, typer.Option(help="Output folder (config.json, grid.csv, capacity.json, heatmap.png/.pdf).")] = Path("runs/toy-grid"),
-    ns: Annotated[Optional[str], typer.Option("--ns", help=f"Comma-separated sample sizes n (default: {','.join(map(str, G.ns))}).")] = None,
-    Bs: Annotated[Optional[str], typer.Option("--Bs", help=f"Comma-separated views per sample B (B=1: no augmentation) (default: {','.join(map(str, G.Bs))}).")] = None,
-    seeds: Annotated[Optional[str], typer.Option(help=f"Comma-separated seeds; results are averaged over them (default: {','.join(map(str, G.seeds))}).")] = None,
-    quick: Annotated[bool, typer.Option("--quick", help="Small smoke grid: n=8,32,128, B=1,8,64, one seed, 600 steps (explicit flags win).")] = False,
+    config: Annotated[Optional[str], typer.Option(help="A config JSON file, a grid folder (its config.json) or inline JSON; flags given with it override its fields.")] = None,
+    ns: Annotated[str, typer.Option("--ns", help="Comma-separated sample sizes n.")] = ",".join(map(str, G.ns)),
+    Bs: Annotated[str, typer.Option("--Bs", help="Comma-separated views per sample B (B=1: no augmentation).")] = ",".join(map(str, G.Bs)),
+    seeds: Annotated[str, typer.Option(help="Comma-separated seeds; results are averaged over them.")] = ",".join(map(str, G.seeds)),
+    quick: Annotated[bool, typer.Option("--quick", help="Small smoke grid: n=8,32,128, B=1,8,64, one seed, 600 steps, 2 capacity repeats (flags given win).")] = False,
     device: Annotated[str, typer.Option(help="Torch device: cpu, cuda, cuda:N.")] = "cpu",
     classes: Annotated[int, typer.Option(help="True classes C of the mixture.")] = D.num_classes,
     dim: Annotated[int, typer.Option(help="Input dimension d.")] = D.dim,
@@ -119,12 +132,12 @@ def toy_grid(
     init_scale: Annotated[float, typer.Option(help="Encoder init: W ~ N(0, init_scale^2 / d).")] = M.init_scale,
     optimizer: Annotated[str, typer.Option(help="adam or gd.")] = T.optimizer,
     lr: Annotated[float, typer.Option(help="Learning rate.")] = T.lr,
-    steps: Annotated[Optional[int], typer.Option(help=f"Training budget t (steps) (default: {T.steps}).")] = None,
+    steps: Annotated[int, typer.Option(help="Training budget t (steps).")] = T.steps,
     batch_size: Annotated[int, typer.Option(help="Points per step and model; 0 = full batch.")] = T.batch_size,
     track_every: Annotated[int, typer.Option(help="Steps between Inv/Bias measurements (curves.csv); 0 = end only.")] = T.track_every,
     k: Annotated[int, typer.Option(help="K-NN neighbours.")] = G.k,
     knn_normalize: Annotated[bool, typer.Option(help="L2-normalize embeddings before K-NN.")] = G.knn_normalize,
-    capacity_repeats: Annotated[Optional[int], typer.Option(help=f"Random labelings tried per n when estimating C_t (default: {G.capacity_repeats}).")] = None,
+    capacity_repeats: Annotated[int, typer.Option(help="Random labelings tried per n when estimating C_t.")] = G.capacity_repeats,
     capacity_n_max: Annotated[int, typer.Option(help="Largest n the capacity search tries.")] = G.capacity_n_max,
     threads: Annotated[int, THREADS] = 0,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Empty --out first if it holds a grid (any config).")] = False,
@@ -133,24 +146,15 @@ def toy_grid(
 
     Rerunning with the same arguments resumes; other arguments in the same --out are refused.
     """
+    from bm.configs import read_config, with_changes
     from bm.runs import read_csv_rows
     from bm.toy.grid import headline, run_grid
 
-    base = QUICK if quick else {"ns": G.ns, "Bs": G.Bs, "seeds": G.seeds, "capacity_repeats": G.capacity_repeats,
-                                "steps": T.steps}
-    grid = {"ns": int_list(ns, "ns") if ns is not None else base["ns"],
-            "Bs": int_list(Bs, "Bs") if Bs is not None else base["Bs"],
-            "seeds": int_list(seeds, "seeds") if seeds is not None else base["seeds"],
-            "capacity_repeats": capacity_repeats if capacity_repeats is not None else base["capacity_repeats"]}
-    steps = steps if steps is not None else base["steps"]
-    config = G(
-        **grid, k=k, knn_normalize=knn_normalize, capacity_n_max=capacity_n_max, device=device,
-        data=D(num_classes=classes, dim=dim, signal_dim=signal_dim, sigma=sigma, center_scale=center_scale,
-                           task_seed=task_seed, augment=augment, label_noise=label_noise,
-                           random_classes=random_classes, probe_train=probe_train, test=test),
-        model=M(prototypes=prototypes, init_scale=init_scale),
-        train=T(optimizer=optimizer, lr=lr, steps=steps, batch_size=batch_size, track_every=track_every),
-    )
+    if config is not None and quick:
+        raise BMError("give --config or --quick, not both")
+    base = G.from_json(read_config(config)) if config is not None else QUICK if quick else G()
+    config = with_changes(base, {_TOY_FIELDS[n]: int_list(v, n) if n in ("ns", "Bs", "seeds") else v
+                                 for n, v in _given(ctx).items() if n in _TOY_FIELDS})
     said = []
     with _progress() as start:
         folder = run_grid(config, out, progress=start, threads=_threads(threads), overwrite=overwrite, log=said.append)
@@ -189,53 +193,93 @@ def augment_grid(
     typer.echo("wrote " + ", ".join(map(str, paths)))
 
 
-PRESETS = {
-    "paper": {},  # Table 6 on CIFAR-10: the defaults
-    "smoke": {"width": 8, "projector_width": 512, "subset": 1024, "epochs": 3, "batch_size": 128,
-              "probe_every": 3, "checkpoint_every": 1},
-}
-
-
 def _resolved(key: str) -> str:
-    """'default: 64 (paper) / 8 (smoke)': a deep-train setting's value under each --preset."""
-    from bm.deep.models import ModelConfig
-    from bm.deep.train import DeepTrainConfig
+    """'default: 64 (paper) / 8 (smoke) / ...': a deep-train setting's value under each named config."""
+    from bm.reproduce.plan import NAMED, named_config
 
-    base = getattr(ModelConfig, key) if hasattr(ModelConfig, key) else getattr(DeepTrainConfig, key)
-    values = {name: overrides.get(key, base) for name, overrides in PRESETS.items()}
+    values = {name: named_config(name) for name in NAMED}
+    values = {name: getattr(c.model, key) if hasattr(c.model, key) else getattr(c, key) for name, c in values.items()}
     if len(set(values.values())) == 1:
-        return f"default: {base}"
+        return f"default: {values['paper']}"
     return "default: " + " / ".join(f"{v} ({name})" for name, v in values.items())
+
+
+# deep-train flags that set a DeepTrainConfig field (model.* for the nested ModelConfig), and how to read them
+_FIELDS = {"dataset": "dataset", "data_dir": "data_dir", "subset": "subset", "label_noise": "label_noise",
+           "random_classes": "random_classes", "augment": "augment", "views": "views",
+           "preserve_labels": "preserve_labels", "iid_subset": "iid_subset",
+           "randaugment_magnitude": "randaugment_magnitude", "mix_targets": "mix_targets", "model": "model.arch",
+           "width": "model.width", "projector_width": "model.projector_width", "image_size": "model.image_size",
+           "epochs": "epochs", "batch_size": "batch_size", "lr": "lr", "probe_every": "probe_every",
+           "train_acc_every": "train_acc_every", "knn_bank": "knn_bank", "checkpoint_every": "checkpoint_every",
+           "snapshots": "snapshots", "seed": "seed", "device": "device", "bf16": "bf16", "compile": "compile"}
+
+
+def _flag_value(name: str, value):
+    from bm.labels import PER_SAMPLE
+
+    if name == "data_dir":
+        return str(value)
+    if name == "random_classes":
+        return PER_SAMPLE if value == PER_SAMPLE else int_list(value, "random-classes")[0]
+    if name == "snapshots":
+        return int_list(value, "snapshots") if value else ()
+    return value
+
+
+def _deep_config(ctx: typer.Context, preset: str | None, recipe: str | None, config: str | None):
+    """The run's DeepTrainConfig: a --config file (or inline JSON) or a named config (--preset / --recipe, default
+    paper), then every flag given on the command line over it."""
+    from bm.configs import read_config, with_changes
+    from bm.deep.datasets import IMAGE_SIZES
+    from bm.deep.train import DeepTrainConfig
+    from bm.reproduce.plan import named_config
+
+    if sum(x is not None for x in (preset, recipe, config)) > 1:
+        raise BMError("give one of --preset, --recipe and --config")
+    base = DeepTrainConfig.from_json(read_config(config)) if config is not None else named_config(recipe or preset or "paper")
+    changes = {_FIELDS[n]: _flag_value(n, v) for n, v in _given(ctx).items() if n in _FIELDS}
+    if config is None and "model.image_size" not in changes:  # a named config follows the data set's own image size
+        changes["model.image_size"] = IMAGE_SIZES.get(changes.get("dataset", base.dataset), 32)
+    return with_changes(base, changes)
+
+
+def _given(ctx: typer.Context) -> dict:
+    """The options given on the command line (not defaulted), by parameter name."""
+    return {name: value for name, value in ctx.params.items()
+            if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"}  # typer vendors click's enum
 
 
 @app.command("deep-train")
 def deep_train(
+    ctx: typer.Context,
     out: Annotated[Path, typer.Option(help="Run folder.")] = Path("runs/deep"),
-    preset: Annotated[Optional[str], typer.Option(help="paper (Table 6, CIFAR-10; the default) or smoke (tiny model and subset, minutes on a CPU); explicit flags win.")] = None,
-    recipe: Annotated[Optional[str], typer.Option(help="A full-scale protocol instead of --preset (explicit flags win): " + RECIPE_HELP)] = None,
+    config: Annotated[Optional[str], typer.Option(help="A config JSON file, a run folder (its config.json) or inline JSON; flags given with it override its fields.")] = None,
+    preset: Annotated[Optional[str], typer.Option(help="A named config: paper (Table 6, CIFAR-10; the default), smoke (tiny model and subset, minutes on a CPU), table6 or released (the full-scale recipes' random-label DA run); flags given with it override it.")] = None,
+    recipe: Annotated[Optional[str], typer.Option(help="The same as --preset for a full-scale recipe: " + RECIPE_HELP)] = None,
     dataset: Annotated[str, typer.Option(help="cifar10, cifar100, stl10 or tinyimagenet.")] = "cifar10",
     data_dir: Annotated[Path, typer.Option(help="Folder holding the data set's official folder.")] = Path("data"),
     download: Annotated[bool, typer.Option(help="Download the data set if missing (needs internet).")] = False,
-    subset: Annotated[Optional[int], typer.Option(help=f"Train on the first N training images (0: all); {_resolved('subset')}.")] = None,
+    subset: Annotated[int, typer.Option(help=f"Train on the first N training images (0: all); {_resolved('subset')}.")] = 0,
     label_noise: Annotated[float, typer.Option(help="Fraction of random training labels: 0 clean, 1 random.")] = 1.0,
     random_classes: Annotated[Optional[str], typer.Option(help="Random classes C' (an integer or 'per-sample'; default: C).")] = None,
-    augment: Annotated[Optional[str], typer.Option(help="none, ssl, ssl+mixup, randaugment, finite (B fixed views) or iid (B same-class images); default ssl (table6 recipe: ssl+mixup).")] = None,
+    augment: Annotated[str, typer.Option(help=f"none, ssl, ssl+mixup, randaugment, finite (B fixed views) or iid (B same-class images); {_resolved('augment')}.")] = "ssl",
     views: Annotated[int, typer.Option(help="B: views per sample for --augment finite or iid.")] = 1,
     preserve_labels: Annotated[bool, typer.Option(help="finite: views keep their sample's label (--no-preserve-labels: each view its own random label).")] = True,
     iid_subset: Annotated[int, typer.Option(help="iid: number of training points s.")] = 1000,
     randaugment_magnitude: Annotated[int, typer.Option(help="RandAugment strength in [0, 30].")] = 9,
-    mix_targets: Annotated[Optional[bool], typer.Option("--mix-targets/--no-mix-targets", help="Mixup mixes targets too (the paper, default); --no-mix-targets as the released code.")] = None,
+    mix_targets: Annotated[bool, typer.Option("--mix-targets/--no-mix-targets", help=f"Mixup mixes targets too (the paper); --no-mix-targets as the released code; {_resolved('mix_targets')}.")] = True,
     model: Annotated[str, typer.Option(help="resnet18, vgg11, vgg16 or mlp.")] = "resnet18",
-    width: Annotated[Optional[int], typer.Option(help=f"Encoder base width; {_resolved('width')}.")] = None,
-    projector_width: Annotated[Optional[int], typer.Option(help=f"Projector hidden width; {_resolved('projector_width')}.")] = None,
+    width: Annotated[int, typer.Option(help=f"Encoder base width; {_resolved('width')}.")] = 64,
+    projector_width: Annotated[int, typer.Option(help=f"Projector hidden width; {_resolved('projector_width')}.")] = 65536,
     image_size: Annotated[Optional[int], typer.Option(help="Resize images to this side before training and probing (default: the data set's own, 32 for CIFAR).")] = None,
-    epochs: Annotated[Optional[int], typer.Option(help=f"Training epochs; {_resolved('epochs')}.")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help=f"Batch size; {_resolved('batch_size')}.")] = None,
-    lr: Annotated[Optional[float], typer.Option(help=f"Adam learning rate; {_resolved('lr')} (Table 6).")] = None,
-    probe_every: Annotated[Optional[int], typer.Option(help=f"Epochs between K-NN / Inv-Bias / invariance probes; {_resolved('probe_every')}.")] = None,
+    epochs: Annotated[int, typer.Option(help=f"Training epochs; {_resolved('epochs')}.")] = 1000,
+    batch_size: Annotated[int, typer.Option(help=f"Batch size; {_resolved('batch_size')}.")] = 256,
+    lr: Annotated[float, typer.Option(help=f"Adam learning rate; {_resolved('lr')} (Table 6).")] = 4e-3,
+    probe_every: Annotated[int, typer.Option(help=f"Epochs between K-NN / Inv-Bias / invariance probes; {_resolved('probe_every')}.")] = 10,
     train_acc_every: Annotated[int, typer.Option(help="Epochs between accuracies on the clean training images (also at every probe).")] = 1,
     knn_bank: Annotated[str, typer.Option(help="K-NN memory bank: train (the images trained on) or all (every training image, as the released code).")] = "train",
-    checkpoint_every: Annotated[Optional[int], typer.Option(help=f"Epochs between checkpoints; {_resolved('checkpoint_every')}.")] = None,
+    checkpoint_every: Annotated[int, typer.Option(help=f"Epochs between checkpoints; {_resolved('checkpoint_every')}.")] = 10,
     snapshots: Annotated[str, typer.Option(help="Comma-separated epochs whose weights are kept.")] = "",
     seed: Annotated[int, typer.Option(help="Seed of labels, initialization, batches and augmentations.")] = 0,
     device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
@@ -245,49 +289,18 @@ def deep_train(
     skip_finished: Annotated[bool, typer.Option("--skip-finished", help="Leave a finished run in --out as it is, resume one cut short, else start (for job schedulers).")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Empty --out first if it holds a run (any config).")] = False,
 ) -> None:
-    """Train an encoder + projector on (random) labels with augmentation, writing a run folder."""
-    from bm.deep.datasets import IMAGE_SIZES, load_dataset
-    from bm.deep.models import ModelConfig
-    from bm.deep.train import DeepTrainConfig, train, train_or_resume
-    from bm.labels import PER_SAMPLE
+    """Train an encoder + projector on (random) labels with augmentation, writing a run folder.
 
-    if preset is not None and preset not in PRESETS:
-        raise BMError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    if preset is not None and recipe is not None:
-        raise BMError("give --preset or --recipe, not both")
+    The config is a named one (--preset / --recipe) or a file (--config); flags given on the command line override
+    its fields; the defaults shown are those of the named configs.
+    """
+    from bm.deep.datasets import load_dataset
+    from bm.deep.train import train, train_or_resume
+
     if overwrite and (resume or skip_finished):
         raise BMError("--overwrite empties the run folder; it cannot be combined with --resume or --skip-finished")
-    base = DeepTrainConfig()
-    chosen = {"width": ModelConfig.width, "projector_width": ModelConfig.projector_width, "subset": base.subset,
-              "epochs": base.epochs, "batch_size": base.batch_size, "probe_every": base.probe_every,
-              "checkpoint_every": base.checkpoint_every, "lr": base.lr, "augment": base.augment,
-              "mix_targets": base.mix_targets, **PRESETS.get(preset or "paper", {})}
-    if recipe is not None:  # the full scale's random-label DA run under that recipe
-        s = scale_for("full", recipe)
-        chosen.update(width=s.width, projector_width=s.projector_width, epochs=s.long_epochs, batch_size=s.batch_size,
-                      probe_every=s.probe_every, checkpoint_every=s.checkpoint_every, lr=s.lr, augment=s.da,
-                      mix_targets=s.mix_targets)
-    given = {"width": width, "projector_width": projector_width, "subset": subset, "epochs": epochs,
-             "batch_size": batch_size, "probe_every": probe_every, "checkpoint_every": checkpoint_every, "lr": lr,
-             "augment": augment, "mix_targets": mix_targets}
-    chosen.update({k: v for k, v in given.items() if v is not None})
-    classes = None
-    if random_classes is not None:
-        classes = PER_SAMPLE if random_classes == PER_SAMPLE else int_list(random_classes, "random-classes")[0]
-    image_size = image_size or IMAGE_SIZES.get(dataset, 32)
-    config = DeepTrainConfig(
-        dataset=dataset, data_dir=str(data_dir), subset=chosen["subset"], label_noise=label_noise,
-        random_classes=classes, augment=chosen["augment"], randaugment_magnitude=randaugment_magnitude,
-        mix_targets=chosen["mix_targets"],
-        views=views, preserve_labels=preserve_labels, iid_subset=iid_subset,
-        model=ModelConfig(arch=model, width=chosen["width"], projector_width=chosen["projector_width"], num_classes=0,
-                          image_size=image_size),
-        epochs=chosen["epochs"], batch_size=chosen["batch_size"], lr=chosen["lr"], probe_every=chosen["probe_every"],
-        train_acc_every=train_acc_every, knn_bank=knn_bank,
-        checkpoint_every=chosen["checkpoint_every"], snapshots=int_list(snapshots, "snapshots") if snapshots else (),
-        seed=seed, device=device, bf16=bf16, compile=compile,
-    )
-    data = (load_dataset(dataset, data_dir, "train", download), load_dataset(dataset, data_dir, "test"))
+    cfg = _deep_config(ctx, preset, recipe, config)
+    data = (load_dataset(cfg.dataset, Path(cfg.data_dir), "train", download), load_dataset(cfg.dataset, Path(cfg.data_dir), "test"))
 
     def report(row: dict) -> None:
         acc = f"  train acc {row['train_acc']:.3f}" if "train_acc" in row else ""
@@ -295,9 +308,9 @@ def deep_train(
         typer.echo(f"epoch {row['epoch']:5d}  loss {row['loss']:.4f}{acc}  {row['img_per_s']:.0f} img/s{extra}")
 
     if skip_finished:
-        folder = train_or_resume(config, out, data=data, on_epoch=report)
+        folder = train_or_resume(cfg, out, data=data, on_epoch=report)
     else:
-        folder = train(config, out, resume=resume, data=data, on_epoch=report, overwrite=overwrite)
+        folder = train(cfg, out, resume=resume, data=data, on_epoch=report, overwrite=overwrite)
     typer.echo(f"wrote {folder}/metrics.jsonl, checkpoint.pt")
 
 

@@ -220,3 +220,12 @@ def test_help_shows_resolved_defaults_and_consistent_usage(capsys):
         usages[command] = run(capsys, [command, "--help"])[1]
         assert "{" not in usages[command].split("Usage:")[1].split("\n")[0]
     assert "[OPTIONS] [RUN]" in usages["probe"] and "[OPTIONS] RUN" in usages["geometry"] and "written into" in " ".join(usages["rewind"].split())
+
+
+def test_toy_grid_config_file_reproduces_a_grid_and_flags_override_it(capsys, tmp_path):
+    first = tmp_path / "a"
+    assert run(capsys, ["toy-grid", "--out", str(first), *TINY_ARGS])[0] == 0
+    code, _, err = run(capsys, ["toy-grid", "--config", str(first), "--out", str(tmp_path / "b"), "--lr", "0.5"])
+    assert code == 0, err
+    a, b = (json.loads((tmp_path / x / "config.json").read_text())["config"] for x in "ab")
+    assert b["train"]["lr"] == 0.5 and {**a, "train": {**a["train"], "lr": 0.5}} == b

@@ -17,7 +17,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -27,6 +27,7 @@ from bm.deep.datasets import ImageSet, load_dataset
 from bm.deep.distributed import setup
 from bm.deep.models import ModelConfig, Network
 from bm.deep.views import PROTOCOLS, augment_batch, finite_labels, finite_views, iid_views
+from bm.configs import from_dict, to_dict
 from bm.errors import BMError, require_finite
 from bm.labels import LabelConfig, assign_labels
 from bm.memory import deep_train_bytes, require_memory
@@ -103,7 +104,12 @@ class DeepTrainConfig:
             raise BMError("decomposition_views must be >= 3 (view 0 is the clean image, Inv needs two more)")
 
     def to_json(self) -> dict:
-        return json.loads(json.dumps(asdict(self)))
+        return to_dict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "DeepTrainConfig":
+        """The config `to_json` wrote (nested ModelConfig included); unknown or missing keys are refused by name."""
+        return from_dict(cls, data)
 
     def memory_bank(self, train: ImageSet) -> ImageSet:
         """The K-NN memory bank out of the whole training set: its first `subset` images, or all of it."""

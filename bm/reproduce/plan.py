@@ -7,18 +7,19 @@ share one folder and train it once.
 
 from __future__ import annotations
 
+import json
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bm.deep.datasets import IMAGE_SIZES, ImageSet
 from bm.deep.models import ModelConfig
 from bm.deep.train import DeepTrainConfig
 from bm.errors import BMError
-from bm.reproduce.scales import Scale
+from bm.reproduce.scales import RECIPES, Scale, scale_for
 
-__all__ = ["DA", "Plan", "Run", "deep_train_command", "run_name"]
+__all__ = ["DA", "NAMED", "Plan", "Run", "deep_train_command", "named_config", "run_name"]
 
 DA = "DA"  # presets ask for "the augmentation": the scale's protocol (the paper's: SSL transforms and mixup)
 
@@ -84,32 +85,26 @@ def run_name(cfg: DeepTrainConfig) -> str:
     return "-".join(parts + [f"seed{cfg.seed}"])
 
 
-_FIXED = {f.name: f.default for f in fields(DeepTrainConfig)
-          if f.name in ("probe_k", "decomposition_samples", "decomposition_views")}
-
-
 def deep_train_command(cfg: DeepTrainConfig, out: Path) -> str:
-    """The `bm deep-train` line that trains `cfg` into `out` (resuming or skipping it as needed)."""
-    fixed = {name: getattr(cfg, name) for name in _FIXED}
-    model_default = ModelConfig()
-    if fixed != _FIXED or (cfg.model.mlp_depth, cfg.model.mlp_hidden) != (model_default.mlp_depth, model_default.mlp_hidden):
-        raise BMError("this config has settings `bm deep-train` has no flag for; run it through the library")
-    flag = {True: "--", False: "--no-"}
-    args = [
-        "--out", str(out), "--dataset", cfg.dataset, "--data-dir", cfg.data_dir, "--subset", cfg.subset,
-        "--label-noise", repr(cfg.label_noise), "--augment", cfg.augment, "--views", cfg.views,
-        f"{flag[cfg.preserve_labels]}preserve-labels", "--iid-subset", cfg.iid_subset,
-        "--randaugment-magnitude", cfg.randaugment_magnitude, f"{flag[cfg.mix_targets]}mix-targets",
-        "--model", cfg.model.arch, "--width", cfg.model.width, "--projector-width", cfg.model.projector_width,
-        "--image-size", cfg.model.image_size,
-        "--epochs", cfg.epochs, "--batch-size", cfg.batch_size, "--lr", repr(cfg.lr), "--probe-every", cfg.probe_every,
-        "--train-acc-every", cfg.train_acc_every, "--knn-bank", cfg.knn_bank,
-        "--checkpoint-every", cfg.checkpoint_every, "--seed", cfg.seed, "--device", cfg.device,
-        f"{flag[cfg.bf16]}bf16", f"{flag[cfg.compile]}compile", "--skip-finished",
-    ]
-    if cfg.random_classes is not None:
-        args += ["--random-classes", cfg.random_classes]
-    if cfg.snapshots:
-        args += ["--snapshots", ",".join(map(str, cfg.snapshots))]
-    return "bm deep-train " + " ".join(shlex.quote(str(a)) for a in args)
+    """The `bm deep-train` line that trains `cfg` into `out` (resuming or skipping it as needed): the whole config
+    as inline JSON, so that every field (a new one included) reaches the run without a flag of its own."""
+    config = json.dumps(cfg.to_json(), sort_keys=True, separators=(",", ":"))
+    return "bm deep-train " + " ".join(shlex.quote(str(a)) for a in ("--config", config, "--out", out, "--skip-finished"))
 
+
+def named_config(name: str) -> DeepTrainConfig:
+    """`bm deep-train --preset NAME`: paper (Table 6 on CIFAR-10, DeepTrainConfig's defaults), smoke (a tiny model
+    and subset, minutes on a CPU), or a full-scale recipe (table6, released): that recipe's random-label DA run."""
+    if name in RECIPES:
+        return Plan(scale_for("full", name), Path(DeepTrainConfig.data_dir), Path("runs"), recipe=name).run(
+            augment=DA).config
+    paper = DeepTrainConfig(model=replace(ModelConfig(), num_classes=0))
+    if name == "paper":
+        return paper
+    if name == "smoke":
+        return replace(paper, model=replace(paper.model, width=8, projector_width=512), subset=1024, epochs=3,
+                       batch_size=128, probe_every=3, checkpoint_every=1)
+    raise BMError(f"unknown preset {name!r}; choose one of {', '.join(NAMED)}")
+
+
+NAMED = ("paper", "smoke", *RECIPES)  # the names named_config knows

@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from bm.configs import from_dict, to_dict
 from bm.errors import BMError
 from bm.memory import require_memory, toy_grid_bytes
 from bm.runs import atomic_write_text, prepare_run_folder, read_csv_rows, write_csv_rows
@@ -60,7 +61,12 @@ class ToyGridConfig:
             raise BMError("capacity_repeats and capacity_n_max must be >= 1")
 
     def to_json(self) -> dict:
-        return json.loads(json.dumps(asdict(self)))
+        return to_dict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "ToyGridConfig":
+        """The config `to_json` wrote (data, model and train included); unknown or missing keys are refused."""
+        return from_dict(cls, data)
 
 
 def _check_device(device: str) -> torch.device:

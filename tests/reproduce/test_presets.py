@@ -97,7 +97,8 @@ def test_print_commands_cli_and_own_commands(capsys):
     with pytest.raises(SystemExit) as info:
         main(["reproduce", "fig12", "--scale", "mini", "--print-commands", "--out", "/o"])
     out = capsys.readouterr().out.strip().splitlines()
-    assert info.value.code == 0 and len(out) == 6 and all(line.startswith("bm deep-train --out /o/mini/runs/") for line in out)
+    assert info.value.code == 0 and len(out) == 6
+    assert all(line.startswith("bm deep-train --config '{") and " --out /o/mini/runs/" in line for line in out)
     for name, start in (("fig5", "bm capacity deep "), ("fig13", "bm toy-grid ")):
         with pytest.raises(SystemExit):
             main(["reproduce", name, "--scale", "mini", "--print-commands", "--out", "/o"])
@@ -105,11 +106,43 @@ def test_print_commands_cli_and_own_commands(capsys):
         assert len(lines) == 1 and lines[0].startswith(start) and f"/o/mini/{name}" in lines[0]
 
 
-def test_a_config_the_cli_cannot_express_is_refused():
+def test_a_new_config_field_reaches_the_printed_command_and_back(monkeypatch, capsys):
+    """The three-copies test: a field added to DeepTrainConfig (here by a subclass standing in for an edit) reaches
+    `--print-commands` output and comes back through `bm deep-train --config` with no other edit; so do fields that
+    have no flag (probe_k)."""
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class WithNewField(bm.deep.train.DeepTrainConfig):
+        warmup_epochs: int = 0
+
     preset, plan = plan_of("fig3", "mini")
-    cfg = preset.runs(plan)[0].config
-    with pytest.raises(BMError, match="no flag"):
-        deep_train_command(replace(cfg, probe_k=5), Path("/o"))
+    cfg = WithNewField(**{f: getattr(preset.runs(plan)[0].config, f) for f in bm.deep.train.DeepTrainConfig.__dataclass_fields__},
+                       warmup_epochs=7)
+    cfg = replace(cfg, probe_k=5)
+    line = deep_train_command(cfg, Path("/o/run"))
+    assert '"warmup_epochs":7' in line and '"probe_k":5' in line
+    captured = []
+    monkeypatch.setattr(bm.deep.train, "DeepTrainConfig", WithNewField)
+    monkeypatch.setattr(bm.deep.datasets, "load_dataset", lambda *a, **k: None)
+    monkeypatch.setattr(bm.deep.train, "train_or_resume", lambda cfg, out, data, on_epoch: captured.append(cfg) or out)
+    with pytest.raises(SystemExit) as info:
+        main(shlex.split(line)[1:] + ["--seed", "3"])  # a flag given with --config overrides its field
+    assert info.value.code == 0, capsys.readouterr().err
+    assert captured == [replace(cfg, seed=3)]
+
+
+def test_config_files_refuse_unknown_and_missing_keys(tmp_path, capsys):
+    from bm.deep.train import DeepTrainConfig
+
+    good = DeepTrainConfig().to_json()
+    for change, needle in (({"bogus": 1}, "unknown key(s) bogus"), ({"model": {"arch": "mlp"}}, "model.projector_width, model.width")):
+        (tmp_path / "c.json").write_text(__import__("json").dumps({**good, **change}))
+        with pytest.raises(SystemExit) as info:
+            main(["deep-train", "--config", str(tmp_path / "c.json"), "--out", str(tmp_path / "o")])
+        err = capsys.readouterr().err
+        assert info.value.code == 2 and needle in err and err.count("\n") == 1
+    assert not (tmp_path / "o").exists()
 
 
 def test_list_shows_every_preset_with_runs_and_times(capsys):

@@ -1,0 +1,82 @@
+"""Configs as data: a config dataclass is the single source of its settings, written to and read from JSON.
+
+`from_dict(cls, data)` rebuilds any (nested, frozen) config dataclass from the dict `asdict` made of it: nested
+dataclass fields recurse, tuple fields come back from JSON lists, and an unknown or missing key is one BMError
+naming it (with its path, e.g. `model.width`). `read_config` takes a file, a run folder's config.json (the config
+under "config" beside its provenance) or inline JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bm.errors import BMError
+
+__all__ = ["from_dict", "read_config", "to_dict", "with_changes"]
+
+T = TypeVar("T")
+
+
+def to_dict(config) -> dict[str, Any]:
+    """The JSON-ready dict of a config dataclass (tuples become lists)."""
+    return json.loads(json.dumps(dataclasses.asdict(config)))
+
+
+def from_dict(cls: type[T], data: dict[str, Any], where: str = "") -> T:
+    """cls(**data) for a config dataclass, nested dataclasses and tuples restored; unknown or missing keys refused."""
+    if not isinstance(data, dict):
+        raise BMError(f"config{' ' + where if where else ''} must be a JSON object, got {type(data).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    unknown = sorted(set(data) - set(fields))
+    missing = sorted(set(fields) - set(data))
+    if unknown or missing:
+        parts = ([f"unknown key(s) {', '.join(where + k for k in unknown)}"] if unknown else []) + (
+            [f"missing key(s) {', '.join(where + k for k in missing)}"] if missing else [])
+        raise BMError(f"{cls.__name__}: " + "; ".join(parts))
+    values = {}
+    for name, value in data.items():
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            value = from_dict(hint, value, f"{where}{name}.")
+        elif typing.get_origin(hint) is tuple and isinstance(value, list):
+            value = tuple(value)
+        values[name] = value
+    try:
+        return cls(**values)
+    except TypeError as e:
+        raise BMError(f"{cls.__name__}: {e}") from None
+
+
+def with_changes(config: T, changes: dict[str, Any]) -> T:
+    """The config with fields replaced, nested ones by dotted path: {"model.width": 4, "lr": 1e-3}."""
+    top = {k: v for k, v in changes.items() if "." not in k}
+    for name in {k.split(".", 1)[0] for k in changes if "." in k}:
+        inner = {k.split(".", 1)[1]: v for k, v in changes.items() if k.startswith(name + ".")}
+        top[name] = with_changes(getattr(config, name), inner)
+    return dataclasses.replace(config, **top)
+
+
+def read_config(source: str | Path) -> dict[str, Any]:
+    """A config dict from inline JSON (text starting with '{'), a JSON file, or a run folder's config.json
+    (whose config sits under "config", beside bm_version, git_sha and the other provenance)."""
+    text = str(source).strip()
+    if not text.startswith("{"):
+        path = Path(text)
+        if path.is_dir():
+            path = path / "config.json"
+        try:
+            text = path.read_text()
+        except OSError as e:
+            raise BMError(f"cannot read config {path}: {e.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise BMError(f"config {str(source)[:60]!r} is not valid JSON: {e.msg} at line {e.lineno}") from None
+    if isinstance(data, dict) and "config" in data and "bm_version" in data:
+        data = data["config"]
+    return data
