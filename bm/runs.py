@@ -17,7 +17,7 @@ from typing import Any
 from bm import __version__
 from bm.errors import RunFolderError
 
-__all__ = ["atomic_write_text", "git_sha", "lock_folder", "prepare_run_folder", "read_csv_rows", "read_saved",
+__all__ = ["atomic_write_text", "git_sha", "lock_folder", "prepare_run_folder", "provenance", "read_csv_rows", "read_saved",
            "write_csv_rows"]
 
 LOCK = ".bm.lock"
@@ -102,14 +102,40 @@ def read_csv_rows(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def git_sha() -> str | None:
-    """The commit of the checkout bm runs from, if it runs from one."""
+def _git(*args: str) -> str | None:
+    """stdout of a git command in the checkout bm runs from (None outside one)."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-                             text=True, timeout=5)
+        out = subprocess.run(["git", *args], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+    return out.stdout if out.returncode == 0 else None
+
+
+def git_sha() -> str | None:
+    """The commit of the checkout bm runs from, if it runs from one."""
+    sha = _git("rev-parse", "HEAD")
+    return sha.strip() or None if sha else None
+
+
+def provenance(device: str | None = None) -> dict[str, Any]:
+    """Where a result comes from: bm version, git commit, whether the tree differed from it (and the sha256 of
+    `git diff HEAD`), Python / torch / CUDA versions, the device's name, the host and the start time (UTC)."""
+    import hashlib
+    import platform
+    import socket
+    import time
+
+    import torch
+
+    diff = _git("diff", "HEAD")
+    name = platform.processor() or platform.machine()
+    if device is not None and str(device).startswith("cuda") and torch.cuda.is_available():
+        name = torch.cuda.get_device_name(torch.device(device))
+    return {"bm_version": __version__, "git_sha": git_sha(), "git_dirty": bool(diff) if diff is not None else None,
+            "git_diff_sha256": hashlib.sha256(diff.encode()).hexdigest() if diff else None,
+            "python": platform.python_version(), "torch": torch.__version__, "cuda": torch.version.cuda,
+            "device": str(device) if device is not None else None, "device_name": name,
+            "hostname": socket.gethostname(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
 def prepare_run_folder(out: Path, config: dict[str, Any], extendable: tuple[str, ...] = (),
@@ -177,4 +203,4 @@ def _empty(folder: Path) -> None:
 
 
 def _record(config: dict[str, Any]) -> dict[str, Any]:
-    return {"config": config, "bm_version": __version__, "git_sha": git_sha()}
+    return {"config": config, **provenance(config.get("device"))}

@@ -21,7 +21,7 @@ from bm.reproduce.outputs import save
 from bm.reproduce.plan import Plan, deep_train_command
 from bm.reproduce.presets import PRESETS, Preset
 from bm.reproduce.scales import scale_for
-from bm.runs import atomic_write_text, git_sha, prepare_run_folder
+from bm.runs import atomic_write_text, prepare_run_folder, provenance
 
 __all__ = ["TRAIN_SIZES", "commands", "estimate_seconds", "make_plan", "reproduce"]
 
@@ -100,7 +100,7 @@ def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "c
     record = {"preset": name, "scale": scale, "recipe": recipe, "folder": str(folder), "title": preset.title, "kind": preset.kind, "what": preset.what,
               "summary": result.summary, "outputs": outputs, "table_md": (folder / "table.md").read_text(),
               "runs": {r.name: r.config.to_json() for r in runs}, "seconds": round(time.perf_counter() - start, 1),
-              "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "bm_version": __version__, "git_sha": git_sha(),
+              "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "provenance": provenance(plan.device), "bm_version": __version__,
               **result.extra}
     atomic_write_text(folder / "result.json", json.dumps(record, indent=2) + "\n")
     return record

@@ -1,0 +1,38 @@
+"""bm.runs: provenance in every config.json, and bm.configs: configs read back from JSON."""
+
+import json
+import subprocess
+
+import pytest
+
+from bm.configs import from_dict, read_config, with_changes
+from bm.deep.train import DeepTrainConfig
+from bm.errors import BMError
+from bm.runs import prepare_run_folder, provenance
+
+
+def test_config_json_carries_provenance(tmp_path):
+    prepare_run_folder(tmp_path / "r", {"device": "cpu", "lr": 0.1})
+    record = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert record["config"] == {"device": "cpu", "lr": 0.1}
+    for key in ("bm_version", "git_sha", "git_dirty", "git_diff_sha256", "python", "torch", "cuda", "device_name",
+                "hostname", "started"):
+        assert key in record
+    assert read_config(tmp_path / "r") == {"device": "cpu", "lr": 0.1}  # a run folder reads as its config
+
+
+def test_a_dirty_tree_is_recorded_with_the_hash_of_its_diff():
+    diff = subprocess.run(["git", "diff", "HEAD"], capture_output=True, text=True).stdout
+    p = provenance()
+    if p["git_sha"] is None:
+        pytest.skip("not running from a git checkout")
+    assert p["git_dirty"] == bool(diff) and (p["git_diff_sha256"] is None) == (not diff)
+
+
+def test_configs_round_trip_and_change_by_dotted_path():
+    cfg = DeepTrainConfig(snapshots=(2, 3), random_classes="per-sample", epochs=4)
+    assert from_dict(DeepTrainConfig, json.loads(json.dumps(cfg.to_json()))) == cfg
+    changed = with_changes(cfg, {"model.width": 4, "lr": 1e-3})
+    assert (changed.model.width, changed.lr, changed.model.arch) == (4, 1e-3, cfg.model.arch)
+    with pytest.raises(BMError, match="must lie in"):
+        with_changes(cfg, {"model.image_size": 2})  # validated as any config is
