@@ -17,7 +17,7 @@ import typer.core
 
 from bm import __version__
 from bm.errors import BMError
-from bm.reproduce.scales import RECIPES, scale_for
+from bm.reproduce.scales import RECIPES
 from bm.toy.data import ToyDataConfig as D
 from bm.toy.grid import ToyGridConfig as G
 from bm.toy.model import ToyModelConfig as M
@@ -371,9 +371,11 @@ def geometry(
         raise BMError("--samples-per-class must be >= 2, --n-t and --reps >= 1")
     mftma = dict(classes=_csv(classes, "classes"), per_class=samples_per_class, n_t=n_t, kappa=kappa, n_reps=reps,
                  max_rank=max_rank)
+    from bm.runs import RunFolder
+
     if not run.is_dir():
         raise BMError(f"{run} is not a folder; give a deep run folder or a toy-grid folder")
-    if (run / "labels.pt").exists():
+    if RunFolder(run).is_deep_run():
         from bm.deep.geometry import run_geometry
 
         record = run_geometry(run, [n for n in layers.split(",") if n] or None, _csv(epochs, "epochs"),
@@ -530,8 +532,8 @@ def reproduce_cmd(
 
         device = "cuda" if torch.cuda.is_available() or (print_commands and scale == "full") else "cpu"
         if device == "cpu" and scale == "full":
-            raise BMError(f"--scale full trains the paper's models for days and this machine has no CUDA; use --scale mini, "
-                          f"--device cuda on a GPU machine, or --device cpu to run it here anyway")
+            raise BMError("--scale full trains the paper's models for days and this machine has no CUDA; use --scale mini, "
+                          "--device cuda on a GPU machine, or --device cpu to run it here anyway")
     if print_commands:
         preset, plan = make_plan(name, scale, data_dir, out, device, chosen, recipe)
         typer.echo("\n".join(commands(preset, plan)))
@@ -551,6 +553,59 @@ def report_cmd(
     from bm.reproduce import report
 
     typer.echo(f"wrote {report(out)}")
+
+
+SHOWN = ("epoch", "last.knn", "best.knn", "last.train_acc", "last.loss", "last.mem_aug")  # bm results' metrics
+
+
+@app.command("results")
+def results_cmd(
+    root: Annotated[Path, typer.Argument(metavar="ROOT", help="A folder holding run folders and toy grids, at any depth.")],
+    where: Annotated[Optional[str], typer.Option(help="Keep rows matching a pandas query, e.g. 'augment == \"ssl\" and `model.width` == 4' (dotted names in backticks).")] = None,
+    columns: Annotated[Optional[str], typer.Option(help="Comma-separated columns to show and write (default: the config columns that vary, then the main metrics).")] = None,
+    csv: Annotated[Optional[Path], typer.Option(help="Write the table as CSV.")] = None,
+    parquet: Annotated[Optional[Path], typer.Option(help="Write the table as Parquet (needs the parquet extra: pip install 'benign-memorization[parquet]').")] = None,
+) -> None:
+    """One row per deep run and per toy-grid cell under ROOT: config fields, epoch reached, last and best metrics."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from bm.results import collect
+
+    frame = collect(root)
+    if frame.empty:
+        raise BMError(f"no runs under {root} (no run folder or toy grid with a config.json)")
+    if where:
+        try:
+            frame = frame.query(where)
+        except Exception as e:  # pandas raises many kinds for a bad expression
+            raise BMError(f"--where {where!r}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
+    if columns:
+        chosen = [c for c in columns.split(",") if c]
+        unknown = [c for c in chosen if c not in frame.columns]
+        if unknown:
+            raise BMError(f"unknown column(s) {', '.join(unknown)}; the table has {', '.join(frame.columns)}")
+    else:
+        varying = [c for c in frame.columns if not c.startswith(("last.", "best.")) and c not in ("path", "epoch")
+                   and frame[c].astype(str).nunique() > 1]
+        chosen = ["path", *varying, *[c for c in SHOWN if c in frame.columns]]
+    frame = frame[chosen]
+    for path, write in ((csv, lambda f: frame.to_csv(f, index=False)), (parquet, lambda f: frame.to_parquet(f, index=False))):
+        if path is not None:
+            try:
+                write(path)
+            except ImportError:
+                raise BMError("--parquet needs pyarrow: pip install 'benign-memorization[parquet]'") from None
+            except OSError as e:
+                raise BMError(f"cannot write {path}: {e.strerror or e}") from None
+            typer.echo(f"wrote {path} ({len(frame)} rows)")
+    if csv is None and parquet is None:
+        table = Table(show_lines=False)
+        for c in chosen:
+            table.add_column(c, overflow="fold")
+        for _, row in frame.iterrows():
+            table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
+        Console(width=max(120, 14 * len(chosen))).print(table)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from bm.errors import BMError
 
-__all__ = ["from_dict", "read_config", "to_dict", "with_changes"]
+__all__ = ["from_dict", "from_saved", "read_config", "to_dict", "with_changes"]
 
 T = TypeVar("T")
 
@@ -52,6 +52,18 @@ def from_dict(cls: type[T], data: dict[str, Any], where: str = "") -> T:
         raise BMError(f"{cls.__name__}: {e}") from None
 
 
+def from_saved(cls: type[T], data: dict[str, Any]) -> T:
+    """`from_dict` for a config an earlier bm saved: keys of fields added since take their defaults (nested ones
+    included); a key this version does not know is still refused."""
+    def merged(defaults: dict, saved: Any) -> Any:
+        if not isinstance(saved, dict):
+            return saved
+        return {**defaults, **{k: merged(defaults[k], v) if isinstance(defaults.get(k), dict) else v
+                               for k, v in saved.items()}}
+
+    return from_dict(cls, merged(to_dict(cls()), data))
+
+
 def with_changes(config: T, changes: dict[str, Any]) -> T:
     """The config with fields replaced, nested ones by dotted path: {"model.width": 4, "lr": 1e-3}."""
     top = {k: v for k, v in changes.items() if "." not in k}
@@ -68,7 +80,9 @@ def read_config(source: str | Path) -> dict[str, Any]:
     if not text.startswith("{"):
         path = Path(text)
         if path.is_dir():
-            path = path / "config.json"
+            from bm.runs import RunFolder
+
+            path = path / RunFolder.CONFIG
         try:
             text = path.read_text()
         except OSError as e:

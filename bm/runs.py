@@ -17,8 +17,8 @@ from typing import Any
 from bm import __version__
 from bm.errors import RunFolderError
 
-__all__ = ["atomic_write_text", "git_sha", "lock_folder", "prepare_run_folder", "provenance", "read_csv_rows", "read_saved",
-           "write_csv_rows"]
+__all__ = ["RunFolder", "atomic_write_text", "lock_folder", "prepare_run_folder", "provenance", "read_csv_rows",
+           "read_saved", "write_csv_rows"]
 
 LOCK = ".bm.lock"
 _held: dict[Path, int] = {}  # folders this process holds, their lock files' descriptors (kept open until exit)
@@ -111,7 +111,7 @@ def _git(*args: str) -> str | None:
     return out.stdout if out.returncode == 0 else None
 
 
-def git_sha() -> str | None:
+def _git_sha() -> str | None:
     """The commit of the checkout bm runs from, if it runs from one."""
     sha = _git("rev-parse", "HEAD")
     return sha.strip() or None if sha else None
@@ -131,7 +131,7 @@ def provenance(device: str | None = None) -> dict[str, Any]:
     name = platform.processor() or platform.machine()
     if device is not None and str(device).startswith("cuda") and torch.cuda.is_available():
         name = torch.cuda.get_device_name(torch.device(device))
-    return {"bm_version": __version__, "git_sha": git_sha(), "git_dirty": bool(diff) if diff is not None else None,
+    return {"bm_version": __version__, "git_sha": _git_sha(), "git_dirty": bool(diff) if diff is not None else None,
             "git_diff_sha256": hashlib.sha256(diff.encode()).hexdigest() if diff else None,
             "python": platform.python_version(), "torch": torch.__version__, "cuda": torch.version.cuda,
             "device": str(device) if device is not None else None, "device_name": name,
@@ -204,3 +204,80 @@ def _empty(folder: Path) -> None:
 
 def _record(config: dict[str, Any]) -> dict[str, Any]:
     return {"config": config, **provenance(config.get("device"))}
+
+
+class RunFolder:
+    """A deep run's folder: the one place that names its files and reads them.
+
+    config.json (config + provenance), labels.pt (the labels trained on, the true ones, which were randomized),
+    init.pt (weights at epoch 0), checkpoint.pt (weights, optimizer and position of the last epoch done),
+    snapshot_E.pt (weights kept at epoch E), metrics.jsonl (one record per epoch), probe.json (bm probe).
+    """
+
+    CONFIG, LABELS, INIT, CHECKPOINT, METRICS, PROBE = (
+        "config.json", "labels.pt", "init.pt", "checkpoint.pt", "metrics.jsonl", "probe.json")
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+
+    def __truediv__(self, name: str) -> Path:
+        return self.path / name
+
+    def snapshot(self, epoch: int) -> Path:
+        return self.path / f"snapshot_{epoch}.pt"
+
+    def is_deep_run(self) -> bool:
+        return (self.path / self.LABELS).exists()
+
+    def raw_config(self) -> dict[str, Any]:
+        """The config dict of config.json; a missing or unreadable file is one RunFolderError."""
+        try:
+            return json.loads((self.path / self.CONFIG).read_text())["config"]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise RunFolderError(f"{self.path} is not a run folder (no readable {self.CONFIG})") from None
+
+    def config(self):
+        """The run's DeepTrainConfig. A folder written before a field existed reads with that field's default;
+        a key this version does not know (a newer bm wrote it) is refused by name."""
+        from bm.configs import from_saved
+        from bm.deep.train import DeepTrainConfig
+
+        return from_saved(DeepTrainConfig, self.raw_config())
+
+    def labels(self, keys: tuple[str, ...] = ("labels",)) -> dict:
+        return read_saved(self.path / self.LABELS, keys)
+
+    def finished_epochs(self) -> int:
+        """Epochs the checkpoint holds (0 when there is none)."""
+        path = self.path / self.CHECKPOINT
+        return int(read_saved(path, ("epoch",))["epoch"]) if path.exists() else 0
+
+    def weight_files(self) -> dict[int, Path]:
+        """Epoch -> weights file: init.pt (0), snapshot_E.pt, checkpoint.pt (its epoch)."""
+        found = {0: self.path / self.INIT} if (self.path / self.INIT).exists() else {}
+        for p in self.path.glob("snapshot_*.pt"):
+            found[int(p.stem.split("_")[1])] = p
+        if (self.path / self.CHECKPOINT).exists():
+            found[self.finished_epochs()] = self.path / self.CHECKPOINT
+        return dict(sorted(found.items()))
+
+    def weights(self, epoch: int, found: dict[int, Path] | None = None) -> dict:
+        """The model state dict at `epoch`; `found` is `weight_files()` if already listed."""
+        found = self.weight_files() if found is None else found
+        if epoch not in found:
+            raise RunFolderError(f"{self.path} has no weights for epoch {epoch}; it has {', '.join(map(str, found))} "
+                                 "(train with --snapshots to keep more)")
+        return read_saved(found[epoch], ("model",))["model"]
+
+    def metrics(self) -> list[dict]:
+        """metrics.jsonl's records (a torn last line, from a kill mid-write, is left out)."""
+        path = self.path / self.METRICS
+        if not path.exists():
+            return []
+        rows = []
+        for line in path.read_text().splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                break
+        return rows

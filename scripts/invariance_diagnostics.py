@@ -20,6 +20,7 @@ import torch
 
 from bm.deep.augment import SSLAugment
 from bm.deep.probing import load_run, network_at, run_data
+from bm.runs import RunFolder
 from bm.deep.views import augment_batch, finite_views
 from bm.theory import InvarianceAccumulator
 
@@ -92,7 +93,7 @@ def main() -> None:
         x = torch.cat(list(batches(train.images, kind, seed=2)))
         print(f"pixels, {kind:6s}: mean {x.mean():.3f}  std over pixels {x.std():.3f}  "
               f"std over images of the image mean {x.mean(dim=(1, 2, 3)).std():.3f}")
-    for label, file in (("init", run / "init.pt"), ("trained", weights)):
+    for label, file in (("init", run / RunFolder.INIT), ("trained", weights)):
         for bn in ("as trained", "clean", "ssl", "mixup"):
             net = network_at(cfg, file)
             if bn != "as trained":

@@ -29,7 +29,7 @@ from bm.deep.train import DeepTrainConfig, _items, train_or_resume
 from bm.errors import BMError
 from bm.labels import Labels
 from bm.memory import deep_train_bytes, require_memory
-from bm.runs import atomic_write_text, prepare_run_folder, read_saved
+from bm.runs import RunFolder, atomic_write_text, prepare_run_folder
 from bm.sweep import plot_sweep
 from bm.theory import estimate_capacity
 
@@ -40,10 +40,6 @@ def budgeted(cfg: DeepTrainConfig, items: int, steps: int) -> DeepTrainConfig:
     """cfg with the epochs that give `steps` optimizer steps over `items` training items, probing at the end only."""
     epochs = -(-steps // -(-items // cfg.batch_size))
     return replace(cfg, epochs=epochs, probe_every=epochs, checkpoint_every=epochs)
-
-
-def _last(out: Path) -> dict:
-    return json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])
 
 
 def deep_capacity(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], out: Path, steps: int, n_max: int,
@@ -57,7 +53,7 @@ def deep_capacity(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], out: P
             for j, seed in enumerate(seeds):
                 cfg = budgeted(replace(cfg0, subset=int(n), seed=int(seed), probe_k=max(1, min(cfg0.probe_k, int(n) - 1))),
                                int(n), steps)
-                acc[i, j] = _last(train_or_resume(cfg, out / "runs" / f"n{n}_s{seed}", data))["train_acc"]
+                acc[i, j] = RunFolder(train_or_resume(cfg, out / "runs" / f"n{n}_s{seed}", data)).metrics()[-1]["train_acc"]
         return acc
 
     est = estimate_capacity(fit, n_max=n_max, repeats=repeats)
@@ -71,7 +67,7 @@ def deep_capacity(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], out: P
 @torch.no_grad()
 def _memorization(cfg: DeepTrainConfig, net: Network, folder: Path, train: ImageSet) -> float:
     """Train accuracy over all n B finite views of a finished run against their own labels."""
-    saved = read_saved(folder / "labels.pt", ("labels", "true"))
+    saved = RunFolder(folder).labels(("labels", "true"))
     sub = train.first(cfg.subset)
     labels = Labels(saved["labels"], saved["randomized"], saved["num_classes"])
     targets = torch.nn.functional.one_hot(saved["labels"], saved["num_classes"]).float()
@@ -93,10 +89,10 @@ def b_sweep(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], out: Path, s
             cfg = budgeted(replace(base, subset=n, label_noise=1.0, augment="finite", views=B, preserve_labels=preserve,
                                    probe_k=min(base.probe_k, n - 1)), n * B, steps)
             folder = train_or_resume(cfg, out / "runs" / f"B{B}_{'preserve' if preserve else 'own'}", data)
-            net = network_at(cfg, folder / "checkpoint.pt")
+            net = network_at(cfg, RunFolder(folder) / RunFolder.CHECKPOINT)
             rows.append({"B": B, "preserve_labels": preserve, "nB": n * B,
                          "memorization": _memorization(cfg, net, folder, data[0]), "knn": embedding_probe(net, *data, k)})
-    knn_init = embedding_probe(network_at(base, out / "runs" / f"B{Bs[0]}_own" / "init.pt"), *data, k)
+    knn_init = embedding_probe(network_at(base, RunFolder(out / "runs" / f"B{Bs[0]}_own") / RunFolder.INIT), *data, k)
     record = {"n": n, "budget": f"{steps} steps", "capacity": capacity, "knn_init": knn_init,
               "knn_memory_bank": f"all {len(data[0])} training images, true labels", "rows": rows,
               "config": replace(base, subset=n).to_json()}

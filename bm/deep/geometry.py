@@ -25,32 +25,13 @@ from bm.errors import BMError  # noqa: E402
 from bm.plotting import save_figure  # noqa: E402
 from bm.probe import knn_accuracy  # noqa: E402
 from bm.probe.geometry import groups_of, layer_geometry, plot_geometry  # noqa: E402
-from bm.runs import atomic_write_text, lock_folder, read_saved  # noqa: E402
+from bm.runs import RunFolder, atomic_write_text, lock_folder  # noqa: E402
 
-__all__ = ["available_epochs", "rewind", "run_geometry", "weights_at"]
-
-
-def available_epochs(run: Path) -> dict[int, Path]:
-    """Epoch -> weights file: init.pt (0), snapshot_E.pt, checkpoint.pt (its epoch)."""
-    found = {0: run / "init.pt"} if (run / "init.pt").exists() else {}
-    for p in run.glob("snapshot_*.pt"):
-        found[int(p.stem.split("_")[1])] = p
-    if (run / "checkpoint.pt").exists():
-        found[int(read_saved(run / "checkpoint.pt", ("epoch",))["epoch"])] = run / "checkpoint.pt"
-    return dict(sorted(found.items()))
+__all__ = ["rewind", "run_geometry"]
 
 
-def weights_at(run: Path, epoch: int, found: dict[int, Path] | None = None) -> dict:
-    """The model state dict of `run` at `epoch`; `found` is `available_epochs(run)` if already listed."""
-    found = available_epochs(run) if found is None else found
-    if epoch not in found:
-        raise BMError(f"{run} has no weights for epoch {epoch}; it has {', '.join(map(str, found))} "
-                      "(train with --snapshots to keep more)")
-    return read_saved(found[epoch], ("model",))["model"]
-
-
-def _data(run: Path, cfg: DeepTrainConfig) -> tuple[ImageSet, ImageSet, dict]:
-    return *run_data(cfg), read_saved(run / "labels.pt", ("labels", "randomized"))
+def _data(run: RunFolder, cfg: DeepTrainConfig) -> tuple[ImageSet, ImageSet, dict]:
+    return *run_data(cfg), run.labels(("labels", "randomized"))
 
 
 def _projected(x: torch.Tensor, dim: int, seed: int) -> torch.Tensor:
@@ -65,25 +46,25 @@ def run_geometry(path: Path, layers: list[str] | None = None, epochs: list[int] 
                  kappa: float = 0.0, n_reps: int = 10, max_rank: int | None = None, device: str = "cpu") -> dict:
     """Per-layer, per-epoch MFTMA of a deep run; writes geometry.json and geometry.png/.pdf."""
     run, cfg, _ = load_run(path)
-    lock_folder(run)  # it writes geometry.json into the run folder
+    lock_folder(run.path)  # it writes geometry.json into the run folder
     train, _, labels = _data(run, cfg)
     net = Network(cfg.model).to(device)
     names = layers or net.layer_names
-    found = available_epochs(run)
+    found = run.weight_files()
     chosen = epochs if epochs is not None else list(found)
     groups = groups_of(train.labels.cpu(), labels["labels"], labels["randomized"])
     results: dict[str, dict] = {}
     for epoch in chosen:
-        net.load_state_dict(weights_at(run, epoch, found))
+        net.load_state_dict(run.weights(epoch, found))
         feats = embed(net, train.images.to(device), names)
         results[str(epoch)] = {
             name: layer_geometry(_projected(feats[name].cpu(), project_dim, cfg.seed), groups, per_class, classes,
                                  n_t=n_t, kappa=kappa, n_reps=n_reps, max_rank=max_rank, seed=cfg.seed)
             for name in names}
-    record = {"run": str(run), "layers": names, "epochs": [str(e) for e in chosen], "per_class": per_class,
+    record = {"run": str(run.path), "layers": names, "epochs": [str(e) for e in chosen], "per_class": per_class,
               "project_dim": project_dim, "n_t": n_t, "kappa": kappa, "results": results}
     atomic_write_text(run / "geometry.json", json.dumps(record, indent=2) + "\n")
-    plot_geometry(results, names, run / "geometry", f"{run.name}: MFTMA per layer (epochs by colour)")
+    plot_geometry(results, names, run / "geometry", f"{run.path.name}: MFTMA per layer (epochs by colour)")
     return record
 
 
@@ -105,12 +86,12 @@ def rewind(path: Path, to_epochs: list[int], last_ks: list[int], k: int = 20, de
     labels). Writes rewind.json and rewind.png/.pdf.
     """
     run, cfg, _ = load_run(path)
-    lock_folder(run)  # it writes rewind.json into the run folder
+    lock_folder(run.path)  # it writes rewind.json into the run folder
     bank, test = run_data(cfg, bank=True)  # the run's K-NN memory bank; its first images are the trained ones
-    labels = read_saved(run / "labels.pt", ("labels", "randomized"))
-    found = available_epochs(run)
+    labels = run.labels(("labels", "randomized"))
+    found = run.weight_files()
     final_epoch = max(found)
-    final = weights_at(run, final_epoch, found)
+    final = run.weights(final_epoch, found)
     net = Network(cfg.model).to(device)
     units = _units(net)
     if any(not 0 <= kk <= len(units) for kk in last_ks):
@@ -119,7 +100,7 @@ def rewind(path: Path, to_epochs: list[int], last_ks: list[int], k: int = 20, de
     randomized = labels["randomized"]
     rows = []
     for epoch in to_epochs:
-        earlier = weights_at(run, epoch, found)
+        earlier = run.weights(epoch, found)
         for kk in last_ks:
             swap = tuple(_prefix(net, n) for n in units[:kk])
             net.load_state_dict({key: earlier[key] if key.startswith(swap) else value for key, value in final.items()})
@@ -134,7 +115,7 @@ def rewind(path: Path, to_epochs: list[int], last_ks: list[int], k: int = 20, de
                 "randomized_train_acc": float((trained[randomized] == labels["labels"][randomized]).float().mean())
                 if bool(randomized.any()) else float("nan"),
             })
-    record = {"run": str(run), "final_epoch": final_epoch, "units_last_first": units, "rows": rows}
+    record = {"run": str(run.path), "final_epoch": final_epoch, "units_last_first": units, "rows": rows}
     atomic_write_text(run / "rewind.json", json.dumps(record, indent=2) + "\n")
     _plot_rewind(rows, run / "rewind")
     return record

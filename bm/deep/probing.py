@@ -11,7 +11,7 @@ dashed lines of Fig. 3).
 from __future__ import annotations
 
 import json
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
 
 import matplotlib
@@ -21,46 +21,27 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
 from bm.deep.datasets import ImageSet, load_dataset  # noqa: E402
-from bm.deep.models import ModelConfig, Network  # noqa: E402
-from bm.deep.train import DeepTrainConfig  # noqa: E402
+from bm.deep.models import Network  # noqa: E402
+from bm.deep.train import DeepTrainConfig, embed  # noqa: E402
 from bm.errors import BMError  # noqa: E402
 from bm.plotting import save_figure  # noqa: E402
 from bm.probe import knn_accuracy, linear_probe_accuracy  # noqa: E402
-from bm.runs import atomic_write_text, lock_folder, read_saved  # noqa: E402
+from bm.runs import RunFolder, atomic_write_text, lock_folder, read_saved  # noqa: E402
 
 __all__ = ["FITS", "embedding_probe", "load_run", "network_at", "plot_probe", "probe_layers", "probe_run", "run_data"]
 
 FITS = ("clean", "random")
 
 
-def load_run(path: Path) -> tuple[Path, DeepTrainConfig, Path]:
+def load_run(path: Path) -> tuple[RunFolder, DeepTrainConfig, Path]:
     """(run folder, its config, the weights file) for a run folder or a checkpoint inside one."""
     path = Path(path)
-    run = path.parent if path.is_file() else path
-    weights = path if path.is_file() else run / "checkpoint.pt"
-    try:
-        raw = json.loads((run / "config.json").read_text())["config"]
-    except (OSError, ValueError, KeyError):
-        raise BMError(f"{run} is not a deep run folder (no readable config.json)") from None
+    run = RunFolder(path.parent if path.is_file() else path)
+    weights = path if path.is_file() else run / RunFolder.CHECKPOINT
+    cfg = run.config()
     if not weights.exists():
         raise BMError(f"no weights at {weights}")
-    model = ModelConfig(**raw.pop("model"))
-    known = {f.name for f in fields(DeepTrainConfig)}
-    raw = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items() if k in known}
-    return run, DeepTrainConfig(**raw, model=model), weights
-
-
-def _features(net: Network, images: torch.Tensor, names: list[str], pool: bool, batch: int = 256) -> dict:
-    parts: dict[str, list[torch.Tensor]] = {n: [] for n in names}
-    net.eval()
-    with torch.no_grad():
-        for s in range(0, images.shape[0], batch):
-            for n, f in net.features(images[s : s + batch].float() / 255, names).items():
-                f = f.float()
-                if pool and f.ndim == 4:
-                    f = f.mean(dim=(2, 3))
-                parts[n].append(f.flatten(1))
-    return {n: torch.cat(v) for n, v in parts.items()}
+    return run, cfg, weights
 
 
 def network_at(cfg: DeepTrainConfig, weights: Path, device: str = "cpu") -> Network:
@@ -75,7 +56,7 @@ def embedding_probe(net: Network, train: ImageSet, test: ImageSet, k: int = 20, 
     """Clean-test accuracy of a K-NN probe of the embedding (`linear`: a linear probe instead), fitted on every
     given training image with its true label."""
     device = next(net.parameters()).device
-    emb = _features(net, torch.cat([train.images, test.images]).to(device), ["embedding"], False)["embedding"]
+    emb = embed(net, torch.cat([train.images, test.images]).to(device), ["embedding"])["embedding"]
     probe = linear_probe_accuracy if linear else lambda *a: knn_accuracy(*a, k=k)
     return probe(emb[: len(train)], train.labels, emb[len(train):], test.labels)
 
@@ -97,20 +78,20 @@ def probe_layers(path: Path, layers: list[str] | None = None, fits: tuple[str, .
         raise BMError(f"--fit takes {' and/or '.join(FITS)}; got {', '.join(fits) or 'nothing'}")
     cfg = replace(cfg, data_dir=str(data_dir)) if data_dir is not None else cfg
     train_set, test_set = run_data(cfg, bank=True)
-    random_labels = read_saved(run / "labels.pt", ("labels",))["labels"]
+    random_labels = run.labels()["labels"]
     trained = len(random_labels)  # the trained images: the first of the memory bank
     net = Network(cfg.model).to(device)
     names = layers or net.layer_names
     if not 1 <= k < len(train_set):
         raise BMError(f"k must lie in [1, {len(train_set) - 1}], got {k}")
-    record: dict = {"run": str(run), "weights": str(weights), "k": k, "pool": pool, "layers": names,
+    record: dict = {"run": str(run.path), "weights": str(weights), "k": k, "pool": pool, "layers": names,
                     "flatten": "global average pool" if pool else "channel-major flatten", "results": {}}
     other = [load_dataset(transfer, data_dir or Path(cfg.data_dir), split).resized(cfg.model.image_size)
              for split in ("train", "test")] if transfer is not None else []
-    for which, file in (("trained", weights),) + ((("init", run / "init.pt"),) if init else ()):
+    for which, file in (("trained", weights),) + ((("init", run / RunFolder.INIT),) if init else ()):
         net.load_state_dict(read_saved(file, ("model",), device)["model"])
-        feats_tr = _features(net, train_set.images.to(device), names, pool)
-        feats_te = _features(net, test_set.images.to(device), names, pool)
+        feats_tr = embed(net, train_set.images.to(device), names, pool)
+        feats_te = embed(net, test_set.images.to(device), names, pool)
         per_layer = {}
         for n in names:
             row = {}
@@ -133,10 +114,10 @@ def probe_run(path: Path, layers: list[str] | None = None, fits: tuple[str, ...]
               linear: bool = False, init: bool = False, pool: bool = False, transfer: str | None = None,
               data_dir: Path | None = None, device: str = "cpu") -> dict:
     """`probe_layers`, then probe.json and probe.png/.pdf in the run folder; returns the record."""
-    lock_folder(load_run(path)[0])
+    lock_folder(load_run(path)[0].path)
     record = probe_layers(path, layers, fits, k, linear, init, pool, transfer, data_dir, device)
-    run = Path(record["run"])
-    atomic_write_text(run / "probe.json", json.dumps(record, indent=2) + "\n")
+    run = RunFolder(record["run"])
+    atomic_write_text(run / RunFolder.PROBE, json.dumps(record, indent=2) + "\n")
     plot_probe(record, run / "probe")
     return record
 

@@ -32,10 +32,10 @@ from bm.errors import BMError, require_finite
 from bm.labels import LabelConfig, assign_labels
 from bm.memory import deep_train_bytes, require_memory
 from bm.probe import knn_accuracy
-from bm.runs import atomic_write_text, prepare_run_folder, read_saved
+from bm.runs import RunFolder, atomic_write_text, prepare_run_folder
 from bm.theory import InvarianceAccumulator, mse_decomposition
 
-__all__ = ["DeepTrainConfig", "DivergedError", "Interrupted", "embed", "finished_epochs", "train", "train_or_resume"]
+__all__ = ["DeepTrainConfig", "DivergedError", "Interrupted", "embed", "train", "train_or_resume"]
 
 
 class DivergedError(BMError):
@@ -117,15 +117,18 @@ class DeepTrainConfig:
 
 
 @torch.no_grad()
-def embed(net: Network, images: torch.Tensor, names: list[str], batch: int = 512) -> dict[str, torch.Tensor]:
-    """Activations of the named layers for uint8 images (N, 3, H, W), in eval mode, flattened (N, -1)."""
+def embed(net: Network, images: torch.Tensor, names: list[str], pool: bool = False, batch: int = 512
+          ) -> dict[str, torch.Tensor]:
+    """Activations of the named layers for uint8 images (N, 3, H, W), in eval mode, flattened (N, -1) in float32;
+    `pool`: convolutional maps (N, C, H, W) are global-average-pooled to (N, C) first."""
     was_training = net.training
     net.eval()
     parts: dict[str, list[torch.Tensor]] = {n: [] for n in names}
     for s in range(0, images.shape[0], batch):
         feats = net.features(images[s : s + batch].float() / 255, names)
         for n in names:
-            parts[n].append(feats[n].flatten(1).float())
+            f = feats[n].float()
+            parts[n].append((f.mean(dim=(2, 3)) if pool and f.ndim == 4 else f).flatten(1))
     net.train(was_training)
     return {n: torch.cat(v) for n, v in parts.items()}
 
@@ -172,12 +175,12 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
         raise BMError(f"device {cfg.device!r} requested but CUDA is not available here")
     ddp = setup(cfg.device)
     device = ddp.device
-    out = Path(out)
-    if resume and not (out / "checkpoint.pt").exists():
+    out, run = Path(out), RunFolder(out)
+    if resume and not (run / RunFolder.CHECKPOINT).exists():
         raise BMError(f"--resume: no checkpoint.pt in {out}")
     if resume and overwrite:
         raise BMError("--overwrite empties the run folder; it cannot be combined with --resume")
-    if not resume and not overwrite and (out / "checkpoint.pt").exists():
+    if not resume and not overwrite and (run / RunFolder.CHECKPOINT).exists():
         raise BMError(f"{out} already holds a run; pass --resume to continue it, choose another --out, or pass --overwrite to empty it")
     train_set, test_set = data or (load_dataset(cfg.dataset, cfg.data_dir, "train"),
                                    load_dataset(cfg.dataset, cfg.data_dir, "test"))
@@ -192,7 +195,7 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
     on_device = len(train_set) + len(test_set) + (0 if bank is train_set else len(bank))
     require_memory(deep_train_bytes(cfg.model, cfg.batch_size, on_device), device, "this run")
     if ddp.main:  # a resumed run may be extended: --epochs raised continues it
-        prepare_run_folder(out, cfg.to_json(), extendable=("epochs",) if resume else (), results=("checkpoint.pt",),
+        prepare_run_folder(out, cfg.to_json(), extendable=("epochs",) if resume else (), results=(RunFolder.CHECKPOINT,),
                            overwrite=overwrite)
     ddp.barrier()
     torch.manual_seed(cfg.seed)
@@ -203,22 +206,22 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
     position = None  # inside an epoch: its order, the next batch's offset, the running loss sum and count
     if resume:
         try:
-            state = torch.load(out / "checkpoint.pt", map_location=device, weights_only=False)
+            state = torch.load(run / RunFolder.CHECKPOINT, map_location=device, weights_only=False)
             net.load_state_dict(state["model"])
             opt.load_state_dict(state["optimizer"])
         except (RuntimeError, KeyError, EOFError, OSError, ValueError, pickle.UnpicklingError) as e:
-            raise BMError(f"{out / 'checkpoint.pt'} is corrupt or from another model: {e}") from None
+            raise BMError(f"{run / RunFolder.CHECKPOINT} is corrupt or from another model: {e}") from None
         gen.set_state(state["generator"].to(gen.get_state().device))
         torch.set_rng_state(state["torch_rng"])
         epoch = state["epoch"]
         position = state["position"]
     elif ddp.main:
         torch.save({"labels": labels.labels, "randomized": labels.randomized, "true": train_set.labels.cpu(),
-                    "num_classes": labels.num_classes}, out / "labels.pt")
-        _save(out / "init.pt", {"model": net.state_dict()})
+                    "num_classes": labels.num_classes}, run / RunFolder.LABELS)
+        _save(run / RunFolder.INIT, {"model": net.state_dict()})
     began, offset = time.perf_counter(), 0.0
     if ddp.main:
-        offset = _truncate_metrics(out / "metrics.jsonl", epoch if resume else -1)  # a fresh start keeps no rows
+        offset = _truncate_metrics(run / RunFolder.METRICS, epoch if resume else -1)  # a fresh start keeps no rows
 
     def clock() -> float:
         return offset + time.perf_counter() - began
@@ -244,7 +247,7 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
     def checkpoint(done: int, position: dict | None = None) -> None:
         if not ddp.main:
             return
-        _save(out / "checkpoint.pt", {"model": net.state_dict(), "optimizer": opt.state_dict(), "epoch": done,
+        _save(run / RunFolder.CHECKPOINT, {"model": net.state_dict(), "optimizer": opt.state_dict(), "epoch": done,
                                       "position": position, "generator": gen.get_state(),
                                       "torch_rng": torch.get_rng_state()})
 
@@ -298,21 +301,15 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
     return out
 
 
-def finished_epochs(out: Path) -> int:
-    """Epochs a run folder's checkpoint holds (0 when there is none)."""
-    path = Path(out) / "checkpoint.pt"
-    return int(read_saved(path, ("epoch",))["epoch"]) if path.exists() else 0
-
-
 def train_or_resume(cfg: DeepTrainConfig, out: Path, data: tuple[ImageSet, ImageSet] | None = None,
                     on_epoch: Callable[[dict], None] | None = None) -> Path:
     """Train the run in `out`, resume it if it was cut short, or leave it if it is finished."""
-    done = finished_epochs(out)
-    if done >= cfg.epochs:
-        classes = cfg.model.num_classes or int(read_saved(Path(out) / "labels.pt", ("num_classes",))["num_classes"])
-        prepare_run_folder(Path(out), replace(cfg, model=replace(cfg.model, num_classes=classes)).to_json())
-        return Path(out)
-    return train(cfg, out, resume=(Path(out) / "checkpoint.pt").exists(), data=data, on_epoch=on_epoch)
+    run = RunFolder(out)
+    if run.finished_epochs() >= cfg.epochs:
+        classes = cfg.model.num_classes or int(run.labels(("num_classes",))["num_classes"])
+        prepare_run_folder(run.path, replace(cfg, model=replace(cfg.model, num_classes=classes)).to_json())
+        return run.path
+    return train(cfg, out, resume=(run / RunFolder.CHECKPOINT).exists(), data=data, on_epoch=on_epoch)
 
 
 def _items(cfg: DeepTrainConfig, data: ImageSet, labels, targets: torch.Tensor, gen: torch.Generator):
@@ -358,7 +355,7 @@ def _measure(net: Network, cfg: DeepTrainConfig, train_set: ImageSet, bank: Imag
 def _append(out: Path, row: dict, on_epoch: Callable[[dict], None] | None, clock: Callable[[], float]) -> None:
     """Append one metrics row, stamped with the run's wall time so far (`wall_s`, summed over resumes)."""
     row["wall_s"] = round(clock(), 3)
-    with open(out / "metrics.jsonl", "a") as f:  # one whole record per write, on disk before the next epoch
+    with open(RunFolder(out) / RunFolder.METRICS, "a") as f:  # one whole record per write, on disk before the next epoch
         f.write(json.dumps(row) + "\n")
         f.flush()
         os.fsync(f.fileno())
@@ -376,7 +373,7 @@ def _end_of_epoch(net: Network, out: Path, cfg: DeepTrainConfig, epoch: int, los
         row.update(_measure(net, cfg, *data, targets, y, probing))
     _append(out, row, on_epoch, clock)
     if epoch in cfg.snapshots:
-        _save(out / f"snapshot_{epoch}.pt", {"model": net.state_dict(), "epoch": epoch})
+        _save(RunFolder(out).snapshot(epoch), {"model": net.state_dict(), "epoch": epoch})
 
 
 def _truncate_metrics(path: Path, epoch: int) -> float:

@@ -25,6 +25,7 @@ from bm.deep.train import DeepTrainConfig
 from bm.plotting import save_figure
 from bm.reproduce.outputs import Result, markdown_table, plot_lines
 from bm.reproduce.plan import DA, Plan, Run
+from bm.runs import RunFolder, read_csv_rows
 
 __all__ = ["PRESETS", "Preset"]
 
@@ -49,7 +50,7 @@ def _final(plan: Plan, run: Run) -> dict:
     return {"knn": row["knn"], "train_acc": row["train_acc"]}
 
 
-def _probe(plan: Plan, run: Run, weights: str = "checkpoint.pt", linear: bool = False, target: str | None = None) -> float:
+def _probe(plan: Plan, run: Run, weights: str = RunFolder.CHECKPOINT, linear: bool = False, target: str | None = None) -> float:
     """Embedding probe (K-NN, or linear) of a finished run's weights (init.pt: at initialization) on the data in
     memory: the run's own training images and test set, or data set `target` resized to the run's images."""
     cfg = run.config
@@ -81,7 +82,7 @@ def _probing_table(metric: str, label: str) -> Callable[[Plan, list[Run], Path],
             linear = metric == "linear_clean_test"  # the runs' own end-of-training probes hold the K-NN
             values = {cond: _probe(plan, run, linear=True) if linear else _final(plan, run)["knn"]
                       for (cond, _, _), run in zip(CONDITIONS, mine)}
-            values["init"] = _probe(plan, mine[3], "init.pt", linear)
+            values["init"] = _probe(plan, mine[3], RunFolder.INIT, linear)
             rows += [{"dataset": dataset, "model": model, "condition": c, metric: v} for c, v in values.items()]
             wide.append([dataset, model] + [values[c] for c in ("clean", "clean+DA", "random", "random+DA", "init")])
         header = ["data set", "model", "clean", "clean + DA", "random", "random + DA", "init"]
@@ -99,7 +100,7 @@ def _benign_runs(plan: Plan) -> list[Run]:
 
 
 def _metrics(plan: Plan, run: Run) -> list[dict]:
-    return [json.loads(line) for line in (plan.folder(run) / "metrics.jsonl").read_text().splitlines()]
+    return RunFolder(plan.folder(run)).metrics()
 
 
 def _benign(plan: Plan, runs: list[Run], folder: Path) -> Result:
@@ -268,7 +269,7 @@ def _sweep(key: str, values: Callable[[Plan], tuple], make: Callable[[Plan, obje
         return [make(plan, v) for v in values(plan)]
 
     def finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
-        init = _probe(plan, runs[0], "init.pt")
+        init = _probe(plan, runs[0], RunFolder.INIT)
         rows = [{key: v, **_final(plan, r), "knn_init": init}
                 for v, r in zip(values(plan), runs)]
         xs = [r[key] for r in rows]
@@ -298,7 +299,7 @@ def _fig12_runs(plan: Plan) -> list[Run]:
 
 def _fig12(plan: Plan, runs: list[Run], folder: Path) -> Result:
     levels = plan.scale.noise_levels
-    init = _probe(plan, runs[0], "init.pt")
+    init = _probe(plan, runs[0], RunFolder.INIT)
     rows = [{"augmentation": aug, "label_noise": noise, **_final(plan, r)}
             for (aug, noise), r in zip([(a, x) for a in ("none", DA) for x in levels], runs)]
     series = {f"K-NN, {'no augmentation' if aug == 'none' else 'DA'}":
@@ -345,7 +346,6 @@ def _fig5_command(plan: Plan, folder: Path) -> str:
 
 
 def _fig13(plan: Plan, runs: list[Run], folder: Path) -> Result:
-    from bm.runs import read_csv_rows
     from bm.toy.grid import ToyGridConfig, headline, run_grid, summarize
 
     run_grid(ToyGridConfig(seeds=plan.scale.toy_seeds), folder, progress=plan.progress)

@@ -15,13 +15,13 @@ from pathlib import Path
 
 from bm import __version__
 from bm.deep.datasets import DatasetError, load_dataset
-from bm.deep.train import finished_epochs, train_or_resume
+from bm.deep.train import train_or_resume
 from bm.errors import BMError
 from bm.reproduce.outputs import save
 from bm.reproduce.plan import Plan, deep_train_command
 from bm.reproduce.presets import PRESETS, Preset
 from bm.reproduce.scales import scale_for
-from bm.runs import atomic_write_text, prepare_run_folder, provenance
+from bm.runs import RunFolder, atomic_write_text, prepare_run_folder, provenance
 
 __all__ = ["TRAIN_SIZES", "commands", "estimate_seconds", "make_plan", "reproduce"]
 
@@ -89,7 +89,7 @@ def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "c
                                     "datasets": list(datasets) if datasets else None, "runs": [r.name for r in runs]})
     start = time.perf_counter()
     for i, run in enumerate(runs, 1):
-        done = finished_epochs(plan.folder(run))
+        done = RunFolder(plan.folder(run)).finished_epochs()
         advance = progress(f"{name} run {i}/{len(runs)} {run.name}", run.config.epochs) if progress else None
         if advance:
             advance(min(done, run.config.epochs))

@@ -10,18 +10,18 @@ clean probe set; with label noise, the training samples' clean views give random
 from __future__ import annotations
 
 import json
-from dataclasses import fields
 from pathlib import Path
 
 import torch
 
+from bm.configs import from_saved, read_config
 from bm.errors import BMError
 from bm.probe.geometry import groups_of, layer_geometry, plot_geometry
 from bm.runs import atomic_write_text, lock_folder
-from bm.toy.data import ToyDataConfig, ToyMixture
+from bm.toy.data import ToyMixture
 from bm.toy.grid import ToyGridConfig
-from bm.toy.model import ToyModelConfig, encode, project
-from bm.toy.train import ModelSpec, ToyTrainConfig, model_seed, train_batch
+from bm.toy.model import encode, project
+from bm.toy.train import ModelSpec, model_seed, train_batch
 
 __all__ = ["LAYERS", "load_grid_config", "toy_geometry"]
 
@@ -29,16 +29,11 @@ LAYERS = ("input", "embedding", "output")
 
 
 def load_grid_config(folder: Path) -> ToyGridConfig:
-    """The ToyGridConfig a toy-grid folder was run with."""
-    try:
-        raw = json.loads((Path(folder) / "config.json").read_text())["config"]
-        parts = {"data": ToyDataConfig, "model": ToyModelConfig, "train": ToyTrainConfig}
-        top = {f.name for f in fields(ToyGridConfig)}
-        kwargs = {k: (parts[k](**v) if k in parts else tuple(v) if isinstance(v, list) else v)
-                  for k, v in raw.items() if k in top}
-        return ToyGridConfig(**kwargs)
-    except (OSError, ValueError, KeyError, TypeError):
-        raise BMError(f"{folder} is not a toy-grid folder (no readable config.json)") from None
+    """The ToyGridConfig a toy-grid folder was run with (older folders: missing fields take their defaults)."""
+    raw = read_config(folder)
+    if not isinstance(raw, dict) or "ns" not in raw:
+        raise BMError(f"{folder} is not a toy-grid folder (no toy-grid config.json)")
+    return from_saved(ToyGridConfig, raw)
 
 
 def _layers(params, x: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bm.configs import from_dict, to_dict
+from bm.configs import from_dict, read_config, to_dict
 from bm.errors import BMError
 from bm.memory import require_memory, toy_grid_bytes
 from bm.runs import atomic_write_text, prepare_run_folder, read_csv_rows, write_csv_rows
@@ -232,7 +232,7 @@ def sweep_record(folder: Path) -> dict:
     cells = summarize(rows)
     n = max(n for n, _ in cells)
     capacity = json.loads((folder / "capacity.json").read_text())["capacity"]
-    steps = json.loads((folder / "config.json").read_text())["config"]["train"]["steps"]
+    steps = read_config(folder)["train"]["steps"]
     record = {"n": n, "budget": f"{steps} steps", "capacity": capacity,
               "knn_init": float(np.mean([c["knn_init"] for (m, _), c in cells.items() if m == n])),
               "rows": [{"B": B, "preserve_labels": True, "nB": n * B, "memorization": c["mem_aug"], "knn": c["knn"]}

@@ -1,0 +1,81 @@
+"""Every run under a folder as one table: `collect(ROOT) -> pandas.DataFrame`, and `bm results`.
+
+One row per deep run (a RunFolder: config.json, labels.pt, metrics.jsonl) and per toy-grid cell (a grid
+folder's grid.csv: one row per n, B, seed). Columns: `kind` (deep / toy), `path`, the config flattened with dotted
+names (`model.width`, `train.lr`), then the metrics. Deep runs: `epoch` reached, and for every metric of
+metrics.jsonl (nested ones flattened: `invariance.layer4`) its last value `last.<m>` and, for the ones with a
+direction, its best `best.<m>` (highest K-NN and accuracy, lowest loss, Inv and Bias). Toy cells: the cell's
+grid.csv values as `last.<m>`.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from bm.configs import read_config
+from bm.errors import BMError
+from bm.runs import RunFolder, read_csv_rows
+
+__all__ = ["collect"]
+
+HIGHER = ("knn", "train_acc", "mem_aug", "mem_clean")  # best = max
+LOWER = ("loss", "inv", "bias")  # best = min
+
+
+def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = tuple(v) if isinstance(v, list) else v
+    return out
+
+
+def _deep_row(run: RunFolder, root: Path) -> dict[str, Any]:
+    rows = [_flat(r) for r in run.metrics()]
+    row: dict[str, Any] = {"kind": "deep", "path": str(run.path.relative_to(root)), **_flat(run.raw_config()),
+                           "epoch": rows[-1]["epoch"] if rows else 0}
+    for key in sorted({k for r in rows for k in r} - {"epoch"}):
+        values = [r[key] for r in rows if key in r and isinstance(r[key], (int, float)) and math.isfinite(r[key])]
+        if not values:
+            continue
+        row[f"last.{key}"] = values[-1]
+        if key in HIGHER:
+            row[f"best.{key}"] = max(values)
+        elif key in LOWER:
+            row[f"best.{key}"] = min(values)
+    return row
+
+
+def _toy_rows(folder: Path, root: Path) -> list[dict[str, Any]]:
+    config = _flat(read_config(folder))
+    out = []
+    for cell in read_csv_rows(folder / "grid.csv"):
+        values = {k: float(v) for k, v in cell.items() if k not in ("n", "B", "seed") and v != ""}
+        out.append({"kind": "toy", "path": str(folder.relative_to(root)), **config, "n": int(cell["n"]), "B": int(cell["B"]),
+                    "seed": int(cell["seed"]), **{f"last.{k}": v for k, v in values.items()}})
+    return out
+
+
+def collect(root: Path | str):
+    """A pandas DataFrame with one row per deep run and per toy-grid cell found under `root` (any depth); `path`
+    is the folder relative to root."""
+    import pandas as pd
+
+    root = Path(root)
+    if not root.is_dir():
+        raise BMError(f"{root} is not a folder")
+    rows: list[dict[str, Any]] = []
+    for config in sorted(root.rglob(RunFolder.CONFIG)):
+        folder = config.parent
+        if RunFolder(folder).is_deep_run():
+            rows.append(_deep_row(RunFolder(folder), root))
+        elif (folder / "grid.csv").exists():
+            rows.extend(_toy_rows(folder, root))
+    frame = pd.DataFrame(rows)
+    if not frame.empty:  # tuples (ns, snapshots) as text: a table cell, and hashable for --where and Parquet
+        frame = frame.apply(lambda col: col.map(lambda v: ",".join(map(str, v)) if isinstance(v, tuple) else v))
+    return frame

@@ -1,0 +1,62 @@
+"""bm.results.collect and `bm results`: one table of every run under a folder, equal to the runs' own files."""
+
+import json
+
+import pytest
+
+from bm.cli import main
+from bm.runs import RunFolder, read_csv_rows
+from tests.test_cli import TINY_ARGS, run
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    """A toy grid and three deep runs (two seeds with augmentation, one without)."""
+    from tests.deep.test_datasets import write_cifar10
+
+    root = tmp_path_factory.mktemp("results")
+    write_cifar10(root / "data", per_batch=4)
+    for name, extra in (("ssl0", []), ("ssl1", ["--seed", "1"]), ("none0", ["--augment", "none"])):
+        with pytest.raises(SystemExit) as info:
+            main(["deep-train", "--preset", "smoke", "--data-dir", str(root / "data"), "--out", str(root / "runs" / name),
+                  "--width", "4", "--projector-width", "16", "--epochs", "2", "--batch-size", "8", "--probe-every", "1",
+                  *extra])
+        assert info.value.code == 0
+    with pytest.raises(SystemExit) as info:
+        main(["toy-grid", "--out", str(root / "grid"), *TINY_ARGS])
+    assert info.value.code == 0
+    return root
+
+
+def test_collect_equals_the_runs_files(root):
+    from bm.results import collect
+
+    frame = collect(root)
+    deep, toy = frame[frame.kind == "deep"], frame[frame.kind == "toy"]
+    assert len(deep) == 3 and len(toy) == len(read_csv_rows(root / "grid" / "grid.csv")) == 4
+    for _, row in deep.iterrows():
+        metrics = RunFolder(root / row["path"]).metrics()
+        knn = [m["knn"] for m in metrics if "knn" in m]
+        assert row["epoch"] == metrics[-1]["epoch"] == 2
+        assert row["last.knn"] == knn[-1] and row["best.knn"] == max(knn)
+        assert row["last.loss"] == [m["loss"] for m in metrics if "loss" in m][-1]
+        assert row["last.invariance.layer4"] == [m for m in metrics if "invariance" in m][-1]["invariance"]["layer4"]
+        config = json.loads((root / row["path"] / "config.json").read_text())["config"]
+        assert row["model.width"] == config["model"]["width"] == 4 and row["augment"] == config["augment"]
+    cells = {(int(c["n"]), int(c["B"]), int(c["seed"])): c for c in read_csv_rows(root / "grid" / "grid.csv")}
+    for _, row in toy.iterrows():
+        assert row["last.knn"] == float(cells[(row["n"], row["B"], row["seed"])]["knn"]) and row["train.steps"] == 30
+
+
+def test_bm_results_prints_filters_and_writes(root, capsys, tmp_path):
+    code, out, err = run(capsys, ["results", str(root)])
+    assert code == 0, err
+    assert "runs/ssl0" in out and "grid" in out and "last.knn" in out
+    code, out, err = run(capsys, ["results", str(root), "--where", 'kind == "deep" and augment == "none"',
+                                  "--csv", str(tmp_path / "t.csv")])
+    assert code == 0, err
+    rows = read_csv_rows(tmp_path / "t.csv")
+    assert len(rows) == 1 and rows[0]["path"] == "runs/none0"
+    for argv, needle in ((["--where", "nonsense =="], "--where"), (["--columns", "nope"], "unknown column")):
+        code, _, err = run(capsys, ["results", str(root), *argv])
+        assert code == 2 and needle in err and err.count("\n") == 1
