@@ -141,6 +141,7 @@ def toy_grid(
     capacity_n_max: Annotated[int, typer.Option(help="Largest n the capacity search tries.")] = G.capacity_n_max,
     threads: Annotated[int, THREADS] = 0,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Empty --out first if it holds a grid (any config).")] = False,
+    tensorboard: Annotated[bool, typer.Option("--tensorboard", help="Also write TensorBoard event files, one run per cell under OUT/tensorboard (needs the tensorboard extra).")] = False,
 ) -> None:
     """Train the Appendix-E toy model over an n x B grid and seeds: grid.csv, capacity.json, heatmap.
 
@@ -157,7 +158,8 @@ def toy_grid(
                                  for n, v in _given(ctx).items() if n in _TOY_FIELDS})
     said = []
     with _progress() as start:
-        folder = run_grid(config, out, progress=start, threads=_threads(threads), overwrite=overwrite, log=said.append)
+        folder = run_grid(config, out, progress=start, threads=_threads(threads), overwrite=overwrite, log=said.append,
+                          tensorboard=tensorboard)
     typer.echo("\n".join(said))
     h = headline(read_csv_rows(folder / "grid.csv"), json.loads((folder / "capacity.json").read_text())["capacity"])
     typer.echo(f"C_t = {h['capacity']}; at n = {h['n']}: K-NN {h['knn_B_max']:.3f} with B = {h['B_max']}, "
@@ -288,6 +290,7 @@ def deep_train(
     resume: Annotated[bool, typer.Option(help="Continue the run in --out from its checkpoint.")] = False,
     skip_finished: Annotated[bool, typer.Option("--skip-finished", help="Leave a finished run in --out as it is, resume one cut short, else start (for job schedulers).")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Empty --out first if it holds a run (any config).")] = False,
+    tensorboard: Annotated[bool, typer.Option("--tensorboard", help="Also write TensorBoard event files beside metrics.jsonl (tags Loss/train, Misc/knn_acc as the released code; needs the tensorboard extra).")] = False,
 ) -> None:
     """Train an encoder + projector on (random) labels with augmentation, writing a run folder.
 
@@ -308,9 +311,9 @@ def deep_train(
         typer.echo(f"epoch {row['epoch']:5d}  loss {row['loss']:.4f}{acc}  {row['img_per_s']:.0f} img/s{extra}")
 
     if skip_finished:
-        folder = train_or_resume(cfg, out, data=data, on_epoch=report)
+        folder = train_or_resume(cfg, out, data=data, on_epoch=report, tensorboard=tensorboard)
     else:
-        folder = train(cfg, out, resume=resume, data=data, on_epoch=report, overwrite=overwrite)
+        folder = train(cfg, out, resume=resume, data=data, on_epoch=report, overwrite=overwrite, tensorboard=tensorboard)
     typer.echo(f"wrote {folder}/metrics.jsonl, checkpoint.pt")
 
 

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from bm.errors import BMError
 
-__all__ = ["from_dict", "from_saved", "read_config", "to_dict", "with_changes"]
+__all__ = ["flatten", "from_dict", "from_saved", "read_config", "to_dict", "with_changes"]
 
 T = TypeVar("T")
 
@@ -24,6 +24,17 @@ T = TypeVar("T")
 def to_dict(config) -> dict[str, Any]:
     """The JSON-ready dict of a config dataclass (tuples become lists)."""
     return json.loads(json.dumps(dataclasses.asdict(config)))
+
+
+def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts as one level with dotted keys ({"model": {"width": 4}} -> {"model.width": 4}); lists as tuples."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = tuple(v) if isinstance(v, list) else v
+    return out
 
 
 def from_dict(cls: type[T], data: dict[str, Any], where: str = "") -> T:

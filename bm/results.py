@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from bm.configs import read_config
+from bm.configs import flatten, read_config
 from bm.errors import BMError
 from bm.runs import RunFolder, read_csv_rows
 
@@ -24,19 +24,9 @@ HIGHER = ("knn", "train_acc", "mem_aug", "mem_clean")  # best = max
 LOWER = ("loss", "inv", "bias")  # best = min
 
 
-def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = tuple(v) if isinstance(v, list) else v
-    return out
-
-
 def _deep_row(run: RunFolder, root: Path) -> dict[str, Any]:
-    rows = [_flat(r) for r in run.metrics()]
-    row: dict[str, Any] = {"kind": "deep", "path": str(run.path.relative_to(root)), **_flat(run.raw_config()),
+    rows = [flatten(r) for r in run.metrics()]
+    row: dict[str, Any] = {"kind": "deep", "path": str(run.path.relative_to(root)), **flatten(run.raw_config()),
                            "epoch": rows[-1]["epoch"] if rows else 0}
     for key in sorted({k for r in rows for k in r} - {"epoch"}):
         values = [r[key] for r in rows if key in r and isinstance(r[key], (int, float)) and math.isfinite(r[key])]
@@ -51,7 +41,7 @@ def _deep_row(run: RunFolder, root: Path) -> dict[str, Any]:
 
 
 def _toy_rows(folder: Path, root: Path) -> list[dict[str, Any]]:
-    config = _flat(read_config(folder))
+    config = flatten(read_config(folder))
     out = []
     for cell in read_csv_rows(folder / "grid.csv"):
         values = {k: float(v) for k, v in cell.items() if k not in ("n", "B", "seed") and v != ""}

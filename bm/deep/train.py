@@ -33,6 +33,7 @@ from bm.labels import LabelConfig, assign_labels
 from bm.memory import deep_train_bytes, require_memory
 from bm.probe import knn_accuracy
 from bm.runs import RunFolder, atomic_write_text, prepare_run_folder
+from bm.tensorboard import EventSink
 from bm.theory import InvarianceAccumulator, mse_decomposition
 
 __all__ = ["DeepTrainConfig", "DivergedError", "Interrupted", "embed", "train", "train_or_resume"]
@@ -168,9 +169,10 @@ def _probe(net: Network, train: ImageSet, bank: ImageSet, test: ImageSet, cfg: D
 
 
 def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[ImageSet, ImageSet] | None = None,
-          on_epoch: Callable[[dict], None] | None = None, overwrite: bool = False) -> Path:
+          on_epoch: Callable[[dict], None] | None = None, overwrite: bool = False, tensorboard: bool = False) -> Path:
     """Train (or resume) the run in `out`; returns out. `data` overrides loading (tests); `overwrite` empties a
-    folder holding another run first (not with `resume`)."""
+    folder holding another run first (not with `resume`); `tensorboard` mirrors metrics.jsonl into event files
+    beside it (bm.tensorboard)."""
     if torch.device(cfg.device).type == "cuda" and not torch.cuda.is_available():
         raise BMError(f"device {cfg.device!r} requested but CUDA is not available here")
     ddp = setup(cfg.device)
@@ -225,11 +227,19 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
 
     def clock() -> float:
         return offset + time.perf_counter() - began
+
+    sink = EventSink(out, purge_step=epoch + 1 if resume else None) if tensorboard and ddp.main else None
+
+    def notify(row: dict) -> None:
+        if sink is not None:
+            sink(row)
+        if on_epoch is not None:
+            on_epoch(row)
     train_set, bank, test_set = train_set.to(device), bank.to(device), test_set.to(device)
     targets = torch.nn.functional.one_hot(labels.labels, labels.num_classes).float().to(device)  # (n, C)
     y = labels.labels.to(device)
     if ddp.main and not resume:  # epoch 0: the probes at initialization
-        _append(out, {"epoch": 0, **_measure(net, cfg, train_set, bank, test_set, targets, y, True)}, None, clock)
+        _append(out, {"epoch": 0, **_measure(net, cfg, train_set, bank, test_set, targets, y, True)}, sink, clock)
     model = net
     channels_last = device.type == "cuda"
     if channels_last:
@@ -276,7 +286,7 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
                 loss = local * (ddp.world / idx.numel())  # DDP averages over ranks: the global batch mean
                 if not math.isfinite(ddp.sum(local.item())):
                     raise DivergedError(f"loss became {loss.item()} at epoch {epoch + 1}; the last good checkpoint "
-                                        f"is {out / 'checkpoint.pt'}")
+                                        f"is {run / RunFolder.CHECKPOINT}")
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -287,7 +297,7 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
             seconds = time.perf_counter() - start
             if ddp.main:  # rank 0 measures, writes and probes; the others wait at the barrier
                 _end_of_epoch(net, out, cfg, epoch, total / seen, seen / seconds, (train_set, bank, test_set), targets,
-                              y, on_epoch, clock)
+                              y, notify, clock)
             ddp.barrier()
             stopping = ddp.any(stop["signal"] is not None)
             if epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs or stopping:
@@ -298,18 +308,21 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+        if sink is not None:
+            sink.close()
     return out
 
 
 def train_or_resume(cfg: DeepTrainConfig, out: Path, data: tuple[ImageSet, ImageSet] | None = None,
-                    on_epoch: Callable[[dict], None] | None = None) -> Path:
+                    on_epoch: Callable[[dict], None] | None = None, tensorboard: bool = False) -> Path:
     """Train the run in `out`, resume it if it was cut short, or leave it if it is finished."""
     run = RunFolder(out)
     if run.finished_epochs() >= cfg.epochs:
         classes = cfg.model.num_classes or int(run.labels(("num_classes",))["num_classes"])
         prepare_run_folder(run.path, replace(cfg, model=replace(cfg.model, num_classes=classes)).to_json())
         return run.path
-    return train(cfg, out, resume=(run / RunFolder.CHECKPOINT).exists(), data=data, on_epoch=on_epoch)
+    return train(cfg, out, resume=(run / RunFolder.CHECKPOINT).exists(), data=data, on_epoch=on_epoch,
+                 tensorboard=tensorboard)
 
 
 def _items(cfg: DeepTrainConfig, data: ImageSet, labels, targets: torch.Tensor, gen: torch.Generator):

@@ -145,11 +145,12 @@ def grid_threads(config: ToyGridConfig, requested: int = 0) -> tuple[int, dict[i
 
 def run_grid(config: ToyGridConfig, out: Path, progress: Callable[[str, int], Callable[[int], None]] | None = None,
              max_seeds: int | None = None, threads: int = 0, overwrite: bool = False,
-             log: Callable[[str], None] | None = None) -> Path:
+             log: Callable[[str], None] | None = None, tensorboard: bool = False) -> Path:
     """Run (or resume) the grid into `out`; returns out. `progress(label, total_steps)` may return a per-step
     callback; `max_seeds` stops after that many newly trained seeds (for tests); `threads`: CPU threads (0:
     chosen by `grid_threads`, said through `log`; the results do not depend on it); `overwrite` empties a folder
-    holding another grid."""
+    holding another grid; `tensorboard`: event files per cell under OUT/tensorboard/n{n}_B{B}_seed{s} (the curves
+    by step, the grid's results at the last step)."""
     require_memory(toy_grid_bytes(config), _check_device(config.device), "this grid")
     out = prepare_run_folder(Path(out), config.to_json(), overwrite=overwrite)
 
@@ -161,11 +162,11 @@ def run_grid(config: ToyGridConfig, out: Path, progress: Callable[[str, int], Ca
         timed = ", ".join(f"{n}: {t * 1e3:.0f} ms" for n, t in seconds.items())
         log(f"toy trainer on {chosen} CPU thread(s)" + (f" (40 steps timed at {timed})" if timed else ""))
     with using_threads(chosen):
-        _run_grid(config, out, tick, max_seeds)
+        _run_grid(config, out, tick, max_seeds, tensorboard)
     return out
 
 
-def _run_grid(config: ToyGridConfig, out: Path, tick, max_seeds: int | None) -> None:
+def _run_grid(config: ToyGridConfig, out: Path, tick, max_seeds: int | None, tensorboard: bool) -> None:
     capacity = _capacity(config, out, tick)
     rows = read_csv_rows(out / "grid.csv")
     curves = read_csv_rows(out / "curves.csv")
@@ -173,6 +174,8 @@ def _run_grid(config: ToyGridConfig, out: Path, tick, max_seeds: int | None) -> 
     todo = [s for s in config.seeds if s not in done][:max_seeds]
     for seed in todo:
         new_rows, new_curves = _train_seed(config, seed, tick(f"seed {seed}", config.train.steps))
+        if tensorboard:
+            _events(out, config.train.steps, new_rows, new_curves)
         rows += new_rows
         curves += new_curves
         key = lambda r: (int(r["seed"]), int(r["n"]), int(r["B"]))  # noqa: E731
@@ -182,6 +185,20 @@ def _run_grid(config: ToyGridConfig, out: Path, tick, max_seeds: int | None) -> 
         from bm.toy.plots import plot_heatmap
 
         plot_heatmap(read_csv_rows(out / "grid.csv"), capacity["capacity"], out / "heatmap", config)
+
+
+def _events(out: Path, steps: int, rows: list[dict], curves: list[dict]) -> None:
+    """One seed's cells as TensorBoard runs: loss, Inv, Bias by step; the cell's results at the last step."""
+    from bm.tensorboard import EventSink
+
+    for row in rows:
+        cell = (row["n"], row["B"], row["seed"])
+        sink = EventSink(out / "tensorboard" / "n{}_B{}_seed{}".format(*cell), step="step")
+        for c in curves:
+            if (c["n"], c["B"], c["seed"]) == cell:
+                sink({k: c[k] for k in ("step", "loss", "inv", "bias")})
+        sink({"step": steps, **{k: v for k, v in row.items() if k not in ("n", "B", "seed", "loss", "inv", "bias")}})
+        sink.close()
 
 
 def summarize(rows: list[dict]) -> dict[tuple[int, int], dict[str, float]]:
