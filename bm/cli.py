@@ -322,7 +322,7 @@ def probe(
     run: Annotated[Optional[Path], typer.Argument(metavar="RUN", help="A deep run folder, or a checkpoint file inside one; probe.json, probe.png and probe.pdf are written into the run folder.")] = None,
     layers: Annotated[str, typer.Option(help="Comma-separated layer names (default: all; see --list-layers).")] = "",
     fit: Annotated[str, typer.Option(help="clean (true labels, test accuracy) and/or random (the run's labels, leave-one-out train accuracy).")] = "clean,random",
-    k: Annotated[int, typer.Option(help="K-NN neighbours.")] = 20,
+    k: Annotated[str, typer.Option(help="K-NN neighbours; several (e.g. 10,20,200) share one neighbour search and add top-1 / top-5 accuracies per k.")] = "20",
     linear: Annotated[bool, typer.Option("--linear", help="Also fit a linear probe on clean labels.")] = False,
     init: Annotated[bool, typer.Option("--init", help="Also probe the run's initial weights.")] = False,
     pool: Annotated[bool, typer.Option("--pool", help="Global-average-pool convolutional maps instead of flattening them.")] = False,
@@ -330,6 +330,8 @@ def probe(
     data_dir: Annotated[Optional[Path], typer.Option(help="Data folder (default: the run's).")] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
     list_layers: Annotated[bool, typer.Option("--list-layers", help="Print the probe-able layer names and exit.")] = False,
+    dump_features: Annotated[Optional[Path], typer.Option(help="Also save the probed features (train and test, per layer) to this file.")] = None,
+    features: Annotated[Optional[Path], typer.Option(help="Probe the features a --dump-features file holds for this run instead of embedding the images again.")] = None,
 ) -> None:
     """Per-layer K-NN (and linear) probing of a deep run: probe.json and a Fig. 3-style plot."""
     from bm.deep.models import ModelConfig, Network
@@ -341,8 +343,9 @@ def probe(
         return
     if run is None:
         raise BMError("give a run folder or checkpoint (or --list-layers)")
-    record = probe_run(run, [n for n in layers.split(",") if n] or None, tuple(f for f in fit.split(",") if f), k,
-                       linear, init, pool, transfer, data_dir, device)
+    record = probe_run(run, layers=[n for n in layers.split(",") if n] or None, fits=tuple(f for f in fit.split(",") if f),
+                       k=int_list(k, "k"), linear=linear, init=init, pool=pool, transfer=transfer, data_dir=data_dir,
+                       device=device, features=features, dump_features=dump_features)
     for which, per_layer in record["results"].items():
         for name, row in per_layer.items():
             typer.echo(f"{which:8s} {name:22s} " + "  ".join(f"{key} {val:.3f}" for key, val in row.items()))

@@ -229,3 +229,24 @@ def test_toy_grid_config_file_reproduces_a_grid_and_flags_override_it(capsys, tm
     assert code == 0, err
     a, b = (json.loads((tmp_path / x / "config.json").read_text())["config"] for x in "ab")
     assert b["train"]["lr"] == 0.5 and {**a, "train": {**a["train"], "lr": 0.5}} == b
+
+
+def test_probe_several_k_and_features_dumped_then_reprobed(capsys, tmp_path):
+    from tests.deep.test_datasets import write_cifar10
+
+    write_cifar10(tmp_path / "data", per_batch=4)
+    assert run(capsys, ["deep-train", "--preset", "smoke", "--data-dir", str(tmp_path / "data"), "--out",
+                        str(tmp_path / "r"), "--width", "4", "--projector-width", "16", "--epochs", "1"])[0] == 0
+    probe = ["probe", str(tmp_path / "r"), "--layers", "embedding,P", "--k", "3,5", "--pool", "--init"]
+    code, _, err = run(capsys, [*probe, "--dump-features", str(tmp_path / "f.pt")])
+    assert code == 0, err
+    first = json.loads((tmp_path / "r" / "probe.json").read_text())["results"]
+    row = first["trained"]["embedding"]
+    assert row["knn_clean_test"] == row["knn_clean_test_k3_top1"] and row["knn_clean_test_k5_top5"] >= row["knn_clean_test_k5_top1"]
+    code, _, err = run(capsys, [*probe, "--features", str(tmp_path / "f.pt")])
+    assert code == 0, err
+    assert json.loads((tmp_path / "r" / "probe.json").read_text())["results"] == first
+    code, _, err = run(capsys, [*probe[:-1], "--features", str(tmp_path / "f.pt")])  # without --init: fine
+    assert code == 0, err
+    code, _, err = run(capsys, ["probe", str(tmp_path / "r"), "--k", "3", "--features", str(tmp_path / "f.pt")])  # no --pool
+    assert code == 2 and "not of" in err

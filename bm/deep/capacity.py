@@ -25,7 +25,7 @@ import torch
 from bm.deep.datasets import ImageSet
 from bm.deep.models import Network
 from bm.deep.probing import embedding_probe, network_at
-from bm.deep.train import DeepTrainConfig, _items, train_or_resume
+from bm.deep.train import DeepTrainConfig, train_or_resume, training_items
 from bm.errors import BMError
 from bm.labels import Labels
 from bm.memory import deep_train_bytes, require_memory
@@ -71,7 +71,7 @@ def _memorization(cfg: DeepTrainConfig, net: Network, folder: Path, train: Image
     sub = train.first(cfg.subset)
     labels = Labels(saved["labels"], saved["randomized"], saved["num_classes"])
     targets = torch.nn.functional.one_hot(saved["labels"], saved["num_classes"]).float()
-    n, fetch = _items(cfg, sub, labels, targets, torch.Generator())
+    n, fetch = training_items(cfg, sub, labels, targets, torch.Generator())
     hits = 0
     for s in range(0, n, 512):
         x, t = fetch(torch.arange(s, min(n, s + 512)))

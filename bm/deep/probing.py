@@ -25,7 +25,7 @@ from bm.deep.models import Network  # noqa: E402
 from bm.deep.train import DeepTrainConfig, embed  # noqa: E402
 from bm.errors import BMError  # noqa: E402
 from bm.plotting import save_figure  # noqa: E402
-from bm.probe import knn_accuracy, linear_probe_accuracy  # noqa: E402
+from bm.probe import knn_accuracy, knn_scores, linear_probe_accuracy  # noqa: E402
 from bm.runs import RunFolder, atomic_write_text, lock_folder, read_saved  # noqa: E402
 
 __all__ = ["FITS", "embedding_probe", "load_run", "network_at", "plot_probe", "probe_layers", "probe_run", "run_data"]
@@ -69,10 +69,16 @@ def run_data(cfg: DeepTrainConfig, bank: bool = False) -> tuple[ImageSet, ImageS
     return train.resized(cfg.model.image_size), load_dataset(cfg.dataset, cfg.data_dir, "test").resized(cfg.model.image_size)
 
 
-def probe_layers(path: Path, layers: list[str] | None = None, fits: tuple[str, ...] = FITS, k: int = 20,
+def probe_layers(path: Path, layers: list[str] | None = None, fits: tuple[str, ...] = FITS, k: int | tuple[int, ...] = 20,
                  linear: bool = False, init: bool = False, pool: bool = False, transfer: str | None = None,
-                 data_dir: Path | None = None, device: str = "cpu") -> dict:
-    """Probe a run's layers (trained weights, and init with `init`); returns the record, writes nothing."""
+                 data_dir: Path | None = None, device: str = "cpu", features: Path | None = None,
+                 dump_features: Path | None = None) -> dict:
+    """Probe a run's layers (trained weights, and init with `init`); returns the record, writes nothing but
+    `dump_features`. k: one or several (several: one neighbour search per layer, and top-1 / top-5 accuracies
+    `knn_clean_test_k{k}_top{t}` beside `knn_clean_test` at the first k). features: a file `dump_features` wrote
+    for this run, probed instead of embedding the images again."""
+    ks = (k,) if isinstance(k, int) else tuple(k)
+    k = ks[0]
     run, cfg, weights = load_run(path)
     if any(f not in FITS for f in fits) or not fits:
         raise BMError(f"--fit takes {' and/or '.join(FITS)}; got {', '.join(fits) or 'nothing'}")
@@ -82,21 +88,35 @@ def probe_layers(path: Path, layers: list[str] | None = None, fits: tuple[str, .
     trained = len(random_labels)  # the trained images: the first of the memory bank
     net = Network(cfg.model).to(device)
     names = layers or net.layer_names
-    if not 1 <= k < len(train_set):
-        raise BMError(f"k must lie in [1, {len(train_set) - 1}], got {k}")
-    record: dict = {"run": str(run.path), "weights": str(weights), "k": k, "pool": pool, "layers": names,
+    if not all(1 <= kk < len(train_set) for kk in ks):
+        raise BMError(f"k must lie in [1, {len(train_set) - 1}], got {', '.join(map(str, ks))}")
+    saved = read_saved(features, ("run", "pool", "features")) if features is not None else None
+    if saved is not None and (saved["run"] != str(run.path) or saved["pool"] != pool):
+        raise BMError(f"{features} holds features of {saved['run']} (pool {saved['pool']}), not of {run.path} "
+                      f"(pool {pool})")
+    dumped: dict = {}
+    record: dict = {"run": str(run.path), "weights": str(weights), "k": k, "ks": list(ks), "pool": pool, "layers": names,
                     "flatten": "global average pool" if pool else "channel-major flatten", "results": {}}
     other = [load_dataset(transfer, data_dir or Path(cfg.data_dir), split).resized(cfg.model.image_size)
              for split in ("train", "test")] if transfer is not None else []
     for which, file in (("trained", weights),) + ((("init", run / RunFolder.INIT),) if init else ()):
         net.load_state_dict(read_saved(file, ("model",), device)["model"])
-        feats_tr = embed(net, train_set.images.to(device), names, pool)
-        feats_te = embed(net, test_set.images.to(device), names, pool)
+        if saved is not None:
+            if which not in saved["features"] or not set(names) <= set(saved["features"][which][0]):
+                raise BMError(f"{features} lacks the {which} features of layer(s) {', '.join(names)}")
+            feats_tr, feats_te = saved["features"][which]
+        else:
+            feats_tr = embed(net, train_set.images.to(device), names, pool)
+            feats_te = embed(net, test_set.images.to(device), names, pool)
+        dumped[which] = (feats_tr, feats_te)
         per_layer = {}
         for n in names:
             row = {}
             if "clean" in fits:
                 row["knn_clean_test"] = knn_accuracy(feats_tr[n], train_set.labels, feats_te[n], test_set.labels, k=k)
+                if len(ks) > 1:
+                    scores = knn_scores(feats_tr[n], train_set.labels, feats_te[n], test_set.labels, ks=ks, tops=(1, 5))
+                    row.update({f"knn_clean_test_{key}": v for key, v in scores.items()})
             if "random" in fits:
                 mine = feats_tr[n][:trained]
                 row["knn_random_train"] = knn_accuracy(mine, random_labels, mine, random_labels, k=k, exclude_self=True)
@@ -107,15 +127,18 @@ def probe_layers(path: Path, layers: list[str] | None = None, fits: tuple[str, .
         if other:
             per_layer[f"transfer:{transfer}"] = {"knn_clean_test": embedding_probe(net, *other, k)}
         record["results"][which] = per_layer
+    if dump_features is not None:
+        try:
+            torch.save({"run": str(run.path), "pool": pool, "features": dumped}, dump_features)
+        except OSError as e:
+            raise BMError(f"cannot write {dump_features}: {e.strerror or e}") from None
     return record
 
 
-def probe_run(path: Path, layers: list[str] | None = None, fits: tuple[str, ...] = FITS, k: int = 20,
-              linear: bool = False, init: bool = False, pool: bool = False, transfer: str | None = None,
-              data_dir: Path | None = None, device: str = "cpu") -> dict:
-    """`probe_layers`, then probe.json and probe.png/.pdf in the run folder; returns the record."""
+def probe_run(path: Path, **options) -> dict:
+    """`probe_layers(path, **options)`, then probe.json and probe.png/.pdf in the run folder; returns the record."""
     lock_folder(load_run(path)[0].path)
-    record = probe_layers(path, layers, fits, k, linear, init, pool, transfer, data_dir, device)
+    record = probe_layers(path, **options)
     run = RunFolder(record["run"])
     atomic_write_text(run / RunFolder.PROBE, json.dumps(record, indent=2) + "\n")
     plot_probe(record, run / "probe")

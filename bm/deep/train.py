@@ -36,7 +36,7 @@ from bm.runs import RunFolder, atomic_write_text, prepare_run_folder
 from bm.tensorboard import EventSink
 from bm.theory import InvarianceAccumulator, mse_decomposition
 
-__all__ = ["DeepTrainConfig", "DivergedError", "Interrupted", "embed", "train", "train_or_resume"]
+__all__ = ["DeepTrainConfig", "DivergedError", "Interrupted", "embed", "train", "train_or_resume", "training_items"]
 
 
 class DivergedError(BMError):
@@ -262,7 +262,7 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
                                       "torch_rng": torch.get_rng_state()})
 
     try:
-        n, fetch = _items(cfg, train_set, labels, targets, gen)
+        n, fetch = training_items(cfg, train_set, labels, targets, gen)
         while epoch < cfg.epochs:
             start = time.perf_counter()
             if position is None:
@@ -325,7 +325,7 @@ def train_or_resume(cfg: DeepTrainConfig, out: Path, data: tuple[ImageSet, Image
                  tensorboard=tensorboard)
 
 
-def _items(cfg: DeepTrainConfig, data: ImageSet, labels, targets: torch.Tensor, gen: torch.Generator):
+def training_items(cfg: DeepTrainConfig, data: ImageSet, labels, targets: torch.Tensor, gen: torch.Generator):
     """(number of training items per epoch, fetch(indices) -> (images in [0, 1], targets)) for the protocol.
 
     Online protocols draw fresh augmentations of the n images; `finite` trains on the n B fixed

@@ -1,6 +1,6 @@
 """Probes shared by the toy and deep models: K-NN (the paper's K = 20) and linear."""
 
-from bm.probe.knn import WEIGHTINGS, KNNPrediction, knn_accuracy, knn_predict
+from bm.probe.knn import WEIGHTINGS, KNNPrediction, knn_accuracy, knn_predict, knn_scores
 from bm.probe.linear import linear_probe_accuracy
 
-__all__ = ["WEIGHTINGS", "KNNPrediction", "knn_accuracy", "knn_predict", "linear_probe_accuracy"]
+__all__ = ["WEIGHTINGS", "KNNPrediction", "knn_accuracy", "knn_predict", "knn_scores", "linear_probe_accuracy"]

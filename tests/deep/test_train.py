@@ -125,7 +125,7 @@ def test_finite_items_are_the_n_times_b_views(data):
     train_set = data[0]
     labels = assign_labels(train_set.labels, 10, LabelConfig(), 0)
     targets = torch.nn.functional.one_hot(labels.labels, 10).float()
-    n_items, fetch = _items(replace(CFG, augment="finite", views=4), train_set, labels, targets, torch.Generator())
+    n_items, fetch = training_items(replace(CFG, augment="finite", views=4), train_set, labels, targets, torch.Generator())
     assert n_items == len(train_set) * 4
     x, t = fetch(torch.tensor([0, 4, 5]))  # view 0 of samples 0 and 1, view 1 of sample 1
     torch.testing.assert_close(x[0], train_set.images[0].float() / 255)

@@ -99,3 +99,26 @@ def test_leave_one_out_matches_scikit_learn_without_the_point():
         assert got.labels[i] == ref[0]
     with pytest.raises(ShapeError, match="exclude_self"):
         knn_predict(Xtr, ytr, Xtr[:5], k=5, exclude_self=True)
+
+
+@given(st.integers(0, 2**31), st.sampled_from(["uniform", "distance", "temperature"]))
+def test_several_k_in_one_pass_equal_separate_passes(seed, weighting):
+    from bm.probe import knn_scores
+
+    Xtr, ytr, Xte, yte = _data(seed)
+    Xtr = np.round(Xtr, 1)  # ties in distance: the prefix of the max(k) neighbours must break them the same way
+    scores = knn_scores(Xtr, ytr, Xte, yte, ks=(1, 10, 20, 200), tops=(1, 5), weighting=weighting)
+    for k in (1, 10, 20, 200):
+        assert scores[f"k{k}_top1"] == knn_accuracy(Xtr, ytr, Xte, yte, k=k, weighting=weighting)
+        assert scores[f"k{k}_top5"] >= scores[f"k{k}_top1"]
+
+
+def test_top5_matches_a_direct_count():
+    from bm.probe import knn_scores
+
+    Xtr, ytr, Xte, yte = _data(3, classes=10)
+    ref = KNeighborsClassifier(n_neighbors=20, algorithm="brute").fit(Xtr, ytr)
+    proba = ref.predict_proba(Xte)  # vote shares per class (classes 0..9 all present)
+    ranked = np.argsort(-proba, axis=1, kind="stable")[:, :5]
+    expected = np.mean([y in row for y, row in zip(yte, ranked)])
+    assert knn_scores(Xtr, ytr, Xte, yte, ks=(20,), tops=(5,), normalize=False)["k20_top5"] == pytest.approx(expected)
