@@ -119,7 +119,7 @@ def test_finite_and_iid_protocols_train(tmp_path, data, protocol):
 
 
 def test_finite_items_are_the_n_times_b_views(data):
-    from bm.deep.train import _items
+    from bm.deep.train import training_items
     from bm.labels import LabelConfig, assign_labels
 
     train_set = data[0]
