@@ -321,7 +321,7 @@ def deep_train(
 def probe(
     run: Annotated[Optional[Path], typer.Argument(metavar="RUN", help="A deep run folder, or a checkpoint file inside one; probe.json, probe.png and probe.pdf are written into the run folder.")] = None,
     layers: Annotated[str, typer.Option(help="Comma-separated layer names (default: all; see --list-layers).")] = "",
-    fit: Annotated[str, typer.Option(help="clean (true labels, test accuracy) and/or random (the run's labels, leave-one-out train accuracy).")] = "clean,random",
+    fit: Annotated[str, typer.Option(help="Comma-separated probes (bm.deep.probing.PROBES): clean (K-NN, true labels, test accuracy), random (K-NN, the run's labels, leave-one-out train accuracy), linear (linear probe, true labels).")] = "clean,random",
     k: Annotated[str, typer.Option(help="K-NN neighbours; several (e.g. 10,20,200) share one neighbour search and add top-1 / top-5 accuracies per k.")] = "20",
     linear: Annotated[bool, typer.Option("--linear", help="Also fit a linear probe on clean labels.")] = False,
     init: Annotated[bool, typer.Option("--init", help="Also probe the run's initial weights.")] = False,

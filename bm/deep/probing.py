@@ -11,7 +11,8 @@ dashed lines of Fig. 3).
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import matplotlib
@@ -28,9 +29,63 @@ from bm.plotting import save_figure  # noqa: E402
 from bm.probe import knn_accuracy, knn_scores, linear_probe_accuracy  # noqa: E402
 from bm.runs import RunFolder, atomic_write_text, lock_folder, read_saved  # noqa: E402
 
-__all__ = ["FITS", "embedding_probe", "load_run", "network_at", "plot_probe", "probe_layers", "probe_run", "run_data"]
+__all__ = ["FITS", "PROBES", "ProbeData", "embedding_probe", "load_run", "network_at", "plot_probe", "probe_layers",
+           "probe_run", "register_probe", "run_data"]
 
-FITS = ("clean", "random")
+
+
+@dataclass(frozen=True)
+class ProbeData:
+    """One layer's features for a probe: the memory bank (clean labels; its first `trained` rows are the images
+    trained on, with the run's random labels) and the test set."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    random_y: torch.Tensor
+    ks: tuple[int, ...]
+
+
+Probe = Callable[[ProbeData], dict[str, float]]  # -> {probe.json key: value}
+PROBES: dict[str, Probe] = {}  # name -> probe; `bm probe --fit` takes these names
+
+
+def register_probe(name: str) -> Callable[[Probe], Probe]:
+    """Decorator: make `name` a probe of `bm probe --fit` (and probe_layers' `fits`)."""
+    def add(fn: Probe) -> Probe:
+        if name in PROBES:
+            raise BMError(f"probe {name!r} is already registered")
+        PROBES[name] = fn
+        return fn
+
+    return add
+
+
+@register_probe("clean")
+def _clean(d: ProbeData) -> dict[str, float]:
+    """K-NN on the clean labels, test accuracy; several k: top-1 / top-5 per k from one search as well."""
+    row = {"knn_clean_test": knn_accuracy(d.train_x, d.train_y, d.test_x, d.test_y, k=d.ks[0])}
+    if len(d.ks) > 1:
+        scores = knn_scores(d.train_x, d.train_y, d.test_x, d.test_y, ks=d.ks, tops=(1, 5))
+        row.update({f"knn_clean_test_{key}": v for key, v in scores.items()})
+    return row
+
+
+@register_probe("random")
+def _random(d: ProbeData) -> dict[str, float]:
+    """K-NN on the run's random labels, leave-one-out accuracy over the trained images."""
+    mine = d.train_x[: len(d.random_y)]
+    return {"knn_random_train": knn_accuracy(mine, d.random_y, mine, d.random_y, k=d.ks[0], exclude_self=True)}
+
+
+@register_probe("linear")
+def _linear(d: ProbeData) -> dict[str, float]:
+    """A linear probe on the clean labels, test accuracy."""
+    return {"linear_clean_test": linear_probe_accuracy(d.train_x, d.train_y, d.test_x, d.test_y)}
+
+
+FITS = ("clean", "random")  # the default fits
 
 
 def load_run(path: Path) -> tuple[RunFolder, DeepTrainConfig, Path]:
@@ -73,19 +128,19 @@ def probe_layers(path: Path, layers: list[str] | None = None, fits: tuple[str, .
                  linear: bool = False, init: bool = False, pool: bool = False, transfer: str | None = None,
                  data_dir: Path | None = None, device: str = "cpu", features: Path | None = None,
                  dump_features: Path | None = None) -> dict:
-    """Probe a run's layers (trained weights, and init with `init`); returns the record, writes nothing but
-    `dump_features`. k: one or several (several: one neighbour search per layer, and top-1 / top-5 accuracies
+    """Probe a run's layers (trained weights, and init with `init`) with the probes named in `fits` (PROBES;
+    `linear` adds "linear"); returns the record, writes nothing but `dump_features`. k: one or several (several: one neighbour search per layer, and top-1 / top-5 accuracies
     `knn_clean_test_k{k}_top{t}` beside `knn_clean_test` at the first k). features: a file `dump_features` wrote
     for this run, probed instead of embedding the images again."""
     ks = (k,) if isinstance(k, int) else tuple(k)
     k = ks[0]
     run, cfg, weights = load_run(path)
-    if any(f not in FITS for f in fits) or not fits:
-        raise BMError(f"--fit takes {' and/or '.join(FITS)}; got {', '.join(fits) or 'nothing'}")
+    fits = tuple(fits) + (("linear",) if linear and "linear" not in fits else ())
+    if any(f not in PROBES for f in fits) or not fits:
+        raise BMError(f"--fit takes {', '.join(PROBES)}; got {', '.join(fits) or 'nothing'}")
     cfg = replace(cfg, data_dir=str(data_dir)) if data_dir is not None else cfg
     train_set, test_set = run_data(cfg, bank=True)
-    random_labels = run.labels()["labels"]
-    trained = len(random_labels)  # the trained images: the first of the memory bank
+    random_labels = run.labels()["labels"]  # of the trained images: the first of the memory bank
     net = Network(cfg.model).to(device)
     names = layers or net.layer_names
     if not all(1 <= kk < len(train_set) for kk in ks):
@@ -111,19 +166,8 @@ def probe_layers(path: Path, layers: list[str] | None = None, fits: tuple[str, .
         dumped[which] = (feats_tr, feats_te)
         per_layer = {}
         for n in names:
-            row = {}
-            if "clean" in fits:
-                row["knn_clean_test"] = knn_accuracy(feats_tr[n], train_set.labels, feats_te[n], test_set.labels, k=k)
-                if len(ks) > 1:
-                    scores = knn_scores(feats_tr[n], train_set.labels, feats_te[n], test_set.labels, ks=ks, tops=(1, 5))
-                    row.update({f"knn_clean_test_{key}": v for key, v in scores.items()})
-            if "random" in fits:
-                mine = feats_tr[n][:trained]
-                row["knn_random_train"] = knn_accuracy(mine, random_labels, mine, random_labels, k=k, exclude_self=True)
-            if linear:
-                row["linear_clean_test"] = linear_probe_accuracy(feats_tr[n], train_set.labels, feats_te[n],
-                                                                 test_set.labels)
-            per_layer[n] = row
+            data = ProbeData(feats_tr[n], train_set.labels, feats_te[n], test_set.labels, random_labels, ks)
+            per_layer[n] = {key: v for fit in fits for key, v in PROBES[fit](data).items()}
         if other:
             per_layer[f"transfer:{transfer}"] = {"knn_clean_test": embedding_probe(net, *other, k)}
         record["results"][which] = per_layer

@@ -83,8 +83,8 @@ class DeepTrainConfig:
     compile: bool = False  # torch.compile the network (CUDA)
 
     def __post_init__(self) -> None:
-        if self.augment not in PROTOCOLS + ("finite", "iid"):
-            raise BMError(f"augment must be one of {', '.join(PROTOCOLS + ('finite', 'iid'))}; got {self.augment!r}")
+        if self.augment not in (*PROTOCOLS, "finite", "iid"):
+            raise BMError(f"augment must be one of {', '.join((*PROTOCOLS, 'finite', 'iid'))}; got {self.augment!r}")
         if self.views < 1 or self.iid_subset < 1:
             raise BMError("views and iid_subset must be >= 1")
         if self.views > 1 and self.augment not in ("finite", "iid"):

@@ -8,6 +8,7 @@ so any view is regenerated on demand and B = 100 on CIFAR-10 costs no memory.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -15,7 +16,8 @@ import torch
 from bm.deep.augment import SSLAugment, ssl_augment, view_uniforms
 from bm.errors import BMError
 
-__all__ = ["PROTOCOLS", "IIDViews", "augment_batch", "finite_labels", "finite_views", "iid_views", "randaugment"]
+__all__ = ["PROTOCOLS", "AugmentOptions", "IIDViews", "augment_batch", "finite_labels", "finite_views", "iid_views",
+           "randaugment", "register_protocol"]
 
 
 def finite_views(images: torch.Tensor, sample: torch.Tensor, view: torch.Tensor, seed: int,
@@ -87,25 +89,64 @@ def randaugment(images: torch.Tensor, magnitude: int, generator: torch.Generator
     return out.to(device)
 
 
-PROTOCOLS = ("none", "ssl", "ssl+mixup", "randaugment")
+@dataclass(frozen=True)
+class AugmentOptions:
+    """What a run's config tells an online protocol beyond the batch."""
+
+    magnitude: int = 9  # RandAugment strength
+    config: SSLAugment = SSLAugment()
+    mix_targets: bool = True  # mixup mixes the targets too
+
+
+# an online protocol: (uint8 images (N, 3, H, W), generator on their device, targets (N, C) or None, options)
+# -> (float images in [0, 1], targets, mixup record or None)
+Protocol = Callable[[torch.Tensor, torch.Generator, "torch.Tensor | None", AugmentOptions], tuple]
+PROTOCOLS: dict[str, Protocol] = {}  # name -> protocol; DeepTrainConfig.augment takes these names, finite and iid
+
+
+def register_protocol(name: str) -> Callable[[Protocol], Protocol]:
+    """Decorator: make `name` an online augmentation protocol (`bm deep-train --augment name`, DeepTrainConfig)."""
+    def add(fn: Protocol) -> Protocol:
+        if name in PROTOCOLS or name in ("finite", "iid"):
+            raise BMError(f"augmentation protocol {name!r} is already registered")
+        PROTOCOLS[name] = fn
+        return fn
+
+    return add
+
+
+@register_protocol("none")
+def _none(images, generator, targets, options):
+    return images.float() / 255, targets, None
+
+
+@register_protocol("ssl")
+def _ssl(images, generator, targets, options):
+    from bm.deep.augment import draw_uniforms
+
+    return ssl_augment(images, draw_uniforms(images.shape[0], generator, images.device), options.config), targets, None
+
+
+@register_protocol("ssl+mixup")
+def _ssl_mixup(images, generator, targets, options):
+    from bm.deep.augment import mixup
+
+    if targets is None:
+        raise BMError("ssl+mixup needs the batch's targets (N, C) to mix")
+    x, _, _ = _ssl(images, generator, targets, options)
+    mixed = mixup(x, targets, generator, mix_targets=options.mix_targets)
+    return mixed.images, mixed.targets, mixed
+
+
+@register_protocol("randaugment")
+def _randaugment(images, generator, targets, options):
+    return randaugment(images, options.magnitude, generator).float() / 255, targets, None
 
 
 def augment_batch(protocol: str, images: torch.Tensor, generator: torch.Generator, targets: torch.Tensor | None = None,
                   magnitude: int = 9, config: SSLAugment = SSLAugment(), mix_targets: bool = True):
-    """One training batch under an online protocol: uint8 images (N, 3, H, W) -> (float images in
+    """One training batch under an online protocol (PROTOCOLS): uint8 images (N, 3, H, W) -> (float images in
     [0, 1], targets, mixup record or None). `generator` must live on the images' device."""
-    from bm.deep.augment import draw_uniforms, mixup
-
     if protocol not in PROTOCOLS:
         raise BMError(f"augmentation protocol must be one of {', '.join(PROTOCOLS)}; got {protocol!r}")
-    if protocol == "none":
-        return images.float() / 255, targets, None
-    if protocol == "randaugment":
-        return randaugment(images, magnitude, generator).float() / 255, targets, None
-    x = ssl_augment(images, draw_uniforms(images.shape[0], generator, images.device), config)
-    if protocol == "ssl":
-        return x, targets, None
-    if targets is None:
-        raise BMError("ssl+mixup needs the batch's targets (N, C) to mix")
-    mixed = mixup(x, targets, generator, mix_targets=mix_targets)
-    return mixed.images, mixed.targets, mixed
+    return PROTOCOLS[protocol](images, generator, targets, AugmentOptions(magnitude, config, mix_targets))

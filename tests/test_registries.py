@@ -1,0 +1,47 @@
+"""Registries: a new augmentation protocol or probe is one decorated function, and every entry point sees it."""
+
+import pytest
+import torch
+
+from bm.deep.probing import PROBES, ProbeData, probe_layers, register_probe
+from bm.deep.views import PROTOCOLS, register_protocol
+from bm.errors import BMError
+
+
+def test_a_registered_protocol_trains_and_a_registered_probe_runs(tmp_path):
+    """The README's example, on written CIFAR-10 files."""
+    from bm.deep.models import ModelConfig
+    from bm.deep.train import DeepTrainConfig, train
+    from bm.runs import RunFolder
+    from tests.deep.test_datasets import write_cifar10
+
+    write_cifar10(tmp_path / "data", per_batch=4)
+    seen = []
+
+    @register_protocol("hflip")
+    def hflip(images, generator, targets, options):
+        seen.append(images.shape[0])
+        flip = torch.rand(images.shape[0], generator=generator, device=images.device) < 0.5
+        x = images.float() / 255
+        return torch.where(flip[:, None, None, None], x.flip(-1), x), targets, None
+
+    @register_probe("centroid")
+    def centroid(d: ProbeData) -> dict[str, float]:
+        means = torch.stack([d.train_x[d.train_y == c].mean(0) for c in range(int(d.train_y.max()) + 1)])
+        return {"centroid_clean_test": float(((d.test_x @ means.T).argmax(1) == d.test_y).float().mean())}
+
+    try:
+        cfg = DeepTrainConfig(data_dir=str(tmp_path / "data"), augment="hflip", epochs=1, batch_size=8,
+                              model=ModelConfig(width=4, projector_width=16), probe_k=3, decomposition_samples=4)
+        train(cfg, tmp_path / "run")
+        assert sum(seen) == 20 and RunFolder(tmp_path / "run").finished_epochs() == 1
+        record = probe_layers(tmp_path / "run", ["embedding"], ("clean", "centroid"), k=3)
+        row = record["results"]["trained"]["embedding"]
+        assert set(row) == {"knn_clean_test", "centroid_clean_test"} and 0 <= row["centroid_clean_test"] <= 1
+        with pytest.raises(BMError, match="already registered"):
+            register_protocol("hflip")(hflip)
+    finally:
+        PROTOCOLS.pop("hflip", None)
+        PROBES.pop("centroid", None)
+    with pytest.raises(BMError, match="augment must be one of"):
+        DeepTrainConfig(augment="hflip")
