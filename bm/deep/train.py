@@ -172,28 +172,12 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
           on_epoch: Callable[[dict], None] | None = None, overwrite: bool = False, tensorboard: bool = False) -> Path:
     """Train (or resume) the run in `out`; returns out. `data` overrides loading (tests); `overwrite` empties a
     folder holding another run first (not with `resume`); `tensorboard` mirrors metrics.jsonl into event files
-    beside it (bm.tensorboard)."""
-    if torch.device(cfg.device).type == "cuda" and not torch.cuda.is_available():
-        raise BMError(f"device {cfg.device!r} requested but CUDA is not available here")
+    beside it (bm.tensorboard). Under torchrun every rank trains its slice of each global batch; rank 0 writes."""
+    out, run = Path(out), RunFolder(out)
+    _refuse_bad_start(cfg, run, resume, overwrite)
     ddp = setup(cfg.device)
     device = ddp.device
-    out, run = Path(out), RunFolder(out)
-    if resume and not (run / RunFolder.CHECKPOINT).exists():
-        raise BMError(f"--resume: no checkpoint.pt in {out}")
-    if resume and overwrite:
-        raise BMError("--overwrite empties the run folder; it cannot be combined with --resume")
-    if not resume and not overwrite and (run / RunFolder.CHECKPOINT).exists():
-        raise BMError(f"{out} already holds a run; pass --resume to continue it, choose another --out, or pass --overwrite to empty it")
-    train_set, test_set = data or (load_dataset(cfg.dataset, cfg.data_dir, "train"),
-                                   load_dataset(cfg.dataset, cfg.data_dir, "test"))
-    full, test_set = train_set.resized(cfg.model.image_size), test_set.resized(cfg.model.image_size)
-    train_set, bank = full.first(cfg.subset), cfg.memory_bank(full)
-    labels = assign_labels(train_set.labels, len(train_set.classes), LabelConfig(cfg.label_noise, cfg.random_classes),
-                           cfg.seed)
-    if cfg.model.num_classes == 0:  # resolve "from the labels" before the config is written
-        cfg = replace(cfg, model=replace(cfg.model, num_classes=labels.num_classes))
-    if labels.num_classes != cfg.model.num_classes:
-        raise BMError(f"the labels have {labels.num_classes} classes but the model outputs {cfg.model.num_classes}")
+    cfg, (train_set, bank, test_set), labels = _inputs(cfg, data)
     on_device = len(train_set) + len(test_set) + (0 if bank is train_set else len(bank))
     require_memory(deep_train_bytes(cfg.model, cfg.batch_size, on_device), device, "this run")
     if ddp.main:  # a resumed run may be extended: --epochs raised continues it
@@ -204,20 +188,8 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
     net = Network(cfg.model).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, betas=(0.9, 0.999), weight_decay=0.0)
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
-    epoch = 0
-    position = None  # inside an epoch: its order, the next batch's offset, the running loss sum and count
-    if resume:
-        try:
-            state = torch.load(run / RunFolder.CHECKPOINT, map_location=device, weights_only=False)
-            net.load_state_dict(state["model"])
-            opt.load_state_dict(state["optimizer"])
-        except (RuntimeError, KeyError, EOFError, OSError, ValueError, pickle.UnpicklingError) as e:
-            raise BMError(f"{run / RunFolder.CHECKPOINT} is corrupt or from another model: {e}") from None
-        gen.set_state(state["generator"].to(gen.get_state().device))
-        torch.set_rng_state(state["torch_rng"])
-        epoch = state["epoch"]
-        position = state["position"]
-    elif ddp.main:
+    epoch, position = _restore(run, net, opt, gen, device) if resume else (0, None)
+    if not resume and ddp.main:
         torch.save({"labels": labels.labels, "randomized": labels.randomized, "true": train_set.labels.cpu(),
                     "num_classes": labels.num_classes}, run / RunFolder.LABELS)
         _save(run / RunFolder.INIT, {"model": net.state_dict()})
@@ -235,68 +207,34 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
             sink(row)
         if on_epoch is not None:
             on_epoch(row)
-    train_set, bank, test_set = train_set.to(device), bank.to(device), test_set.to(device)
+
+    sets = (train_set.to(device), bank.to(device), test_set.to(device))
     targets = torch.nn.functional.one_hot(labels.labels, labels.num_classes).float().to(device)  # (n, C)
     y = labels.labels.to(device)
     if ddp.main and not resume:  # epoch 0: the probes at initialization
-        _append(out, {"epoch": 0, **_measure(net, cfg, train_set, bank, test_set, targets, y, True)}, sink, clock)
-    model = net
-    channels_last = device.type == "cuda"
-    if channels_last:
-        net.to(memory_format=torch.channels_last)
-    if ddp.world > 1:
-        if device.type == "cuda":
-            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
-        model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
-    model = torch.compile(model) if cfg.compile else model
-    autocast = device.type == "cuda" and cfg.bf16
-
+        _append(out, {"epoch": 0, **_measure(net, cfg, *sets, targets, y, True)}, sink, clock)
+    model = _wrapped(net, cfg, ddp)
     stop = {"signal": None}
     previous = {s: signal.signal(s, lambda num, _: stop.update(signal=num)) for s in (signal.SIGTERM, signal.SIGINT)}
 
     def checkpoint(done: int, position: dict | None = None) -> None:
-        if not ddp.main:
-            return
-        _save(run / RunFolder.CHECKPOINT, {"model": net.state_dict(), "optimizer": opt.state_dict(), "epoch": done,
-                                      "position": position, "generator": gen.get_state(),
-                                      "torch_rng": torch.get_rng_state()})
+        if ddp.main:
+            _save(run / RunFolder.CHECKPOINT, {"model": net.state_dict(), "optimizer": opt.state_dict(), "epoch": done,
+                                               "position": position, "generator": gen.get_state(),
+                                               "torch_rng": torch.get_rng_state()})
 
     try:
-        n, fetch = training_items(cfg, train_set, labels, targets, gen)
+        n, fetch = training_items(cfg, sets[0], labels, targets, gen)
         while epoch < cfg.epochs:
             start = time.perf_counter()
             if position is None:
                 position = {"order": torch.randperm(n, generator=gen, device=device), "offset": 0,
                             "total": 0.0, "seen": 0}
-            order = position["order"].to(device)
-            total, seen = position["total"], position["seen"]
-            for s in range(position["offset"], n, cfg.batch_size):
-                if ddp.any(stop["signal"] is not None):  # between batches: the state is exactly resumable
-                    checkpoint(epoch, {"order": order.cpu(), "offset": s, "total": total, "seen": seen})
-                    raise Interrupted(f"stopped by signal {stop['signal']} in epoch {epoch + 1}; "
-                                      "continue with --resume", stop["signal"])
-                idx = order[s : s + cfg.batch_size]
-                x, t = fetch(idx)
-                if channels_last:
-                    x = x.contiguous(memory_format=torch.channels_last)
-                x, t = x[ddp.rank :: ddp.world], t[ddp.rank :: ddp.world]  # this rank's slice of the global batch
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
-                    pred = model(x)
-                local = (pred.float() - t).square().sum()
-                loss = local * (ddp.world / idx.numel())  # DDP averages over ranks: the global batch mean
-                if not math.isfinite(ddp.sum(local.item())):
-                    raise DivergedError(f"loss became {loss.item()} at epoch {epoch + 1}; the last good checkpoint "
-                                        f"is {run / RunFolder.CHECKPOINT}")
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                total += ddp.sum(local.item())
-                seen += idx.numel()
+            total, seen = _epoch(model, opt, fetch, n, position, cfg, ddp, epoch, stop, checkpoint, run)
             position = None
             epoch += 1
-            seconds = time.perf_counter() - start
             if ddp.main:  # rank 0 measures, writes and probes; the others wait at the barrier
-                _end_of_epoch(net, out, cfg, epoch, total / seen, seen / seconds, (train_set, bank, test_set), targets,
+                _end_of_epoch(net, out, cfg, epoch, total / seen, seen / (time.perf_counter() - start), sets, targets,
                               y, notify, clock)
             ddp.barrier()
             stopping = ddp.any(stop["signal"] is not None)
@@ -311,6 +249,94 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
         if sink is not None:
             sink.close()
     return out
+
+
+def _refuse_bad_start(cfg: DeepTrainConfig, run: RunFolder, resume: bool, overwrite: bool) -> None:
+    if torch.device(cfg.device).type == "cuda" and not torch.cuda.is_available():
+        raise BMError(f"device {cfg.device!r} requested but CUDA is not available here")
+    if resume and not (run / RunFolder.CHECKPOINT).exists():
+        raise BMError(f"--resume: no checkpoint.pt in {run.path}")
+    if resume and overwrite:
+        raise BMError("--overwrite empties the run folder; it cannot be combined with --resume")
+    if not resume and not overwrite and (run / RunFolder.CHECKPOINT).exists():
+        raise BMError(f"{run.path} already holds a run; pass --resume to continue it, choose another --out, or pass "
+                      "--overwrite to empty it")
+
+
+def _inputs(cfg: DeepTrainConfig, data: tuple[ImageSet, ImageSet] | None):
+    """(cfg with num_classes resolved, (train set, K-NN bank, test set) at the run's image size, labels)."""
+    train_set, test_set = data or (load_dataset(cfg.dataset, cfg.data_dir, "train"),
+                                   load_dataset(cfg.dataset, cfg.data_dir, "test"))
+    full, test_set = train_set.resized(cfg.model.image_size), test_set.resized(cfg.model.image_size)
+    train_set, bank = full.first(cfg.subset), cfg.memory_bank(full)
+    labels = assign_labels(train_set.labels, len(train_set.classes), LabelConfig(cfg.label_noise, cfg.random_classes),
+                           cfg.seed)
+    if cfg.model.num_classes == 0:  # resolve "from the labels" before the config is written
+        cfg = replace(cfg, model=replace(cfg.model, num_classes=labels.num_classes))
+    if labels.num_classes != cfg.model.num_classes:
+        raise BMError(f"the labels have {labels.num_classes} classes but the model outputs {cfg.model.num_classes}")
+    return cfg, (train_set, bank, test_set), labels
+
+
+def _restore(run: RunFolder, net: Network, opt: torch.optim.Optimizer, gen: torch.Generator, device: torch.device
+             ) -> tuple[int, dict | None]:
+    """Load checkpoint.pt into net, opt, gen and torch's RNG; returns (epochs done, position inside an epoch:
+    its order, the next batch's offset, the running loss sum and count; None at an epoch's end)."""
+    try:
+        state = torch.load(run / RunFolder.CHECKPOINT, map_location=device, weights_only=False)
+        net.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+    except (RuntimeError, KeyError, EOFError, OSError, ValueError, pickle.UnpicklingError) as e:
+        raise BMError(f"{run / RunFolder.CHECKPOINT} is corrupt or from another model: {e}") from None
+    gen.set_state(state["generator"].to(gen.get_state().device))
+    torch.set_rng_state(state["torch_rng"])
+    return state["epoch"], state["position"]
+
+
+def _wrapped(net: Network, cfg: DeepTrainConfig, ddp) -> torch.nn.Module:
+    """The module the loop calls: channels-last on CUDA, DDP (SyncBatchNorm on CUDA) under torchrun, compiled."""
+    model = net
+    if ddp.device.type == "cuda":
+        net.to(memory_format=torch.channels_last)
+    if ddp.world > 1:
+        if ddp.device.type == "cuda":
+            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[ddp.device] if ddp.device.type == "cuda"
+                                                          else None)
+    return torch.compile(model) if cfg.compile else model
+
+
+def _epoch(model: torch.nn.Module, opt: torch.optim.Optimizer, fetch, n: int, position: dict, cfg: DeepTrainConfig,
+           ddp, epoch: int, stop: dict, checkpoint: Callable, run: RunFolder) -> tuple[float, int]:
+    """The batches of one epoch from `position` on; returns (summed squared error, items seen). A signal between
+    batches checkpoints the exact position and raises Interrupted."""
+    device = ddp.device
+    autocast = device.type == "cuda" and cfg.bf16
+    order = position["order"].to(device)
+    total, seen = position["total"], position["seen"]
+    for s in range(position["offset"], n, cfg.batch_size):
+        if ddp.any(stop["signal"] is not None):  # between batches: the state is exactly resumable
+            checkpoint(epoch, {"order": order.cpu(), "offset": s, "total": total, "seen": seen})
+            raise Interrupted(f"stopped by signal {stop['signal']} in epoch {epoch + 1}; continue with --resume",
+                              stop["signal"])
+        idx = order[s : s + cfg.batch_size]
+        x, t = fetch(idx)
+        if device.type == "cuda":
+            x = x.contiguous(memory_format=torch.channels_last)
+        x, t = x[ddp.rank :: ddp.world], t[ddp.rank :: ddp.world]  # this rank's slice of the global batch
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+            pred = model(x)
+        local = (pred.float() - t).square().sum()
+        loss = local * (ddp.world / idx.numel())  # DDP averages over ranks: the global batch mean
+        if not math.isfinite(ddp.sum(local.item())):
+            raise DivergedError(f"loss became {loss.item()} at epoch {epoch + 1}; the last good checkpoint "
+                                f"is {run / RunFolder.CHECKPOINT}")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        total += ddp.sum(local.item())
+        seen += idx.numel()
+    return total, seen
 
 
 def train_or_resume(cfg: DeepTrainConfig, out: Path, data: tuple[ImageSet, ImageSet] | None = None,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bm import __version__
 from bm.errors import BMError
+from bm.reproduce.outputs import markdown_table
 from bm.reproduce.presets import PRESETS
 from bm.reproduce.scales import RECIPES, SCALES
 from bm.runs import atomic_write_text
@@ -46,6 +47,24 @@ def _result(path: Path) -> dict:
     return record
 
 
+RUN_COLUMNS = ("path", "augment", "label_noise", "model.projector_width", "epochs", "seed", "epoch", "last.knn",
+               "best.knn", "last.train_acc")
+
+
+def _runs(out: Path) -> list[str]:
+    """Every deep run under OUT (bm.results.collect) as one table: what each trained and where it ended."""
+    from bm.results import collect
+
+    frame = collect(out)
+    frame = frame[frame.kind == "deep"] if not frame.empty else frame
+    if frame.empty:
+        return []
+    columns = [c for c in RUN_COLUMNS if c in frame.columns]
+    rows = [[row[c] for c in columns] for _, row in frame.iterrows()]
+    return ["## Every run", "", f"{len(rows)} deep runs under `{out}` (`bm results {out}` for all columns).", "",
+            markdown_table(columns, rows)]
+
+
 def report(out: Path) -> Path:
     """Write OUT/report.md from OUT/<scale>[-<recipe>]/<preset>/result.json; returns its path."""
     out = Path(out)
@@ -72,6 +91,7 @@ def report(out: Path) -> Path:
         found += len(finished)
     if not found:
         raise BMError(f"no finished presets under {out}; run `bm reproduce NAME --out {out}` first")
+    lines += _runs(out)
     path = out / "report.md"
     atomic_write_text(path, "\n".join(lines))
     return path

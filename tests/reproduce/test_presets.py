@@ -82,7 +82,7 @@ def test_printed_commands_rebuild_the_preset_configs(monkeypatch, capsys, name, 
     preset, plan = plan_of(name, scale, device="cuda")
     captured = []
     monkeypatch.setattr(bm.deep.datasets, "load_dataset", lambda *a, **k: None)
-    monkeypatch.setattr(bm.deep.train, "train_or_resume", lambda cfg, out, data, on_epoch: captured.append((cfg, out)) or out)
+    monkeypatch.setattr(bm.deep.train, "train_or_resume", lambda cfg, out, data, on_epoch, tensorboard: captured.append((cfg, out)) or out)
     lines = commands(preset, plan)
     for line in lines:
         argv = shlex.split(line)
@@ -125,7 +125,7 @@ def test_a_new_config_field_reaches_the_printed_command_and_back(monkeypatch, ca
     captured = []
     monkeypatch.setattr(bm.deep.train, "DeepTrainConfig", WithNewField)
     monkeypatch.setattr(bm.deep.datasets, "load_dataset", lambda *a, **k: None)
-    monkeypatch.setattr(bm.deep.train, "train_or_resume", lambda cfg, out, data, on_epoch: captured.append(cfg) or out)
+    monkeypatch.setattr(bm.deep.train, "train_or_resume", lambda cfg, out, data, on_epoch, tensorboard: captured.append(cfg) or out)
     with pytest.raises(SystemExit) as info:
         main(shlex.split(line)[1:] + ["--seed", "3"])  # a flag given with --config overrides its field
     assert info.value.code == 0, capsys.readouterr().err

@@ -107,6 +107,10 @@ def test_figure_presets_share_runs_and_write_figures(capsys, tiny):
     for name in ("table2", "fig12", "fig3", "fig6", "fig7", "fig5", "seed003"):
         assert f"### {name}: " in text
     assert "![fig3](tiny/fig3/figure.png)" in text and "| data set | model | clean |" in text
+    from bm.results import collect
+
+    deep = collect(out).query('kind == "deep"')  # the report's run table is bm.results' view of the same folders
+    assert f"{len(deep)} deep runs under" in text and all(f"| {p} |" in text for p in deep["path"])
 
 
 def test_missing_data_fails_before_anything_trains(capsys, tiny):
