@@ -11,13 +11,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from bm import __version__
 from bm.errors import RunFolderError
 
-__all__ = ["RunFolder", "atomic_write_text", "lock_folder", "prepare_run_folder", "provenance", "read_csv_rows",
+__all__ = ["RunFolder", "atomic_save", "atomic_write", "atomic_write_text", "lock_folder", "prepare_run_folder", "provenance", "read_csv_rows",
            "read_saved", "write_csv_rows"]
 
 LOCK = ".bm.lock"
@@ -44,13 +45,13 @@ def lock_folder(folder: Path) -> None:
     _held[folder] = fd
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename over `path`."""
+def atomic_write(path: Path, write: Callable[[Any], None], text: bool = False) -> None:
+    """Whole or not at all: `write(file)` into a temporary file in the same folder, fsync, then rename over `path`."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", newline="") as f:
-            f.write(text)
+        with os.fdopen(fd, "w" if text else "wb", **({"newline": ""} if text else {})) as f:
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results should read like any file
@@ -58,6 +59,17 @@ def atomic_write_text(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda f: f.write(text), text=True)
+
+
+def atomic_save(path: Path, obj: Any) -> None:
+    """torch.save, atomically (checkpoints, weights, labels)."""
+    import torch
+
+    atomic_write(path, lambda f: torch.save(obj, f))
 
 
 def _umask() -> int:

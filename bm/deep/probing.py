@@ -27,7 +27,7 @@ from bm.deep.train import DeepTrainConfig, embed  # noqa: E402
 from bm.errors import BMError  # noqa: E402
 from bm.plotting import save_figure  # noqa: E402
 from bm.probe import knn_accuracy, knn_scores, linear_probe_accuracy  # noqa: E402
-from bm.runs import RunFolder, atomic_write_text, lock_folder, read_saved  # noqa: E402
+from bm.runs import RunFolder, atomic_save, atomic_write_text, lock_folder, read_saved  # noqa: E402
 
 __all__ = ["FITS", "PROBES", "ProbeData", "embedding_probe", "load_run", "network_at", "plot_probe", "probe_layers",
            "probe_run", "register_probe", "run_data"]
@@ -173,7 +173,7 @@ def probe_layers(path: Path, layers: list[str] | None = None, fits: tuple[str, .
         record["results"][which] = per_layer
     if dump_features is not None:
         try:
-            torch.save({"run": str(run.path), "pool": pool, "features": dumped}, dump_features)
+            atomic_save(dump_features, {"run": str(run.path), "pool": pool, "features": dumped})
         except OSError as e:
             raise BMError(f"cannot write {dump_features}: {e.strerror or e}") from None
     return record

@@ -32,7 +32,7 @@ from bm.errors import BMError, require_finite
 from bm.labels import LabelConfig, assign_labels
 from bm.memory import deep_train_bytes, require_memory
 from bm.probe import knn_accuracy
-from bm.runs import RunFolder, atomic_write_text, prepare_run_folder
+from bm.runs import RunFolder, atomic_save, atomic_write_text, prepare_run_folder
 from bm.tensorboard import EventSink
 from bm.theory import InvarianceAccumulator, mse_decomposition
 
@@ -134,12 +134,6 @@ def embed(net: Network, images: torch.Tensor, names: list[str], pool: bool = Fal
     return {n: torch.cat(v) for n, v in parts.items()}
 
 
-def _save(path: Path, obj: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 def _probe(net: Network, train: ImageSet, bank: ImageSet, test: ImageSet, cfg: DeepTrainConfig,
            targets: torch.Tensor) -> dict:
     """K-NN clean-test accuracy of the embedding (memory bank `bank`), Inv/Bias on B fixed views of the
@@ -190,9 +184,9 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
     epoch, position = _restore(run, net, opt, gen, device) if resume else (0, None)
     if not resume and ddp.main:
-        torch.save({"labels": labels.labels, "randomized": labels.randomized, "true": train_set.labels.cpu(),
-                    "num_classes": labels.num_classes}, run / RunFolder.LABELS)
-        _save(run / RunFolder.INIT, {"model": net.state_dict()})
+        atomic_save(run / RunFolder.LABELS, {"labels": labels.labels, "randomized": labels.randomized,
+                                             "true": train_set.labels.cpu(), "num_classes": labels.num_classes})
+        atomic_save(run / RunFolder.INIT, {"model": net.state_dict()})
     began, offset = time.perf_counter(), 0.0
     if ddp.main:
         offset = _truncate_metrics(run / RunFolder.METRICS, epoch if resume else -1)  # a fresh start keeps no rows
@@ -219,7 +213,7 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
 
     def checkpoint(done: int, position: dict | None = None) -> None:
         if ddp.main:
-            _save(run / RunFolder.CHECKPOINT, {"model": net.state_dict(), "optimizer": opt.state_dict(), "epoch": done,
+            atomic_save(run / RunFolder.CHECKPOINT, {"model": net.state_dict(), "optimizer": opt.state_dict(), "epoch": done,
                                                "position": position, "generator": gen.get_state(),
                                                "torch_rng": torch.get_rng_state()})
 
@@ -412,7 +406,7 @@ def _end_of_epoch(net: Network, out: Path, cfg: DeepTrainConfig, epoch: int, los
         row.update(_measure(net, cfg, *data, targets, y, probing))
     _append(out, row, on_epoch, clock)
     if epoch in cfg.snapshots:
-        _save(RunFolder(out).snapshot(epoch), {"model": net.state_dict(), "epoch": epoch})
+        atomic_save(RunFolder(out).snapshot(epoch), {"model": net.state_dict(), "epoch": epoch})
 
 
 def _truncate_metrics(path: Path, epoch: int) -> float:
