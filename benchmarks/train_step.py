@@ -29,6 +29,56 @@ def cpu_peak_tflops() -> float:
     return os.cpu_count() * mhz * 1e6 * 32 / 1e12
 
 
+def measure_step(device: str = "cpu", width: int = 64, projector_width: int = 65536, batch: int = 256, steps: int = 3,
+                 compile: bool = False, bf16: bool = True, peak_tflops: float | None = None) -> dict:
+    """Time `steps` training steps (after one counted for FLOPs and one warm-up): img/s, TFLOP/s, MFU, peak memory.
+    `bf16`: bfloat16 autocast (on either device); channels-last on CUDA."""
+    dev = torch.device(device)
+    cuda = dev.type == "cuda"
+    net = Network(ModelConfig(width=width, projector_width=projector_width)).to(dev)
+    if cuda:
+        net = net.to(memory_format=torch.channels_last)
+        torch.cuda.reset_peak_memory_stats(dev)
+    model = torch.compile(net) if compile else net
+    opt = torch.optim.Adam(net.parameters(), lr=4e-3)
+    images = torch.randint(0, 256, (batch * 4, 3, 32, 32), dtype=torch.uint8, device=dev)
+    targets = torch.nn.functional.one_hot(torch.randint(0, 10, (batch * 4,), device=dev), 10).float()
+    gen = torch.Generator(device=dev).manual_seed(0)
+
+    def step(i: int) -> None:
+        idx = torch.arange(i * batch, (i + 1) * batch, device=dev) % images.shape[0]
+        x, t, _ = augment_batch("ssl", images[idx], gen, targets[idx])
+        if cuda:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+            loss = (model(x).float() - t).square().sum(1).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    with FlopCounterMode(display=False) as counter:
+        step(0)
+    flops = counter.get_total_flops()
+    step(1)  # warm-up (and compilation)
+    if cuda:
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for i in range(steps):
+        step(i)
+    if cuda:
+        torch.cuda.synchronize()
+    seconds = (time.perf_counter() - start) / steps
+    if peak_tflops is None:
+        name = torch.cuda.get_device_name(dev) if cuda else "cpu"
+        peak_tflops = (next((v for k, v in BF16_PEAK_TFLOPS.items() if k in name), float("nan")) if cuda
+                       else cpu_peak_tflops())
+    achieved = flops / seconds / 1e12
+    return {"img_per_s": batch / seconds, "ms_per_step": seconds * 1e3, "gflop_per_step": flops / 1e9,
+            "tflops": achieved, "peak_tflops": peak_tflops, "mfu": achieved / peak_tflops,
+            "epoch_50k_s": 50000 / batch * seconds,
+            "peak_memory_gb": torch.cuda.max_memory_allocated(dev) / 2**30 if cuda else None}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
@@ -39,53 +89,13 @@ def main() -> None:
     parser.add_argument("--peak-tflops", type=float, default=None)
     parser.add_argument("--compile", action="store_true")
     args = parser.parse_args()
-    dev = torch.device(args.device)
-    cuda = dev.type == "cuda"
-    net = Network(ModelConfig(width=args.width, projector_width=args.projector_width)).to(dev)
-    if cuda:
-        net = net.to(memory_format=torch.channels_last)
-    model = torch.compile(net) if args.compile else net
-    opt = torch.optim.Adam(net.parameters(), lr=4e-3)
-    images = torch.randint(0, 256, (args.batch * 4, 3, 32, 32), dtype=torch.uint8, device=dev)
-    targets = torch.nn.functional.one_hot(torch.randint(0, 10, (args.batch * 4,), device=dev), 10).float()
-    gen = torch.Generator(device=dev).manual_seed(0)
-
-    def step(i: int) -> None:
-        idx = torch.arange(i * args.batch, (i + 1) * args.batch, device=dev) % images.shape[0]
-        x, t, _ = augment_batch("ssl", images[idx], gen, targets[idx])
-        if cuda:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cuda):
-            loss = (model(x).float() - t).square().sum(1).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
-    with FlopCounterMode(display=False) as counter:
-        step(0)
-    flops = counter.get_total_flops()
-    step(1)  # warm-up
-    if cuda:
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    for i in range(args.steps):
-        step(i)
-    if cuda:
-        torch.cuda.synchronize()
-    seconds = (time.perf_counter() - start) / args.steps
-    if args.peak_tflops:
-        peak = args.peak_tflops
-    elif cuda:
-        name = torch.cuda.get_device_name(dev)
-        peak = next((v for k, v in BF16_PEAK_TFLOPS.items() if k in name), float("nan"))
-    else:
-        peak = cpu_peak_tflops()
-    achieved = flops / seconds / 1e12
-    print(f"device {torch.cuda.get_device_name(dev) if cuda else 'cpu'}; ResNet18 width {args.width} + projector "
-          f"{args.projector_width}, batch {args.batch}, 32x32")
-    print(f"{flops / 1e9:.1f} GFLOP per step, {seconds * 1e3:.1f} ms per step, {args.batch / seconds:.0f} img/s")
-    print(f"achieved {achieved:.3f} TFLOP/s of {peak:.3f} peak: MFU {100 * achieved / peak:.1f}%")
-    print(f"an epoch of 50k images: {50000 / args.batch * seconds:.1f} s")
+    r = measure_step(args.device, args.width, args.projector_width, args.batch, args.steps, args.compile,
+                     bf16=args.device != "cpu", peak_tflops=args.peak_tflops)
+    name = torch.cuda.get_device_name(torch.device(args.device)) if args.device.startswith("cuda") else "cpu"
+    print(f"device {name}; ResNet18 width {args.width} + projector {args.projector_width}, batch {args.batch}, 32x32")
+    print(f"{r['gflop_per_step']:.1f} GFLOP per step, {r['ms_per_step']:.1f} ms per step, {r['img_per_s']:.0f} img/s")
+    print(f"achieved {r['tflops']:.3f} TFLOP/s of {r['peak_tflops']:.3f} peak: MFU {100 * r['mfu']:.1f}%")
+    print(f"an epoch of 50k images: {r['epoch_50k_s']:.1f} s")
 
 
 if __name__ == "__main__":
