@@ -172,7 +172,7 @@ def prepare_run_folder(out: Path, config: dict[str, Any], extendable: tuple[str,
     if not os.access(out, os.W_OK | os.X_OK):
         raise RunFolderError(f"output folder {out} is not writable")
     lock_folder(out)
-    path = out / "config.json"
+    path = out / RunFolder.CONFIG
     if overwrite and path.exists():
         _empty(out)
     if path.exists():
@@ -190,7 +190,7 @@ def prepare_run_folder(out: Path, config: dict[str, Any], extendable: tuple[str,
             old.setdefault("extended", []).append({k: [previous[k], config[k]] for k in changed})
             atomic_write_text(path, json.dumps(old, indent=2, sort_keys=True) + "\n")
             return out
-        found = [p.name for p in out.iterdir() if p.name != "config.json" and not p.name.startswith(".")]
+        found = [p.name for p in out.iterdir() if p.name != RunFolder.CONFIG and not p.name.startswith(".")]
         if not any(name in results for name in found) if results is not None else not found:
             print(f"bm: {out} held only the config of a run that produced nothing; starting it anew with this config",
                   file=sys.stderr)  # a failed start (bad value, crash before any result) does not lock the folder

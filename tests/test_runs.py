@@ -36,3 +36,16 @@ def test_configs_round_trip_and_change_by_dotted_path():
     assert (changed.model.width, changed.lr, changed.model.arch) == (4, 1e-3, cfg.model.arch)
     with pytest.raises(BMError, match="must lie in"):
         with_changes(cfg, {"model.image_size": 2})  # validated as any config is
+
+
+def test_a_run_folder_from_an_earlier_bm_reads_with_defaults_and_a_newer_one_is_refused(tmp_path):
+    from bm.runs import RunFolder
+
+    old = DeepTrainConfig().to_json()
+    del old["knn_bank"], old["model"]["image_size"]  # fields added by later versions
+    (tmp_path / "config.json").write_text(json.dumps({"config": old, "bm_version": "0.0.9", "git_sha": None}))
+    cfg = RunFolder(tmp_path).config()
+    assert cfg.knn_bank == DeepTrainConfig.knn_bank and cfg.model.image_size == 32
+    (tmp_path / "config.json").write_text(json.dumps({"config": {**old, "from_the_future": 1}, "bm_version": "9"}))
+    with pytest.raises(BMError, match="unknown key.* from_the_future"):
+        RunFolder(tmp_path).config()
