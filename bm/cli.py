@@ -510,6 +510,15 @@ def reproduce_cmd(
     download: Annotated[bool, typer.Option(help="Download missing data sets (needs internet).")] = False,
     print_commands: Annotated[bool, typer.Option("--print-commands", help="Print one shell line per run (for a job scheduler) instead of running.")] = False,
     recipe: Annotated[Optional[str], typer.Option(help="Full scale only: " + RECIPE_HELP)] = None,
+    launcher: Annotated[Optional[str], typer.Option(help="Run the preset's runs as submitit jobs: debug (in this process), local (subprocesses, --max-parallel at once; then the outputs) or slurm (one job array; prints its id and returns). Default: one after another in this process. Needs the slurm extra.")] = None,
+    max_parallel: Annotated[int, typer.Option(help="--launcher local: runs at once.")] = 2,
+    slurm_partition: Annotated[Optional[str], typer.Option(help="SLURM partition.")] = None,
+    slurm_gpus_per_task: Annotated[int, typer.Option(help="SLURM GPUs per task.")] = 1,
+    slurm_time: Annotated[int, typer.Option(help="SLURM time limit per task, minutes (a task reaching it is checkpointed and requeued).")] = 24 * 60,
+    slurm_account: Annotated[Optional[str], typer.Option(help="SLURM account.")] = None,
+    slurm_array_parallelism: Annotated[int, typer.Option(help="SLURM: tasks of the array running at once.")] = 64,
+    slurm_extra: Annotated[Optional[list[str]], typer.Option(help="Any other sbatch option as KEY=VALUE (repeatable).")] = None,
+    status: Annotated[bool, typer.Option("--status", help="Show each run's state (finished, running, failed, cut short, pending) and exit.")] = False,
 ) -> None:
     """Regenerate a table or figure of the paper: train (or resume) its runs, skip finished ones, write its outputs."""
     from bm.reproduce import PRESETS, SCALES, commands, estimate_seconds, make_plan, reproduce
@@ -533,6 +542,14 @@ def reproduce_cmd(
         chosen = tuple(d for d in datasets.split(",") if d.strip())
         if not chosen:
             raise BMError("--datasets is empty; name data sets (e.g. cifar10) or leave the option out for all rows")
+    if status:
+        from bm.reproduce import status as run_states
+
+        rows = run_states(name, scale, data_dir, out, recipe, chosen)
+        width = max(len(r["run"]) for r in rows)
+        for r in rows:
+            typer.echo(f"{r['run']:{width}s}  {r['state']:9s}  {r['epochs']:>11s}  {r['error']}".rstrip())
+        return
     if device is None:
         import torch
 
@@ -544,8 +561,22 @@ def reproduce_cmd(
         preset, plan = make_plan(name, scale, data_dir, out, device, chosen, recipe)
         typer.echo("\n".join(commands(preset, plan)))
         return
+    slurm = None
+    if launcher == "slurm":
+        from bm.reproduce.launch import SlurmOptions
+
+        extra = dict(kv.split("=", 1) for kv in slurm_extra or [] if "=" in kv)
+        if len(extra) != len(slurm_extra or []):
+            raise BMError("--slurm-extra takes KEY=VALUE")
+        slurm = SlurmOptions(slurm_partition, slurm_gpus_per_task, slurm_time, slurm_account, slurm_array_parallelism,
+                             extra)
     with _progress() as start:
-        record = reproduce(name, scale, data_dir, out, device, chosen, download, progress=start, recipe=recipe)
+        record = reproduce(name, scale, data_dir, out, device, chosen, download, progress=start, recipe=recipe,
+                           launcher=launcher, max_parallel=max_parallel, slurm=slurm)
+    if "submitted" in record:
+        typer.echo(f"submitted {len(record['submitted'])} runs as SLURM job(s) {', '.join(record['submitted'])}; "
+                   f"bm reproduce {name} --status shows their state, bm reproduce {name} writes the outputs once done")
+        return
     for line in record["summary"]:
         typer.echo(line)
     typer.echo(f"wrote {record['folder']}/: " + ", ".join(record["outputs"]) + ", result.json")

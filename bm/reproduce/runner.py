@@ -23,7 +23,7 @@ from bm.reproduce.presets import PRESETS, Preset
 from bm.reproduce.scales import scale_for
 from bm.runs import RunFolder, atomic_write_text, prepare_run_folder, provenance
 
-__all__ = ["TRAIN_SIZES", "commands", "estimate_seconds", "make_plan", "reproduce"]
+__all__ = ["TRAIN_SIZES", "commands", "estimate_seconds", "make_plan", "reproduce", "status"]
 
 TRAIN_SIZES = {"cifar10": 50000, "cifar100": 50000, "tinyimagenet": 100000, "stl10": 5000}  # full training sets
 
@@ -72,8 +72,13 @@ def _needed(preset: Preset, plan: Plan) -> list[str]:
 
 def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "cpu",
               datasets: tuple[str, ...] | None = None, download: bool = False,
-              progress: Callable[[str, int], Callable[[int], None]] | None = None, recipe: str | None = None) -> dict:
-    """Run (or resume) every run of the preset, skipping finished ones, then write its outputs; returns result.json."""
+              progress: Callable[[str, int], Callable[[int], None]] | None = None, recipe: str | None = None,
+              launcher: str | None = None, max_parallel: int = 2, slurm=None) -> dict:
+    """Run (or resume) every run of the preset, skipping finished ones, then write its outputs; returns result.json.
+
+    `launcher` (bm.reproduce.launch): debug / local run the unfinished runs as jobs (local: at most `max_parallel`
+    at once) before the outputs are written; slurm submits them as one array and returns {"submitted": job ids}
+    (rerun without a launcher once they finished, to write the outputs)."""
     preset, plan = make_plan(name, scale, data_dir, out, device, datasets, recipe)
     recipe = plan.recipe
     plan.progress = progress
@@ -88,6 +93,16 @@ def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "c
         prepare_run_folder(folder, {"preset": name, "scale": scale, "recipe": recipe, "data_dir": str(data_dir), "device": device,
                                     "datasets": list(datasets) if datasets else None, "runs": [r.name for r in runs]})
     start = time.perf_counter()
+    todo = [r for r in runs if RunFolder(plan.folder(r)).finished_epochs() < r.config.epochs]
+    if launcher is not None and todo:
+        from bm.reproduce.launch import TrainTask, launch
+
+        folder.mkdir(parents=True, exist_ok=True)
+        tasks = [TrainTask(r.config, plan.folder(r), folder / "tasks.jsonl") for r in todo]
+        ids = launch(tasks, launcher, folder / "jobs", max_parallel, slurm)
+        if launcher == "slurm":
+            atomic_write_text(folder / "jobs.json", json.dumps({"launcher": launcher, "job_ids": ids}, indent=2) + "\n")
+            return {"submitted": ids, "folder": str(folder)}
     for i, run in enumerate(runs, 1):
         done = RunFolder(plan.folder(run)).finished_epochs()
         advance = progress(f"{name} run {i}/{len(runs)} {run.name}", run.config.epochs) if progress else None
@@ -104,3 +119,14 @@ def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "c
               **result.extra}
     atomic_write_text(folder / "result.json", json.dumps(record, indent=2) + "\n")
     return record
+
+
+def status(name: str, scale: str, data_dir: Path, out: Path, recipe: str | None = None,
+           datasets: tuple[str, ...] | None = None) -> list[dict]:
+    """Per run of the preset: finished / running / failed / cut short / pending (bm.reproduce.launch.run_status)."""
+    from bm.reproduce.launch import run_status
+
+    preset, plan = make_plan(name, scale, data_dir, out, datasets=datasets, recipe=recipe)
+    runs = preset.runs(plan)
+    return run_status({r.name: plan.folder(r) for r in runs}, {r.name: r.config.epochs for r in runs},
+                      plan.root / preset.name / "tasks.jsonl")

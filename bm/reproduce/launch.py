@@ -1,0 +1,151 @@
+"""Running a preset's runs as jobs through submitit: `debug` (in this process), `local` (subprocesses, at most
+`max_parallel` at once) or `slurm` (one job array, `map_array`; the command returns with its id).
+
+A task is one run: it loads its data and calls `train_or_resume`, so a finished run is never trained again and one
+cut short resumes bit for bit. On SLURM a task that reaches its time limit is checkpointed by submitit's
+`Checkpointable` hook and requeued; the requeued task resumes from the run's last checkpoint. Every task appends its
+start, end and outcome to OUT/<scale>/<preset>/tasks.jsonl (the run-by-run record `--status` reads with the run
+folders). submitit is the optional extra `slurm`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bm.deep.train import DeepTrainConfig
+from bm.errors import BMError
+
+__all__ = ["LAUNCHERS", "SlurmOptions", "TrainTask", "launch", "run_status"]
+
+LAUNCHERS = ("debug", "local", "slurm")
+
+
+def _submitit():
+    try:
+        import submitit
+    except ImportError:
+        raise BMError("--launcher needs submitit: pip install 'benign-memorization[slurm]'") from None
+    return submitit
+
+
+@dataclass(frozen=True)
+class SlurmOptions:
+    partition: str | None = None
+    gpus_per_task: int = 1
+    time_min: int = 24 * 60
+    account: str | None = None
+    array_parallelism: int = 64
+    extra: dict[str, str] = field(default_factory=dict)  # any other sbatch option, KEY=VALUE
+
+    def parameters(self) -> dict:
+        params = {"slurm_gpus_per_task": self.gpus_per_task, "timeout_min": self.time_min,
+                  "slurm_array_parallelism": self.array_parallelism, "tasks_per_node": 1}
+        if self.partition:
+            params["slurm_partition"] = self.partition
+        if self.account:
+            params["slurm_account"] = self.account
+        if self.extra:
+            params["slurm_additional_parameters"] = dict(self.extra)
+        return params
+
+
+class TrainTask:
+    """One run as a picklable job: train (or resume, or skip) `config` into `folder`; logs to `log`."""
+
+    def __init__(self, config: DeepTrainConfig, folder: Path, log: Path) -> None:
+        self.config, self.folder, self.log = config, Path(folder), Path(log)
+
+    def __call__(self) -> str:
+        from bm.deep.datasets import load_dataset
+        from bm.deep.train import train_or_resume
+
+        self._note("started")
+        try:
+            cfg = self.config
+            data = tuple(load_dataset(cfg.dataset, Path(cfg.data_dir), split) for split in ("train", "test"))
+            train_or_resume(cfg, self.folder, data)
+        except BaseException as e:
+            self._note("failed", error=f"{type(e).__name__}: {e}")
+            raise
+        self._note("finished")
+        return str(self.folder)
+
+    def checkpoint(self, *args, **kwargs):
+        """submitit's requeue hook (SLURM time limit, preemption): the same task again; it resumes from the run's
+        last checkpoint."""
+        self._note("requeued")
+        return _submitit().helpers.DelayedSubmission(self)
+
+    def _note(self, event: str, **extra) -> None:
+        with open(self.log, "a") as f:  # one line per write: concurrent tasks do not interleave within a line
+            f.write(json.dumps({"run": self.folder.name, "event": event, "time": time.time(), "pid": os.getpid(),
+                                **extra}) + "\n")
+
+
+def launch(tasks: list[TrainTask], launcher: str, logs: Path, max_parallel: int = 2,
+           slurm: SlurmOptions | None = None) -> list[str]:
+    """Run the tasks under `launcher`; debug / local return when all ended (failed ones reported together, after
+    the others finished), slurm returns the job ids at once."""
+    if launcher not in LAUNCHERS:
+        raise BMError(f"unknown launcher {launcher!r}; choose one of {', '.join(LAUNCHERS)}")
+    if max_parallel < 1:
+        raise BMError(f"--max-parallel must be >= 1, got {max_parallel}")
+    submitit = _submitit()
+    logs.mkdir(parents=True, exist_ok=True)
+    if launcher == "slurm":
+        executor = submitit.AutoExecutor(folder=logs, cluster="slurm")
+        executor.update_parameters(name="bm", **(slurm or SlurmOptions()).parameters())
+        with executor.batch():  # one job array; each job's callable is its task, so submitit can requeue it
+            jobs = [executor.submit(task) for task in tasks]
+        return [job.job_id for job in jobs]
+    executor = (submitit.DebugExecutor if launcher == "debug" else submitit.LocalExecutor)(folder=logs)
+    if launcher == "local":
+        executor.update_parameters(timeout_min=7 * 24 * 60)
+    pending, running, failed, ids = list(tasks), [], [], []
+    while pending or running:  # submitit's LocalExecutor has no cap of its own: keep at most max_parallel alive
+        while pending and len(running) < max_parallel:
+            task = pending.pop(0)
+            job = executor.submit(task)
+            ids.append(job.job_id)
+            running.append((task, job))
+            if launcher == "debug":
+                break  # a debug job runs when its result is asked for
+        for task, job in list(running):
+            if launcher == "debug" or job.done():
+                running.remove((task, job))
+                try:
+                    job.result()
+                except Exception as e:  # the others go on; all failures are reported at the end
+                    failed.append(f"{task.folder.name} ({type(e).__name__}; log {job.paths.stderr})")
+        time.sleep(0 if launcher == "debug" else 0.5)
+    if failed:
+        raise BMError(f"{len(failed)} of {len(tasks)} runs failed: " + "; ".join(failed))
+    return ids
+
+
+def run_status(folders: dict[str, Path], epochs: dict[str, int], log: Path) -> list[dict]:
+    """Per run: finished (all epochs), running (started, not ended), failed (its last task failed), cut short (some
+    epochs, no task alive) or pending; from the run folders and tasks.jsonl."""
+    from bm.runs import RunFolder
+
+    last: dict[str, dict] = {}
+    if log.exists():
+        for line in log.read_text().splitlines():
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            last[event["run"]] = event
+    rows = []
+    for name, folder in folders.items():
+        done = RunFolder(folder).finished_epochs()
+        event = last.get(name, {}).get("event")
+        state = ("finished" if done >= epochs[name] else "running" if event in ("started", "requeued")
+                 else "failed" if event == "failed" else "cut short" if done else "pending")
+        rows.append({"run": name, "state": state, "epochs": f"{done}/{epochs[name]}",
+                     "error": last.get(name, {}).get("error", "")})
+    return rows
