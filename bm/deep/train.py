@@ -43,12 +43,16 @@ class DivergedError(BMError):
     """The loss became NaN or inf; the last good checkpoint is kept."""
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR2)  # SIGUSR2: a scheduler's time limit (submitit)
+
+
 class Interrupted(BMError):
-    """SIGTERM or SIGINT arrived; a checkpoint was written and the run can be resumed. Exit code 128 + the
-    signal's number, the shell convention: 143 for SIGTERM, 130 for SIGINT."""
+    """SIGTERM, SIGINT or SIGUSR2 arrived; a checkpoint of the exact position was written and the run can be resumed.
+    Exit code 128 + the signal's number, the shell convention: 143 for SIGTERM, 130 for SIGINT."""
 
     def __init__(self, message: str, signum: int) -> None:
         super().__init__(message)
+        self.signum = signum
         self.exit_code = 128 + signum
 
 
@@ -209,7 +213,7 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
         _append(out, {"epoch": 0, **_measure(net, cfg, *sets, targets, y, True)}, sink, clock)
     model = _wrapped(net, cfg, ddp)
     stop = {"signal": None}
-    previous = {s: signal.signal(s, lambda num, _: stop.update(signal=num)) for s in (signal.SIGTERM, signal.SIGINT)}
+    previous = {s: signal.signal(s, lambda num, _: stop.update(signal=num)) for s in STOP_SIGNALS}
 
     def checkpoint(done: int, position: dict | None = None) -> None:
         if ddp.main:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,11 +64,19 @@ class TrainTask:
         from bm.deep.datasets import load_dataset
         from bm.deep.train import train_or_resume
 
+        from bm.deep.train import Interrupted
+
         self._note("started")
         try:
             cfg = self.config
             data = tuple(load_dataset(cfg.dataset, Path(cfg.data_dir), split) for split in ("train", "test"))
             train_or_resume(cfg, self.folder, data)
+        except Interrupted as e:  # the scheduler's signal: train saved the exact position; now let submitit requeue
+            if e.signum == signal.SIGUSR2 and callable(signal.getsignal(signal.SIGUSR2)):
+                os.kill(os.getpid(), signal.SIGUSR2)  # train restored submitit's handler: it calls checkpoint() and exits
+                time.sleep(600)
+            self._note("failed", error=f"{type(e).__name__}: {e}")
+            raise
         except BaseException as e:
             self._note("failed", error=f"{type(e).__name__}: {e}")
             raise
@@ -75,8 +84,9 @@ class TrainTask:
         return str(self.folder)
 
     def checkpoint(self, *args, **kwargs):
-        """submitit's requeue hook (SLURM time limit, preemption): the same task again; it resumes from the run's
-        last checkpoint."""
+        """submitit's requeue hook (SLURM time limit, preemption: SIGUSR2): the same task again. The signal first
+        reached train(), which checkpointed the exact position (as for SIGTERM), so the requeued task resumes
+        there bit for bit."""
         self._note("requeued")
         return _submitit().helpers.DelayedSubmission(self)
 

@@ -52,3 +52,39 @@ def test_status_before_anything_ran_and_bad_launchers(capsys, tiny):  # noqa: F8
     assert code == 0 and stdout.count("pending") == 2
     code, _, err = run(capsys, ["reproduce", "fig7", *args, "--launcher", "kubernetes"])
     assert code == 2 and "unknown launcher" in err and err.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_a_local_task_stopped_by_the_scheduler_signal_is_requeued_and_ends_bit_for_bit(tmp_path):
+    """submitit's time-limit signal (SIGUSR2) mid-run: train() checkpoints the exact position, submitit requeues the
+    task, it resumes; the final weights equal an uninterrupted run's."""
+    import os
+    import signal
+    import time
+
+    import submitit
+    import torch
+
+    from bm.deep.models import ModelConfig
+    from bm.deep.train import DeepTrainConfig, train
+    from bm.reproduce.launch import TrainTask
+    from bm.runs import RunFolder
+    from tests.deep.test_datasets import write_cifar10
+
+    write_cifar10(tmp_path / "data", per_batch=8)
+    cfg = DeepTrainConfig(data_dir=str(tmp_path / "data"), epochs=40, batch_size=8, probe_every=40, checkpoint_every=40,
+                          model=ModelConfig(arch="mlp", width=4, projector_width=16, num_classes=0, mlp_hidden=32),
+                          decomposition_samples=4)
+    train(cfg, tmp_path / "whole")
+    job = submitit.LocalExecutor(folder=tmp_path / "jobs").submit(TrainTask(cfg, tmp_path / "cut", tmp_path / "t.jsonl"))
+    deadline = time.time() + 120
+    while len(RunFolder(tmp_path / "cut").metrics()) < 4 and time.time() < deadline:  # epochs 0-3 written
+        time.sleep(0.05)
+    pid = json.loads((tmp_path / "t.jsonl").read_text().splitlines()[0])["pid"]  # the task's own process
+    os.kill(pid, signal.SIGUSR2)  # what SLURM sends the task before its time limit (submitit's --signal=USR2)
+    job.result()
+    events = [json.loads(line)["event"] for line in (tmp_path / "t.jsonl").read_text().splitlines()]
+    assert events == ["started", "requeued", "started", "finished"]
+    a = RunFolder(tmp_path / "whole").weights(40)
+    b = RunFolder(tmp_path / "cut").weights(40)
+    assert all(torch.equal(a[k], b[k]) for k in a)
