@@ -83,6 +83,7 @@ def _progress():
         yield start
 
 
+LAUNCHER = typer.Option(help="Train the independent pieces (seeds; runs of a search round) as submitit jobs: debug, local (at most --max-parallel at once) or slurm (default parameters; bm reproduce has the SLURM options). Needs the slurm extra.")
 THREADS = typer.Option(help="CPU threads of the toy trainer (0: the faster of 1 and torch's default, timed on 40 "
                                 "steps of this grid; results do not depend on it).")
 
@@ -142,6 +143,8 @@ def toy_grid(
     threads: Annotated[int, THREADS] = 0,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Empty --out first if it holds a grid (any config).")] = False,
     tensorboard: Annotated[bool, typer.Option("--tensorboard", help="Also write TensorBoard event files, one run per cell under OUT/tensorboard (needs the tensorboard extra).")] = False,
+    launcher: Annotated[Optional[str], LAUNCHER] = None,
+    max_parallel: Annotated[int, typer.Option(help="--launcher local: jobs at once.")] = 2,
 ) -> None:
     """Train the Appendix-E toy model over an n x B grid and seeds: grid.csv, capacity.json, heatmap.
 
@@ -159,7 +162,7 @@ def toy_grid(
     said = []
     with _progress() as start:
         folder = run_grid(config, out, progress=start, threads=_threads(threads), overwrite=overwrite, log=said.append,
-                          tensorboard=tensorboard)
+                          tensorboard=tensorboard, launcher=launcher, max_parallel=max_parallel)
     typer.echo("\n".join(said))
     h = headline(read_csv_rows(folder / "grid.csv"), json.loads((folder / "capacity.json").read_text())["capacity"])
     typer.echo(f"C_t = {h['capacity']}; at n = {h['n']}: K-NN {h['knn_B_max']:.3f} with B = {h['B_max']}, "
@@ -477,6 +480,8 @@ def capacity_deep(
     seed: Annotated[int, typer.Option(help="Seed of the sweep runs.")] = 0,
     download: Annotated[bool, typer.Option(help="Download the data set if missing (needs internet).")] = False,
     device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
+    launcher: Annotated[Optional[str], LAUNCHER] = None,
+    max_parallel: Annotated[int, typer.Option(help="--launcher local: runs at once.")] = 2,
 ) -> None:
     """C_t of a (small) deep model for a budget of t steps, then Fig. 5: memorization and K-NN against B at fixed n."""
     from bm.deep.capacity import capacity_and_sweep
@@ -488,7 +493,8 @@ def capacity_deep(
         arch=model, width=width, projector_width=projector_width, num_classes=0, image_size=IMAGE_SIZES.get(dataset, 32)),
         batch_size=batch_size, lr=lr, seed=seed, device=device)
     data = (load_dataset(dataset, data_dir, "train", download), load_dataset(dataset, data_dir, "test"))
-    _echo_sweep(capacity_and_sweep(base, data, out, steps, n, list(int_list(Bs, "Bs")), n_max, capacity_repeats), out)
+    _echo_sweep(capacity_and_sweep(base, data, out, steps, n, list(int_list(Bs, "Bs")), n_max, capacity_repeats,
+                                   launcher, max_parallel), out)
 
 
 RECIPE_HELP = "; ".join(f"{r.name} = {r.source}" for r in RECIPES.values()) + " (default table6)."
@@ -563,7 +569,7 @@ def reproduce_cmd(
         return
     slurm = None
     if launcher == "slurm":
-        from bm.reproduce.launch import SlurmOptions
+        from bm.launch import SlurmOptions
 
         extra = dict(kv.split("=", 1) for kv in slurm_extra or [] if "=" in kv)
         if len(extra) != len(slurm_extra or []):

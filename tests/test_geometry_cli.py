@@ -96,3 +96,17 @@ def test_capacity_deep_runs_then_skips_finished_runs(capsys, tmp_path):
     assert code == 0, err
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # nothing retrained
     assert json.loads((tmp_path / "c" / "sweep.json").read_text()) == first
+
+
+def test_capacity_deep_search_rounds_as_jobs_equal_the_in_process_search(capsys, tmp_path):
+    pytest.importorskip("submitit")
+    write_cifar10(tmp_path / "data", per_batch=8)
+    args = ["capacity", "deep", "--data-dir", str(tmp_path / "data"), "--width", "4", "--projector-width", "32",
+            "--batch-size", "16", "--steps", "4", "--n", "8", "--Bs", "1", "--n-max", "8", "--capacity-repeats", "2"]
+    assert run(capsys, [*args, "--out", str(tmp_path / "a")])[0] == 0
+    code, _, err = run(capsys, [*args, "--out", str(tmp_path / "b"), "--launcher", "local", "--max-parallel", "2"])
+    assert code == 0, err
+    a, b = (json.loads((tmp_path / x / "capacity.json").read_text()) for x in "ab")
+    assert a["capacity"] == b["capacity"] and a["rate"] == b["rate"]
+    assert json.loads((tmp_path / "a" / "sweep.json").read_text())["rows"] == json.loads(
+        (tmp_path / "b" / "sweep.json").read_text())["rows"]

@@ -43,18 +43,24 @@ def budgeted(cfg: DeepTrainConfig, items: int, steps: int) -> DeepTrainConfig:
 
 
 def deep_capacity(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], out: Path, steps: int, n_max: int,
-                  repeats: int = 2) -> dict:
-    """Estimate C_t for `base` (its model, lr and batch size) and a budget of t = `steps`; writes capacity.json."""
+                  repeats: int = 2, launcher: str | None = None, max_parallel: int = 2) -> dict:
+    """Estimate C_t for `base` (its model, lr and batch size) and a budget of t = `steps`; writes capacity.json.
+    `launcher` (bm.launch): the runs of each search round as jobs (they read their data from base.data_dir)."""
     cfg0 = replace(base, label_noise=1.0, augment="none", views=1)
 
     def fit(ns, seeds):
-        acc = np.zeros((len(ns), len(seeds)))
-        for i, n in enumerate(ns):
-            for j, seed in enumerate(seeds):
-                cfg = budgeted(replace(cfg0, subset=int(n), seed=int(seed), probe_k=max(1, min(cfg0.probe_k, int(n) - 1))),
-                               int(n), steps)
-                acc[i, j] = RunFolder(train_or_resume(cfg, out / "runs" / f"n{n}_s{seed}", data)).metrics()[-1]["train_acc"]
-        return acc
+        runs = [(budgeted(replace(cfg0, subset=int(n), seed=int(seed), probe_k=max(1, min(cfg0.probe_k, int(n) - 1))),
+                          int(n), steps), out / "runs" / f"n{n}_s{seed}") for n in ns for seed in seeds]
+        if launcher is None:
+            for cfg, folder in runs:
+                train_or_resume(cfg, folder, data)
+        else:
+            from bm.launch import TrainTask, launch
+
+            launch([TrainTask(cfg, folder, out / "tasks.jsonl") for cfg, folder in runs], launcher, out / "jobs",
+                   max_parallel)
+        acc = [RunFolder(folder).metrics()[-1]["train_acc"] for _, folder in runs]
+        return np.array(acc).reshape(len(ns), len(seeds))
 
     est = estimate_capacity(fit, n_max=n_max, repeats=repeats)
     record = {**est.to_dict(), "rate": {str(n): r for n, r in est.rate.items()}, "budget_steps": steps,
@@ -102,7 +108,8 @@ def b_sweep(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], out: Path, s
 
 
 def capacity_and_sweep(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], out: Path, steps: int, n: int,
-                       Bs: list[int], n_max: int, repeats: int = 2) -> dict:
+                       Bs: list[int], n_max: int, repeats: int = 2, launcher: str | None = None,
+                       max_parallel: int = 2) -> dict:
     """C_t, then the B sweep at n, in `out` (config.json names the whole job; a rerun skips finished runs)."""
     if not 2 <= n <= len(data[0]) or n_max < 2 or steps < 1 or not Bs or min(Bs) < 1:
         raise BMError(f"n must lie in [2, {len(data[0])}], n_max be >= 2, steps >= 1 and every B >= 1")
@@ -111,5 +118,5 @@ def capacity_and_sweep(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], o
                                     images), base.device, "each run")
     prepare_run_folder(out, {"base": base.to_json(), "steps": steps, "n": n, "Bs": list(Bs), "n_max": n_max,
                              "repeats": repeats})
-    est = deep_capacity(base, data, out, steps, min(n_max, len(data[0])), repeats)
+    est = deep_capacity(base, data, out, steps, min(n_max, len(data[0])), repeats, launcher, max_parallel)
     return b_sweep(base, data, out, steps, n, list(Bs), est["capacity"])

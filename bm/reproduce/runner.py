@@ -76,7 +76,7 @@ def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "c
               launcher: str | None = None, max_parallel: int = 2, slurm=None) -> dict:
     """Run (or resume) every run of the preset, skipping finished ones, then write its outputs; returns result.json.
 
-    `launcher` (bm.reproduce.launch): debug / local run the unfinished runs as jobs (local: at most `max_parallel`
+    `launcher` (bm.launch): debug / local run the unfinished runs as jobs (local: at most `max_parallel`
     at once) before the outputs are written; slurm submits them as one array and returns {"submitted": job ids}
     (rerun without a launcher once they finished, to write the outputs)."""
     preset, plan = make_plan(name, scale, data_dir, out, device, datasets, recipe)
@@ -95,11 +95,11 @@ def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "c
     start = time.perf_counter()
     todo = [r for r in runs if RunFolder(plan.folder(r)).finished_epochs() < r.config.epochs]
     if launcher is not None and todo:
-        from bm.reproduce.launch import TrainTask, launch
+        from bm.launch import TrainTask, launch
 
         folder.mkdir(parents=True, exist_ok=True)
         tasks = [TrainTask(r.config, plan.folder(r), folder / "tasks.jsonl") for r in todo]
-        ids = launch(tasks, launcher, folder / "jobs", max_parallel, slurm)
+        ids = launch(tasks, launcher, folder / "jobs", max_parallel, slurm, wait=launcher != "slurm")
         if launcher == "slurm":
             atomic_write_text(folder / "jobs.json", json.dumps({"launcher": launcher, "job_ids": ids}, indent=2) + "\n")
             return {"submitted": ids, "folder": str(folder)}
@@ -123,8 +123,8 @@ def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "c
 
 def status(name: str, scale: str, data_dir: Path, out: Path, recipe: str | None = None,
            datasets: tuple[str, ...] | None = None) -> list[dict]:
-    """Per run of the preset: finished / running / failed / cut short / pending (bm.reproduce.launch.run_status)."""
-    from bm.reproduce.launch import run_status
+    """Per run of the preset: finished / running / failed / cut short / pending (bm.launch.run_status)."""
+    from bm.launch import run_status
 
     preset, plan = make_plan(name, scale, data_dir, out, datasets=datasets, recipe=recipe)
     runs = preset.runs(plan)

@@ -116,6 +116,22 @@ def _capacity(config: ToyGridConfig, out: Path, tick) -> dict:
     return record
 
 
+@dataclass(frozen=True)
+class SeedTask:
+    """One seed of a grid as a picklable job (bm.launch): its grid rows and curves, on `threads` CPU threads."""
+
+    config: ToyGridConfig
+    seed: int
+    threads: int = 1
+
+    def __call__(self) -> tuple[list[dict], list[dict]]:
+        with using_threads(self.threads):
+            return _train_seed(self.config, self.seed, None)
+
+    def __repr__(self) -> str:
+        return f"seed {self.seed}"
+
+
 def _train_seed(config: ToyGridConfig, seed: int, on_step) -> tuple[list[dict], list[dict]]:
     mixture = ToyMixture(config.data)
     split = mixture.split(max(config.ns), max(config.Bs), seed)
@@ -145,12 +161,14 @@ def grid_threads(config: ToyGridConfig, requested: int = 0) -> tuple[int, dict[i
 
 def run_grid(config: ToyGridConfig, out: Path, progress: Callable[[str, int], Callable[[int], None]] | None = None,
              max_seeds: int | None = None, threads: int = 0, overwrite: bool = False,
-             log: Callable[[str], None] | None = None, tensorboard: bool = False) -> Path:
+             log: Callable[[str], None] | None = None, tensorboard: bool = False, launcher: str | None = None,
+             max_parallel: int = 2) -> Path:
     """Run (or resume) the grid into `out`; returns out. `progress(label, total_steps)` may return a per-step
     callback; `max_seeds` stops after that many newly trained seeds (for tests); `threads`: CPU threads (0:
     chosen by `grid_threads`, said through `log`; the results do not depend on it); `overwrite` empties a folder
     holding another grid; `tensorboard`: event files per cell under OUT/tensorboard/n{n}_B{B}_seed{s} (the curves
-    by step, the grid's results at the last step)."""
+    by step, the grid's results at the last step); `launcher` (bm.launch: debug, local, slurm) trains the missing
+    seeds as jobs, local at most `max_parallel` at once (each on one thread when several run)."""
     require_memory(toy_grid_bytes(config), _check_device(config.device), "this grid")
     out = prepare_run_folder(Path(out), config.to_json(), overwrite=overwrite)
 
@@ -161,19 +179,27 @@ def run_grid(config: ToyGridConfig, out: Path, progress: Callable[[str, int], Ca
     if log is not None and config.device == "cpu":
         timed = ", ".join(f"{n}: {t * 1e3:.0f} ms" for n, t in seconds.items())
         log(f"toy trainer on {chosen} CPU thread(s)" + (f" (40 steps timed at {timed})" if timed else ""))
+    jobs = None if launcher is None else (launcher, max_parallel, 1 if launcher == "local" and max_parallel > 1
+                                                                     else chosen)
     with using_threads(chosen):
-        _run_grid(config, out, tick, max_seeds, tensorboard)
+        _run_grid(config, out, tick, max_seeds, tensorboard, jobs)
     return out
 
 
-def _run_grid(config: ToyGridConfig, out: Path, tick, max_seeds: int | None, tensorboard: bool) -> None:
+def _run_grid(config: ToyGridConfig, out: Path, tick, max_seeds: int | None, tensorboard: bool, jobs) -> None:
     capacity = _capacity(config, out, tick)
     rows = read_csv_rows(out / "grid.csv")
     curves = read_csv_rows(out / "curves.csv")
     done = {int(r["seed"]) for r in rows}
     todo = [s for s in config.seeds if s not in done][:max_seeds]
-    for seed in todo:
-        new_rows, new_curves = _train_seed(config, seed, tick(f"seed {seed}", config.train.steps))
+    if jobs is not None and todo:
+        from bm.launch import launch
+
+        launcher, max_parallel, threads = jobs
+        done_by_jobs = launch([SeedTask(config, s, threads) for s in todo], launcher, out / "jobs", max_parallel)
+    for k, seed in enumerate(todo):
+        new_rows, new_curves = (done_by_jobs[k] if jobs is not None
+                                else _train_seed(config, seed, tick(f"seed {seed}", config.train.steps)))
         if tensorboard:
             _events(out, config.train.steps, new_rows, new_curves)
         rows += new_rows

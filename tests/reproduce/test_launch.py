@@ -67,7 +67,7 @@ def test_a_local_task_stopped_by_the_scheduler_signal_is_requeued_and_ends_bit_f
 
     from bm.deep.models import ModelConfig
     from bm.deep.train import DeepTrainConfig, train
-    from bm.reproduce.launch import TrainTask
+    from bm.launch import TrainTask
     from bm.runs import RunFolder
     from tests.deep.test_datasets import write_cifar10
 
@@ -88,3 +88,17 @@ def test_a_local_task_stopped_by_the_scheduler_signal_is_requeued_and_ends_bit_f
     a = RunFolder(tmp_path / "whole").weights(40)
     b = RunFolder(tmp_path / "cut").weights(40)
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_toy_grid_seeds_as_jobs_equal_the_in_process_grid(capsys, tmp_path):
+    from bm.runs import read_csv_rows
+    from tests.test_cli import TINY_ARGS
+
+    args = [a if a != "0" or TINY_ARGS[i - 1] != "--seeds" else "0,1" for i, a in enumerate(TINY_ARGS)]
+    assert run(capsys, ["toy-grid", "--out", str(tmp_path / "plain"), *args])[0] == 0
+    code, _, err = run(capsys, ["toy-grid", "--out", str(tmp_path / "jobs"), *args, "--launcher", "local",
+                                "--max-parallel", "2"])
+    assert code == 0, err
+    rows = [[{k: v for k, v in r.items() if k != "seconds"} for r in read_csv_rows(tmp_path / x / "grid.csv")]
+            for x in ("plain", "jobs")]
+    assert rows[0] == rows[1] and {r["seed"] for r in rows[1]} == {"0", "1"}

@@ -1,8 +1,9 @@
-"""Running a preset's runs as jobs through submitit: `debug` (in this process), `local` (subprocesses, at most
-`max_parallel` at once) or `slurm` (one job array, `map_array`; the command returns with its id).
+"""Independent pieces of work as jobs through submitit: `debug` (in this process), `local` (subprocesses, at most
+`max_parallel` at once) or `slurm` (one job array). Used by `bm reproduce` (its runs), `bm toy-grid` (its seeds) and
+`bm capacity deep` (the runs of each search round).
 
-A task is one run: it loads its data and calls `train_or_resume`, so a finished run is never trained again and one
-cut short resumes bit for bit. On SLURM a task that reaches its time limit is checkpointed by submitit's
+A deep run's task (`TrainTask`) loads its data and calls `train_or_resume`, so a finished run is never trained again
+and one cut short resumes bit for bit. On SLURM a task that reaches its time limit is checkpointed by submitit's
 `Checkpointable` hook and requeued; the requeued task resumes from the run's last checkpoint. Every task appends its
 start, end and outcome to OUT/<scale>/<preset>/tasks.jsonl (the run-by-run record `--status` reads with the run
 folders). submitit is the optional extra `slurm`.
@@ -83,6 +84,9 @@ class TrainTask:
         self._note("finished")
         return str(self.folder)
 
+    def __repr__(self) -> str:
+        return f"run {self.folder.name}"
+
     def checkpoint(self, *args, **kwargs):
         """submitit's requeue hook (SLURM time limit, preemption: SIGUSR2): the same task again. The signal first
         reached train(), which checkpointed the exact position (as for SIGTERM), so the requeued task resumes
@@ -96,10 +100,10 @@ class TrainTask:
                                 **extra}) + "\n")
 
 
-def launch(tasks: list[TrainTask], launcher: str, logs: Path, max_parallel: int = 2,
-           slurm: SlurmOptions | None = None) -> list[str]:
-    """Run the tasks under `launcher`; debug / local return when all ended (failed ones reported together, after
-    the others finished), slurm returns the job ids at once."""
+def launch(tasks: list, launcher: str, logs: Path, max_parallel: int = 2, slurm: SlurmOptions | None = None,
+           wait: bool = True) -> list:
+    """Run the tasks (picklable callables) under `launcher`; returns their results in order, once all ended (failed
+    ones are reported together, after the others finished). slurm with `wait=False` returns the job ids at once."""
     if launcher not in LAUNCHERS:
         raise BMError(f"unknown launcher {launcher!r}; choose one of {', '.join(LAUNCHERS)}")
     if max_parallel < 1:
@@ -111,30 +115,39 @@ def launch(tasks: list[TrainTask], launcher: str, logs: Path, max_parallel: int 
         executor.update_parameters(name="bm", **(slurm or SlurmOptions()).parameters())
         with executor.batch():  # one job array; each job's callable is its task, so submitit can requeue it
             jobs = [executor.submit(task) for task in tasks]
-        return [job.job_id for job in jobs]
+        if not wait:
+            return [job.job_id for job in jobs]
+        return _results(list(zip(tasks, jobs)), len(tasks))
     executor = (submitit.DebugExecutor if launcher == "debug" else submitit.LocalExecutor)(folder=logs)
     if launcher == "local":
         executor.update_parameters(timeout_min=7 * 24 * 60)
-    pending, running, failed, ids = list(tasks), [], [], []
+    pending, running, ended = list(tasks), [], []
     while pending or running:  # submitit's LocalExecutor has no cap of its own: keep at most max_parallel alive
         while pending and len(running) < max_parallel:
             task = pending.pop(0)
-            job = executor.submit(task)
-            ids.append(job.job_id)
-            running.append((task, job))
+            running.append((task, executor.submit(task)))
             if launcher == "debug":
                 break  # a debug job runs when its result is asked for
-        for task, job in list(running):
-            if launcher == "debug" or job.done():
-                running.remove((task, job))
-                try:
-                    job.result()
-                except Exception as e:  # the others go on; all failures are reported at the end
-                    failed.append(f"{task.folder.name} ({type(e).__name__}; log {job.paths.stderr})")
+        for pair in list(running):
+            if launcher == "debug" or pair[1].done():
+                running.remove(pair)
+                ended.append(pair)
         time.sleep(0 if launcher == "debug" else 0.5)
+    ended.sort(key=lambda pair: tasks.index(pair[0]))
+    return _results(ended, len(tasks))
+
+
+def _results(pairs: list, total: int) -> list:
+    """The jobs' results in order (waiting for each); the failed ones named together in one BMError."""
+    results, failed = [], []
+    for task, job in pairs:
+        try:
+            results.append(job.result())
+        except Exception as e:  # the others go on; all failures are reported at the end
+            failed.append(f"{task} ({type(e).__name__}; log {job.paths.stderr})")
     if failed:
-        raise BMError(f"{len(failed)} of {len(tasks)} runs failed: " + "; ".join(failed))
-    return ids
+        raise BMError(f"{len(failed)} of {total} jobs failed: " + "; ".join(failed))
+    return results
 
 
 def run_status(folders: dict[str, Path], epochs: dict[str, int], log: Path) -> list[dict]:
