@@ -55,10 +55,11 @@ def deep_capacity(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], out: P
             for cfg, folder in runs:
                 train_or_resume(cfg, folder, data)
         else:
-            from bm.launch import TrainTask, launch
+            from bm.launch import TrainTask, job_threads, launch
 
-            launch([TrainTask(cfg, folder, out / "tasks.jsonl") for cfg, folder in runs], launcher, out / "jobs",
-                   max_parallel)
+            threads = job_threads(launcher, max_parallel)
+            launch([TrainTask(cfg, folder, out / "tasks.jsonl", threads) for cfg, folder in runs], launcher,
+                   out / "jobs", max_parallel)
         acc = [RunFolder(folder).metrics()[-1]["train_acc"] for _, folder in runs]
         return np.array(acc).reshape(len(ns), len(seeds))
 

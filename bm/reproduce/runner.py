@@ -95,10 +95,11 @@ def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "c
     start = time.perf_counter()
     todo = [r for r in runs if RunFolder(plan.folder(r)).finished_epochs() < r.config.epochs]
     if launcher is not None and todo:
-        from bm.launch import TrainTask, launch
+        from bm.launch import TrainTask, job_threads, launch
 
         folder.mkdir(parents=True, exist_ok=True)
-        tasks = [TrainTask(r.config, plan.folder(r), folder / "tasks.jsonl") for r in todo]
+        threads = job_threads(launcher, max_parallel)
+        tasks = [TrainTask(r.config, plan.folder(r), folder / "tasks.jsonl", threads) for r in todo]
         ids = launch(tasks, launcher, folder / "jobs", max_parallel, slurm, wait=launcher != "slurm")
         if launcher == "slurm":
             atomic_write_text(folder / "jobs.json", json.dumps({"launcher": launcher, "job_ids": ids}, indent=2) + "\n")

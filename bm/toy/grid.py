@@ -168,7 +168,7 @@ def run_grid(config: ToyGridConfig, out: Path, progress: Callable[[str, int], Ca
     chosen by `grid_threads`, said through `log`; the results do not depend on it); `overwrite` empties a folder
     holding another grid; `tensorboard`: event files per cell under OUT/tensorboard/n{n}_B{B}_seed{s} (the curves
     by step, the grid's results at the last step); `launcher` (bm.launch: debug, local, slurm) trains the missing
-    seeds as jobs, local at most `max_parallel` at once (each on one thread when several run)."""
+    seeds as jobs, local at most `max_parallel` at once (sharing this machine's cores: bm.launch.job_threads)."""
     require_memory(toy_grid_bytes(config), _check_device(config.device), "this grid")
     out = prepare_run_folder(Path(out), config.to_json(), overwrite=overwrite)
 
@@ -179,8 +179,12 @@ def run_grid(config: ToyGridConfig, out: Path, progress: Callable[[str, int], Ca
     if log is not None and config.device == "cpu":
         timed = ", ".join(f"{n}: {t * 1e3:.0f} ms" for n, t in seconds.items())
         log(f"toy trainer on {chosen} CPU thread(s)" + (f" (40 steps timed at {timed})" if timed else ""))
-    jobs = None if launcher is None else (launcher, max_parallel, 1 if launcher == "local" and max_parallel > 1
-                                                                     else chosen)
+    if launcher is not None:
+        from bm.launch import job_threads
+
+        jobs = (launcher, max_parallel, job_threads(launcher, max_parallel) or chosen)
+    else:
+        jobs = None
     with using_threads(chosen):
         _run_grid(config, out, tick, max_seeds, tensorboard, jobs)
     return out
