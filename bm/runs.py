@@ -131,7 +131,9 @@ def _git_sha() -> str | None:
 
 def provenance(device: str | None = None) -> dict[str, Any]:
     """Where a result comes from: bm version, git commit, whether the tree differed from it (and the sha256 of
-    `git diff HEAD`), Python / torch / CUDA versions, the device's name, the host and the start time (UTC)."""
+    `git diff HEAD`), Python / torch / CUDA versions, the device's name, torch's CPU threads (CPU results are
+    bit-identical only at the same thread count: convolution reductions split by thread), the host and the start
+    time (UTC)."""
     import hashlib
     import platform
     import socket
@@ -147,6 +149,7 @@ def provenance(device: str | None = None) -> dict[str, Any]:
             "git_diff_sha256": hashlib.sha256(diff.encode()).hexdigest() if diff else None,
             "python": platform.python_version(), "torch": torch.__version__, "cuda": torch.version.cuda,
             "device": str(device) if device is not None else None, "device_name": name,
+            "cpu_threads": torch.get_num_threads(),
             "hostname": socket.gethostname(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
