@@ -88,6 +88,17 @@ THREADS = typer.Option(help="CPU threads of the toy trainer (0: the faster of 1 
                                 "steps of this grid; results do not depend on it).")
 
 
+def _launcher(launcher: str | None, max_parallel: int) -> str | None:
+    """Check --launcher / --max-parallel before anything is written (bm.launch runs them)."""
+    from bm.launch import LAUNCHERS
+
+    if launcher is not None and launcher not in LAUNCHERS:
+        raise BMError(f"unknown launcher {launcher!r}; choose one of {', '.join(LAUNCHERS)}")
+    if max_parallel < 1:
+        raise BMError(f"--max-parallel must be >= 1, got {max_parallel}")
+    return launcher
+
+
 def _threads(requested: int) -> int:
     if requested < 0:
         raise BMError(f"--threads must be >= 0 (0: chosen by timing); got {requested}")
@@ -162,7 +173,8 @@ def toy_grid(
     said = []
     with _progress() as start:
         folder = run_grid(config, out, progress=start, threads=_threads(threads), overwrite=overwrite, log=said.append,
-                          tensorboard=tensorboard, launcher=launcher, max_parallel=max_parallel)
+                          tensorboard=tensorboard, launcher=_launcher(launcher, max_parallel),
+                          max_parallel=max_parallel)
     typer.echo("\n".join(said))
     h = headline(read_csv_rows(folder / "grid.csv"), json.loads((folder / "capacity.json").read_text())["capacity"])
     typer.echo(f"C_t = {h['capacity']}; at n = {h['n']}: K-NN {h['knn_B_max']:.3f} with B = {h['B_max']}, "
@@ -370,6 +382,7 @@ def geometry(
     kappa: Annotated[float, typer.Option(help="Margin kappa.")] = 0.0,
     reps: Annotated[int, typer.Option(help="Random starts per rank of the centre-correlation fit.")] = 10,
     max_rank: Annotated[Optional[int], typer.Option(help="Cap on the removed centre-correlation rank K (default: the reference rule).")] = None,
+    min_rank: Annotated[int, typer.Option(help="Smallest removed rank K: 1 as the reference (checked against LP simulation for P >= 7; docs/mftma-small-p.md), 0 lets the fit remove nothing.")] = 1,
     project_dim: Annotated[int, typer.Option(help="Deep: random-project wider layers to this many dimensions (0: never).")] = 5000,
     cell: Annotated[str, typer.Option(help="Toy: the grid cell 'n,B' (default: largest n and B).")] = "",
     seed: Annotated[Optional[int], typer.Option(help="Toy: the grid seed (default: the first).")] = None,
@@ -379,7 +392,7 @@ def geometry(
     if samples_per_class < 2 or n_t < 1 or reps < 1:
         raise BMError("--samples-per-class must be >= 2, --n-t and --reps >= 1")
     mftma = dict(classes=_csv(classes, "classes"), per_class=samples_per_class, n_t=n_t, kappa=kappa, n_reps=reps,
-                 max_rank=max_rank)
+                 max_rank=max_rank, min_rank=min_rank)
     from bm.runs import RunFolder
 
     if not run.is_dir():
@@ -494,7 +507,7 @@ def capacity_deep(
         batch_size=batch_size, lr=lr, seed=seed, device=device)
     data = (load_dataset(dataset, data_dir, "train", download), load_dataset(dataset, data_dir, "test"))
     _echo_sweep(capacity_and_sweep(base, data, out, steps, n, list(int_list(Bs, "Bs")), n_max, capacity_repeats,
-                                   launcher, max_parallel), out)
+                                   _launcher(launcher, max_parallel), max_parallel), out)
 
 
 RECIPE_HELP = "; ".join(f"{r.name} = {r.source}" for r in RECIPES.values()) + " (default table6)."
@@ -506,6 +519,7 @@ def _duration(seconds: float) -> str:
 
 @app.command("reproduce")
 def reproduce_cmd(
+    ctx: typer.Context,
     name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="Preset (see --list).")] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the presets, their runs and expected times, and exit.")] = False,
     scale: Annotated[str, typer.Option(help="full (the paper's models and data, a GPU) or mini (cifar-10-mini-sized data, CPU-sized models).")] = "full",
@@ -567,6 +581,13 @@ def reproduce_cmd(
         preset, plan = make_plan(name, scale, data_dir, out, device, chosen, recipe)
         typer.echo("\n".join(commands(preset, plan)))
         return
+    _launcher(launcher, max_parallel)
+    given = _given(ctx)
+    if launcher != "slurm" and any(name.startswith("slurm_") for name in given):
+        raise BMError("--slurm-* options apply to --launcher slurm")
+    if launcher is not None and name in PRESETS and PRESETS[name].command is not None:
+        raise BMError(f"{name} is one job of its own (bm reproduce {name} --print-commands shows it): run it without "
+                      "--launcher, or give that command --launcher")
     slurm = None
     if launcher == "slurm":
         from bm.launch import SlurmOptions

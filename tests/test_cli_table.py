@@ -127,6 +127,13 @@ ROWS = {
     "reproduce unknown preset": Row("reproduce fig99 --scale mini --out {tmp}/o", "fig99", ("o",)),
     "reproduce recipe at mini scale": Row("reproduce fig3 --scale mini --recipe released --out {tmp}/o", "recipe",
                                           ("o",)),
+    "reproduce slurm option without slurm": Row("reproduce fig7 --scale mini --launcher local --slurm-partition gpu "
+                                                "--out {tmp}/o", "--slurm-* options apply to --launcher slurm", ("o",)),
+    "reproduce launcher for an own-job preset": Row("reproduce fig13 --scale mini --launcher local --out {tmp}/o",
+                                                    "one job of its own", ("o",)),
+    "reproduce unknown launcher": Row("reproduce fig7 --scale mini --launcher kubernetes --data-dir {data} --out {tmp}/o",
+                                      "unknown launcher", ("o",)),
+    "geometry negative min rank": Row("geometry {run} --min-rank -1", "min_rank >= 0", ("run/geometry.json",)),
     "unknown command": Row("nope", "No such command"),
 }
 

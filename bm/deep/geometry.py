@@ -43,7 +43,8 @@ def _projected(x: torch.Tensor, dim: int, seed: int) -> torch.Tensor:
 
 def run_geometry(path: Path, layers: list[str] | None = None, epochs: list[int] | None = None,
                  classes: list[int] | None = None, per_class: int = 50, project_dim: int = 5000, n_t: int = 200,
-                 kappa: float = 0.0, n_reps: int = 10, max_rank: int | None = None, device: str = "cpu") -> dict:
+                 kappa: float = 0.0, n_reps: int = 10, max_rank: int | None = None, device: str = "cpu",
+                 min_rank: int = 1) -> dict:
     """Per-layer, per-epoch MFTMA of a deep run; writes geometry.json and geometry.png/.pdf."""
     run, cfg, _ = load_run(path)
     lock_folder(run.path)  # it writes geometry.json into the run folder
@@ -59,7 +60,7 @@ def run_geometry(path: Path, layers: list[str] | None = None, epochs: list[int] 
         feats = embed(net, train.images.to(device), names)
         results[str(epoch)] = {
             name: layer_geometry(_projected(feats[name].cpu(), project_dim, cfg.seed), groups, per_class, classes,
-                                 n_t=n_t, kappa=kappa, n_reps=n_reps, max_rank=max_rank, seed=cfg.seed)
+                                 n_t=n_t, kappa=kappa, n_reps=n_reps, max_rank=max_rank, min_rank=min_rank, seed=cfg.seed)
             for name in names}
     record = {"run": str(run.path), "layers": names, "epochs": [str(e) for e in chosen], "per_class": per_class,
               "project_dim": project_dim, "n_t": n_t, "kappa": kappa, "results": results}

@@ -43,7 +43,7 @@ def _layers(params, x: torch.Tensor) -> dict[str, torch.Tensor]:
 
 def toy_geometry(folder: Path, n: int | None = None, B: int | None = None, seed: int | None = None,
                  per_class: int = 50, classes: list[int] | None = None, n_t: int = 200, kappa: float = 0.0,
-                 n_reps: int = 10, max_rank: int | None = None) -> dict:
+                 n_reps: int = 10, max_rank: int | None = None, min_rank: int = 1) -> dict:
     """MFTMA per layer at init and after training for one grid cell; writes geometry_n{n}_B{B}_s{seed}.json/.png/.pdf."""
     config = load_grid_config(folder)
     lock_folder(folder)  # it writes into the grid folder
@@ -63,7 +63,7 @@ def toy_geometry(folder: Path, n: int | None = None, B: int | None = None, seed:
         on_probe, on_train = _layers(params, split.probe_x), _layers(params, split.views[:n, 0])
         results[epoch] = {}
         for layer in LAYERS:
-            mftma = dict(n_t=n_t, kappa=kappa, n_reps=n_reps, max_rank=max_rank, seed=seed)
+            mftma = dict(n_t=n_t, kappa=kappa, n_reps=n_reps, max_rank=max_rank, min_rank=min_rank, seed=seed)
             row = layer_geometry(on_probe[layer].cpu(), probe, per_class, classes, **mftma)
             if train_groups:
                 try:
