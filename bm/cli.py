@@ -89,14 +89,10 @@ THREADS = typer.Option(help="CPU threads of the toy trainer (0: the faster of 1 
 
 
 def _launcher(launcher: str | None, max_parallel: int) -> str | None:
-    """Check --launcher / --max-parallel before anything is written (bm.launch runs them)."""
-    from bm.launch import LAUNCHERS
+    """--launcher / --max-parallel checked before anything is written."""
+    from bm.launch import check_launcher
 
-    if launcher is not None and launcher not in LAUNCHERS:
-        raise BMError(f"unknown launcher {launcher!r}; choose one of {', '.join(LAUNCHERS)}")
-    if max_parallel < 1:
-        raise BMError(f"--max-parallel must be >= 1, got {max_parallel}")
-    return launcher
+    return check_launcher(launcher, max_parallel)
 
 
 def _threads(requested: int) -> int:

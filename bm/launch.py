@@ -20,11 +20,12 @@ from pathlib import Path
 
 import torch
 
-from bm.deep.train import DeepTrainConfig
+from bm.deep.datasets import load_dataset
+from bm.deep.train import DeepTrainConfig, Interrupted, train_or_resume
 from bm.errors import BMError
 from bm.threads import using_threads
 
-__all__ = ["LAUNCHERS", "SlurmOptions", "TrainTask", "job_threads", "launch", "run_status"]
+__all__ = ["LAUNCHERS", "SlurmOptions", "TrainTask", "check_launcher", "job_threads", "launch", "run_status"]
 
 LAUNCHERS = ("debug", "local", "slurm")
 
@@ -66,11 +67,6 @@ class TrainTask:
         self.config, self.folder, self.log, self.threads = config, Path(folder), Path(log), threads
 
     def __call__(self) -> str:
-        from bm.deep.datasets import load_dataset
-        from bm.deep.train import train_or_resume
-
-        from bm.deep.train import Interrupted
-
         self._note("started")
         try:
             cfg = self.config
@@ -80,7 +76,7 @@ class TrainTask:
         except Interrupted as e:  # the scheduler's signal: train saved the exact position; now let submitit requeue
             if e.signum == signal.SIGUSR2 and callable(signal.getsignal(signal.SIGUSR2)):
                 os.kill(os.getpid(), signal.SIGUSR2)  # train restored submitit's handler: it calls checkpoint() and exits
-                time.sleep(600)
+                time.sleep(600)  # (never reached: the handler runs on return from kill and ends the process)
             self._note("failed", error=f"{type(e).__name__}: {e}")
             raise
         except BaseException as e:
@@ -111,14 +107,20 @@ def job_threads(launcher: str, max_parallel: int) -> int | None:
     return max(1, (os.cpu_count() or 1) // max_parallel) if launcher == "local" else None
 
 
+def check_launcher(launcher: str | None, max_parallel: int) -> str | None:
+    """`launcher` (None: no jobs) if it and `max_parallel` are valid, else one BMError."""
+    if launcher is not None and launcher not in LAUNCHERS:
+        raise BMError(f"unknown launcher {launcher!r}; choose one of {', '.join(LAUNCHERS)}")
+    if max_parallel < 1:
+        raise BMError(f"--max-parallel must be >= 1, got {max_parallel}")
+    return launcher
+
+
 def launch(tasks: list, launcher: str, logs: Path, max_parallel: int = 2, slurm: SlurmOptions | None = None,
            wait: bool = True) -> list:
     """Run the tasks (picklable callables) under `launcher`; returns their results in order, once all ended (failed
     ones are reported together, after the others finished). slurm with `wait=False` returns the job ids at once."""
-    if launcher not in LAUNCHERS:
-        raise BMError(f"unknown launcher {launcher!r}; choose one of {', '.join(LAUNCHERS)}")
-    if max_parallel < 1:
-        raise BMError(f"--max-parallel must be >= 1, got {max_parallel}")
+    check_launcher(launcher, max_parallel)
     submitit = _submitit()
     logs.mkdir(parents=True, exist_ok=True)
     if launcher == "slurm":

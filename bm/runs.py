@@ -78,9 +78,10 @@ def _umask() -> int:
     return mask
 
 
-def read_saved(path: Path, keys: tuple[str, ...] = (), device: str = "cpu") -> dict:
+def read_saved(path: Path, keys: tuple[str, ...] = (), device: str = "cpu", mmap: bool = False) -> dict:
     """A dict saved with torch.save in a run folder (checkpoint.pt, init.pt, snapshot_E.pt, labels.pt),
-    holding `keys`; a missing, truncated, corrupt or foreign file is one RunFolderError naming it."""
+    holding `keys`; a missing, truncated, corrupt or foreign file is one RunFolderError naming it. `mmap`: tensors
+    are mapped, not read (for a look at a checkpoint's epoch without reading its weights and optimizer states)."""
     import pickle
 
     import torch
@@ -89,7 +90,7 @@ def read_saved(path: Path, keys: tuple[str, ...] = (), device: str = "cpu") -> d
     if not path.is_file():
         raise RunFolderError(f"{path} is missing")
     try:
-        obj = torch.load(path, map_location=device, weights_only=False)
+        obj = torch.load(path, map_location=device, weights_only=False, mmap=mmap)
     except (RuntimeError, EOFError, OSError, ValueError, AttributeError, ImportError, pickle.UnpicklingError) as e:
         raise RunFolderError(f"{path} is truncated or corrupt ({type(e).__name__}); restore it or rerun the run") from None
     missing = [k for k in keys if not isinstance(obj, dict) or k not in obj]
@@ -265,7 +266,7 @@ class RunFolder:
     def finished_epochs(self) -> int:
         """Epochs the checkpoint holds (0 when there is none)."""
         path = self.path / self.CHECKPOINT
-        return int(read_saved(path, ("epoch",))["epoch"]) if path.exists() else 0
+        return int(read_saved(path, ("epoch",), mmap=True)["epoch"]) if path.exists() else 0
 
     def weight_files(self) -> dict[int, Path]:
         """Epoch -> weights file: init.pt (0), snapshot_E.pt, checkpoint.pt (its epoch)."""
@@ -284,15 +285,18 @@ class RunFolder:
                                  "(train with --snapshots to keep more)")
         return read_saved(found[epoch], ("model",))["model"]
 
-    def metrics(self) -> list[dict]:
-        """metrics.jsonl's records (a torn last line, from a kill mid-write, is left out)."""
+    def metrics(self, say_torn: bool = False) -> list[dict]:
+        """metrics.jsonl's records. A torn last line (a kill inside a write) is left out (`say_torn`: and said on
+        stderr); a line before the last that is not JSON is a RunFolderError (the folder is damaged)."""
         path = self.path / self.METRICS
-        if not path.exists():
-            return []
+        lines = [line for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
         rows = []
-        for line in path.read_text().splitlines():
+        for k, line in enumerate(lines):
             try:
                 rows.append(json.loads(line))
             except json.JSONDecodeError:
-                break
+                if k < len(lines) - 1:
+                    raise RunFolderError(f"{path} line {k + 1} is not JSON; the run folder is damaged") from None
+                if say_torn:
+                    print(f"bm: dropped a torn last line of {path}", file=sys.stderr)
         return rows

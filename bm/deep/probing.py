@@ -27,6 +27,7 @@ from bm.deep.train import DeepTrainConfig, embed  # noqa: E402
 from bm.errors import BMError  # noqa: E402
 from bm.plotting import save_figure  # noqa: E402
 from bm.probe import knn_accuracy, knn_scores, linear_probe_accuracy  # noqa: E402
+from bm.registry import registrar  # noqa: E402
 from bm.runs import RunFolder, atomic_save, atomic_write_text, lock_folder, read_saved  # noqa: E402
 
 __all__ = ["FITS", "PROBES", "ProbeData", "embedding_probe", "load_run", "network_at", "plot_probe", "probe_layers",
@@ -51,15 +52,7 @@ Probe = Callable[[ProbeData], dict[str, float]]  # -> {probe.json key: value}
 PROBES: dict[str, Probe] = {}  # name -> probe; `bm probe --fit` takes these names
 
 
-def register_probe(name: str) -> Callable[[Probe], Probe]:
-    """Decorator: make `name` a probe of `bm probe --fit` (and probe_layers' `fits`)."""
-    def add(fn: Probe) -> Probe:
-        if name in PROBES:
-            raise BMError(f"probe {name!r} is already registered")
-        PROBES[name] = fn
-        return fn
-
-    return add
+register_probe = registrar(PROBES, "probe")  # register_probe(name)(fn): a probe of `bm probe --fit name`
 
 
 @register_probe("clean")
@@ -155,7 +148,8 @@ def probe_layers(path: Path, layers: list[str] | None = None, fits: tuple[str, .
     other = [load_dataset(transfer, data_dir or Path(cfg.data_dir), split).resized(cfg.model.image_size)
              for split in ("train", "test")] if transfer is not None else []
     for which, file in (("trained", weights),) + ((("init", run / RunFolder.INIT),) if init else ()):
-        net.load_state_dict(read_saved(file, ("model",), device)["model"])
+        if saved is None or other:  # dumped features need no network, unless a transfer probe embeds new images
+            net.load_state_dict(read_saved(file, ("model",), device)["model"])
         if saved is not None:
             if which not in saved["features"] or not set(names) <= set(saved["features"][which][0]):
                 raise BMError(f"{features} lacks the {which} features of layer(s) {', '.join(names)}")

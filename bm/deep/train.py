@@ -12,9 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
-import pickle
 import signal
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -22,17 +20,17 @@ from pathlib import Path
 
 import torch
 
+from bm.configs import from_dict, to_dict
 from bm.deep.augment import SSLAugment
 from bm.deep.datasets import ImageSet, load_dataset
 from bm.deep.distributed import setup
 from bm.deep.models import ModelConfig, Network
 from bm.deep.views import PROTOCOLS, augment_batch, finite_labels, finite_views, iid_views
-from bm.configs import from_dict, to_dict
 from bm.errors import BMError, require_finite
 from bm.labels import LabelConfig, assign_labels
 from bm.memory import deep_train_bytes, require_memory
 from bm.probe import knn_accuracy
-from bm.runs import RunFolder, atomic_save, atomic_write_text, prepare_run_folder
+from bm.runs import RunFolder, atomic_save, atomic_write_text, prepare_run_folder, read_saved
 from bm.tensorboard import EventSink
 from bm.theory import InvarianceAccumulator, mse_decomposition
 
@@ -193,7 +191,7 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
         atomic_save(run / RunFolder.INIT, {"model": net.state_dict()})
     began, offset = time.perf_counter(), 0.0
     if ddp.main:
-        offset = _truncate_metrics(run / RunFolder.METRICS, epoch if resume else -1)  # a fresh start keeps no rows
+        offset = _truncate_metrics(run, epoch if resume else -1)  # a fresh start keeps no rows
 
     def clock() -> float:
         return offset + time.perf_counter() - began
@@ -280,12 +278,13 @@ def _restore(run: RunFolder, net: Network, opt: torch.optim.Optimizer, gen: torc
              ) -> tuple[int, dict | None]:
     """Load checkpoint.pt into net, opt, gen and torch's RNG; returns (epochs done, position inside an epoch:
     its order, the next batch's offset, the running loss sum and count; None at an epoch's end)."""
+    state = read_saved(run / RunFolder.CHECKPOINT, ("model", "optimizer", "epoch", "position", "generator",
+                                                    "torch_rng"), device)
     try:
-        state = torch.load(run / RunFolder.CHECKPOINT, map_location=device, weights_only=False)
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
-    except (RuntimeError, KeyError, EOFError, OSError, ValueError, pickle.UnpicklingError) as e:
-        raise BMError(f"{run / RunFolder.CHECKPOINT} is corrupt or from another model: {e}") from None
+    except (RuntimeError, KeyError, ValueError) as e:
+        raise BMError(f"{run / RunFolder.CHECKPOINT} is from another model: {e}") from None
     gen.set_state(state["generator"].to(gen.get_state().device))
     torch.set_rng_state(state["torch_rng"])
     return state["epoch"], state["position"]
@@ -413,22 +412,10 @@ def _end_of_epoch(net: Network, out: Path, cfg: DeepTrainConfig, epoch: int, los
         atomic_save(RunFolder(out).snapshot(epoch), {"model": net.state_dict(), "epoch": epoch})
 
 
-def _truncate_metrics(path: Path, epoch: int) -> float:
+def _truncate_metrics(run: RunFolder, epoch: int) -> float:
     """Drop metric rows after `epoch` (written after the checkpoint a resumed run starts from) and a torn
-    last line (a kill inside a write; said on stderr); returns the wall time the kept rows reached."""
-    if not path.exists():
-        return 0.0
-    lines = [line for line in path.read_text().splitlines() if line.strip()]
-    rows = []
-    for k, line in enumerate(lines):
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            if k < len(lines) - 1:
-                raise BMError(f"{path} line {k + 1} is not JSON; the run folder is damaged") from None
-            print(f"bm: dropped a torn last line of {path}", file=sys.stderr)
-            continue
-        if row["epoch"] <= epoch:
-            rows.append(line)
-    atomic_write_text(path, "".join(r + "\n" for r in rows))
-    return float(json.loads(rows[-1]).get("wall_s", 0.0)) if rows else 0.0
+    last line (said on stderr); returns the wall time the kept rows reached."""
+    rows = [r for r in run.metrics(say_torn=True) if r["epoch"] <= epoch]
+    if (run / RunFolder.METRICS).exists():
+        atomic_write_text(run / RunFolder.METRICS, "".join(json.dumps(r) + "\n" for r in rows))
+    return float(rows[-1].get("wall_s", 0.0)) if rows else 0.0

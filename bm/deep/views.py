@@ -15,6 +15,7 @@ import torch
 
 from bm.deep.augment import SSLAugment, ssl_augment, view_uniforms
 from bm.errors import BMError
+from bm.registry import registrar
 
 __all__ = ["PROTOCOLS", "AugmentOptions", "IIDViews", "augment_batch", "finite_labels", "finite_views", "iid_views",
            "randaugment", "register_protocol"]
@@ -104,15 +105,8 @@ Protocol = Callable[[torch.Tensor, torch.Generator, "torch.Tensor | None", Augme
 PROTOCOLS: dict[str, Protocol] = {}  # name -> protocol; DeepTrainConfig.augment takes these names, finite and iid
 
 
-def register_protocol(name: str) -> Callable[[Protocol], Protocol]:
-    """Decorator: make `name` an online augmentation protocol (`bm deep-train --augment name`, DeepTrainConfig)."""
-    def add(fn: Protocol) -> Protocol:
-        if name in PROTOCOLS or name in ("finite", "iid"):
-            raise BMError(f"augmentation protocol {name!r} is already registered")
-        PROTOCOLS[name] = fn
-        return fn
-
-    return add
+# decorator: register_protocol(name)(fn) makes `name` an online protocol (`bm deep-train --augment name`)
+register_protocol = registrar(PROTOCOLS, "augmentation protocol", reserved=("finite", "iid"))
 
 
 @register_protocol("none")

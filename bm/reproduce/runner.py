@@ -93,7 +93,8 @@ def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "c
         prepare_run_folder(folder, {"preset": name, "scale": scale, "recipe": recipe, "data_dir": str(data_dir), "device": device,
                                     "datasets": list(datasets) if datasets else None, "runs": [r.name for r in runs]})
     start = time.perf_counter()
-    todo = [r for r in runs if RunFolder(plan.folder(r)).finished_epochs() < r.config.epochs]
+    done = {r.name: RunFolder(plan.folder(r)).finished_epochs() for r in runs}
+    todo = [r for r in runs if done[r.name] < r.config.epochs]
     if launcher is not None and todo:
         from bm.launch import TrainTask, job_threads, launch
 
@@ -104,11 +105,11 @@ def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "c
         if launcher == "slurm":
             atomic_write_text(folder / "jobs.json", json.dumps({"launcher": launcher, "job_ids": ids}, indent=2) + "\n")
             return {"submitted": ids, "folder": str(folder)}
+        done = {r.name: RunFolder(plan.folder(r)).finished_epochs() for r in runs}  # the jobs trained them
     for i, run in enumerate(runs, 1):
-        done = RunFolder(plan.folder(run)).finished_epochs()
         advance = progress(f"{name} run {i}/{len(runs)} {run.name}", run.config.epochs) if progress else None
         if advance:
-            advance(min(done, run.config.epochs))
+            advance(min(done[run.name], run.config.epochs))
         train_or_resume(run.config, plan.folder(run), plan.data[run.config.dataset],
                         on_epoch=(lambda row: advance(1)) if advance else None)
     result = preset.finish(plan, runs, folder)

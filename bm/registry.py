@@ -1,0 +1,27 @@
+"""Name -> function registries (augmentation protocols, probes): adding one is a decorated function."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from bm.errors import BMError
+
+__all__ = ["registrar"]
+
+F = TypeVar("F", bound=Callable)
+
+
+def registrar(registry: dict[str, F], kind: str, reserved: tuple[str, ...] = ()) -> Callable[[str], Callable[[F], F]]:
+    """The decorator factory `register(name)(fn)` that adds fn to `registry` under a new name (a taken or reserved
+    name is one BMError naming the `kind`)."""
+    def register(name: str) -> Callable[[F], F]:
+        def add(fn: F) -> F:
+            if name in registry or name in reserved:
+                raise BMError(f"{kind} {name!r} is already registered")
+            registry[name] = fn
+            return fn
+
+        return add
+
+    return register
