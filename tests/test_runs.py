@@ -49,3 +49,14 @@ def test_a_run_folder_from_an_earlier_bm_reads_with_defaults_and_a_newer_one_is_
     (tmp_path / "config.json").write_text(json.dumps({"config": {**old, "from_the_future": 1}, "bm_version": "9"}))
     with pytest.raises(BMError, match="unknown key.* from_the_future"):
         RunFolder(tmp_path).config()
+
+
+def test_metrics_drop_a_torn_last_line_and_refuse_a_damaged_one(tmp_path):
+    from bm.errors import RunFolderError
+    from bm.runs import RunFolder
+
+    (tmp_path / "metrics.jsonl").write_text('{"epoch": 0}\n{"epoch": 1}\n{"epo')
+    assert RunFolder(tmp_path).metrics() == [{"epoch": 0}, {"epoch": 1}]
+    (tmp_path / "metrics.jsonl").write_text('{"epoch": 0}\n{"epo\n{"epoch": 2}\n')
+    with pytest.raises(RunFolderError, match="line 2 is not JSON"):
+        RunFolder(tmp_path).metrics()
