@@ -33,8 +33,8 @@ app = typer.Typer(
 
 
 class _Command(typer.core.TyperCommand):
-    """Usage lines in the POSIX convention: RUN for a required argument, [RUN] for an optional one (typer
-    writes {RUN} for the first)."""
+    """Every bm command's class. Usage lines in the POSIX convention: RUN for a required argument, [RUN] for an
+    optional one (typer writes {RUN} for the first)."""
 
     def collect_usage_pieces(self, ctx) -> list[str]:
         return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in super().collect_usage_pieces(ctx)]
@@ -115,7 +115,7 @@ _TOY_FIELDS = {"ns": "ns", "Bs": "Bs", "seeds": "seeds", "device": "device", "cl
                "capacity_n_max": "capacity_n_max"}
 
 
-@app.command("toy-grid")
+@app.command("toy-grid", cls=_Command)
 def toy_grid(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option(help="Output folder (config.json, grid.csv, capacity.json, heatmap.png/.pdf).")] = Path("runs/toy-grid"),
@@ -182,7 +182,7 @@ def toy_grid(
 MAX_PANELS = 64  # a rows x cols figure of 64 x 64 panels is already 83 x 93 inches
 
 
-@app.command("augment-grid")
+@app.command("augment-grid", cls=_Command)
 def augment_grid(
     data_dir: Annotated[Path, typer.Option(help="Folder holding the data set's official folder.")] = Path("data"),
     dataset: Annotated[str, typer.Option(help="cifar10, cifar100, stl10 or tinyimagenet.")] = "cifar10",
@@ -263,7 +263,7 @@ def _given(ctx: typer.Context) -> dict:
             if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"}  # typer vendors click's enum
 
 
-@app.command("deep-train")
+@app.command("deep-train", cls=_Command)
 def deep_train(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option(help="Run folder.")] = Path("runs/deep"),
@@ -328,7 +328,7 @@ def deep_train(
     typer.echo(f"wrote {folder}/metrics.jsonl, checkpoint.pt")
 
 
-@app.command("probe")
+@app.command("probe", cls=_Command)
 def probe(
     run: Annotated[Optional[Path], typer.Argument(metavar="RUN", help="A deep run folder, or a checkpoint file inside one; probe.json, probe.png and probe.pdf are written into the run folder.")] = None,
     layers: Annotated[str, typer.Option(help="Comma-separated layer names (default: all; see --list-layers).")] = "",
@@ -448,7 +448,7 @@ def _echo_sweep(record: dict, folder: Path) -> None:
     typer.echo(f"wrote {folder}/capacity.json, sweep.json, sweep.png, sweep.pdf")
 
 
-@capacity_app.command("toy")
+@capacity_app.command("toy", cls=_Command)
 def capacity_toy(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("runs/capacity-toy"),
     n: Annotated[int, typer.Option(help="Samples n of the B sweep.")] = 64,
@@ -471,7 +471,7 @@ def capacity_toy(
     _echo_sweep(sweep_record(folder), folder)
 
 
-@capacity_app.command("deep")
+@capacity_app.command("deep", cls=_Command)
 def capacity_deep(
     data_dir: Annotated[Path, typer.Option(help="Folder holding the data set's official folder.")] = Path("data"),
     dataset: Annotated[str, typer.Option(help="cifar10, cifar100, stl10 or tinyimagenet.")] = "cifar10",
@@ -513,7 +513,7 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h" if seconds >= 5400 else f"{max(1, round(seconds / 60))} min"
 
 
-@app.command("reproduce")
+@app.command("reproduce", cls=_Command)
 def reproduce_cmd(
     ctx: typer.Context,
     name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="Preset (see --list).")] = None,
@@ -605,7 +605,7 @@ def reproduce_cmd(
     typer.echo(f"wrote {record['folder']}/: " + ", ".join(record["outputs"]) + ", result.json")
 
 
-@app.command("report")
+@app.command("report", cls=_Command)
 def report_cmd(
     out: Annotated[Path, typer.Argument(metavar="OUT", help="The --out of bm reproduce.")] = Path("runs/reproduce"),
 ) -> None:
@@ -618,13 +618,13 @@ def report_cmd(
 SHOWN = ("epoch", "last.knn", "best.knn", "last.train_acc", "last.loss", "last.mem_aug")  # bm results' metrics
 
 
-@app.command("results")
+@app.command("results", cls=_Command)
 def results_cmd(
     root: Annotated[Path, typer.Argument(metavar="ROOT", help="A folder holding run folders and toy grids, at any depth.")],
     where: Annotated[Optional[str], typer.Option(help="Keep rows matching a pandas query, e.g. 'augment == \"ssl\" and `model.width` == 4' (dotted names in backticks).")] = None,
     columns: Annotated[Optional[str], typer.Option(help="Comma-separated columns to show and write (default: the config columns that vary, then the main metrics).")] = None,
     csv: Annotated[Optional[Path], typer.Option(help="Write the table as CSV.")] = None,
-    parquet: Annotated[Optional[Path], typer.Option(help="Write the table as Parquet (needs the parquet extra: pip install 'benign-memorization[parquet]').")] = None,
+    parquet: Annotated[Optional[Path], typer.Option(help="Write the table as Parquet (needs the parquet extra: pip install 'benign-memorization\\[parquet]').")] = None,
 ) -> None:
     """One row per deep run and per toy-grid cell under ROOT: config fields, epoch reached, last and best metrics."""
     from rich.console import Console

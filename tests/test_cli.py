@@ -216,7 +216,7 @@ def test_help_shows_resolved_defaults_and_consistent_usage(capsys):
     flat = " ".join(re.sub(r"[│╭╮╰╯─]", " ", out).split())
     assert code == 0 and "default: 64 (paper) / 8 (smoke)" in flat and "65536 (paper) / 512 (smoke)" in flat
     usages = {}
-    for command in ("probe", "geometry", "rewind", "report", "reproduce"):
+    for command in ("probe", "geometry", "rewind", "report", "reproduce", "results", "toy-grid", "deep-train"):
         usages[command] = run(capsys, [command, "--help"])[1]
         assert "{" not in usages[command].split("Usage:")[1].split("\n")[0]
     assert "[OPTIONS] [RUN]" in usages["probe"] and "[OPTIONS] RUN" in usages["geometry"] and "written into" in " ".join(usages["rewind"].split())
@@ -250,3 +250,8 @@ def test_probe_several_k_and_features_dumped_then_reprobed(capsys, tmp_path):
     assert code == 0, err
     code, _, err = run(capsys, ["probe", str(tmp_path / "r"), "--k", "3", "--features", str(tmp_path / "f.pt")])  # no --pool
     assert code == 2 and "not of" in err
+
+
+def test_help_keeps_bracketed_extras(capsys):
+    code, out, _ = run(capsys, ["results", "--help"])  # rich must not eat [parquet] as markup
+    assert code == 0 and "benign-memorization[parquet]" in " ".join(out.split())
