@@ -3,8 +3,12 @@
 `bm capacity deep` (the runs of each search round).
 
 A deep run's task (`TrainTask`) loads its data and calls `train_or_resume`, so a finished run is never trained again
-and one cut short resumes bit for bit. On SLURM a task that reaches its time limit is checkpointed by submitit's
-`Checkpointable` hook and requeued; the requeued task resumes from the run's last checkpoint. Every task appends its
+and one cut short resumes bit for bit. Stop signals reach `train()`, which writes the exact position first:
+- SIGUSR2 (submitit's `--signal=USR2@90` before the SLURM time limit, or a preemption notice): the task hands the
+  signal on to submitit, whose `checkpoint` hook requeues the same task; it resumes from the saved position.
+- SIGTERM (`scancel`, or a preemption that SLURM requeues itself, PreemptMode=REQUEUE): the task ends "stopped"
+  without asking for a requeue, so that a cancel stays a cancel; SLURM's own requeue, or running the same preset
+  again, reruns the same task, which resumes from the saved position. Every task appends its
 start, end and outcome to OUT/<scale>/<preset>/tasks.jsonl (the run-by-run record `--status` reads with the run
 folders). submitit is the optional extra `slurm`.
 """
@@ -73,11 +77,11 @@ class TrainTask:
             data = tuple(load_dataset(cfg.dataset, Path(cfg.data_dir), split) for split in ("train", "test"))
             with using_threads(self.threads or torch.get_num_threads()):
                 train_or_resume(cfg, self.folder, data)
-        except Interrupted as e:  # the scheduler's signal: train saved the exact position; now let submitit requeue
+        except Interrupted as e:  # train saved the exact position
             if e.signum == signal.SIGUSR2 and callable(signal.getsignal(signal.SIGUSR2)):
                 os.kill(os.getpid(), signal.SIGUSR2)  # train restored submitit's handler: it calls checkpoint() and exits
                 time.sleep(600)  # (never reached: the handler runs on return from kill and ends the process)
-            self._note("failed", error=f"{type(e).__name__}: {e}")
+            self._note("stopped", error=f"{signal.Signals(e.signum).name}: {e}")  # resumable: a rerun continues it
             raise
         except BaseException as e:
             self._note("failed", error=f"{type(e).__name__}: {e}")
@@ -165,7 +169,7 @@ def _results(pairs: list, total: int) -> list:
 
 def run_status(folders: dict[str, Path], epochs: dict[str, int], log: Path) -> list[dict]:
     """Per run: finished (all epochs), running (started, not ended), failed (its last task failed), cut short (some
-    epochs, no task alive) or pending; from the run folders and tasks.jsonl."""
+    epochs and no task alive, or stopped by a signal) or pending; from the run folders and tasks.jsonl."""
     from bm.runs import RunFolder
 
     last: dict[str, dict] = {}
@@ -181,7 +185,7 @@ def run_status(folders: dict[str, Path], epochs: dict[str, int], log: Path) -> l
         done = RunFolder(folder).finished_epochs()
         event = last.get(name, {}).get("event")
         state = ("finished" if done >= epochs[name] else "running" if event in ("started", "requeued")
-                 else "failed" if event == "failed" else "cut short" if done else "pending")
+                 else "failed" if event == "failed" else "cut short" if done or event == "stopped" else "pending")
         rows.append({"run": name, "state": state, "epochs": f"{done}/{epochs[name]}",
                      "error": last.get(name, {}).get("error", "")})
     return rows

@@ -59,9 +59,14 @@ def test_status_before_anything_ran_and_bad_launchers(capsys, tiny):  # noqa: F8
 
 
 @pytest.mark.slow
-def test_a_local_task_stopped_by_the_scheduler_signal_is_requeued_and_ends_bit_for_bit(tmp_path):
-    """submitit's time-limit signal (SIGUSR2) mid-run: train() checkpoints the exact position, submitit requeues the
-    task, it resumes; the final weights equal an uninterrupted run's."""
+@pytest.mark.parametrize("signame, events", [
+    ("SIGUSR2", ["started", "requeued", "started", "finished"]),  # time limit: submitit requeues the task itself
+    ("SIGTERM", ["started", "stopped", "started", "finished"]),  # scancel / preemption: ends; SLURM (or a rerun) requeues
+])
+def test_a_local_task_stopped_by_a_signal_resumes_by_requeue_and_ends_bit_for_bit(tmp_path, signame, events):
+    """A signal mid-run: train() checkpoints the exact position; the task is requeued (by submitit's checkpoint hook
+    for SIGUSR2; for SIGTERM by submitting the same task again, as SLURM's requeue reruns the same job) and resumes;
+    the final weights equal an uninterrupted run's."""
     import os
     import signal
     import time
@@ -71,7 +76,7 @@ def test_a_local_task_stopped_by_the_scheduler_signal_is_requeued_and_ends_bit_f
 
     from bm.deep.models import ModelConfig
     from bm.deep.train import DeepTrainConfig, train
-    from bm.launch import TrainTask
+    from bm.launch import TrainTask, run_status
     from bm.runs import RunFolder
     from tests.deep.test_datasets import write_cifar10
 
@@ -80,15 +85,22 @@ def test_a_local_task_stopped_by_the_scheduler_signal_is_requeued_and_ends_bit_f
                           model=ModelConfig(arch="mlp", width=4, projector_width=16, num_classes=0, mlp_hidden=32),
                           decomposition_samples=4)
     train(cfg, tmp_path / "whole")
-    job = submitit.LocalExecutor(folder=tmp_path / "jobs").submit(TrainTask(cfg, tmp_path / "cut", tmp_path / "t.jsonl"))
+    executor = submitit.LocalExecutor(folder=tmp_path / "jobs")
+    task = TrainTask(cfg, tmp_path / "cut", tmp_path / "t.jsonl")
+    job = executor.submit(task)
     deadline = time.time() + 120
     while len(RunFolder(tmp_path / "cut").metrics()) < 4 and time.time() < deadline:  # epochs 0-3 written
         time.sleep(0.05)
     pid = json.loads((tmp_path / "t.jsonl").read_text().splitlines()[0])["pid"]  # the task's own process
-    os.kill(pid, signal.SIGUSR2)  # what SLURM sends the task before its time limit (submitit's --signal=USR2)
+    os.kill(pid, getattr(signal, signame))
+    if signame == "SIGTERM":
+        with pytest.raises(submitit.core.utils.FailedJobError, match="Interrupted"):
+            job.result()
+        status = run_status({"cut": tmp_path / "cut"}, {"cut": 40}, tmp_path / "t.jsonl")
+        assert status[0]["state"] == "cut short" and status[0]["error"].startswith("SIGTERM")
+        job = executor.submit(task)
     job.result()
-    events = [json.loads(line)["event"] for line in (tmp_path / "t.jsonl").read_text().splitlines()]
-    assert events == ["started", "requeued", "started", "finished"]
+    assert [json.loads(line)["event"] for line in (tmp_path / "t.jsonl").read_text().splitlines()] == events
     a = RunFolder(tmp_path / "whole").weights(40)
     b = RunFolder(tmp_path / "cut").weights(40)
     assert all(torch.equal(a[k], b[k]) for k in a)
