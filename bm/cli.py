@@ -83,16 +83,37 @@ def _progress():
         yield start
 
 
-LAUNCHER = typer.Option(help="Train the independent pieces (seeds; runs of a search round) as submitit jobs: debug, local (at most --max-parallel at once) or slurm (default parameters; bm reproduce has the SLURM options). Needs the slurm extra.")
+LAUNCHER = typer.Option(help="Run the independent pieces as submitit jobs: debug (in this process), local (subprocesses, --max-parallel at once) or slurm (one job array, with the --slurm-* options). Needs the slurm extra.")
+MAX_PARALLEL = typer.Option(help="--launcher local: jobs at once.")
+SLURM_PARTITION = typer.Option(help="SLURM partition.")
+SLURM_GPUS = typer.Option(help="SLURM GPUs per task.")
+SLURM_TIME = typer.Option(help="SLURM time limit per task, minutes (a task reaching it is checkpointed and requeued).")
+SLURM_ACCOUNT = typer.Option(help="SLURM account.")
+SLURM_PARALLELISM = typer.Option(help="SLURM: tasks of the array running at once.")
+SLURM_EXTRA = typer.Option(help="Any other sbatch option as KEY=VALUE (repeatable).")
 THREADS = typer.Option(help="CPU threads of the toy trainer (0: the faster of 1 and torch's default, timed on 40 "
                                 "steps of this grid; results do not depend on it).")
 
 
-def _launcher(launcher: str | None, max_parallel: int) -> str | None:
-    """--launcher / --max-parallel checked before anything is written."""
-    from bm.launch import check_launcher
+def _jobs(ctx: typer.Context):
+    """The command's --launcher, --max-parallel and --slurm-* options as a bm.launch.Jobs (None: no launcher),
+    checked before anything is written."""
+    from bm.launch import Jobs, SlurmOptions
 
-    return check_launcher(launcher, max_parallel)
+    p = ctx.params
+    if p["max_parallel"] < 1:
+        raise BMError(f"--max-parallel must be >= 1, got {p['max_parallel']}")
+    if p["launcher"] != "slurm" and any(name.startswith("slurm_") for name in _given(ctx)):
+        raise BMError("--slurm-* options apply to --launcher slurm")
+    if p["launcher"] is None:
+        return None
+    pairs = p["slurm_extra"] or []
+    extra = dict(kv.split("=", 1) for kv in pairs if "=" in kv)
+    if len(extra) != len(pairs):
+        raise BMError("--slurm-extra takes KEY=VALUE")
+    slurm = SlurmOptions(p["slurm_partition"], p["slurm_gpus_per_task"], p["slurm_time"], p["slurm_account"],
+                         p["slurm_array_parallelism"], extra)
+    return Jobs(p["launcher"], p["max_parallel"], slurm)
 
 
 def _threads(requested: int) -> int:
@@ -151,7 +172,13 @@ def toy_grid(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Empty --out first if it holds a grid (any config).")] = False,
     tensorboard: Annotated[bool, typer.Option("--tensorboard", help="Also write TensorBoard event files, one run per cell under OUT/tensorboard (needs the tensorboard extra).")] = False,
     launcher: Annotated[Optional[str], LAUNCHER] = None,
-    max_parallel: Annotated[int, typer.Option(help="--launcher local: jobs at once.")] = 2,
+    max_parallel: Annotated[int, MAX_PARALLEL] = 2,
+    slurm_partition: Annotated[Optional[str], SLURM_PARTITION] = None,
+    slurm_gpus_per_task: Annotated[int, SLURM_GPUS] = 1,
+    slurm_time: Annotated[int, SLURM_TIME] = 24 * 60,
+    slurm_account: Annotated[Optional[str], SLURM_ACCOUNT] = None,
+    slurm_array_parallelism: Annotated[int, SLURM_PARALLELISM] = 64,
+    slurm_extra: Annotated[Optional[list[str]], SLURM_EXTRA] = None,
 ) -> None:
     """Train the Appendix-E toy model over an n x B grid and seeds: grid.csv, capacity.json, heatmap.
 
@@ -163,14 +190,14 @@ def toy_grid(
 
     if config is not None and quick:
         raise BMError("give --config or --quick, not both")
+    jobs = _jobs(ctx)
     base = G.from_json(read_config(config)) if config is not None else QUICK if quick else G()
     config = with_changes(base, {_TOY_FIELDS[n]: int_list(v, n) if n in ("ns", "Bs", "seeds") else v
                                  for n, v in _given(ctx).items() if n in _TOY_FIELDS})
     said = []
     with _progress() as start:
         folder = run_grid(config, out, progress=start, threads=_threads(threads), overwrite=overwrite, log=said.append,
-                          tensorboard=tensorboard, launcher=_launcher(launcher, max_parallel),
-                          max_parallel=max_parallel)
+                          tensorboard=tensorboard, jobs=jobs)
     typer.echo("\n".join(said))
     h = headline(read_csv_rows(folder / "grid.csv"), json.loads((folder / "capacity.json").read_text())["capacity"])
     typer.echo(f"C_t = {h['capacity']}; at n = {h['n']}: K-NN {h['knn_B_max']:.3f} with B = {h['B_max']}, "
@@ -473,6 +500,7 @@ def capacity_toy(
 
 @capacity_app.command("deep", cls=_Command)
 def capacity_deep(
+    ctx: typer.Context,
     data_dir: Annotated[Path, typer.Option(help="Folder holding the data set's official folder.")] = Path("data"),
     dataset: Annotated[str, typer.Option(help="cifar10, cifar100, stl10 or tinyimagenet.")] = "cifar10",
     out: Annotated[Path, typer.Option(help="Output folder (one run folder per fit under runs/).")] = Path("runs/capacity-deep"),
@@ -490,7 +518,13 @@ def capacity_deep(
     download: Annotated[bool, typer.Option(help="Download the data set if missing (needs internet).")] = False,
     device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
     launcher: Annotated[Optional[str], LAUNCHER] = None,
-    max_parallel: Annotated[int, typer.Option(help="--launcher local: runs at once.")] = 2,
+    max_parallel: Annotated[int, MAX_PARALLEL] = 2,
+    slurm_partition: Annotated[Optional[str], SLURM_PARTITION] = None,
+    slurm_gpus_per_task: Annotated[int, SLURM_GPUS] = 1,
+    slurm_time: Annotated[int, SLURM_TIME] = 24 * 60,
+    slurm_account: Annotated[Optional[str], SLURM_ACCOUNT] = None,
+    slurm_array_parallelism: Annotated[int, SLURM_PARALLELISM] = 64,
+    slurm_extra: Annotated[Optional[list[str]], SLURM_EXTRA] = None,
 ) -> None:
     """C_t of a (small) deep model for a budget of t steps, then Fig. 5: memorization and K-NN against B at fixed n."""
     from bm.deep.capacity import capacity_and_sweep
@@ -501,9 +535,10 @@ def capacity_deep(
     base = DeepTrainConfig(dataset=dataset, data_dir=str(data_dir), model=ModelConfig(
         arch=model, width=width, projector_width=projector_width, num_classes=0, image_size=IMAGE_SIZES.get(dataset, 32)),
         batch_size=batch_size, lr=lr, seed=seed, device=device)
+    jobs = _jobs(ctx)
     data = (load_dataset(dataset, data_dir, "train", download), load_dataset(dataset, data_dir, "test"))
     _echo_sweep(capacity_and_sweep(base, data, out, steps, n, list(int_list(Bs, "Bs")), n_max, capacity_repeats,
-                                   _launcher(launcher, max_parallel), max_parallel), out)
+                                   jobs), out)
 
 
 RECIPE_HELP = "; ".join(f"{r.name} = {r.source}" for r in RECIPES.values()) + " (default table6)."
@@ -526,14 +561,14 @@ def reproduce_cmd(
     download: Annotated[bool, typer.Option(help="Download missing data sets (needs internet).")] = False,
     print_commands: Annotated[bool, typer.Option("--print-commands", help="Print one shell line per run (for a job scheduler) instead of running.")] = False,
     recipe: Annotated[Optional[str], typer.Option(help="Full scale only: " + RECIPE_HELP)] = None,
-    launcher: Annotated[Optional[str], typer.Option(help="Run the preset's runs as submitit jobs: debug (in this process), local (subprocesses, --max-parallel at once; then the outputs) or slurm (one job array; prints its id and returns). Default: one after another in this process. Needs the slurm extra.")] = None,
-    max_parallel: Annotated[int, typer.Option(help="--launcher local: runs at once.")] = 2,
-    slurm_partition: Annotated[Optional[str], typer.Option(help="SLURM partition.")] = None,
-    slurm_gpus_per_task: Annotated[int, typer.Option(help="SLURM GPUs per task.")] = 1,
-    slurm_time: Annotated[int, typer.Option(help="SLURM time limit per task, minutes (a task reaching it is checkpointed and requeued).")] = 24 * 60,
-    slurm_account: Annotated[Optional[str], typer.Option(help="SLURM account.")] = None,
-    slurm_array_parallelism: Annotated[int, typer.Option(help="SLURM: tasks of the array running at once.")] = 64,
-    slurm_extra: Annotated[Optional[list[str]], typer.Option(help="Any other sbatch option as KEY=VALUE (repeatable).")] = None,
+    launcher: Annotated[Optional[str], LAUNCHER] = None,
+    max_parallel: Annotated[int, MAX_PARALLEL] = 2,
+    slurm_partition: Annotated[Optional[str], SLURM_PARTITION] = None,
+    slurm_gpus_per_task: Annotated[int, SLURM_GPUS] = 1,
+    slurm_time: Annotated[int, SLURM_TIME] = 24 * 60,
+    slurm_account: Annotated[Optional[str], SLURM_ACCOUNT] = None,
+    slurm_array_parallelism: Annotated[int, SLURM_PARALLELISM] = 64,
+    slurm_extra: Annotated[Optional[list[str]], SLURM_EXTRA] = None,
     status: Annotated[bool, typer.Option("--status", help="Show each run's state (finished, running, failed, cut short, pending) and exit.")] = False,
 ) -> None:
     """Regenerate a table or figure of the paper: train (or resume) its runs, skip finished ones, write its outputs."""
@@ -577,25 +612,13 @@ def reproduce_cmd(
         preset, plan = make_plan(name, scale, data_dir, out, device, chosen, recipe)
         typer.echo("\n".join(commands(preset, plan)))
         return
-    _launcher(launcher, max_parallel)
-    given = _given(ctx)
-    if launcher != "slurm" and any(name.startswith("slurm_") for name in given):
-        raise BMError("--slurm-* options apply to --launcher slurm")
-    if launcher is not None and name in PRESETS and PRESETS[name].command is not None:
+    jobs = _jobs(ctx)
+    if jobs is not None and name in PRESETS and PRESETS[name].command is not None:
         raise BMError(f"{name} is one job of its own (bm reproduce {name} --print-commands shows it): run it without "
                       "--launcher, or give that command --launcher")
-    slurm = None
-    if launcher == "slurm":
-        from bm.launch import SlurmOptions
-
-        extra = dict(kv.split("=", 1) for kv in slurm_extra or [] if "=" in kv)
-        if len(extra) != len(slurm_extra or []):
-            raise BMError("--slurm-extra takes KEY=VALUE")
-        slurm = SlurmOptions(slurm_partition, slurm_gpus_per_task, slurm_time, slurm_account, slurm_array_parallelism,
-                             extra)
     with _progress() as start:
         record = reproduce(name, scale, data_dir, out, device, chosen, download, progress=start, recipe=recipe,
-                           launcher=launcher, max_parallel=max_parallel, slurm=slurm)
+                           jobs=jobs)
     if "submitted" in record:
         typer.echo(f"submitted {len(record['submitted'])} runs as SLURM job(s) {', '.join(record['submitted'])}; "
                    f"bm reproduce {name} --status shows their state, bm reproduce {name} writes the outputs once done")

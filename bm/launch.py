@@ -29,7 +29,7 @@ from bm.deep.train import DeepTrainConfig, Interrupted, train_or_resume
 from bm.errors import BMError
 from bm.threads import using_threads
 
-__all__ = ["LAUNCHERS", "SlurmOptions", "TrainTask", "check_launcher", "job_threads", "launch", "run_status"]
+__all__ = ["LAUNCHERS", "Jobs", "SlurmOptions", "TrainTask", "launch", "run_status"]
 
 LAUNCHERS = ("debug", "local", "slurm")
 
@@ -105,51 +105,58 @@ class TrainTask:
                                 **extra}) + "\n")
 
 
-def job_threads(launcher: str, max_parallel: int) -> int | None:
-    """CPU threads per job: local jobs share this machine's cores (measured: two ResNet jobs on 2 cores with torch's
-    default 2 threads each ran 10x slower than one alone); elsewhere each job has its own (None: torch's default)."""
-    return max(1, (os.cpu_count() or 1) // max_parallel) if launcher == "local" else None
+@dataclass(frozen=True)
+class Jobs:
+    """How independent pieces of work run: `launcher` debug (in this process), local (subprocesses, at most
+    `max_parallel` alive) or slurm (one job array submitted with `slurm`). Checked on construction (one BMError)."""
+
+    launcher: str
+    max_parallel: int = 2
+    slurm: SlurmOptions = field(default_factory=SlurmOptions)
+
+    def __post_init__(self) -> None:
+        if self.launcher not in LAUNCHERS:
+            raise BMError(f"unknown launcher {self.launcher!r}; choose one of {', '.join(LAUNCHERS)}")
+        if self.max_parallel < 1:
+            raise BMError(f"--max-parallel must be >= 1, got {self.max_parallel}")
+
+    @property
+    def threads(self) -> int | None:
+        """CPU threads per job: local jobs share this machine's cores (measured: two ResNet jobs on 2 cores with
+        torch's default 2 threads each ran 10x slower than one alone); elsewhere each job has its own (None: torch's
+        default)."""
+        return max(1, (os.cpu_count() or 1) // self.max_parallel) if self.launcher == "local" else None
 
 
-def check_launcher(launcher: str | None, max_parallel: int) -> str | None:
-    """`launcher` (None: no jobs) if it and `max_parallel` are valid, else one BMError."""
-    if launcher is not None and launcher not in LAUNCHERS:
-        raise BMError(f"unknown launcher {launcher!r}; choose one of {', '.join(LAUNCHERS)}")
-    if max_parallel < 1:
-        raise BMError(f"--max-parallel must be >= 1, got {max_parallel}")
-    return launcher
-
-
-def launch(tasks: list, launcher: str, logs: Path, max_parallel: int = 2, slurm: SlurmOptions | None = None,
-           wait: bool = True) -> list:
-    """Run the tasks (picklable callables) under `launcher`; returns their results in order, once all ended (failed
-    ones are reported together, after the others finished). slurm with `wait=False` returns the job ids at once."""
-    check_launcher(launcher, max_parallel)
+def launch(tasks: list, jobs: Jobs, logs: Path, wait: bool = True) -> list:
+    """Run the tasks (picklable callables) as `jobs`; returns their results in order, once all ended (failed ones are
+    reported together, after the others finished). slurm with `wait=False` returns the job ids at once."""
     submitit = _submitit()
     logs.mkdir(parents=True, exist_ok=True)
-    if launcher == "slurm":
+    if jobs.launcher == "slurm":
         executor = submitit.AutoExecutor(folder=logs, cluster="slurm")
-        executor.update_parameters(name="bm", **(slurm or SlurmOptions()).parameters())
+        executor.update_parameters(name="bm", **jobs.slurm.parameters())
         with executor.batch():  # one job array; each job's callable is its task, so submitit can requeue it
-            jobs = [executor.submit(task) for task in tasks]
+            submitted = [executor.submit(task) for task in tasks]
         if not wait:
-            return [job.job_id for job in jobs]
-        return _results(list(zip(tasks, jobs)), len(tasks))
-    executor = (submitit.DebugExecutor if launcher == "debug" else submitit.LocalExecutor)(folder=logs)
-    if launcher == "local":
+            return [job.job_id for job in submitted]
+        return _results(list(zip(tasks, submitted)), len(tasks))
+    debug = jobs.launcher == "debug"
+    executor = (submitit.DebugExecutor if debug else submitit.LocalExecutor)(folder=logs)
+    if not debug:
         executor.update_parameters(timeout_min=7 * 24 * 60)
     pending, running, ended = list(tasks), [], []
     while pending or running:  # submitit's LocalExecutor has no cap of its own: keep at most max_parallel alive
-        while pending and len(running) < max_parallel:
+        while pending and len(running) < jobs.max_parallel:
             task = pending.pop(0)
             running.append((task, executor.submit(task)))
-            if launcher == "debug":
+            if debug:
                 break  # a debug job runs when its result is asked for
         for pair in list(running):
-            if launcher == "debug" or pair[1].done():
+            if debug or pair[1].done():
                 running.remove(pair)
                 ended.append(pair)
-        time.sleep(0 if launcher == "debug" else 0.5)
+        time.sleep(0 if debug else 0.5)
     ended.sort(key=lambda pair: tasks.index(pair[0]))
     return _results(ended, len(tasks))
 

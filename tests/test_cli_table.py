@@ -133,6 +133,12 @@ ROWS = {
                                                     "one job of its own", ("o",)),
     "reproduce unknown launcher": Row("reproduce fig7 --scale mini --launcher kubernetes --data-dir {data} --out {tmp}/o",
                                       "unknown launcher", ("o",)),
+    "toy slurm option without slurm": Row(TOY + " --launcher debug --slurm-time 60", "--slurm-* options apply", ("o",)),
+    "toy slurm extra without =": Row(TOY + " --launcher slurm --slurm-extra h100", "KEY=VALUE", ("o",)),
+    "capacity deep slurm option without launcher": Row("capacity deep --data-dir {data} --out {tmp}/o --slurm-account x",
+                                                       "--slurm-* options apply", ("o",)),
+    "capacity deep max parallel 0": Row("capacity deep --data-dir {data} --out {tmp}/o --launcher local "
+                                        "--max-parallel 0", "--max-parallel must be >= 1", ("o",)),
     "geometry negative min rank": Row("geometry {run} --min-rank -1", "min_rank >= 0", ("run/geometry.json",)),
     "unknown command": Row("nope", "No such command"),
 }

@@ -103,10 +103,10 @@ def test_capacity_deep_search_rounds_as_jobs_equal_the_in_process_search(capsys,
     write_cifar10(tmp_path / "data", per_batch=8)
     args = ["capacity", "deep", "--data-dir", str(tmp_path / "data"), "--width", "4", "--projector-width", "32",
             "--batch-size", "16", "--steps", "4", "--n", "8", "--Bs", "1", "--n-max", "8", "--capacity-repeats", "2"]
-    from bm.launch import job_threads
+    from bm.launch import Jobs
     from bm.threads import using_threads
 
-    with using_threads(job_threads("local", 2)):  # CPU results are bit-identical at equal thread counts
+    with using_threads(Jobs("local", 2).threads):  # CPU results are bit-identical at equal thread counts
         assert run(capsys, [*args, "--out", str(tmp_path / "a")])[0] == 0
     code, _, err = run(capsys, [*args, "--out", str(tmp_path / "b"), "--launcher", "local", "--max-parallel", "2"])
     assert code == 0, err

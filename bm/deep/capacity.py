@@ -43,23 +43,22 @@ def budgeted(cfg: DeepTrainConfig, items: int, steps: int) -> DeepTrainConfig:
 
 
 def deep_capacity(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], out: Path, steps: int, n_max: int,
-                  repeats: int = 2, launcher: str | None = None, max_parallel: int = 2) -> dict:
+                  repeats: int = 2, jobs=None) -> dict:
     """Estimate C_t for `base` (its model, lr and batch size) and a budget of t = `steps`; writes capacity.json.
-    `launcher` (bm.launch): the runs of each search round as jobs (they read their data from base.data_dir)."""
+    `jobs` (bm.launch.Jobs): the runs of each search round as jobs (they read their data from base.data_dir)."""
     cfg0 = replace(base, label_noise=1.0, augment="none", views=1)
 
     def fit(ns, seeds):
         runs = [(budgeted(replace(cfg0, subset=int(n), seed=int(seed), probe_k=max(1, min(cfg0.probe_k, int(n) - 1))),
                           int(n), steps), out / "runs" / f"n{n}_s{seed}") for n in ns for seed in seeds]
-        if launcher is None:
+        if jobs is None:
             for cfg, folder in runs:
                 train_or_resume(cfg, folder, data)
         else:
-            from bm.launch import TrainTask, job_threads, launch
+            from bm.launch import TrainTask, launch
 
-            threads = job_threads(launcher, max_parallel)
-            launch([TrainTask(cfg, folder, out / "tasks.jsonl", threads) for cfg, folder in runs], launcher,
-                   out / "jobs", max_parallel)
+            launch([TrainTask(cfg, folder, out / "tasks.jsonl", jobs.threads) for cfg, folder in runs], jobs,
+                   out / "jobs")
         acc = [RunFolder(folder).metrics()[-1]["train_acc"] for _, folder in runs]
         return np.array(acc).reshape(len(ns), len(seeds))
 
@@ -109,8 +108,7 @@ def b_sweep(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], out: Path, s
 
 
 def capacity_and_sweep(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], out: Path, steps: int, n: int,
-                       Bs: list[int], n_max: int, repeats: int = 2, launcher: str | None = None,
-                       max_parallel: int = 2) -> dict:
+                       Bs: list[int], n_max: int, repeats: int = 2, jobs=None) -> dict:
     """C_t, then the B sweep at n, in `out` (config.json names the whole job; a rerun skips finished runs)."""
     if not 2 <= n <= len(data[0]) or n_max < 2 or steps < 1 or not Bs or min(Bs) < 1:
         raise BMError(f"n must lie in [2, {len(data[0])}], n_max be >= 2, steps >= 1 and every B >= 1")
@@ -119,5 +117,5 @@ def capacity_and_sweep(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], o
                                     images), base.device, "each run")
     prepare_run_folder(out, {"base": base.to_json(), "steps": steps, "n": n, "Bs": list(Bs), "n_max": n_max,
                              "repeats": repeats})
-    est = deep_capacity(base, data, out, steps, min(n_max, len(data[0])), repeats, launcher, max_parallel)
+    est = deep_capacity(base, data, out, steps, min(n_max, len(data[0])), repeats, jobs)
     return b_sweep(base, data, out, steps, n, list(Bs), est["capacity"])

@@ -73,12 +73,12 @@ def _needed(preset: Preset, plan: Plan) -> list[str]:
 def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "cpu",
               datasets: tuple[str, ...] | None = None, download: bool = False,
               progress: Callable[[str, int], Callable[[int], None]] | None = None, recipe: str | None = None,
-              launcher: str | None = None, max_parallel: int = 2, slurm=None) -> dict:
+              jobs=None) -> dict:
     """Run (or resume) every run of the preset, skipping finished ones, then write its outputs; returns result.json.
 
-    `launcher` (bm.launch): debug / local run the unfinished runs as jobs (local: at most `max_parallel`
-    at once) before the outputs are written; slurm submits them as one array and returns {"submitted": job ids}
-    (rerun without a launcher once they finished, to write the outputs)."""
+    `jobs` (bm.launch.Jobs): debug / local run the unfinished runs as jobs (local: at most `max_parallel` at once)
+    before the outputs are written; slurm submits them as one array and returns {"submitted": job ids} (rerun
+    without a launcher once they finished, to write the outputs)."""
     preset, plan = make_plan(name, scale, data_dir, out, device, datasets, recipe)
     recipe = plan.recipe
     plan.progress = progress
@@ -95,15 +95,14 @@ def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "c
     start = time.perf_counter()
     done = {r.name: RunFolder(plan.folder(r)).finished_epochs() for r in runs}
     todo = [r for r in runs if done[r.name] < r.config.epochs]
-    if launcher is not None and todo:
-        from bm.launch import TrainTask, job_threads, launch
+    if jobs is not None and todo:
+        from bm.launch import TrainTask, launch
 
         folder.mkdir(parents=True, exist_ok=True)
-        threads = job_threads(launcher, max_parallel)
-        tasks = [TrainTask(r.config, plan.folder(r), folder / "tasks.jsonl", threads) for r in todo]
-        ids = launch(tasks, launcher, folder / "jobs", max_parallel, slurm, wait=launcher != "slurm")
-        if launcher == "slurm":
-            atomic_write_text(folder / "jobs.json", json.dumps({"launcher": launcher, "job_ids": ids}, indent=2) + "\n")
+        tasks = [TrainTask(r.config, plan.folder(r), folder / "tasks.jsonl", jobs.threads) for r in todo]
+        ids = launch(tasks, jobs, folder / "jobs", wait=jobs.launcher != "slurm")
+        if jobs.launcher == "slurm":
+            atomic_write_text(folder / "jobs.json", json.dumps({"launcher": "slurm", "job_ids": ids}, indent=2) + "\n")
             return {"submitted": ids, "folder": str(folder)}
         done = {r.name: RunFolder(plan.folder(r)).finished_epochs() for r in runs}  # the jobs trained them
     for i, run in enumerate(runs, 1):

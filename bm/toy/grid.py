@@ -161,14 +161,13 @@ def grid_threads(config: ToyGridConfig, requested: int = 0) -> tuple[int, dict[i
 
 def run_grid(config: ToyGridConfig, out: Path, progress: Callable[[str, int], Callable[[int], None]] | None = None,
              max_seeds: int | None = None, threads: int = 0, overwrite: bool = False,
-             log: Callable[[str], None] | None = None, tensorboard: bool = False, launcher: str | None = None,
-             max_parallel: int = 2) -> Path:
+             log: Callable[[str], None] | None = None, tensorboard: bool = False, jobs=None) -> Path:
     """Run (or resume) the grid into `out`; returns out. `progress(label, total_steps)` may return a per-step
     callback; `max_seeds` stops after that many newly trained seeds (for tests); `threads`: CPU threads (0:
     chosen by `grid_threads`, said through `log`; the results do not depend on it); `overwrite` empties a folder
     holding another grid; `tensorboard`: event files per cell under OUT/tensorboard/n{n}_B{B}_seed{s} (the curves
-    by step, the grid's results at the last step); `launcher` (bm.launch: debug, local, slurm) trains the missing
-    seeds as jobs, local at most `max_parallel` at once (sharing this machine's cores: bm.launch.job_threads)."""
+    by step, the grid's results at the last step); `jobs` (bm.launch.Jobs) trains the missing seeds as jobs (local
+    ones share this machine's cores: Jobs.threads each)."""
     require_memory(toy_grid_bytes(config), _check_device(config.device), "this grid")
     out = prepare_run_folder(Path(out), config.to_json(), overwrite=overwrite)
 
@@ -179,18 +178,13 @@ def run_grid(config: ToyGridConfig, out: Path, progress: Callable[[str, int], Ca
     if log is not None and config.device == "cpu":
         timed = ", ".join(f"{n}: {t * 1e3:.0f} ms" for n, t in seconds.items())
         log(f"toy trainer on {chosen} CPU thread(s)" + (f" (40 steps timed at {timed})" if timed else ""))
-    if launcher is not None:
-        from bm.launch import job_threads
-
-        jobs = (launcher, max_parallel, job_threads(launcher, max_parallel) or chosen)
-    else:
-        jobs = None
     with using_threads(chosen):
-        _run_grid(config, out, tick, max_seeds, tensorboard, jobs)
+        _run_grid(config, out, tick, max_seeds, tensorboard, jobs, chosen)
     return out
 
 
-def _run_grid(config: ToyGridConfig, out: Path, tick, max_seeds: int | None, tensorboard: bool, jobs) -> None:
+def _run_grid(config: ToyGridConfig, out: Path, tick, max_seeds: int | None, tensorboard: bool, jobs,
+              threads: int) -> None:
     capacity = _capacity(config, out, tick)
     rows = read_csv_rows(out / "grid.csv")
     curves = read_csv_rows(out / "curves.csv")
@@ -199,8 +193,7 @@ def _run_grid(config: ToyGridConfig, out: Path, tick, max_seeds: int | None, ten
     if jobs is not None and todo:
         from bm.launch import launch
 
-        launcher, max_parallel, threads = jobs
-        done_by_jobs = launch([SeedTask(config, s, threads) for s in todo], launcher, out / "jobs", max_parallel)
+        done_by_jobs = launch([SeedTask(config, s, jobs.threads or threads) for s in todo], jobs, out / "jobs")
     for k, seed in enumerate(todo):
         new_rows, new_curves = (done_by_jobs[k] if jobs is not None
                                 else _train_seed(config, seed, tick(f"seed {seed}", config.train.steps)))

@@ -41,11 +41,11 @@ def test_local_launcher_runs_at_most_max_parallel_at_once(capsys, tiny, tmp_path
         alive += 1 if e["event"] == "started" else -1
         most = max(most, alive)
     assert most == 2  # never more than --max-parallel, and it did run two at once
-    from bm.launch import job_threads
+    from bm.launch import Jobs
     from bm.threads import using_threads
 
     in_process = [a if a != str(out) else str(tmp_path / "plain") for a in args]
-    with using_threads(job_threads("local", 2)):  # CPU results are bit-identical at equal thread counts
+    with using_threads(Jobs("local", 2).threads):  # CPU results are bit-identical at equal thread counts
         assert run(capsys, ["reproduce", "table2", "--datasets", "cifar10", *in_process])[0] == 0
     assert _table(out) == _table(tmp_path / "plain")
 
@@ -118,3 +118,33 @@ def test_toy_grid_seeds_as_jobs_equal_the_in_process_grid(capsys, tmp_path):
     rows = [[{k: v for k, v in r.items() if k != "seconds"} for r in read_csv_rows(tmp_path / x / "grid.csv")]
             for x in ("plain", "jobs")]
     assert rows[0] == rows[1] and {r["seed"] for r in rows[1]} == {"0", "1"}
+
+
+def test_slurm_options_reach_the_job_array_of_every_command(capsys, tiny, tmp_path, monkeypatch):  # noqa: F811
+    """reproduce, toy-grid and capacity deep take the same --slurm-* options; what reaches submitit's executor is
+    checked at the one place they all pass through (bm.launch.launch), with no cluster."""
+    import bm.launch
+    from bm.errors import BMError
+    from tests.test_cli import TINY_ARGS
+
+    seen = []
+
+    def fake_launch(tasks, jobs, logs, wait=True):
+        seen.append((len(tasks), jobs.slurm.parameters(), wait))
+        if wait:
+            raise BMError("no cluster here")
+        return [f"7_{i}" for i in range(len(tasks))]
+
+    monkeypatch.setattr(bm.launch, "launch", fake_launch)
+    slurm = ["--launcher", "slurm", "--slurm-partition", "gpu", "--slurm-time", "90", "--slurm-extra", "constraint=h100"]
+    args, _ = tiny
+    code, stdout, err = run(capsys, ["reproduce", "table2", "--datasets", "cifar10", *args, *slurm])
+    assert code == 0 and "7_0" in stdout, err
+    code, _, err = run(capsys, ["toy-grid", "--out", str(tmp_path / "toy"), *TINY_ARGS, *slurm])
+    assert code == 2 and "no cluster here" in err
+    code, _, err = run(capsys, ["capacity", "deep", "--data-dir", args[3], "--out", str(tmp_path / "cap"), "--model",
+                                "mlp", "--n", "8", "--n-max", "8", "--steps", "1", *slurm])
+    assert code == 2 and "no cluster here" in err
+    expected = {"slurm_gpus_per_task": 1, "timeout_min": 90, "slurm_array_parallelism": 64, "tasks_per_node": 1,
+                "slurm_partition": "gpu", "slurm_additional_parameters": {"constraint": "h100"}}
+    assert [s[1:] for s in seen] == [(expected, False), (expected, True), (expected, True)] and seen[0][0] == 4
