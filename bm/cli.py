@@ -5,6 +5,8 @@ Library errors (BMError) and bad arguments end as one line on stderr and exit co
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import os
 import sys
@@ -83,14 +85,41 @@ def _progress():
         yield start
 
 
-LAUNCHER = typer.Option(help="Run the independent pieces as submitit jobs: debug (in this process), local (subprocesses, --max-parallel at once) or slurm (one job array, with the --slurm-* options). Needs the slurm extra.")
-MAX_PARALLEL = typer.Option(help="--launcher local: jobs at once.")
-SLURM_PARTITION = typer.Option(help="SLURM partition.")
-SLURM_GPUS = typer.Option(help="SLURM GPUs per task.")
-SLURM_TIME = typer.Option(help="SLURM time limit per task, minutes (a task reaching it is checkpointed and requeued).")
-SLURM_ACCOUNT = typer.Option(help="SLURM account.")
-SLURM_PARALLELISM = typer.Option(help="SLURM: tasks of the array running at once.")
-SLURM_EXTRA = typer.Option(help="Any other sbatch option as KEY=VALUE (repeatable).")
+JOB_OPTIONS = [  # (name, type, default, help): the options of every command that runs independent pieces as jobs
+    ("launcher", Optional[str], None, "Run the independent pieces as submitit jobs: debug (in this process), local "
+     "(subprocesses, --max-parallel at once) or slurm (one job array, with the --slurm-* options). Needs the slurm "
+     "extra."),
+    ("max_parallel", int, 2, "--launcher local: jobs at once."),
+    ("slurm_partition", Optional[str], None, "SLURM partition."),
+    ("slurm_gpus_per_task", int, 1, "SLURM GPUs per task."),
+    ("slurm_time", int, 24 * 60, "SLURM time limit per task, minutes (a task reaching it is checkpointed and requeued)."),
+    ("slurm_account", Optional[str], None, "SLURM account."),
+    ("slurm_array_parallelism", int, 64, "SLURM: tasks of the array running at once."),
+    ("slurm_extra", Optional[list[str]], None, "Any other sbatch option as KEY=VALUE (repeatable)."),
+]
+
+
+def _with_jobs(command):
+    """Give `command` the JOB_OPTIONS (read back by `_jobs(ctx)`) without repeating them in its signature."""
+    signature = inspect.signature(command, eval_str=True)
+    extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                               annotation=Annotated[kind, typer.Option(help=help)])
+             for name, kind, default, help in JOB_OPTIONS]
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        for name, *_ in JOB_OPTIONS:
+            kwargs.pop(name, None)
+        return command(*args, **kwargs)
+
+    params = list(signature.parameters.values())
+    run.__signature__ = signature.replace(parameters=[p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in params]
+                                          + extra)
+    run.__annotations__ = {p.name: p.annotation for p in run.__signature__.parameters.values()}
+    del run.__wrapped__  # typer reads __signature__, not the wrapped function's
+    return run
+
+
 THREADS = typer.Option(help="CPU threads of the toy trainer (0: the faster of 1 and torch's default, timed on 40 "
                                 "steps of this grid; results do not depend on it).")
 
@@ -137,6 +166,7 @@ _TOY_FIELDS = {"ns": "ns", "Bs": "Bs", "seeds": "seeds", "device": "device", "cl
 
 
 @app.command("toy-grid", cls=_Command)
+@_with_jobs
 def toy_grid(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option(help="Output folder (config.json, grid.csv, capacity.json, heatmap.png/.pdf).")] = Path("runs/toy-grid"),
@@ -171,14 +201,6 @@ def toy_grid(
     threads: Annotated[int, THREADS] = 0,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Empty --out first if it holds a grid (any config).")] = False,
     tensorboard: Annotated[bool, typer.Option("--tensorboard", help="Also write TensorBoard event files, one run per cell under OUT/tensorboard (needs the tensorboard extra).")] = False,
-    launcher: Annotated[Optional[str], LAUNCHER] = None,
-    max_parallel: Annotated[int, MAX_PARALLEL] = 2,
-    slurm_partition: Annotated[Optional[str], SLURM_PARTITION] = None,
-    slurm_gpus_per_task: Annotated[int, SLURM_GPUS] = 1,
-    slurm_time: Annotated[int, SLURM_TIME] = 24 * 60,
-    slurm_account: Annotated[Optional[str], SLURM_ACCOUNT] = None,
-    slurm_array_parallelism: Annotated[int, SLURM_PARALLELISM] = 64,
-    slurm_extra: Annotated[Optional[list[str]], SLURM_EXTRA] = None,
 ) -> None:
     """Train the Appendix-E toy model over an n x B grid and seeds: grid.csv, capacity.json, heatmap.
 
@@ -499,6 +521,7 @@ def capacity_toy(
 
 
 @capacity_app.command("deep", cls=_Command)
+@_with_jobs
 def capacity_deep(
     ctx: typer.Context,
     data_dir: Annotated[Path, typer.Option(help="Folder holding the data set's official folder.")] = Path("data"),
@@ -517,14 +540,6 @@ def capacity_deep(
     seed: Annotated[int, typer.Option(help="Seed of the sweep runs.")] = 0,
     download: Annotated[bool, typer.Option(help="Download the data set if missing (needs internet).")] = False,
     device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
-    launcher: Annotated[Optional[str], LAUNCHER] = None,
-    max_parallel: Annotated[int, MAX_PARALLEL] = 2,
-    slurm_partition: Annotated[Optional[str], SLURM_PARTITION] = None,
-    slurm_gpus_per_task: Annotated[int, SLURM_GPUS] = 1,
-    slurm_time: Annotated[int, SLURM_TIME] = 24 * 60,
-    slurm_account: Annotated[Optional[str], SLURM_ACCOUNT] = None,
-    slurm_array_parallelism: Annotated[int, SLURM_PARALLELISM] = 64,
-    slurm_extra: Annotated[Optional[list[str]], SLURM_EXTRA] = None,
 ) -> None:
     """C_t of a (small) deep model for a budget of t steps, then Fig. 5: memorization and K-NN against B at fixed n."""
     from bm.deep.capacity import capacity_and_sweep
@@ -549,6 +564,7 @@ def _duration(seconds: float) -> str:
 
 
 @app.command("reproduce", cls=_Command)
+@_with_jobs
 def reproduce_cmd(
     ctx: typer.Context,
     name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="Preset (see --list).")] = None,
@@ -561,14 +577,6 @@ def reproduce_cmd(
     download: Annotated[bool, typer.Option(help="Download missing data sets (needs internet).")] = False,
     print_commands: Annotated[bool, typer.Option("--print-commands", help="Print one shell line per run (for a job scheduler) instead of running.")] = False,
     recipe: Annotated[Optional[str], typer.Option(help="Full scale only: " + RECIPE_HELP)] = None,
-    launcher: Annotated[Optional[str], LAUNCHER] = None,
-    max_parallel: Annotated[int, MAX_PARALLEL] = 2,
-    slurm_partition: Annotated[Optional[str], SLURM_PARTITION] = None,
-    slurm_gpus_per_task: Annotated[int, SLURM_GPUS] = 1,
-    slurm_time: Annotated[int, SLURM_TIME] = 24 * 60,
-    slurm_account: Annotated[Optional[str], SLURM_ACCOUNT] = None,
-    slurm_array_parallelism: Annotated[int, SLURM_PARALLELISM] = 64,
-    slurm_extra: Annotated[Optional[list[str]], SLURM_EXTRA] = None,
     status: Annotated[bool, typer.Option("--status", help="Show each run's state (finished, running, failed, cut short, pending) and exit.")] = False,
 ) -> None:
     """Regenerate a table or figure of the paper: train (or resume) its runs, skip finished ones, write its outputs."""
