@@ -18,10 +18,12 @@ of a network). Steps:
    1/(P-1) for P random centres), a structure the theory's uncorrelated centres do not have; left in
    place (K = 0) it overestimates the capacity, removing one direction corrects it. Judged against LP
    separability of random dichotomies (bm.theory.separability; low-dimensional clouds, D = 5, radius
-   0.5, N = 200, M = 40, two realizations): P = 7: -0.5% / -3.1% with K >= 1 against +10.8% / +7.3% with
-   K = 0; P = 10: within 1% against +5%. At small P no rule of this family is within 3%: P = 5 gives
-   -5 to -8% (K = 0: +6 to +10%), P = 3 gives -35% (K = 0: -6%); use MFTMA there with that caveat
-   (docs/mftma-small-p.md). `min_rank = 0` restores the choice over K >= 0.
+   0.5, N = 200, M = 40, two realizations, means): P = 7 and 10 within 1% with K >= 1, against +3.6 to +6.7%
+   with K = 0. At P <= 5 no rule of this family is within 3% (P = 5: -6.6%, K = 0: +3.0%; P = 3: -36%,
+   K = 0: -6.5%), and there the simulated capacity itself moves by more than 3% with the convention for
+   random labels (P = 3: 0.49 iid, 0.60 both labels present, 0.87 the reference simulation's balanced
+   labels with a bias): read MFTMA at P <= 5 as a ~10% estimate (docs/mftma-small-p.md). `min_rank = 0`
+   restores the choice over K >= 0.
 2. Each cloud, minus the global mean, is projected off V_{K*}, centred on its own centre and
    divided by its centre's norm; its points are written in D = min(N, M_i) orthonormal coordinates
    and a last "centre" coordinate 1 is appended: s_j in R^{D+1}.
