@@ -458,11 +458,16 @@ def geometry(
         record = toy_geometry(run, n, B, seed, **mftma)
         c = record["cell"]
         stem = run / f"geometry_n{c['n']}_B{c['B']}_s{c['seed']}"
+    sizes = set()
     for epoch, per_layer in record["results"].items():
         for layer, groups in per_layer.items():
             for group, g in groups.items():
                 typer.echo(f"epoch {epoch:>6s}  {layer:12s} {group:10s} capacity {g['capacity']:.4f}  "
                            f"radius {g['radius']:.3f}  dimension {g['dimension']:.2f}")
+                sizes.add(g["manifolds"])
+    if min(sizes, default=6) <= 5:
+        typer.echo(f"note: P = {min(sizes)} manifolds; at P <= 5 MFTMA's capacity is a ~10% estimate and the simulated "
+                   "one depends on the convention for random labels by as much (docs/mftma-small-p.md)")
     typer.echo(f"wrote {stem}.json, {stem.name}.png, {stem.name}.pdf")
 
 

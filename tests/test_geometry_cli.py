@@ -26,6 +26,8 @@ def test_geometry_of_a_toy_grid(capsys, tmp_path):
     assert init["input"] == end["input"]  # training does not touch the input layer
     assert init["embedding"]["clean"] != end["embedding"]["clean"]
     assert all(g["capacity"] > 0 for layer in end.values() for g in layer.values())
+    P = end["embedding"]["clean"]["manifolds"]
+    assert ("note: P = " in out) == (P <= 5)  # MFTMA at small P is flagged (docs/mftma-small-p.md)
     code, _, err = run(capsys, ["geometry", str(tmp_path / "toy"), "--cell", "99,1"])
     assert code == 2 and "not a cell" in err and len(err.strip().splitlines()) == 1
 
@@ -50,6 +52,9 @@ def test_geometry_of_a_deep_run(capsys, noisy_run):
     record = json.loads((folder / "geometry.json").read_text())
     assert record["epochs"] == ["0", "1", "2"] and (folder / "geometry.pdf").exists()
     assert set(record["results"]["2"]["embedding"]) == {"clean", "randomized", "kept"}
+    P = min(g["manifolds"] for per_layer in record["results"].values() for groups in per_layer.values()
+            for g in groups.values())
+    assert (f"note: P = {P} manifolds" in out) == (P <= 5)  # MFTMA at small P is flagged (docs/mftma-small-p.md)
     code, _, err = run(capsys, ["geometry", str(folder), "--epochs", "7"])
     assert code == 2 and "no weights for epoch 7" in err
 
