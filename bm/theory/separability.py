@@ -15,8 +15,8 @@ Which dichotomies are "random" is a convention that the theory (P -> infinity) d
   which also fits a bias: `bias=True`).
 For points in general position the iid fraction is Cover's count C(P, n) / 2^P, C(P, n) = 2 sum_{k<n} binom(P-1, k)
 (with a bias: C(P, n + 1) / 2^P); tests check the simulation against it. For low-dimensional clouds the
-conventions give alpha = 0.53 (iid), 0.60 (both) and 0.87-0.92 (balanced + bias) at P = 3, and agree within a
-few per cent from P = 7 on (docs/mftma-small-p.md).
+conventions give alpha = 0.49 (iid), 0.60 (both) and 0.87 (balanced + bias) at P = 3; iid and both agree within
+1% from P = 7 on, while balanced + bias stays 9-25% higher up to P = 20 (docs/mftma-small-p.md).
 """
 
 from __future__ import annotations
