@@ -29,7 +29,7 @@ from bm.deep.train import DeepTrainConfig, Interrupted, train_or_resume
 from bm.errors import BMError
 from bm.threads import using_threads
 
-__all__ = ["LAUNCHERS", "Jobs", "SlurmOptions", "TrainTask", "launch", "run_status"]
+__all__ = ["LAUNCHERS", "Jobs", "SlurmOptions", "TrainTask", "launch", "run_status", "slurm_states"]
 
 LAUNCHERS = ("debug", "local", "slurm")
 
@@ -174,9 +174,26 @@ def _results(pairs: list, total: int) -> list:
     return results
 
 
-def run_status(folders: dict[str, Path], epochs: dict[str, int], log: Path) -> list[dict]:
-    """Per run: finished (all epochs), running (started, not ended), failed (its last task failed), cut short (some
-    epochs and no task alive, or stopped by a signal) or pending; from the run folders and tasks.jsonl."""
+QUEUED = ("PENDING", "REQUEUED", "REQUEUE_HOLD", "CONFIGURING", "RESIZING", "SUSPENDED")
+ALIVE = ("RUNNING", "COMPLETING", "STAGE_OUT")
+ENDED_BADLY = ("FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "CANCELLED", "PREEMPTED", "BOOT_FAIL", "DEADLINE")
+
+
+def slurm_states(logs: Path, job_ids: dict[str, str]) -> dict[str, str]:
+    """run -> SLURM state (sacct, through submitit) of the job that trains it; {} where SLURM cannot be asked."""
+    try:
+        submitit = _submitit()
+        states = {run: submitit.SlurmJob(logs, job_id).state for run, job_id in job_ids.items()}
+    except Exception:  # no sacct here, or no submitit: the run folders and tasks.jsonl still tell most of it
+        return {}
+    return {run: state.split()[0] for run, state in states.items() if state and state != "UNKNOWN"}
+
+
+def run_status(folders: dict[str, Path], epochs: dict[str, int], log: Path,
+               scheduler: dict[str, str] | None = None) -> list[dict]:
+    """Per run: finished (all epochs), running, failed, cut short (some epochs and no task alive, or stopped by a
+    signal) or pending; from the run folders, tasks.jsonl and, where known, the scheduler's state of its job
+    (`scheduler`: run -> SLURM state; it catches what no task could write down: queued, killed, out of memory)."""
     from bm.runs import RunFolder
 
     last: dict[str, dict] = {}
@@ -191,8 +208,18 @@ def run_status(folders: dict[str, Path], epochs: dict[str, int], log: Path) -> l
     for name, folder in folders.items():
         done = RunFolder(folder).finished_epochs()
         event = last.get(name, {}).get("event")
-        state = ("finished" if done >= epochs[name] else "running" if event in ("started", "requeued")
-                 else "failed" if event == "failed" else "cut short" if done or event == "stopped" else "pending")
-        rows.append({"run": name, "state": state, "epochs": f"{done}/{epochs[name]}",
-                     "error": last.get(name, {}).get("error", "")})
+        error = last.get(name, {}).get("error", "")
+        job = (scheduler or {}).get(name)
+        if done >= epochs[name]:
+            state = "finished"
+        elif job in QUEUED:
+            state = "pending"
+        elif job in ALIVE:
+            state = "running"
+        elif job in ENDED_BADLY:
+            state, error = ("cut short" if event == "stopped" else "failed"), error or f"SLURM: {job}"
+        else:
+            state = ("running" if event in ("started", "requeued") else "failed" if event == "failed"
+                     else "cut short" if done or event == "stopped" else "pending")
+        rows.append({"run": name, "state": state, "epochs": f"{done}/{epochs[name]}", "error": error})
     return rows

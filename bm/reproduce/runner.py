@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bm import __version__
+from bm.configs import to_dict
 from bm.deep.datasets import DatasetError, load_dataset
 from bm.deep.train import train_or_resume
 from bm.errors import BMError
@@ -99,10 +100,14 @@ def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "c
         from bm.launch import TrainTask, launch
 
         folder.mkdir(parents=True, exist_ok=True)
+        record = {"launcher": jobs.launcher, "max_parallel": jobs.max_parallel, "runs": [r.name for r in todo],
+                  **({"slurm": to_dict(jobs.slurm)} if jobs.launcher == "slurm" else {})}
+        atomic_write_text(folder / "jobs.json", json.dumps(record, indent=2) + "\n")  # what was asked, before it runs
         tasks = [TrainTask(r.config, plan.folder(r), folder / "tasks.jsonl", jobs.threads) for r in todo]
         ids = launch(tasks, jobs, folder / "jobs", wait=jobs.launcher != "slurm")
         if jobs.launcher == "slurm":
-            atomic_write_text(folder / "jobs.json", json.dumps({"launcher": "slurm", "job_ids": ids}, indent=2) + "\n")
+            record["job_ids"] = dict(zip(record["runs"], ids))
+            atomic_write_text(folder / "jobs.json", json.dumps(record, indent=2) + "\n")
             return {"submitted": ids, "folder": str(folder)}
         done = {r.name: RunFolder(plan.folder(r)).finished_epochs() for r in runs}  # the jobs trained them
     for i, run in enumerate(runs, 1):
@@ -124,10 +129,14 @@ def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "c
 
 def status(name: str, scale: str, data_dir: Path, out: Path, recipe: str | None = None,
            datasets: tuple[str, ...] | None = None) -> list[dict]:
-    """Per run of the preset: finished / running / failed / cut short / pending (bm.launch.run_status)."""
-    from bm.launch import run_status
+    """Per run of the preset: finished / running / failed / cut short / pending (bm.launch.run_status), with the
+    SLURM state of each run's job where the last launch was `slurm` and sacct answers."""
+    from bm.launch import run_status, slurm_states
 
     preset, plan = make_plan(name, scale, data_dir, out, datasets=datasets, recipe=recipe)
     runs = preset.runs(plan)
+    folder = plan.root / preset.name
+    asked = json.loads((folder / "jobs.json").read_text()) if (folder / "jobs.json").exists() else {}
+    scheduler = slurm_states(folder / "jobs", asked["job_ids"]) if "job_ids" in asked else None
     return run_status({r.name: plan.folder(r) for r in runs}, {r.name: r.config.epochs for r in runs},
-                      plan.root / preset.name / "tasks.jsonl")
+                      folder / "tasks.jsonl", scheduler)

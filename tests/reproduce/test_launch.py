@@ -148,3 +148,31 @@ def test_slurm_options_reach_the_job_array_of_every_command(capsys, tiny, tmp_pa
     expected = {"slurm_gpus_per_task": 1, "timeout_min": 90, "slurm_array_parallelism": 64, "tasks_per_node": 1,
                 "slurm_partition": "gpu", "slurm_additional_parameters": {"constraint": "h100"}}
     assert [s[1:] for s in seen] == [(expected, False), (expected, True), (expected, True)] and seen[0][0] == 4
+    asked = json.loads((tmp_path / "out" / "tiny" / "table2" / "jobs.json").read_text())
+    assert asked["slurm"]["partition"] == "gpu" and asked["slurm"]["extra"] == {"constraint": "h100"}
+    assert list(asked["job_ids"].values()) == ["7_0", "7_1", "7_2", "7_3"] and list(asked["job_ids"]) == asked["runs"]
+    # --status asks SLURM (sacct through submitit) for each run's job; here a stand-in answers
+    states = dict(zip(asked["runs"], ["PENDING", "RUNNING", "OUT_OF_MEMORY", "CANCELLED"]))
+    monkeypatch.setattr(bm.launch, "slurm_states", lambda logs, ids: {r: states[r] for r in ids})
+    code, stdout, err = run(capsys, ["reproduce", "table2", "--datasets", "cifar10", *args, "--status"])
+    assert code == 0, err
+    shown = {line.split()[0]: line.split()[1:] for line in stdout.splitlines()}
+    assert [shown[r][0] for r in asked["runs"]] == ["pending", "running", "failed", "failed"]
+    assert shown[asked["runs"][2]][-2:] == ["SLURM:", "OUT_OF_MEMORY"]
+
+
+def test_status_without_a_scheduler_reads_the_task_log_and_the_folders(tmp_path):
+    from bm.launch import run_status, slurm_states
+
+    log = tmp_path / "tasks.jsonl"
+    log.write_text("\n".join(json.dumps({"run": r, "event": e, **({"error": "SIGTERM: stopped"} if e == "stopped" else {})})
+                             for r, e in [("a", "started"), ("b", "started"), ("b", "failed"), ("c", "started"),
+                                          ("c", "stopped")]) + "\n")
+    folders = {r: tmp_path / r for r in "abcd"}
+    rows = run_status(folders, dict.fromkeys(folders, 5), log)
+    assert [r["state"] for r in rows] == ["running", "failed", "cut short", "pending"]
+    assert rows[2]["error"] == "SIGTERM: stopped"
+    rows = run_status(folders, dict.fromkeys(folders, 5), log, {"a": "NODE_FAIL", "c": "CANCELLED", "d": "PENDING"})
+    assert [(r["state"], r["error"]) for r in rows] == [("failed", "SLURM: NODE_FAIL"), ("failed", ""),
+                                                        ("cut short", "SIGTERM: stopped"), ("pending", "")]
+    assert slurm_states(tmp_path, {"a": "1"}) == {}  # no sacct on this machine: nothing made up
