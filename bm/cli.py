@@ -19,6 +19,7 @@ import typer.core
 
 from bm import __version__
 from bm.errors import BMError
+from bm.launch import SlurmOptions
 from bm.reproduce.scales import RECIPES
 from bm.toy.data import ToyDataConfig as D
 from bm.toy.grid import ToyGridConfig as G
@@ -85,16 +86,17 @@ def _progress():
         yield start
 
 
+SLURM = SlurmOptions()  # the defaults
 JOB_OPTIONS = [  # (name, type, default, help): the options of every command that runs independent pieces as jobs
     ("launcher", Optional[str], None, "Run the independent pieces as submitit jobs: debug (in this process), local "
      "(subprocesses, --max-parallel at once) or slurm (one job array, with the --slurm-* options). Needs the slurm "
      "extra."),
     ("max_parallel", int, 2, "--launcher local: jobs at once."),
     ("slurm_partition", Optional[str], None, "SLURM partition."),
-    ("slurm_gpus_per_task", int, 1, "SLURM GPUs per task."),
-    ("slurm_time", int, 24 * 60, "SLURM time limit per task, minutes (a task reaching it is checkpointed and requeued)."),
+    ("slurm_gpus_per_task", int, SLURM.gpus_per_task, "SLURM GPUs per task."),
+    ("slurm_time", int, SLURM.time_min, "SLURM time limit per task, minutes (a task reaching it is checkpointed and requeued)."),
     ("slurm_account", Optional[str], None, "SLURM account."),
-    ("slurm_array_parallelism", int, 64, "SLURM: tasks of the array running at once."),
+    ("slurm_array_parallelism", int, SLURM.array_parallelism, "SLURM: tasks of the array running at once."),
     ("slurm_extra", Optional[list[str]], None, "Any other sbatch option as KEY=VALUE (repeatable)."),
 ]
 
@@ -116,7 +118,6 @@ def _with_jobs(command):
     run.__signature__ = signature.replace(parameters=[p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in params]
                                           + extra)
     run.__annotations__ = {p.name: p.annotation for p in run.__signature__.parameters.values()}
-    del run.__wrapped__  # typer reads __signature__, not the wrapped function's
     return run
 
 
@@ -127,7 +128,7 @@ THREADS = typer.Option(help="CPU threads of the toy trainer (0: the faster of 1 
 def _jobs(ctx: typer.Context):
     """The command's --launcher, --max-parallel and --slurm-* options as a bm.launch.Jobs (None: no launcher),
     checked before anything is written."""
-    from bm.launch import Jobs, SlurmOptions
+    from bm.launch import Jobs
 
     p = ctx.params
     if p["max_parallel"] < 1:
