@@ -8,9 +8,9 @@ and one cut short resumes bit for bit. Stop signals reach `train()`, which write
   signal on to submitit, whose `checkpoint` hook requeues the same task; it resumes from the saved position.
 - SIGTERM (`scancel`, or a preemption that SLURM requeues itself, PreemptMode=REQUEUE): the task ends "stopped"
   without asking for a requeue, so that a cancel stays a cancel; SLURM's own requeue, or running the same preset
-  again, reruns the same task, which resumes from the saved position. Every task appends its
-start, end and outcome to OUT/<scale>/<preset>/tasks.jsonl (the run-by-run record `--status` reads with the run
-folders). submitit is the optional extra `slurm`.
+  again, reruns the same task, which resumes from the saved position.
+Every task appends its start, end and outcome to OUT/<scale>/<preset>/tasks.jsonl, which `--status` reads with the
+run folders and, after a SLURM launch, the jobs' states (`slurm_states`). submitit is the optional extra `slurm`.
 """
 
 from __future__ import annotations
@@ -183,7 +183,8 @@ def slurm_states(logs: Path, job_ids: dict[str, str]) -> dict[str, str]:
     """run -> SLURM state (sacct, through submitit) of the job that trains it; {} where SLURM cannot be asked."""
     try:
         submitit = _submitit()
-        states = {run: submitit.SlurmJob(logs, job_id).state for run, job_id in job_ids.items()}
+        jobs = {run: submitit.SlurmJob(logs, job_id) for run, job_id in job_ids.items()}  # all registered first:
+        states = {run: job.state for run, job in jobs.items()}  # the first state asks sacct for every one at once
     except Exception:  # no sacct here, or no submitit: the run folders and tasks.jsonl still tell most of it
         return {}
     return {run: state.split()[0] for run, state in states.items() if state and state != "UNKNOWN"}
