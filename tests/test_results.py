@@ -60,3 +60,19 @@ def test_bm_results_prints_filters_and_writes(root, capsys, tmp_path):
     for argv, needle in ((["--where", "nonsense =="], "--where"), (["--columns", "nope"], "unknown column")):
         code, _, err = run(capsys, ["results", str(root), *argv])
         assert code == 2 and needle in err and err.count("\n") == 1
+
+
+def test_the_report_lists_every_run_and_marks_what_was_not_measured(root, tmp_path):
+    import shutil
+
+    from bm.reproduce.report import _runs
+
+    shutil.copytree(root / "runs" / "ssl0", tmp_path / "runs" / "probed")
+    shutil.copytree(root / "runs" / "ssl0", tmp_path / "runs" / "unprobed")
+    metrics = tmp_path / "runs" / "unprobed" / RunFolder.METRICS
+    metrics.write_text("".join(json.dumps({k: v for k, v in json.loads(line).items() if k != "knn"}) + "\n"
+                               for line in metrics.read_text().splitlines()))
+    table = "\n".join(_runs(tmp_path))
+    rows = {line.split("|")[1].strip(): line for line in table.splitlines() if line.startswith("| runs/")}
+    assert set(rows) == {"runs/probed", "runs/unprobed"} and "nan" not in table
+    assert rows["runs/unprobed"].count("—") == 2 and "—" not in rows["runs/probed"]  # last.knn and best.knn

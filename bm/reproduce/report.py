@@ -53,6 +53,8 @@ RUN_COLUMNS = ("path", "augment", "label_noise", "model.projector_width", "epoch
 
 def _runs(out: Path) -> list[str]:
     """Every deep run under OUT (bm.results.collect) as one table: what each trained and where it ended."""
+    import pandas as pd
+
     from bm.results import collect
 
     frame = collect(out)
@@ -60,7 +62,7 @@ def _runs(out: Path) -> list[str]:
     if frame.empty:
         return []
     columns = [c for c in RUN_COLUMNS if c in frame.columns]
-    rows = [[row[c] for c in columns] for _, row in frame.iterrows()]
+    rows = [["—" if pd.isna(row[c]) else row[c] for c in columns] for _, row in frame.iterrows()]  # — : not measured
     return ["## Every run", "", f"{len(rows)} deep runs under `{out}` (`bm results {out}` for all columns).", "",
             markdown_table(columns, rows)]
 
