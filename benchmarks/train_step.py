@@ -45,26 +45,26 @@ def measure_step(device: str = "cpu", width: int = 64, projector_width: int = 65
     targets = torch.nn.functional.one_hot(torch.randint(0, 10, (batch * 4,), device=dev), 10).float()
     gen = torch.Generator(device=dev).manual_seed(0)
 
-    def step(i: int) -> None:
+    def step(i: int, module: torch.nn.Module) -> None:
         idx = torch.arange(i * batch, (i + 1) * batch, device=dev) % images.shape[0]
         x, t, _ = augment_batch("ssl", images[idx], gen, targets[idx])
         if cuda:
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
-            loss = (model(x).float() - t).square().sum(1).mean()
+            loss = (module(x).float() - t).square().sum(1).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
 
-    with FlopCounterMode(display=False) as counter:
-        step(0)
+    with FlopCounterMode(display=False) as counter:  # counted on the eager module: the same FLOPs, and no
+        step(0, net)                                  # dispatch mode around a compiled graph
     flops = counter.get_total_flops()
-    step(1)  # warm-up (and compilation)
+    step(1, model)  # warm-up (and compilation)
     if cuda:
         torch.cuda.synchronize()
     start = time.perf_counter()
     for i in range(steps):
-        step(i)
+        step(i, model)
     if cuda:
         torch.cuda.synchronize()
     seconds = (time.perf_counter() - start) / steps
