@@ -127,20 +127,18 @@ THREADS = typer.Option(help="CPU threads of the toy trainer (0: the faster of 1 
 
 def _jobs(ctx: typer.Context):
     """The command's --launcher, --max-parallel and --slurm-* options as a bm.launch.Jobs (None: no launcher),
-    checked before anything is written."""
+    checked (by Jobs, and --slurm-* only with slurm) before anything is written."""
     from bm.launch import Jobs
 
     p = ctx.params
-    if p["max_parallel"] < 1:
-        raise BMError(f"--max-parallel must be >= 1, got {p['max_parallel']}")
     if p["launcher"] != "slurm" and any(name.startswith("slurm_") for name in _given(ctx)):
         raise BMError("--slurm-* options apply to --launcher slurm")
     if p["launcher"] is None:
         return None
     pairs = p["slurm_extra"] or []
-    extra = dict(kv.split("=", 1) for kv in pairs if "=" in kv)
-    if len(extra) != len(pairs):
+    if any("=" not in kv for kv in pairs):
         raise BMError("--slurm-extra takes KEY=VALUE")
+    extra = dict(kv.split("=", 1) for kv in pairs)
     slurm = SlurmOptions(p["slurm_partition"], p["slurm_gpus_per_task"], p["slurm_time"], p["slurm_account"],
                          p["slurm_array_parallelism"], extra)
     return Jobs(p["launcher"], p["max_parallel"], slurm)

@@ -195,16 +195,9 @@ def run_status(folders: dict[str, Path], epochs: dict[str, int], log: Path,
     """Per run: finished (all epochs), running, failed, cut short (some epochs and no task alive, or stopped by a
     signal) or pending; from the run folders, tasks.jsonl and, where known, the scheduler's state of its job
     (`scheduler`: run -> SLURM state; it catches what no task could write down: queued, killed, out of memory)."""
-    from bm.runs import RunFolder
+    from bm.runs import RunFolder, read_jsonl
 
-    last: dict[str, dict] = {}
-    if log.exists():
-        for line in log.read_text().splitlines():
-            try:
-                event = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            last[event["run"]] = event
+    last = {event["run"]: event for event in read_jsonl(log)[0]}  # a torn line (a killed task) tells nothing
     rows = []
     for name, folder in folders.items():
         done = RunFolder(folder).finished_epochs()

@@ -108,6 +108,19 @@ def write_csv_rows(path: Path, rows: list[dict], columns: list[str]) -> None:
     atomic_write_text(path, buf.getvalue())
 
 
+def read_jsonl(path: Path) -> tuple[list[dict], list[int], int]:
+    """A JSON-lines file's records (none if it is absent), the indices of its non-blank lines that are not JSON (a
+    write cut short by a kill), and the number of non-blank lines; the caller decides what a bad line means."""
+    lines = [line for line in Path(path).read_text().splitlines() if line.strip()] if Path(path).exists() else []
+    rows, bad = [], []
+    for k, line in enumerate(lines):
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            bad.append(k)
+    return rows, bad, len(lines)
+
+
 def read_csv_rows(path: Path) -> list[dict]:
     if not Path(path).exists():
         return []
@@ -289,14 +302,9 @@ class RunFolder:
         """metrics.jsonl's records. A torn last line (a kill inside a write) is left out (`say_torn`: and said on
         stderr); a line before the last that is not JSON is a RunFolderError (the folder is damaged)."""
         path = self.path / self.METRICS
-        lines = [line for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
-        rows = []
-        for k, line in enumerate(lines):
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                if k < len(lines) - 1:
-                    raise RunFolderError(f"{path} line {k + 1} is not JSON; the run folder is damaged") from None
-                if say_torn:
-                    print(f"bm: dropped a torn last line of {path}", file=sys.stderr)
+        rows, bad, count = read_jsonl(path)
+        if bad and bad[0] < count - 1:
+            raise RunFolderError(f"{path} line {bad[0] + 1} is not JSON; the run folder is damaged")
+        if bad and say_torn:
+            print(f"bm: dropped a torn last line of {path}", file=sys.stderr)
         return rows

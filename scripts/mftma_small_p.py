@@ -12,9 +12,11 @@ and with K >= 0, and the simulated capacity P / n* under the three label convent
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 
+from bm.cli import int_list
+from bm.errors import BMError
+from bm.runs import write_csv_rows
 from bm.theory.geometry import manifold_geometry
 from bm.theory.separability import low_dimensional_clouds, simulated_capacity
 
@@ -36,25 +38,26 @@ def rows(ps: list[int], seeds: list[int], trials: int):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ps", default="3,5,7,10")
-    parser.add_argument("--seeds", default="0,1")
-    parser.add_argument("--trials", type=int, default=300)
-    parser.add_argument("--csv")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
+    parser.add_argument("--ps", default="3,5,7,10", help="comma-separated numbers of clouds P (default 3,5,7,10)")
+    parser.add_argument("--seeds", default="0,1", help="comma-separated realizations of the clouds (default 0,1)")
+    parser.add_argument("--trials", type=int, default=300, help="random dichotomies per n (default 300)")
+    parser.add_argument("--csv", help="also write the table to this CSV file")
     args = parser.parse_args()
-    ps, seeds = ([int(v) for v in s.split(",")] for s in (args.ps, args.seeds))
     columns = ["P", "seed", "K>=1", "K>=0", *JUDGES]
-    print("| " + " | ".join(columns) + " |\n|" + " --- |" * len(columns))
     table = []
-    for row in rows(ps, seeds, args.trials):
-        table.append(row)
-        print("| " + " | ".join(f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in columns) + " |",
-              flush=True)
+    try:
+        ps, seeds = int_list(args.ps, "ps"), int_list(args.seeds, "seeds")
+        print("| " + " | ".join(columns) + " |\n|" + " --- |" * len(columns))
+        for row in rows(ps, seeds, args.trials):
+            table.append(row)
+            print("| " + " | ".join(f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in columns)
+                  + " |", flush=True)
+    except BMError as e:  # a bad list, or too few dichotomies for the fraction to cross 1/2 cleanly
+        print(f"mftma_small_p: {e}", file=sys.stderr)
+        return 2
     if args.csv:
-        with open(args.csv, "w", newline="") as f:
-            writer = csv.DictWriter(f, columns)
-            writer.writeheader()
-            writer.writerows(table)
+        write_csv_rows(args.csv, table, columns)
 
 
 if __name__ == "__main__":

@@ -74,6 +74,8 @@ def separable_fraction(clouds: Sequence[np.ndarray], ns: Sequence[int], trials: 
     projection of the mean-subtracted clouds onto n dimensions, for each n in ns (with a bias term if `bias`)."""
     if labels not in LABELS:
         raise BMError(f"unknown label convention {labels!r}; choose one of {', '.join(LABELS)}")
+    if trials < 1:
+        raise BMError(f"need at least one dichotomy per n; got trials = {trials}")
     x = np.concatenate(clouds)
     x = x - x.mean(0)
     P, sizes = len(clouds), [len(c) for c in clouds]

@@ -167,7 +167,7 @@ def test_status_without_a_scheduler_reads_the_task_log_and_the_folders(tmp_path)
     log = tmp_path / "tasks.jsonl"
     log.write_text("\n".join(json.dumps({"run": r, "event": e, **({"error": "SIGTERM: stopped"} if e == "stopped" else {})})
                              for r, e in [("a", "started"), ("b", "started"), ("b", "failed"), ("c", "started"),
-                                          ("c", "stopped")]) + "\n")
+                                          ("c", "stopped")]) + '\n{"run": "a", "ev\n')  # + a torn line
     folders = {r: tmp_path / r for r in "abcd"}
     rows = run_status(folders, dict.fromkeys(folders, 5), log)
     assert [r["state"] for r in rows] == ["running", "failed", "cut short", "pending"]

@@ -40,7 +40,9 @@ def test_balanced_dichotomies_on_a_line(P):
     assert abs(f - exact) <= 4.5 * np.sqrt(exact * (1 - exact) / trials)
 
 
-def test_an_unknown_convention_is_refused():
+def test_an_unknown_convention_and_no_trials_are_refused():
     assert LABELS == ("iid", "both", "balanced")
     with pytest.raises(BMError, match="unknown label convention"):
         separable_fraction(points(4), [2], 1, labels="sparse")
+    with pytest.raises(BMError, match="at least one dichotomy"):
+        separable_fraction(points(4), [2], 0)
