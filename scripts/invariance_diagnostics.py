@@ -38,7 +38,7 @@ def batches(images: torch.Tensor, kind: str, seed: int, size: int = 128):
             yield x.float() / 255
         else:
             t = torch.zeros(x.shape[0], 1)
-            yield augment_batch("ssl" if kind == "ssl" else "ssl+mixup", x, gen, t, config=SSLAugment())[0]
+            yield augment_batch("ssl" if kind == "ssl" else "ssl+mixup", x, gen, t)[0]
 
 
 @torch.no_grad()

@@ -24,7 +24,9 @@ from bm.errors import BMError
 
 __all__ = [
     "NUM_UNIFORMS",
+    "MIXUP_LAMBDAS",
     "Mixup",
+    "MixupOptions",
     "SSLAugment",
     "draw_uniforms",
     "mixup",
@@ -248,20 +250,41 @@ class Mixup:
     partner: torch.Tensor
 
 
-def mixup(images: torch.Tensor, targets: torch.Tensor, generator: torch.Generator, alpha: float = 1.0,
-          p: float = 0.8, mix_targets: bool = True) -> Mixup:
-    """Mixup (Zhang et al. 2018) with probability p per sample: x_i <- lam x_i + (1 - lam) x_pi(i),
-    lam ~ Beta(alpha, alpha) per sample, pi a random permutation. Targets (N, C) are mixed the same
-    way (the paper); `mix_targets=False` keeps them, as the authors' released code does."""
-    if alpha <= 0 or not 0 <= p <= 1:
-        raise BMError(f"mixup needs alpha > 0 and p in [0, 1]; got {alpha}, {p}")
+MIXUP_LAMBDAS = ("sample", "batch")
+
+
+@dataclass(frozen=True)
+class MixupOptions:
+    """Mixup's choices: the paper gives none beyond "mixup" (ours: alpha 1, p 0.8, one lambda per sample, targets
+    mixed); the released code draws one lambda per batch, mixes a batch with probability 0.8 and keeps the first
+    image's targets."""
+
+    alpha: float = 1.0  # lambda ~ Beta(alpha, alpha)
+    p: float = 0.8  # probability that mixup applies: per sample ("sample") or to the whole batch ("batch")
+    lam: str = "sample"  # one lambda per sample, or one per batch
+    mix_targets: bool = True  # targets mixed like the images; False: each keeps its own image's targets
+
+    def __post_init__(self) -> None:
+        if not self.alpha > 0 or not 0 <= self.p <= 1 or self.lam not in MIXUP_LAMBDAS:
+            raise BMError(f"mixup needs alpha > 0, p in [0, 1] and lambda per one of {', '.join(MIXUP_LAMBDAS)}; "
+                          f"got {self.alpha}, {self.p}, {self.lam!r}")
+
+
+def mixup(images: torch.Tensor, targets: torch.Tensor, generator: torch.Generator,
+          options: MixupOptions = MixupOptions()) -> Mixup:
+    """Mixup (Zhang et al. 2018): x_i <- lam_i x_i + (1 - lam_i) x_pi(i), pi a random permutation, lam ~ Beta(alpha,
+    alpha) per sample (or one per batch), applied with probability p per sample (or per batch); images (N, 3, H, W),
+    targets (N, C), mixed the same way unless `mix_targets` is off (the released code)."""
     n, dev = images.shape[0], images.device
+    per_batch = options.lam == "batch"
     partner = torch.randperm(n, generator=generator, device=generator.device).to(dev)
-    on = (torch.rand(n, generator=generator, device=generator.device) < p).to(dev)
+    draws = torch.rand(1 if per_batch else n, generator=generator, device=generator.device)
+    on = (draws < options.p).to(dev).expand(n)
     seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
-    lam = torch.from_numpy(np.random.default_rng(seed).beta(alpha, alpha, n)).to(dev, images.dtype)
+    lam = torch.from_numpy(np.random.default_rng(seed).beta(options.alpha, options.alpha, 1 if per_batch else n))
+    lam = lam.to(dev, images.dtype).expand(n)
     lam = torch.where(on, lam, torch.ones_like(lam))
     partner = torch.where(on, partner, torch.arange(n, device=dev))
     mixed = lam[:, None, None, None] * images + (1 - lam[:, None, None, None]) * images[partner]
-    out_targets = lam[:, None] * targets + (1 - lam[:, None]) * targets[partner] if mix_targets else targets
+    out_targets = lam[:, None] * targets + (1 - lam[:, None]) * targets[partner] if options.mix_targets else targets
     return Mixup(mixed, out_targets, lam, partner)

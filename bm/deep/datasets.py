@@ -21,7 +21,7 @@ import torch
 
 from bm.errors import BMError
 
-__all__ = ["DATASETS", "IMAGE_SIZES", "DatasetError", "ImageSet", "load_dataset"]
+__all__ = ["DATASETS", "IMAGE_SIZES", "TRAIN_SIZES", "DatasetError", "ImageSet", "load_dataset"]
 
 
 class DatasetError(BMError):
@@ -46,6 +46,11 @@ class ImageSet:
     def first(self, n: int) -> "ImageSet":
         """The first n images (n = 0: all of them), as a run's `subset` selects them."""
         return ImageSet(self.images[:n], self.labels[:n], self.classes, self.name) if n else self
+
+    def take(self, index: torch.Tensor) -> "ImageSet":
+        """The images at data-set indices `index` (k,), in that order."""
+        index = index.to(self.images.device)
+        return ImageSet(self.images[index], self.labels[index], self.classes, self.name)
 
     def resized(self, size: int) -> "ImageSet":
         """The images resized (bilinear, antialiased) to size x size; itself when they already are."""
@@ -195,6 +200,7 @@ DATASETS: dict[str, _Spec] = {
 }
 SPLITS = ("train", "test")
 IMAGE_SIZES = {"cifar10": 32, "cifar100": 32, "stl10": 96, "tinyimagenet": 64}  # side of the square images
+TRAIN_SIZES = {"cifar10": 50000, "cifar100": 50000, "tinyimagenet": 100000, "stl10": 5000}  # official training sets
 
 
 def load_dataset(name: str, data_dir: str | Path, split: str = "train", download: bool = False) -> ImageSet:

@@ -21,11 +21,11 @@ from pathlib import Path
 import torch
 
 from bm.configs import from_dict, to_dict
-from bm.deep.augment import SSLAugment
+from bm.deep.augment import MixupOptions, SSLAugment
 from bm.deep.datasets import ImageSet, load_dataset
 from bm.deep.distributed import setup
 from bm.deep.models import ModelConfig, Network
-from bm.deep.views import PROTOCOLS, augment_batch, finite_labels, finite_views, iid_views
+from bm.deep.views import PROTOCOLS, AugmentOptions, augment_batch, finite_labels, finite_views, iid_views, randaugment_setting
 from bm.errors import BMError, require_finite
 from bm.labels import LabelConfig, assign_labels
 from bm.memory import deep_train_bytes, require_memory
@@ -34,7 +34,10 @@ from bm.runs import RunFolder, atomic_save, atomic_write_text, prepare_run_folde
 from bm.tensorboard import EventSink
 from bm.theory import InvarianceAccumulator, mse_decomposition
 
-__all__ = ["DeepTrainConfig", "DivergedError", "Interrupted", "embed", "train", "train_or_resume", "training_items"]
+__all__ = ["KNN_BANKS", "DeepTrainConfig", "DivergedError", "Interrupted", "TrainingItems", "embed", "memorized_accuracy",
+           "train", "train_or_resume", "training_items"]
+
+KNN_BANKS = ("train", "all")  # K-NN memory banks: the images trained on (Definition 4.1's S), every training image
 
 
 class DivergedError(BMError):
@@ -62,11 +65,16 @@ class DeepTrainConfig:
     label_noise: float = 1.0  # fraction of random labels: 0 clean, 1 random
     random_classes: int | str | None = None  # C' random classes (None: C; "per-sample")
     augment: str = "ssl"  # none | ssl | ssl+mixup | randaugment | finite | iid
-    randaugment_magnitude: int = 9
+    randaugment_mapping: str = "magnitude"  # "strength": the released code's s in [0, 1]; "magnitude": 2 ops, 31 bins
+    randaugment_strength: float = 0.5  # randaugment_mapping "strength": num_ops floor(10 s / 3) + 1, magnitude 100 s
+    randaugment_magnitude: int = 9  # randaugment_mapping "magnitude": torchvision's magnitude in [0, 30]
     views: int = 1  # finite: B fixed views per sample (view 0 = the image); iid: B same-class images
     preserve_labels: bool = True  # finite: every view keeps its sample's label (else its own random label)
     iid_subset: int = 1000  # iid: training points s
-    mix_targets: bool = True  # mixup mixes targets too (the paper); False: the released code
+    mix_targets: bool = True  # mixup mixes targets too (ours; the paper does not say); False: the released code
+    mixup_alpha: float = 1.0  # mixup's lambda ~ Beta(alpha, alpha) (ours and the released code's)
+    mixup_p: float = 0.8  # probability that mixup applies, per sample or per batch (ours and the released code's)
+    mixup_lambda: str = "sample"  # one lambda per sample (ours) or one per batch (the released code)
     model: ModelConfig = field(default_factory=ModelConfig)
     epochs: int = 1000
     batch_size: int = 256
@@ -74,7 +82,8 @@ class DeepTrainConfig:
     probe_every: int = 10  # epochs between K-NN / Inv-Bias / invariance measurements
     train_acc_every: int = 1  # epochs between eval-mode accuracies on the clean training images (and at probes)
     probe_k: int = 20
-    knn_bank: str = "train"  # K-NN memory bank: "train" the images trained on, "all" every training image (released code)
+    knn_bank: str = "train"  # the bank of `knn`: "train" the images trained on (Def. 4.1), "all" every training image
+    # (the released code); every probe measures both (knn_banks)
     decomposition_samples: int = 256  # fixed subset for Inv/Bias and layer invariance
     decomposition_views: int = 4  # B views per sample for Inv/Bias and invariance
     checkpoint_every: int = 10
@@ -101,8 +110,10 @@ class DeepTrainConfig:
         require_finite(lr=self.lr, label_noise=self.label_noise)
         if self.subset < 0 or self.lr <= 0:
             raise BMError("subset must be >= 0 and lr > 0")
-        if self.knn_bank not in ("train", "all"):
+        if self.knn_bank not in KNN_BANKS:
             raise BMError(f"knn_bank must be 'train' or 'all'; got {self.knn_bank!r}")
+        self.mixup_options()
+        self.augment_options()
         if self.decomposition_views < 3:
             raise BMError("decomposition_views must be >= 3 (view 0 is the clean image, Inv needs two more)")
 
@@ -114,9 +125,23 @@ class DeepTrainConfig:
         """The config `to_json` wrote (nested ModelConfig included); unknown or missing keys are refused by name."""
         return from_dict(cls, data)
 
-    def memory_bank(self, train: ImageSet) -> ImageSet:
-        """The K-NN memory bank out of the whole training set: its first `subset` images, or all of it."""
-        return train if self.knn_bank == "all" else train.first(self.subset)
+    def mixup_options(self) -> MixupOptions:
+        return MixupOptions(self.mixup_alpha, self.mixup_p, self.mixup_lambda, self.mix_targets)
+
+    def augment_options(self) -> AugmentOptions:
+        setting = randaugment_setting(self.randaugment_mapping, self.randaugment_strength, self.randaugment_magnitude)
+        return AugmentOptions(setting, SSLAugment(), self.mixup_options())
+
+    def iid_table(self, train: ImageSet) -> torch.Tensor:
+        """augment iid: the (s, B) data-set indices of the anchors' views in the whole training set `train`."""
+        return iid_views(train.labels, self.iid_subset, self.views, self.seed).views.to(train.images.device)
+
+    def memory_bank(self, train: ImageSet, bank: str | None = None) -> ImageSet:
+        """A K-NN memory bank (default: knn_bank) out of the whole training set: "train", the images the run trains
+        on (its first `subset`; iid: the s B views), Definition 4.1's S; or "all", every training image."""
+        if (bank or self.knn_bank) == "all":
+            return train
+        return train.take(self.iid_table(train).reshape(-1)) if self.augment == "iid" else train.first(self.subset)
 
 
 @torch.no_grad()
@@ -136,32 +161,34 @@ def embed(net: Network, images: torch.Tensor, names: list[str], pool: bool = Fal
     return {n: torch.cat(v) for n, v in parts.items()}
 
 
-def _probe(net: Network, train: ImageSet, bank: ImageSet, test: ImageSet, cfg: DeepTrainConfig,
-           targets: torch.Tensor) -> dict:
-    """K-NN clean-test accuracy of the embedding (memory bank `bank`), Inv/Bias on B fixed views of the
-    training images, invariance per layer."""
-    emb = embed(net, torch.cat([bank.images, test.images]), ["embedding"])["embedding"]
-    knn = knn_accuracy(emb[: len(bank)], bank.labels, emb[len(bank):], test.labels, k=cfg.probe_k)
-    s = min(cfg.decomposition_samples, len(train))
-    B = cfg.decomposition_views
-    sample = torch.arange(s, device=train.images.device).repeat_interleave(B)
-    view = torch.arange(B, device=train.images.device).repeat(s)
+def _probe(net: Network, items: "TrainingItems", banks: dict[str, ImageSet], test: ImageSet,
+           cfg: DeepTrainConfig) -> dict:
+    """K-NN clean-test accuracy of the embedding under each memory bank (`knn`: the config's), Inv/Bias
+    (Lemma B.1, plug-in) on B fixed views of the first training items, normalized invariance per layer (Eq. 2)."""
+    unique = list({id(b): b for b in banks.values()}.values())
+    emb = embed(net, torch.cat([b.images for b in unique] + [test.images]), ["embedding"])["embedding"]
+    parts = dict(zip(map(id, unique), emb[: -len(test)].split([len(b) for b in unique])))
+    knn = {name: knn_accuracy(parts[id(b)], b.labels, emb[-len(test):], test.labels, k=min(cfg.probe_k, len(b)))
+           for name, b in banks.items()}  # a bank smaller than k (a tiny i.i.d. set) votes with all its points
+    row = {"knn": knn[cfg.knn_bank], "knn_banks": knn}
+    s, B = min(cfg.decomposition_samples, items.anchors), min(cfg.decomposition_views, items.max_views)
+    if B < 3:  # i.i.d. sets of fewer than 3 images: no Inv, Bias or invariance
+        return row
     net.eval()
     accs = {name: InvarianceAccumulator() for name in net.layer_names}
     outs = []
     with torch.no_grad():
         for start in range(0, s, 64):
-            rows = slice(start * B, min(s, start + 64) * B)
-            views = finite_views(train.images, sample[rows], view[rows], seed=cfg.seed + 1)  # view 0 = clean
+            views = items.views(torch.arange(start, min(s, start + 64), device=test.images.device), B)  # view 0 clean
             feats = net.features(views, net.layer_names)
             for name, f in feats.items():
                 f = f.float().reshape(-1, B, *f.shape[1:])
                 accs[name].update(f[:, 1:], f[:, 0])
             outs.append(feats["O"].float().reshape(-1, B, feats["O"].shape[-1]))
     net.train()
-    d = mse_decomposition(torch.cat(outs)[:, 1:], targets[:s].float())
-    return {"knn": knn, "inv": float(d.inv), "bias": float(d.bias),
-            "invariance": {name: acc.result() for name, acc in accs.items()}}
+    d = mse_decomposition(torch.cat(outs)[:, 1:], items.anchor_targets[:s].float())
+    return row | {"inv": float(d.inv), "bias": float(d.bias),
+                  "invariance": {name: acc.result() for name, acc in accs.items()}}
 
 
 def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[ImageSet, ImageSet] | None = None,
@@ -173,8 +200,8 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
     _refuse_bad_start(cfg, run, resume, overwrite)
     ddp = setup(cfg.device)
     device = ddp.device
-    cfg, (train_set, bank, test_set), labels = _inputs(cfg, data)
-    on_device = len(train_set) + len(test_set) + (0 if bank is train_set else len(bank))
+    cfg, train_set, banks, test_set, labels = _inputs(cfg, data)
+    on_device = len(test_set) + sum(len(b) for b in {id(b): b for b in (train_set, *banks.values())}.values())
     require_memory(deep_train_bytes(cfg.model, cfg.batch_size, on_device), device, "this run")
     if ddp.main:  # a resumed run may be extended: --epochs raised continues it
         prepare_run_folder(out, cfg.to_json(), extendable=("epochs",) if resume else (), results=(RunFolder.CHECKPOINT,),
@@ -204,11 +231,13 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
         if on_epoch is not None:
             on_epoch(row)
 
-    sets = (train_set.to(device), bank.to(device), test_set.to(device))
+    moved = {id(b): b.to(device) for b in (train_set, *banks.values(), test_set)}  # each set once
+    banks, test_set = {name: moved[id(b)] for name, b in banks.items()}, moved[id(test_set)]
     targets = torch.nn.functional.one_hot(labels.labels, labels.num_classes).float().to(device)  # (n, C)
-    y = labels.labels.to(device)
+    items = training_items(cfg, moved[id(train_set)], labels, targets, gen)
+    sets = (items, banks, test_set)
     if ddp.main and not resume:  # epoch 0: the probes at initialization
-        _append(out, {"epoch": 0, **_measure(net, cfg, *sets, targets, y, True)}, sink, clock)
+        _append(out, {"epoch": 0, **_measure(net, cfg, *sets, True)}, sink, clock)
     model = _wrapped(net, cfg, ddp)
     stop = {"signal": None}
     previous = {s: signal.signal(s, lambda num, _: stop.update(signal=num)) for s in STOP_SIGNALS}
@@ -220,7 +249,7 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
                                                "torch_rng": torch.get_rng_state()})
 
     try:
-        n, fetch = training_items(cfg, sets[0], labels, targets, gen)
+        n, fetch = items.n, items.fetch
         while epoch < cfg.epochs:
             start = time.perf_counter()
             if position is None:
@@ -230,8 +259,8 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
             position = None
             epoch += 1
             if ddp.main:  # rank 0 measures, writes and probes; the others wait at the barrier
-                _end_of_epoch(net, out, cfg, epoch, total / seen, seen / (time.perf_counter() - start), sets, targets,
-                              y, notify, clock)
+                _end_of_epoch(net, out, cfg, epoch, total / seen, seen / (time.perf_counter() - start), sets,
+                              notify, clock)
             ddp.barrier()
             stopping = ddp.any(stop["signal"] is not None)
             if epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs or stopping:
@@ -260,18 +289,19 @@ def _refuse_bad_start(cfg: DeepTrainConfig, run: RunFolder, resume: bool, overwr
 
 
 def _inputs(cfg: DeepTrainConfig, data: tuple[ImageSet, ImageSet] | None):
-    """(cfg with num_classes resolved, (train set, K-NN bank, test set) at the run's image size, labels)."""
+    """(cfg with num_classes resolved, train set, K-NN banks by name (KNN_BANKS), test set, all at the run's image
+    size, labels). An i.i.d. set the data cannot hold is refused here, before anything is written."""
     train_set, test_set = data or (load_dataset(cfg.dataset, cfg.data_dir, "train"),
                                    load_dataset(cfg.dataset, cfg.data_dir, "test"))
     full, test_set = train_set.resized(cfg.model.image_size), test_set.resized(cfg.model.image_size)
-    train_set, bank = full.first(cfg.subset), cfg.memory_bank(full)
+    train_set, banks = full.first(cfg.subset), {name: cfg.memory_bank(full, name) for name in KNN_BANKS}
     labels = assign_labels(train_set.labels, len(train_set.classes), LabelConfig(cfg.label_noise, cfg.random_classes),
                            cfg.seed)
     if cfg.model.num_classes == 0:  # resolve "from the labels" before the config is written
         cfg = replace(cfg, model=replace(cfg.model, num_classes=labels.num_classes))
     if labels.num_classes != cfg.model.num_classes:
         raise BMError(f"the labels have {labels.num_classes} classes but the model outputs {cfg.model.num_classes}")
-    return cfg, (train_set, bank, test_set), labels
+    return cfg, train_set, banks, test_set, labels
 
 
 def _restore(run: RunFolder, net: Network, opt: torch.optim.Optimizer, gen: torch.Generator, device: torch.device
@@ -348,43 +378,99 @@ def train_or_resume(cfg: DeepTrainConfig, out: Path, data: tuple[ImageSet, Image
                  tensorboard=tensorboard)
 
 
-def training_items(cfg: DeepTrainConfig, data: ImageSet, labels, targets: torch.Tensor, gen: torch.Generator):
-    """(number of training items per epoch, fetch(indices) -> (images in [0, 1], targets)) for the protocol.
+@dataclass(frozen=True)
+class TrainingItems:
+    """What a run trains on, and what "memorized" scores: exactly those items against their training labels.
 
-    Online protocols draw fresh augmentations of the n images; `finite` trains on the n B fixed
-    views (item i = view i mod B of sample i div B); `iid` on s points with B same-class images each.
+    n items per epoch, fetch(indices) -> (float images in [0, 1], targets (k, C)) as trained; memorized(indices of
+    range(n_memorized)) -> (float images, training labels (k,)) of the fixed items (online protocols: the clean
+    images; finite: the n B views with their own labels; iid: the s B views with their anchor's label); views(anchor
+    indices (k,), B) -> (k B, 3, H, W) views of each anchor, view 0 the anchor itself (Inv / Bias and invariance),
+    anchor_targets (anchors, C) their training targets; max_views the most views an anchor has.
     """
+
+    n: int
+    fetch: Callable
+    n_memorized: int
+    memorized: Callable
+    anchors: int
+    views: Callable
+    anchor_targets: torch.Tensor
+    max_views: int
+
+
+def training_items(cfg: DeepTrainConfig, data: ImageSet, labels, targets: torch.Tensor, gen: torch.Generator
+                   ) -> TrainingItems:
+    """The protocol's training items. Online protocols draw fresh augmentations of the n images; `finite` trains on
+    the n B fixed views (item i = view i mod B of sample i div B); `iid` on s anchors with B same-class images each
+    (item i = image i mod B of anchor i div B, with the anchor's label)."""
     B = cfg.views
+
+    def ssl_views(anchor, k):  # the SSL views the probes use (seed + 1: not the training views)
+        return finite_views(data.images, anchor.repeat_interleave(k), torch.arange(k, device=anchor.device).repeat(
+            anchor.numel()), seed=cfg.seed + 1)
+
     if cfg.augment == "finite":
         per_view = finite_labels(labels.labels, B, cfg.preserve_labels, labels.num_classes, cfg.seed + 2)
-        view_targets = torch.nn.functional.one_hot(per_view.reshape(-1), labels.num_classes).float().to(targets.device)
+        per_view = per_view.reshape(-1).to(targets.device)
+        view_targets = torch.nn.functional.one_hot(per_view, labels.num_classes).float()
 
         def fetch(idx):
             return finite_views(data.images, idx // B, idx % B, cfg.seed), view_targets[idx]
 
-        return len(data) * B, fetch
+        def memorized(idx):
+            return fetch(idx)[0], per_view[idx]
+
+        return TrainingItems(len(data) * B, fetch, len(data) * B, memorized, len(data), ssl_views, targets,
+                             cfg.decomposition_views)
     if cfg.augment == "iid":
-        table = iid_views(data.labels, min(cfg.iid_subset, len(data) - 1), B, cfg.seed).views.to(targets.device)
+        table = cfg.iid_table(data)
+        flat, anchor_labels = table.reshape(-1), labels.labels.to(targets.device)[table[:, 0]]
 
         def fetch(idx):
-            return data.images[table.reshape(-1)[idx]].float() / 255, targets[table[:, 0][idx // B]]
+            return data.images[flat[idx]].float() / 255, targets[table[:, 0][idx // B]]
 
-        return table.numel(), fetch
+        def memorized(idx):
+            return data.images[flat[idx]].float() / 255, anchor_labels[idx // B]
+
+        def iid(anchor, k):
+            return data.images[table[anchor, :k].reshape(-1)].float() / 255
+
+        return TrainingItems(table.numel(), fetch, table.numel(), memorized, table.shape[0], iid,
+                             targets[table[:, 0]], B)
+    options = cfg.augment_options()
+    y = labels.labels.to(targets.device)
 
     def fetch(idx):
-        x, t, _ = augment_batch(cfg.augment, data.images[idx], gen, targets[idx], cfg.randaugment_magnitude,
-                                SSLAugment(), cfg.mix_targets)
+        x, t, _ = augment_batch(cfg.augment, data.images[idx], gen, targets[idx], options)
         return x, t
 
-    return len(data), fetch
+    def clean(idx):
+        return data.images[idx].float() / 255, y[idx]
+
+    return TrainingItems(len(data), fetch, len(data), clean, len(data), ssl_views, targets, cfg.decomposition_views)
 
 
-def _measure(net: Network, cfg: DeepTrainConfig, train_set: ImageSet, bank: ImageSet, test_set: ImageSet,
-             targets: torch.Tensor, y: torch.Tensor, probing: bool) -> dict:
-    """Eval-mode accuracy on the clean training images (their training labels) and, when probing, the probes."""
-    row = {"train_acc": float((embed(net, train_set.images, ["O"])["O"].argmax(1) == y).float().mean())}
-    if probing and len(train_set) >= 2:  # probes need two samples
-        row.update(_probe(net, train_set, bank, test_set, cfg, targets))
+@torch.no_grad()
+def memorized_accuracy(net: Network, items: TrainingItems, batch: int = 512) -> float:
+    """Eval-mode accuracy of the network's own output on exactly the items it trains on, against their training
+    labels (the paper's "memorization" and train accuracy)."""
+    was_training = net.training
+    net.eval()
+    hits = 0
+    for s in range(0, items.n_memorized, batch):
+        x, y = items.memorized(torch.arange(s, min(items.n_memorized, s + batch), device=items.anchor_targets.device))
+        hits += int((net(x).argmax(1) == y).sum())
+    net.train(was_training)
+    return hits / items.n_memorized
+
+
+def _measure(net: Network, cfg: DeepTrainConfig, items: TrainingItems, banks: dict[str, ImageSet], test_set: ImageSet,
+             probing: bool) -> dict:
+    """Memorization (accuracy on the trained items, their training labels) and, when probing, the probes."""
+    row = {"train_acc": memorized_accuracy(net, items)}
+    if probing and items.anchors >= 2:  # probes need two samples
+        row.update(_probe(net, items, banks, test_set, cfg))
     return row
 
 
@@ -400,13 +486,12 @@ def _append(out: Path, row: dict, on_epoch: Callable[[dict], None] | None, clock
 
 
 def _end_of_epoch(net: Network, out: Path, cfg: DeepTrainConfig, epoch: int, loss: float, rate: float,
-                  data: tuple[ImageSet, ImageSet, ImageSet], targets: torch.Tensor, y: torch.Tensor,
-                  on_epoch: Callable[[dict], None] | None, clock: Callable[[], float]) -> None:
+                  sets: tuple, on_epoch: Callable[[dict], None] | None, clock: Callable[[], float]) -> None:
     """Append the epoch's metrics (and probes every cfg.probe_every epochs); keep a snapshot if asked."""
     row = {"epoch": epoch, "loss": loss, "img_per_s": rate}
     probing = epoch % cfg.probe_every == 0 or epoch == cfg.epochs
     if probing or epoch % cfg.train_acc_every == 0:
-        row.update(_measure(net, cfg, *data, targets, y, probing))
+        row.update(_measure(net, cfg, *sets, probing))
     _append(out, row, on_epoch, clock)
     if epoch in cfg.snapshots:
         atomic_save(RunFolder(out).snapshot(epoch), {"model": net.state_dict(), "epoch": epoch})

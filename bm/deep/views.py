@@ -8,17 +8,19 @@ so any view is regenerated on demand and B = 100 on CIFAR-10 costs no memory.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
-from bm.deep.augment import SSLAugment, ssl_augment, view_uniforms
+from bm.deep.augment import MixupOptions, SSLAugment, ssl_augment, view_uniforms
 from bm.errors import BMError
 from bm.registry import registrar
 
-__all__ = ["PROTOCOLS", "AugmentOptions", "IIDViews", "augment_batch", "finite_labels", "finite_views", "iid_views",
-           "randaugment", "register_protocol"]
+__all__ = ["PROTOCOLS", "AugmentOptions", "IIDViews", "augment_batch", "finite_labels", "finite_views", "iid_anchors_per_class",
+           "iid_capacity", "iid_views",
+           "RANDAUGMENT_MAPPINGS", "randaugment", "randaugment_setting", "register_protocol"]
 
 
 def finite_views(images: torch.Tensor, sample: torch.Tensor, view: torch.Tensor, seed: int,
@@ -42,46 +44,90 @@ def finite_labels(labels: torch.Tensor, B: int, preserve: bool, num_classes: int
 
 @dataclass(frozen=True)
 class IIDViews:
-    """subset (s,): training indices used; views (s, B): data-set indices of each point's views,
-    views[:, 0] = subset, the rest other images of the same true class from outside the subset."""
+    """subset (s,): the anchors' data-set indices; views (s, B): data-set indices of each anchor's views,
+    views[:, 0] = subset, the rest B - 1 other images of the anchor's true class. No index occurs twice in views."""
 
     subset: torch.Tensor
     views: torch.Tensor
 
 
+def iid_anchors_per_class(counts: torch.Tensor, s: int) -> torch.Tensor:
+    """Anchors per class (C,) for s anchors stratified by class: s // C each, one more for the s mod C classes
+    holding the most images (ties: the lower class index)."""
+    C = counts.numel()
+    per = torch.full((C,), s // C, dtype=torch.long)
+    order = sorted(range(C), key=lambda c: (-int(counts[c]), c))
+    per[order[: s % C]] += 1
+    return per
+
+
+def iid_capacity(true_labels: torch.Tensor, B: int) -> int:
+    """The largest s whose stratified anchors each find B - 1 disjoint same-class images (s B <= N at most)."""
+    counts = torch.bincount(torch.as_tensor(true_labels).long().cpu())
+    s = 0
+    while s < counts.sum() and bool((iid_anchors_per_class(counts, s + 1) * B <= counts).all()):
+        s += 1
+    return s
+
+
 def iid_views(true_labels: torch.Tensor, subset_size: int = 1000, B: int = 50, seed: int = 0) -> IIDViews:
-    """i.i.d. 'augmentations' (Sec. 5): each of s points gets B - 1 distinct same-class images from
-    the remainder of the training set, drawn by `seed`."""
+    """i.i.d. 'augmentations' (Sec. 5, Table 4): s anchors stratified by class, each with B - 1 other images of its
+    true class; the views are disjoint blocks of the class's remaining images (as the released code partitions
+    them), so no image is in two anchors' sets and none is an anchor elsewhere. An (s, B) the data cannot hold is
+    refused. Drawn by `seed`."""
     y = torch.as_tensor(true_labels).long().cpu()
-    n = y.shape[0]
-    if not 1 <= subset_size < n or B < 1:
-        raise BMError(f"need 1 <= subset_size < {n} (the training set) and B >= 1; got {subset_size}, {B}")
+    if subset_size < 1 or B < 1:
+        raise BMError(f"i.i.d. views need s >= 1 and B >= 1; got s = {subset_size}, B = {B}")
+    counts = torch.bincount(y)
+    per = iid_anchors_per_class(counts, subset_size)
+    short = (per * B > counts).nonzero().squeeze(1).tolist()
+    if short:
+        c = short[0]
+        raise BMError(f"i.i.d. views: s = {subset_size} stratified anchors need {int(per[c])} x B = {int(per[c]) * B} "
+                      f"images of class {c}, which has {int(counts[c])}; with B = {B} this data set holds at most "
+                      f"s = {iid_capacity(y, B)}")
     gen = torch.Generator().manual_seed(seed)
-    order = torch.randperm(n, generator=gen)
-    subset, rest = order[:subset_size], order[subset_size:]
-    views = torch.empty(subset_size, B, dtype=torch.long)
-    views[:, 0] = subset
-    for c in y[subset].unique().tolist():
-        pool = rest[y[rest] == c]
-        members = (y[subset] == c).nonzero().squeeze(1)
-        if pool.numel() < B - 1:
-            raise BMError(f"class {c} has {pool.numel()} images outside the subset, fewer than B - 1 = {B - 1}")
-        keys = torch.rand(members.numel(), pool.numel(), generator=gen)
-        views[members, 1:] = pool[keys.argsort(1)[:, : B - 1]]  # distinct draws per point
-    return IIDViews(subset, views)
+    blocks = []
+    for c in range(counts.numel()):
+        members = (y == c).nonzero().squeeze(1)
+        members = members[torch.randperm(members.numel(), generator=gen)][: int(per[c]) * B]
+        blocks.append(members.reshape(int(per[c]), B))  # row j: anchor j of class c, then its B - 1 views
+    views = torch.cat(blocks)[torch.randperm(subset_size, generator=gen)]
+    return IIDViews(views[:, 0].clone(), views)
 
 
-def randaugment(images: torch.Tensor, magnitude: int, generator: torch.Generator, num_ops: int = 2) -> torch.Tensor:
-    """RandAugment (Cubuk et al. 2020) with strength `magnitude` in [0, 30] on uint8 images (N, 3, H, W).
+RANDAUGMENT_MAPPINGS = ("strength", "magnitude")  # the released code's strength in [0, 1]; torchvision's 2 ops / 31 bins
+
+
+def randaugment_setting(mapping: str, strength: float, magnitude: int) -> tuple[int, int, int]:
+    """(num_ops, magnitude, number of magnitude bins) of a RandAugment setting (Fig. 11).
+
+    "strength": the released code's map of s in [0, 1]: num_ops = floor(10 s / 3) + 1, magnitude floor(100 s) of
+    100 bins (s = 1 takes the top bin, 99); "magnitude": torchvision's default num_ops = 2 at `magnitude` of 31 bins.
+    """
+    if mapping == "strength":
+        if not 0 <= strength <= 1:
+            raise BMError(f"RandAugment strength must lie in [0, 1]; got {strength}")
+        return math.floor(10 * strength / 3) + 1, min(math.floor(100 * strength), 99), 100
+    if mapping == "magnitude":
+        if not 0 <= magnitude <= 30:
+            raise BMError(f"RandAugment magnitude must lie in [0, 30]; got {magnitude}")
+        return 2, magnitude, 31
+    raise BMError(f"RandAugment mapping must be one of {', '.join(RANDAUGMENT_MAPPINGS)}; got {mapping!r}")
+
+
+def randaugment(images: torch.Tensor, magnitude: int, generator: torch.Generator, num_ops: int = 2,
+                bins: int = 31) -> torch.Tensor:
+    """RandAugment (Cubuk et al. 2020): `num_ops` ops at `magnitude` of `bins` bins on uint8 images (N, 3, H, W).
 
     Runs torchvision's RandAugment per image on the CPU: its 14 ops have no batched equivalent here,
     and Fig. 11 is a sweep of short runs, not the hot path. Deterministic given `generator`.
     """
     from torchvision.transforms import v2
 
-    if not 0 <= magnitude <= 30 or num_ops < 0:
-        raise BMError(f"RandAugment magnitude must lie in [0, 30] and num_ops >= 0; got {magnitude}, {num_ops}")
-    op = v2.RandAugment(num_ops=num_ops, magnitude=magnitude, num_magnitude_bins=31)
+    if not 0 <= magnitude < bins or num_ops < 0:
+        raise BMError(f"RandAugment magnitude must lie in [0, {bins - 1}] and num_ops >= 0; got {magnitude}, {num_ops}")
+    op = v2.RandAugment(num_ops=num_ops, magnitude=magnitude, num_magnitude_bins=bins)
     seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
     device = images.device
     with torch.random.fork_rng(devices=[]):
@@ -94,9 +140,9 @@ def randaugment(images: torch.Tensor, magnitude: int, generator: torch.Generator
 class AugmentOptions:
     """What a run's config tells an online protocol beyond the batch."""
 
-    magnitude: int = 9  # RandAugment strength
+    randaugment: tuple[int, int, int] = (2, 9, 31)  # RandAugment (num_ops, magnitude, bins): randaugment_setting
     config: SSLAugment = SSLAugment()
-    mix_targets: bool = True  # mixup mixes the targets too
+    mixup: MixupOptions = MixupOptions()
 
 
 # an online protocol: (uint8 images (N, 3, H, W), generator on their device, targets (N, C) or None, options)
@@ -128,19 +174,20 @@ def _ssl_mixup(images, generator, targets, options):
     if targets is None:
         raise BMError("ssl+mixup needs the batch's targets (N, C) to mix")
     x, _, _ = _ssl(images, generator, targets, options)
-    mixed = mixup(x, targets, generator, mix_targets=options.mix_targets)
+    mixed = mixup(x, targets, generator, options.mixup)
     return mixed.images, mixed.targets, mixed
 
 
 @register_protocol("randaugment")
 def _randaugment(images, generator, targets, options):
-    return randaugment(images, options.magnitude, generator).float() / 255, targets, None
+    num_ops, magnitude, bins = options.randaugment
+    return randaugment(images, magnitude, generator, num_ops, bins).float() / 255, targets, None
 
 
 def augment_batch(protocol: str, images: torch.Tensor, generator: torch.Generator, targets: torch.Tensor | None = None,
-                  magnitude: int = 9, config: SSLAugment = SSLAugment(), mix_targets: bool = True):
+                  options: AugmentOptions = AugmentOptions()):
     """One training batch under an online protocol (PROTOCOLS): uint8 images (N, 3, H, W) -> (float images in
     [0, 1], targets, mixup record or None). `generator` must live on the images' device."""
     if protocol not in PROTOCOLS:
         raise BMError(f"augmentation protocol must be one of {', '.join(PROTOCOLS)}; got {protocol!r}")
-    return PROTOCOLS[protocol](images, generator, targets, AugmentOptions(magnitude, config, mix_targets))
+    return PROTOCOLS[protocol](images, generator, targets, options)

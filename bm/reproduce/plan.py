@@ -13,13 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from bm.deep.datasets import IMAGE_SIZES, ImageSet
+from bm.deep.datasets import IMAGE_SIZES, TRAIN_SIZES, ImageSet
 from bm.deep.models import ModelConfig
 from bm.deep.train import DeepTrainConfig
 from bm.errors import BMError
 from bm.reproduce.scales import RECIPES, Scale, scale_for
 
-__all__ = ["DA", "NAMED", "Plan", "Run", "deep_train_command", "named_config", "run_name"]
+__all__ = ["DA", "NAMED", "Plan", "Run", "deep_train_command", "named_config", "run_name", "steps_per_epoch"]
 
 DA = "DA"  # presets ask for "the augmentation": the scale's protocol (the paper's: SSL transforms and mixup)
 
@@ -51,27 +51,44 @@ class Plan:
         return self.root / "runs" / run.name
 
     def run(self, dataset: str = "cifar10", model: str = "resnet18", **changes) -> Run:
-        """The scale's run on `dataset` with `changes` (DeepTrainConfig fields, projector_width; augment=DA:
-        the scale's augmentation). Random-label runs with augmentation train the scale's long_epochs."""
+        """The scale's run on `dataset` with `changes` (DeepTrainConfig fields, projector_width; augment=DA: the
+        scale's augmentation), trained for the scale's optimizer-step budget whatever its items per epoch. i.i.d.
+        runs draw their s anchors and views from the whole training set (Table 4)."""
         s = self.scale
         if changes.get("augment") == DA:
             changes["augment"] = s.da
-        long = changes.get("label_noise", 1.0) > 0 and changes.get("augment", "ssl") != "none"
+        if changes.get("augment") == "iid":
+            changes.setdefault("subset", 0)
         model_cfg = ModelConfig(arch=model, width=s.width, projector_width=changes.pop("projector_width", s.projector_width),
                                 num_classes=0, image_size=s.image_size or IMAGE_SIZES[dataset])
-        cfg = DeepTrainConfig(dataset=dataset, data_dir=str(self.data_dir), subset=s.subset, model=model_cfg,
-                              epochs=s.long_epochs if long else s.epochs, batch_size=s.batch_size, lr=s.lr,
-                              mix_targets=s.mix_targets, probe_every=s.probe_every, knn_bank=s.knn_bank,
-                              train_acc_every=s.train_acc_every,
-                              checkpoint_every=s.checkpoint_every, device=self.device, **changes)
+        cfg = DeepTrainConfig(dataset=dataset, data_dir=str(self.data_dir), subset=changes.pop("subset", s.subset),
+                              model=model_cfg, batch_size=s.batch_size, lr=s.lr, mix_targets=s.mix_targets,
+                              mixup_lambda=s.mixup_lambda, knn_bank=s.knn_bank, device=self.device, **changes)
+        per_epoch = steps_per_epoch(cfg, TRAIN_SIZES[dataset])
+
+        def every(steps: int) -> int:
+            return max(1, round(steps / per_epoch))
+
+        epochs = -(-s.steps // per_epoch)
+        cfg = replace(cfg, epochs=epochs, probe_every=min(every(s.probe_steps), epochs),
+                      train_acc_every=every(s.train_acc_steps), checkpoint_every=every(s.checkpoint_steps))
         return Run(run_name(cfg), cfg)
+
+
+def steps_per_epoch(cfg: DeepTrainConfig, train_size: int) -> int:
+    """Optimizer steps per epoch of `cfg` on a training set of `train_size` images: ceil(items / batch size), items
+    the subset (or the whole set), its n B fixed views (finite) or the s B views of its anchors (iid)."""
+    n = min(cfg.subset or train_size, train_size)
+    items = {"finite": n * cfg.views, "iid": cfg.iid_subset * cfg.views}.get(cfg.augment, n)
+    return -(-items // cfg.batch_size)
 
 
 def run_name(cfg: DeepTrainConfig) -> str:
     """A folder name from the fields presets vary, e.g. cifar10-resnet18-w4096-noise1-ssl+mixup-seed0."""
     parts = [cfg.dataset, cfg.model.arch, f"w{cfg.model.projector_width}", f"noise{cfg.label_noise:g}", cfg.augment]
     if cfg.augment == "randaugment":
-        parts.append(f"m{cfg.randaugment_magnitude}")
+        parts.append(f"s{cfg.randaugment_strength:g}" if cfg.randaugment_mapping == "strength"
+                     else f"m{cfg.randaugment_magnitude}")
     if cfg.augment in ("finite", "iid"):
         parts.append(f"B{cfg.views}")
     if cfg.augment == "iid":

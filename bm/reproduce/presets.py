@@ -19,12 +19,13 @@ from pathlib import Path
 
 from bm.deep.capacity import capacity_and_sweep
 from bm.deep.geometry import rewind, run_geometry
+from bm.deep.datasets import TRAIN_SIZES
 from bm.deep.models import ModelConfig
 from bm.deep.probing import embedding_probe, network_at, plot_probe, probe_layers
 from bm.deep.train import DeepTrainConfig
 from bm.plotting import save_figure
 from bm.reproduce.outputs import Result, markdown_table, plot_lines
-from bm.reproduce.plan import DA, Plan, Run
+from bm.reproduce.plan import DA, Plan, Run, steps_per_epoch
 from bm.runs import RunFolder, read_csv_rows
 
 __all__ = ["PRESETS", "Preset"]
@@ -44,10 +45,28 @@ class Preset:
     by_dataset: bool = False  # rows per data set, which --datasets selects (Tables 2 and 3)
 
 
+MEMORIZED = 0.99  # "memorized": accuracy on the trained items at least this (Table 2: all but INIT reach 1)
+RECORD = ["train_acc", "steps_to_memorize", "steps", "knn_train", "knn_all", "knn_init_train", "knn_init_all"]
+
+
+def _banks(row: dict, cfg: DeepTrainConfig) -> dict:
+    """A probe row's K-NN by memory bank (a row from before both banks were measured holds only its config's)."""
+    return row.get("knn_banks", {cfg.knn_bank: row["knn"]})
+
+
 def _final(plan: Plan, run: Run) -> dict:
-    """K-NN and train accuracy from a finished run's last metrics row (its end-of-training probes)."""
-    row = _metrics(plan, run)[-1]
-    return {"knn": row["knn"], "train_acc": row["train_acc"]}
+    """A finished run read off metrics.jsonl: final memorization (`train_acc`: accuracy on the trained items, their
+    training labels), the first optimizer step at which it reached MEMORIZED (None: never), the steps trained, and
+    the K-NN at the end and at init under both memory banks (knn_train: Definition 4.1's S; knn_all: every training
+    image, the released code's); `knn` is the scale's bank."""
+    history, cfg = _metrics(plan, run), run.config
+    per_epoch = steps_per_epoch(cfg, TRAIN_SIZES[cfg.dataset])
+    reached = [r["epoch"] for r in history if r.get("train_acc", 0.0) >= MEMORIZED]
+    end, init = _banks(history[-1], cfg), _banks(history[0], cfg)
+    return {"knn": history[-1]["knn"], "train_acc": history[-1]["train_acc"],
+            "steps_to_memorize": reached[0] * per_epoch if reached else None, "steps": history[-1]["epoch"] * per_epoch,
+            "knn_train": end.get("train"), "knn_all": end.get("all"), "knn_init_train": init.get("train"),
+            "knn_init_all": init.get("all")}
 
 
 def _probe(plan: Plan, run: Run, weights: str = RunFolder.CHECKPOINT, linear: bool = False, target: str | None = None) -> float:
@@ -77,18 +96,31 @@ def _conditions(plan: Plan) -> list[Run]:
 def _probing_table(metric: str, label: str) -> Callable[[Plan, list[Run], Path], Result]:
     def finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
         rows, wide = [], []
+        linear = metric == "linear_clean_test"  # the runs' own probes hold the K-NN under both banks
         for i, (dataset, model) in enumerate(_table_rows(plan)):
             mine = runs[4 * i : 4 * i + 4]
-            linear = metric == "linear_clean_test"  # the runs' own end-of-training probes hold the K-NN
-            values = {cond: _probe(plan, run, linear=True) if linear else _final(plan, run)["knn"]
-                      for (cond, _, _), run in zip(CONDITIONS, mine)}
-            values["init"] = _probe(plan, mine[3], RunFolder.INIT, linear)
-            rows += [{"dataset": dataset, "model": model, "condition": c, metric: v} for c, v in values.items()]
-            wide.append([dataset, model] + [values[c] for c in ("clean", "clean+DA", "random", "random+DA", "init")])
-        header = ["data set", "model", "clean", "clean + DA", "random", "random + DA", "init"]
-        summary = [f"{r[0]} {r[1]}: {label} random+DA {r[5]:.3f} vs init {r[6]:.3f} vs random {r[4]:.3f} "
-                   f"(clean+DA {r[3]:.3f})" for r in wide]
-        return Result(rows, ["dataset", "model", "condition", metric], summary, table=markdown_table(header, wide))
+            records = {cond: _final(plan, run) for (cond, _, _), run in zip(CONDITIONS, mine)}
+            for cond, rec in records.items():
+                rec[metric] = _probe(plan, mine[[c for c, _, _ in CONDITIONS].index(cond)], linear=True) if linear \
+                    else rec["knn_train"]
+            init = _probe(plan, mine[3], RunFolder.INIT, linear) if linear else records["random+DA"]["knn_init_train"]
+            rows += [{"dataset": dataset, "model": model, "condition": c, **rec} for c, rec in records.items()]
+            rows.append({"dataset": dataset, "model": model, "condition": "init", metric: init,
+                         "knn_train": records["random+DA"]["knn_init_train"],
+                         "knn_all": records["random+DA"]["knn_init_all"]})
+            for cond, rec in records.items():
+                wide.append([dataset, model, cond, rec[metric], rec["knn_all"], rec["train_acc"],
+                             rec["steps_to_memorize"], rec["steps"]])
+            wide.append([dataset, model, "init", init, records["random+DA"]["knn_init_all"], None, None, 0])
+        header = ["data set", "model", "condition", f"{label} (bank: trained images, Def. 4.1)" if not linear else label,
+                  "K-NN (bank: all training images, released code)", "memorized", "step memorized (>= 0.99)", "steps"]
+        by = {(r["dataset"], r["condition"]): r for r in rows}
+        summary = [f"{d} {m}: {label} random+DA {by[d, 'random+DA'][metric]:.3f} vs init {by[d, 'init'][metric]:.3f} "
+                   f"vs random {by[d, 'random'][metric]:.3f} (clean {by[d, 'clean'][metric]:.3f}, clean+DA "
+                   f"{by[d, 'clean+DA'][metric]:.3f}); memorized " + ", ".join(
+                       f"{c} {by[d, c]['train_acc']:.3f}" for c, _, _ in CONDITIONS) for d, m in _table_rows(plan)]
+        return Result(rows, ["dataset", "model", "condition", metric, *RECORD], summary,
+                      table=markdown_table(header, wide))
 
     return finish
 
@@ -111,25 +143,29 @@ def _benign(plan: Plan, runs: list[Run], folder: Path) -> Result:
     for seed, (da, twin) in zip(plan.scale.benign_seeds, zip(runs[::2], runs[1::2])):
         layers = probe_layers(plan.folder(da), None, ("clean", "random"), init=True, pool=plan.scale.probe_pool,
                               device=plan.device)["results"]
-        history = _metrics(plan, da)
-        per_seed.append({"seed": seed, "memorized": history[-1]["train_acc"], "knn_trained": history[-1]["knn"],
-                         "knn_init": history[0]["knn"], "knn_no_aug": _final(plan, twin)["knn"],
-                         "memorized_no_aug": _final(plan, twin)["train_acc"], "layers": layers, "history": history,
-                         "twin_history": _metrics(plan, twin)})
-    keys = ("memorized", "knn_trained", "knn_init", "knn_no_aug", "memorized_no_aug")
+        mine, other = _final(plan, da), _final(plan, twin)
+        per_seed.append({"seed": seed, "memorized": mine["train_acc"], "step_memorized": mine["steps_to_memorize"],
+                         "knn_trained": mine["knn_train"], "knn_init": mine["knn_init_train"],
+                         "knn_no_aug": other["knn_train"], "memorized_no_aug": other["train_acc"],
+                         "knn_trained_all": mine["knn_all"], "knn_init_all": mine["knn_init_all"],
+                         "knn_no_aug_all": other["knn_all"], "steps": mine["steps"], "steps_no_aug": other["steps"],
+                         "layers": layers, "history": _metrics(plan, da), "twin_history": _metrics(plan, twin)})
+    keys = ("memorized", "knn_trained", "knn_init", "knn_no_aug", "memorized_no_aug", "knn_trained_all", "knn_init_all",
+            "knn_no_aug_all")
     stats = {k: (float(np.mean([r[k] for r in per_seed])), float(np.std([r[k] for r in per_seed]))) for k in keys}
     names = list(per_seed[0]["layers"]["trained"])
     layer_rows = [{"seed": r["seed"], "weights": w, "layer": n, **r["layers"][w][n]}
                   for r in per_seed for w in ("trained", "init") for n in names]
-    rows = [{"seed": r["seed"], **{k: r[k] for k in keys}} for r in per_seed]
+    rows = [{"seed": r["seed"], **{k: r[k] for k in (*keys, "step_memorized", "steps", "steps_no_aug")}}
+            for r in per_seed]
 
     fig, (curve, layer_ax, inv_ax) = plt.subplots(1, 3, figsize=(16, 4.2), constrained_layout=True)
     first = per_seed[0]
     h = [r for r in first["history"] if "train_acc" in r]
     curve.plot([r["epoch"] for r in h], [r["train_acc"] for r in h], color="C3", label="train acc. on the random labels")
     probed = [r for r in first["history"] if "knn" in r]
-    curve.plot([r["epoch"] for r in probed], [r["knn"] for r in probed], marker="o", color="C0",
-               label="K-NN test acc. (embedding)")
+    curve.plot([r["epoch"] for r in probed], [_banks(r, runs[0].config).get("train", r["knn"]) for r in probed], marker="o",
+               color="C0", label="K-NN test acc. (embedding; bank: the trained images)")
     curve.axhline(first["knn_init"], ls="--", color="C7", label="K-NN at init")
     curve.axhline(first["knn_no_aug"], ls=":", color="C1", label="K-NN, twin without augmentation")
     curve.set(xlabel="epoch", ylabel="accuracy", ylim=(0, 1.02), title=f"random labels + augmentation (seed {first['seed']})")
@@ -153,17 +189,22 @@ def _benign(plan: Plan, runs: list[Run], folder: Path) -> Result:
     def ms(k: str) -> str:
         return f"{stats[k][0]:.3f} +- {stats[k][1]:.3f}"
 
-    summary = [f"{len(per_seed)} seeds: memorized {ms('memorized')}, K-NN {ms('knn_trained')} vs init {ms('knn_init')} "
-               f"vs no augmentation {ms('knn_no_aug')} (memorized {ms('memorized_no_aug')})"] + [
-        f"seed {r['seed']}: memorized {r['memorized']:.3f}, K-NN {r['knn_trained']:.3f} vs init {r['knn_init']:.3f} "
-        f"vs no augmentation {r['knn_no_aug']:.3f}" for r in per_seed] + [
+    summary = [f"{len(per_seed)} seeds, {per_seed[0]['steps']} steps each, K-NN bank = the images trained on "
+               f"(Definition 4.1): memorized {ms('memorized')}, K-NN {ms('knn_trained')} vs init {ms('knn_init')} vs "
+               f"no augmentation {ms('knn_no_aug')} (memorized {ms('memorized_no_aug')})",
+               f"K-NN bank = all training images (the released code's): {ms('knn_trained_all')} vs init "
+               f"{ms('knn_init_all')} vs no augmentation {ms('knn_no_aug_all')}"] + [
+        f"seed {r['seed']}: memorized {r['memorized']:.3f} (>= {MEMORIZED} from step {r['step_memorized']}), K-NN "
+        f"{r['knn_trained']:.3f} vs init {r['knn_init']:.3f} vs no augmentation {r['knn_no_aug']:.3f}; bank all "
+        f"{r['knn_trained_all']:.3f} vs {r['knn_init_all']:.3f} vs {r['knn_no_aug_all']:.3f}" for r in per_seed] + [
         "seed {}: random-label K-NN by layer ".format(first["seed"]) + ", ".join(
             f"{n} {first['layers']['trained'][n]['knn_random_train']:.3f}" for n in names),
         "seed {}: clean K-NN by layer, trained / init ".format(first["seed"]) + ", ".join(
             f"{n} {first['layers']['trained'][n]['knn_clean_test']:.3f}/{first['layers']['init'][n]['knn_clean_test']:.3f}"
             for n in names)]
-    header = ["seed", "memorized (train acc., random labels)", "K-NN trained", "K-NN init", "K-NN no augmentation",
-              "no augmentation: memorized"]
+    header = ["seed", "memorized (random labels)", "K-NN trained", "K-NN init", "K-NN no augmentation",
+              "no augmentation: memorized", "K-NN trained (bank all)", "K-NN init (bank all)",
+              "K-NN no augmentation (bank all)"]
     wide = [[r["seed"]] + [r[k] for k in keys] for r in per_seed] + [["mean"] + [stats[k][0] for k in keys],
                                                                     ["std"] + [stats[k][1] for k in keys]]
     table = markdown_table(header, wide) + "\n" + markdown_table(
@@ -173,9 +214,12 @@ def _benign(plan: Plan, runs: list[Run], folder: Path) -> Result:
          for n in names])
     extra = {"memorized": stats["memorized"][0], "knn_trained": stats["knn_trained"][0],
              "knn_init": stats["knn_init"][0], "knn_no_aug": stats["knn_no_aug"][0],
+             "knn_bank": "knn_*: the images trained on (Definition 4.1); knn_*_all: every training image (released code)",
              "spread": {k: stats[k][1] for k in keys},
-             "seeds": [{k: r[k] for k in ("seed", *keys)} | {"layers": r["layers"]} for r in per_seed]}
-    return Result(rows + layer_rows, ["seed", *keys, "weights", "layer", "knn_clean_test", "knn_random_train"], summary,
+             "seeds": [{k: r[k] for k in ("seed", *keys, "step_memorized", "steps")} | {"layers": r["layers"]}
+                       for r in per_seed]}
+    return Result(rows + layer_rows, ["seed", *keys, "step_memorized", "steps", "steps_no_aug", "weights", "layer",
+                                      "knn_clean_test", "knn_random_train"], summary,
                   ["figure"], table=table, extra=extra)
 
 
@@ -251,34 +295,51 @@ def _table4_runs(plan: Plan) -> list[Run]:
 
 def _table4(plan: Plan, runs: list[Run], folder: Path) -> Result:
     s, B = plan.scale.iid
-    names = [f"i.i.d. augmentations (s = {s}, B = {B})"] * 2 + [f"full data set ({plan.scale.subset or 'all'} images) + DA"] * 2
+    names = [f"i.i.d. augmentations (s = {s}, B = {B})"] * 2 + [f"{plan.scale.subset or 'all'} images + DA"] * 2
     rows = [{"protocol": name, "labels": labels, **_final(plan, run)}
             for name, labels, run in zip(names, ("clean", "random") * 2, runs)]
-    wide = [[names[0], rows[0]["knn"], rows[1]["knn"]], [names[2], rows[2]["knn"], rows[3]["knn"]]]
-    summary = [f"{w[0]}: K-NN clean {w[1]:.3f}, random {w[2]:.3f}" for w in wide]
-    return Result(rows, ["protocol", "labels", "knn", "train_acc"], summary,
-                  table=markdown_table(["protocol", "clean labels", "random labels"], wide))
+    header = ["protocol", "labels", "K-NN (bank: trained images, Def. 4.1)", "K-NN (bank: all, released code)",
+              "K-NN init (trained / all)", "memorized (trained items)", "step memorized (>= 0.99)", "steps"]
+    wide = [[r["protocol"], r["labels"], r["knn_train"], r["knn_all"], f"{r['knn_init_train']:.3f} / "
+             f"{r['knn_init_all']:.3f}", r["train_acc"], r["steps_to_memorize"], r["steps"]] for r in rows]
+    summary = [f"{r['protocol']}, {r['labels']} labels: K-NN {r['knn_train']:.3f} (bank all {r['knn_all']:.3f}; init "
+               f"{r['knn_init_train']:.3f} / {r['knn_init_all']:.3f}), memorized {r['train_acc']:.3f} after "
+               f"{r['steps']} steps" for r in rows]
+    return Result(rows, ["protocol", "labels", *RECORD], summary, table=markdown_table(header, wide))
 
 
 # ----------------------------------------------------------------------------- sweeps: Fig. 7, 8, 11, 12
+def _sweep_table(key: str, rows: list[dict]) -> str:
+    return markdown_table([key, "K-NN (bank: trained images, Def. 4.1)", "K-NN init", "K-NN (bank: all, released "
+                           "code)", "K-NN init (bank all)", "memorized", "step memorized (>= 0.99)", "steps"],
+                          [[r[key], r["knn_train"], r["knn_init_train"], r["knn_all"], r["knn_init_all"], r["train_acc"],
+                            r["steps_to_memorize"], r["steps"]] for r in rows])
+
+
 def _sweep(key: str, values: Callable[[Plan], tuple], make: Callable[[Plan, object], Run], xlabel: str,
            xscale: str = "linear") -> tuple[Callable, Callable]:
-    """runs and finish of a one-knob sweep of random-label runs: final K-NN and train accuracy against the knob."""
+    """runs and finish of a one-knob sweep of random-label runs: final K-NN (both banks) and memorization against the
+    knob, every run at the scale's step budget."""
 
     def runs(plan: Plan) -> list[Run]:
         return [make(plan, v) for v in values(plan)]
 
     def finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
-        init = _probe(plan, runs[0], RunFolder.INIT)
-        rows = [{key: v, **_final(plan, r), "knn_init": init}
-                for v, r in zip(values(plan), runs)]
+        rows = [{key: v, **_final(plan, r)} for v, r in zip(values(plan), runs)]
         xs = [r[key] for r in rows]
-        plot_lines(folder / "figure", {"K-NN test accuracy (embedding)": (xs, [r["knn"] for r in rows]),
-                                       "train accuracy (random labels)": (xs, [r["train_acc"] for r in rows])},
-                   xlabel, "accuracy", f"random labels + augmentation: {xlabel}", {"K-NN at init": init}, xscale)
-        summary = [f"K-NN by {key}: " + ", ".join(f"{r[key]}: {r['knn']:.3f}" for r in rows) + f" (init {init:.3f})",
-                   f"train acc by {key}: " + ", ".join(f"{r[key]}: {r['train_acc']:.3f}" for r in rows)]
-        return Result(rows, [key, "knn", "train_acc", "knn_init"], summary, ["figure"])
+        init = rows[0]["knn_init_train"]
+        plot_lines(folder / "figure", {"K-NN test accuracy (bank: trained images)": (xs, [r["knn_train"] for r in rows]),
+                                       "K-NN test accuracy (bank: all images)": (xs, [r["knn_all"] for r in rows]),
+                                       "memorized (random labels)": (xs, [r["train_acc"] for r in rows])},
+                   xlabel, "accuracy", f"random labels + augmentation: {xlabel}",
+                   {"K-NN at init (trained images)": init, "K-NN at init (all)": rows[0]["knn_init_all"]}, xscale)
+        summary = [f"K-NN (bank: trained images) by {key}: " + ", ".join(
+                       f"{r[key]}: {r['knn_train']:.3f} (init {r['knn_init_train']:.3f})" for r in rows),
+                   f"K-NN (bank: all) by {key}: " + ", ".join(
+                       f"{r[key]}: {r['knn_all']:.3f} (init {r['knn_init_all']:.3f})" for r in rows),
+                   f"memorized by {key}: " + ", ".join(f"{r[key]}: {r['train_acc']:.3f}" for r in rows)
+                   + f" after {rows[0]['steps']} steps"]
+        return Result(rows, [key, *RECORD], summary, ["figure"], table=_sweep_table(key, rows))
 
     return runs, finish
 
@@ -288,9 +349,10 @@ _fig7 = _sweep("projector_width", lambda p: p.scale.projector_widths,
 _fig8 = _sweep("random_classes", lambda p: p.scale.random_classes,
                lambda p, c: p.run(label_noise=1.0, augment=DA, random_classes=None if c == 10 else c),
                "number of random classes C'")
-_fig11 = _sweep("magnitude", lambda p: p.scale.randaugment_magnitudes,
-                lambda p, m: p.run(label_noise=1.0, augment="randaugment", randaugment_magnitude=m),
-                "RandAugment magnitude")
+_fig11 = _sweep("strength", lambda p: p.scale.randaugment_strengths,
+                lambda p, m: p.run(label_noise=1.0, augment="randaugment", randaugment_mapping="strength",
+                                   randaugment_strength=m),
+                "RandAugment strength (the released code's: ops floor(10 s / 3) + 1, magnitude 100 s)")
 
 
 def _fig12_runs(plan: Plan) -> list[Run]:
@@ -299,18 +361,23 @@ def _fig12_runs(plan: Plan) -> list[Run]:
 
 def _fig12(plan: Plan, runs: list[Run], folder: Path) -> Result:
     levels = plan.scale.noise_levels
-    init = _probe(plan, runs[0], RunFolder.INIT)
     rows = [{"augmentation": aug, "label_noise": noise, **_final(plan, r)}
             for (aug, noise), r in zip([(a, x) for a in ("none", DA) for x in levels], runs)]
+    init = rows[0]["knn_init_train"]
     series = {f"K-NN, {'no augmentation' if aug == 'none' else 'DA'}":
-              (list(levels), [r["knn"] for r in rows if r["augmentation"] == aug]) for aug in ("none", DA)}
-    plot_lines(folder / "figure", series, "fraction of random labels", "K-NN test accuracy",
-               "label noise with and without augmentation", {"K-NN at init": init})
+              (list(levels), [r["knn_train"] for r in rows if r["augmentation"] == aug]) for aug in ("none", DA)}
+    plot_lines(folder / "figure", series, "fraction of random labels", "K-NN test accuracy (bank: trained images)",
+               f"label noise with and without augmentation ({rows[0]['steps']} steps each)", {"K-NN at init": init})
     summary = [f"{'no aug' if aug == 'none' else 'DA'}: K-NN " + ", ".join(
-        f"{r['label_noise']:g}: {r['knn']:.3f}" for r in rows if r["augmentation"] == aug) + f" (init {init:.3f}); "
-        "train acc " + ", ".join(f"{r['label_noise']:g}: {r['train_acc']:.3f}" for r in rows if r["augmentation"] == aug)
-        for aug in ("none", DA)]
-    return Result(rows, ["augmentation", "label_noise", "knn", "train_acc"], summary, ["figure"])
+        f"{r['label_noise']:g}: {r['knn_train']:.3f}" for r in rows if r["augmentation"] == aug) + f" (init {init:.3f});"
+        " bank all " + ", ".join(f"{r['label_noise']:g}: {r['knn_all']:.3f}" for r in rows if r["augmentation"] == aug)
+        + "; memorized " + ", ".join(f"{r['label_noise']:g}: {r['train_acc']:.3f}" for r in rows
+                                     if r["augmentation"] == aug) for aug in ("none", DA)]
+    table = markdown_table(["augmentation", "label noise", "K-NN (bank: trained images, Def. 4.1)", "K-NN (bank: all, "
+                            "released code)", "memorized", "step memorized (>= 0.99)", "steps"],
+                           [[r["augmentation"], r["label_noise"], r["knn_train"], r["knn_all"], r["train_acc"],
+                             r["steps_to_memorize"], r["steps"]] for r in rows])
+    return Result(rows, ["augmentation", "label_noise", *RECORD], summary, ["figure"], table=table)
 
 
 # ----------------------------------------------------------------------------- Fig. 5 and Fig. 13: own runners
@@ -326,14 +393,15 @@ def _fig5(plan: Plan, runs: list[Run], folder: Path) -> Result:
     base, f = _fig5_base(plan)
     record = capacity_and_sweep(base, plan.data["cifar10"], folder, f["steps"], f["n"], list(f["Bs"]), f["n_max"],
                                 f["repeats"])
-    rows = [{**r, "capacity": record["capacity"], "knn_init": record["knn_init"]} for r in record["rows"]]
+    rows = [{**r, "capacity": record["capacity"], "knn_init": record["knn_init"],
+             "knn_init_train": record["knn_init_train"]} for r in record["rows"]]
     summary = [f"C_t = {record['capacity']} (t = {f['steps']} steps), n = {record['n']}, K-NN at init "
-               f"{record['knn_init']:.3f}"] + [
+               f"{record['knn_init']:.3f} (bank all) / {record['knn_init_train']:.3f} (bank: the n images)"] + [
         f"labels {'preserved' if p else 'own'}: " + ", ".join(
-            f"B={r['B']} mem {r['memorization']:.2f} knn {r['knn']:.3f}" for r in rows if r["preserve_labels"] == p)
-        for p in (False, True)]
-    return Result(rows, ["B", "preserve_labels", "nB", "memorization", "knn", "capacity", "knn_init"], summary,
-                  ["sweep"])
+            f"B={r['B']} mem {r['memorization']:.2f} knn {r['knn']:.3f} / {r['knn_train']:.3f}" for r in rows
+            if r["preserve_labels"] == p) for p in (False, True)]
+    return Result(rows, ["B", "preserve_labels", "nB", "memorization", "knn", "knn_train", "capacity", "knn_init",
+                         "knn_init_train"], summary, ["sweep"])
 
 
 def _fig5_command(plan: Plan, folder: Path) -> str:

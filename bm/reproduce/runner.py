@@ -15,18 +15,17 @@ from pathlib import Path
 
 from bm import __version__
 from bm.configs import to_dict
-from bm.deep.datasets import DatasetError, load_dataset
+from bm.deep.datasets import TRAIN_SIZES, DatasetError, load_dataset
 from bm.deep.train import train_or_resume
 from bm.errors import BMError
 from bm.reproduce.outputs import save
-from bm.reproduce.plan import Plan, deep_train_command
+from bm.reproduce.plan import Plan, deep_train_command, steps_per_epoch
 from bm.reproduce.presets import PRESETS, Preset
 from bm.reproduce.scales import scale_for
 from bm.runs import RunFolder, atomic_write_text, prepare_run_folder, provenance
 
-__all__ = ["TRAIN_SIZES", "commands", "estimate_seconds", "make_plan", "reproduce", "status"]
+__all__ = ["commands", "estimate_seconds", "make_plan", "reproduce", "status"]
 
-TRAIN_SIZES = {"cifar10": 50000, "cifar100": 50000, "tinyimagenet": 100000, "stl10": 5000}  # full training sets
 
 
 def make_plan(name: str, scale: str, data_dir: Path, out: Path, device: str = "cpu",
@@ -49,11 +48,7 @@ def estimate_seconds(preset: Preset, plan: Plan) -> float:
     total = preset.extra_seconds(plan)
     for run in preset.runs(plan):
         cfg = run.config
-        images = min(cfg.subset or TRAIN_SIZES[cfg.dataset], TRAIN_SIZES[cfg.dataset])
-        if cfg.augment == "finite":
-            images *= cfg.views
-        elif cfg.augment == "iid":
-            images = cfg.iid_subset * cfg.views
+        images = steps_per_epoch(cfg, TRAIN_SIZES[cfg.dataset]) * cfg.batch_size  # at most one batch too many
         total += cfg.epochs * images * (cfg.model.image_size / 32) ** 2 / plan.scale.images_per_second
     return total
 

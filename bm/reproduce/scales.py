@@ -5,9 +5,12 @@ batch size, learning rate, how many training images, the image side, which augme
 means, and the values each sweep visits. The full-scale sweep values and the Fig. 5 budget are
 ours where the paper gives no number; the README lists them.
 
-Random-label runs with augmentation train for `long_epochs`: the paper (Sec. 4) sees neither the
-loss nor the probe move for about 3000 epochs before a rapid improvement, so they get more than
-that; every other run (clean labels, or no augmentation, which memorize early) trains `epochs`.
+Every run of a scale trains the same number of optimizer steps, `steps`, so that the cells of one
+comparison are never confounded by their budgets (a run's epochs are steps / steps per epoch, and
+its probe, train-accuracy and checkpoint cadences are given in steps too). The budget is set by the
+slowest cell, random labels with augmentation: the paper (Sec. 4) sees neither the loss nor the
+probe move for about 3000 epochs before a rapid improvement, so the full scale trains 5000 epochs'
+worth of steps (196 per epoch of CIFAR-10 at batch 256).
 
 A recipe is a named set of changes to the full scale (`RECIPES`): `table6` is the paper's Table 6
 (the default), `released` the authors' released code as its README runs it.
@@ -27,23 +30,23 @@ class Scale:
     name: str
     width: int  # encoder base width (ResNet18 / VGG: 64 as published)
     projector_width: int  # hidden width w of the projector
-    epochs: int  # clean-label runs and runs without augmentation
-    long_epochs: int  # random-label runs with augmentation (label noise > 0, augment != none)
+    steps: int  # optimizer steps of every run (Definition D.1's budget t; the same in every cell of a comparison)
     batch_size: int
     lr: float
     subset: int  # training images (0: all)
     image_size: int  # images resized to this side (0: the data set's own)
     da: str  # the augmentation protocol "DA" stands for in the presets
-    mix_targets: bool  # mixup mixes the targets too (the paper) or keeps the first image's (the released code)
-    probe_every: int
-    train_acc_every: int  # epochs between accuracies on the clean training images
+    mix_targets: bool  # mixup mixes the targets too (ours) or keeps the first image's (the released code)
+    mixup_lambda: str  # one mixup lambda per sample (ours) or per batch (the released code)
+    probe_steps: int  # optimizer steps between K-NN / Inv-Bias / invariance probes (rounded to whole epochs)
+    train_acc_steps: int  # steps between memorization measurements (accuracy on the trained items)
     knn_bank: str  # K-NN memory bank: the images trained on ("train") or every training image ("all")
-    checkpoint_every: int
+    checkpoint_steps: int
     probe_pool: bool  # per-layer probes (Fig. 3): average-pool convolutional maps (memory at full scale)
     noise_levels: tuple[float, ...]  # Fig. 12
     projector_widths: tuple[int, ...]  # Fig. 7
     random_classes: tuple[int | str, ...]  # Fig. 8
-    randaugment_magnitudes: tuple[int, ...]  # Fig. 11
+    randaugment_strengths: tuple[float, ...]  # Fig. 11: the released code's strength s in [0, 1]
     iid: tuple[int, int]  # Table 4: (s, B)
     fig5: dict  # capacity_and_sweep arguments and the small model it uses
     benign_seeds: tuple[int, ...]  # the headline preset: seeds of the random-label DA run and its twin
@@ -56,23 +59,24 @@ class Scale:
 
 SCALES = {
     "full": Scale(
-        name="full", width=64, projector_width=65536, epochs=1000, long_epochs=5000, batch_size=256, lr=4e-3, subset=0,
-        image_size=0, da="ssl+mixup", mix_targets=True, probe_every=10, train_acc_every=1, knn_bank="train",
-        checkpoint_every=10, probe_pool=True,
+        name="full", width=64, projector_width=65536, steps=5000 * 196, batch_size=256, lr=4e-3, subset=0,
+        image_size=0, da="ssl+mixup", mix_targets=True, mixup_lambda="sample", probe_steps=10 * 196, train_acc_steps=196, knn_bank="train",
+        checkpoint_steps=10 * 196, probe_pool=True,
         noise_levels=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0), projector_widths=(256, 1024, 4096, 16384, 65536),
-        random_classes=(2, 10, 100, 1000, 10000, "per-sample"), randaugment_magnitudes=(0, 5, 10, 15, 20, 25, 30),
+        random_classes=(2, 10, 100, 1000, 10000, "per-sample"), randaugment_strengths=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
         iid=(1000, 50),
-        fig5={"width": 16, "projector_width": 4096, "steps": 2000, "n": 500, "Bs": (1, 2, 4, 8, 16, 32, 64),
-              "n_max": 20000, "repeats": 2, "batch_size": 256, "lr": 1e-3},
+        # Fig. 5: "the same setup as in Sec. 4" (ResNet18, CIFAR-10, Table 6) for t = 5000 x 196 steps
+        fig5={"width": 64, "projector_width": 65536, "steps": 5000 * 196, "n": 50000, "Bs": (1, 2, 4, 8, 16, 32, 64),
+              "n_max": 50000, "repeats": 2, "batch_size": 256, "lr": 4e-3},
         benign_seeds=(0,), toy_seeds=(0, 1, 2, 3, 4), snapshots=(10, 50, 100, 250, 500),
         geometry={"per_class": 50, "n_t": 200, "n_reps": 10, "max_rank": None},
         images_per_second=20000.0, rate_note="H100, assumed (bf16 ResNet18; not measured here)",
     ),
     "mini": Scale(
-        name="mini", width=4, projector_width=4096, epochs=150, long_epochs=1800, batch_size=32, lr=1e-3, subset=128,
-        image_size=0, da="ssl", mix_targets=True, probe_every=300, train_acc_every=30, knn_bank="all",
-        checkpoint_every=100, probe_pool=False, noise_levels=(0.0, 0.5, 1.0), projector_widths=(256, 1024, 4096),
-        random_classes=(2, 10, 100, "per-sample"), randaugment_magnitudes=(0, 10, 20, 30), iid=(32, 2),
+        name="mini", width=4, projector_width=4096, steps=1800 * 4, batch_size=32, lr=1e-3, subset=128,
+        image_size=0, da="ssl", mix_targets=True, mixup_lambda="sample", probe_steps=300 * 4, train_acc_steps=30 * 4, knn_bank="train",
+        checkpoint_steps=100 * 4, probe_pool=False, noise_levels=(0.0, 0.5, 1.0), projector_widths=(256, 1024, 4096),
+        random_classes=(2, 10, 100, "per-sample"), randaugment_strengths=(0.0, 0.33, 0.67, 1.0), iid=(90, 50),
         fig5={"width": 4, "projector_width": 512, "steps": 100, "n": 64, "Bs": (1, 2, 4, 8, 16), "n_max": 1024,
               "repeats": 2, "batch_size": 128, "lr": 1e-3},
         benign_seeds=(0, 1, 2), toy_seeds=(0, 1, 2), snapshots=(100, 400, 800),
@@ -94,12 +98,14 @@ class Recipe:
 
 RECIPES = {
     "table6": Recipe("table6", "the paper's Table 6: Adam lr 4e-3, betas (0.9, 0.999), no weight decay, no schedule, "
-                     "batch 256, SSL augmentations + mixup (targets mixed); random labels + DA for 5000 epochs "
-                     "(Sec. 4: no progress before ~3000)"),
+                     "batch 256, SSL augmentations + mixup (targets mixed); every run for 5000 epochs' steps "
+                     "(Sec. 4: random labels + DA show no progress before ~3000)"),
     "released": Recipe("released", "the authors' released code as its README runs it: Adam lr 3e-4 (its weight-decay "
                        "default 1e-6 reaches only SGD/LARS, not Adam), SSL augmentations without mixup, batch 256, "
-                       "random labels + DA for 10000 epochs, K-NN every 50 epochs",
-                       {"lr": 3e-4, "da": "ssl", "mix_targets": False, "long_epochs": 10000, "probe_every": 50}),
+                       "every run for 10000 epochs' steps, K-NN every 50 epochs; mixup, where asked for, as its code: "
+                       "one lambda per batch, targets not mixed",
+                       {"lr": 3e-4, "da": "ssl", "mix_targets": False, "mixup_lambda": "batch", "steps": 10000 * 196,
+                        "probe_steps": 50 * 196}),
 }
 
 

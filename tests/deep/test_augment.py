@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 from torchvision.transforms.v2 import functional as TF
 
 from bm.deep.augment import (
+    MixupOptions,
     NUM_UNIFORMS,
     SSLAugment,
     adjust_brightness,
@@ -147,15 +148,32 @@ def test_view_uniforms_are_deterministic_uniform_and_distinct():
 def test_mixup_mixes_images_and_targets_with_recorded_partners():
     x = torch.rand(64, 3, 4, 4, generator=torch.Generator().manual_seed(10))
     y = torch.eye(10)[torch.randint(0, 10, (64,), generator=torch.Generator().manual_seed(11))]
-    m = mixup(x, y, torch.Generator().manual_seed(12), alpha=1.0, p=0.8)
+    m = mixup(x, y, torch.Generator().manual_seed(12), MixupOptions(alpha=1.0, p=0.8))
     lam = m.lam[:, None, None, None]
     torch.testing.assert_close(m.images, lam * x + (1 - lam) * x[m.partner])
     torch.testing.assert_close(m.targets, m.lam[:, None] * y + (1 - m.lam[:, None]) * y[m.partner])
     untouched = m.lam == 1
     assert torch.equal(m.partner[untouched], torch.arange(64)[untouched])
     assert 0.05 < untouched.float().mean() < 0.45  # p = 0.8
-    kept = mixup(x, y, torch.Generator().manual_seed(12), mix_targets=False)
+    kept = mixup(x, y, torch.Generator().manual_seed(12), MixupOptions(mix_targets=False))
     assert torch.equal(kept.targets, y) and torch.equal(kept.images, m.images)
+
+
+def test_mixup_per_batch_draws_one_lambda_and_mixes_all_or_nothing():
+    x = torch.rand(32, 3, 4, 4, generator=torch.Generator().manual_seed(10))
+    y = torch.eye(10)[torch.randint(0, 10, (32,), generator=torch.Generator().manual_seed(11))]
+    batches = [mixup(x, y, torch.Generator().manual_seed(s), MixupOptions(lam="batch", mix_targets=False))
+               for s in range(200)]
+    for m in batches:
+        assert m.lam.unique().numel() == 1  # one lambda for the whole batch
+        if m.lam[0] == 1:  # not mixed: every image is its own partner
+            assert torch.equal(m.partner, torch.arange(32))
+        torch.testing.assert_close(m.images, m.lam[:, None, None, None] * x + (1 - m.lam[:, None, None, None]) * x[m.partner])
+        assert torch.equal(m.targets, y)  # the released code: the first image's targets
+    share = sum(bool(m.lam[0] < 1) for m in batches) / len(batches)
+    assert 0.7 < share < 0.9  # p = 0.8 per batch
+    with pytest.raises(BMError, match="mixup needs"):
+        MixupOptions(lam="pixel")
 
 
 def test_normalize_and_errors():

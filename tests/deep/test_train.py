@@ -125,13 +125,90 @@ def test_finite_items_are_the_n_times_b_views(data):
     train_set = data[0]
     labels = assign_labels(train_set.labels, 10, LabelConfig(), 0)
     targets = torch.nn.functional.one_hot(labels.labels, 10).float()
-    n_items, fetch = training_items(replace(CFG, augment="finite", views=4), train_set, labels, targets, torch.Generator())
+    items = training_items(replace(CFG, augment="finite", views=4), train_set, labels, targets, torch.Generator())
+    n_items, fetch = items.n, items.fetch
     assert n_items == len(train_set) * 4
     x, t = fetch(torch.tensor([0, 4, 5]))  # view 0 of samples 0 and 1, view 1 of sample 1
     torch.testing.assert_close(x[0], train_set.images[0].float() / 255)
     torch.testing.assert_close(x[1], train_set.images[1].float() / 255)
     assert not torch.equal(x[2], x[1])
     assert torch.equal(t[1], t[2]) and torch.equal(t[0], targets[0])  # labels preserved by default
+
+
+def _two_classes(data):
+    train_set, test_set = data
+    return ImageSet(train_set.images, train_set.labels % 2, train_set.classes, train_set.name), test_set  # 20 per class
+
+
+@torch.no_grad()
+def _accuracy(net, images_float, labels):
+    net.eval()
+    return int((net(images_float).argmax(1) == labels).sum()) / labels.numel()
+
+
+def test_memorized_is_scored_on_the_iid_views_with_their_anchor_labels(tmp_path, data):
+    """iid: the run trains on the s x B views with the anchor's label; its train_acc is exactly that accuracy, not
+    the accuracy on the first clean images against their own labels."""
+    from bm.deep.probing import network_at
+    from bm.deep.views import iid_views
+
+    cfg = replace(CFG, augment="iid", views=3, iid_subset=10, epochs=2, probe_every=1, train_acc_every=1)
+    two = _two_classes(data)
+    out = train(cfg, tmp_path / "iid", data=two)
+    saved = torch.load(out / "labels.pt", weights_only=True)
+    table = iid_views(two[0].labels, 10, 3, cfg.seed).views
+    net = network_at(cfg, out / "checkpoint.pt")
+    expected = _accuracy(net, two[0].images[table.reshape(-1)].float() / 255, saved["labels"][table[:, 0]].repeat_interleave(3))
+    last = _metrics(out)[-1]
+    assert last["train_acc"] == pytest.approx(expected, abs=1e-9)
+    clean = _accuracy(net, two[0].images.float() / 255, saved["labels"])  # what the old code scored
+    assert abs(clean - expected) > 1e-9
+    # Definition 4.1's bank is the s x B images trained on; the other is every training image
+    assert set(last["knn_banks"]) == {"train", "all"} and last["knn"] == last["knn_banks"]["train"]
+
+
+def test_memorized_is_scored_on_the_finite_views_with_their_own_labels(tmp_path, data):
+    from bm.deep.probing import network_at
+    from bm.deep.views import finite_labels, finite_views
+
+    cfg = replace(CFG, augment="finite", views=3, preserve_labels=False, epochs=2, probe_every=2, train_acc_every=1)
+    out = train(cfg, tmp_path / "finite", data=data)
+    saved = torch.load(out / "labels.pt", weights_only=True)
+    n = len(data[0])
+    per_view = finite_labels(saved["labels"], 3, False, saved["num_classes"], cfg.seed + 2).reshape(-1)
+    idx = torch.arange(n * 3)
+    views = finite_views(data[0].images, idx // 3, idx % 3, cfg.seed)
+    net = network_at(cfg, out / "checkpoint.pt")
+    assert _metrics(out)[-1]["train_acc"] == pytest.approx(_accuracy(net, views, per_view), abs=1e-9)
+
+
+def test_both_knn_banks_are_measured_and_the_config_names_the_headline_one(tmp_path, data):
+    from bm.deep.probing import network_at
+    from bm.deep.train import embed
+    from bm.probe import knn_accuracy
+
+    cfg = replace(CFG, subset=12, epochs=1, probe_every=1, knn_bank="all")
+    out = train(cfg, tmp_path / "banks", data=data)
+    row = _metrics(out)[-1]
+    net = network_at(cfg, out / "checkpoint.pt")
+    train_set, test_set = data
+    emb = {name: embed(net, images, ["embedding"])["embedding"] for name, images in
+           (("train", train_set.images[:12]), ("all", train_set.images), ("test", test_set.images))}
+    for bank, labels in (("train", train_set.labels[:12]), ("all", train_set.labels)):
+        assert row["knn_banks"][bank] == pytest.approx(knn_accuracy(emb[bank], labels, emb["test"], test_set.labels,
+                                                                    k=cfg.probe_k), abs=1e-9)
+    assert row["knn"] == row["knn_banks"]["all"]
+
+
+def test_mixup_choices_are_config_fields_written_with_the_run(tmp_path, data):
+    cfg = replace(CFG, augment="ssl+mixup", mixup_alpha=0.4, mixup_p=0.5, mixup_lambda="batch", mix_targets=False,
+                  epochs=1)
+    out = train(cfg, tmp_path / "mixup", data=data)
+    written = json.loads((out / "config.json").read_text())["config"]
+    assert (written["mixup_alpha"], written["mixup_p"], written["mixup_lambda"], written["mix_targets"]) == (
+        0.4, 0.5, "batch", False)
+    with pytest.raises(BMError, match="mixup needs"):
+        replace(CFG, mixup_p=1.5)
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, data, monkeypatch):

@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from bm.deep.views import augment_batch, finite_labels, finite_views, iid_views, randaugment
+from bm.deep.views import (augment_batch, finite_labels, finite_views, iid_capacity, iid_views, randaugment,
+                            randaugment_setting)
 from bm.errors import BMError
 
 IMAGES = (torch.rand(20, 3, 16, 16, generator=torch.Generator().manual_seed(0)) * 255).to(torch.uint8)
@@ -36,6 +37,49 @@ def test_iid_views_share_the_true_class_and_come_from_outside_the_subset():
     assert all(len(set(row.tolist())) == 5 for row in v.views)  # distinct views per point
     with pytest.raises(BMError):
         iid_views(y, subset_size=600)
+
+
+def test_iid_views_at_cifar_size_are_disjoint_and_stratified():
+    """Table 4 (s = 1000, B = 50) on CIFAR-sized labels: all 50,000 view slots hold distinct images (independent
+    draws held 31,986) and every class has s / C = 100 anchors (independent draws: 87-118)."""
+    y = torch.arange(10).repeat_interleave(5000)  # CIFAR-10: 5000 per class
+    v = iid_views(y, subset_size=1000, B=50, seed=3)
+    assert v.views.unique().numel() == 50000
+    assert torch.equal(torch.bincount(y[v.subset], minlength=10), torch.full((10,), 100))
+    assert (y[v.views] == y[v.subset][:, None]).all()
+    assert not torch.equal(v.views, iid_views(y, 1000, 50, seed=4).views)  # the seed draws them
+
+
+def test_iid_views_refuse_an_s_and_B_the_data_cannot_hold_in_one_line():
+    y = torch.tensor([0] * 120 + [1] * 80)  # stratified: s = 4 needs 2 x 50 of each class, class 1 has 80
+    assert iid_capacity(y, 50) == 3  # class 0 takes the odd anchor: 2 x 50 <= 120, 1 x 50 <= 80
+    v = iid_views(y, 3, 50)
+    assert torch.equal(torch.bincount(y[v.subset]), torch.tensor([2, 1]))
+    with pytest.raises(BMError, match=r"^i\.i\.d\. views: s = 4 .* class 1, which has 80; .* at most s = 3$"):
+        iid_views(y, 4, 50)
+
+
+@pytest.mark.parametrize("strength, expected", [(0.0, (1, 0, 100)), (0.25, (1, 25, 100)), (0.3, (2, 30, 100)),
+                                                (0.5, (2, 50, 100)), (0.67, (3, 67, 100)), (1.0, (4, 99, 100))])
+def test_randaugment_strength_is_the_released_codes_mapping(strength, expected):
+    """num_ops = floor(10 s / 3) + 1 and magnitude floor(100 s) of 100 bins (s = 1: the top bin, 99)."""
+    assert randaugment_setting("strength", strength, 9) == expected
+    assert randaugment_setting("magnitude", strength, 17) == (2, 17, 31)  # the old mapping, kept as an option
+    with pytest.raises(BMError, match="strength must lie in"):
+        randaugment_setting("strength", 1.5, 9)
+
+
+def test_randaugment_strength_reaches_the_training_batch():
+    from bm.deep.views import AugmentOptions
+
+    weak = augment_batch("randaugment", IMAGES, torch.Generator().manual_seed(4), None,
+                         AugmentOptions(randaugment_setting("strength", 0.0, 0)))[0]
+    strong = augment_batch("randaugment", IMAGES, torch.Generator().manual_seed(4), None,
+                           AugmentOptions(randaugment_setting("strength", 1.0, 0)))[0]
+    direct = randaugment(IMAGES, 99, torch.Generator().manual_seed(4), num_ops=4, bins=100).float() / 255
+    torch.testing.assert_close(strong, direct, rtol=0, atol=0)
+    clean = IMAGES.float() / 255
+    assert (strong - clean).abs().mean() > (weak - clean).abs().mean()
 
 
 def test_randaugment_is_seeded_and_strength_zero_changes_little():

@@ -11,7 +11,8 @@ import bm.deep.train
 from bm.cli import main
 from bm.errors import BMError
 from bm.reproduce import PRESETS, SCALES, commands, estimate_seconds, make_plan
-from bm.reproduce.plan import deep_train_command
+from bm.deep.datasets import TRAIN_SIZES
+from bm.reproduce.plan import deep_train_command, steps_per_epoch
 
 PLANS = [(name, scale) for name in PRESETS for scale in SCALES]
 
@@ -27,12 +28,14 @@ def test_every_preset_expands_to_distinct_runs_at_its_scale(name, scale):
     assert len({r.name for r in runs}) == len(runs)  # no run twice within a preset
     s = SCALES[scale]
     for r in runs:
-        long = r.config.label_noise > 0 and r.config.augment != "none"  # random labels + augmentation train longer
-        assert (r.config.model.width, r.config.epochs, r.config.batch_size, r.config.lr) == (
-            s.width, s.long_epochs if long else s.epochs, s.batch_size, s.lr)
+        assert (r.config.model.width, r.config.batch_size, r.config.lr) == (s.width, s.batch_size, s.lr)
+        # every cell trains the scale's step budget, within one epoch, whatever its items per epoch
+        per_epoch = steps_per_epoch(r.config, TRAIN_SIZES[r.config.dataset])
+        assert s.steps <= r.config.epochs * per_epoch < s.steps + per_epoch
         assert r.config.augment != "DA" and (r.config.augment != s.da) == (r.config.augment in (
             "none", "iid", "randaugment"))
-        assert r.config.subset == s.subset and r.config.data_dir == "/data" and r.config.knn_bank == s.knn_bank
+        assert r.config.subset == (0 if r.config.augment == "iid" else s.subset)  # iid draws from the whole set
+        assert r.config.data_dir == "/data" and r.config.knn_bank == s.knn_bank
         assert plan.folder(r) == Path("/out") / scale / "runs" / r.name
     assert preset.kind in ("table", "figure") and estimate_seconds(preset, plan) > 0
     assert (not runs) == (preset.command is not None)  # presets without deep-train runs have their own command
@@ -169,7 +172,8 @@ def test_recipes_produce_the_stated_full_scale_configs():
     assert (released.lr, released.augment, released.epochs, released.batch_size, released.probe_every) == (
         3e-4, "ssl", 10000, 256, 50)
     assert paper.model == released.model and paper.model.projector_width == 65536
-    assert runs["table6"][(0.0, False)].config.epochs == runs["released"][(0.0, False)].config.epochs == 1000
+    # every cell of a comparison trains the same steps: the clean runs as long as random + DA
+    assert [runs[r][(0.0, False)].config.epochs for r in ("table6", "released")] == [5000, 10000]
     assert plan_of("fig3", "full")[1].root == plan_of("fig3", "full", recipe="table6")[1].root
     assert set(RECIPES) == {"table6", "released"}
     with pytest.raises(BMError, match="full-scale protocol"):

@@ -6,12 +6,13 @@ from dataclasses import replace
 import pytest
 
 from bm.reproduce import SCALES
+from bm.runs import read_csv_rows
 from tests.deep.test_datasets import write_cifar10
 from tests.test_cli import run
 
-TINY = replace(SCALES["mini"], name="tiny", width=4, projector_width=32, epochs=2, long_epochs=3, batch_size=16, subset=0,
-               image_size=0, probe_every=2, train_acc_every=1, benign_seeds=(0, 1),
-               checkpoint_every=1, noise_levels=(0.0, 1.0), projector_widths=(16, 32), snapshots=(1,), iid=(2, 2),
+TINY = replace(SCALES["mini"], name="tiny", width=4, projector_width=32, steps=6, batch_size=16, subset=40,
+               image_size=0, probe_steps=6, train_acc_steps=3, benign_seeds=(0, 1),
+               checkpoint_steps=3, noise_levels=(0.0, 1.0), projector_widths=(16, 32), snapshots=(1,), iid=(2, 2),
                geometry={"per_class": 3, "n_t": 10, "n_reps": 1, "max_rank": 1},
                fig5={"width": 4, "projector_width": 32, "steps": 4, "n": 8, "Bs": (1, 2), "n_max": 8, "repeats": 1,
                      "batch_size": 16, "lr": 1e-3})
@@ -36,18 +37,24 @@ def test_table2_trains_writes_and_a_rerun_skips_finished_runs(capsys, tiny):
     record = json.loads((folder / "result.json").read_text())
     assert set(record["outputs"]) == {"table.csv", "table.md"} and len(record["runs"]) == 4
     rows = (folder / "table.csv").read_text().splitlines()
-    assert rows[0] == "dataset,model,condition,knn_clean_test" and len(rows) == 1 + 5  # 4 conditions + init
+    assert rows[0] == ("dataset,model,condition,knn_clean_test,train_acc,steps_to_memorize,steps,knn_train,knn_all,"
+                       "knn_init_train,knn_init_all") and len(rows) == 1 + 5  # 4 conditions + init
     assert "| cifar10 | resnet18 |" in (folder / "table.md").read_text()
-    # the table holds the runs' own end-of-training K-NN probes
+    # the table holds the runs' own end-of-training K-NN probes under both banks, memorization and the steps trained
+    table = {r["condition"]: r for r in read_csv_rows(folder / "table.csv")}
     for name, cfg in record["runs"].items():
         last = json.loads((out / "tiny" / "runs" / name / "metrics.jsonl").read_text().splitlines()[-1])
         cond = ("clean" if cfg["label_noise"] == 0 else "random") + ("+DA" if cfg["augment"] != "none" else "")
-        assert f"cifar10,resnet18,{cond},{last['knn']}" in rows
+        got = table[cond]
+        assert (float(got["knn_clean_test"]), float(got["knn_all"]), float(got["train_acc"])) == (
+            last["knn_banks"]["train"], last["knn_banks"]["all"], last["train_acc"])
+        assert got["steps"] == "6"  # every cell the scale's budget: matched steps
     stamps = checkpoints(out)
     assert len(stamps) == 4
     # a rerun trains nothing; removing one run retrains that one only
     code, _, err = run(capsys, ["reproduce", "table2", "--datasets", "cifar10", *args])
-    assert code == 0, err and checkpoints(out) == stamps
+    assert code == 0, err
+    assert checkpoints(out) == stamps
     assert (folder / "table.csv").read_text().splitlines() == rows
     gone = next(iter(stamps))
     for p in gone.parent.iterdir():
@@ -64,7 +71,7 @@ def test_cut_short_runs_are_resumed(capsys, tiny):
     assert run(capsys, ["reproduce", "fig3", *args])[0] == 0
     folder = next((out / "tiny" / "runs").iterdir())
     state = json.loads((folder / "metrics.jsonl").read_text().splitlines()[-1])
-    assert state["epoch"] == 3  # random labels + augmentation: the scale's long_epochs
+    assert state["epoch"] == 2  # the scale's 6 steps: 2 epochs of 40 images at batch 16
     # pretend the job was killed after epoch 1: keep the epoch-1 checkpoint and metrics
     import torch
 
@@ -73,8 +80,8 @@ def test_cut_short_runs_are_resumed(capsys, tiny):
     torch.save(ck, folder / "checkpoint.pt")
     code, _, err = run(capsys, ["reproduce", "fig6", *args])
     assert code == 0, err
-    assert [json.loads(r)["epoch"] for r in (folder / "metrics.jsonl").read_text().splitlines()] == [0, 1, 2, 3]
-    assert torch.load(folder / "checkpoint.pt", weights_only=False)["epoch"] == 3
+    assert [json.loads(r)["epoch"] for r in (folder / "metrics.jsonl").read_text().splitlines()] == [0, 1, 2]
+    assert torch.load(folder / "checkpoint.pt", weights_only=False)["epoch"] == 2
 
 
 def test_figure_presets_share_runs_and_write_figures(capsys, tiny):
@@ -92,7 +99,8 @@ def test_figure_presets_share_runs_and_write_figures(capsys, tiny):
     fig12 = json.loads((out / "tiny" / "fig12" / "result.json").read_text())
     assert len(fig12["runs"]) == 4 and any("init" in s for s in fig12["summary"])
     code, _, err = run(capsys, ["reproduce", "fig7", *args])  # widths 16, 32: one new run
-    assert code == 0, err and len(checkpoints(out)) == len(stamps) + 1
+    assert code == 0, err
+    assert len(checkpoints(out)) == len(stamps) + 1
     code, _, err = run(capsys, ["reproduce", "fig5", *args])
     assert code == 0, err
     sweep = json.loads((out / "tiny" / "fig5" / "sweep.json").read_text())
@@ -106,7 +114,7 @@ def test_figure_presets_share_runs_and_write_figures(capsys, tiny):
     text = (out / "report.md").read_text()
     for name in ("table2", "fig12", "fig3", "fig6", "fig7", "fig5", "seed003"):
         assert f"### {name}: " in text
-    assert "![fig3](tiny/fig3/figure.png)" in text and "| data set | model | clean |" in text
+    assert "![fig3](tiny/fig3/figure.png)" in text and "| data set | model | condition |" in text
     from bm.results import collect
 
     deep = collect(out).query('kind == "deep"')  # the report's run table is bm.results' view of the same folders
@@ -142,7 +150,7 @@ def test_the_other_presets_read_their_runs(capsys, monkeypatch, tiny, tmp_path):
         code, _, err = run(capsys, ["reproduce", name, *(["--datasets", "cifar10"] if name == "table3" else []), *args])
         assert code == 0, (name, err)
     t3 = (out / "tiny" / "table3" / "table.csv").read_text().splitlines()
-    assert t3[0] == "dataset,model,condition,linear_clean_test" and len(t3) == 6
+    assert t3[0].startswith("dataset,model,condition,linear_clean_test,train_acc,") and len(t3) == 6
     t4 = json.loads((out / "tiny" / "table4" / "result.json").read_text())
     assert [c["augment"] for c in t4["runs"].values()].count("iid") == 2 and "i.i.d." in t4["table_md"]
     fig8 = (out / "tiny" / "fig8" / "table.csv").read_text().splitlines()
@@ -150,7 +158,9 @@ def test_the_other_presets_read_their_runs(capsys, monkeypatch, tiny, tmp_path):
     fig9 = (out / "tiny" / "fig9" / "table.csv").read_text()
     assert all(f"{t},{w}," in fig9 for t in ("cifar10", "cifar100", "stl10") for w in ("trained", "init"))
     fig11 = (out / "tiny" / "fig11" / "table.csv").read_text().splitlines()
-    assert [r.split(",")[0] for r in fig11[1:]] == ["0", "10", "20", "30"]
+    assert [r.split(",")[0] for r in fig11[1:]] == ["0.0", "0.33", "0.67", "1.0"]  # the released code's strengths
+    assert all(c["randaugment_mapping"] == "strength" for c in json.loads(
+        (out / "tiny" / "fig11" / "result.json").read_text())["runs"].values())
     code, _, err = run(capsys, ["reproduce", "fig13", *args])
     assert code == 0, err
     assert (out / "tiny" / "fig13" / "heatmap.png").exists() and "C_t =" in (out / "tiny" / "fig13" / "result.json").read_text()
