@@ -383,6 +383,30 @@ def deep_train(
     typer.echo(f"wrote {folder}/metrics.jsonl, checkpoint.pt")
 
 
+@app.command("convert-run", cls=_Command)
+def convert_run(
+    run: Annotated[Path, typer.Argument(metavar="RUN", help="A run folder whose .pt files bm refuses to load.")],
+    trust: Annotated[bool, typer.Option("--trust", help="I trust this folder's source: unpickle its .pt files fully (which runs any code they hold) and rewrite them as data only.")] = False,
+) -> None:
+    """Rewrite a run folder's .pt files so that they load with weights_only=True (tensors, dicts, numbers, strings).
+
+    bm reads run files only that way; a folder written by other code (numpy arrays, pickled objects) is refused.
+    This command unpickles such files fully, so it asks for --trust, and then writes them back as data only.
+    """
+    from bm.errors import RunFolderError
+    from bm.runs import convert_saved, lock_folder
+
+    if not trust:
+        raise BMError("convert-run unpickles every .pt file of RUN fully, which runs any code they hold; pass --trust "
+                      "only for a folder whose source you trust")
+    if not run.is_dir():
+        raise RunFolderError(f"{run} is not a folder")
+    lock_folder(run)
+    files = sorted(run.glob("*.pt"))
+    changed = [p.name for p in files if convert_saved(p)]
+    typer.echo(f"converted {', '.join(changed)}" if changed else f"all {len(files)} .pt files of {run} already load safely")
+
+
 @app.command("probe", cls=_Command)
 def probe(
     run: Annotated[Optional[Path], typer.Argument(metavar="RUN", help="A deep run folder, or a checkpoint file inside one; probe.json, probe.png and probe.pdf are written into the run folder.")] = None,

@@ -7,6 +7,7 @@ import fcntl
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,8 +19,8 @@ from typing import Any
 from bm import __version__
 from bm.errors import RunFolderError
 
-__all__ = ["RunFolder", "atomic_save", "atomic_write", "atomic_write_text", "lock_folder", "prepare_run_folder", "provenance", "read_csv_rows",
-           "read_saved", "write_csv_rows"]
+__all__ = ["RunFolder", "atomic_save", "convert_saved", "atomic_write", "atomic_write_text", "lock_folder", "prepare_run_folder", "provenance", "read_csv_rows",
+           "read_json", "read_saved", "write_csv_rows"]
 
 LOCK = ".bm.lock"
 _held: dict[Path, int] = {}  # folders this process holds, their lock files' descriptors (kept open until exit)
@@ -79,9 +80,11 @@ def _umask() -> int:
 
 
 def read_saved(path: Path, keys: tuple[str, ...] = (), device: str = "cpu", mmap: bool = False) -> dict:
-    """A dict saved with torch.save in a run folder (checkpoint.pt, init.pt, snapshot_E.pt, labels.pt),
-    holding `keys`; a missing, truncated, corrupt or foreign file is one RunFolderError naming it. `mmap`: tensors
-    are mapped, not read (for a look at a checkpoint's epoch without reading its weights and optimizer states)."""
+    """A dict saved with torch.save in a run folder (checkpoint.pt, init.pt, snapshot_E.pt, labels.pt, a feature
+    dump), holding `keys`, read with `torch.load(weights_only=True)` only: tensors, dicts, lists, tuples, numbers and
+    strings, nothing that can run code. A file that needs more (a pickle of other objects, a payload) is refused
+    unexecuted; a missing, truncated, corrupt or foreign file is one RunFolderError naming it. `mmap`: tensors are
+    mapped, not read (for a look at a checkpoint's epoch without reading its weights and optimizer states)."""
     import pickle
 
     import torch
@@ -90,13 +93,56 @@ def read_saved(path: Path, keys: tuple[str, ...] = (), device: str = "cpu", mmap
     if not path.is_file():
         raise RunFolderError(f"{path} is missing")
     try:
-        obj = torch.load(path, map_location=device, weights_only=False, mmap=mmap)
-    except (RuntimeError, EOFError, OSError, ValueError, AttributeError, ImportError, pickle.UnpicklingError) as e:
+        obj = torch.load(path, map_location=device, weights_only=True, mmap=mmap)
+    except pickle.UnpicklingError as e:
+        foreign = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
+        if foreign is None:
+            raise RunFolderError(f"{path} is truncated or corrupt (UnpicklingError); restore it or rerun the run") from None
+        raise RunFolderError(f"{path} holds objects other than tensors, dicts, lists, numbers and strings ({foreign[1]}"
+                             f"), which bm does not load (they can run code); if you trust its source, convert it with "
+                             f"`bm convert-run {path.parent} --trust`") from None
+    except Exception as e:  # noqa: BLE001 - torch.load raises many types on damaged bytes; each is the same error here
         raise RunFolderError(f"{path} is truncated or corrupt ({type(e).__name__}); restore it or rerun the run") from None
     missing = [k for k in keys if not isinstance(obj, dict) or k not in obj]
     if missing:
         raise RunFolderError(f"{path} is not a bm file of this kind (no {', '.join(missing)})")
     return obj
+
+
+def convert_saved(path: Path) -> bool:
+    """Rewrite one torch.save file so that it loads with weights_only=True, UNPICKLING IT FULLY first (only for a
+    file the user trusts): numpy arrays become tensors, numpy scalars Python numbers, tuples stay tuples. Returns
+    whether the file changed; an object with no data-only form is refused by type."""
+    import numpy as np
+    import torch
+
+    def plain(x):
+        if isinstance(x, torch.Tensor) or x is None or isinstance(x, (bool, int, float, str, bytes)):
+            return x
+        if isinstance(x, np.ndarray):
+            return torch.from_numpy(np.ascontiguousarray(x))
+        if isinstance(x, np.generic):
+            return x.item()
+        if isinstance(x, dict):
+            return {plain(k): plain(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return type(x)(plain(v) for v in x)
+        if isinstance(x, torch.Size):
+            return tuple(x)
+        raise RunFolderError(f"{path} holds a {type(x).__module__}.{type(x).__qualname__}, which has no data-only form")
+
+    try:
+        read_saved(path)
+        return False
+    except RunFolderError:
+        pass
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=False)  # the user vouched for this file (--trust)
+    except Exception as e:  # noqa: BLE001
+        raise RunFolderError(f"{path} cannot be read even trusted ({type(e).__name__})") from None
+    atomic_save(path, plain(obj))
+    read_saved(path)  # now loads safely
+    return True
 
 
 def write_csv_rows(path: Path, rows: list[dict], columns: list[str]) -> None:
@@ -115,10 +161,31 @@ def read_jsonl(path: Path) -> tuple[list[dict], list[int], int]:
     rows, bad = [], []
     for k, line in enumerate(lines):
         try:
-            rows.append(json.loads(line))
+            row = json.loads(line)
         except json.JSONDecodeError:
+            row = None
+        if isinstance(row, dict):
+            rows.append(row)
+        else:  # not JSON, or JSON that is not a record
             bad.append(k)
     return rows, bad, len(lines)
+
+
+def read_json(path: Path, needed: dict[str, type | tuple[type, ...]] | None = None) -> dict:
+    """A JSON object file bm wrote (config.json, result.json, jobs.json, capacity.json, ...), parsed as data only;
+    a missing, unreadable or non-object file, or one whose `needed` keys are absent or of another type, is one
+    RunFolderError naming it."""
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise RunFolderError(f"{path} is unreadable ({type(e).__name__})") from None
+    if not isinstance(record, dict):
+        raise RunFolderError(f"{path} is not a JSON object")
+    for key, kind in (needed or {}).items():
+        if key not in record or not isinstance(record[key], kind) or isinstance(record[key], bool) and kind is not bool:
+            raise RunFolderError(f"{path}: '{key}' is missing or not a {getattr(kind, '__name__', kind)}")
+    return record
 
 
 def read_csv_rows(path: Path) -> list[dict]:
@@ -304,7 +371,10 @@ class RunFolder:
         path = self.path / self.METRICS
         rows, bad, count = read_jsonl(path)
         if bad and bad[0] < count - 1:
-            raise RunFolderError(f"{path} line {bad[0] + 1} is not JSON; the run folder is damaged")
+            raise RunFolderError(f"{path} line {bad[0] + 1} is not a JSON record; the run folder is damaged")
+        broken = next((k for k, r in enumerate(rows) if type(r.get("epoch")) is not int), None)
+        if broken is not None:
+            raise RunFolderError(f"{path}: record {broken + 1} has no integer 'epoch'; the run folder is damaged")
         if bad and say_torn:
             print(f"bm: dropped a torn last line of {path}", file=sys.stderr)
         return rows

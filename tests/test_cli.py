@@ -171,7 +171,7 @@ def test_a_second_writer_of_a_folder_is_refused_at_once(tmp_path):
     import time
 
     out = tmp_path / "C"
-    cmd = [sys.executable, "-m", "bm", "toy-grid", "--out", str(out), "--quick"]
+    cmd = [sys.executable, "-m", "bm", "toy-grid", "--out", str(out), "--quick", "--steps", "3000"]  # long enough to overlap
     first = subprocess.Popen([*cmd, "--sigma", "1.0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while not (out / "config.json").exists() and first.poll() is None and time.time() < deadline:

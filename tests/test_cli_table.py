@@ -22,12 +22,57 @@ class Row:
     argv: str  # the command line after `bm`, split as a shell would
     needle: str  # part of the one stderr line
     absent: tuple[str, ...] = ()  # paths under {tmp} that must not exist afterwards
-    damage: tuple[tuple[str, str], ...] = ()  # (action, path under {tmp}): truncate | remove | text:CONTENT
+    damage: tuple[tuple[str, str], ...] = ()  # (action, path under {tmp}): truncate | remove | text:CONTENT |
+    # payload (a malicious pickle, torch.save format for .pt) | cifar:CHANGE (a CIFAR batch with one field wrong)
+    unchanged: tuple[str, ...] = ()  # paths under {tmp} whose bytes must be the same afterwards
 
 
 TOY = "toy-grid --out {tmp}/o " + " ".join(TINY_ARGS)
 DEEP = "deep-train --preset smoke --data-dir {data} --out {tmp}/o --width 4 --projector-width 16 --epochs 2"
 HALF = "truncate"
+PAYLOAD = "payload"
+DATA_BATCH = "data/cifar-10-batches-py/data_batch_1"
+
+
+class Payload:
+    """Unpickling this calls open(marker, "w"): the file appears if a reader ran it."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return open, (self.marker, "w")
+
+
+def _write_payload(path: Path, marker: Path) -> None:
+    import pickle
+
+    import torch
+
+    obj = {"model": Payload(marker), "epoch": 1, "data": Payload(marker), "labels": [0], "label_names": ["a"] * 10}
+    if path.suffix == ".pt":
+        torch.save(obj, path)
+    else:
+        path.write_bytes(pickle.dumps(obj))
+
+
+def _damage_cifar(path: Path, change: str) -> None:
+    """Rewrite a CIFAR batch (4 rows) with one field wrong."""
+    import pickle
+
+    import numpy as np
+
+    rows = np.random.default_rng(0).integers(0, 256, (4, 3072), dtype=np.uint8)
+    labels = [0, 1, 2, 3]
+    if change == "labels=11":
+        labels[2] = 11
+    elif change == "dtype=float32":
+        rows = rows.astype(np.float32)
+    elif change == "labels=short":
+        labels = labels[:3]
+    elif change == "rows=2":
+        rows, labels = rows[:2], labels[:2]
+    path.write_bytes(pickle.dumps({"data": rows, "labels": labels}))
 
 ROWS = {
     # toy-grid: numbers and flags
@@ -141,6 +186,50 @@ ROWS = {
                                         "--max-parallel 0", "--max-parallel must be >= 1", ("o",)),
     "geometry negative min rank": Row("geometry {run} --min-rank -1", "min_rank >= 0", ("run/geometry.json",)),
     "unknown command": Row("nope", "No such command"),
+    # malicious files (a payload that would create {tmp}/PWNED when unpickled): refused by name, never run
+    "deep-train malicious CIFAR batch": Row(DEEP, "asks for io.open", ("o",), ((PAYLOAD, DATA_BATCH),)),
+    "deep-train malicious CIFAR meta": Row(DEEP, "asks for io.open", ("o",),
+                                           ((PAYLOAD, "data/cifar-10-batches-py/batches.meta"),)),
+    "deep-train --resume malicious checkpoint": Row("deep-train --config {run} --out {run} --resume", "checkpoint.pt",
+                                                    damage=((PAYLOAD, "run/checkpoint.pt"),),
+                                                    unchanged=("run/config.json", "run/metrics.jsonl")),
+    "deep-train --skip-finished malicious checkpoint": Row("deep-train --config {run} --out {run} --skip-finished",
+                                                           "checkpoint.pt", damage=((PAYLOAD, "run/checkpoint.pt"),),
+                                                           unchanged=("run/config.json", "run/metrics.jsonl")),
+    "probe malicious init": Row("probe {run} --init --k 3", "init.pt holds objects other than tensors, dicts, lists, numbers and strings (io.open)", ("run/probe.json",), ((PAYLOAD, "run/init.pt"),)),
+    "probe malicious checkpoint": Row("probe {run} --k 3", "checkpoint.pt", ("run/probe.json",),
+                                      ((PAYLOAD, "run/checkpoint.pt"),)),
+    "probe malicious labels": Row("probe {run} --k 3", "labels.pt", ("run/probe.json",), ((PAYLOAD, "run/labels.pt"),)),
+    "probe malicious feature dump": Row("probe {run} --k 3 --features {tmp}/f.pt", "f.pt", ("run/probe.json",),
+                                        ((PAYLOAD, "f.pt"),)),
+    "geometry malicious checkpoint": Row("geometry {run} --layers embedding", "checkpoint.pt", ("run/geometry.json",),
+                                         ((PAYLOAD, "run/checkpoint.pt"),)),
+    "geometry malicious snapshot": Row("geometry {run} --layers embedding --epochs 1", "snapshot_1.pt",
+                                       ("run/geometry.json",), ((PAYLOAD, "run/snapshot_1.pt"),)),
+    "rewind malicious snapshot": Row("rewind {run} --to-epoch 1", "snapshot_1.pt", ("run/rewind.json",),
+                                     ((PAYLOAD, "run/snapshot_1.pt"),)),
+    "rewind malicious labels": Row("rewind {run} --to-epoch 0", "labels.pt", ("run/rewind.json",),
+                                   ((PAYLOAD, "run/labels.pt"),)),
+    "capacity deep malicious CIFAR batch": Row("capacity deep --data-dir {data} --out {tmp}/o --steps 2 --n 4",
+                                               "asks for io.open", ("o",), ((PAYLOAD, DATA_BATCH),)),
+    "reproduce malicious CIFAR batch": Row("reproduce fig3 --scale mini --data-dir {data} --out {tmp}/o",
+                                           "asks for io.open", ("o/mini/runs",), ((PAYLOAD, DATA_BATCH),)),
+    "reproduce status malicious checkpoint": Row("reproduce fig3 --scale mini --data-dir {data} --out {tmp}/o --status",
+                                                 "checkpoint.pt", damage=(
+        (PAYLOAD, "o/mini/runs/cifar10-resnet18-w4096-noise1-ssl-seed0/checkpoint.pt"),)),
+    "convert-run without --trust": Row("convert-run {run}", "--trust", unchanged=("run/checkpoint.pt",)),
+    "CIFAR labels out of range": Row(DEEP, "labels outside [0, 10)", ("o",),
+                                     (("cifar:labels=11", DATA_BATCH),)),
+    "CIFAR data not uint8": Row(DEEP, "'data' must be uint8 rows", ("o",), (("cifar:dtype=float32", DATA_BATCH),)),
+    "CIFAR fewer labels than rows": Row(DEEP, "3 labels for 4 images", ("o",), (("cifar:labels=short", DATA_BATCH),)),
+    "CIFAR batches of different sizes": Row(DEEP, "different numbers of images", ("o",),
+                                            (("cifar:rows=2", DATA_BATCH),)),
+    "metrics record not an object": Row("results {run} --csv {tmp}/r.csv", "metrics.jsonl", ("r.csv",),
+                                        (('text:{"epoch": 0}\n[1, 2]\n{"epoch": 2}\n', "run/metrics.jsonl"),)),
+    "result seconds not a number": Row("report {tmp}/out", "'seconds'", ("out/report.md",), (
+        ('text:{"preset": "fig3", "title": "t", "scale": "mini", "what": "w", "summary": [], "table_md": "", '
+         '"outputs": [], "runs": {}, "finished": "now", "seconds": "soon", "bm_version": "0"}',
+         "out/mini/fig3/result.json"),)),
 }
 
 
@@ -163,18 +252,25 @@ def workspace(tmp_path_factory):
     return root
 
 
-def test_the_table_is_long_enough():
-    assert len(ROWS) >= 40
+def test_every_malicious_file_row_carries_a_payload_and_checks_it():
+    payloads = [name for name, row in ROWS.items() if any(action == PAYLOAD for action, _ in row.damage)]
+    commands = {ROWS[name].argv.split()[0] for name in payloads}
+    assert commands == {"deep-train", "probe", "geometry", "rewind", "capacity", "reproduce"}
 
 
 @pytest.mark.parametrize("name", list(ROWS))
 def test_bad_input_is_one_line_exit_2_and_leaves_nothing(capsys, tmp_path, workspace, name):
     row = ROWS[name]
     subs = {"data": str(workspace / "data"), "tmp": str(tmp_path)}
-    for key in ("run", "grid"):
-        if "{" + key + "}" in row.argv:
+    damaged = {rel.split("/")[0] for _, rel in row.damage}
+    for key in ("run", "grid", "data"):
+        if "{" + key + "}" in row.argv and (key != "data" or "data" in damaged):  # the shared data only when damaged
             shutil.copytree(workspace / key, tmp_path / key, ignore=shutil.ignore_patterns(".bm.lock"))
             subs[key] = str(tmp_path / key)
+    if "o" in damaged and "--status" in row.argv:  # a preset's run folder to look at
+        shutil.copytree(workspace / "run", tmp_path / "o/mini/runs/cifar10-resnet18-w4096-noise1-ssl-seed0",
+                        ignore=shutil.ignore_patterns(".bm.lock"))
+    marker = tmp_path / "PWNED"
     for action, rel in row.damage:
         path = tmp_path / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -182,12 +278,20 @@ def test_bad_input_is_one_line_exit_2_and_leaves_nothing(capsys, tmp_path, works
             path.unlink()
         elif action == HALF:
             path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+        elif action == PAYLOAD:
+            _write_payload(path, marker)
+        elif action.startswith("cifar:"):
+            _damage_cifar(path, action.removeprefix("cifar:"))
         else:
             path.write_text(action.removeprefix("text:"))
+    before = {rel: (tmp_path / rel).read_bytes() for rel in row.unchanged}
     code, _, err = run(capsys, [a.format(**subs) for a in shlex.split(row.argv)])
     assert code == 2, err
     assert err.startswith("bm: error:") and err.count("\n") == 1 and "Traceback" not in err, err
     assert row.needle in err, err
     for rel in row.absent:
         assert not (tmp_path / rel).exists(), f"{rel} was left behind"
+    for rel, content in before.items():
+        assert (tmp_path / rel).read_bytes() == content, f"{rel} was changed"
+    assert not marker.exists(), "a payload ran"
     assert not Path("/sys/bm-grid.png").exists()

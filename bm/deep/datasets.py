@@ -68,47 +68,89 @@ class _Spec:
     download: Callable[[Path], None]
 
 
+# what the official CIFAR pickles hold besides dicts, lists, strings and numbers: numpy's array reconstruction (numpy 1
+# and 2 spell its module differently) and, in files written by Python 3 at protocol 2, bytes spelled via _codecs
+_CIFAR_GLOBALS = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+                  ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """Admits only the globals of _CIFAR_GLOBALS; any other (a payload's os.system, say) is refused by name, unrun."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in _CIFAR_GLOBALS:
+            raise DatasetError(f"{self.path} is not a CIFAR batch: it asks for {module}.{name}, which bm does not load "
+                               "(a pickle that names other objects can run code)")
+        return super().find_class(module, name)
+
+
 def _unpickle(path: Path) -> dict:
+    """A CIFAR pickle, read by the restricted unpickler: a dict with string keys (bytes keys decoded)."""
     try:
         with open(path, "rb") as f:
-            return pickle.load(f, encoding="latin1")
+            unpickler = _CifarUnpickler(f, encoding="latin1")
+            unpickler.path = path
+            obj = unpickler.load()
     except FileNotFoundError:
         raise DatasetError(f"missing file {path}") from None
-    except (pickle.UnpicklingError, EOFError, ValueError, OSError) as e:
-        raise DatasetError(f"{path} is not a readable pickle ({e})") from None
+    except DatasetError:
+        raise
+    except Exception as e:  # noqa: BLE001 - damaged bytes raise many types inside pickle and numpy; all mean the same
+        raise DatasetError(f"{path} is not a readable CIFAR pickle ({type(e).__name__})") from None
+    if not isinstance(obj, dict):
+        raise DatasetError(f"{path} is not a CIFAR batch (a {type(obj).__name__}, not a dict)")
+    return {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in obj.items()}
 
 
-def _chw(data: np.ndarray, path: Path, size: int) -> torch.Tensor:
-    arr = np.asarray(data, dtype=np.uint8)
-    if arr.ndim != 2 or arr.shape[1] != 3 * size * size:
-        raise DatasetError(f"{path}: expected rows of {3 * size * size} bytes, got array of shape {arr.shape}")
-    return torch.from_numpy(arr.reshape(-1, 3, size, size).copy())
+def _chw(data, path: Path, size: int) -> torch.Tensor:
+    """uint8 rows (N, 3 size^2) -> images (N, 3, size, size); anything else is refused, naming the file."""
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * size * size:
+        what = f"{data.dtype} array of shape {data.shape}" if isinstance(data, np.ndarray) else type(data).__name__
+        raise DatasetError(f"{path}: 'data' must be uint8 rows of {3 * size * size} bytes, got {what}")
+    return torch.from_numpy(data.reshape(-1, 3, size, size).copy())
+
+
+def _int_labels(values, path: Path, key: str, n: int, classes: int) -> torch.Tensor:
+    """Labels: n integers in [0, classes), as a list (the official files) or an integer array."""
+    if isinstance(values, np.ndarray) and values.ndim == 1 and np.issubdtype(values.dtype, np.integer):
+        values = values.tolist()
+    if not isinstance(values, list) or not all(type(v) is int for v in values):
+        raise DatasetError(f"{path}: '{key}' must be a list of integers")
+    if len(values) != n:
+        raise DatasetError(f"{path}: {len(values)} labels for {n} images")
+    if values and not 0 <= min(values) <= max(values) < classes:
+        raise DatasetError(f"{path}: labels outside [0, {classes})")
+    return torch.tensor(values, dtype=torch.long)
 
 
 def _read_cifar(root: Path, split: str, files: dict[str, list[str]], label_key: str, meta: str, names_key: str,
-                name: str) -> ImageSet:
+                name: str, num_classes: int) -> ImageSet:
+    """The official CIFAR python files, checked: uint8 rows, integer labels in range and one per row, the class
+    names, and the batches of a split all of one size (10,000 in the official files; a subset's own size)."""
+    names = _unpickle(root / meta).get(names_key)
+    if not isinstance(names, list) or len(names) != num_classes or not all(isinstance(c, str) for c in names):
+        raise DatasetError(f"{root / meta}: '{names_key}' must list {num_classes} class names")
     images, labels = [], []
     for file in files[split]:
         batch = _unpickle(root / file)
         if "data" not in batch or label_key not in batch:
             raise DatasetError(f"{root / file} lacks the keys 'data' and '{label_key}'")
         images.append(_chw(batch["data"], root / file, 32))
-        labels.append(torch.as_tensor(batch[label_key], dtype=torch.long))
-    classes = tuple(_unpickle(root / meta)[names_key])
-    y = torch.cat(labels)
-    if y.numel() and (y.min() < 0 or y.max() >= len(classes)):
-        raise DatasetError(f"{root}: labels outside [0, {len(classes)})")
-    return ImageSet(torch.cat(images), y, classes, name)
+        labels.append(_int_labels(batch[label_key], root / file, label_key, images[-1].shape[0], num_classes))
+    sizes = sorted({len(x) for x in images})
+    if len(sizes) > 1:
+        raise DatasetError(f"{root}: the {split} batches hold different numbers of images ({', '.join(map(str, sizes))})")
+    return ImageSet(torch.cat(images), torch.cat(labels), tuple(names), name)
 
 
 def _cifar10(root: Path, split: str) -> ImageSet:
     files = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
-    return _read_cifar(root, split, files, "labels", "batches.meta", "label_names", "cifar10")
+    return _read_cifar(root, split, files, "labels", "batches.meta", "label_names", "cifar10", 10)
 
 
 def _cifar100(root: Path, split: str) -> ImageSet:
     return _read_cifar(root, split, {"train": ["train"], "test": ["test"]}, "fine_labels", "meta",
-                       "fine_label_names", "cifar100")
+                       "fine_label_names", "cifar100", 100)
 
 
 def _stl10(root: Path, split: str) -> ImageSet:
@@ -117,30 +159,46 @@ def _stl10(root: Path, split: str) -> ImageSet:
         if not p.exists():
             raise DatasetError(f"missing file {p}")
     raw = np.fromfile(x_path, dtype=np.uint8)
-    if raw.size % (3 * 96 * 96):
-        raise DatasetError(f"{x_path}: size {raw.size} is not a multiple of 3*96*96")
+    if raw.size % (3 * 96 * 96) or not raw.size:
+        raise DatasetError(f"{x_path}: size {raw.size} is not a positive multiple of 3*96*96")
     images = torch.from_numpy(raw.reshape(-1, 3, 96, 96).transpose(0, 1, 3, 2).copy())  # stored column-major
     labels = torch.from_numpy(np.fromfile(y_path, dtype=np.uint8).astype(np.int64)) - 1  # files count from 1
-    classes = tuple(line.strip() for line in (root / "class_names.txt").read_text().splitlines() if line.strip())
+    classes = tuple(line.strip() for line in _text(root / "class_names.txt").splitlines() if line.strip())
+    if len(classes) != 10:
+        raise DatasetError(f"{root / 'class_names.txt'}: {len(classes)} class names, STL-10 has 10")
     if labels.shape[0] != images.shape[0] or labels.min() < 0 or labels.max() >= len(classes):
         raise DatasetError(f"{y_path}: {labels.shape[0]} labels in 1..{len(classes)} expected for {images.shape[0]} images")
     return ImageSet(images, labels, classes, "stl10")
 
 
-def _read_jpeg(path: Path) -> torch.Tensor:
+def _text(path: Path) -> str:
+    try:
+        return path.read_text()
+    except UnicodeDecodeError:
+        raise DatasetError(f"{path} is not UTF-8 text") from None
+
+
+def _read_jpeg(path: Path, size: int = 64) -> torch.Tensor:
+    """One RGB image (3, size, size) uint8; a missing, undecodable or wrongly sized image is named."""
     from torchvision.io import ImageReadMode, decode_image
 
     try:
-        return decode_image(str(path), mode=ImageReadMode.RGB)
-    except (RuntimeError, OSError) as e:
-        raise DatasetError(f"cannot decode image {path}: {e}") from None
+        image = decode_image(str(path), mode=ImageReadMode.RGB)
+    except Exception as e:  # noqa: BLE001 - the decoders raise several types on damaged files
+        raise DatasetError(f"cannot decode image {path} ({type(e).__name__})") from None
+    if tuple(image.shape) != (3, size, size):
+        raise DatasetError(f"image {path} is {tuple(image.shape[1:])}, expected {size} x {size}")
+    return image
 
 
 def _tiny_imagenet(root: Path, split: str) -> ImageSet:
     wnids_file = root / "wnids.txt"
     if not wnids_file.exists():
         raise DatasetError(f"missing file {wnids_file}")
-    wnids = [w.strip() for w in wnids_file.read_text().split() if w.strip()]
+    wnids = [w.strip() for w in _text(wnids_file).split() if w.strip()]
+    if not wnids or len(set(wnids)) != len(wnids):
+        raise DatasetError(f"{wnids_file}: expected distinct class ids (200 in the official files), got {len(wnids)} "
+                           f"with {len(wnids) - len(set(wnids))} repeated")
     index = {w: k for k, w in enumerate(wnids)}
     if split == "train":
         items = [(p, index[w]) for w in wnids for p in sorted((root / "train" / w / "images").glob("*.JPEG"))]
@@ -149,7 +207,7 @@ def _tiny_imagenet(root: Path, split: str) -> ImageSet:
         if not ann.exists():
             raise DatasetError(f"missing file {ann}")
         items = []
-        for line in ann.read_text().splitlines():
+        for line in _text(ann).splitlines():
             parts = line.split("\t")
             if len(parts) < 2 or parts[1] not in index:
                 raise DatasetError(f"{ann}: malformed line {line!r}")
@@ -157,10 +215,8 @@ def _tiny_imagenet(root: Path, split: str) -> ImageSet:
     if not items:
         raise DatasetError(f"no {split} images found under {root}")
     images = torch.stack([_read_jpeg(p) for p, _ in items])
-    if images.shape[1:] != (3, 64, 64):
-        raise DatasetError(f"{root}: expected 64x64 RGB images, got {tuple(images.shape[1:])}")
     words = root / "words.txt"
-    names = dict(line.split("\t", 1) for line in words.read_text().splitlines() if "\t" in line) if words.exists() else {}
+    names = dict(line.split("\t", 1) for line in _text(words).splitlines() if "\t" in line) if words.exists() else {}
     classes = tuple(names.get(w, w).strip() for w in wnids)
     return ImageSet(images, torch.tensor([y for _, y in items]), classes, "tinyimagenet")
 

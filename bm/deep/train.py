@@ -200,6 +200,7 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
     _refuse_bad_start(cfg, run, resume, overwrite)
     ddp = setup(cfg.device)
     device = ddp.device
+    saved = _read_checkpoint(run, device) if resume else None  # a refused checkpoint leaves the folder untouched
     cfg, train_set, banks, test_set, labels = _inputs(cfg, data)
     on_device = len(test_set) + sum(len(b) for b in {id(b): b for b in (train_set, *banks.values())}.values())
     require_memory(deep_train_bytes(cfg.model, cfg.batch_size, on_device), device, "this run")
@@ -211,7 +212,7 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
     net = Network(cfg.model).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, betas=(0.9, 0.999), weight_decay=0.0)
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
-    epoch, position = _restore(run, net, opt, gen, device) if resume else (0, None)
+    epoch, position = _restore(run, saved, net, opt, gen) if resume else (0, None)
     if not resume and ddp.main:
         atomic_save(run / RunFolder.LABELS, {"labels": labels.labels, "randomized": labels.randomized,
                                              "true": train_set.labels.cpu(), "num_classes": labels.num_classes})
@@ -304,12 +305,15 @@ def _inputs(cfg: DeepTrainConfig, data: tuple[ImageSet, ImageSet] | None):
     return cfg, train_set, banks, test_set, labels
 
 
-def _restore(run: RunFolder, net: Network, opt: torch.optim.Optimizer, gen: torch.Generator, device: torch.device
+def _read_checkpoint(run: RunFolder, device: torch.device) -> dict:
+    return read_saved(run / RunFolder.CHECKPOINT, ("model", "optimizer", "epoch", "position", "generator", "torch_rng"),
+                      device)
+
+
+def _restore(run: RunFolder, state: dict, net: Network, opt: torch.optim.Optimizer, gen: torch.Generator
              ) -> tuple[int, dict | None]:
-    """Load checkpoint.pt into net, opt, gen and torch's RNG; returns (epochs done, position inside an epoch:
+    """Load a read checkpoint into net, opt, gen and torch's RNG; returns (epochs done, position inside an epoch:
     its order, the next batch's offset, the running loss sum and count; None at an epoch's end)."""
-    state = read_saved(run / RunFolder.CHECKPOINT, ("model", "optimizer", "epoch", "position", "generator",
-                                                    "torch_rng"), device)
     try:
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -36,14 +35,16 @@ def _section(record: dict, folder: Path, out: Path) -> list[str]:
 
 def _result(path: Path) -> dict:
     """A preset's result.json, or one BMError naming it when it is not a readable record."""
+    from bm.runs import read_json
+
     try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        raise BMError(f"{path} is unreadable ({type(e).__name__}); rerun that preset to rewrite it") from None
-    needed = ("preset", "title", "scale", "what", "summary", "table_md", "outputs", "runs", "finished", "seconds",
-              "bm_version")
-    if not isinstance(record, dict) or any(k not in record for k in needed):
-        raise BMError(f"{path} is not a bm result record; rerun that preset to rewrite it")
+        record = read_json(path, {"preset": str, "title": str, "scale": str, "what": str, "summary": list, "table_md": str,
+                                "outputs": list, "runs": dict, "finished": str, "seconds": (int, float),
+                                "bm_version": str})
+    except BMError as e:
+        raise BMError(f"{e}; rerun that preset to rewrite it") from None
+    if not all(isinstance(x, str) for x in record["summary"] + record["outputs"]):
+        raise BMError(f"{path}: 'summary' and 'outputs' must list strings; rerun that preset to rewrite it")
     return record
 
 

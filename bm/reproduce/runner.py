@@ -22,7 +22,7 @@ from bm.reproduce.outputs import save
 from bm.reproduce.plan import Plan, deep_train_command, steps_per_epoch
 from bm.reproduce.presets import PRESETS, Preset
 from bm.reproduce.scales import scale_for
-from bm.runs import RunFolder, atomic_write_text, prepare_run_folder, provenance
+from bm.runs import RunFolder, atomic_write_text, prepare_run_folder, provenance, read_json
 
 __all__ = ["commands", "estimate_seconds", "make_plan", "reproduce", "status"]
 
@@ -131,7 +131,7 @@ def status(name: str, scale: str, data_dir: Path, out: Path, recipe: str | None 
     preset, plan = make_plan(name, scale, data_dir, out, datasets=datasets, recipe=recipe)
     runs = preset.runs(plan)
     folder = plan.root / preset.name
-    asked = json.loads((folder / "jobs.json").read_text()) if (folder / "jobs.json").exists() else {}
+    asked = read_json(folder / "jobs.json") if (folder / "jobs.json").exists() else {}
     scheduler = slurm_states(folder / "jobs", asked["job_ids"]) if "job_ids" in asked else None
     return run_status({r.name: plan.folder(r) for r in runs}, {r.name: r.config.epochs for r in runs},
                       folder / "tasks.jsonl", scheduler)

@@ -36,12 +36,20 @@ def _direct(images: torch.Tensor, cfg: DeepTrainConfig) -> float:
     return float(pairs.mean() / between)
 
 
+def _items(train, cfg, width):
+    """The run's training items, with zero targets of the output's width (Inv/Bias of 'O' need them)."""
+    from bm.deep.train import training_items
+    from bm.labels import LabelConfig, assign_labels
+
+    labels = assign_labels(train.labels, 10, LabelConfig(), 0)
+    return training_items(cfg, train, labels, torch.zeros(len(train), width), torch.Generator())
+
+
 def test_pixel_invariance_matches_a_direct_computation_and_a_random_projection_keeps_it(data):  # noqa: F811
     train, test = data
     cfg = replace(CFG, decomposition_samples=16, decomposition_views=4)
     net = PixelNet(train.images[0].numel())
-    targets = torch.zeros(len(train), net.w.shape[1])  # Inv/Bias of 'O' need targets of its width
-    got = _probe(net, train, train, test, cfg, targets)["invariance"]
+    got = _probe(net, _items(train, cfg, net.w.shape[1]), {"train": train}, test, cfg)["invariance"]
     expected = _direct(train.images, cfg)
     assert abs(got["embedding"] - expected) < 1e-6 * expected
     # a random Gaussian linear map preserves squared distances up to O(1/sqrt(width)): the same ratio
@@ -52,6 +60,6 @@ def test_views_equal_to_the_clean_image_give_exactly_zero(data, monkeypatch):  #
     train, test = data
     monkeypatch.setattr(train_module, "finite_views", lambda images, sample, view, seed: images[sample].float() / 255)
     net = PixelNet(train.images[0].numel())
-    targets = torch.zeros(len(train), net.w.shape[1])
-    inv = _probe(net, train, train, test, replace(CFG, decomposition_samples=16), targets)["invariance"]
+    cfg = replace(CFG, decomposition_samples=16)
+    inv = _probe(net, _items(train, cfg, net.w.shape[1]), {"train": train}, test, cfg)["invariance"]
     assert inv == {"embedding": 0.0, "O": 0.0}
