@@ -223,6 +223,50 @@ def _benign(plan: Plan, runs: list[Run], folder: Path) -> Result:
                   ["figure"], table=table, extra=extra)
 
 
+# ----------------------------------------------------------------------------- Table 1 and Fig. 2
+def _random_no_da(plan: Plan) -> list[Run]:
+    return [plan.run(label_noise=1.0, augment="none")]
+
+
+def _table1(plan: Plan, runs: list[Run], folder: Path) -> Result:
+    """Per-layer K-NN (clean labels, test accuracy) of the random-label network trained without augmentation."""
+    record = probe_layers(plan.folder(runs[0]), None, ("clean",), init=True, pool=plan.scale.probe_pool,
+                          device=plan.device)["results"]
+    rows = [{"layer": n, "knn_trained": record["trained"][n]["knn_clean_test"],
+             "knn_init": record["init"][n]["knn_clean_test"]} for n in record["trained"]]
+    for r in rows:
+        r["change"] = r["knn_trained"] - r["knn_init"]
+    summary = ["clean K-NN by layer, trained (random labels, no augmentation) / init: " + ", ".join(
+        f"{r['layer']} {r['knn_trained']:.3f}/{r['knn_init']:.3f}" for r in rows)]
+    return Result(rows, ["layer", "knn_trained", "knn_init", "change"], summary)
+
+
+def _fig2(plan: Plan, runs: list[Run], folder: Path) -> Result:
+    """Training curves of clean / random labels with and without augmentation: loss and memorization."""
+    import matplotlib.pyplot as plt
+
+    fig, (loss_ax, mem_ax) = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
+    rows = []
+    for j, ((cond, _, _), run) in enumerate(zip(CONDITIONS, runs)):
+        history = _metrics(plan, run)
+        per_epoch = steps_per_epoch(run.config, TRAIN_SIZES[run.config.dataset])
+        trained = [r for r in history if "loss" in r]
+        measured = [r for r in history if "train_acc" in r]
+        loss_ax.plot([r["epoch"] * per_epoch for r in trained], [r["loss"] for r in trained], color=f"C{j}", label=cond)
+        mem_ax.plot([r["epoch"] * per_epoch for r in measured], [r["train_acc"] for r in measured], color=f"C{j}",
+                    label=cond)
+        rows += [{"condition": cond, "step": r["epoch"] * per_epoch, "loss": r.get("loss"), "train_acc": r["train_acc"]}
+                 for r in measured]
+    loss_ax.set(xlabel="optimizer step", ylabel="training loss (MSE, summed over classes)", yscale="log")
+    mem_ax.set(xlabel="optimizer step", ylabel="memorized (accuracy on the trained items)", ylim=(0, 1.02))
+    loss_ax.legend(fontsize=7)
+    save_figure(fig, folder / "figure")
+    finals = {c: _final(plan, r) for (c, _, _), r in zip(CONDITIONS, runs)}
+    summary = [f"{c}: memorized {f['train_acc']:.3f} after {f['steps']} steps (>= {MEMORIZED} from step "
+               f"{f['steps_to_memorize']})" for c, f in finals.items()]
+    return Result(rows, ["condition", "step", "loss", "train_acc"], summary, ["figure"])
+
+
 # ----------------------------------------------------------------------------- Fig. 3, 6, 9: the random+DA run
 def _random_da(plan: Plan) -> list[Run]:
     return [plan.run(label_noise=1.0, augment=DA)]
@@ -266,23 +310,29 @@ def _fig6(plan: Plan, runs: list[Run], folder: Path) -> Result:
 TRANSFER = ("cifar100", "stl10")
 
 
+def _fig9_runs(plan: Plan) -> list[Run]:
+    return _random_da(plan) + _random_no_da(plan)
+
+
 def _fig9(plan: Plan, runs: list[Run], folder: Path) -> Result:
     import matplotlib.pyplot as plt
 
-    rows = [{"target": target or "cifar10", "weights": w, "knn": _probe(plan, runs[0], f"{file}.pt", target=target)}
-            for target in (None, *TRANSFER) for w, file in (("trained", "checkpoint"), ("init", "init"))]
+    weights = (("random + DA", runs[0], "checkpoint"), ("random, no DA", runs[1], "checkpoint"), ("init", runs[0], "init"))
+    rows = [{"target": target or "cifar10", "weights": w, "knn": _probe(plan, run, f"{file}.pt", target=target)}
+            for target in (None, *TRANSFER) for w, run, file in weights]
     fig, ax = plt.subplots(figsize=(5.5, 3.8), constrained_layout=True)
     targets = ["cifar10", *TRANSFER]
-    for j, w in enumerate(("trained", "init")):
-        ax.bar([t + j * 0.4 for t in range(len(targets))], [r["knn"] for t in targets for r in rows
-                                                             if r["target"] == t and r["weights"] == w],
-               width=0.4, label="random + DA" if w == "trained" else "init")
-    ax.set(xticks=[t + 0.2 for t in range(len(targets))], xticklabels=targets, ylabel="K-NN test accuracy", ylim=(0, 1),
+    for j, (w, _, _) in enumerate(weights):
+        ax.bar([t + j * 0.27 for t in range(len(targets))], [r["knn"] for t in targets for r in rows
+                                                              if r["target"] == t and r["weights"] == w],
+               width=0.27, label=w)
+    ax.set(xticks=[t + 0.27 for t in range(len(targets))], xticklabels=targets, ylabel="K-NN test accuracy", ylim=(0, 1),
            title="CIFAR-10 random-label features on other data sets")
     ax.legend(fontsize=7)
     save_figure(fig, folder / "figure")
     by = {(r["target"], r["weights"]): r["knn"] for r in rows}
-    summary = [f"{t}: K-NN {by[t, 'trained']:.3f} trained vs {by[t, 'init']:.3f} init" for t in targets]
+    summary = [f"{t}: K-NN {by[t, 'random + DA']:.3f} random + DA vs {by[t, 'random, no DA']:.3f} without DA vs "
+               f"{by[t, 'init']:.3f} init" for t in targets]
     return Result(rows, ["target", "weights", "knn"], summary, ["figure"])
 
 
@@ -463,6 +513,10 @@ _ALL = [
     Preset("benign", "figure", "Sec. 4 headline", "benign memorization: random labels memorized with augmentation, "
            "embedding K-NN above init and above the twin trained without augmentation; per-layer probes, invariance",
            _benign_runs, _benign),
+    Preset("table1", "table", "Table 1", "per-layer K-NN (clean labels) of the random-label network trained without "
+           "augmentation, against init", _random_no_da, _table1),
+    Preset("fig2", "figure", "Figure 2", "training curves (loss, memorization) of clean / random labels with and without "
+           "augmentation", lambda p: [p.run(label_noise=n, augment=a) for _, n, a in CONDITIONS], _fig2),
     Preset("table2", "table", "Table 2", "K-NN probing of the embedding: clean, clean+DA, random, random+DA, init "
            "(CIFAR-10/100, TinyImageNet; ResNet18, VGG11 on TinyImageNet)", _conditions,
            _probing_table("knn_clean_test", "K-NN"), by_dataset=True),
@@ -479,8 +533,9 @@ _ALL = [
            "random+DA run", _random_da, _fig6),
     Preset("fig7", "figure", "Figure 7", "projector hidden-width sweep (random labels + DA)", *_fig7),
     Preset("fig8", "figure", "Figure 8", "number of random classes, up to one per sample (random labels + DA)", *_fig8),
-    Preset("fig9", "figure", "Figure 9", "transfer: K-NN of the CIFAR-10 random+DA embedding on CIFAR-100 and STL-10",
-           _random_da, _fig9, extra_datasets=TRANSFER),
+    Preset("fig9", "figure", "Figure 9", "transfer: K-NN of the CIFAR-10 random-label embeddings, with and without DA, on "
+           "CIFAR-100 and STL-10",
+           _fig9_runs, _fig9, extra_datasets=TRANSFER),
     Preset("fig11", "figure", "Figure 11", "RandAugment strength sweep (random labels)", *_fig11),
     Preset("fig12", "figure", "Figure 12", "fraction of random labels, with and without DA", _fig12_runs, _fig12),
     Preset("fig13", "figure", "Figure 13", "the toy model's n x B heatmap (bm toy-grid)", _none, _fig13,

@@ -146,9 +146,17 @@ def test_the_other_presets_read_their_runs(capsys, monkeypatch, tiny, tmp_path):
     tiny_grid = bm.toy.grid.ToyGridConfig
     monkeypatch.setattr(bm.toy.grid, "ToyGridConfig", lambda **kw: tiny_grid(ns=(4, 8), Bs=(1, 2), capacity_repeats=1,
                                                                              capacity_n_max=16, **kw))
-    for name in ("table3", "table4", "fig8", "fig9", "fig11"):
+    for name in ("table1", "fig2", "table3", "table4", "fig8", "fig9", "fig11"):
         code, _, err = run(capsys, ["reproduce", name, *(["--datasets", "cifar10"] if name == "table3" else []), *args])
         assert code == 0, (name, err)
+    t1 = read_csv_rows(out / "tiny" / "table1" / "table.csv")
+    assert [r["layer"] for r in t1][:2] == ["stem", "layer1"] and all(
+        float(r["change"]) == pytest.approx(float(r["knn_trained"]) - float(r["knn_init"])) for r in t1)
+    fig2 = read_csv_rows(out / "tiny" / "fig2" / "table.csv")
+    assert {r["condition"] for r in fig2} == {"clean", "clean+DA", "random", "random+DA"}
+    assert (out / "tiny" / "fig2" / "figure.png").exists()
+    assert {r["weights"] for r in read_csv_rows(out / "tiny" / "fig9" / "table.csv")} == {
+        "random + DA", "random, no DA", "init"}
     t3 = (out / "tiny" / "table3" / "table.csv").read_text().splitlines()
     assert t3[0].startswith("dataset,model,condition,linear_clean_test,train_acc,") and len(t3) == 6
     t4 = json.loads((out / "tiny" / "table4" / "result.json").read_text())
@@ -156,7 +164,7 @@ def test_the_other_presets_read_their_runs(capsys, monkeypatch, tiny, tmp_path):
     fig8 = (out / "tiny" / "fig8" / "table.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in fig8[1:]] == ["2", "10", "100", "per-sample"]
     fig9 = (out / "tiny" / "fig9" / "table.csv").read_text()
-    assert all(f"{t},{w}," in fig9 for t in ("cifar10", "cifar100", "stl10") for w in ("trained", "init"))
+    assert all(f"{t},{w}," in fig9 for t in ("cifar10", "cifar100", "stl10") for w in ("random + DA", "init"))
     fig11 = (out / "tiny" / "fig11" / "table.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in fig11[1:]] == ["0.0", "0.33", "0.67", "1.0"]  # the released code's strengths
     assert all(c["randaugment_mapping"] == "strength" for c in json.loads(
