@@ -11,6 +11,7 @@ training images with their true labels, accuracy on the clean test set.
 from __future__ import annotations
 
 import json
+import math
 import shlex
 import shutil
 from collections.abc import Callable
@@ -454,6 +455,13 @@ def _fig5(plan: Plan, runs: list[Run], folder: Path) -> Result:
                          "knn_init_train"], summary, ["sweep"])
 
 
+def _fig5_seconds(plan: Plan) -> float:
+    """Fig. 5's work: 2 |Bs| sweep runs and about 2 repeats log2(n_max) capacity runs, t steps of a batch each."""
+    f = plan.scale.fig5
+    runs = 2 * len(f["Bs"]) + 2 * f["repeats"] * math.log2(f["n_max"])
+    return runs * f["steps"] * f["batch_size"] / plan.scale.images_per_second
+
+
 def _fig5_command(plan: Plan, folder: Path) -> str:
     base, f = _fig5_base(plan)
     args = ["--data-dir", plan.data_dir, "--out", folder, "--width", base.model.width, "--projector-width",
@@ -528,7 +536,7 @@ _ALL = [
            "the full data set with DA", _table4_runs, _table4),
     Preset("fig5", "figure", "Figure 5", "capacity C_t, then finite augmentation sets: memorization (labels not "
            "preserved) and K-NN (preserved) against B", _none, _fig5, command=_fig5_command,
-           extra_seconds=lambda p: {"full": 3 * 3600.0, "mini": 480.0}[p.scale.name]),
+           extra_seconds=lambda p: _fig5_seconds(p)),
     Preset("fig6", "figure", "Figure 6", "normalized invariance per layer over epochs and the K-NN error of the "
            "random+DA run", _random_da, _fig6),
     Preset("fig7", "figure", "Figure 7", "projector hidden-width sweep (random labels + DA)", *_fig7),
