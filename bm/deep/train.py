@@ -32,7 +32,7 @@ from bm.memory import deep_train_bytes, require_memory
 from bm.probe import knn_accuracy
 from bm.runs import RunFolder, atomic_save, atomic_write_text, prepare_run_folder, read_saved
 from bm.tensorboard import EventSink
-from bm.theory import InvarianceAccumulator, mse_decomposition
+from bm.theory import InvarianceAccumulator, class_grouped_bias, mse_decomposition, online_estimates
 
 __all__ = ["KNN_BANKS", "DeepTrainConfig", "DivergedError", "Interrupted", "TrainingItems", "embed", "memorized_accuracy",
            "train", "train_or_resume", "training_items"]
@@ -186,8 +186,13 @@ def _probe(net: Network, items: "TrainingItems", banks: dict[str, ImageSet], tes
                 accs[name].update(f[:, 1:], f[:, 0])
             outs.append(feats["O"].float().reshape(-1, B, feats["O"].shape[-1]))
     net.train()
-    d = mse_decomposition(torch.cat(outs)[:, 1:], items.anchor_targets[:s].float())
-    return row | {"inv": float(d.inv), "bias": float(d.bias),
+    preds, targets = torch.cat(outs)[:, 1:], items.anchor_targets[:s].float()  # (s, B - 1, C), (s, C)
+    d, online = mse_decomposition(preds, targets), online_estimates(preds, targets)
+    split = class_grouped_bias(preds, targets.argmax(1), items.anchor_true[:s])
+    return row | {"inv": float(d.inv), "bias": float(d.bias), "inv_unbiased": float(online.inv),
+                  "bias_unbiased": float(online.bias),
+                  "bias_split": {"centroid": float(split.centroid), "between_true": float(split.between_true),
+                                 "within": float(split.within)},
                   "invariance": {name: acc.result() for name, acc in accs.items()}}
 
 
@@ -390,7 +395,8 @@ class TrainingItems:
     range(n_memorized)) -> (float images, training labels (k,)) of the fixed items (online protocols: the clean
     images; finite: the n B views with their own labels; iid: the s B views with their anchor's label); views(anchor
     indices (k,), B) -> (k B, 3, H, W) views of each anchor, view 0 the anchor itself (Inv / Bias and invariance),
-    anchor_targets (anchors, C) their training targets; max_views the most views an anchor has.
+    anchor_targets (anchors, C) their training targets, anchor_true (anchors,) their true classes; max_views the
+    most views an anchor has.
     """
 
     n: int
@@ -401,6 +407,7 @@ class TrainingItems:
     views: Callable
     anchor_targets: torch.Tensor
     max_views: int
+    anchor_true: torch.Tensor
 
 
 def training_items(cfg: DeepTrainConfig, data: ImageSet, labels, targets: torch.Tensor, gen: torch.Generator
@@ -426,7 +433,7 @@ def training_items(cfg: DeepTrainConfig, data: ImageSet, labels, targets: torch.
             return fetch(idx)[0], per_view[idx]
 
         return TrainingItems(len(data) * B, fetch, len(data) * B, memorized, len(data), ssl_views, targets,
-                             cfg.decomposition_views)
+                             cfg.decomposition_views, data.labels)
     if cfg.augment == "iid":
         table = cfg.iid_table(data)
         flat, anchor_labels = table.reshape(-1), labels.labels.to(targets.device)[table[:, 0]]
@@ -441,7 +448,7 @@ def training_items(cfg: DeepTrainConfig, data: ImageSet, labels, targets: torch.
             return data.images[table[anchor, :k].reshape(-1)].float() / 255
 
         return TrainingItems(table.numel(), fetch, table.numel(), memorized, table.shape[0], iid,
-                             targets[table[:, 0]], B)
+                             targets[table[:, 0]], B, data.labels[table[:, 0]])
     options = cfg.augment_options()
     y = labels.labels.to(targets.device)
 
@@ -452,7 +459,8 @@ def training_items(cfg: DeepTrainConfig, data: ImageSet, labels, targets: torch.
     def clean(idx):
         return data.images[idx].float() / 255, y[idx]
 
-    return TrainingItems(len(data), fetch, len(data), clean, len(data), ssl_views, targets, cfg.decomposition_views)
+    return TrainingItems(len(data), fetch, len(data), clean, len(data), ssl_views, targets, cfg.decomposition_views,
+                         data.labels)
 
 
 @torch.no_grad()

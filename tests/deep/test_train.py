@@ -223,3 +223,15 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, data, monke
         train(CFG, tmp_path / "run", data=data, on_epoch=lambda row: broken.update(on=row["epoch"] == 2))
     state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)
     assert state["epoch"] == 2 and all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
+
+
+def test_probes_log_unbiased_inv_bias_and_the_exact_bias_split(tmp_path, data):
+    """Inv_hat = B'/(B'-1) Inv on the B' = B - 1 augmented views (online_estimates), Bias_hat = Bias - Inv_hat / B',
+    and the Bias split (Eq. B.4) sums to the plug-in Bias."""
+    out = train(replace(CFG, epochs=1, probe_every=1, decomposition_views=4), tmp_path / "run", data=data)
+    for row in (r for r in _metrics(out) if "inv" in r):
+        views = 3  # decomposition_views - 1 augmented views per sample
+        assert row["inv_unbiased"] == pytest.approx(row["inv"] * views / (views - 1), rel=1e-5)
+        assert row["bias_unbiased"] == pytest.approx(row["bias"] - row["inv_unbiased"] / views, rel=1e-4, abs=1e-7)
+        assert sum(row["bias_split"].values()) == pytest.approx(row["bias"], rel=1e-5)
+        assert min(row["bias_split"].values()) >= 0
