@@ -15,7 +15,7 @@ import math
 import shlex
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bm.deep.capacity import capacity_and_sweep
@@ -397,9 +397,29 @@ def _sweep(key: str, values: Callable[[Plan], tuple], make: Callable[[Plan, obje
 
 _fig7 = _sweep("projector_width", lambda p: p.scale.projector_widths,
                lambda p, w: p.run(label_noise=1.0, augment=DA, projector_width=w), "projector hidden width", "log")
-_fig8 = _sweep("random_classes", lambda p: p.scale.random_classes,
-               lambda p, c: p.run(label_noise=1.0, augment=DA, random_classes=None if c == 10 else c),
-               "number of random classes C'")
+_fig8_runs, _fig8_sweep = _sweep("random_classes", lambda p: p.scale.random_classes,
+                                  lambda p, c: p.run(label_noise=1.0, augment=DA, random_classes=None if c == 10 else c),
+                                  "number of random classes C'")
+
+
+def _fig8(plan: Plan, runs: list[Run], folder: Path) -> Result:
+    """The classes sweep, and per C' the unbiased Inv and Bias (online_estimates) and the Bias's between-true-class
+    ("bad") part (Eq. B.4) over training (decomposition.png)."""
+    import matplotlib.pyplot as plt
+
+    result = _fig8_sweep(plan, runs, folder)
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8), constrained_layout=True)
+    for j, (c, run) in enumerate(zip(plan.scale.random_classes, runs)):
+        probed = [r for r in _metrics(plan, run) if "inv_unbiased" in r]
+        epochs = [r["epoch"] for r in probed]
+        for ax, values in zip(axes, ([r["inv_unbiased"] for r in probed], [r["bias_unbiased"] for r in probed],
+                                     [r["bias_split"]["between_true"] for r in probed])):
+            ax.plot(epochs, values, marker="o", color=f"C{j}", label=f"C' = {c}")
+    for ax, name in zip(axes, ("Inv (unbiased)", "Bias (unbiased)", "bad bias: between true classes (Eq. B.4)")):
+        ax.set(xlabel="epoch", ylabel=name, yscale="symlog", yticks=[0, 0.01, 0.1, 1])
+    axes[0].legend(fontsize=7)
+    save_figure(fig, folder / "decomposition")
+    return replace(result, figures=result.figures + ["decomposition"])
 _fig11 = _sweep("strength", lambda p: p.scale.randaugment_strengths,
                 lambda p, m: p.run(label_noise=1.0, augment="randaugment", randaugment_mapping="strength",
                                    randaugment_strength=m),
@@ -540,7 +560,8 @@ _ALL = [
     Preset("fig6", "figure", "Figure 6", "normalized invariance per layer over epochs and the K-NN error of the "
            "random+DA run", _random_da, _fig6),
     Preset("fig7", "figure", "Figure 7", "projector hidden-width sweep (random labels + DA)", *_fig7),
-    Preset("fig8", "figure", "Figure 8", "number of random classes, up to one per sample (random labels + DA)", *_fig8),
+    Preset("fig8", "figure", "Figure 8", "number of random classes, up to one per sample (random labels + DA); Inv, Bias "
+           "and the bad bias over training", _fig8_runs, _fig8),
     Preset("fig9", "figure", "Figure 9", "transfer: K-NN of the CIFAR-10 random-label embeddings, with and without DA, on "
            "CIFAR-100 and STL-10",
            _fig9_runs, _fig9, extra_datasets=TRANSFER),

@@ -163,6 +163,7 @@ def test_the_other_presets_read_their_runs(capsys, monkeypatch, tiny, tmp_path):
     assert [c["augment"] for c in t4["runs"].values()].count("iid") == 2 and "i.i.d." in t4["table_md"]
     fig8 = (out / "tiny" / "fig8" / "table.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in fig8[1:]] == ["2", "10", "100", "per-sample"]
+    assert "decomposition.png" in json.loads((out / "tiny" / "fig8" / "result.json").read_text())["outputs"]
     fig9 = (out / "tiny" / "fig9" / "table.csv").read_text()
     assert all(f"{t},{w}," in fig9 for t in ("cifar10", "cifar100", "stl10") for w in ("random + DA", "init"))
     fig11 = (out / "tiny" / "fig11" / "table.csv").read_text().splitlines()
