@@ -207,7 +207,8 @@ def toy_grid(
     """
     from bm.configs import read_config, with_changes
     from bm.runs import read_csv_rows
-    from bm.toy.grid import headline, run_grid
+    from bm.toy.grid import run_grid
+    from bm.toy.summary import headline
 
     if config is not None and quick:
         raise BMError("give --config or --quick, not both")

@@ -91,9 +91,7 @@ def read_config(source: str | Path) -> dict[str, Any]:
     if not text.startswith("{"):
         path = Path(text)
         if path.is_dir():
-            from bm.runs import RunFolder
-
-            path = path / RunFolder.CONFIG
+            path = path / "config.json"  # a run folder (bm.runs.RunFolder.CONFIG)
         try:
             text = path.read_text()
         except OSError as e:

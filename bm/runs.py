@@ -332,14 +332,6 @@ class RunFolder:
         except (OSError, ValueError, KeyError, TypeError):
             raise RunFolderError(f"{self.path} is not a run folder (no readable {self.CONFIG})") from None
 
-    def config(self):
-        """The run's DeepTrainConfig. A folder written before a field existed reads with that field's default;
-        a key this version does not know (a newer bm wrote it) is refused by name."""
-        from bm.configs import from_saved
-        from bm.deep.train import DeepTrainConfig
-
-        return from_saved(DeepTrainConfig, self.raw_config())
-
     def labels(self, keys: tuple[str, ...] = ("labels",)) -> dict:
         return read_saved(self.path / self.LABELS, keys)
 

@@ -39,16 +39,16 @@ def test_configs_round_trip_and_change_by_dotted_path():
 
 
 def test_a_run_folder_from_an_earlier_bm_reads_with_defaults_and_a_newer_one_is_refused(tmp_path):
-    from bm.runs import RunFolder
+    from bm.deep.run import run_config
 
     old = DeepTrainConfig().to_json()
     del old["knn_bank"], old["model"]["image_size"]  # fields added by later versions
     (tmp_path / "config.json").write_text(json.dumps({"config": old, "bm_version": "0.0.9", "git_sha": None}))
-    cfg = RunFolder(tmp_path).config()
+    cfg = run_config(tmp_path)
     assert cfg.knn_bank == DeepTrainConfig.knn_bank and cfg.model.image_size == 32
     (tmp_path / "config.json").write_text(json.dumps({"config": {**old, "from_the_future": 1}, "bm_version": "9"}))
     with pytest.raises(BMError, match="unknown key.* from_the_future"):
-        RunFolder(tmp_path).config()
+        run_config(tmp_path)
 
 
 def test_metrics_drop_a_torn_last_line_and_refuse_a_damaged_one(tmp_path):
@@ -58,5 +58,5 @@ def test_metrics_drop_a_torn_last_line_and_refuse_a_damaged_one(tmp_path):
     (tmp_path / "metrics.jsonl").write_text('{"epoch": 0}\n{"epoch": 1}\n{"epo')
     assert RunFolder(tmp_path).metrics() == [{"epoch": 0}, {"epoch": 1}]
     (tmp_path / "metrics.jsonl").write_text('{"epoch": 0}\n{"epo\n{"epoch": 2}\n')
-    with pytest.raises(RunFolderError, match="line 2 is not JSON"):
+    with pytest.raises(RunFolderError, match="line 2 is not a JSON record"):
         RunFolder(tmp_path).metrics()

@@ -28,6 +28,7 @@ from bm.errors import BMError  # noqa: E402
 from bm.plotting import save_figure  # noqa: E402
 from bm.probe import knn_accuracy, knn_scores, linear_probe_accuracy  # noqa: E402
 from bm.registry import registrar  # noqa: E402
+from bm.deep.run import run_config  # noqa: E402
 from bm.runs import RunFolder, atomic_save, atomic_write_text, lock_folder, read_saved  # noqa: E402
 
 __all__ = ["FITS", "PROBES", "ProbeData", "embedding_probe", "load_run", "network_at", "plot_probe", "probe_layers",
@@ -86,7 +87,7 @@ def load_run(path: Path) -> tuple[RunFolder, DeepTrainConfig, Path]:
     path = Path(path)
     run = RunFolder(path.parent if path.is_file() else path)
     weights = path if path.is_file() else run / RunFolder.CHECKPOINT
-    cfg = run.config()
+    cfg = run_config(run)
     if not weights.exists():
         raise BMError(f"no weights at {weights}")
     return run, cfg, weights

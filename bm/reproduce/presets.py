@@ -492,7 +492,8 @@ def _fig5_command(plan: Plan, folder: Path) -> str:
 
 
 def _fig13(plan: Plan, runs: list[Run], folder: Path) -> Result:
-    from bm.toy.grid import ToyGridConfig, headline, run_grid, summarize
+    from bm.toy.grid import ToyGridConfig, run_grid
+    from bm.toy.summary import headline, summarize
 
     run_grid(ToyGridConfig(seeds=plan.scale.toy_seeds), folder, progress=plan.progress)
     grid = read_csv_rows(folder / "grid.csv")

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bm.plotting import save_figure  # noqa: E402
-from bm.toy.grid import boundary, summarize  # noqa: E402
+from bm.toy.summary import boundary, summarize  # noqa: E402
 
 __all__ = ["plot_heatmap"]
 

@@ -8,7 +8,8 @@ from bm.errors import BMError, RunFolderError
 from bm.runs import read_csv_rows
 from bm.theory import prototype_capacity_bound
 from bm.toy.data import ToyDataConfig, ToyMixture
-from bm.toy.grid import COLUMNS, ToyGridConfig, run_grid, toy_capacity
+from bm.toy.grid import ToyGridConfig, run_grid, toy_capacity
+from bm.toy.summary import COLUMNS
 from bm.toy.model import ToyModelConfig
 from bm.toy.train import ModelSpec, ToyTrainConfig, evaluate, model_seed, train_batch
 

@@ -5,7 +5,8 @@ import json
 import pytest
 
 from bm.runs import read_csv_rows
-from bm.toy.grid import ToyGridConfig, headline, run_grid
+from bm.toy.grid import ToyGridConfig, run_grid
+from bm.toy.summary import headline
 
 
 @pytest.mark.slow

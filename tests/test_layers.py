@@ -1,0 +1,90 @@
+"""The import graph of bm, function-level imports included: no circle anywhere, and the base layers (errors, arrays,
+theory, configs, runs) import nothing above them."""
+
+import ast
+from pathlib import Path
+
+import bm
+
+ROOT = Path(bm.__file__).parent
+# a base module may import only these (prefix match); everything else is a higher layer
+BASE = {
+    "bm.errors": (),
+    "bm.arrays": ("bm.errors",),
+    "bm.threads": (),
+    "bm.configs": ("bm.errors",),
+    "bm.runs": ("bm.errors", "bm"),
+    "bm.theory": ("bm.theory", "bm.errors", "bm.arrays", "bm.threads"),
+}
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the bm modules it imports anywhere in its body (a `from bm.x import y` names bm.x.y if that is a
+    module, else bm.x)."""
+    files = {".".join(p.relative_to(ROOT.parent).with_suffix("").parts).removesuffix(".__init__"): p
+             for p in ROOT.rglob("*.py")}
+
+    def module(name: str) -> str:
+        while name not in files and "." in name:
+            name = name.rsplit(".", 1)[0]
+        return name
+
+    graph = {}
+    for name, path in files.items():
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                deps |= {module(a.name) for a in node.names if a.name.split(".")[0] == "bm"}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == "bm":
+                deps |= {module(f"{node.module}.{a.name}") for a in node.names}
+        graph[name] = deps - {name}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index, low, stack, on, found = {}, {}, [], set(), []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_the_cycle_finder_finds_a_circle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_bm_has_no_import_circle():
+    graph = import_graph()
+    assert "bm.deep.train" in graph and "bm.runs" in graph["bm.deep.train"]  # the graph is read, not empty
+    assert cycles(graph) == []
+
+
+def test_the_base_layers_import_nothing_above_them():
+    graph = import_graph()
+    upward = {m: sorted(d for d in deps if not any(d == a or (a != "bm" and d.startswith(a + ".")) for a in allowed))
+              for base, allowed in BASE.items() for m, deps in graph.items() if m == base or m.startswith(base + ".")}
+    assert {m: d for m, d in upward.items() if d} == {}
