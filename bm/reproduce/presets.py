@@ -287,25 +287,37 @@ def _fig3(plan: Plan, runs: list[Run], folder: Path) -> Result:
     return Result(rows, ["weights", "layer", "knn_clean_test", "knn_random_train"], summary, ["figure"])
 
 
+def _fig6_runs(plan: Plan) -> list[Run]:
+    """The random+DA ResNet18 and the same protocol with an MLP encoder (Fig. 6 sets them side by side)."""
+    return _random_da(plan) + [plan.run(model="mlp", label_noise=1.0, augment=DA)]
+
+
 def _fig6(plan: Plan, runs: list[Run], folder: Path) -> Result:
     import matplotlib.pyplot as plt
 
-    probes = [r for r in _metrics(plan, runs[0]) if "invariance" in r]
-    layers = list(probes[0]["invariance"])
-    rows = [{"epoch": r["epoch"], "knn_error": 1 - r["knn"], **r["invariance"]} for r in probes]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
-    for j, layer in enumerate(layers):
-        left.plot([r["epoch"] for r in rows], [r[layer] for r in rows], marker="o", color=f"C{j}", label=layer)
-    right.plot([r["epoch"] for r in rows], [r["knn_error"] for r in rows], marker="o", color="C0")
-    left.set(xlabel="epoch", ylabel="normalized invariance (Eq. 2; 0 = invariant)", title="per layer")
-    right.set(xlabel="epoch", ylabel="K-NN test error of the embedding", ylim=(0, 1))
-    left.legend(fontsize=7)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8), constrained_layout=True)
+    rows, summary = [], []
+    for ax, run, arch in zip(axes, runs, ("ResNet18", "MLP")):
+        probes = [r for r in _metrics(plan, run) if "invariance" in r]
+        layers = list(probes[0]["invariance"])
+        mine = [{"model": arch, "epoch": r["epoch"], "knn_error": 1 - _banks(r, run.config).get("train", r["knn"]),
+                 **r["invariance"]} for r in probes]
+        for j, layer in enumerate(layers):
+            ax.plot([r["epoch"] for r in mine], [r[layer] for r in mine], marker="o", color=f"C{j}", label=layer)
+        ax.set(xlabel="epoch", ylabel="normalized invariance (Eq. 2; 0 = invariant)", title=f"{arch}, per layer")
+        ax.legend(fontsize=7)
+        axes[2].plot([r["epoch"] for r in mine], [r["knn_error"] for r in mine], marker="o", label=arch)
+        first, last = mine[0], mine[-1]
+        summary += [f"{arch}, epoch {first['epoch']} -> {last['epoch']}: " + ", ".join(
+            f"{n} {first[n]:.3f}->{last[n]:.3f}" for n in layers) + f"; K-NN error (bank: trained images) "
+            f"{first['knn_error']:.3f} -> {last['knn_error']:.3f}"]
+        rows += mine
+    axes[2].set(xlabel="epoch", ylabel="K-NN test error of the embedding (bank: trained images)", ylim=(0, 1))
+    axes[2].legend(fontsize=7)
     save_figure(fig, folder / "figure")
-    first, last = rows[0], rows[-1]
-    summary = [f"epoch {first['epoch']} -> {last['epoch']}: " + ", ".join(
-        f"{n} {first[n]:.3f}->{last[n]:.3f}" for n in layers), f"K-NN error {first['knn_error']:.3f} -> "
-               f"{last['knn_error']:.3f}"]
-    return Result(rows, ["epoch", "knn_error", *layers], summary, ["figure"])
+    columns = ["model", "epoch", "knn_error"] + list(dict.fromkeys(k for r in rows for k in r if k not in
+                                                                      ("model", "epoch", "knn_error")))
+    return Result(rows, columns, summary, ["figure"])
 
 
 TRANSFER = ("cifar100", "stl10")
@@ -559,7 +571,7 @@ _ALL = [
            "preserved) and K-NN (preserved) against B", _none, _fig5, command=_fig5_command,
            extra_seconds=lambda p: _fig5_seconds(p)),
     Preset("fig6", "figure", "Figure 6", "normalized invariance per layer over epochs and the K-NN error of the "
-           "random+DA run", _random_da, _fig6),
+           "random+DA run, ResNet18 beside an MLP encoder", _fig6_runs, _fig6),
     Preset("fig7", "figure", "Figure 7", "projector hidden-width sweep (random labels + DA)", *_fig7),
     Preset("fig8", "figure", "Figure 8", "number of random classes, up to one per sample (random labels + DA); Inv, Bias "
            "and the bad bias over training", _fig8_runs, _fig8),
