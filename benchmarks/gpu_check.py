@@ -28,7 +28,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 from train_step import measure_step  # noqa: E402
 
 from bm.deep.augment import draw_uniforms, mixup, ssl_augment  # noqa: E402
-from bm.deep.models import ModelConfig, Network  # noqa: E402
+from bm.deep.config import ModelConfig  # noqa: E402
+from bm.deep.models import Network  # noqa: E402
 from bm.deep.views import finite_views  # noqa: E402
 from bm.memory import available_bytes, deep_train_bytes  # noqa: E402
 from bm.probe import knn_predict  # noqa: E402
@@ -160,7 +161,11 @@ def fig8_projector(device: str) -> dict:
             torch.cuda.empty_cache()
         except torch.OutOfMemoryError:
             out["fits"] = False
-    return {**out, "passed": True, "criterion": "fits, or a clear message and the widest projector that does"}
+    alternative = out.get("alternative_projector_width")
+    fits_alternative = alternative is not None and deep_train_bytes(
+        ModelConfig(width=64, projector_width=alternative, num_classes=50000), 256, 60000) <= free
+    return {**out, "passed": bool(out["fits"] or fits_alternative),
+            "criterion": "fits, or the widest projector that does is named and fits"}
 
 
 def reproduce_fig3(device: str, data_dir: Path | None) -> dict:

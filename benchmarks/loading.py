@@ -20,7 +20,8 @@ from pathlib import Path
 import torch
 
 from bm.deep.datasets import load_dataset
-from bm.deep.models import ModelConfig, Network
+from bm.deep.config import ModelConfig
+from bm.deep.models import Network
 from bm.runs import atomic_save, read_saved
 
 

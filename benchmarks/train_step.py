@@ -18,7 +18,8 @@ import time
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from bm.deep.models import ModelConfig, Network
+from bm.deep.config import ModelConfig
+from bm.deep.models import Network
 from bm.deep.views import augment_batch
 
 BF16_PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0}

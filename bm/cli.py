@@ -19,12 +19,12 @@ import typer.core
 
 from bm import __version__
 from bm.errors import BMError
-from bm.launch import SlurmOptions
+from bm.jobs import SlurmOptions
 from bm.reproduce.scales import RECIPES
-from bm.toy.data import ToyDataConfig as D
-from bm.toy.grid import ToyGridConfig as G
-from bm.toy.model import ToyModelConfig as M
-from bm.toy.train import ToyTrainConfig as T
+from bm.toy.config import ToyDataConfig as D
+from bm.toy.config import ToyGridConfig as G
+from bm.toy.config import ToyModelConfig as M
+from bm.toy.config import ToyTrainConfig as T
 
 app = typer.Typer(
     name="bm",
@@ -126,9 +126,9 @@ THREADS = typer.Option(help="CPU threads of the toy trainer (0: the faster of 1 
 
 
 def _jobs(ctx: typer.Context):
-    """The command's --launcher, --max-parallel and --slurm-* options as a bm.launch.Jobs (None: no launcher),
+    """The command's --launcher, --max-parallel and --slurm-* options as a bm.jobs.Jobs (None: no launcher),
     checked (by Jobs, and --slurm-* only with slurm) before anything is written."""
-    from bm.launch import Jobs
+    from bm.jobs import Jobs
 
     p = ctx.params
     if p["launcher"] != "slurm" and any(name.startswith("slurm_") for name in _given(ctx)):
@@ -295,8 +295,8 @@ def _deep_config(ctx: typer.Context, preset: str | None, recipe: str | None, con
     """The run's DeepTrainConfig: a --config file (or inline JSON) or a named config (--preset / --recipe, default
     paper), then every flag given on the command line over it."""
     from bm.configs import read_config, with_changes
-    from bm.deep.datasets import IMAGE_SIZES
-    from bm.deep.train import DeepTrainConfig
+    from bm.deep.config import IMAGE_SIZES
+    from bm.deep.config import DeepTrainConfig
     from bm.reproduce.plan import named_config
 
     if sum(x is not None for x in (preset, recipe, config)) > 1:
@@ -425,7 +425,8 @@ def probe(
     features: Annotated[Optional[Path], typer.Option(help="Probe the features a --dump-features file holds for this run instead of embedding the images again.")] = None,
 ) -> None:
     """Per-layer K-NN (and linear) probing of a deep run: probe.json and a Fig. 3-style plot."""
-    from bm.deep.models import ModelConfig, Network
+    from bm.deep.config import ModelConfig
+    from bm.deep.models import Network
     from bm.deep.probing import load_run, probe_run
 
     if list_layers:
@@ -579,9 +580,10 @@ def capacity_deep(
 ) -> None:
     """C_t of a (small) deep model for a budget of t steps, then Fig. 5: memorization and K-NN against B at fixed n."""
     from bm.deep.capacity import capacity_and_sweep
-    from bm.deep.datasets import IMAGE_SIZES, load_dataset
-    from bm.deep.models import ModelConfig
-    from bm.deep.train import DeepTrainConfig
+    from bm.deep.config import IMAGE_SIZES
+    from bm.deep.datasets import load_dataset
+    from bm.deep.config import ModelConfig
+    from bm.deep.config import DeepTrainConfig
 
     base = DeepTrainConfig(dataset=dataset, data_dir=str(data_dir), model=ModelConfig(
         arch=model, width=width, projector_width=projector_width, num_classes=0, image_size=IMAGE_SIZES.get(dataset, 32)),
@@ -677,7 +679,7 @@ def report_cmd(
     out: Annotated[Path, typer.Argument(metavar="OUT", help="The --out of bm reproduce.")] = Path("runs/reproduce"),
 ) -> None:
     """Gather every finished preset under OUT into OUT/report.md (tables, figures, headline numbers)."""
-    from bm.reproduce import report
+    from bm.reproduce.report import report
 
     typer.echo(f"wrote {report(out)}")
 

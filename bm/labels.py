@@ -9,10 +9,12 @@ Everything is fixed by the seed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import torch
+from typing import TYPE_CHECKING
 
 from bm.errors import BMError
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["PER_SAMPLE", "LabelConfig", "Labels", "assign_labels"]
 
@@ -43,6 +45,8 @@ class Labels:
 
 def assign_labels(true_labels: torch.Tensor, num_classes: int, config: LabelConfig, seed: int) -> Labels:
     """Training labels for true labels (n,) in [0, num_classes) under `config`, fixed by `seed`."""
+    import torch
+
     true_labels = torch.as_tensor(true_labels).long().cpu()
     n = true_labels.shape[0]
     gen = torch.Generator().manual_seed(seed)

@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from bm.deep.datasets import load_dataset
-from bm.deep.models import ModelConfig, Network
-from bm.deep.train import DeepTrainConfig, embed, train
+from bm.deep.config import DeepTrainConfig, ModelConfig
+from bm.deep.models import Network
+from bm.deep.train import embed, train
 from bm.probe import knn_accuracy
 from tests.deep.test_datasets import write_cifar10
 from tests.test_cli import TINY_ARGS, run
@@ -108,7 +109,7 @@ def test_capacity_deep_search_rounds_as_jobs_equal_the_in_process_search(capsys,
     write_cifar10(tmp_path / "data", per_batch=8)
     args = ["capacity", "deep", "--data-dir", str(tmp_path / "data"), "--width", "4", "--projector-width", "32",
             "--batch-size", "16", "--steps", "4", "--n", "8", "--Bs", "1", "--n-max", "8", "--capacity-repeats", "2"]
-    from bm.launch import Jobs
+    from bm.jobs import Jobs
     from bm.threads import using_threads
 
     with using_threads(Jobs("local", 2).threads):  # CPU results are bit-identical at equal thread counts

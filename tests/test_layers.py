@@ -88,3 +88,32 @@ def test_the_base_layers_import_nothing_above_them():
     upward = {m: sorted(d for d in deps if not any(d == a or (a != "bm" and d.startswith(a + ".")) for a in allowed))
               for base, allowed in BASE.items() for m, deps in graph.items() if m == base or m.startswith(base + ".")}
     assert {m: d for m, d in upward.items() if d} == {}
+
+
+def test_the_cli_and_its_help_load_neither_torch_nor_submitit():
+    """`bm --help` and every command's help answer without torch (the configs, scales and job specs are torch-free)."""
+    import subprocess
+    import sys
+
+    code = ("import contextlib, io, sys\n"
+            "from bm.cli import app, main\n"
+            "import typer\n"
+            "commands = [[c.name] for c in typer.main.get_command(app).commands.values()]\n"
+            "for argv in [[], *commands, ['capacity', 'deep'], ['capacity', 'toy']]:\n"
+            "    with contextlib.redirect_stdout(io.StringIO()):\n"
+            "        try:\n"
+            "            main([*argv, '--help'])\n"
+            "        except SystemExit as e:\n"
+            "            assert e.code == 0, argv\n"
+            "print(len(commands), 'torch' in sys.modules, 'submitit' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    count, torch_loaded, submitit_loaded = out.stdout.split()
+    assert int(count) >= 10 and (torch_loaded, submitit_loaded) == ("False", "False")
+
+
+def test_the_built_in_protocols_the_config_accepts_are_the_ones_views_registers():
+    import bm.deep.views  # importing the implementations registers them
+    from bm.deep.protocols import BUILT_IN, PROTOCOLS
+
+    assert bm.deep.views.PROTOCOLS is PROTOCOLS and set(BUILT_IN) <= set(PROTOCOLS)

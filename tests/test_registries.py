@@ -10,8 +10,9 @@ from bm.errors import BMError
 
 def test_a_registered_protocol_trains_and_a_registered_probe_runs(tmp_path):
     """The README's example, on written CIFAR-10 files."""
-    from bm.deep.models import ModelConfig
-    from bm.deep.train import DeepTrainConfig, train
+    from bm.deep.config import ModelConfig
+    from bm.deep.config import DeepTrainConfig
+    from bm.deep.train import train
     from bm.runs import RunFolder
     from tests.deep.test_datasets import write_cifar10
 

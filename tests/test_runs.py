@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from bm.configs import from_dict, read_config, with_changes
-from bm.deep.train import DeepTrainConfig
+from bm.deep.config import DeepTrainConfig
 from bm.errors import BMError
 from bm.runs import prepare_run_folder, provenance
 

@@ -5,7 +5,8 @@ import time
 import pytest
 import torch
 
-from bm.deep.models import ModelConfig, Network
+from bm.deep.config import ModelConfig
+from bm.deep.models import Network
 from bm.errors import BMError
 from bm.memory import available_bytes, deep_train_bytes, require_memory, toy_grid_bytes
 from bm.threads import fastest_threads, using_threads

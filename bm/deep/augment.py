@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from bm.deep.config import MIXUP_LAMBDAS, MixupOptions
 from bm.errors import BMError
 
 __all__ = [
@@ -248,26 +249,6 @@ class Mixup:
     targets: torch.Tensor
     lam: torch.Tensor
     partner: torch.Tensor
-
-
-MIXUP_LAMBDAS = ("sample", "batch")
-
-
-@dataclass(frozen=True)
-class MixupOptions:
-    """Mixup's choices: the paper gives none beyond "mixup" (ours: alpha 1, p 0.8, one lambda per sample, targets
-    mixed); the released code draws one lambda per batch, mixes a batch with probability 0.8 and keeps the first
-    image's targets."""
-
-    alpha: float = 1.0  # lambda ~ Beta(alpha, alpha)
-    p: float = 0.8  # probability that mixup applies: per sample ("sample") or to the whole batch ("batch")
-    lam: str = "sample"  # one lambda per sample, or one per batch
-    mix_targets: bool = True  # targets mixed like the images; False: each keeps its own image's targets
-
-    def __post_init__(self) -> None:
-        if not self.alpha > 0 or not 0 <= self.p <= 1 or self.lam not in MIXUP_LAMBDAS:
-            raise BMError(f"mixup needs alpha > 0, p in [0, 1] and lambda per one of {', '.join(MIXUP_LAMBDAS)}; "
-                          f"got {self.alpha}, {self.p}, {self.lam!r}")
 
 
 def mixup(images: torch.Tensor, targets: torch.Tensor, generator: torch.Generator,

@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from bm.deep.datasets import ImageSet
-from bm.deep.train import DeepTrainConfig, train_or_resume
+from bm.deep.config import DeepTrainConfig
+from bm.deep.train import train_or_resume
 from bm.errors import BMError
 from bm.memory import deep_train_bytes, require_memory
 from bm.runs import RunFolder, atomic_write_text, prepare_run_folder
@@ -41,7 +42,7 @@ def budgeted(cfg: DeepTrainConfig, items: int, steps: int) -> DeepTrainConfig:
 def deep_capacity(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], out: Path, steps: int, n_max: int,
                   repeats: int = 2, jobs=None) -> dict:
     """Estimate C_t for `base` (its model, lr and batch size) and a budget of t = `steps`; writes capacity.json.
-    `jobs` (bm.launch.Jobs): the runs of each search round as jobs (they read their data from base.data_dir)."""
+    `jobs` (bm.jobs.Jobs): the runs of each search round as jobs (they read their data from base.data_dir)."""
     cfg0 = replace(base, label_noise=1.0, augment="none", views=1)
 
     def fit(ns, seeds):

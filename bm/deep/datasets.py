@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from bm.deep.config import IMAGE_SIZES, TRAIN_SIZES
 from bm.errors import BMError
 
 __all__ = ["DATASETS", "IMAGE_SIZES", "TRAIN_SIZES", "DatasetError", "ImageSet", "load_dataset"]
@@ -255,8 +256,7 @@ DATASETS: dict[str, _Spec] = {
                           "val/images/*.JPEG, val/val_annotations.txt}", _tiny_imagenet, _download_tiny_imagenet),
 }
 SPLITS = ("train", "test")
-IMAGE_SIZES = {"cifar10": 32, "cifar100": 32, "stl10": 96, "tinyimagenet": 64}  # side of the square images
-TRAIN_SIZES = {"cifar10": 50000, "cifar100": 50000, "tinyimagenet": 100000, "stl10": 5000}  # official training sets
+
 
 
 def load_dataset(name: str, data_dir: str | Path, split: str = "train", download: bool = False) -> ImageSet:

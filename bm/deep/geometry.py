@@ -20,7 +20,8 @@ import torch  # noqa: E402
 from bm.deep.datasets import ImageSet  # noqa: E402
 from bm.deep.models import Network  # noqa: E402
 from bm.deep.probing import load_run, run_data  # noqa: E402
-from bm.deep.train import DeepTrainConfig, embed  # noqa: E402
+from bm.deep.config import DeepTrainConfig  # noqa: E402
+from bm.deep.train import embed  # noqa: E402
 from bm.errors import BMError  # noqa: E402
 from bm.plotting import save_figure  # noqa: E402
 from bm.probe import knn_accuracy  # noqa: E402

@@ -15,36 +15,15 @@ ReLU) and O (output). `Network.features(x, names)` returns those activations.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
+from bm.deep.config import ARCHITECTURES, ModelConfig
 from bm.errors import BMError
 
 __all__ = ["ARCHITECTURES", "ModelConfig", "Network"]
 
-ARCHITECTURES = ("resnet18", "vgg11", "vgg16", "mlp")
 _VGG_PLANS = {"vgg11": (1, 1, 2, 2, 2), "vgg16": (2, 2, 3, 3, 3)}  # convolutions per block
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    arch: str = "resnet18"
-    width: int = 64  # base channels (ResNet18 / VGG: 64 as published; smaller for CPU runs)
-    projector_width: int = 65536  # hidden width w of g_phi (Table 6)
-    num_classes: int = 10  # outputs C of g_phi: the number of (random) classes (0: from the labels)
-    image_size: int = 32  # input side: 32 for CIFAR, 64 for TinyImageNet, 96 for STL-10; smaller to downsample
-    mlp_depth: int = 3  # hidden layers of the MLP encoder
-    mlp_hidden: int = 1024
-
-    def __post_init__(self) -> None:
-        if self.arch not in ARCHITECTURES:
-            raise BMError(f"unknown model {self.arch!r}; choose one of {', '.join(ARCHITECTURES)}")
-        if min(self.width, self.projector_width, self.mlp_depth, self.mlp_hidden) < 1 or self.num_classes < 0:
-            raise BMError("width, projector_width, mlp_depth and mlp_hidden must be >= 1, num_classes >= 0")
-        if not 8 <= self.image_size <= 256:
-            raise BMError(f"image_size must lie in [8, 256]; got {self.image_size}")
 
 
 class _Named(nn.Module):

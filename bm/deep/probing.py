@@ -23,7 +23,8 @@ import torch  # noqa: E402
 
 from bm.deep.datasets import ImageSet, load_dataset  # noqa: E402
 from bm.deep.models import Network  # noqa: E402
-from bm.deep.train import DeepTrainConfig, embed  # noqa: E402
+from bm.deep.config import DeepTrainConfig  # noqa: E402
+from bm.deep.train import embed, memory_bank  # noqa: E402
 from bm.errors import BMError  # noqa: E402
 from bm.plotting import save_figure  # noqa: E402
 from bm.probe import knn_accuracy, knn_scores, linear_probe_accuracy  # noqa: E402
@@ -114,7 +115,7 @@ def run_data(cfg: DeepTrainConfig, bank: bool = False) -> tuple[ImageSet, ImageS
     """(the run's training images, after its subset, or with `bank` its K-NN memory bank, whose first
     images are those; the test set), both at the model's image size."""
     train = load_dataset(cfg.dataset, cfg.data_dir, "train")
-    train = cfg.memory_bank(train) if bank else train.first(cfg.subset)
+    train = memory_bank(cfg, train) if bank else train.first(cfg.subset)
     return train.resized(cfg.model.image_size), load_dataset(cfg.dataset, cfg.data_dir, "test").resized(cfg.model.image_size)
 
 

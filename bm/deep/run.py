@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bm.configs import from_saved
-from bm.deep.train import DeepTrainConfig
+from bm.deep.config import DeepTrainConfig
 from bm.runs import RunFolder
 
 __all__ = ["run_config"]

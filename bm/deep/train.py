@@ -15,18 +15,19 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 
-from bm.configs import from_dict, to_dict
-from bm.deep.augment import MixupOptions, SSLAugment
+from bm.deep.config import KNN_BANKS, DeepTrainConfig
 from bm.deep.datasets import ImageSet, load_dataset
 from bm.deep.distributed import setup
-from bm.deep.models import ModelConfig, Network
-from bm.deep.views import PROTOCOLS, AugmentOptions, augment_batch, finite_labels, finite_views, iid_views, randaugment_setting
-from bm.errors import BMError, require_finite
+from bm.deep.models import Network
+from bm.deep.augment import SSLAugment
+from bm.deep.protocols import randaugment_setting
+from bm.deep.views import AugmentOptions, augment_batch, finite_labels, finite_views, iid_views
+from bm.errors import BMError
 from bm.labels import LabelConfig, assign_labels
 from bm.memory import deep_train_bytes, require_memory
 from bm.probe import knn_accuracy
@@ -34,10 +35,10 @@ from bm.runs import RunFolder, atomic_save, atomic_write_text, prepare_run_folde
 from bm.tensorboard import EventSink
 from bm.theory import InvarianceAccumulator, class_grouped_bias, mse_decomposition, online_estimates
 
-__all__ = ["KNN_BANKS", "DeepTrainConfig", "DivergedError", "Interrupted", "TrainingItems", "embed", "memorized_accuracy",
+__all__ = ["DivergedError", "Interrupted", "TrainingItems", "augment_options", "embed", "iid_table", "memorized_accuracy",
+           "memory_bank",
            "train", "train_or_resume", "training_items"]
 
-KNN_BANKS = ("train", "all")  # K-NN memory banks: the images trained on (Definition 4.1's S), every training image
 
 
 class DivergedError(BMError):
@@ -57,91 +58,23 @@ class Interrupted(BMError):
         self.exit_code = 128 + signum
 
 
-@dataclass(frozen=True)
-class DeepTrainConfig:
-    dataset: str = "cifar10"
-    data_dir: str = "data"
-    subset: int = 0  # train on the first `subset` training images (0: all)
-    label_noise: float = 1.0  # fraction of random labels: 0 clean, 1 random
-    random_classes: int | str | None = None  # C' random classes (None: C; "per-sample")
-    augment: str = "ssl"  # none | ssl | ssl+mixup | randaugment | finite | iid
-    randaugment_mapping: str = "magnitude"  # "strength": the released code's s in [0, 1]; "magnitude": 2 ops, 31 bins
-    randaugment_strength: float = 0.5  # randaugment_mapping "strength": num_ops floor(10 s / 3) + 1, magnitude 100 s
-    randaugment_magnitude: int = 9  # randaugment_mapping "magnitude": torchvision's magnitude in [0, 30]
-    views: int = 1  # finite: B fixed views per sample (view 0 = the image); iid: B same-class images
-    preserve_labels: bool = True  # finite: every view keeps its sample's label (else its own random label)
-    iid_subset: int = 1000  # iid: training points s
-    mix_targets: bool = True  # mixup mixes targets too (ours; the paper does not say); False: the released code
-    mixup_alpha: float = 1.0  # mixup's lambda ~ Beta(alpha, alpha) (ours and the released code's)
-    mixup_p: float = 0.8  # probability that mixup applies, per sample or per batch (ours and the released code's)
-    mixup_lambda: str = "sample"  # one lambda per sample (ours) or one per batch (the released code)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    epochs: int = 1000
-    batch_size: int = 256
-    lr: float = 4e-3  # Adam, betas (0.9, 0.999), no weight decay, no schedule (Table 6)
-    probe_every: int = 10  # epochs between K-NN / Inv-Bias / invariance measurements
-    train_acc_every: int = 1  # epochs between eval-mode accuracies on the clean training images (and at probes)
-    probe_k: int = 20
-    knn_bank: str = "train"  # the bank of `knn`: "train" the images trained on (Def. 4.1), "all" every training image
-    # (the released code); every probe measures both (knn_banks)
-    decomposition_samples: int = 256  # fixed subset for Inv/Bias and layer invariance
-    decomposition_views: int = 4  # B views per sample for Inv/Bias and invariance
-    checkpoint_every: int = 10
-    snapshots: tuple[int, ...] = ()  # epochs whose weights are kept (layer rewinding)
-    seed: int = 0
-    device: str = "cpu"
-    bf16: bool = True  # autocast to bfloat16 on CUDA
-    compile: bool = False  # torch.compile the network (CUDA)
+def iid_table(cfg: DeepTrainConfig, train: ImageSet) -> torch.Tensor:
+    """augment iid: the (s, B) data-set indices of the anchors' views in the whole training set `train`."""
+    return iid_views(train.labels, cfg.iid_subset, cfg.views, cfg.seed).views.to(train.images.device)
 
-    def __post_init__(self) -> None:
-        if self.augment not in (*PROTOCOLS, "finite", "iid"):
-            raise BMError(f"augment must be one of {', '.join((*PROTOCOLS, 'finite', 'iid'))}; got {self.augment!r}")
-        if self.views < 1 or self.iid_subset < 1:
-            raise BMError("views and iid_subset must be >= 1")
-        if self.views > 1 and self.augment not in ("finite", "iid"):
-            raise BMError(f"views (B = {self.views}) applies to augment finite or iid; {self.augment!r} draws fresh views")
-        if any(not 1 <= e <= self.epochs for e in self.snapshots):
-            raise BMError(f"snapshots must lie in [1, epochs = {self.epochs}]; got {', '.join(map(str, self.snapshots))}")
-        LabelConfig(self.label_noise, self.random_classes)
-        for name in ("epochs", "batch_size", "probe_every", "train_acc_every", "checkpoint_every", "probe_k",
-                     "decomposition_samples", "decomposition_views"):
-            if getattr(self, name) < 1:
-                raise BMError(f"{name} must be >= 1, got {getattr(self, name)}")
-        require_finite(lr=self.lr, label_noise=self.label_noise)
-        if self.subset < 0 or self.lr <= 0:
-            raise BMError("subset must be >= 0 and lr > 0")
-        if self.knn_bank not in KNN_BANKS:
-            raise BMError(f"knn_bank must be 'train' or 'all'; got {self.knn_bank!r}")
-        self.mixup_options()
-        self.augment_options()
-        if self.decomposition_views < 3:
-            raise BMError("decomposition_views must be >= 3 (view 0 is the clean image, Inv needs two more)")
 
-    def to_json(self) -> dict:
-        return to_dict(self)
+def memory_bank(cfg: DeepTrainConfig, train: ImageSet, bank: str | None = None) -> ImageSet:
+    """A K-NN memory bank (default: cfg.knn_bank) out of the whole training set: "train", the images the run trains
+    on (its first `subset`; iid: the s B views), Definition 4.1's S; or "all", every training image."""
+    if (bank or cfg.knn_bank) == "all":
+        return train
+    return train.take(iid_table(cfg, train).reshape(-1)) if cfg.augment == "iid" else train.first(cfg.subset)
 
-    @classmethod
-    def from_json(cls, data: dict) -> "DeepTrainConfig":
-        """The config `to_json` wrote (nested ModelConfig included); unknown or missing keys are refused by name."""
-        return from_dict(cls, data)
 
-    def mixup_options(self) -> MixupOptions:
-        return MixupOptions(self.mixup_alpha, self.mixup_p, self.mixup_lambda, self.mix_targets)
-
-    def augment_options(self) -> AugmentOptions:
-        setting = randaugment_setting(self.randaugment_mapping, self.randaugment_strength, self.randaugment_magnitude)
-        return AugmentOptions(setting, SSLAugment(), self.mixup_options())
-
-    def iid_table(self, train: ImageSet) -> torch.Tensor:
-        """augment iid: the (s, B) data-set indices of the anchors' views in the whole training set `train`."""
-        return iid_views(train.labels, self.iid_subset, self.views, self.seed).views.to(train.images.device)
-
-    def memory_bank(self, train: ImageSet, bank: str | None = None) -> ImageSet:
-        """A K-NN memory bank (default: knn_bank) out of the whole training set: "train", the images the run trains
-        on (its first `subset`; iid: the s B views), Definition 4.1's S; or "all", every training image."""
-        if (bank or self.knn_bank) == "all":
-            return train
-        return train.take(self.iid_table(train).reshape(-1)) if self.augment == "iid" else train.first(self.subset)
+def augment_options(cfg: DeepTrainConfig) -> AugmentOptions:
+    """What the config tells an online protocol (RandAugment's setting, the SSL set, mixup's choices)."""
+    setting = randaugment_setting(cfg.randaugment_mapping, cfg.randaugment_strength, cfg.randaugment_magnitude)
+    return AugmentOptions(setting, SSLAugment(), cfg.mixup_options())
 
 
 @torch.no_grad()
@@ -300,7 +233,7 @@ def _inputs(cfg: DeepTrainConfig, data: tuple[ImageSet, ImageSet] | None):
     train_set, test_set = data or (load_dataset(cfg.dataset, cfg.data_dir, "train"),
                                    load_dataset(cfg.dataset, cfg.data_dir, "test"))
     full, test_set = train_set.resized(cfg.model.image_size), test_set.resized(cfg.model.image_size)
-    train_set, banks = full.first(cfg.subset), {name: cfg.memory_bank(full, name) for name in KNN_BANKS}
+    train_set, banks = full.first(cfg.subset), {name: memory_bank(cfg, full, name) for name in KNN_BANKS}
     labels = assign_labels(train_set.labels, len(train_set.classes), LabelConfig(cfg.label_noise, cfg.random_classes),
                            cfg.seed)
     if cfg.model.num_classes == 0:  # resolve "from the labels" before the config is written
@@ -435,7 +368,7 @@ def training_items(cfg: DeepTrainConfig, data: ImageSet, labels, targets: torch.
         return TrainingItems(len(data) * B, fetch, len(data) * B, memorized, len(data), ssl_views, targets,
                              cfg.decomposition_views, data.labels)
     if cfg.augment == "iid":
-        table = cfg.iid_table(data)
+        table = iid_table(cfg, data)
         flat, anchor_labels = table.reshape(-1), labels.labels.to(targets.device)[table[:, 0]]
 
         def fetch(idx):
@@ -449,7 +382,7 @@ def training_items(cfg: DeepTrainConfig, data: ImageSet, labels, targets: torch.
 
         return TrainingItems(table.numel(), fetch, table.numel(), memorized, table.shape[0], iid,
                              targets[table[:, 0]], B, data.labels[table[:, 0]])
-    options = cfg.augment_options()
+    options = augment_options(cfg)
     y = labels.labels.to(targets.device)
 
     def fetch(idx):

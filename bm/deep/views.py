@@ -8,15 +8,15 @@ so any view is regenerated on demand and B = 100 on CIFAR-10 costs no memory.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
-from bm.deep.augment import MixupOptions, SSLAugment, ssl_augment, view_uniforms
+from bm.deep.config import MixupOptions
+from bm.deep.augment import SSLAugment, ssl_augment, view_uniforms
 from bm.errors import BMError
-from bm.registry import registrar
+from bm.deep.protocols import PROTOCOLS, RANDAUGMENT_MAPPINGS, randaugment_setting, register_protocol
 
 __all__ = ["PROTOCOLS", "AugmentOptions", "IIDViews", "augment_batch", "finite_labels", "finite_views", "iid_anchors_per_class",
            "iid_capacity", "iid_views",
@@ -96,26 +96,6 @@ def iid_views(true_labels: torch.Tensor, subset_size: int = 1000, B: int = 50, s
     return IIDViews(views[:, 0].clone(), views)
 
 
-RANDAUGMENT_MAPPINGS = ("strength", "magnitude")  # the released code's strength in [0, 1]; torchvision's 2 ops / 31 bins
-
-
-def randaugment_setting(mapping: str, strength: float, magnitude: int) -> tuple[int, int, int]:
-    """(num_ops, magnitude, number of magnitude bins) of a RandAugment setting (Fig. 11).
-
-    "strength": the released code's map of s in [0, 1]: num_ops = floor(10 s / 3) + 1, magnitude floor(100 s) of
-    100 bins (s = 1 takes the top bin, 99); "magnitude": torchvision's default num_ops = 2 at `magnitude` of 31 bins.
-    """
-    if mapping == "strength":
-        if not 0 <= strength <= 1:
-            raise BMError(f"RandAugment strength must lie in [0, 1]; got {strength}")
-        return math.floor(10 * strength / 3) + 1, min(math.floor(100 * strength), 99), 100
-    if mapping == "magnitude":
-        if not 0 <= magnitude <= 30:
-            raise BMError(f"RandAugment magnitude must lie in [0, 30]; got {magnitude}")
-        return 2, magnitude, 31
-    raise BMError(f"RandAugment mapping must be one of {', '.join(RANDAUGMENT_MAPPINGS)}; got {mapping!r}")
-
-
 def randaugment(images: torch.Tensor, magnitude: int, generator: torch.Generator, num_ops: int = 2,
                 bins: int = 31) -> torch.Tensor:
     """RandAugment (Cubuk et al. 2020): `num_ops` ops at `magnitude` of `bins` bins on uint8 images (N, 3, H, W).
@@ -148,11 +128,6 @@ class AugmentOptions:
 # an online protocol: (uint8 images (N, 3, H, W), generator on their device, targets (N, C) or None, options)
 # -> (float images in [0, 1], targets, mixup record or None)
 Protocol = Callable[[torch.Tensor, torch.Generator, "torch.Tensor | None", AugmentOptions], tuple]
-PROTOCOLS: dict[str, Protocol] = {}  # name -> protocol; DeepTrainConfig.augment takes these names, finite and iid
-
-
-# decorator: register_protocol(name)(fn) makes `name` an online protocol (`bm deep-train --augment name`)
-register_protocol = registrar(PROTOCOLS, "augmentation protocol", reserved=("finite", "iid"))
 
 
 @register_protocol("none")

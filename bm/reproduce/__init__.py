@@ -1,8 +1,18 @@
-"""Reproducing the paper: presets for its tables and figures at two scales, and the report that gathers them."""
+"""Reproducing the paper: presets for its tables and figures at two scales, and the report that gathers them.
 
-from bm.reproduce.presets import PRESETS, Preset
-from bm.reproduce.report import report
-from bm.reproduce.runner import commands, estimate_seconds, make_plan, reproduce, status
-from bm.reproduce.scales import SCALES, Scale
+The names below load on first use, so that `import bm.reproduce.scales` (the CLI's help) stays torch-free.
+`report` is its own module: `from bm.reproduce.report import report`."""
 
-__all__ = ["PRESETS", "SCALES", "Preset", "Scale", "commands", "estimate_seconds", "make_plan", "report", "reproduce", "status"]
+import importlib
+
+_WHERE = {"PRESETS": "presets", "Preset": "presets", "commands": "runner",
+          "estimate_seconds": "runner", "make_plan": "runner", "reproduce": "runner", "status": "runner",
+          "SCALES": "scales", "Scale": "scales"}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module 'bm.reproduce' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"bm.reproduce.{_WHERE[name]}"), name)

@@ -13,11 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from bm.deep.datasets import IMAGE_SIZES, TRAIN_SIZES, ImageSet
-from bm.deep.models import ModelConfig
-from bm.deep.train import DeepTrainConfig
+from typing import TYPE_CHECKING
+
+from bm.deep.config import IMAGE_SIZES, TRAIN_SIZES, DeepTrainConfig, ModelConfig
 from bm.errors import BMError
 from bm.reproduce.scales import RECIPES, Scale, scale_for
+
+if TYPE_CHECKING:
+    from bm.deep.datasets import ImageSet
 
 __all__ = ["DA", "NAMED", "Plan", "Run", "deep_train_command", "named_config", "run_name", "steps_per_epoch"]
 

@@ -19,11 +19,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bm.deep.capacity import capacity_and_sweep
+from bm.deep.config import TRAIN_SIZES, DeepTrainConfig, ModelConfig
 from bm.deep.geometry import rewind, run_geometry
-from bm.deep.datasets import TRAIN_SIZES
-from bm.deep.models import ModelConfig
 from bm.deep.probing import embedding_probe, network_at, plot_probe, probe_layers
-from bm.deep.train import DeepTrainConfig
+from bm.deep.train import memory_bank
 from bm.plotting import save_figure
 from bm.reproduce.outputs import Result, markdown_table, plot_lines
 from bm.reproduce.plan import DA, Plan, Run, steps_per_epoch
@@ -76,7 +75,7 @@ def _probe(plan: Plan, run: Run, weights: str = RunFolder.CHECKPOINT, linear: bo
     cfg = run.config
     net = network_at(cfg, plan.folder(run) / weights, plan.device)
     train, test = plan.data[target or cfg.dataset]
-    train = train if target else cfg.memory_bank(train)
+    train = train if target else memory_bank(cfg, train)
     train, test = train.resized(cfg.model.image_size), test.resized(cfg.model.image_size)
     return embedding_probe(net, train, test, cfg.probe_k, linear)
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from bm import __version__
 from bm.configs import to_dict
-from bm.deep.datasets import TRAIN_SIZES, DatasetError, load_dataset
+from bm.deep.config import TRAIN_SIZES
+from bm.deep.datasets import DatasetError, load_dataset
 from bm.deep.train import train_or_resume
 from bm.errors import BMError
 from bm.reproduce.outputs import save
@@ -72,7 +73,7 @@ def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "c
               jobs=None) -> dict:
     """Run (or resume) every run of the preset, skipping finished ones, then write its outputs; returns result.json.
 
-    `jobs` (bm.launch.Jobs): debug / local run the unfinished runs as jobs (local: at most `max_parallel` at once)
+    `jobs` (bm.jobs.Jobs): debug / local run the unfinished runs as jobs (local: at most `max_parallel` at once)
     before the outputs are written; slurm submits them as one array and returns {"submitted": job ids} (rerun
     without a launcher once they finished, to write the outputs)."""
     preset, plan = make_plan(name, scale, data_dir, out, device, datasets, recipe)

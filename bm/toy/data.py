@@ -14,52 +14,14 @@ fresh independent samples of the same true class.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 
-from bm.errors import BMError, require_finite
 from bm.labels import LabelConfig, assign_labels
+from bm.toy.config import AUGMENTATIONS, ToyDataConfig
 
 __all__ = ["AUGMENTATIONS", "ToyDataConfig", "ToyMixture", "ToySplit"]
-
-AUGMENTATIONS = ("finite", "online", "iid")
-
-
-@dataclass(frozen=True)
-class ToyDataConfig:
-    num_classes: int = 5  # C, true classes
-    dim: int = 16  # d, input dimension
-    signal_dim: int = 4  # d1, coordinates that carry the class
-    sigma: float = 1.0  # noise std: Sigma2 = Sigma3 = sigma^2 I, Sigma1 = sigma^2 / 10 I
-    center_scale: float = 3.0  # mu_k ~ N(0, (center_scale * sigma1)^2 I)
-    task_seed: int = 0  # draws the centres mu_k
-    augment: str = "finite"  # finite | online (fresh views every step) | iid (same-class samples)
-    label_noise: float = 1.0  # fraction of random training labels (0 clean, 1 random)
-    random_classes: int | None = None  # C' random classes (None = C)
-    probe_train: int = 500  # clean labelled points the K-NN probe is fitted on
-    test: int = 1000  # clean test points
-
-    def __post_init__(self) -> None:
-        if self.num_classes < 2 or self.dim < 1 or not 1 <= self.signal_dim <= self.dim:
-            raise BMError(
-                f"need num_classes >= 2 and 1 <= signal_dim <= dim; got C={self.num_classes}, "
-                f"d={self.dim}, d1={self.signal_dim}"
-            )
-        require_finite(sigma=self.sigma, center_scale=self.center_scale, label_noise=self.label_noise)
-        if self.sigma <= 0 or self.center_scale < 0:
-            raise BMError(f"need sigma > 0 and center_scale >= 0; got {self.sigma}, {self.center_scale}")
-        if self.augment not in AUGMENTATIONS:
-            raise BMError(f"augment must be one of {', '.join(AUGMENTATIONS)}; got {self.augment!r}")
-        if self.probe_train < 1 or self.test < 1:
-            raise BMError(f"probe_train and test must be >= 1; got {self.probe_train}, {self.test}")
-        LabelConfig(self.label_noise, self.random_classes)  # validates both
-
-    @property
-    def sigma1(self) -> float:
-        return self.sigma / math.sqrt(10.0)
-
 
 @dataclass(frozen=True)
 class ToySplit:

@@ -11,61 +11,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from bm.configs import from_dict, read_config, to_dict
+from bm.configs import read_config
 from bm.errors import BMError
 from bm.memory import require_memory, toy_grid_bytes
 from bm.runs import atomic_write_text, prepare_run_folder, read_csv_rows, write_csv_rows
 from bm.theory import estimate_capacity, prototype_capacity_bound
 from bm.threads import fastest_threads, using_threads
-from bm.toy.data import ToyDataConfig, ToyMixture
-from bm.toy.model import ToyModelConfig
+from bm.toy.config import ToyGridConfig
+from bm.toy.data import ToyMixture
 from bm.toy.summary import COLUMNS, summarize
-from bm.toy.train import ModelSpec, ToyTrainConfig, evaluate, memorization, model_seed, train_batch
+from bm.toy.train import ModelSpec, evaluate, memorization, model_seed, train_batch
 
 __all__ = ["COLUMNS", "ToyGridConfig", "run_grid", "toy_capacity"]
 
 CURVE_COLUMNS = ["n", "B", "seed", "step", "loss", "inv", "bias"]
 _CAPACITY_SEED = 10_007  # capacity labelings use their own seeds, apart from the grid's
-
-
-@dataclass(frozen=True)
-class ToyGridConfig:
-    ns: tuple[int, ...] = (8, 16, 32, 64, 128, 256)  # samples n
-    Bs: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)  # views per sample B (view 0 is the sample itself)
-    seeds: tuple[int, ...] = (0, 1, 2)
-    k: int = 20  # K-NN neighbours
-    knn_normalize: bool = False  # L2-normalize embeddings before K-NN (the deep protocol does)
-    capacity_repeats: int = 3  # random labelings R tried per n when estimating C_t
-    capacity_n_max: int = 4096
-    device: str = "cpu"
-    data: ToyDataConfig = field(default_factory=ToyDataConfig)
-    model: ToyModelConfig = field(default_factory=ToyModelConfig)
-    train: ToyTrainConfig = field(default_factory=ToyTrainConfig)
-
-    def __post_init__(self) -> None:
-        for name, values, low in (("n", self.ns, 1), ("B", self.Bs, 1)):
-            if not values or any(not isinstance(v, int) or v < low for v in values):
-                raise BMError(f"every {name} must be an integer >= {low}; got {list(values)}")
-        if not self.seeds or len(set(self.seeds)) != len(self.seeds) or any(s < 0 for s in self.seeds):
-            raise BMError(f"seeds must be distinct non-negative integers; got {list(self.seeds)}")
-        if not 1 <= self.k <= self.data.probe_train:
-            raise BMError(f"k={self.k} must lie in [1, {self.data.probe_train}] (the probe-train set size)")
-        if self.capacity_repeats < 1 or self.capacity_n_max < 1:
-            raise BMError("capacity_repeats and capacity_n_max must be >= 1")
-
-    def to_json(self) -> dict:
-        return to_dict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> "ToyGridConfig":
-        """The config `to_json` wrote (data, model and train included); unknown or missing keys are refused."""
-        return from_dict(cls, data)
 
 
 def _check_device(device: str) -> torch.device:
@@ -165,7 +131,7 @@ def run_grid(config: ToyGridConfig, out: Path, progress: Callable[[str, int], Ca
     callback; `max_seeds` stops after that many newly trained seeds (for tests); `threads`: CPU threads (0:
     chosen by `grid_threads`, said through `log`; the results do not depend on it); `overwrite` empties a folder
     holding another grid; `tensorboard`: event files per cell under OUT/tensorboard/n{n}_B{B}_seed{s} (the curves
-    by step, the grid's results at the last step); `jobs` (bm.launch.Jobs) trains the missing seeds as jobs (local
+    by step, the grid's results at the last step); `jobs` (bm.jobs.Jobs) trains the missing seeds as jobs (local
     ones share this machine's cores: Jobs.threads each)."""
     require_memory(toy_grid_bytes(config), _check_device(config.device), "this grid")
     out = prepare_run_folder(Path(out), config.to_json(), overwrite=overwrite)

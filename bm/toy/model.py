@@ -16,22 +16,11 @@ from dataclasses import dataclass
 
 import torch
 
-from bm.errors import BMError, require_finite
+from bm.toy.config import ToyModelConfig
 
 __all__ = ["ToyModelConfig", "ToyParams", "encode", "init_params", "mse_loss_and_grads", "project", "sq_distances"]
 
 _EPS = 1e-12  # added to squared distances, relative to the embedding scale ~1
-
-
-@dataclass(frozen=True)
-class ToyModelConfig:
-    prototypes: int = 32  # K
-    init_scale: float = 1.0  # W ~ N(0, init_scale^2 / d)
-
-    def __post_init__(self) -> None:
-        require_finite(init_scale=self.init_scale)
-        if self.prototypes < 1 or self.init_scale <= 0:
-            raise BMError(f"need prototypes >= 1 and init_scale > 0; got {self.prototypes}, {self.init_scale}")
 
 
 @dataclass

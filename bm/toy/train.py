@@ -15,32 +15,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from bm.errors import BMError, require_finite
 from bm.probe import knn_accuracy
 from bm.theory import mse_decomposition, normalized_invariance
+from bm.toy.config import ToyTrainConfig
 from bm.toy.data import ToyMixture, ToySplit
 from bm.toy.model import ToyModelConfig, ToyParams, encode, init_params, mse_loss_and_grads, project
 
 __all__ = ["ModelSpec", "ToyTrainConfig", "TrainedBatch", "evaluate", "memorization", "model_seed", "train_batch"]
 
-OPTIMIZERS = ("adam", "gd")
 _BLOCK = 50  # steps of random draws made at once per model
-
-
-@dataclass(frozen=True)
-class ToyTrainConfig:
-    optimizer: str = "adam"  # adam | gd (plain gradient descent)
-    lr: float = 0.01
-    steps: int = 2000  # budget t
-    batch_size: int = 256  # points per step and model; 0 = full batch
-    track_every: int = 200  # steps between Inv/Bias measurements (0: only at the end)
-
-    def __post_init__(self) -> None:
-        if self.optimizer not in OPTIMIZERS:
-            raise BMError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}")
-        require_finite(lr=self.lr)
-        if self.lr <= 0 or self.steps < 1 or self.batch_size < 0 or self.track_every < 0:
-            raise BMError("need lr > 0, steps >= 1, batch_size >= 0 and track_every >= 0")
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from bm.deep.models import ModelConfig, Network
+from bm.deep.config import ModelConfig
+from bm.deep.models import Network
 from bm.errors import BMError
 
 

@@ -5,7 +5,8 @@ from dataclasses import replace
 import torch
 
 import bm.deep.train as train_module
-from bm.deep.train import DeepTrainConfig, _probe
+from bm.deep.config import DeepTrainConfig
+from bm.deep.train import _probe
 from bm.deep.views import finite_views
 from tests.deep.test_train import CFG, data  # noqa: F401  (the generated CIFAR-10 fixture)
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from bm.deep.datasets import ImageSet, load_dataset
-from bm.deep.models import ModelConfig
-from bm.deep.train import DeepTrainConfig, Interrupted, train
+from bm.deep.config import DeepTrainConfig, ModelConfig
+from bm.deep.train import Interrupted, train
 from bm.errors import BMError
 from tests.deep.test_datasets import write_cifar10
 

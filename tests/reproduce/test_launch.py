@@ -41,7 +41,7 @@ def test_local_launcher_runs_at_most_max_parallel_at_once(capsys, tiny, tmp_path
         alive += 1 if e["event"] == "started" else -1
         most = max(most, alive)
     assert most == 2  # never more than --max-parallel, and it did run two at once
-    from bm.launch import Jobs
+    from bm.jobs import Jobs
     from bm.threads import using_threads
 
     in_process = [a if a != str(out) else str(tmp_path / "plain") for a in args]
@@ -74,8 +74,9 @@ def test_a_local_task_stopped_by_a_signal_resumes_by_requeue_and_ends_bit_for_bi
     import submitit
     import torch
 
-    from bm.deep.models import ModelConfig
-    from bm.deep.train import DeepTrainConfig, train
+    from bm.deep.config import ModelConfig
+    from bm.deep.config import DeepTrainConfig
+    from bm.deep.train import train
     from bm.launch import TrainTask, run_status
     from bm.runs import RunFolder
     from tests.deep.test_datasets import write_cifar10

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
+import bm.deep.config
 import bm.deep.datasets
 import bm.deep.train
 from bm.cli import main
 from bm.errors import BMError
 from bm.reproduce import PRESETS, SCALES, commands, estimate_seconds, make_plan
-from bm.deep.datasets import TRAIN_SIZES
+from bm.deep.config import TRAIN_SIZES
 from bm.reproduce.plan import deep_train_command, steps_per_epoch
 
 PLANS = [(name, scale) for name in PRESETS for scale in SCALES]
@@ -116,17 +117,17 @@ def test_a_new_config_field_reaches_the_printed_command_and_back(monkeypatch, ca
     from dataclasses import dataclass
 
     @dataclass(frozen=True)
-    class WithNewField(bm.deep.train.DeepTrainConfig):
+    class WithNewField(bm.deep.config.DeepTrainConfig):
         warmup_epochs: int = 0
 
     preset, plan = plan_of("fig3", "mini")
-    cfg = WithNewField(**{f: getattr(preset.runs(plan)[0].config, f) for f in bm.deep.train.DeepTrainConfig.__dataclass_fields__},
+    cfg = WithNewField(**{f: getattr(preset.runs(plan)[0].config, f) for f in bm.deep.config.DeepTrainConfig.__dataclass_fields__},
                        warmup_epochs=7)
     cfg = replace(cfg, probe_k=5)
     line = deep_train_command(cfg, Path("/o/run"))
     assert '"warmup_epochs":7' in line and '"probe_k":5' in line
     captured = []
-    monkeypatch.setattr(bm.deep.train, "DeepTrainConfig", WithNewField)
+    monkeypatch.setattr(bm.deep.config, "DeepTrainConfig", WithNewField)
     monkeypatch.setattr(bm.deep.datasets, "load_dataset", lambda *a, **k: None)
     monkeypatch.setattr(bm.deep.train, "train_or_resume", lambda cfg, out, data, on_epoch, tensorboard: captured.append(cfg) or out)
     with pytest.raises(SystemExit) as info:
@@ -136,7 +137,7 @@ def test_a_new_config_field_reaches_the_printed_command_and_back(monkeypatch, ca
 
 
 def test_config_files_refuse_unknown_and_missing_keys(tmp_path, capsys):
-    from bm.deep.train import DeepTrainConfig
+    from bm.deep.config import DeepTrainConfig
 
     good = DeepTrainConfig().to_json()
     for change, needle in (({"bogus": 1}, "unknown key(s) bogus"), ({"model": {"arch": "mlp"}}, "model.projector_width, model.width")):
