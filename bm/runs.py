@@ -79,12 +79,13 @@ def _umask() -> int:
     return mask
 
 
-def read_saved(path: Path, keys: tuple[str, ...] = (), device: str = "cpu", mmap: bool = False) -> dict:
+def read_saved(path: Path, keys: tuple[str, ...] = (), device: str = "cpu", mmap: bool = True) -> dict:
     """A dict saved with torch.save in a run folder (checkpoint.pt, init.pt, snapshot_E.pt, labels.pt, a feature
     dump), holding `keys`, read with `torch.load(weights_only=True)` only: tensors, dicts, lists, tuples, numbers and
     strings, nothing that can run code. A file that needs more (a pickle of other objects, a payload) is refused
-    unexecuted; a missing, truncated, corrupt or foreign file is one RunFolderError naming it. `mmap`: tensors are
-    mapped, not read (for a look at a checkpoint's epoch without reading its weights and optimizer states)."""
+    unexecuted; a missing, truncated, corrupt or foreign file is one RunFolderError naming it. Tensors are mapped
+    (copy on write), not read, until used: a look at a checkpoint's epoch reads no weights, and a restore reads each
+    tensor once, into the module it is loaded into (`mmap=False`: read them now)."""
     import pickle
 
     import torch
