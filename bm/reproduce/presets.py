@@ -80,6 +80,23 @@ def _probe(plan: Plan, run: Run, weights: str = RunFolder.CHECKPOINT, linear: bo
     return embedding_probe(net, train, test, cfg.probe_k, linear)
 
 
+def _own_test_accuracy(plan: Plan, run: Run) -> dict:
+    """The trained network's own output on the test set: accuracy against the true labels and against random test
+    labels drawn as the run drew its training labels (its label noise and classes, another seed): chance for a
+    network that memorized random labels, its generalization for one trained on clean labels."""
+    from bm.deep.train import embed
+    from bm.labels import LabelConfig, assign_labels
+
+    cfg = run.config
+    net = network_at(cfg, plan.folder(run) / RunFolder.CHECKPOINT, plan.device)
+    test = plan.data[cfg.dataset][1].resized(cfg.model.image_size)
+    guess = embed(net, test.images.to(plan.device), ["O"])["O"].argmax(1).cpu()
+    random = assign_labels(test.labels, len(test.classes), LabelConfig(cfg.label_noise, cfg.random_classes),
+                           cfg.seed + 1_000_003).labels
+    return {"test_acc_true": float((guess == test.labels.cpu()).float().mean()),
+            "test_acc_random": float((guess == random).float().mean())}
+
+
 # ----------------------------------------------------------------------------- Tables 2 and 3
 CONDITIONS = (("clean", 0.0, "none"), ("clean+DA", 0.0, DA), ("random", 1.0, "none"), ("random+DA", 1.0, DA))
 TABLE_ROWS = (("cifar10", "resnet18"), ("cifar100", "resnet18"), ("tinyimagenet", "resnet18"), ("tinyimagenet", "vgg11"))
@@ -99,7 +116,8 @@ def _probing_table(metric: str, label: str) -> Callable[[Plan, list[Run], Path],
         linear = metric == "linear_clean_test"  # the runs' own probes hold the K-NN under both banks
         for i, (dataset, model) in enumerate(_table_rows(plan)):
             mine = runs[4 * i : 4 * i + 4]
-            records = {cond: _final(plan, run) for (cond, _, _), run in zip(CONDITIONS, mine)}
+            records = {cond: _final(plan, run) | _own_test_accuracy(plan, run) for (cond, _, _), run in
+                       zip(CONDITIONS, mine)}
             for cond, rec in records.items():
                 rec[metric] = _probe(plan, mine[[c for c, _, _ in CONDITIONS].index(cond)], linear=True) if linear \
                     else rec["knn_train"]
@@ -110,17 +128,18 @@ def _probing_table(metric: str, label: str) -> Callable[[Plan, list[Run], Path],
                          "knn_all": records["random+DA"]["knn_init_all"]})
             for cond, rec in records.items():
                 wide.append([dataset, model, cond, rec[metric], rec["knn_all"], rec["train_acc"],
-                             rec["steps_to_memorize"], rec["steps"]])
-            wide.append([dataset, model, "init", init, records["random+DA"]["knn_init_all"], None, None, 0])
+                             rec["steps_to_memorize"], rec["steps"], rec["test_acc_true"], rec["test_acc_random"]])
+            wide.append([dataset, model, "init", init, records["random+DA"]["knn_init_all"], None, None, 0, None, None])
         header = ["data set", "model", "condition", f"{label} (bank: trained images, Def. 4.1)" if not linear else label,
-                  "K-NN (bank: all training images, released code)", "memorized", "step memorized (>= 0.99)", "steps"]
+                  "K-NN (bank: all training images, released code)", "memorized", "step memorized (>= 0.99)", "steps",
+                  "own test acc. (true labels)", "own test acc. (random test labels)"]
         by = {(r["dataset"], r["condition"]): r for r in rows}
         summary = [f"{d} {m}: {label} random+DA {by[d, 'random+DA'][metric]:.3f} vs init {by[d, 'init'][metric]:.3f} "
                    f"vs random {by[d, 'random'][metric]:.3f} (clean {by[d, 'clean'][metric]:.3f}, clean+DA "
                    f"{by[d, 'clean+DA'][metric]:.3f}); memorized " + ", ".join(
                        f"{c} {by[d, c]['train_acc']:.3f}" for c, _, _ in CONDITIONS) for d, m in _table_rows(plan)]
-        return Result(rows, ["dataset", "model", "condition", metric, *RECORD], summary,
-                      table=markdown_table(header, wide))
+        return Result(rows, ["dataset", "model", "condition", metric, *RECORD, "test_acc_true", "test_acc_random"],
+                      summary, table=markdown_table(header, wide))
 
     return finish
 

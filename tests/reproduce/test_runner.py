@@ -4,7 +4,11 @@ import json
 from dataclasses import replace
 
 import pytest
+import torch
 
+from bm.deep.datasets import load_dataset
+from bm.deep.probing import network_at
+from bm.deep.run import run_config
 from bm.reproduce import SCALES
 from bm.runs import read_csv_rows
 from tests.deep.test_datasets import write_cifar10
@@ -38,10 +42,11 @@ def test_table2_trains_writes_and_a_rerun_skips_finished_runs(capsys, tiny):
     assert set(record["outputs"]) == {"table.csv", "table.md"} and len(record["runs"]) == 4
     rows = (folder / "table.csv").read_text().splitlines()
     assert rows[0] == ("dataset,model,condition,knn_clean_test,train_acc,steps_to_memorize,steps,knn_train,knn_all,"
-                       "knn_init_train,knn_init_all") and len(rows) == 1 + 5  # 4 conditions + init
+                       "knn_init_train,knn_init_all,test_acc_true,test_acc_random") and len(rows) == 1 + 5  # + init
     assert "| cifar10 | resnet18 |" in (folder / "table.md").read_text()
     # the table holds the runs' own end-of-training K-NN probes under both banks, memorization and the steps trained
     table = {r["condition"]: r for r in read_csv_rows(folder / "table.csv")}
+    test = load_dataset("cifar10", out.parent / "data", "test")
     for name, cfg in record["runs"].items():
         last = json.loads((out / "tiny" / "runs" / name / "metrics.jsonl").read_text().splitlines()[-1])
         cond = ("clean" if cfg["label_noise"] == 0 else "random") + ("+DA" if cfg["augment"] != "none" else "")
@@ -49,6 +54,11 @@ def test_table2_trains_writes_and_a_rerun_skips_finished_runs(capsys, tiny):
         assert (float(got["knn_clean_test"]), float(got["knn_all"]), float(got["train_acc"])) == (
             last["knn_banks"]["train"], last["knn_banks"]["all"], last["train_acc"])
         assert got["steps"] == "6"  # every cell the scale's budget: matched steps
+        net = network_at(run_config(out / "tiny" / "runs" / name), out / "tiny" / "runs" / name / "checkpoint.pt")
+        with torch.no_grad():
+            guess = net(test.images.float() / 255).argmax(1)
+        assert float(got["test_acc_true"]) == pytest.approx(float((guess == test.labels).float().mean()), abs=1e-6)
+        assert 0 <= float(got["test_acc_random"]) <= 1
     stamps = checkpoints(out)
     assert len(stamps) == 4
     # a rerun trains nothing; removing one run retrains that one only
