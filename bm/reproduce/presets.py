@@ -291,18 +291,43 @@ def _random_da(plan: Plan) -> list[Run]:
     return [plan.run(label_noise=1.0, augment=DA)]
 
 
+def _fig3_runs(plan: Plan) -> list[Run]:
+    """The random+DA run with the scale's snapshots kept: the same training as the shared run, probed at stages."""
+    return [plan.run(label_noise=1.0, augment=DA, snapshots=plan.scale.snapshots)]
+
+
 def _fig3(plan: Plan, runs: list[Run], folder: Path) -> Result:
-    record = probe_layers(plan.folder(runs[0]), None, ("clean", "random"), init=True, pool=plan.scale.probe_pool,
-                          device=plan.device)
+    """Per-layer K-NN fitted on the clean and on the random labels, at init, at every snapshot and at the end."""
+    import matplotlib.pyplot as plt
+
+    run = plan.folder(runs[0])
+    record = probe_layers(run, None, ("clean", "random"), init=True, pool=plan.scale.probe_pool, device=plan.device)
     plot_probe(record, folder / "figure")
-    rows = [{"weights": which, "layer": layer, **values} for which, per in record["results"].items()
-            for layer, values in per.items()]
+    stages = {0: record["results"]["init"]} | {
+        e: probe_layers(run / f"snapshot_{e}.pt", None, ("clean", "random"), pool=plan.scale.probe_pool,
+                        device=plan.device)["results"]["trained"] for e in plan.scale.snapshots} | {
+        runs[0].config.epochs: record["results"]["trained"]}
+    rows = [{"epoch": e, "layer": layer, **values} for e, per in stages.items() for layer, values in per.items()]
+    names = record["layers"]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4), constrained_layout=True)
+    for ax, key, title in zip(axes, ("knn_clean_test", "knn_random_train"),
+                              ("K-NN fitted on the clean labels (test acc.)",
+                               "K-NN fitted on the random labels (train acc., leave-one-out)")):
+        for j, (e, per) in enumerate(stages.items()):
+            ax.plot(names, [per[n][key] for n in names], marker="o", color=plt.cm.viridis(j / max(1, len(stages) - 1)),
+                    label=f"epoch {e}")
+        ax.set(xlabel="layer", ylabel="accuracy", ylim=(0, 1), title=title)
+        ax.tick_params(axis="x", rotation=30)
+        ax.legend(fontsize=7)
+    save_figure(fig, folder / "stages")
     t, i = record["results"]["trained"], record["results"]["init"]
     summary = [f"embedding K-NN (clean fit) {t['embedding']['knn_clean_test']:.3f} trained vs "
                f"{i['embedding']['knn_clean_test']:.3f} init; O (random fit, train) {t['O']['knn_random_train']:.3f} "
-               f"vs embedding {t['embedding']['knn_random_train']:.3f}",
-               "clean fit by layer: " + ", ".join(f"{n} {v['knn_clean_test']:.3f}" for n, v in t.items())]
-    return Result(rows, ["weights", "layer", "knn_clean_test", "knn_random_train"], summary, ["figure"])
+               f"vs embedding {t['embedding']['knn_random_train']:.3f}"] + [
+        f"epoch {e}: random fit " + ", ".join(f"{n} {per[n]['knn_random_train']:.3f}" for n in names) +
+        "; clean fit " + ", ".join(f"{n} {per[n]['knn_clean_test']:.3f}" for n in names) for e, per in stages.items()]
+    return Result(rows, ["epoch", "layer", "knn_clean_test", "knn_random_train"], summary, ["figure", "stages"],
+                  extra={"flatten": record["flatten"]})
 
 
 def _fig6_runs(plan: Plan) -> list[Run]:
@@ -582,7 +607,7 @@ _ALL = [
     Preset("table3", "table", "Table 3", "linear probing of the same runs as table2", _conditions,
            _probing_table("linear_clean_test", "linear"), by_dataset=True),
     Preset("fig3", "figure", "Figure 3", "per-layer K-NN of the random+DA ResNet18 (CIFAR-10), fitted on clean vs "
-           "random labels, incl. projector P and O, and at init", _random_da, _fig3),
+           "random labels, incl. projector P and O, at init, at the scale's snapshots and at the end", _fig3_runs, _fig3),
     Preset("table4", "table", "Table 4", "i.i.d. augmentations (same-class images) under clean and random labels vs "
            "the full data set with DA", _table4_runs, _table4),
     Preset("fig5", "figure", "Figure 5", "capacity C_t, then finite augmentation sets: memorization (labels not "

@@ -45,7 +45,8 @@ def test_every_preset_expands_to_distinct_runs_at_its_scale(name, scale):
 def test_presets_share_the_runs_they_have_in_common():
     names = {p: {r.name for r in PRESETS[p].runs(plan_of(p, "mini")[1])} for p in PRESETS}
     random_da = "cifar10-resnet18-w4096-noise1-ssl-seed0"
-    for p in ("benign", "table2", "table3", "fig3", "fig6", "fig9", "fig7", "fig8", "table4", "fig12"):
+    assert "cifar10-resnet18-w4096-noise1-ssl-snapshots-seed0" in names["fig3"]  # the same run, snapshots kept
+    for p in ("benign", "table2", "table3", "fig6", "fig9", "fig7", "fig8", "table4", "fig12"):
         assert random_da in names[p], p
     assert names["table2"] == names["table3"]
     cifar10_rows = {n for n in names["table2"] if n.startswith("cifar10-")}

@@ -78,7 +78,7 @@ def test_table2_trains_writes_and_a_rerun_skips_finished_runs(capsys, tiny):
 
 def test_cut_short_runs_are_resumed(capsys, tiny):
     args, out = tiny
-    assert run(capsys, ["reproduce", "fig3", *args])[0] == 0
+    assert run(capsys, ["reproduce", "table1", *args])[0] == 0
     folder = next((out / "tiny" / "runs").iterdir())
     state = json.loads((folder / "metrics.jsonl").read_text().splitlines()[-1])
     assert state["epoch"] == 2  # the scale's 6 steps: 2 epochs of 40 images at batch 16
@@ -88,7 +88,7 @@ def test_cut_short_runs_are_resumed(capsys, tiny):
     ck = torch.load(folder / "checkpoint.pt", weights_only=False)
     ck["epoch"] = 1
     torch.save(ck, folder / "checkpoint.pt")
-    code, _, err = run(capsys, ["reproduce", "fig6", *args])
+    code, _, err = run(capsys, ["reproduce", "fig2", *args])  # its random no-DA run is table1's
     assert code == 0, err
     assert [json.loads(r)["epoch"] for r in (folder / "metrics.jsonl").read_text().splitlines()] == [0, 1, 2]
     assert torch.load(folder / "checkpoint.pt", weights_only=False)["epoch"] == 2
@@ -98,17 +98,20 @@ def test_figure_presets_share_runs_and_write_figures(capsys, tiny):
     args, out = tiny
     assert run(capsys, ["reproduce", "table2", "--datasets", "cifar10", *args])[0] == 0
     stamps = checkpoints(out)
-    for name in ("fig12", "fig3", "fig6"):  # every run they need is one of table2's, and fig6's MLP
+    added = {"fig12": set(), "fig3": {"cifar10-resnet18-w32-noise1-ssl-snapshots-seed0"},
+             "fig6": {"cifar10-resnet18-w32-noise1-ssl-snapshots-seed0", "cifar10-mlp-w32-noise1-ssl-seed0"}}
+    for name in ("fig12", "fig3", "fig6"):  # table2's runs, fig3's snapshotted twin of random + DA, fig6's MLP
         code, _, err = run(capsys, ["reproduce", name, *args])
         assert code == 0, err
-        new = {p.parent.name for p in set(checkpoints(out)) - set(stamps)}
-        assert new == (set() if name != "fig6" else {"cifar10-mlp-w32-noise1-ssl-seed0"})
+        assert {p.parent.name for p in set(checkpoints(out)) - set(stamps)} == added[name]
         assert (out / "tiny" / name / "figure.png").exists() and (out / "tiny" / name / "figure.pdf").exists()
     assert {r["model"] for r in read_csv_rows(out / "tiny" / "fig6" / "table.csv")} == {"ResNet18", "MLP"}
     stamps = checkpoints(out)
-    fig3 = (out / "tiny" / "fig3" / "table.csv").read_text()
-    for layer in ("stem", "layer4", "embedding", "P", "O"):
-        assert f"trained,{layer}," in fig3 and f"init,{layer}," in fig3
+    fig3 = read_csv_rows(out / "tiny" / "fig3" / "table.csv")
+    assert {(r["epoch"], r["layer"]) for r in fig3} == {(e, layer) for e in ("0", "1", "2")
+                                                       for layer in ("stem", "layer1", "layer2", "layer3", "layer4",
+                                                                     "embedding", "P", "O")}
+    assert (out / "tiny" / "fig3" / "stages.png").exists()
     fig12 = json.loads((out / "tiny" / "fig12" / "result.json").read_text())
     assert len(fig12["runs"]) == 4 and any("init" in s for s in fig12["summary"])
     code, _, err = run(capsys, ["reproduce", "fig7", *args])  # widths 16, 32: one new run
