@@ -132,18 +132,33 @@ def _correlation_cost(w: np.ndarray, x: np.ndarray, c: np.ndarray, h: np.ndarray
     return float(cost), np.linalg.solve(chol.transpose(0, 2, 1), dv.transpose(0, 2, 1)).transpose(0, 2, 1)  # dv L^-1
 
 
+class _RankLost(Exception):
+    """A step of the optimiser reached a basis w whose columns are linearly dependent (w^T w not positive definite)."""
+
+
 def _fit_subspace(w0: np.ndarray, x: np.ndarray, max_iter: int = 1000) -> np.ndarray:
-    """Minimise the correlation cost from w0 (reps, r, K) with L-BFGS; returns orthonormal bases."""
+    """Minimise the correlation cost from w0 (reps, r, K) with L-BFGS; returns orthonormal bases. A step that makes a
+    basis rank-deficient (the cost is defined on full-rank bases only) ends the search at the best full-rank point
+    evaluated so far."""
     c = x @ x.T
     h = c * c
+    best = {"cost": np.inf, "w": w0.reshape(-1)}
 
     def cost(flat: np.ndarray) -> tuple[float, np.ndarray]:
-        value, grad = _correlation_cost(flat.reshape(w0.shape), x, c, h)
+        try:
+            value, grad = _correlation_cost(flat.reshape(w0.shape), x, c, h)
+        except np.linalg.LinAlgError:
+            raise _RankLost from None
+        if value < best["cost"]:
+            best.update(cost=value, w=flat.copy())
         return value, grad.reshape(-1)
 
-    result = minimize(cost, w0.reshape(-1), jac=True, method="L-BFGS-B",
-                      options={"maxiter": max_iter, "gtol": 1e-6, "ftol": 1e-10})
-    return np.linalg.qr(result.x.reshape(w0.shape))[0]
+    try:
+        found = minimize(cost, w0.reshape(-1), jac=True, method="L-BFGS-B",
+                         options={"maxiter": max_iter, "gtol": 1e-6, "ftol": 1e-10}).x
+    except _RankLost:
+        found = best["w"]
+    return np.linalg.qr(found.reshape(w0.shape))[0]
 
 
 def center_structure(centers: torch.Tensor, n_reps: int, gen: torch.Generator,

@@ -140,3 +140,29 @@ def test_default_rule_matches_lp_simulation_at_small_P(P, labels):
         simulated.append(simulated_alpha(clouds, range(max(1, round(0.7 * n0)), round(1.35 * n0) + 2), 300, seed,
                                          labels))
     assert np.mean(theory) == pytest.approx(np.mean(simulated), rel=0.03)
+
+
+def test_a_search_step_that_makes_the_basis_rank_deficient_ends_at_the_best_full_rank_point(monkeypatch):
+    """seed-003 at mini scale met a step whose w^T w was not positive definite (numpy's Cholesky raised): the fit now
+    returns orthonormal bases from the best full-rank point it evaluated instead of a traceback."""
+    import numpy as np
+
+    import bm.theory.geometry as geometry
+
+    x = np.random.default_rng(0).normal(size=(6, 5))
+    w0 = np.random.default_rng(1).normal(size=(2, 5, 2))
+    calls = {"n": 0}
+    real = geometry._correlation_cost
+
+    def failing(w, *args):
+        calls["n"] += 1
+        if calls["n"] > 3:
+            raise np.linalg.LinAlgError("Matrix is not positive definite")
+        return real(w, *args)
+
+    monkeypatch.setattr(geometry, "_correlation_cost", failing)
+    v = geometry._fit_subspace(w0, x)
+    assert v.shape == (2, 5, 2) and np.allclose(v.transpose(0, 2, 1) @ v, np.eye(2), atol=1e-10)
+    monkeypatch.setattr(geometry, "_correlation_cost", real)
+    c = x @ x.T
+    assert real(v, x, c, c * c)[0] <= real(w0, x, c, c * c)[0] + 1e-12  # no worse than the start
