@@ -81,9 +81,9 @@ def _probe(plan: Plan, run: Run, weights: str = RunFolder.CHECKPOINT, linear: bo
 
 
 def _own_test_accuracy(plan: Plan, run: Run) -> dict:
-    """The trained network's own output on the test set: accuracy against the true labels and against random test
-    labels drawn as the run drew its training labels (its label noise and classes, another seed): chance for a
-    network that memorized random labels, its generalization for one trained on clean labels."""
+    """The trained network's own output on the test set: accuracy against the true labels (its generalization, for a
+    run trained on clean labels) and against uniformly random test labels of the run's random classes, drawn by
+    another seed (chance, for every network: the reference a memorized random labeling cannot beat)."""
     from bm.deep.train import embed
     from bm.labels import LabelConfig, assign_labels
 
@@ -91,7 +91,7 @@ def _own_test_accuracy(plan: Plan, run: Run) -> dict:
     net = network_at(cfg, plan.folder(run) / RunFolder.CHECKPOINT, plan.device)
     test = plan.data[cfg.dataset][1].resized(cfg.model.image_size)
     guess = embed(net, test.images.to(plan.device), ["O"])["O"].argmax(1).cpu()
-    random = assign_labels(test.labels, len(test.classes), LabelConfig(cfg.label_noise, cfg.random_classes),
+    random = assign_labels(test.labels, len(test.classes), LabelConfig(1.0, cfg.random_classes),
                            cfg.seed + 1_000_003).labels
     return {"test_acc_true": float((guess == test.labels.cpu()).float().mean()),
             "test_acc_random": float((guess == random).float().mean())}
