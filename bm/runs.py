@@ -236,7 +236,8 @@ def provenance(device: str | None = None) -> dict[str, Any]:
 
 
 def prepare_run_folder(out: Path, config: dict[str, Any], extendable: tuple[str, ...] = (),
-                       results: tuple[str, ...] | None = None, overwrite: bool = False) -> Path:
+                       results: tuple[str, ...] | None = None, overwrite: bool = False,
+                       runtime: tuple[str, ...] = ()) -> Path:
     """Create `out` (or reuse it for the same config) and write config.json.
 
     The folder must be a writable directory; when it already holds a config.json that differs
@@ -244,8 +245,10 @@ def prepare_run_folder(out: Path, config: dict[str, Any], extendable: tuple[str,
     the only differences are raised values of `extendable` keys (a finished run trained for more
     epochs): then config.json takes the new values and records the old ones under "extended", and
     except when the folder holds no results yet (none of the `results` files; default: no file but
-    config.json): a run that failed before producing anything does not keep its folder. `overwrite` first
-    empties a folder that holds a run (a config.json), whatever its config.
+    config.json): a run that failed before producing anything does not keep its folder. `runtime` keys are not part
+    of a run's identity (where its data lives, the device, measurement cadences): they may change freely, config.json
+    takes the new values and records each change under "runtime". `overwrite` first empties a folder that holds a
+    run (a config.json), whatever its config.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -269,10 +272,15 @@ def prepare_run_folder(out: Path, config: dict[str, Any], extendable: tuple[str,
         if previous == config:
             return out
         changed = sorted(k for k in set(previous) | set(config) if previous.get(k) != config.get(k))
-        if changed and set(changed) <= set(extendable) and all(
-                isinstance(previous.get(k), int) and config[k] > previous[k] for k in changed):
+        moved = [k for k in changed if k in runtime and k in previous and k in config]
+        grown = [k for k in changed if k not in moved]
+        if changed and set(grown) <= set(extendable) and all(
+                isinstance(previous.get(k), int) and config[k] > previous[k] for k in grown):
             old["config"] = config
-            old.setdefault("extended", []).append({k: [previous[k], config[k]] for k in changed})
+            if grown:
+                old.setdefault("extended", []).append({k: [previous[k], config[k]] for k in grown})
+            if moved:
+                old.setdefault("runtime", []).append({k: [previous[k], config[k]] for k in moved})
             atomic_write_text(path, json.dumps(old, indent=2, sort_keys=True) + "\n")
             return out
         found = [p.name for p in out.iterdir() if p.name != RunFolder.CONFIG and not p.name.startswith(".")]

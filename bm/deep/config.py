@@ -12,12 +12,15 @@ from bm.deep.protocols import protocol_names, randaugment_setting
 from bm.errors import BMError, require_finite
 from bm.labels import LabelConfig
 
-__all__ = ["ARCHITECTURES", "IMAGE_SIZES", "KNN_BANKS", "MIXUP_LAMBDAS", "TRAIN_SIZES", "DeepTrainConfig",
+__all__ = ["ARCHITECTURES", "IMAGE_SIZES", "KNN_BANKS", "MIXUP_LAMBDAS", "RUNTIME_FIELDS", "TRAIN_SIZES", "DeepTrainConfig",
            "MixupOptions", "ModelConfig"]
 
 ARCHITECTURES = ("resnet18", "vgg11", "vgg16", "mlp")
 IMAGE_SIZES = {"cifar10": 32, "cifar100": 32, "stl10": 96, "tinyimagenet": 64}  # side of the square images
 TRAIN_SIZES = {"cifar10": 50000, "cifar100": 50000, "tinyimagenet": 100000, "stl10": 5000}  # official training sets
+# DeepTrainConfig fields that are not part of a run's identity: a run moved to another data path or device, or
+# measured at another cadence, is the same run (changes on --resume / --skip-finished are recorded, not refused)
+RUNTIME_FIELDS = ("data_dir", "device", "probe_every", "train_acc_every", "checkpoint_every")
 KNN_BANKS = ("train", "all")  # K-NN memory banks: the images trained on (Definition 4.1's S), every training image
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from bm.deep.config import KNN_BANKS, DeepTrainConfig
+from bm.deep.config import KNN_BANKS, RUNTIME_FIELDS, DeepTrainConfig
 from bm.deep.datasets import ImageSet, load_dataset
 from bm.deep.distributed import setup
 from bm.deep.models import Network
@@ -144,7 +144,7 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
     require_memory(deep_train_bytes(cfg.model, cfg.batch_size, on_device), device, "this run")
     if ddp.main:  # a resumed run may be extended: --epochs raised continues it
         prepare_run_folder(out, cfg.to_json(), extendable=("epochs",) if resume else (), results=(RunFolder.CHECKPOINT,),
-                           overwrite=overwrite)
+                           overwrite=overwrite, runtime=RUNTIME_FIELDS if resume else ())
     ddp.barrier()
     torch.manual_seed(cfg.seed)
     net = Network(cfg.model).to(device)
@@ -314,7 +314,8 @@ def train_or_resume(cfg: DeepTrainConfig, out: Path, data: tuple[ImageSet, Image
     run = RunFolder(out)
     if run.finished_epochs() >= cfg.epochs:
         classes = cfg.model.num_classes or int(run.labels(("num_classes",))["num_classes"])
-        prepare_run_folder(run.path, replace(cfg, model=replace(cfg.model, num_classes=classes)).to_json())
+        prepare_run_folder(run.path, replace(cfg, model=replace(cfg.model, num_classes=classes)).to_json(),
+                           runtime=RUNTIME_FIELDS)
         return run.path
     return train(cfg, out, resume=(run / RunFolder.CHECKPOINT).exists(), data=data, on_epoch=on_epoch,
                  tensorboard=tensorboard)

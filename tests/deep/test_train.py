@@ -235,3 +235,22 @@ def test_probes_log_unbiased_inv_bias_and_the_exact_bias_split(tmp_path, data):
         assert row["bias_unbiased"] == pytest.approx(row["bias"] - row["inv_unbiased"] / views, rel=1e-4, abs=1e-7)
         assert sum(row["bias_split"].values()) == pytest.approx(row["bias"], rel=1e-5)
         assert min(row["bias_split"].values()) >= 0
+
+
+def test_where_the_data_lives_the_device_and_the_cadences_are_not_a_runs_identity(tmp_path, data):
+    """A run resumed (or found finished) with its data elsewhere or other probe / checkpoint cadences is the same
+    run: config.json takes the new values and records the change; any other field is still another run."""
+    from bm.deep.train import train_or_resume
+
+    out = train(replace(CFG, epochs=1, data_dir="/old/place"), tmp_path / "run", data=data)
+    moved = replace(CFG, epochs=2, data_dir="/new/place", probe_every=1, checkpoint_every=2)
+    train(moved, out, resume=True, data=data)
+    written = json.loads((out / "config.json").read_text())
+    assert written["config"]["data_dir"] == "/new/place" and written["config"]["probe_every"] == 1
+    assert written["runtime"] == [{"checkpoint_every": [1, 2], "data_dir": ["/old/place", "/new/place"],
+                                   "probe_every": [2, 1]}]
+    assert written["extended"] == [{"epochs": [1, 2]}]
+    train_or_resume(replace(moved, data_dir="/third/place"), out, data=data)  # finished: left alone, recorded
+    assert json.loads((out / "config.json").read_text())["config"]["data_dir"] == "/third/place"
+    with pytest.raises(BMError, match="different config|another"):
+        train_or_resume(replace(moved, lr=2e-3), out, data=data)
