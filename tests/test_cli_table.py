@@ -214,7 +214,7 @@ ROWS = {
                                                "asks for io.open", ("o",), ((PAYLOAD, DATA_BATCH),)),
     "reproduce malicious CIFAR batch": Row("reproduce fig3 --scale mini --data-dir {data} --out {tmp}/o",
                                            "asks for io.open", ("o/mini/runs",), ((PAYLOAD, DATA_BATCH),)),
-    "reproduce status malicious checkpoint": Row("reproduce fig3 --scale mini --data-dir {data} --out {tmp}/o --status",
+    "reproduce status malicious checkpoint": Row("reproduce fig6 --scale mini --data-dir {data} --out {tmp}/o --status",
                                                  "checkpoint.pt", damage=(
         (PAYLOAD, "o/mini/runs/cifar10-resnet18-w4096-noise1-ssl-seed0/checkpoint.pt"),)),
     "convert-run without --trust": Row("convert-run {run}", "--trust", unchanged=("run/checkpoint.pt",)),

@@ -24,7 +24,11 @@ def test_geometry_of_a_toy_grid(capsys, tmp_path):
     record = json.loads((tmp_path / "toy" / "geometry_n8_B2_s0.json").read_text())
     assert record["epochs"] == ["0", "30"] and (tmp_path / "toy" / "geometry_n8_B2_s0.png").exists()
     init, end = record["results"]["0"], record["results"]["30"]
-    assert init["input"] == end["input"]  # training does not touch the input layer
+    # training does not touch the input layer: the same geometry, up to the summation order of the solver's threads
+    # (bm.threads picks 1 or more by timing, so two calls may reduce in another order: seen as 1 ulp under load)
+    assert init["input"].keys() == end["input"].keys()
+    for group, values in init["input"].items():
+        assert values == {k: pytest.approx(v, rel=1e-12) for k, v in end["input"][group].items()}
     assert init["embedding"]["clean"] != end["embedding"]["clean"]
     assert all(g["capacity"] > 0 for layer in end.values() for g in layer.values())
     P = end["embedding"]["clean"]["manifolds"]
