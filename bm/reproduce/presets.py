@@ -470,8 +470,9 @@ def _fig8(plan: Plan, runs: list[Run], folder: Path) -> Result:
         for ax, values in zip(axes, ([r["inv_unbiased"] for r in probed], [r["bias_unbiased"] for r in probed],
                                      [r["bias_split"]["between_true"] for r in probed])):
             ax.plot(epochs, values, marker="o", color=f"C{j}", label=f"C' = {c}")
-    for ax, name in zip(axes, ("Inv (unbiased)", "Bias (unbiased)", "bad bias: between true classes (Eq. B.4)")):
-        ax.set(xlabel="epoch", ylabel=name, yscale="symlog", yticks=[0, 0.01, 0.1, 1])
+    for ax, name, scale in zip(axes, ("Inv (unbiased)", "Bias (unbiased)", "bad bias: between true classes (Eq. B.4)"),
+                               ("log", "log", "linear")):
+        ax.set(xlabel="epoch", ylabel=name, yscale=scale)
     axes[0].legend(fontsize=7)
     save_figure(fig, folder / "decomposition")
     return replace(result, figures=result.figures + ["decomposition"])

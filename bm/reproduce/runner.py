@@ -87,8 +87,11 @@ def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "c
     runs = preset.runs(plan)
     folder = plan.root / preset.name
     if preset.command is None:  # fig5 / fig13: their own job creates the folder and guards it
+        # the folder holds outputs derived from the runs (which guard themselves): a preset whose run list changed (a
+        # newer bm) or whose data moved rewrites them, and config.json records the change
         prepare_run_folder(folder, {"preset": name, "scale": scale, "recipe": recipe, "data_dir": str(data_dir), "device": device,
-                                    "datasets": list(datasets) if datasets else None, "runs": [r.name for r in runs]})
+                                    "datasets": list(datasets) if datasets else None, "runs": [r.name for r in runs]},
+                           runtime=("data_dir", "device", "runs"))
     start = time.perf_counter()
     done = {r.name: RunFolder(plan.folder(r)).finished_epochs() for r in runs}
     todo = [r for r in runs if done[r.name] < r.config.epochs]

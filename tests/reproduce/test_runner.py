@@ -216,3 +216,17 @@ def test_benign_preset_reads_its_runs_and_seeds(capsys, tiny):
         assert record[key] == pytest.approx(np.mean([s[key] for s in seeds]))
         assert record["spread"][key] == pytest.approx(np.std([s[key] for s in seeds]))
     assert "| mean |" in record["table_md"] and "| layer |" in record["table_md"]
+
+
+def test_a_preset_whose_run_list_changed_rewrites_its_outputs_and_records_it(capsys, monkeypatch, tiny):
+    """The preset folder only holds outputs derived from the runs (which guard their own configs): a newer preset
+    definition (here: another sweep) rewrites them instead of being refused."""
+    args, out = tiny
+    assert run(capsys, ["reproduce", "fig7", *args])[0] == 0
+    monkeypatch.setitem(SCALES, "tiny", replace(SCALES["tiny"], projector_widths=(16,)))
+    code, _, err = run(capsys, ["reproduce", "fig7", *args])
+    assert code == 0, err
+    written = json.loads((out / "tiny" / "fig7" / "config.json").read_text())
+    assert written["config"]["runs"] == ["cifar10-resnet18-w16-noise1-ssl-seed0"]
+    assert written["runtime"][0]["runs"][1] == ["cifar10-resnet18-w16-noise1-ssl-seed0"]
+    assert len(read_csv_rows(out / "tiny" / "fig7" / "table.csv")) == 1
