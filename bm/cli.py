@@ -417,6 +417,7 @@ def probe(
     linear: Annotated[bool, typer.Option("--linear", help="Also fit a linear probe on clean labels.")] = False,
     init: Annotated[bool, typer.Option("--init", help="Also probe the run's initial weights.")] = False,
     pool: Annotated[bool, typer.Option("--pool", help="Global-average-pool convolutional maps instead of flattening them.")] = False,
+    sketch: Annotated[int, typer.Option(help="Send flattened layers wider than K through a fixed Gaussian projection to K dimensions (a Johnson-Lindenstrauss sketch; 0: none).")] = 0,
     transfer: Annotated[Optional[str], typer.Option(help="Also probe the embedding on this data set (e.g. cifar100, stl10).")] = None,
     data_dir: Annotated[Optional[Path], typer.Option(help="Data folder (default: the run's).")] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
@@ -436,7 +437,8 @@ def probe(
     if run is None:
         raise BMError("give a run folder or checkpoint (or --list-layers)")
     record = probe_run(run, layers=[n for n in layers.split(",") if n] or None, fits=tuple(f for f in fit.split(",") if f),
-                       k=int_list(k, "k"), linear=linear, init=init, pool=pool, transfer=transfer, data_dir=data_dir,
+                       k=int_list(k, "k"), linear=linear, init=init, pool=pool, sketch=sketch, transfer=transfer,
+                       data_dir=data_dir,
                        device=device, features=features, dump_features=dump_features)
     for which, per_layer in record["results"].items():
         for name, row in per_layer.items():

@@ -120,7 +120,8 @@ def run_data(cfg: DeepTrainConfig, bank: bool = False) -> tuple[ImageSet, ImageS
 
 
 def probe_layers(path: Path, layers: list[str] | None = None, fits: tuple[str, ...] = FITS, k: int | tuple[int, ...] = 20,
-                 linear: bool = False, init: bool = False, pool: bool = False, transfer: str | None = None,
+                 linear: bool = False, init: bool = False, pool: bool = False, sketch: int = 0,
+                 transfer: str | None = None,
                  data_dir: Path | None = None, device: str = "cpu", features: Path | None = None,
                  dump_features: Path | None = None) -> dict:
     """Probe a run's layers (trained weights, and init with `init`) with the probes named in `fits` (PROBES;
@@ -141,12 +142,14 @@ def probe_layers(path: Path, layers: list[str] | None = None, fits: tuple[str, .
     if not all(1 <= kk < len(train_set) for kk in ks):
         raise BMError(f"k must lie in [1, {len(train_set) - 1}], got {', '.join(map(str, ks))}")
     saved = read_saved(features, ("run", "pool", "features")) if features is not None else None
-    if saved is not None and (saved["run"] != str(run.path) or saved["pool"] != pool):
+    if saved is not None and (saved["run"] != str(run.path) or saved["pool"] != pool or saved.get("sketch", 0) != sketch):
         raise BMError(f"{features} holds features of {saved['run']} (pool {saved['pool']}), not of {run.path} "
                       f"(pool {pool})")
     dumped: dict = {}
     record: dict = {"run": str(run.path), "weights": str(weights), "k": k, "ks": list(ks), "pool": pool, "layers": names,
-                    "flatten": "global average pool" if pool else "channel-major flatten", "results": {}}
+                    "sketch": sketch, "flatten": "global average pool" if pool else "channel-major flatten" + (
+                        f", then a fixed Gaussian sketch to {sketch} dimensions where wider" if sketch else ""),
+                    "results": {}}
     other = [load_dataset(transfer, data_dir or Path(cfg.data_dir), split).resized(cfg.model.image_size)
              for split in ("train", "test")] if transfer is not None else []
     for which, file in (("trained", weights),) + ((("init", run / RunFolder.INIT),) if init else ()):
@@ -157,8 +160,8 @@ def probe_layers(path: Path, layers: list[str] | None = None, fits: tuple[str, .
                 raise BMError(f"{features} lacks the {which} features of layer(s) {', '.join(names)}")
             feats_tr, feats_te = saved["features"][which]
         else:
-            feats_tr = embed(net, train_set.images.to(device), names, pool)
-            feats_te = embed(net, test_set.images.to(device), names, pool)
+            feats_tr = embed(net, train_set.images.to(device), names, pool, sketch=sketch)
+            feats_te = embed(net, test_set.images.to(device), names, pool, sketch=sketch)
         dumped[which] = (feats_tr, feats_te)
         per_layer = {}
         for n in names:
@@ -169,7 +172,7 @@ def probe_layers(path: Path, layers: list[str] | None = None, fits: tuple[str, .
         record["results"][which] = per_layer
     if dump_features is not None:
         try:
-            atomic_save(dump_features, {"run": str(run.path), "pool": pool, "features": dumped})
+            atomic_save(dump_features, {"run": str(run.path), "pool": pool, "sketch": sketch, "features": dumped})
         except OSError as e:
             raise BMError(f"cannot write {dump_features}: {e.strerror or e}") from None
     return record

@@ -30,7 +30,7 @@ from bm.deep.views import AugmentOptions, augment_batch, finite_labels, finite_v
 from bm.errors import BMError
 from bm.labels import LabelConfig, assign_labels
 from bm.memory import deep_train_bytes, require_memory
-from bm.probe import knn_accuracy
+from bm.probe import gaussian_sketch, knn_accuracy
 from bm.runs import RunFolder, atomic_save, atomic_write_text, prepare_run_folder, read_saved
 from bm.tensorboard import EventSink
 from bm.theory import InvarianceAccumulator, class_grouped_bias, mse_decomposition, online_estimates
@@ -78,10 +78,11 @@ def augment_options(cfg: DeepTrainConfig) -> AugmentOptions:
 
 
 @torch.no_grad()
-def embed(net: Network, images: torch.Tensor, names: list[str], pool: bool = False, batch: int = 512
-          ) -> dict[str, torch.Tensor]:
+def embed(net: Network, images: torch.Tensor, names: list[str], pool: bool = False, batch: int = 512,
+          sketch: int = 0) -> dict[str, torch.Tensor]:
     """Activations of the named layers for uint8 images (N, 3, H, W), in eval mode, flattened (N, -1) in float32;
-    `pool`: convolutional maps (N, C, H, W) are global-average-pooled to (N, C) first."""
+    `pool`: convolutional maps (N, C, H, W) are global-average-pooled to (N, C) first; `sketch` k: flattened layers
+    wider than k are sent through a fixed Gaussian projection to k dimensions (bm.probe.gaussian_sketch)."""
     was_training = net.training
     net.eval()
     parts: dict[str, list[torch.Tensor]] = {n: [] for n in names}
@@ -89,7 +90,8 @@ def embed(net: Network, images: torch.Tensor, names: list[str], pool: bool = Fal
         feats = net.features(images[s : s + batch].float() / 255, names)
         for n in names:
             f = feats[n].float()
-            parts[n].append((f.mean(dim=(2, 3)) if pool and f.ndim == 4 else f).flatten(1))
+            f = (f.mean(dim=(2, 3)) if pool and f.ndim == 4 else f).flatten(1)
+            parts[n].append(gaussian_sketch(f, sketch) if sketch and f.shape[1] > sketch else f)
     net.train(was_training)
     return {n: torch.cat(v) for n, v in parts.items()}
 

@@ -42,7 +42,8 @@ class Scale:
     train_acc_steps: int  # steps between memorization measurements (accuracy on the trained items)
     knn_bank: str  # K-NN memory bank: the images trained on ("train") or every training image ("all")
     checkpoint_steps: int
-    probe_pool: bool  # per-layer probes (Fig. 3): average-pool convolutional maps (memory at full scale)
+    probe_pool: bool  # per-layer probes (Fig. 3): average-pool convolutional maps
+    probe_sketch: int  # per-layer probes: flattened maps wider than this go through a fixed Gaussian sketch (0: none)
     noise_levels: tuple[float, ...]  # Fig. 12
     projector_widths: tuple[int, ...]  # Fig. 7
     random_classes: tuple[int | str, ...]  # Fig. 8
@@ -61,7 +62,7 @@ SCALES = {
     "full": Scale(
         name="full", width=64, projector_width=65536, steps=5000 * 196, batch_size=256, lr=4e-3, subset=0,
         image_size=0, da="ssl+mixup", mix_targets=True, mixup_lambda="sample", probe_steps=10 * 196, train_acc_steps=196, knn_bank="train",
-        checkpoint_steps=10 * 196, probe_pool=True,
+        checkpoint_steps=10 * 196, probe_pool=False, probe_sketch=4096,
         noise_levels=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0), projector_widths=(256, 1024, 4096, 16384, 65536),
         random_classes=(2, 10, 100, 1000, 10000, "per-sample"), randaugment_strengths=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
         iid=(1000, 50),
@@ -75,7 +76,7 @@ SCALES = {
     "mini": Scale(
         name="mini", width=4, projector_width=4096, steps=1800 * 4, batch_size=32, lr=1e-3, subset=128,
         image_size=0, da="ssl", mix_targets=True, mixup_lambda="sample", probe_steps=300 * 4, train_acc_steps=30 * 4, knn_bank="train",
-        checkpoint_steps=100 * 4, probe_pool=False, noise_levels=(0.0, 0.5, 1.0), projector_widths=(256, 1024, 4096),
+        checkpoint_steps=100 * 4, probe_pool=False, probe_sketch=0, noise_levels=(0.0, 0.5, 1.0), projector_widths=(256, 1024, 4096),
         random_classes=(2, 10, 100, "per-sample"), randaugment_strengths=(0.0, 0.33, 0.67, 1.0), iid=(90, 50),
         fig5={"width": 4, "projector_width": 512, "steps": 100, "n": 64, "Bs": (1, 2, 4, 8, 16), "n_max": 1024,
               "repeats": 2, "batch_size": 128, "lr": 1e-3},
