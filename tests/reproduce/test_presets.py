@@ -190,3 +190,16 @@ def test_list_shows_both_recipes_and_the_benign_preset(capsys):
     out = capsys.readouterr().out
     assert exit_.value.code == 0 and "table6" in out.splitlines()[0] and "released" in out.splitlines()[0]
     assert any(line.startswith("benign ") for line in out.splitlines())
+
+
+def test_fig5_at_full_scale_is_the_papers_setup():
+    """Fig. 5: t = 5000 x 196 steps with "the same setup as in Sec. 4": ResNet18 width 64, projector 65536, batch 256,
+    Adam 4e-3, all of CIFAR-10 (the old full scale was width 16, projector 4096, t = 2000, n = 500)."""
+    preset, plan = plan_of("fig5", "full")
+    f = SCALES["full"].fig5
+    assert (f["width"], f["projector_width"], f["steps"], f["n"], f["batch_size"], f["lr"]) == (
+        64, 65536, 5000 * 196, 50000, 256, 4e-3)
+    line = preset.command(plan, Path("/out/fig5"))
+    for flag, value in (("--width", "64"), ("--projector-width", "65536"), ("--steps", "980000"), ("--n", "50000"),
+                        ("--batch-size", "256")):
+        assert f"{flag} {value} " in line + " "
