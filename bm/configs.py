@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from bm.errors import BMError
 
-__all__ = ["flatten", "from_dict", "from_saved", "read_config", "to_dict", "with_changes"]
+__all__ = ["JsonConfig", "flatten", "from_dict", "from_saved", "read_config", "to_dict", "with_changes"]
 
 T = TypeVar("T")
 
@@ -61,6 +61,18 @@ def from_dict(cls: type[T], data: dict[str, Any], where: str = "") -> T:
         return cls(**values)
     except TypeError as e:
         raise BMError(f"{cls.__name__}: {e}") from None
+
+
+class JsonConfig:
+    """A config dataclass that is its own JSON: `to_json` (nested configs, tuples as lists) and `from_json` (the
+    same back, unknown or missing keys refused by name)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return to_dict(self)
+
+    @classmethod
+    def from_json(cls: type[T], data: dict[str, Any]) -> T:
+        return from_dict(cls, data)
 
 
 def from_saved(cls: type[T], data: dict[str, Any]) -> T:

@@ -7,7 +7,7 @@ the memory banks, the augmentation options) is imported where it is used.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from bm.configs import from_dict, to_dict
+from bm.configs import JsonConfig
 from bm.deep.protocols import protocol_names, randaugment_setting
 from bm.errors import BMError, require_finite
 from bm.labels import LabelConfig
@@ -64,7 +64,7 @@ class MixupOptions:
 
 
 @dataclass(frozen=True)
-class DeepTrainConfig:
+class DeepTrainConfig(JsonConfig):
     dataset: str = "cifar10"
     data_dir: str = "data"
     subset: int = 0  # train on the first `subset` training images (0: all)
@@ -122,14 +122,6 @@ class DeepTrainConfig:
         randaugment_setting(self.randaugment_mapping, self.randaugment_strength, self.randaugment_magnitude)
         if self.decomposition_views < 3:
             raise BMError("decomposition_views must be >= 3 (view 0 is the clean image, Inv needs two more)")
-
-    def to_json(self) -> dict:
-        return to_dict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> "DeepTrainConfig":
-        """The config `to_json` wrote (nested ModelConfig included); unknown or missing keys are refused by name."""
-        return from_dict(cls, data)
 
     def mixup_options(self) -> MixupOptions:
         return MixupOptions(self.mixup_alpha, self.mixup_p, self.mixup_lambda, self.mix_targets)

@@ -54,12 +54,12 @@ def _banks(row: dict, cfg: DeepTrainConfig) -> dict:
     return row.get("knn_banks", {cfg.knn_bank: row["knn"]})
 
 
-def _final(plan: Plan, run: Run) -> dict:
+def _final(plan: Plan, run: Run, history: list[dict] | None = None) -> dict:
     """A finished run read off metrics.jsonl: final memorization (`train_acc`: accuracy on the trained items, their
     training labels), the first optimizer step at which it reached MEMORIZED (None: never), the steps trained, and
     the K-NN at the end and at init under both memory banks (knn_train: Definition 4.1's S; knn_all: every training
-    image, the released code's); `knn` is the scale's bank."""
-    history, cfg = _metrics(plan, run), run.config
+    image, the released code's); `knn` is the scale's bank. `history`: its metrics rows, if already read."""
+    history, cfg = history if history is not None else _metrics(plan, run), run.config
     per_epoch = steps_per_epoch(cfg, TRAIN_SIZES[cfg.dataset])
     reached = [r["epoch"] for r in history if r.get("train_acc", 0.0) >= MEMORIZED]
     end, init = _banks(history[-1], cfg), _banks(history[0], cfg)
@@ -162,13 +162,14 @@ def _benign(plan: Plan, runs: list[Run], folder: Path) -> Result:
     for seed, (da, twin) in zip(plan.scale.benign_seeds, zip(runs[::2], runs[1::2])):
         layers = probe_layers(plan.folder(da), None, ("clean", "random"), init=True, pool=plan.scale.probe_pool, sketch=plan.scale.probe_sketch,
                               device=plan.device)["results"]
-        mine, other = _final(plan, da), _final(plan, twin)
+        history, twin_history = _metrics(plan, da), _metrics(plan, twin)
+        mine, other = _final(plan, da, history), _final(plan, twin, twin_history)
         per_seed.append({"seed": seed, "memorized": mine["train_acc"], "step_memorized": mine["steps_to_memorize"],
                          "knn_trained": mine["knn_train"], "knn_init": mine["knn_init_train"],
                          "knn_no_aug": other["knn_train"], "memorized_no_aug": other["train_acc"],
                          "knn_trained_all": mine["knn_all"], "knn_init_all": mine["knn_init_all"],
                          "knn_no_aug_all": other["knn_all"], "steps": mine["steps"], "steps_no_aug": other["steps"],
-                         "layers": layers, "history": _metrics(plan, da), "twin_history": _metrics(plan, twin)})
+                         "layers": layers, "history": history, "twin_history": twin_history})
     keys = ("memorized", "knn_trained", "knn_init", "knn_no_aug", "memorized_no_aug", "knn_trained_all", "knn_init_all",
             "knn_no_aug_all")
     stats = {k: (float(np.mean([r[k] for r in per_seed])), float(np.std([r[k] for r in per_seed]))) for k in keys}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from bm.configs import from_dict, to_dict
+from bm.configs import JsonConfig
 from bm.errors import BMError, require_finite
 from bm.labels import LabelConfig
 
@@ -77,7 +77,7 @@ class ToyTrainConfig:
 
 
 @dataclass(frozen=True)
-class ToyGridConfig:
+class ToyGridConfig(JsonConfig):
     ns: tuple[int, ...] = (8, 16, 32, 64, 128, 256)  # samples n
     Bs: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)  # views per sample B (view 0 is the sample itself)
     seeds: tuple[int, ...] = (0, 1, 2)
@@ -100,11 +100,3 @@ class ToyGridConfig:
             raise BMError(f"k={self.k} must lie in [1, {self.data.probe_train}] (the probe-train set size)")
         if self.capacity_repeats < 1 or self.capacity_n_max < 1:
             raise BMError("capacity_repeats and capacity_n_max must be >= 1")
-
-    def to_json(self) -> dict:
-        return to_dict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> "ToyGridConfig":
-        """The config `to_json` wrote (data, model and train included); unknown or missing keys are refused."""
-        return from_dict(cls, data)
