@@ -618,6 +618,7 @@ def reproduce_cmd(
     print_commands: Annotated[bool, typer.Option("--print-commands", help="Print one shell line per run (for a job scheduler) instead of running.")] = False,
     recipe: Annotated[Optional[str], typer.Option(help="Full scale only: " + RECIPE_HELP)] = None,
     status: Annotated[bool, typer.Option("--status", help="Show each run's state (finished, running, failed, cut short, pending) and exit.")] = False,
+    seeds: Annotated[Optional[str], typer.Option(help="Comma-separated seeds: the preset once per seed (seed<k>/), its table the mean +- std (default: seed 0; benign: the scale's seeds).")] = None,
 ) -> None:
     """Regenerate a table or figure of the paper: train (or resume) its runs, skip finished ones, write its outputs."""
     from bm.reproduce import PRESETS, SCALES, commands, estimate_seconds, make_plan, reproduce
@@ -627,7 +628,7 @@ def reproduce_cmd(
         typer.echo(f"{'preset':8s} {'paper':10s} {'runs full/mini':>14s} {'table6':>8s} {'released':>8s} {'mini':>8s}  what")
         for preset in PRESETS.values():
             plans = [make_plan(preset.name, s, data_dir, out, recipe=r)[1] for s, r in columns]
-            runs = "/".join(str(len(preset.runs(p))) if preset.runs(p) else "own" for p in (plans[0], plans[2]))
+            runs = "/".join(str(len(preset.all_runs(p))) if preset.all_runs(p) else "own" for p in (plans[0], plans[2]))
             typer.echo(f"{preset.name:8s} {preset.title[:10]:10s} {runs:>14s} "
                        + " ".join(f"{_duration(estimate_seconds(preset, p)):>8s}" for p in plans) + f"  {preset.what}")
         typer.echo("times: " + "; ".join(f"{s.name}: {s.images_per_second:.0f} training images/s at 32 x 32, {s.rate_note}"
@@ -641,10 +642,11 @@ def reproduce_cmd(
         chosen = tuple(d for d in datasets.split(",") if d.strip())
         if not chosen:
             raise BMError("--datasets is empty; name data sets (e.g. cifar10) or leave the option out for all rows")
+    seed_list = None if seeds is None else int_list(seeds, "seeds")
     if status:
         from bm.reproduce import status as run_states
 
-        rows = run_states(name, scale, data_dir, out, recipe, chosen)
+        rows = run_states(name, scale, data_dir, out, recipe, chosen, seed_list)
         width = max(len(r["run"]) for r in rows)
         for r in rows:
             typer.echo(f"{r['run']:{width}s}  {r['state']:9s}  {r['epochs']:>11s}  {r['error']}".rstrip())
@@ -657,7 +659,7 @@ def reproduce_cmd(
             raise BMError("--scale full trains the paper's models for days and this machine has no CUDA; use --scale mini, "
                           "--device cuda on a GPU machine, or --device cpu to run it here anyway")
     if print_commands:
-        preset, plan = make_plan(name, scale, data_dir, out, device, chosen, recipe)
+        preset, plan = make_plan(name, scale, data_dir, out, device, chosen, recipe, seed_list)
         typer.echo("\n".join(commands(preset, plan)))
         return
     jobs = _jobs(ctx)
@@ -666,7 +668,7 @@ def reproduce_cmd(
                       "--launcher, or give that command --launcher")
     with _progress() as start:
         record = reproduce(name, scale, data_dir, out, device, chosen, download, progress=start, recipe=recipe,
-                           jobs=jobs)
+                           jobs=jobs, seeds=seed_list)
     if "submitted" in record:
         typer.echo(f"submitted {len(record['submitted'])} runs as SLURM job(s) {', '.join(record['submitted'])}; "
                    f"bm reproduce {name} --status shows their state, bm reproduce {name} writes the outputs once done")

@@ -40,8 +40,9 @@ def budgeted(cfg: DeepTrainConfig, items: int, steps: int) -> DeepTrainConfig:
 
 
 def deep_capacity(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], out: Path, steps: int, n_max: int,
-                  repeats: int = 2, jobs=None) -> dict:
+                  repeats: int = 2, jobs=None, n_min: int = 1, points_per_round: int = 1) -> dict:
     """Estimate C_t for `base` (its model, lr and batch size) and a budget of t = `steps`; writes capacity.json.
+    The search doubles n from `n_min`, then bisects, `points_per_round` sizes at a time (bm.theory.estimate_capacity).
     `jobs` (bm.jobs.Jobs): the runs of each search round as jobs (they read their data from base.data_dir)."""
     cfg0 = replace(base, label_noise=1.0, augment="none", views=1)
 
@@ -59,7 +60,7 @@ def deep_capacity(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], out: P
         acc = [RunFolder(folder).metrics()[-1]["train_acc"] for _, folder in runs]
         return np.array(acc).reshape(len(ns), len(seeds))
 
-    est = estimate_capacity(fit, n_max=n_max, repeats=repeats)
+    est = estimate_capacity(fit, n_max=n_max, repeats=repeats, n_min=min(n_min, n_max), points_per_round=points_per_round)
     record = {**est.to_dict(), "rate": {str(n): r for n, r in est.rate.items()}, "budget_steps": steps,
               "config": cfg0.to_json(), "definition": "largest n whose every tried random labeling (no augmentation) "
               "reaches train accuracy 1 within the budget (Definition D.1)"}

@@ -7,14 +7,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from bm.errors import BMError  # noqa: E402
 from bm.plotting import save_figure  # noqa: E402
 from bm.runs import atomic_write_text, write_csv_rows  # noqa: E402
 
-__all__ = ["Result", "markdown_table", "plot_lines", "save"]
+__all__ = ["Result", "markdown_table", "over_seeds", "plot_lines", "save"]
 
 
 @dataclass
@@ -41,6 +43,51 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def over_seeds(per_seed: dict[int, Result]) -> Result:
+    """One preset's results for several seeds as one: table.csv holds every seed's rows (a `seed` column first), the
+    table and the summary the mean +- std (numpy's std, ddof 0) of every numeric column over the seeds, row by row.
+    Rows are matched by position; their other columns must agree (the same preset at another seed). A number that is
+    missing in some seed (a run that never memorized: None) is averaged over the seeds that have it, their count shown.
+    Each seed's own outputs live in seed<k>/, listed under figures."""
+    seeds = list(per_seed)
+    first = per_seed[seeds[0]]
+    for seed in seeds[1:]:
+        other = per_seed[seed]
+        if other.columns != first.columns or len(other.rows) != len(first.rows):
+            raise BMError(f"seed {seed}'s rows do not match seed {seeds[0]}'s")
+    mean_rows, std_rows, text_rows = [], [], []
+    summary = [f"{len(seeds)} seeds ({', '.join(map(str, seeds))}): mean +- std"]
+    for i, row in enumerate(first.rows):
+        mean, std, text = {}, {}, {}
+        for c in first.columns:
+            values = [per_seed[s].rows[i].get(c) for s in seeds]
+            numbers = [v for v in values if _number(v)]
+            if numbers and (len(set(numbers)) > 1 or len(numbers) < len(values)):
+                mean[c], std[c] = float(np.mean(numbers)), float(np.std(numbers))
+                text[c] = f"{mean[c]:.3f} +- {std[c]:.3f}" + (
+                    f" ({len(numbers)} of {len(values)})" if len(numbers) < len(values) else "")
+            elif any(v != values[0] for v in values):
+                raise BMError(f"row {i} column {c}: the seeds disagree ({values}), so rows cannot be matched")
+            else:
+                mean[c] = text[c] = values[0]
+        mean_rows.append(mean)
+        std_rows.append(std)
+        text_rows.append(text)
+        keys = ", ".join(f"{c} {fmt(row[c])}" for c in first.columns if c not in std and row.get(c) is not None)
+        summary.append(f"{keys or f'row {i}'}: " + "; ".join(f"{c} {text[c]}" for c in std))
+    for seed in seeds:
+        summary += [f"seed {seed}: {line}" for line in per_seed[seed].summary]
+    rows = [{"seed": seed, **r} for seed in seeds for r in per_seed[seed].rows]
+    table = markdown_table(first.columns, [[t[c] for c in first.columns] for t in text_rows])
+    extra = {"seeds": seeds, "mean": mean_rows, "std": std_rows}
+    figures = [f"seed{seed}/{stem}" for seed in seeds for stem in per_seed[seed].figures]
+    return Result(rows, ["seed", *first.columns], summary, figures, table=table, extra=extra)
 
 
 def save(result: Result, folder: Path) -> list[str]:

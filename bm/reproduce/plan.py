@@ -43,26 +43,43 @@ class Plan:
     device: str = "cpu"
     datasets: tuple[str, ...] | None = None  # Table 2 / 3 rows to keep (None: all)
     recipe: str | None = None  # a full-scale recipe other than the default: its runs live apart
+    seeds: tuple[int, ...] | None = None  # --seeds (None: the preset's own default; presets see one seed at a time)
     data: dict[str, tuple[ImageSet, ImageSet]] = field(default_factory=dict)  # loaded once, shared by runs
     progress: Callable[[str, int], Callable[[int], None]] | None = None  # start(label, total) -> advance(k)
+    jobs: object = None  # bm.jobs.Jobs: how a preset's own extra runs (the phase preset's C_t search) run
 
     @property
     def root(self) -> Path:
         return self.out / (self.scale.name if self.recipe in (None, "table6") else f"{self.scale.name}-{self.recipe}")
 
+    @property
+    def seed(self) -> int:
+        """The seed runs get unless a preset says otherwise: the plan's one seed (0 when none was asked for)."""
+        if self.seeds is not None and len(self.seeds) > 1:
+            raise BMError(f"a plan of seeds {self.seeds} has no single seed; split it with for_seed")
+        return self.seeds[0] if self.seeds else 0
+
+    def for_seed(self, seed: int) -> Plan:
+        """The same plan for one seed (the loaded data shared)."""
+        return replace(self, seeds=(seed,))
+
     def folder(self, run: Run) -> Path:
         return self.root / "runs" / run.name
 
     def run(self, dataset: str = "cifar10", model: str = "resnet18", **changes) -> Run:
-        """The scale's run on `dataset` with `changes` (DeepTrainConfig fields, projector_width; augment=DA: the
+        """The scale's run on `dataset` with `changes` (DeepTrainConfig fields, width, projector_width, probe_steps (a
+        runtime cadence, not part of the run's identity); augment=DA: the
         scale's augmentation), trained for the scale's optimizer-step budget whatever its items per epoch. i.i.d.
         runs draw their s anchors and views from the whole training set (Table 4)."""
         s = self.scale
+        probe_steps = changes.pop("probe_steps", s.probe_steps)
+        changes.setdefault("seed", self.seed)
         if changes.get("augment") == DA:
             changes["augment"] = s.da
         if changes.get("augment") == "iid":
             changes.setdefault("subset", 0)
-        model_cfg = ModelConfig(arch=model, width=s.width, projector_width=changes.pop("projector_width", s.projector_width),
+        model_cfg = ModelConfig(arch=model, width=changes.pop("width", s.width),
+                                projector_width=changes.pop("projector_width", s.projector_width),
                                 num_classes=0, image_size=s.image_size or IMAGE_SIZES[dataset])
         cfg = DeepTrainConfig(dataset=dataset, data_dir=str(self.data_dir), subset=changes.pop("subset", s.subset),
                               model=model_cfg, batch_size=s.batch_size, lr=s.lr, mix_targets=s.mix_targets,
@@ -73,9 +90,9 @@ class Plan:
             return max(1, round(steps / per_epoch))
 
         epochs = -(-s.steps // per_epoch)
-        cfg = replace(cfg, epochs=epochs, probe_every=min(every(s.probe_steps), epochs),
+        cfg = replace(cfg, epochs=epochs, probe_every=min(every(probe_steps), epochs),
                       train_acc_every=every(s.train_acc_steps), checkpoint_every=every(s.checkpoint_steps))
-        return Run(run_name(cfg), cfg)
+        return Run(run_name(cfg, s), cfg)
 
 
 def steps_per_epoch(cfg: DeepTrainConfig, train_size: int) -> int:
@@ -86,8 +103,9 @@ def steps_per_epoch(cfg: DeepTrainConfig, train_size: int) -> int:
     return -(-items // cfg.batch_size)
 
 
-def run_name(cfg: DeepTrainConfig) -> str:
-    """A folder name from the fields presets vary, e.g. cifar10-resnet18-w4096-noise1-ssl+mixup-seed0."""
+def run_name(cfg: DeepTrainConfig, scale: Scale | None = None) -> str:
+    """A folder name from the fields presets vary, e.g. cifar10-resnet18-w4096-noise1-ssl+mixup-seed0; against a
+    `scale`, also the encoder width (width8) and the training images (n256) where they differ from the scale's."""
     parts = [cfg.dataset, cfg.model.arch, f"w{cfg.model.projector_width}", f"noise{cfg.label_noise:g}", cfg.augment]
     if cfg.augment == "randaugment":
         parts.append(f"s{cfg.randaugment_strength:g}" if cfg.randaugment_mapping == "strength"
@@ -102,6 +120,10 @@ def run_name(cfg: DeepTrainConfig) -> str:
         parts.append(f"C{cfg.random_classes}")
     if cfg.snapshots:
         parts.append("snapshots")
+    if scale is not None and cfg.model.width != scale.width:
+        parts.append(f"width{cfg.model.width}")
+    if scale is not None and cfg.augment != "iid" and cfg.subset != scale.subset:
+        parts.append(f"n{cfg.subset or 'all'}")
     return "-".join(parts + [f"seed{cfg.seed}"])
 
 

@@ -25,7 +25,9 @@ from bm.deep.probing import embedding_probe, network_at, plot_probe, probe_layer
 from bm.deep.train import memory_bank
 from bm.plotting import save_figure
 from bm.reproduce.outputs import Result, markdown_table, plot_lines
+from bm.reproduce.phase import phase_finish, phase_runs
 from bm.reproduce.plan import DA, Plan, Run, steps_per_epoch
+from bm.reproduce.readout import MEMORIZED, RECORD, banks, final, metrics_of
 from bm.runs import RunFolder, read_csv_rows
 
 __all__ = ["PRESETS", "Preset"]
@@ -43,30 +45,14 @@ class Preset:
     command: Callable[[Plan, Path], str] | None = None  # presets without deep-train runs: their one command
     extra_seconds: Callable[[Plan], float] = lambda plan: 0.0  # work besides the runs, for --list
     by_dataset: bool = False  # rows per data set, which --datasets selects (Tables 2 and 3)
+    seeds: str = "each"  # --seeds: "each" (the preset once per seed, then mean +- std), "own" (it reads plan.seeds), "none"
 
-
-MEMORIZED = 0.99  # "memorized": accuracy on the trained items at least this (Table 2: all but INIT reach 1)
-RECORD = ["train_acc", "steps_to_memorize", "steps", "knn_train", "knn_all", "knn_init_train", "knn_init_all"]
-
-
-def _banks(row: dict, cfg: DeepTrainConfig) -> dict:
-    """A probe row's K-NN by memory bank (a row from before both banks were measured holds only its config's)."""
-    return row.get("knn_banks", {cfg.knn_bank: row["knn"]})
-
-
-def _final(plan: Plan, run: Run, history: list[dict] | None = None) -> dict:
-    """A finished run read off metrics.jsonl: final memorization (`train_acc`: accuracy on the trained items, their
-    training labels), the first optimizer step at which it reached MEMORIZED (None: never), the steps trained, and
-    the K-NN at the end and at init under both memory banks (knn_train: Definition 4.1's S; knn_all: every training
-    image, the released code's); `knn` is the scale's bank. `history`: its metrics rows, if already read."""
-    history, cfg = history if history is not None else _metrics(plan, run), run.config
-    per_epoch = steps_per_epoch(cfg, TRAIN_SIZES[cfg.dataset])
-    reached = [r["epoch"] for r in history if r.get("train_acc", 0.0) >= MEMORIZED]
-    end, init = _banks(history[-1], cfg), _banks(history[0], cfg)
-    return {"knn": history[-1]["knn"], "train_acc": history[-1]["train_acc"],
-            "steps_to_memorize": reached[0] * per_epoch if reached else None, "steps": history[-1]["epoch"] * per_epoch,
-            "knn_train": end.get("train"), "knn_all": end.get("all"), "knn_init_train": init.get("train"),
-            "knn_init_all": init.get("all")}
+    def all_runs(self, plan: Plan) -> list[Run]:
+        """The runs of every seed the plan asks for (each run once, in order)."""
+        if self.seeds != "each" or not plan.seeds:
+            return self.runs(plan)
+        runs = [r for seed in plan.seeds for r in self.runs(plan.for_seed(seed))]
+        return list({r.name: r for r in runs}.values())
 
 
 def _probe(plan: Plan, run: Run, weights: str = RunFolder.CHECKPOINT, linear: bool = False, target: str | None = None) -> float:
@@ -116,7 +102,7 @@ def _probing_table(metric: str, label: str) -> Callable[[Plan, list[Run], Path],
         linear = metric == "linear_clean_test"  # the runs' own probes hold the K-NN under both banks
         for i, (dataset, model) in enumerate(_table_rows(plan)):
             mine = runs[4 * i : 4 * i + 4]
-            records = {cond: _final(plan, run) | _own_test_accuracy(plan, run) for (cond, _, _), run in
+            records = {cond: final(plan, run) | _own_test_accuracy(plan, run) for (cond, _, _), run in
                        zip(CONDITIONS, mine)}
             for cond, rec in records.items():
                 rec[metric] = _probe(plan, mine[[c for c, _, _ in CONDITIONS].index(cond)], linear=True) if linear \
@@ -147,11 +133,11 @@ def _probing_table(metric: str, label: str) -> Callable[[Plan, list[Run], Path],
 # ----------------------------------------------------------------------------- the headline: benign memorization
 def _benign_runs(plan: Plan) -> list[Run]:
     """Per seed: the random-label run with augmentation and its twin without augmentation."""
-    return [plan.run(label_noise=1.0, augment=aug, seed=seed) for seed in plan.scale.benign_seeds for aug in (DA, "none")]
+    return [plan.run(label_noise=1.0, augment=aug, seed=seed) for seed in _benign_seeds(plan) for aug in (DA, "none")]
 
 
-def _metrics(plan: Plan, run: Run) -> list[dict]:
-    return RunFolder(plan.folder(run)).metrics()
+def _benign_seeds(plan: Plan) -> tuple[int, ...]:
+    return plan.seeds or plan.scale.benign_seeds
 
 
 def _benign(plan: Plan, runs: list[Run], folder: Path) -> Result:
@@ -159,11 +145,11 @@ def _benign(plan: Plan, runs: list[Run], folder: Path) -> Result:
     import numpy as np
 
     per_seed = []
-    for seed, (da, twin) in zip(plan.scale.benign_seeds, zip(runs[::2], runs[1::2])):
+    for seed, (da, twin) in zip(_benign_seeds(plan), zip(runs[::2], runs[1::2])):
         layers = probe_layers(plan.folder(da), None, ("clean", "random"), init=True, pool=plan.scale.probe_pool, sketch=plan.scale.probe_sketch,
                               device=plan.device)["results"]
-        history, twin_history = _metrics(plan, da), _metrics(plan, twin)
-        mine, other = _final(plan, da, history), _final(plan, twin, twin_history)
+        history, twin_history = metrics_of(plan, da), metrics_of(plan, twin)
+        mine, other = final(plan, da, history), final(plan, twin, twin_history)
         per_seed.append({"seed": seed, "memorized": mine["train_acc"], "step_memorized": mine["steps_to_memorize"],
                          "knn_trained": mine["knn_train"], "knn_init": mine["knn_init_train"],
                          "knn_no_aug": other["knn_train"], "memorized_no_aug": other["train_acc"],
@@ -184,7 +170,7 @@ def _benign(plan: Plan, runs: list[Run], folder: Path) -> Result:
     h = [r for r in first["history"] if "train_acc" in r]
     curve.plot([r["epoch"] for r in h], [r["train_acc"] for r in h], color="C3", label="train acc. on the random labels")
     probed = [r for r in first["history"] if "knn" in r]
-    curve.plot([r["epoch"] for r in probed], [_banks(r, runs[0].config).get("train", r["knn"]) for r in probed], marker="o",
+    curve.plot([r["epoch"] for r in probed], [banks(r, runs[0].config).get("train", r["knn"]) for r in probed], marker="o",
                color="C0", label="K-NN test acc. (embedding; bank: the trained images)")
     curve.axhline(first["knn_init"], ls="--", color="C7", label="K-NN at init")
     curve.axhline(first["knn_no_aug"], ls=":", color="C1", label="K-NN, twin without augmentation")
@@ -268,7 +254,7 @@ def _fig2(plan: Plan, runs: list[Run], folder: Path) -> Result:
     fig, (loss_ax, mem_ax) = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
     rows = []
     for j, ((cond, _, _), run) in enumerate(zip(CONDITIONS, runs)):
-        history = _metrics(plan, run)
+        history = metrics_of(plan, run)
         per_epoch = steps_per_epoch(run.config, TRAIN_SIZES[run.config.dataset])
         trained = [r for r in history if "loss" in r]
         measured = [r for r in history if "train_acc" in r]
@@ -281,7 +267,7 @@ def _fig2(plan: Plan, runs: list[Run], folder: Path) -> Result:
     mem_ax.set(xlabel="optimizer step", ylabel="memorized (accuracy on the trained items)", ylim=(0, 1.02))
     loss_ax.legend(fontsize=7)
     save_figure(fig, folder / "figure")
-    finals = {c: _final(plan, r) for (c, _, _), r in zip(CONDITIONS, runs)}
+    finals = {c: final(plan, r) for (c, _, _), r in zip(CONDITIONS, runs)}
     summary = [f"{c}: memorized {f['train_acc']:.3f} after {f['steps']} steps (>= {MEMORIZED} from step "
                f"{f['steps_to_memorize']})" for c, f in finals.items()]
     return Result(rows, ["condition", "step", "loss", "train_acc"], summary, ["figure"])
@@ -342,9 +328,9 @@ def _fig6(plan: Plan, runs: list[Run], folder: Path) -> Result:
     fig, axes = plt.subplots(1, 3, figsize=(15, 3.8), constrained_layout=True)
     rows, summary = [], []
     for ax, run, arch in zip(axes, runs, ("ResNet18", "MLP")):
-        probes = [r for r in _metrics(plan, run) if "invariance" in r]
+        probes = [r for r in metrics_of(plan, run) if "invariance" in r]
         layers = list(probes[0]["invariance"])
-        mine = [{"model": arch, "epoch": r["epoch"], "knn_error": 1 - _banks(r, run.config).get("train", r["knn"]),
+        mine = [{"model": arch, "epoch": r["epoch"], "knn_error": 1 - banks(r, run.config).get("train", r["knn"]),
                  **r["invariance"]} for r in probes]
         for j, layer in enumerate(layers):
             ax.plot([r["epoch"] for r in mine], [r[layer] for r in mine], marker="o", color=f"C{j}", label=layer)
@@ -403,7 +389,7 @@ def _table4_runs(plan: Plan) -> list[Run]:
 def _table4(plan: Plan, runs: list[Run], folder: Path) -> Result:
     s, B = plan.scale.iid
     names = [f"i.i.d. augmentations (s = {s}, B = {B})"] * 2 + [f"{plan.scale.subset or 'all'} images + DA"] * 2
-    rows = [{"protocol": name, "labels": labels, **_final(plan, run)}
+    rows = [{"protocol": name, "labels": labels, **final(plan, run)}
             for name, labels, run in zip(names, ("clean", "random") * 2, runs)]
     header = ["protocol", "labels", "K-NN (bank: trained images, Def. 4.1)", "K-NN (bank: all, released code)",
               "K-NN init (trained / all)", "memorized (trained items)", "step memorized (>= 0.99)", "steps"]
@@ -432,7 +418,7 @@ def _sweep(key: str, values: Callable[[Plan], tuple], make: Callable[[Plan, obje
         return [make(plan, v) for v in values(plan)]
 
     def finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
-        rows = [{key: v, **_final(plan, r)} for v, r in zip(values(plan), runs)]
+        rows = [{key: v, **final(plan, r)} for v, r in zip(values(plan), runs)]
         xs = [r[key] for r in rows]
         init = rows[0]["knn_init_train"]
         plot_lines(folder / "figure", {"K-NN test accuracy (bank: trained images)": (xs, [r["knn_train"] for r in rows]),
@@ -466,7 +452,7 @@ def _fig8(plan: Plan, runs: list[Run], folder: Path) -> Result:
     result = _fig8_sweep(plan, runs, folder)
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8), constrained_layout=True)
     for j, (c, run) in enumerate(zip(plan.scale.random_classes, runs)):
-        probed = [r for r in _metrics(plan, run) if "inv_unbiased" in r]
+        probed = [r for r in metrics_of(plan, run) if "inv_unbiased" in r]
         epochs = [r["epoch"] for r in probed]
         for ax, values in zip(axes, ([r["inv_unbiased"] for r in probed], [r["bias_unbiased"] for r in probed],
                                      [r["bias_split"]["between_true"] for r in probed])):
@@ -489,7 +475,7 @@ def _fig12_runs(plan: Plan) -> list[Run]:
 
 def _fig12(plan: Plan, runs: list[Run], folder: Path) -> Result:
     levels = plan.scale.noise_levels
-    rows = [{"augmentation": aug, "label_noise": noise, **_final(plan, r)}
+    rows = [{"augmentation": aug, "label_noise": noise, **final(plan, r)}
             for (aug, noise), r in zip([(a, x) for a in ("none", DA) for x in levels], runs)]
     init = rows[0]["knn_init_train"]
     series = {f"K-NN, {'no augmentation' if aug == 'none' else 'DA'}":
@@ -598,7 +584,7 @@ def _none(plan: Plan) -> list[Run]:
 _ALL = [
     Preset("benign", "figure", "Sec. 4 headline", "benign memorization: random labels memorized with augmentation, "
            "embedding K-NN above init and above the twin trained without augmentation; per-layer probes, invariance",
-           _benign_runs, _benign),
+           _benign_runs, _benign, seeds="own"),
     Preset("table1", "table", "Table 1", "per-layer K-NN (clean labels) of the random-label network trained without "
            "augmentation, against init", _random_no_da, _table1),
     Preset("fig2", "figure", "Figure 2", "training curves (loss, memorization) of clean / random labels with and without "
@@ -614,7 +600,7 @@ _ALL = [
            "the full data set with DA", _table4_runs, _table4),
     Preset("fig5", "figure", "Figure 5", "capacity C_t, then finite augmentation sets: memorization (labels not "
            "preserved) and K-NN (preserved) against B", _none, _fig5, command=_fig5_command,
-           extra_seconds=lambda p: _fig5_seconds(p)),
+           extra_seconds=lambda p: _fig5_seconds(p), seeds="none"),
     Preset("fig6", "figure", "Figure 6", "normalized invariance per layer over epochs and the K-NN error of the "
            "random+DA run, ResNet18 beside an MLP encoder", _fig6_runs, _fig6),
     Preset("fig7", "figure", "Figure 7", "projector hidden-width sweep (random labels + DA)", *_fig7),
@@ -626,7 +612,10 @@ _ALL = [
     Preset("fig11", "figure", "Figure 11", "RandAugment strength sweep (random labels)", *_fig11),
     Preset("fig12", "figure", "Figure 12", "fraction of random labels, with and without DA", _fig12_runs, _fig12),
     Preset("fig13", "figure", "Figure 13", "the toy model's n x B heatmap (bm toy-grid)", _none, _fig13,
-           command=_fig13_command, extra_seconds=lambda p: {"full": 90.0, "mini": 60.0}[p.scale.name]),
+           command=_fig13_command, extra_seconds=lambda p: {"full": 90.0, "mini": 60.0}[p.scale.name], seeds="none"),
+    Preset("phase", "figure", "beyond the paper", "the n x B phase diagram of random-label runs at one step budget, with "
+           "C_t (Definition D.1) and the toy's diagram beside it; the time to the benign transition against n and width",
+           phase_runs, phase_finish),
     Preset("seed003", "figure", "Stephenson et al. line", "MFTMA geometry across layers and epochs of a 50%-noise "
            "DA run, and layer rewinding", _seed003_runs, _seed003,
            extra_seconds=lambda p: {"full": 1800.0, "mini": 120.0}[p.scale.name]),

@@ -19,7 +19,7 @@ from bm.deep.config import TRAIN_SIZES
 from bm.deep.datasets import DatasetError, load_dataset
 from bm.deep.train import train_or_resume
 from bm.errors import BMError
-from bm.reproduce.outputs import save
+from bm.reproduce.outputs import Result, over_seeds, save
 from bm.reproduce.plan import Plan, deep_train_command, steps_per_epoch
 from bm.reproduce.presets import PRESETS, Preset
 from bm.reproduce.scales import scale_for
@@ -30,7 +30,8 @@ __all__ = ["commands", "estimate_seconds", "make_plan", "reproduce", "status"]
 
 
 def make_plan(name: str, scale: str, data_dir: Path, out: Path, device: str = "cpu",
-              datasets: tuple[str, ...] | None = None, recipe: str | None = None) -> tuple[Preset, Plan]:
+              datasets: tuple[str, ...] | None = None, recipe: str | None = None,
+              seeds: tuple[int, ...] | None = None) -> tuple[Preset, Plan]:
     if name not in PRESETS:
         raise BMError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)} (bm reproduce --list)")
     recipe = recipe or ("table6" if scale == "full" else None)
@@ -38,8 +39,12 @@ def make_plan(name: str, scale: str, data_dir: Path, out: Path, device: str = "c
     if datasets and not PRESETS[name].by_dataset:
         raise BMError(f"--datasets selects rows of {', '.join(p.name for p in PRESETS.values() if p.by_dataset)}; "
                       f"{name} has none")
-    plan = Plan(chosen, Path(data_dir), Path(out), device, datasets, recipe)
-    if not PRESETS[name].runs(plan) and PRESETS[name].command is None:
+    if seeds is not None and (not seeds or len(set(seeds)) < len(seeds) or min(seeds) < 0):
+        raise BMError(f"--seeds needs distinct seeds >= 0, got {','.join(map(str, seeds)) or 'none'}")
+    if seeds and PRESETS[name].seeds == "none":
+        raise BMError(f"{name} has seeds of its own (the scale's); --seeds is for the deep-train presets")
+    plan = Plan(chosen, Path(data_dir), Path(out), device, datasets, recipe, seeds)
+    if not PRESETS[name].all_runs(plan) and PRESETS[name].command is None:
         raise BMError(f"{name}: no rows left for --datasets {','.join(datasets or ())}")
     return PRESETS[name], plan
 
@@ -47,7 +52,7 @@ def make_plan(name: str, scale: str, data_dir: Path, out: Path, device: str = "c
 def estimate_seconds(preset: Preset, plan: Plan) -> float:
     """Training images processed / the scale's throughput (scaled by pixels), plus the preset's other work."""
     total = preset.extra_seconds(plan)
-    for run in preset.runs(plan):
+    for run in preset.all_runs(plan):
         cfg = run.config
         images = steps_per_epoch(cfg, TRAIN_SIZES[cfg.dataset]) * cfg.batch_size  # at most one batch too many
         total += cfg.epochs * images * (cfg.model.image_size / 32) ** 2 / plan.scale.images_per_second
@@ -58,11 +63,11 @@ def commands(preset: Preset, plan: Plan) -> list[str]:
     """One shell line per job: `bm deep-train ... --skip-finished` per run, or the preset's own command."""
     if preset.command is not None:
         return [preset.command(plan, plan.root / preset.name)]
-    return [deep_train_command(run.config, plan.folder(run)) for run in preset.runs(plan)]
+    return [deep_train_command(run.config, plan.folder(run)) for run in preset.all_runs(plan)]
 
 
 def _needed(preset: Preset, plan: Plan) -> list[str]:
-    names = [r.config.dataset for r in preset.runs(plan)] + list(preset.extra_datasets)
+    names = [r.config.dataset for r in preset.all_runs(plan)] + list(preset.extra_datasets)
     names += ["cifar10"] if preset.name == "fig5" else []
     return list(dict.fromkeys(names))
 
@@ -70,28 +75,29 @@ def _needed(preset: Preset, plan: Plan) -> list[str]:
 def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "cpu",
               datasets: tuple[str, ...] | None = None, download: bool = False,
               progress: Callable[[str, int], Callable[[int], None]] | None = None, recipe: str | None = None,
-              jobs=None) -> dict:
+              jobs=None, seeds: tuple[int, ...] | None = None) -> dict:
     """Run (or resume) every run of the preset, skipping finished ones, then write its outputs; returns result.json.
 
     `jobs` (bm.jobs.Jobs): debug / local run the unfinished runs as jobs (local: at most `max_parallel` at once)
     before the outputs are written; slurm submits them as one array and returns {"submitted": job ids} (rerun
     without a launcher once they finished, to write the outputs)."""
-    preset, plan = make_plan(name, scale, data_dir, out, device, datasets, recipe)
+    preset, plan = make_plan(name, scale, data_dir, out, device, datasets, recipe, seeds)
     recipe = plan.recipe
-    plan.progress = progress
+    plan.progress, plan.jobs = progress, jobs
     for dataset in _needed(preset, plan):  # every data set is checked before anything trains
         try:
             plan.data[dataset] = tuple(load_dataset(dataset, data_dir, split, download) for split in ("train", "test"))
         except DatasetError as e:
             raise DatasetError(f"{e}{'; or keep the rows you have data for with --datasets' if preset.by_dataset else ''}") from None
-    runs = preset.runs(plan)
+    runs = preset.all_runs(plan)
     folder = plan.root / preset.name
     if preset.command is None:  # fig5 / fig13: their own job creates the folder and guards it
         # the folder holds outputs derived from the runs (which guard themselves): a preset whose run list changed (a
         # newer bm) or whose data moved rewrites them, and config.json records the change
         prepare_run_folder(folder, {"preset": name, "scale": scale, "recipe": recipe, "data_dir": str(data_dir), "device": device,
-                                    "datasets": list(datasets) if datasets else None, "runs": [r.name for r in runs]},
-                           runtime=("data_dir", "device", "runs"))
+                                    "datasets": list(datasets) if datasets else None, "runs": [r.name for r in runs],
+                                    "seeds": list(plan.seeds) if plan.seeds else None},
+                           runtime=("data_dir", "device", "runs", "seeds"))
     start = time.perf_counter()
     done = {r.name: RunFolder(plan.folder(r)).finished_epochs() for r in runs}
     todo = [r for r in runs if done[r.name] < r.config.epochs]
@@ -115,7 +121,7 @@ def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "c
             advance(min(done[run.name], run.config.epochs))
         train_or_resume(run.config, plan.folder(run), plan.data[run.config.dataset],
                         on_epoch=(lambda row: advance(1)) if advance else None)
-    result = preset.finish(plan, runs, folder)
+    result = _finish(preset, plan, runs, folder)
     outputs = save(result, folder)
     record = {"preset": name, "scale": scale, "recipe": recipe, "folder": str(folder), "title": preset.title, "kind": preset.kind, "what": preset.what,
               "summary": result.summary, "outputs": outputs, "table_md": (folder / "table.md").read_text(),
@@ -126,14 +132,28 @@ def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "c
     return record
 
 
+def _finish(preset: Preset, plan: Plan, runs: list, folder: Path) -> Result:
+    """The preset's result: as it is for one seed (or a preset that reads its seeds itself), else each seed's in
+    seed<k>/ and their mean +- std (over_seeds)."""
+    if preset.seeds != "each" or not plan.seeds or len(plan.seeds) == 1:
+        return preset.finish(plan, runs, folder)
+    per_seed = {}
+    for seed in plan.seeds:
+        one = plan.for_seed(seed)
+        (folder / f"seed{seed}").mkdir(parents=True, exist_ok=True)
+        per_seed[seed] = preset.finish(one, preset.runs(one), folder / f"seed{seed}")
+        save(per_seed[seed], folder / f"seed{seed}")
+    return over_seeds(per_seed)
+
+
 def status(name: str, scale: str, data_dir: Path, out: Path, recipe: str | None = None,
-           datasets: tuple[str, ...] | None = None) -> list[dict]:
+           datasets: tuple[str, ...] | None = None, seeds: tuple[int, ...] | None = None) -> list[dict]:
     """Per run of the preset: finished / running / failed / cut short / pending (bm.launch.run_status), with the
     SLURM state of each run's job where the last launch was `slurm` and sacct answers."""
     from bm.launch import run_status, slurm_states
 
-    preset, plan = make_plan(name, scale, data_dir, out, datasets=datasets, recipe=recipe)
-    runs = preset.runs(plan)
+    preset, plan = make_plan(name, scale, data_dir, out, datasets=datasets, recipe=recipe, seeds=seeds)
+    runs = preset.all_runs(plan)
     folder = plan.root / preset.name
     asked = read_json(folder / "jobs.json") if (folder / "jobs.json").exists() else {}
     scheduler = slurm_states(folder / "jobs", asked["job_ids"]) if "job_ids" in asked else None

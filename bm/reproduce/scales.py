@@ -22,7 +22,27 @@ from dataclasses import dataclass, field, replace
 
 from bm.errors import BMError
 
-__all__ = ["RECIPES", "Recipe", "SCALES", "Scale", "scale_for"]
+__all__ = ["RECIPES", "PhaseGrid", "Recipe", "SCALES", "Scale", "scale_for"]
+
+ONLINE = 0  # PhaseGrid.Bs: fresh augmented views every step (B = infinity)
+
+
+@dataclass(frozen=True)
+class PhaseGrid:
+    """`bm reproduce phase`: the deep n x B diagram of random-label runs and the transition-time runs.
+
+    Every cell trains the scale's step budget; B counts fixed label-preserving views per image (ONLINE = 0: the
+    scale's augmentation drawn afresh, B = infinity). C_t is searched for the same model and budget without
+    augmentation (Definition D.1), from `capacity_n_min` (doubling, then bisection, `capacity_points` sizes per
+    round) up to the training set."""
+
+    ns: tuple[int, ...]  # training images of a cell (uniformly random labels)
+    Bs: tuple[int, ...]  # views per image; ONLINE: fresh views (B = infinity)
+    widths: tuple[int, ...]  # encoder widths of the transition-time runs (online augmentation, every n)
+    probe_steps: int  # K-NN probe cadence of these runs (finer than the scale's: the transition is timed by it)
+    capacity_n_min: int
+    capacity_points: int
+    capacity_repeats: int
 
 
 @dataclass(frozen=True)
@@ -50,6 +70,7 @@ class Scale:
     randaugment_strengths: tuple[float, ...]  # Fig. 11: the released code's strength s in [0, 1]
     iid: tuple[int, int]  # Table 4: (s, B)
     fig5: dict  # capacity_and_sweep arguments and the small model it uses
+    phase: PhaseGrid  # the phase preset (issue 24)
     benign_seeds: tuple[int, ...]  # the headline preset: seeds of the random-label DA run and its twin
     toy_seeds: tuple[int, ...]  # Fig. 13
     snapshots: tuple[int, ...]  # seed-003 line: epochs kept for geometry and rewinding
@@ -69,6 +90,8 @@ SCALES = {
         # Fig. 5: "the same setup as in Sec. 4" (ResNet18, CIFAR-10, Table 6) for t = 5000 x 196 steps
         fig5={"width": 64, "projector_width": 65536, "steps": 5000 * 196, "n": 50000, "Bs": (1, 2, 4, 8, 16, 32, 64),
               "n_max": 50000, "repeats": 2, "batch_size": 256, "lr": 4e-3},
+        phase=PhaseGrid(ns=(1000, 5000, 10000, 50000), Bs=(1, 2, 8, 64, ONLINE), widths=(16, 32, 64),
+                        probe_steps=5 * 196, capacity_n_min=5000, capacity_points=4, capacity_repeats=2),
         benign_seeds=(0,), toy_seeds=(0, 1, 2, 3, 4), snapshots=(10, 50, 100, 250, 500),
         geometry={"per_class": 50, "n_t": 200, "n_reps": 10, "max_rank": None},
         images_per_second=20000.0, rate_note="H100, assumed (bf16 ResNet18; not measured here)",
@@ -80,6 +103,8 @@ SCALES = {
         random_classes=(2, 10, 100, "per-sample"), randaugment_strengths=(0.0, 0.33, 0.67, 1.0), iid=(90, 50),
         fig5={"width": 4, "projector_width": 512, "steps": 100, "n": 64, "Bs": (1, 2, 4, 8, 16), "n_max": 1024,
               "repeats": 2, "batch_size": 128, "lr": 1e-3},
+        phase=PhaseGrid(ns=(32, 64, 128, 256), Bs=(1, 8, 64, ONLINE), widths=(2, 4, 8), probe_steps=400, capacity_n_min=512,
+                        capacity_points=2, capacity_repeats=1),
         benign_seeds=(0, 1, 2), toy_seeds=(0, 1, 2), snapshots=(100, 400, 800),
         geometry={"per_class": 10, "n_t": 50, "n_reps": 2, "max_rank": 2},
         images_per_second=768.0, rate_note="this 2-core CPU, measured (the benign run alone: 1800 x 128 images in 300 s, "

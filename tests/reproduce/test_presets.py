@@ -1,5 +1,6 @@
 """Preset expansion: valid configs, shared run folders, the printed commands rebuild the same configs."""
 
+import re
 import shlex
 from dataclasses import replace
 from pathlib import Path
@@ -28,14 +29,19 @@ def test_every_preset_expands_to_distinct_runs_at_its_scale(name, scale):
     runs = preset.runs(plan)
     assert len({r.name for r in runs}) == len(runs)  # no run twice within a preset
     s = SCALES[scale]
+    phase = name == "phase"  # the phase preset varies n, B (finite views) and the width by design
     for r in runs:
-        assert (r.config.model.width, r.config.batch_size, r.config.lr) == (s.width, s.batch_size, s.lr)
+        assert (r.config.batch_size, r.config.lr) == (s.batch_size, s.lr)
+        assert r.config.model.width in (s.phase.widths if phase else (s.width,))
         # every cell trains the scale's step budget, within one epoch, whatever its items per epoch
         per_epoch = steps_per_epoch(r.config, TRAIN_SIZES[r.config.dataset])
         assert s.steps <= r.config.epochs * per_epoch < s.steps + per_epoch
         assert r.config.augment != "DA" and (r.config.augment != s.da) == (r.config.augment in (
-            "none", "iid", "randaugment"))
-        assert r.config.subset == (0 if r.config.augment == "iid" else s.subset)  # iid draws from the whole set
+            "none", "iid", "randaugment", *(("finite",) if phase else ())))
+        # iid draws from the whole set
+        assert r.config.subset in (s.phase.ns if phase else (0,) if r.config.augment == "iid" else (s.subset,))
+        assert (r.config.model.width == s.width and r.config.subset == s.subset) == (
+            re.search(r"-width\d+|-n(\d+|all)-", r.name) is None) or r.config.augment == "iid"  # a run off the scale's width or n says so in its name
         assert r.config.data_dir == "/data" and r.config.knn_bank == s.knn_bank
         assert plan.folder(r) == Path("/out") / scale / "runs" / r.name
     assert preset.kind in ("table", "figure") and estimate_seconds(preset, plan) > 0
