@@ -272,7 +272,7 @@ def prepare_run_folder(out: Path, config: dict[str, Any], extendable: tuple[str,
         if previous == config:
             return out
         changed = sorted(k for k in set(previous) | set(config) if previous.get(k) != config.get(k))
-        moved = [k for k in changed if k in runtime and k in previous and k in config]
+        moved = [k for k in changed if k in runtime]  # a runtime key an older config lacked counts as moved
         grown = [k for k in changed if k not in moved]
         if changed and set(grown) <= set(extendable) and all(
                 isinstance(previous.get(k), int) and config[k] > previous[k] for k in grown):
@@ -280,7 +280,7 @@ def prepare_run_folder(out: Path, config: dict[str, Any], extendable: tuple[str,
             if grown:
                 old.setdefault("extended", []).append({k: [previous[k], config[k]] for k in grown})
             if moved:
-                old.setdefault("runtime", []).append({k: [previous[k], config[k]] for k in moved})
+                old.setdefault("runtime", []).append({k: [previous.get(k), config.get(k)] for k in moved})
             atomic_write_text(path, json.dumps(old, indent=2, sort_keys=True) + "\n")
             return out
         found = [p.name for p in out.iterdir() if p.name != RunFolder.CONFIG and not p.name.startswith(".")]
