@@ -67,10 +67,10 @@ def _toy(plan: Plan) -> tuple[list[dict], int]:
     """The toy grid of Fig. 13 at this scale (shared with the fig13 preset's folder; trained there if missing)."""
     import json
 
-    from bm.toy.grid import ToyGridConfig, run_grid
+    from bm.toy.grid import run_grid
 
     folder = plan.root / "fig13"
-    run_grid(ToyGridConfig(seeds=plan.scale.toy_seeds), folder, progress=plan.progress)
+    run_grid(plan.scale.toy, folder, progress=plan.progress)
     return read_csv_rows(folder / "grid.csv"), json.loads((folder / "capacity.json").read_text())["capacity"]
 
 

@@ -535,10 +535,10 @@ def _fig5_command(plan: Plan, folder: Path) -> str:
 
 
 def _fig13(plan: Plan, runs: list[Run], folder: Path) -> Result:
-    from bm.toy.grid import ToyGridConfig, run_grid
+    from bm.toy.grid import run_grid
     from bm.toy.summary import headline, summarize
 
-    run_grid(ToyGridConfig(seeds=plan.scale.toy_seeds), folder, progress=plan.progress)
+    run_grid(plan.scale.toy, folder, progress=plan.progress)
     grid = read_csv_rows(folder / "grid.csv")
     capacity = json.loads((folder / "capacity.json").read_text())["capacity"]
     h = headline(grid, capacity)
@@ -550,7 +550,8 @@ def _fig13(plan: Plan, runs: list[Run], folder: Path) -> Result:
 
 
 def _fig13_command(plan: Plan, folder: Path) -> str:
-    return f"bm toy-grid --out {shlex.quote(str(folder))} --seeds {','.join(map(str, plan.scale.toy_seeds))}"
+    config = json.dumps(plan.scale.toy.to_json(), sort_keys=True, separators=(",", ":"))
+    return f"bm toy-grid --config {shlex.quote(config)} --out {shlex.quote(str(folder))}"
 
 
 # ----------------------------------------------------------------------------- seed-003: geometry and rewinding

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from bm.errors import BMError
+from bm.toy.config import ToyGridConfig
 
 __all__ = ["RECIPES", "PhaseGrid", "Recipe", "SCALES", "Scale", "scale_for"]
 
@@ -72,7 +73,7 @@ class Scale:
     fig5: dict  # capacity_and_sweep arguments and the small model it uses
     phase: PhaseGrid  # the phase preset (issue 24)
     benign_seeds: tuple[int, ...]  # the headline preset: seeds of the random-label DA run and its twin
-    toy_seeds: tuple[int, ...]  # Fig. 13
+    toy: ToyGridConfig  # Fig. 13 and the toy diagram beside the phase preset's
     snapshots: tuple[int, ...]  # seed-003 line: epochs kept for geometry and rewinding
     geometry: dict  # run_geometry options of the seed-003 line
     images_per_second: float  # training throughput at 32 x 32 for the --list time estimates
@@ -92,7 +93,7 @@ SCALES = {
               "n_max": 50000, "repeats": 2, "batch_size": 256, "lr": 4e-3},
         phase=PhaseGrid(ns=(1000, 5000, 10000, 50000), Bs=(1, 2, 8, 64, ONLINE), widths=(16, 32, 64),
                         probe_steps=5 * 196, capacity_n_min=5000, capacity_points=4, capacity_repeats=2),
-        benign_seeds=(0,), toy_seeds=(0, 1, 2, 3, 4), snapshots=(10, 50, 100, 250, 500),
+        benign_seeds=(0,), toy=ToyGridConfig(seeds=(0, 1, 2, 3, 4)), snapshots=(10, 50, 100, 250, 500),
         geometry={"per_class": 50, "n_t": 200, "n_reps": 10, "max_rank": None},
         images_per_second=20000.0, rate_note="H100, assumed (bf16 ResNet18; not measured here)",
     ),
@@ -105,7 +106,7 @@ SCALES = {
               "repeats": 2, "batch_size": 128, "lr": 1e-3},
         phase=PhaseGrid(ns=(32, 64, 128, 256), Bs=(1, 8, 64, ONLINE), widths=(2, 4, 8), probe_steps=400, capacity_n_min=512,
                         capacity_points=2, capacity_repeats=1),
-        benign_seeds=(0, 1, 2), toy_seeds=(0, 1, 2), snapshots=(100, 400, 800),
+        benign_seeds=(0, 1, 2), toy=ToyGridConfig(seeds=(0, 1, 2)), snapshots=(100, 400, 800),
         geometry={"per_class": 10, "n_t": 50, "n_reps": 2, "max_rank": 2},
         images_per_second=768.0, rate_note="this 2-core CPU, measured (the benign run alone: 1800 x 128 images in 300 s, "
                                            "width 4, probes included)",

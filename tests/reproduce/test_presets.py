@@ -1,5 +1,6 @@
 """Preset expansion: valid configs, shared run folders, the printed commands rebuild the same configs."""
 
+import json
 import re
 import shlex
 from dataclasses import replace
@@ -15,6 +16,7 @@ from bm.errors import BMError
 from bm.reproduce import PRESETS, SCALES, commands, estimate_seconds, make_plan
 from bm.deep.config import TRAIN_SIZES
 from bm.reproduce.plan import deep_train_command, steps_per_epoch
+from bm.toy.config import ToyGridConfig
 
 PLANS = [(name, scale) for name in PRESETS for scale in SCALES]
 
@@ -115,6 +117,8 @@ def test_print_commands_cli_and_own_commands(capsys):
             main(["reproduce", name, "--scale", "mini", "--print-commands", "--out", "/o"])
         lines = capsys.readouterr().out.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(start) and f"/o/mini/{name}" in lines[0]
+    words = shlex.split(lines[0])  # fig13's line carries the scale's whole toy config
+    assert ToyGridConfig.from_json(json.loads(words[words.index("--config") + 1])) == SCALES["mini"].toy
 
 
 def test_a_new_config_field_reaches_the_printed_command_and_back(monkeypatch, capsys):

@@ -1,0 +1,143 @@
+"""Presets over several seeds (mean +- std), the phase preset end to end, and the transition-time read-off and fit."""
+
+import json
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from bm.deep.config import DeepTrainConfig
+from bm.errors import BMError
+from bm.reproduce import SCALES
+from bm.reproduce.outputs import Result, over_seeds
+from bm.reproduce.scales import ONLINE, PhaseGrid
+from bm.reproduce.transition import fit_growth, transition_times
+from bm.runs import read_csv_rows
+from bm.toy.config import ToyGridConfig, ToyTrainConfig
+from tests.deep.test_datasets import write_cifar10
+from tests.reproduce.test_runner import TINY
+from tests.test_cli import run
+
+PHASE = PhaseGrid(ns=(8, 16), Bs=(1, 2, ONLINE), widths=(2, 4), probe_steps=3, capacity_n_min=8, capacity_points=2,
+                  capacity_repeats=1)
+TOY = ToyGridConfig(ns=(4, 8), Bs=(1, 2), seeds=(0,), capacity_repeats=1, capacity_n_max=16,
+                    train=ToyTrainConfig(steps=20, track_every=0))
+
+
+@pytest.fixture
+def tiny(monkeypatch, tmp_path):
+    monkeypatch.setitem(SCALES, "tiny", replace(TINY, phase=PHASE, toy=TOY))
+    write_cifar10(tmp_path / "data", per_batch=8)  # 40 training and 8 test images
+    return ["--scale", "tiny", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "out")], tmp_path / "out"
+
+
+def result(rows):
+    return Result(rows, ["label", "x", "y"], [f"{len(rows)} rows"])
+
+
+def test_over_seeds_is_numpys_mean_and_std_row_by_row():
+    per_seed = {0: result([{"label": "a", "x": 0.25, "y": 3}, {"label": "b", "x": 0.5, "y": None}]),
+                4: result([{"label": "a", "x": 0.75, "y": 3}, {"label": "b", "x": 0.0, "y": 7}])}
+    out = over_seeds(per_seed)
+    assert out.columns == ["seed", "label", "x", "y"] and [r["seed"] for r in out.rows] == [0, 0, 4, 4]
+    assert out.extra["mean"][0] == {"label": "a", "x": np.mean([0.25, 0.75]), "y": 3}  # equal numbers stay as they are
+    assert out.extra["std"][0] == {"x": np.std([0.25, 0.75])}
+    assert out.extra["mean"][1]["y"] == 7 and out.extra["std"][1]["y"] == 0.0  # None: averaged over the seeds that have it
+    assert "| a | 0.500 +- 0.250 | 3 |" in out.table and "7.000 +- 0.000 (1 of 2)" in out.table
+    assert "seed 4: 2 rows" in out.summary
+    with pytest.raises(BMError, match="seeds disagree"):
+        over_seeds({0: result([{"label": "a", "x": 1.0, "y": 1}]), 1: result([{"label": "b", "x": 1.0, "y": 1}])})
+    with pytest.raises(BMError, match="do not match"):
+        over_seeds({0: result([{"label": "a", "x": 1.0, "y": 1}]), 1: result([])})
+
+
+def test_a_preset_over_seeds_writes_each_seed_and_their_mean(capsys, tiny):
+    args, out = tiny
+    code, _, err = run(capsys, ["reproduce", "fig12", "--seeds", "0,1", *args])
+    assert code == 0, err
+    folder = out / "tiny" / "fig12"
+    record = json.loads((folder / "result.json").read_text())
+    assert len(record["runs"]) == 8 and record["seeds"] == [0, 1]  # 4 runs per seed
+    assert {"seed0/figure.png", "seed1/figure.pdf"} <= set(record["outputs"])
+    rows = read_csv_rows(folder / "table.csv")
+    for seed in (0, 1):
+        own = read_csv_rows(folder / f"seed{seed}" / "table.csv")
+        assert [{k: v for k, v in r.items() if k != "seed"} for r in rows if r["seed"] == str(seed)] == own
+    for i, mean in enumerate(record["mean"]):
+        values = [float(read_csv_rows(folder / f"seed{s}" / "table.csv")[i]["knn_train"]) for s in (0, 1)]
+        assert mean["knn_train"] == pytest.approx(np.mean(values), abs=1e-12)
+    # one seed alone reads the same numbers as its share of the two-seed preset
+    code, _, err = run(capsys, ["reproduce", "fig12", "--seeds", "1", *args])
+    assert code == 0, err
+    assert read_csv_rows(folder / "table.csv") == read_csv_rows(folder / "seed1" / "table.csv")
+    for bad, message in ((["--seeds", "0,0"], "distinct seeds"), (["--seeds", "x"], "comma-separated list")):
+        code, _, err = run(capsys, ["reproduce", "fig12", *bad, *args])
+        assert code == 2 and message in err and err.count("\n") == 1
+    code, _, err = run(capsys, ["reproduce", "fig13", "--seeds", "1", *args])
+    assert code == 2 and "seeds of its own" in err
+
+
+def test_the_phase_preset_reads_every_cell_against_its_own_capacity(capsys, tiny):
+    args, out = tiny
+    code, stdout, err = run(capsys, ["reproduce", "phase", *args])
+    assert code == 0, err
+    folder = out / "tiny" / "phase"
+    record = json.loads((folder / "result.json").read_text())
+    capacity = json.loads((folder / "capacity" / "capacity.json").read_text())
+    c_t = capacity["capacity"]
+    assert record["capacity"]["capacity"] == c_t and capacity["budget_steps"] == TINY.steps
+    # C_t: every size up to it memorized every labeling, the next size tried did not (or C_t is the whole set)
+    curve = {int(n): a for n, a in capacity["curve"].items()}
+    assert all(min(a) >= 1.0 for n, a in curve.items() if n <= c_t)
+    assert capacity["censored"] or min(curve[min(n for n in curve if n > c_t)]) < 1.0
+    rows = read_csv_rows(folder / "table.csv")
+    assert [(int(r["n"]), r["B"]) for r in rows] == [(n, b) for n in PHASE.ns for b in ("1", "2", "inf")]
+    runs = out / "tiny" / "runs"
+    for r in rows:
+        name = (f"cifar10-resnet18-w32-noise1-{'ssl' if r['B'] == 'inf' else 'finite-B' + r['B']}-n{r['n']}-seed0")
+        history = [json.loads(line) for line in (runs / name / "metrics.jsonl").read_text().splitlines()]
+        assert float(r["memorized"]) == history[-1]["train_acc"] and r["steps"] == str(TINY.steps)
+        assert float(r["gain_train"]) == pytest.approx(
+            history[-1]["knn_banks"]["train"] - history[0]["knn_banks"]["train"], abs=1e-12)
+        assert float(r["invariance"]) == history[-1]["invariance"]["embedding"]
+        items = math.inf if r["B"] == "inf" else int(r["n"]) * int(r["B"])
+        assert r["above_capacity"] == str(items > c_t)
+    assert [(t["width"], t["n"]) for t in record["transition"]] == [(w, n) for w in PHASE.widths for n in PHASE.ns]
+    assert (runs / "cifar10-resnet18-w32-noise1-ssl-width2-n8-seed0" / "checkpoint.pt").exists()
+    assert {"figure.png", "figure.pdf"} <= set(record["outputs"])
+    assert record["summary"][0].startswith(f"C_t = {'>= ' if capacity['censored'] else ''}{c_t} at t = {TINY.steps} steps")
+
+
+def test_transition_times_are_the_first_crossings():
+    cfg = DeepTrainConfig()
+    history = [{"epoch": 0, "train_acc": 0.1, "knn": 0.20, "knn_banks": {"train": 0.20, "all": 0.3}},
+               {"epoch": 1, "train_acc": 0.4}, {"epoch": 2, "train_acc": 0.6, "knn": 0.24, "knn_banks": {"train": 0.24}},
+               {"epoch": 3, "train_acc": 0.995}, {"epoch": 4, "train_acc": 0.98, "knn": 0.30, "knn_banks": {"train": 0.30}},
+               {"epoch": 6, "train_acc": 1.0, "knn": 0.31, "knn_banks": {"train": 0.31}}]
+    t = transition_times(history, cfg, per_epoch=10)
+    assert (t["memorized_0.5"], t["memorized_0.99"]) == (20, 30)
+    assert (t["knn_init+0.05"], t["knn_final-0.02"]) == (40, 40)  # 0.24 < 0.25; 0.30 >= 0.31 - 0.02
+    assert (t["knn_init"], t["knn_final"], t["memorized"], t["probe_steps"]) == (0.20, 0.31, 1.0, 20)
+    never = transition_times([{**r, "train_acc": 0.3} for r in history], cfg, per_epoch=10)
+    assert never["memorized_0.5"] is None and never["memorized_0.99"] is None
+
+
+def test_the_growth_fit_recovers_a_power_law_and_matches_scipy():
+    exact = [{"n": n, "width": w, "t": 3.0 * n ** 1.5 * w ** -0.5} for n in (32, 64, 128, 256) for w in (2, 4, 8)]
+    fit = fit_growth(exact, "t", {"n": 50000, "width": 64}, batch_size=32)
+    assert fit["exponent_n"] == pytest.approx(1.5, rel=1e-9) and fit["exponent_width"] == pytest.approx(-0.5, rel=1e-9)
+    assert fit["steps"][1] == pytest.approx(3.0 * 50000 ** 1.5 * 64 ** -0.5, rel=1e-8)
+    assert fit["steps"][0] == pytest.approx(fit["steps"][2], rel=1e-6)  # no residual, no interval
+    assert fit["images"][1] == pytest.approx(32 * fit["steps"][1]) and fit["epochs"][1] == pytest.approx(
+        32 * fit["steps"][1] / 50000)
+    rng = np.random.default_rng(0)
+    noisy = [{"n": n, "width": 4, "t": 5.0 * n ** 1.2 * math.exp(rng.normal(0, 0.2))} for n in (16, 32, 64, 128, 256)]
+    fit = fit_growth(noisy + [{"n": 512, "width": 4, "t": None}], "t", {"n": 1000, "width": 4}, batch_size=1)
+    line = stats.linregress(np.log([p["n"] for p in noisy]), np.log([p["t"] for p in noisy]))
+    assert fit["runs"] == 5 and fit["exponent_width"] is None  # the censored run is left out
+    assert fit["exponent_n"] == pytest.approx(line.slope, rel=1e-10) and fit["se_n"] == pytest.approx(line.stderr,
+                                                                                                      rel=1e-10)
+    assert fit["steps"][0] < math.exp(line.intercept + line.slope * math.log(1000)) < fit["steps"][2]
+    assert fit_growth(noisy[:2], "t", {"n": 1000, "width": 4}, batch_size=1) is None
