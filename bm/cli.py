@@ -5,7 +5,6 @@ Library errors (BMError) and bad arguments end as one line on stderr and exit co
 
 from __future__ import annotations
 
-import functools
 import inspect
 import json
 import os
@@ -19,12 +18,12 @@ import typer.core
 
 from bm import __version__
 from bm.errors import BMError
+from bm.deep.config import DeepTrainConfig
 from bm.jobs import SlurmOptions
+from bm.options import config_options, int_list, with_parameters
+from bm.reproduce.plan import NAMED, named_config
 from bm.reproduce.scales import RECIPES
-from bm.toy.config import ToyDataConfig as D
-from bm.toy.config import ToyGridConfig as G
-from bm.toy.config import ToyModelConfig as M
-from bm.toy.config import ToyTrainConfig as T
+from bm.toy.config import ToyGridConfig, ToyTrainConfig
 
 app = typer.Typer(
     name="bm",
@@ -33,6 +32,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+NAMED_CONFIGS = {name: named_config(name) for name in NAMED}  # deep-train's bases, whose defaults its help shows
+RECIPE_HELP = "; ".join(f"{r.name} = {r.source}" for r in RECIPES.values()) + " (default table6)."
 
 
 class _Command(typer.core.TyperCommand):
@@ -55,17 +58,6 @@ def _root(
                                                     help="Print the version and exit.")] = None,
 ) -> None:
     """Benign memorization toolkit."""
-
-
-def int_list(text: str, name: str) -> tuple[int, ...]:
-    """'8,16,32' -> (8, 16, 32); anything else is a one-line BMError."""
-    try:
-        values = tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise BMError(f"--{name} must be a comma-separated list of integers, got {text!r}") from None
-    if not values:
-        raise BMError(f"--{name} is empty")
-    return values
 
 
 @contextmanager
@@ -103,22 +95,10 @@ JOB_OPTIONS = [  # (name, type, default, help): the options of every command tha
 
 def _with_jobs(command):
     """Give `command` the JOB_OPTIONS (read back by `_jobs(ctx)`) without repeating them in its signature."""
-    signature = inspect.signature(command, eval_str=True)
     extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
                                annotation=Annotated[kind, typer.Option(help=help)])
              for name, kind, default, help in JOB_OPTIONS]
-
-    @functools.wraps(command)
-    def run(*args, **kwargs):
-        for name, *_ in JOB_OPTIONS:
-            kwargs.pop(name, None)
-        return command(*args, **kwargs)
-
-    params = list(signature.parameters.values())
-    run.__signature__ = signature.replace(parameters=[p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in params]
-                                          + extra)
-    run.__annotations__ = {p.name: p.annotation for p in run.__signature__.parameters.values()}
-    return run
+    return with_parameters(command, extra, lambda kwargs: [kwargs.pop(name, None) for name, *_ in JOB_OPTIONS] and {})
 
 
 THREADS = typer.Option(help="CPU threads of the toy trainer (0: the faster of 1 and torch's default, timed on 40 "
@@ -150,53 +130,17 @@ def _threads(requested: int) -> int:
     return requested
 
 
-QUICK = G(ns=(8, 32, 128), Bs=(1, 8, 64), seeds=(0,), capacity_repeats=2, train=T(steps=600))  # --quick
-
-# toy-grid flags that set a ToyGridConfig field (data.*, model.*, train.* for the nested configs)
-_TOY_FIELDS = {"ns": "ns", "Bs": "Bs", "seeds": "seeds", "device": "device", "classes": "data.num_classes",
-               "dim": "data.dim", "signal_dim": "data.signal_dim", "sigma": "data.sigma",
-               "center_scale": "data.center_scale", "task_seed": "data.task_seed", "augment": "data.augment",
-               "label_noise": "data.label_noise", "random_classes": "data.random_classes",
-               "probe_train": "data.probe_train", "test": "data.test", "prototypes": "model.prototypes",
-               "init_scale": "model.init_scale", "optimizer": "train.optimizer", "lr": "train.lr",
-               "steps": "train.steps", "batch_size": "train.batch_size", "track_every": "train.track_every",
-               "k": "k", "knn_normalize": "knn_normalize", "capacity_repeats": "capacity_repeats",
-               "capacity_n_max": "capacity_n_max"}
-
+QUICK = ToyGridConfig(ns=(8, 32, 128), Bs=(1, 8, 64), seeds=(0,), capacity_repeats=2, train=ToyTrainConfig(steps=600))  # --quick
 
 @app.command("toy-grid", cls=_Command)
 @_with_jobs
+@config_options(ToyGridConfig)
 def toy_grid(
     ctx: typer.Context,
+    changes: dict,
     out: Annotated[Path, typer.Option(help="Output folder (config.json, grid.csv, capacity.json, heatmap.png/.pdf).")] = Path("runs/toy-grid"),
     config: Annotated[Optional[str], typer.Option(help="A config JSON file, a grid folder (its config.json) or inline JSON; flags given with it override its fields.")] = None,
-    ns: Annotated[str, typer.Option("--ns", help="Comma-separated sample sizes n.")] = ",".join(map(str, G.ns)),
-    Bs: Annotated[str, typer.Option("--Bs", help="Comma-separated views per sample B (B=1: no augmentation).")] = ",".join(map(str, G.Bs)),
-    seeds: Annotated[str, typer.Option(help="Comma-separated seeds; results are averaged over them.")] = ",".join(map(str, G.seeds)),
     quick: Annotated[bool, typer.Option("--quick", help="Small smoke grid: n=8,32,128, B=1,8,64, one seed, 600 steps, 2 capacity repeats (flags given win).")] = False,
-    device: Annotated[str, typer.Option(help="Torch device: cpu, cuda, cuda:N.")] = "cpu",
-    classes: Annotated[int, typer.Option(help="True classes C of the mixture.")] = D.num_classes,
-    dim: Annotated[int, typer.Option(help="Input dimension d.")] = D.dim,
-    signal_dim: Annotated[int, typer.Option(help="Coordinates d1 that carry the class.")] = D.signal_dim,
-    sigma: Annotated[float, typer.Option(help="Noise std: Sigma2 = Sigma3 = sigma^2 I = 10 Sigma1.")] = D.sigma,
-    center_scale: Annotated[float, typer.Option(help="Cluster-centre std in units of the within-class std sigma1.")] = D.center_scale,
-    task_seed: Annotated[int, typer.Option(help="Seed of the cluster centres.")] = D.task_seed,
-    augment: Annotated[str, typer.Option(help="finite (B views drawn once), online (fresh views every step) or iid (same-class samples).")] = D.augment,
-    label_noise: Annotated[float, typer.Option(help="Fraction of random training labels: 0 clean, 1 random.")] = D.label_noise,
-    random_classes: Annotated[Optional[int], typer.Option(help="Random classes C' (default: C).")] = None,
-    probe_train: Annotated[int, typer.Option(help="Clean labelled points the K-NN probe is fitted on.")] = D.probe_train,
-    test: Annotated[int, typer.Option(help="Clean test points.")] = D.test,
-    prototypes: Annotated[int, typer.Option(help="Prototypes K of the projector.")] = M.prototypes,
-    init_scale: Annotated[float, typer.Option(help="Encoder init: W ~ N(0, init_scale^2 / d).")] = M.init_scale,
-    optimizer: Annotated[str, typer.Option(help="adam or gd.")] = T.optimizer,
-    lr: Annotated[float, typer.Option(help="Learning rate.")] = T.lr,
-    steps: Annotated[int, typer.Option(help="Training budget t (steps).")] = T.steps,
-    batch_size: Annotated[int, typer.Option(help="Points per step and model; 0 = full batch.")] = T.batch_size,
-    track_every: Annotated[int, typer.Option(help="Steps between Inv/Bias measurements (curves.csv); 0 = end only.")] = T.track_every,
-    k: Annotated[int, typer.Option(help="K-NN neighbours.")] = G.k,
-    knn_normalize: Annotated[bool, typer.Option(help="L2-normalize embeddings before K-NN.")] = G.knn_normalize,
-    capacity_repeats: Annotated[int, typer.Option(help="Random labelings tried per n when estimating C_t.")] = G.capacity_repeats,
-    capacity_n_max: Annotated[int, typer.Option(help="Largest n the capacity search tries.")] = G.capacity_n_max,
     threads: Annotated[int, THREADS] = 0,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Empty --out first if it holds a grid (any config).")] = False,
     tensorboard: Annotated[bool, typer.Option("--tensorboard", help="Also write TensorBoard event files, one run per cell under OUT/tensorboard (needs the tensorboard extra).")] = False,
@@ -213,9 +157,8 @@ def toy_grid(
     if config is not None and quick:
         raise BMError("give --config or --quick, not both")
     jobs = _jobs(ctx)
-    base = G.from_json(read_config(config)) if config is not None else QUICK if quick else G()
-    config = with_changes(base, {_TOY_FIELDS[n]: int_list(v, n) if n in ("ns", "Bs", "seeds") else v
-                                 for n, v in _given(ctx).items() if n in _TOY_FIELDS})
+    base = ToyGridConfig.from_json(read_config(config)) if config is not None else QUICK if quick else ToyGridConfig()
+    config = with_changes(base, changes)
     said = []
     with _progress() as start:
         folder = run_grid(config, out, progress=start, threads=_threads(threads), overwrite=overwrite, log=said.append,
@@ -255,54 +198,15 @@ def augment_grid(
     typer.echo("wrote " + ", ".join(map(str, paths)))
 
 
-def _resolved(key: str) -> str:
-    """'default: 64 (paper) / 8 (smoke) / ...': a deep-train setting's value under each named config."""
-    from bm.reproduce.plan import NAMED, named_config
-
-    values = {name: named_config(name) for name in NAMED}
-    values = {name: getattr(c.model, key) if hasattr(c.model, key) else getattr(c, key) for name, c in values.items()}
-    if len(set(values.values())) == 1:
-        return f"default: {values['paper']}"
-    return "default: " + " / ".join(f"{v} ({name})" for name, v in values.items())
-
-
-# deep-train flags that set a DeepTrainConfig field (model.* for the nested ModelConfig), and how to read them
-_FIELDS = {"dataset": "dataset", "data_dir": "data_dir", "subset": "subset", "label_noise": "label_noise",
-           "random_classes": "random_classes", "augment": "augment", "views": "views",
-           "preserve_labels": "preserve_labels", "iid_subset": "iid_subset",
-           "randaugment_magnitude": "randaugment_magnitude", "randaugment_mapping": "randaugment_mapping",
-           "randaugment_strength": "randaugment_strength", "mix_targets": "mix_targets", "mixup_alpha": "mixup_alpha",
-           "mixup_p": "mixup_p", "mixup_lambda": "mixup_lambda", "model": "model.arch",
-           "width": "model.width", "projector_width": "model.projector_width", "image_size": "model.image_size",
-           "epochs": "epochs", "batch_size": "batch_size", "lr": "lr", "probe_every": "probe_every",
-           "train_acc_every": "train_acc_every", "knn_bank": "knn_bank", "checkpoint_every": "checkpoint_every",
-           "snapshots": "snapshots", "seed": "seed", "device": "device", "bf16": "bf16", "compile": "compile"}
-
-
-def _flag_value(name: str, value):
-    from bm.labels import PER_SAMPLE
-
-    if name == "data_dir":
-        return str(value)
-    if name == "random_classes":
-        return PER_SAMPLE if value == PER_SAMPLE else int_list(value, "random-classes")[0]
-    if name == "snapshots":
-        return int_list(value, "snapshots") if value else ()
-    return value
-
-
-def _deep_config(ctx: typer.Context, preset: str | None, recipe: str | None, config: str | None):
+def _deep_config(changes: dict, preset: str | None, recipe: str | None, config: str | None):
     """The run's DeepTrainConfig: a --config file (or inline JSON) or a named config (--preset / --recipe, default
     paper), then every flag given on the command line over it."""
     from bm.configs import read_config, with_changes
     from bm.deep.config import IMAGE_SIZES
-    from bm.deep.config import DeepTrainConfig
-    from bm.reproduce.plan import named_config
 
     if sum(x is not None for x in (preset, recipe, config)) > 1:
         raise BMError("give one of --preset, --recipe and --config")
     base = DeepTrainConfig.from_json(read_config(config)) if config is not None else named_config(recipe or preset or "paper")
-    changes = {_FIELDS[n]: _flag_value(n, v) for n, v in _given(ctx).items() if n in _FIELDS}
     if config is None and "model.image_size" not in changes:  # a named config follows the data set's own image size
         changes["model.image_size"] = IMAGE_SIZES.get(changes.get("dataset", base.dataset), 32)
     return with_changes(base, changes)
@@ -315,45 +219,14 @@ def _given(ctx: typer.Context) -> dict:
 
 
 @app.command("deep-train", cls=_Command)
+@config_options(DeepTrainConfig, named=NAMED_CONFIGS)
 def deep_train(
-    ctx: typer.Context,
+    changes: dict,
     out: Annotated[Path, typer.Option(help="Run folder.")] = Path("runs/deep"),
     config: Annotated[Optional[str], typer.Option(help="A config JSON file, a run folder (its config.json) or inline JSON; flags given with it override its fields.")] = None,
     preset: Annotated[Optional[str], typer.Option(help="A named config: paper (Table 6, CIFAR-10; the default), smoke (tiny model and subset, minutes on a CPU), table6 or released (the full-scale recipes' random-label DA run); flags given with it override it.")] = None,
     recipe: Annotated[Optional[str], typer.Option(help="The same as --preset for a full-scale recipe: " + RECIPE_HELP)] = None,
-    dataset: Annotated[str, typer.Option(help="cifar10, cifar100, stl10 or tinyimagenet.")] = "cifar10",
-    data_dir: Annotated[Path, typer.Option(help="Folder holding the data set's official folder.")] = Path("data"),
     download: Annotated[bool, typer.Option(help="Download the data set if missing (needs internet).")] = False,
-    subset: Annotated[int, typer.Option(help=f"Train on the first N training images (0: all); {_resolved('subset')}.")] = 0,
-    label_noise: Annotated[float, typer.Option(help="Fraction of random training labels: 0 clean, 1 random.")] = 1.0,
-    random_classes: Annotated[Optional[str], typer.Option(help="Random classes C' (an integer or 'per-sample'; default: C).")] = None,
-    augment: Annotated[str, typer.Option(help=f"none, ssl, ssl+mixup, randaugment, finite (B fixed views) or iid (B same-class images); {_resolved('augment')}.")] = "ssl",
-    views: Annotated[int, typer.Option(help="B: views per sample for --augment finite or iid.")] = 1,
-    preserve_labels: Annotated[bool, typer.Option(help="finite: views keep their sample's label (--no-preserve-labels: each view its own random label).")] = True,
-    iid_subset: Annotated[int, typer.Option(help="iid: number of training points s.")] = 1000,
-    randaugment_mapping: Annotated[str, typer.Option(help="RandAugment setting: strength (the released code: --randaugment-strength s in [0, 1] gives floor(10 s / 3) + 1 ops at magnitude floor(100 s) of 100 bins) or magnitude (2 ops at --randaugment-magnitude of 31 bins).")] = "magnitude",
-    randaugment_strength: Annotated[float, typer.Option(help="RandAugment strength s in [0, 1] (--randaugment-mapping strength).")] = 0.5,
-    randaugment_magnitude: Annotated[int, typer.Option(help="RandAugment magnitude in [0, 30] (--randaugment-mapping magnitude).")] = 9,
-    mix_targets: Annotated[bool, typer.Option("--mix-targets/--no-mix-targets", help=f"Mixup mixes targets too (ours); --no-mix-targets as the released code; {_resolved('mix_targets')}.")] = True,
-    mixup_alpha: Annotated[float, typer.Option(help="Mixup's lambda ~ Beta(alpha, alpha).")] = 1.0,
-    mixup_p: Annotated[float, typer.Option(help="Probability that mixup applies (per sample or per batch, see --mixup-lambda).")] = 0.8,
-    mixup_lambda: Annotated[str, typer.Option(help=f"Mixup: one lambda per sample (ours) or per batch (the released code); {_resolved('mixup_lambda')}.")] = "sample",
-    model: Annotated[str, typer.Option(help="resnet18, vgg11, vgg16 or mlp.")] = "resnet18",
-    width: Annotated[int, typer.Option(help=f"Encoder base width; {_resolved('width')}.")] = 64,
-    projector_width: Annotated[int, typer.Option(help=f"Projector hidden width; {_resolved('projector_width')}.")] = 65536,
-    image_size: Annotated[Optional[int], typer.Option(help="Resize images to this side before training and probing (default: the data set's own, 32 for CIFAR).")] = None,
-    epochs: Annotated[int, typer.Option(help=f"Training epochs; {_resolved('epochs')}.")] = 1000,
-    batch_size: Annotated[int, typer.Option(help=f"Batch size; {_resolved('batch_size')}.")] = 256,
-    lr: Annotated[float, typer.Option(help=f"Adam learning rate; {_resolved('lr')} (Table 6).")] = 4e-3,
-    probe_every: Annotated[int, typer.Option(help=f"Epochs between K-NN / Inv-Bias / invariance probes; {_resolved('probe_every')}.")] = 10,
-    train_acc_every: Annotated[int, typer.Option(help="Epochs between memorization measurements: accuracy on the items trained on, against their training labels (also at every probe).")] = 1,
-    knn_bank: Annotated[str, typer.Option(help="The bank of the 'knn' metric: train (the images trained on, Definition 4.1) or all (every training image, as the released code); every probe measures both (knn_banks).")] = "train",
-    checkpoint_every: Annotated[int, typer.Option(help=f"Epochs between checkpoints; {_resolved('checkpoint_every')}.")] = 10,
-    snapshots: Annotated[str, typer.Option(help="Comma-separated epochs whose weights are kept.")] = "",
-    seed: Annotated[int, typer.Option(help="Seed of labels, initialization, batches and augmentations.")] = 0,
-    device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
-    bf16: Annotated[bool, typer.Option(help="bfloat16 autocast on CUDA.")] = True,
-    compile: Annotated[bool, typer.Option(help="torch.compile the network.")] = False,
     resume: Annotated[bool, typer.Option(help="Continue the run in --out from its checkpoint.")] = False,
     skip_finished: Annotated[bool, typer.Option("--skip-finished", help="Leave a finished run in --out as it is, resume one cut short, else start (for job schedulers).")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Empty --out first if it holds a run (any config).")] = False,
@@ -369,7 +242,7 @@ def deep_train(
 
     if overwrite and (resume or skip_finished):
         raise BMError("--overwrite empties the run folder; it cannot be combined with --resume or --skip-finished")
-    cfg = _deep_config(ctx, preset, recipe, config)
+    cfg = _deep_config(changes, preset, recipe, config)
     data = (load_dataset(cfg.dataset, Path(cfg.data_dir), "train", download), load_dataset(cfg.dataset, Path(cfg.data_dir), "test"))
 
     def report(row: dict) -> None:
@@ -542,16 +415,16 @@ def capacity_toy(
     n: Annotated[int, typer.Option(help="Samples n of the B sweep.")] = 64,
     Bs: Annotated[str, typer.Option("--Bs", help="Comma-separated B.")] = "1,2,4,8,16,32,64",
     seeds: Annotated[str, typer.Option(help="Comma-separated seeds.")] = "0,1",
-    steps: Annotated[int, typer.Option(help="Budget t (steps).")] = T.steps,
-    capacity_repeats: Annotated[int, typer.Option(help="Random labelings per n for C_t.")] = G.capacity_repeats,
+    steps: Annotated[int, typer.Option(help="Budget t (steps).")] = ToyTrainConfig.steps,
+    capacity_repeats: Annotated[int, typer.Option(help="Random labelings per n for C_t.")] = ToyGridConfig.capacity_repeats,
     device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
     threads: Annotated[int, THREADS] = 0,
 ) -> None:
     """C_t of the toy model and memorization / K-NN against B at fixed n (labels preserved)."""
     from bm.toy.grid import run_grid, sweep_record
 
-    config = G(ns=(n,), Bs=int_list(Bs, "Bs"), seeds=int_list(seeds, "seeds"), capacity_repeats=capacity_repeats,
-               device=device, train=T(steps=steps))
+    config = ToyGridConfig(ns=(n,), Bs=int_list(Bs, "Bs"), seeds=int_list(seeds, "seeds"), capacity_repeats=capacity_repeats,
+               device=device, train=ToyTrainConfig(steps=steps))
     said = []
     with _progress() as start:
         folder = run_grid(config, out, progress=start, threads=_threads(threads), log=said.append)
@@ -585,7 +458,6 @@ def capacity_deep(
     from bm.deep.config import IMAGE_SIZES
     from bm.deep.datasets import load_dataset
     from bm.deep.config import ModelConfig
-    from bm.deep.config import DeepTrainConfig
 
     base = DeepTrainConfig(dataset=dataset, data_dir=str(data_dir), model=ModelConfig(
         arch=model, width=width, projector_width=projector_width, num_classes=0, image_size=IMAGE_SIZES.get(dataset, 32)),
@@ -595,8 +467,6 @@ def capacity_deep(
     _echo_sweep(capacity_and_sweep(base, data, out, steps, n, list(int_list(Bs, "Bs")), n_max, capacity_repeats,
                                    jobs), out)
 
-
-RECIPE_HELP = "; ".join(f"{r.name} = {r.source}" for r in RECIPES.values()) + " (default table6)."
 
 
 def _duration(seconds: float) -> str:

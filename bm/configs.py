@@ -16,9 +16,46 @@ from typing import Any, TypeVar
 
 from bm.errors import BMError
 
-__all__ = ["JsonConfig", "flatten", "from_dict", "from_saved", "read_config", "to_dict", "with_changes"]
+__all__ = ["JsonConfig", "Setting", "flatten", "from_dict", "from_saved", "read_config", "setting", "settings", "to_dict",
+           "with_changes"]
 
 T = TypeVar("T")
+
+
+def setting(default: Any = dataclasses.MISSING, *, help: str, flag: str | None = None,
+            factory: Any = dataclasses.MISSING) -> Any:
+    """A config field with its help text: the one place a setting, its default and its help live (its check lives in
+    the class's __post_init__). `flag`: its command-line name where that is not the field's (`--classes` for
+    data.num_classes); `factory`: a default built per instance (a nested config)."""
+    return dataclasses.field(default=default, default_factory=factory, metadata={"help": help, "flag": flag})
+
+
+class Setting(typing.NamedTuple):
+    """A leaf field of a (nested) config: its dotted path, command-line flag, type, default and help."""
+
+    path: str
+    flag: str
+    hint: Any
+    default: Any
+    help: str
+
+
+def settings(cls: type, prefix: str = "", defaults: Any = None) -> list[Setting]:
+    """Every leaf setting of config dataclass `cls`, nested configs recursed into (paths like model.width), in field
+    order; a field without help is refused (TypeError), so that no setting reaches the command line unexplained."""
+    hints = typing.get_type_hints(cls)
+    defaults = defaults if defaults is not None else cls()
+    out = []
+    for f in dataclasses.fields(cls):
+        value = getattr(defaults, f.name)
+        if dataclasses.is_dataclass(hints[f.name]):
+            out += settings(hints[f.name], f"{prefix}{f.name}.", value)
+            continue
+        if "help" not in f.metadata:
+            raise TypeError(f"{cls.__name__}.{f.name} has no help; declare it with bm.configs.setting")
+        out.append(Setting(prefix + f.name, f.metadata["flag"] or f.name.replace("_", "-"), hints[f.name], value,
+                           f.metadata["help"]))
+    return out
 
 
 def to_dict(config) -> dict[str, Any]:

@@ -114,7 +114,7 @@ ROWS = {
     "toy config and quick": Row("toy-grid --config {tmp}/none.json --quick --out {tmp}/o", "not both", ("o",)),
     "deep unknown augment": Row(f"{DEEP} --augment cutout", "augment", ("o",)),
     "deep zero epochs": Row(f"{DEEP} --epochs 0", "epochs", ("o",)),
-    "deep random classes not a number": Row(f"{DEEP} --random-classes x", "random-classes", ("o",)),
+    "deep random classes not a number": Row(f"{DEEP} --random-classes x", "random classes must be a positive integer or 'per-sample', got 'x'", ("o",)),
     "deep train-acc-every 0": Row(f"{DEEP} --train-acc-every 0", "train_acc_every", ("o",)),
     "deep unknown model": Row(f"{DEEP} --model resnet50", "unknown model", ("o",)),
     "deep image size 4": Row(f"{DEEP} --image-size 4", "image_size", ("o",)),

@@ -6,13 +6,14 @@ the memory banks, the augmentation options) is imported where it is used.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from bm.configs import JsonConfig
+from dataclasses import dataclass
+
+from bm.configs import JsonConfig, setting
 from bm.deep.protocols import protocol_names, randaugment_setting
 from bm.errors import BMError, require_finite
 from bm.labels import LabelConfig
 
-__all__ = ["ARCHITECTURES", "IMAGE_SIZES", "KNN_BANKS", "MIXUP_LAMBDAS", "RUNTIME_FIELDS", "TRAIN_SIZES", "DeepTrainConfig",
+__all__ = ["ARCHITECTURES", "IMAGE_SIZES", "KNN_BANKS", "MIXUP_LAMBDAS", "PAPER", "RUNTIME_FIELDS", "TRAIN_SIZES", "DeepTrainConfig",
            "MixupOptions", "ModelConfig"]
 
 ARCHITECTURES = ("resnet18", "vgg11", "vgg16", "mlp")
@@ -26,13 +27,14 @@ KNN_BANKS = ("train", "all")  # K-NN memory banks: the images trained on (Defini
 
 @dataclass(frozen=True)
 class ModelConfig:
-    arch: str = "resnet18"
-    width: int = 64  # base channels (ResNet18 / VGG: 64 as published; smaller for CPU runs)
-    projector_width: int = 65536  # hidden width w of g_phi (Table 6)
-    num_classes: int = 10  # outputs C of g_phi: the number of (random) classes (0: from the labels)
-    image_size: int = 32  # input side: 32 for CIFAR, 64 for TinyImageNet, 96 for STL-10; smaller to downsample
-    mlp_depth: int = 3  # hidden layers of the MLP encoder
-    mlp_hidden: int = 1024
+    arch: str = setting("resnet18", flag="model", help=f"Encoder: {', '.join(ARCHITECTURES)}.")
+    width: int = setting(64, help="Encoder base width (ResNet18 / VGG: 64 as published; smaller for CPU runs).")
+    projector_width: int = setting(65536, help="Hidden width w of the projector g_phi (Table 6).")
+    num_classes: int = setting(10, help="Outputs C of g_phi, the number of (random) classes (0: from the labels).")
+    image_size: int = setting(32, help="Input side: 32 for CIFAR, 64 for TinyImageNet, 96 for STL-10; smaller "
+                                       "downsamples (deep-train without --config: the data set's own).")
+    mlp_depth: int = setting(3, help="Hidden layers of the MLP encoder.")
+    mlp_hidden: int = setting(1024, help="Hidden width of the MLP encoder.")
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHITECTURES:
@@ -65,39 +67,47 @@ class MixupOptions:
 
 @dataclass(frozen=True)
 class DeepTrainConfig(JsonConfig):
-    dataset: str = "cifar10"
-    data_dir: str = "data"
-    subset: int = 0  # train on the first `subset` training images (0: all)
-    label_noise: float = 1.0  # fraction of random labels: 0 clean, 1 random
-    random_classes: int | str | None = None  # C' random classes (None: C; "per-sample")
-    augment: str = "ssl"  # none | ssl | ssl+mixup | randaugment | finite | iid
-    randaugment_mapping: str = "magnitude"  # "strength": the released code's s in [0, 1]; "magnitude": 2 ops, 31 bins
-    randaugment_strength: float = 0.5  # randaugment_mapping "strength": num_ops floor(10 s / 3) + 1, magnitude 100 s
-    randaugment_magnitude: int = 9  # randaugment_mapping "magnitude": torchvision's magnitude in [0, 30]
-    views: int = 1  # finite: B fixed views per sample (view 0 = the image); iid: B same-class images
-    preserve_labels: bool = True  # finite: every view keeps its sample's label (else its own random label)
-    iid_subset: int = 1000  # iid: training points s
-    mix_targets: bool = True  # mixup mixes targets too (ours; the paper does not say); False: the released code
-    mixup_alpha: float = 1.0  # mixup's lambda ~ Beta(alpha, alpha) (ours and the released code's)
-    mixup_p: float = 0.8  # probability that mixup applies, per sample or per batch (ours and the released code's)
-    mixup_lambda: str = "sample"  # one lambda per sample (ours) or one per batch (the released code)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    epochs: int = 1000
-    batch_size: int = 256
-    lr: float = 4e-3  # Adam, betas (0.9, 0.999), no weight decay, no schedule (Table 6)
-    probe_every: int = 10  # epochs between K-NN / Inv-Bias / invariance measurements
-    train_acc_every: int = 1  # epochs between eval-mode accuracies on the clean training images (and at probes)
-    probe_k: int = 20
-    knn_bank: str = "train"  # the bank of `knn`: "train" the images trained on (Def. 4.1), "all" every training image
-    # (the released code); every probe measures both (knn_banks)
-    decomposition_samples: int = 256  # fixed subset for Inv/Bias and layer invariance
-    decomposition_views: int = 4  # B views per sample for Inv/Bias and invariance
-    checkpoint_every: int = 10
-    snapshots: tuple[int, ...] = ()  # epochs whose weights are kept (layer rewinding)
-    seed: int = 0
-    device: str = "cpu"
-    bf16: bool = True  # autocast to bfloat16 on CUDA
-    compile: bool = False  # torch.compile the network (CUDA)
+    dataset: str = setting("cifar10", help=f"Data set: {', '.join(IMAGE_SIZES)}.")
+    data_dir: str = setting("data", help="Folder holding the data set's official folder.")
+    subset: int = setting(0, help="Train on the first N training images (0: all).")
+    label_noise: float = setting(1.0, help="Fraction of random training labels: 0 clean, 1 random.")
+    random_classes: int | str | None = setting(None, help="Random classes C': an integer or 'per-sample' (default: C).")
+    augment: str = setting("ssl", help="Augmentation protocol: none, ssl, ssl+mixup, randaugment, finite (B fixed "
+                                       "views), iid (B same-class images), or a registered one.")
+    randaugment_mapping: str = setting("magnitude", help="RandAugment setting: strength (the released code: strength s "
+                                       "in [0, 1] gives floor(10 s / 3) + 1 ops at magnitude floor(100 s) of 100 bins) "
+                                       "or magnitude (2 ops at a magnitude of 31 bins).")
+    randaugment_strength: float = setting(0.5, help="RandAugment strength s in [0, 1] (mapping strength).")
+    randaugment_magnitude: int = setting(9, help="RandAugment magnitude in [0, 30] (mapping magnitude).")
+    views: int = setting(1, help="B: fixed views per sample (finite; view 0 is the image) or same-class images (iid).")
+    preserve_labels: bool = setting(True, help="finite: views keep their sample's label (else each its own random "
+                                               "label).")
+    iid_subset: int = setting(1000, help="iid: training points s.")
+    mix_targets: bool = setting(True, help="Mixup mixes the targets too (ours; the paper does not say); off: each "
+                                           "keeps its first image's, as the released code.")
+    mixup_alpha: float = setting(1.0, help="Mixup's lambda ~ Beta(alpha, alpha) (ours and the released code's).")
+    mixup_p: float = setting(0.8, help="Probability that mixup applies, per sample or per batch (ours and the "
+                                       "released code's).")
+    mixup_lambda: str = setting("sample", help="Mixup: one lambda per sample (ours) or per batch (the released code).")
+    model: ModelConfig = setting(factory=ModelConfig, help="The network.")
+    epochs: int = setting(1000, help="Training epochs.")
+    batch_size: int = setting(256, help="Batch size (Table 6).")
+    lr: float = setting(4e-3, help="Adam learning rate; betas (0.9, 0.999), no weight decay, no schedule (Table 6).")
+    probe_every: int = setting(10, help="Epochs between K-NN / Inv-Bias / invariance probes.")
+    train_acc_every: int = setting(1, help="Epochs between memorization measurements: accuracy on the items trained "
+                                           "on, against their training labels (also at every probe).")
+    probe_k: int = setting(20, help="K-NN neighbours of the probe.")
+    knn_bank: str = setting("train", help="The bank of the 'knn' metric: train (the images trained on, Definition "
+                                          "4.1) or all (every training image, as the released code); every probe "
+                                          "measures both (knn_banks).")
+    decomposition_samples: int = setting(256, help="Fixed training subset for Inv/Bias and the layer invariance.")
+    decomposition_views: int = setting(4, help="Views per sample for Inv/Bias and the invariance (>= 3).")
+    checkpoint_every: int = setting(10, help="Epochs between checkpoints.")
+    snapshots: tuple[int, ...] = setting((), help="Comma-separated epochs whose weights are kept (layer rewinding).")
+    seed: int = setting(0, help="Seed of labels, initialization, batches and augmentations.")
+    device: str = setting("cpu", help="cpu, cuda or cuda:N.")
+    bf16: bool = setting(True, help="bfloat16 autocast on CUDA.")
+    compile: bool = setting(False, help="torch.compile the network (CUDA).")
 
     def __post_init__(self) -> None:
         if self.augment not in protocol_names():
@@ -125,3 +135,6 @@ class DeepTrainConfig(JsonConfig):
 
     def mixup_options(self) -> MixupOptions:
         return MixupOptions(self.mixup_alpha, self.mixup_p, self.mixup_lambda, self.mix_targets)
+
+
+PAPER = DeepTrainConfig(model=ModelConfig(num_classes=0))  # Table 6 on CIFAR-10, the classes read from the labels

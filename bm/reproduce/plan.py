@@ -15,7 +15,7 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from bm.deep.config import IMAGE_SIZES, TRAIN_SIZES, DeepTrainConfig, ModelConfig
+from bm.deep.config import IMAGE_SIZES, PAPER, TRAIN_SIZES, DeepTrainConfig, ModelConfig
 from bm.errors import BMError
 from bm.reproduce.scales import RECIPES, Scale, scale_for
 
@@ -140,7 +140,7 @@ def named_config(name: str) -> DeepTrainConfig:
     if name in RECIPES:
         return Plan(scale_for("full", name), Path(DeepTrainConfig.data_dir), Path("runs"), recipe=name).run(
             augment=DA).config
-    paper = DeepTrainConfig(model=replace(ModelConfig(), num_classes=0))
+    paper = PAPER
     if name == "paper":
         return paper
     if name == "smoke":

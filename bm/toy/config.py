@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from bm.configs import JsonConfig
+from bm.configs import JsonConfig, setting
 from bm.errors import BMError, require_finite
 from bm.labels import LabelConfig
 
@@ -17,17 +17,19 @@ OPTIMIZERS = ("adam", "gd")
 
 @dataclass(frozen=True)
 class ToyDataConfig:
-    num_classes: int = 5  # C, true classes
-    dim: int = 16  # d, input dimension
-    signal_dim: int = 4  # d1, coordinates that carry the class
-    sigma: float = 1.0  # noise std: Sigma2 = Sigma3 = sigma^2 I, Sigma1 = sigma^2 / 10 I
-    center_scale: float = 3.0  # mu_k ~ N(0, (center_scale * sigma1)^2 I)
-    task_seed: int = 0  # draws the centres mu_k
-    augment: str = "finite"  # finite | online (fresh views every step) | iid (same-class samples)
-    label_noise: float = 1.0  # fraction of random training labels (0 clean, 1 random)
-    random_classes: int | None = None  # C' random classes (None = C)
-    probe_train: int = 500  # clean labelled points the K-NN probe is fitted on
-    test: int = 1000  # clean test points
+    num_classes: int = setting(5, flag="classes", help="True classes C of the mixture.")
+    dim: int = setting(16, help="Input dimension d.")
+    signal_dim: int = setting(4, help="Coordinates d1 that carry the class.")
+    sigma: float = setting(1.0, help="Noise std: Sigma2 = Sigma3 = sigma^2 I = 10 Sigma1.")
+    center_scale: float = setting(3.0, help="Cluster-centre std in units of the within-class std sigma1: mu_k ~ "
+                                            "N(0, (center_scale sigma1)^2 I).")
+    task_seed: int = setting(0, help="Seed of the cluster centres mu_k.")
+    augment: str = setting("finite", help="finite (B views drawn once), online (fresh views every step) or iid "
+                                          "(same-class samples).")
+    label_noise: float = setting(1.0, help="Fraction of random training labels: 0 clean, 1 random.")
+    random_classes: int | None = setting(None, help="Random classes C' (default: C).")
+    probe_train: int = setting(500, help="Clean labelled points the K-NN probe is fitted on.")
+    test: int = setting(1000, help="Clean test points.")
 
     def __post_init__(self) -> None:
         if self.num_classes < 2 or self.dim < 1 or not 1 <= self.signal_dim <= self.dim:
@@ -51,8 +53,8 @@ class ToyDataConfig:
 
 @dataclass(frozen=True)
 class ToyModelConfig:
-    prototypes: int = 32  # K
-    init_scale: float = 1.0  # W ~ N(0, init_scale^2 / d)
+    prototypes: int = setting(32, help="Prototypes K of the projector.")
+    init_scale: float = setting(1.0, help="Encoder init: W ~ N(0, init_scale^2 / d).")
 
     def __post_init__(self) -> None:
         require_finite(init_scale=self.init_scale)
@@ -62,11 +64,11 @@ class ToyModelConfig:
 
 @dataclass(frozen=True)
 class ToyTrainConfig:
-    optimizer: str = "adam"  # adam | gd (plain gradient descent)
-    lr: float = 0.01
-    steps: int = 2000  # budget t
-    batch_size: int = 256  # points per step and model; 0 = full batch
-    track_every: int = 200  # steps between Inv/Bias measurements (0: only at the end)
+    optimizer: str = setting("adam", help="adam or gd (plain gradient descent).")
+    lr: float = setting(0.01, help="Learning rate.")
+    steps: int = setting(2000, help="Training budget t (steps).")
+    batch_size: int = setting(256, help="Points per step and model; 0 = full batch.")
+    track_every: int = setting(200, help="Steps between Inv/Bias measurements (curves.csv); 0 = end only.")
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -78,17 +80,18 @@ class ToyTrainConfig:
 
 @dataclass(frozen=True)
 class ToyGridConfig(JsonConfig):
-    ns: tuple[int, ...] = (8, 16, 32, 64, 128, 256)  # samples n
-    Bs: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)  # views per sample B (view 0 is the sample itself)
-    seeds: tuple[int, ...] = (0, 1, 2)
-    k: int = 20  # K-NN neighbours
-    knn_normalize: bool = False  # L2-normalize embeddings before K-NN (the deep protocol does)
-    capacity_repeats: int = 3  # random labelings R tried per n when estimating C_t
-    capacity_n_max: int = 4096
-    device: str = "cpu"
-    data: ToyDataConfig = field(default_factory=ToyDataConfig)
-    model: ToyModelConfig = field(default_factory=ToyModelConfig)
-    train: ToyTrainConfig = field(default_factory=ToyTrainConfig)
+    ns: tuple[int, ...] = setting((8, 16, 32, 64, 128, 256), help="Comma-separated sample sizes n.")
+    Bs: tuple[int, ...] = setting((1, 2, 4, 8, 16, 32, 64), flag="Bs", help="Comma-separated views per sample B "
+                                  "(view 0 is the sample itself; B = 1: no augmentation).")
+    seeds: tuple[int, ...] = setting((0, 1, 2), help="Comma-separated seeds; results are averaged over them.")
+    k: int = setting(20, help="K-NN neighbours.")
+    knn_normalize: bool = setting(False, help="L2-normalize embeddings before K-NN (the deep protocol does).")
+    capacity_repeats: int = setting(3, help="Random labelings R tried per n when estimating C_t.")
+    capacity_n_max: int = setting(4096, help="Largest n the capacity search tries.")
+    device: str = setting("cpu", help="Torch device: cpu, cuda, cuda:N.")
+    data: ToyDataConfig = setting(factory=ToyDataConfig, help="The Gaussian mixture.")
+    model: ToyModelConfig = setting(factory=ToyModelConfig, help="The prototype network.")
+    train: ToyTrainConfig = setting(factory=ToyTrainConfig, help="Its training.")
 
     def __post_init__(self) -> None:
         for name, values, low in (("n", self.ns, 1), ("B", self.Bs, 1)):

@@ -1,0 +1,110 @@
+"""Command-line options generated from config dataclasses: each leaf setting (bm.configs.settings) becomes one
+`--flag`, its help and default read from the field, so that a setting is spelled once, in its config.
+
+A command decorated with `config_options(Config)` receives `changes`: {dotted path: value} for the flags given on the
+command line, ready for `bm.configs.with_changes`. Flags that are not given are not changes (their default is the
+base config's, whichever that is).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import types
+import typing
+from typing import Annotated, Any, Optional
+
+import typer
+
+from bm.configs import Setting, settings
+from bm.errors import BMError
+
+__all__ = ["config_options", "int_list", "with_parameters"]
+
+
+def int_list(text: str, name: str) -> tuple[int, ...]:
+    """'8,16,32' -> (8, 16, 32); anything else is a one-line BMError."""
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise BMError(f"--{name} must be a comma-separated list of integers, got {text!r}") from None
+    if not values:
+        raise BMError(f"--{name} is empty")
+    return values
+
+
+def _kinds(hint: Any) -> set:
+    """The types a hint admits, None left out (int | str | None -> {int, str})."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return {k for arg in typing.get_args(hint) for k in _kinds(arg)}
+    return set() if hint is type(None) else {typing.get_origin(hint) or hint}
+
+
+def _cli_type(s: Setting) -> type:
+    kinds = _kinds(s.hint)
+    return next(iter(kinds)) if len(kinds) == 1 and kinds <= {bool, int, float, str} else str
+
+
+def _parse(s: Setting, value: Any) -> Any:
+    """A flag's value as its field holds it: comma lists as tuples ("" the empty one), int | str as an int where
+    it reads as one."""
+    kinds = _kinds(s.hint)
+    if tuple in kinds:
+        return int_list(value, s.flag) if value.strip() else ()
+    if _cli_type(s) is str and int in kinds:
+        return int(value) if value.lstrip("-").isdigit() else value
+    return value
+
+
+def _shown(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
+def _default(s: Setting, named: dict[str, Any]) -> str:
+    """' (default: 64)', or per named base config where they differ: ' (default: 64 (paper) / 8 (smoke))'."""
+    values = {name: _shown(functools.reduce(getattr, s.path.split("."), cfg)) for name, cfg in named.items()}
+    if len(set(values.values())) > 1:
+        return " (default: " + " / ".join(f"{v or '-'} ({name})" for name, v in values.items()) + ")"
+    value = next(iter(values.values()))
+    return "" if value in ("None", "", "()") else f" (default: {value})"
+
+
+def with_parameters(command, extra: list[inspect.Parameter], take) -> Any:
+    """`command` with keyword parameters `extra` added to its signature (typer reads them as options); before it
+    runs, take(kwargs) pops their values and returns the keyword arguments to add."""
+    signature = inspect.signature(command, eval_str=True)
+    names = {p.name for p in extra}
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        added = take(kwargs)
+        return command(*args, **{k: v for k, v in kwargs.items() if k not in names}, **added)
+
+    own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in signature.parameters.values()
+           if p.name not in ("changes",)]
+    run.__signature__ = signature.replace(parameters=own + extra)
+    run.__annotations__ = {p.name: p.annotation for p in run.__signature__.parameters.values()}
+    return run
+
+
+def config_options(cls: type, skip: tuple[str, ...] = (), named: dict[str, Any] | None = None):
+    """Decorator: one option per leaf setting of `cls` (but the dotted paths in `skip`), handed to the command as
+    `changes` {path: value}; help shows the default of each of the `named` base configs the command starts from
+    (name -> instance; default: {"default": cls()}), once where they agree."""
+    named = named or {"default": cls()}
+    chosen = [s for s in settings(cls) if s.path not in skip]
+
+    def parameter(s: Setting) -> inspect.Parameter:
+        decls = [f"--{s.flag}/--no-{s.flag}"] if _cli_type(s) is bool else [f"--{s.flag}"]
+        option = typer.Option(*decls, help=s.help + _default(s, named))
+        return inspect.Parameter(s.path.replace(".", "__"), inspect.Parameter.KEYWORD_ONLY, default=None,
+                                 annotation=Annotated[Optional[_cli_type(s)], option])
+
+    def take(kwargs: dict) -> dict:
+        values = {s: kwargs.pop(s.path.replace(".", "__"), None) for s in chosen}
+        return {"changes": {s.path: _parse(s, v) for s, v in values.items() if v is not None}}
+
+    def decorate(command):
+        return with_parameters(command, [parameter(s) for s in chosen], take)
+
+    return decorate
