@@ -206,7 +206,10 @@ def _deep_config(changes: dict, preset: str | None, recipe: str | None, config: 
 
     if sum(x is not None for x in (preset, recipe, config)) > 1:
         raise BMError("give one of --preset, --recipe and --config")
-    base = DeepTrainConfig.from_json(read_config(config)) if config is not None else named_config(recipe or preset or "paper")
+    import bm.deep.config  # looked up when called: the class a run's config is read as
+
+    base = (bm.deep.config.DeepTrainConfig.from_json(read_config(config)) if config is not None
+            else named_config(recipe or preset or "paper"))
     if config is None and "model.image_size" not in changes:  # a named config follows the data set's own image size
         changes["model.image_size"] = IMAGE_SIZES.get(changes.get("dataset", base.dataset), 32)
     return with_changes(base, changes)
