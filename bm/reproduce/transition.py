@@ -50,10 +50,10 @@ def fit_growth(times: list[dict], key: str, at: dict[str, float], batch_size: in
 
     points = [(t["n"], t["width"], t[key]) for t in times if t[key]]
     widths = {w for _, w, _ in points}
+    if len(points) <= 2 + (len(widths) > 1):
+        return None
     design = [[1.0, math.log(n)] + ([math.log(w)] if len(widths) > 1 else []) for n, w, _ in points]
     X, y = np.array(design), np.log([t for _, _, t in points])
-    if len(points) <= X.shape[1]:
-        return None
     coef, *_ = np.linalg.lstsq(X, y, rcond=None)
     dof = len(y) - X.shape[1]
     resid = y - X @ coef

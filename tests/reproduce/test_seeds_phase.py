@@ -108,6 +108,30 @@ def test_the_phase_preset_reads_every_cell_against_its_own_capacity(capsys, tiny
     assert (runs / "cifar10-resnet18-w32-noise1-ssl-width2-n8-seed0" / "checkpoint.pt").exists()
     assert {"figure.png", "figure.pdf"} <= set(record["outputs"])
     assert record["summary"][0].startswith(f"C_t = {'>= ' if capacity['censored'] else ''}{c_t} at t = {TINY.steps} steps")
+    execute_notebook(out, "tiny")  # the analysis notebook on these results
+
+
+def execute_notebook(out, scale):
+    """Run examples/analysis.ipynb in a real Jupyter kernel on the results under `out`; a failing cell fails."""
+    import os
+    from pathlib import Path
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = Path(__file__).parents[2] / "examples" / "analysis.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    old = {k: os.environ.get(k) for k in ("BM_RESULTS", "BM_SCALE")}
+    os.environ.update(BM_RESULTS=str(out), BM_SCALE=scale)
+    try:
+        NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(out)}}).execute()
+    finally:
+        for k, v in old.items():
+            os.environ.pop(k) if v is None else os.environ.update({k: v})
+    outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = "".join(o.get("text", "") for o in outputs)
+    assert "loss" in text and "= Inv" in text and "C_t = " in text  # the identity, the toy grid, the phase table
 
 
 def test_transition_times_are_the_first_crossings():
@@ -141,3 +165,4 @@ def test_the_growth_fit_recovers_a_power_law_and_matches_scipy():
                                                                                                       rel=1e-10)
     assert fit["steps"][0] < math.exp(line.intercept + line.slope * math.log(1000)) < fit["steps"][2]
     assert fit_growth(noisy[:2], "t", {"n": 1000, "width": 4}, batch_size=1) is None
+    assert fit_growth([{"n": 8, "width": 4, "t": None}], "t", {"n": 1000, "width": 4}, batch_size=1) is None
