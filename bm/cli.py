@@ -21,6 +21,7 @@ from bm.errors import BMError
 from bm.deep.config import DeepTrainConfig
 from bm.jobs import SlurmOptions
 from bm.options import config_options, int_list, with_parameters
+from bm.plugins import load_plugins
 from bm.reproduce.plan import NAMED, named_config
 from bm.reproduce.scales import RECIPES
 from bm.toy.config import ToyGridConfig, ToyTrainConfig
@@ -617,6 +618,7 @@ def results_cmd(
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one line on stderr and exit code 2 for any bad input."""
     try:
+        load_plugins()
         code = app(args=argv, prog_name="bm", standalone_mode=False)
     except KeyboardInterrupt:
         print("bm: interrupted", file=sys.stderr)

@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 
 from bm.deep.datasets import load_dataset
+from bm.plugins import load_plugins
 from bm.deep.config import DeepTrainConfig
 from bm.deep.train import Interrupted, train_or_resume
 from bm.errors import BMError
@@ -50,6 +51,7 @@ class TrainTask:
     def __call__(self) -> str:
         self._note("started")
         try:
+            load_plugins()  # a job in a fresh process: the user's registrations (its data set, model, ...) first
             cfg = self.config
             data = tuple(load_dataset(cfg.dataset, Path(cfg.data_dir), split) for split in ("train", "test"))
             with using_threads(self.threads or torch.get_num_threads()):

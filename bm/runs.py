@@ -66,6 +66,11 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write(path, lambda f: f.write(text), text=True)
 
 
+def write_json(path: Path, record: Any, sort_keys: bool = False) -> None:
+    """`record` as indented JSON with a final newline, atomically (a reader sees the old file or the new one)."""
+    atomic_write_text(path, json.dumps(record, indent=2, sort_keys=sort_keys) + "\n")
+
+
 def atomic_save(path: Path, obj: Any) -> None:
     """torch.save, atomically (checkpoints, weights, labels)."""
     import torch
@@ -281,20 +286,20 @@ def prepare_run_folder(out: Path, config: dict[str, Any], extendable: tuple[str,
                 old.setdefault("extended", []).append({k: [previous[k], config[k]] for k in grown})
             if moved:
                 old.setdefault("runtime", []).append({k: [previous.get(k), config.get(k)] for k in moved})
-            atomic_write_text(path, json.dumps(old, indent=2, sort_keys=True) + "\n")
+            write_json(path, old, sort_keys=True)
             return out
         found = [p.name for p in out.iterdir() if p.name != RunFolder.CONFIG and not p.name.startswith(".")]
         if not any(name in results for name in found) if results is not None else not found:
             print(f"bm: {out} held only the config of a run that produced nothing; starting it anew with this config",
                   file=sys.stderr)  # a failed start (bad value, crash before any result) does not lock the folder
-            atomic_write_text(path, json.dumps(_record(config), indent=2, sort_keys=True) + "\n")
+            write_json(path, _record(config), sort_keys=True)
             return out
         hint = " (--epochs can only be raised, to extend a run)" if changed == ["epochs"] and "epochs" in extendable else ""
         raise RunFolderError(
             f"{out} holds a run with a different config (differs in: {', '.join(changed)}){hint}; "
             "rerun with the same arguments to resume, choose another --out, or pass --overwrite to empty it"
         )
-    atomic_write_text(path, json.dumps(_record(config), indent=2, sort_keys=True) + "\n")
+    write_json(path, _record(config), sort_keys=True)
     return out
 
 

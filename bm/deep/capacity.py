@@ -15,7 +15,6 @@ Every run is an ordinary run folder under `out`, so a rerun skips finished runs.
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from bm.deep.config import DeepTrainConfig
 from bm.deep.train import train_or_resume
 from bm.errors import BMError
 from bm.memory import deep_train_bytes, require_memory
-from bm.runs import RunFolder, atomic_write_text, prepare_run_folder
+from bm.runs import RunFolder, prepare_run_folder, write_json
 from bm.sweep import plot_sweep
 from bm.theory import estimate_capacity
 
@@ -64,7 +63,7 @@ def deep_capacity(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], out: P
     record = {**est.to_dict(), "rate": {str(n): r for n, r in est.rate.items()}, "budget_steps": steps,
               "config": cfg0.to_json(), "definition": "largest n whose every tried random labeling (no augmentation) "
               "reaches train accuracy 1 within the budget (Definition D.1)"}
-    atomic_write_text(out / "capacity.json", json.dumps(record, indent=2) + "\n")
+    write_json(out / "capacity.json", record)
     return record
 
 
@@ -88,7 +87,7 @@ def b_sweep(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], out: Path, s
               "knn_memory_bank": f"knn: all {len(data[0])} training images (the released code's bank); knn_train: the "
                                  f"{n} images trained on (Definition 4.1); true labels", "rows": rows,
               "config": replace(base, subset=n).to_json()}
-    atomic_write_text(out / "sweep.json", json.dumps(record, indent=2) + "\n")
+    write_json(out / "sweep.json", record)
     plot_sweep(record, out / "sweep")
     return record
 

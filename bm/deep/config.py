@@ -9,16 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bm.configs import JsonConfig, setting
+from bm.deep.catalog import DATASETS, IMAGE_SIZES, MODELS, TRAIN_SIZES
 from bm.deep.protocols import protocol_names, randaugment_setting
 from bm.errors import BMError, require_finite
 from bm.labels import LabelConfig
 
-__all__ = ["ARCHITECTURES", "IMAGE_SIZES", "KNN_BANKS", "MIXUP_LAMBDAS", "PAPER", "RUNTIME_FIELDS", "TRAIN_SIZES", "DeepTrainConfig",
+__all__ = ["IMAGE_SIZES", "KNN_BANKS", "MIXUP_LAMBDAS", "PAPER", "RUNTIME_FIELDS", "TRAIN_SIZES", "DeepTrainConfig",
            "MixupOptions", "ModelConfig"]
 
-ARCHITECTURES = ("resnet18", "vgg11", "vgg16", "mlp")
-IMAGE_SIZES = {"cifar10": 32, "cifar100": 32, "stl10": 96, "tinyimagenet": 64}  # side of the square images
-TRAIN_SIZES = {"cifar10": 50000, "cifar100": 50000, "tinyimagenet": 100000, "stl10": 5000}  # official training sets
 # DeepTrainConfig fields that are not part of a run's identity: a run moved to another data path or device, or
 # measured at another cadence, is the same run (changes on --resume / --skip-finished are recorded, not refused)
 RUNTIME_FIELDS = ("data_dir", "device", "probe_every", "train_acc_every", "checkpoint_every")
@@ -27,7 +25,7 @@ KNN_BANKS = ("train", "all")  # K-NN memory banks: the images trained on (Defini
 
 @dataclass(frozen=True)
 class ModelConfig:
-    arch: str = setting("resnet18", flag="model", help=f"Encoder: {', '.join(ARCHITECTURES)}.")
+    arch: str = setting("resnet18", flag="model", help=f"Encoder: {', '.join(MODELS)} or a registered one.")
     width: int = setting(64, help="Encoder base width (ResNet18 / VGG: 64 as published; smaller for CPU runs).")
     projector_width: int = setting(65536, help="Hidden width w of the projector g_phi (Table 6).")
     num_classes: int = setting(10, help="Outputs C of g_phi, the number of (random) classes (0: from the labels).")
@@ -37,8 +35,8 @@ class ModelConfig:
     mlp_hidden: int = setting(1024, help="Hidden width of the MLP encoder.")
 
     def __post_init__(self) -> None:
-        if self.arch not in ARCHITECTURES:
-            raise BMError(f"unknown model {self.arch!r}; choose one of {', '.join(ARCHITECTURES)}")
+        if self.arch not in MODELS:
+            raise BMError(f"unknown model {self.arch!r}; choose one of {', '.join(MODELS)}")
         if min(self.width, self.projector_width, self.mlp_depth, self.mlp_hidden) < 1 or self.num_classes < 0:
             raise BMError("width, projector_width, mlp_depth and mlp_hidden must be >= 1, num_classes >= 0")
         if not 8 <= self.image_size <= 256:
@@ -67,7 +65,7 @@ class MixupOptions:
 
 @dataclass(frozen=True)
 class DeepTrainConfig(JsonConfig):
-    dataset: str = setting("cifar10", help=f"Data set: {', '.join(IMAGE_SIZES)}.")
+    dataset: str = setting("cifar10", help=f"Data set: {', '.join(DATASETS)} or a registered one.")
     data_dir: str = setting("data", help="Folder holding the data set's official folder.")
     subset: int = setting(0, help="Train on the first N training images (0: all).")
     label_noise: float = setting(1.0, help="Fraction of random training labels: 0 clean, 1 random.")

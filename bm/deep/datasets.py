@@ -12,17 +12,17 @@ from __future__ import annotations
 import pickle
 import urllib.request
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from bm.deep.config import IMAGE_SIZES, TRAIN_SIZES
+from bm.deep.catalog import DATASETS, IMAGE_SIZES, TRAIN_SIZES, resolve
 from bm.errors import BMError
 
-__all__ = ["DATASETS", "IMAGE_SIZES", "TRAIN_SIZES", "DatasetError", "ImageSet", "load_dataset"]
+__all__ = ["DATASETS", "IMAGE_SIZES", "TRAIN_SIZES", "DatasetError", "ImageSet", "load_dataset", "read_cifar10",
+           "read_cifar100", "read_stl10", "read_tiny_imagenet"]
 
 
 class DatasetError(BMError):
@@ -59,14 +59,6 @@ class ImageSet:
             return self
         x = torch.nn.functional.interpolate(self.images.float(), size=(size, size), mode="bilinear", antialias=True)
         return ImageSet(x.round().clamp(0, 255).to(torch.uint8), self.labels, self.classes, self.name)
-
-
-@dataclass(frozen=True)
-class _Spec:
-    folder: str
-    layout: str  # shown when the folder is missing or malformed
-    read: Callable[[Path, str], ImageSet]
-    download: Callable[[Path], None]
 
 
 # what the official CIFAR pickles hold besides dicts, lists, strings and numbers: numpy's array reconstruction (numpy 1
@@ -144,17 +136,17 @@ def _read_cifar(root: Path, split: str, files: dict[str, list[str]], label_key: 
     return ImageSet(torch.cat(images), torch.cat(labels), tuple(names), name)
 
 
-def _cifar10(root: Path, split: str) -> ImageSet:
+def read_cifar10(root: Path, split: str) -> ImageSet:
     files = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
     return _read_cifar(root, split, files, "labels", "batches.meta", "label_names", "cifar10", 10)
 
 
-def _cifar100(root: Path, split: str) -> ImageSet:
+def read_cifar100(root: Path, split: str) -> ImageSet:
     return _read_cifar(root, split, {"train": ["train"], "test": ["test"]}, "fine_labels", "meta",
                        "fine_label_names", "cifar100", 100)
 
 
-def _stl10(root: Path, split: str) -> ImageSet:
+def read_stl10(root: Path, split: str) -> ImageSet:
     x_path, y_path = root / f"{split}_X.bin", root / f"{split}_y.bin"
     for p in (x_path, y_path, root / "class_names.txt"):
         if not p.exists():
@@ -192,7 +184,7 @@ def _read_jpeg(path: Path, size: int = 64) -> torch.Tensor:
     return image
 
 
-def _tiny_imagenet(root: Path, split: str) -> ImageSet:
+def read_tiny_imagenet(root: Path, split: str) -> ImageSet:
     wnids_file = root / "wnids.txt"
     if not wnids_file.exists():
         raise DatasetError(f"missing file {wnids_file}")
@@ -222,16 +214,25 @@ def _tiny_imagenet(root: Path, split: str) -> ImageSet:
     return ImageSet(images, torch.tensor([y for _, y in items]), classes, "tinyimagenet")
 
 
-def _torchvision_download(cls_name: str, **kwargs) -> Callable[[Path], None]:
-    def download(parent: Path) -> None:
-        import torchvision
+def _torchvision_download(cls_name: str, parent: Path, **kwargs) -> None:
+    import torchvision
 
-        getattr(torchvision.datasets, cls_name)(str(parent), download=True, **kwargs)
-
-    return download
+    getattr(torchvision.datasets, cls_name)(str(parent), download=True, **kwargs)
 
 
-def _download_tiny_imagenet(parent: Path) -> None:
+def download_cifar10(parent: Path) -> None:
+    _torchvision_download("CIFAR10", parent)
+
+
+def download_cifar100(parent: Path) -> None:
+    _torchvision_download("CIFAR100", parent)
+
+
+def download_stl10(parent: Path) -> None:
+    _torchvision_download("STL10", parent, split="train")
+
+
+def download_tiny_imagenet(parent: Path) -> None:
     url = "http://cs231n.stanford.edu/tiny-imagenet-200.zip"
     archive = parent / "tiny-imagenet-200.zip"
     parent.mkdir(parents=True, exist_ok=True)
@@ -244,17 +245,6 @@ def _download_tiny_imagenet(parent: Path) -> None:
     archive.unlink()
 
 
-DATASETS: dict[str, _Spec] = {
-    "cifar10": _Spec("cifar-10-batches-py", "cifar-10-batches-py/{data_batch_1..5, test_batch, batches.meta} "
-                     "(the official 'CIFAR-10 python version')", _cifar10, _torchvision_download("CIFAR10")),
-    "cifar100": _Spec("cifar-100-python", "cifar-100-python/{train, test, meta} (the official 'CIFAR-100 python "
-                      "version')", _cifar100, _torchvision_download("CIFAR100")),
-    "stl10": _Spec("stl10_binary", "stl10_binary/{train_X.bin, train_y.bin, test_X.bin, test_y.bin, "
-                   "class_names.txt} (the official 'STL-10 binary files')", _stl10,
-                   _torchvision_download("STL10", split="train")),
-    "tinyimagenet": _Spec("tiny-imagenet-200", "tiny-imagenet-200/{wnids.txt, train/<wnid>/images/*.JPEG, "
-                          "val/images/*.JPEG, val/val_annotations.txt}", _tiny_imagenet, _download_tiny_imagenet),
-}
 SPLITS = ("train", "test")
 
 
@@ -270,14 +260,16 @@ def load_dataset(name: str, data_dir: str | Path, split: str = "train", download
     data_dir = Path(data_dir)
     root = data_dir if data_dir.name == spec.folder else data_dir / spec.folder
     if not root.is_dir() and download:
-        spec.download(root.parent)
+        if spec.download is None:
+            raise DatasetError(f"{name} has no download; put {spec.layout} inside --data-dir")
+        resolve(spec.download)(root.parent)
     if not root.is_dir():
         raise DatasetError(
             f"{name}: no folder {root}; expected {spec.layout} inside --data-dir. "
             f"Pass --download to fetch it (needs internet), or point --data-dir at the folder that holds it"
         )
     try:
-        data = spec.read(root, "train" if split == "train" else ("val" if name == "tinyimagenet" else "test"))
+        data = resolve(spec.read)(root, "train" if split == "train" else spec.test_split)
     except DatasetError as e:
         raise DatasetError(f"{name}: {e}; expected {spec.layout}") from None
     return data

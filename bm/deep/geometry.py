@@ -8,7 +8,6 @@ al. 2021 do; it preserves the geometry up to 1 + O(1/sqrt(project_dim))).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import matplotlib
@@ -26,7 +25,7 @@ from bm.errors import BMError  # noqa: E402
 from bm.plotting import save_figure  # noqa: E402
 from bm.probe import knn_accuracy  # noqa: E402
 from bm.probe.geometry import groups_of, layer_geometry, plot_geometry  # noqa: E402
-from bm.runs import RunFolder, atomic_write_text, lock_folder  # noqa: E402
+from bm.runs import RunFolder, lock_folder, write_json  # noqa: E402
 
 __all__ = ["rewind", "run_geometry"]
 
@@ -65,7 +64,7 @@ def run_geometry(path: Path, layers: list[str] | None = None, epochs: list[int] 
             for name in names}
     record = {"run": str(run.path), "layers": names, "epochs": [str(e) for e in chosen], "per_class": per_class,
               "project_dim": project_dim, "n_t": n_t, "kappa": kappa, "results": results}
-    atomic_write_text(run / "geometry.json", json.dumps(record, indent=2) + "\n")
+    write_json(run / "geometry.json", record)
     plot_geometry(results, names, run / "geometry", f"{run.path.name}: MFTMA per layer (epochs by colour)")
     return record
 
@@ -118,7 +117,7 @@ def rewind(path: Path, to_epochs: list[int], last_ks: list[int], k: int = 20, de
                 if bool(randomized.any()) else float("nan"),
             })
     record = {"run": str(run.path), "final_epoch": final_epoch, "units_last_first": units, "rows": rows}
-    atomic_write_text(run / "rewind.json", json.dumps(record, indent=2) + "\n")
+    write_json(run / "rewind.json", record)
     _plot_rewind(rows, run / "rewind")
     return record
 

@@ -18,10 +18,11 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from bm.deep.config import ARCHITECTURES, ModelConfig
+from bm.deep.catalog import MODELS, resolve
+from bm.deep.config import ModelConfig
 from bm.errors import BMError
 
-__all__ = ["ARCHITECTURES", "ModelConfig", "Network"]
+__all__ = ["ModelConfig", "Network", "mlp_stages", "resnet18_stages", "vgg_stages"]
 
 _VGG_PLANS = {"vgg11": (1, 1, 2, 2, 2), "vgg16": (2, 2, 3, 3, 3)}  # convolutions per block
 
@@ -59,7 +60,7 @@ class _BasicBlock(nn.Module):
         return torch.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
 
 
-def _resnet18(cfg: ModelConfig) -> tuple[list[tuple[str, nn.Module]], int]:
+def resnet18_stages(cfg: ModelConfig) -> tuple[list[tuple[str, nn.Module]], int]:
     w = cfg.width
     first_stride = 1 if cfg.image_size < 64 else 2
     stages = [("stem", nn.Sequential(nn.Conv2d(3, w, 3, first_stride, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU()))]
@@ -72,7 +73,7 @@ def _resnet18(cfg: ModelConfig) -> tuple[list[tuple[str, nn.Module]], int]:
     return stages, c_in
 
 
-def _vgg(cfg: ModelConfig) -> tuple[list[tuple[str, nn.Module]], int]:
+def vgg_stages(cfg: ModelConfig) -> tuple[list[tuple[str, nn.Module]], int]:
     stages, c_in = [], 3
     size = cfg.image_size
     for k, (convs, mult) in enumerate(zip(_VGG_PLANS[cfg.arch], (1, 2, 4, 8, 8)), start=1):
@@ -88,7 +89,7 @@ def _vgg(cfg: ModelConfig) -> tuple[list[tuple[str, nn.Module]], int]:
     return stages, c_in
 
 
-def _mlp(cfg: ModelConfig) -> tuple[list[tuple[str, nn.Module]], int]:
+def mlp_stages(cfg: ModelConfig) -> tuple[list[tuple[str, nn.Module]], int]:
     d_in = 3 * cfg.image_size**2
     stages = []
     for k in range(1, cfg.mlp_depth + 1):
@@ -99,16 +100,13 @@ def _mlp(cfg: ModelConfig) -> tuple[list[tuple[str, nn.Module]], int]:
     return stages, d_in
 
 
-_BUILDERS = {"resnet18": _resnet18, "vgg11": _vgg, "vgg16": _vgg, "mlp": _mlp}
-
-
 class Network(nn.Module):
     """g_phi(h_psi(x)): images (N, 3, H, W) -> outputs (N, C)."""
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         self.config = cfg
-        stages, self.embedding_dim = _BUILDERS[cfg.arch](cfg)
+        stages, self.embedding_dim = resolve(MODELS[cfg.arch].stages)(cfg)
         self.encoder = _Named(stages)
         self.projector = _Named([
             ("P", nn.Sequential(nn.Linear(self.embedding_dim, cfg.projector_width, bias=False), nn.ReLU())),

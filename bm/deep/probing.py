@@ -10,7 +10,6 @@ dashed lines of Fig. 3).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,7 +29,7 @@ from bm.plotting import save_figure  # noqa: E402
 from bm.probe import knn_accuracy, knn_scores, linear_probe_accuracy  # noqa: E402
 from bm.registry import registrar  # noqa: E402
 from bm.deep.run import run_config  # noqa: E402
-from bm.runs import RunFolder, atomic_save, atomic_write_text, lock_folder, read_saved  # noqa: E402
+from bm.runs import RunFolder, atomic_save, lock_folder, read_saved, write_json  # noqa: E402
 
 __all__ = ["FITS", "PROBES", "ProbeData", "embedding_probe", "load_run", "network_at", "plot_probe", "probe_layers",
            "probe_run", "register_probe", "run_data"]
@@ -183,7 +182,7 @@ def probe_run(path: Path, **options) -> dict:
     lock_folder(load_run(path)[0].path)
     record = probe_layers(path, **options)
     run = RunFolder(record["run"])
-    atomic_write_text(run / RunFolder.PROBE, json.dumps(record, indent=2) + "\n")
+    write_json(run / RunFolder.PROBE, record)
     plot_probe(record, run / "probe")
     return record
 

@@ -23,10 +23,12 @@ from bm.reproduce.outputs import Result, markdown_table
 from bm.reproduce.plan import DA, Plan, Run, steps_per_epoch
 from bm.reproduce.readout import final, metrics_of
 from bm.reproduce.scales import ONLINE
-from bm.reproduce.transition import TRANSITION_COLUMNS, transition_times
+from bm.reproduce.transition import TRANSITION_COLUMNS, TRANSITION_KEYS, fit_growth, transition_times
 from bm.runs import read_csv_rows
 
-__all__ = ["phase_finish", "phase_runs"]
+__all__ = ["FULL_SCALE", "phase_finish", "phase_runs"]
+
+FULL_SCALE = {"n": 50000, "width": 64}  # where the transition times are extrapolated to: CIFAR-10 at Table 6's width
 
 
 def _cell(plan: Plan, n: int, B: int) -> Run:
@@ -96,6 +98,8 @@ def phase_finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
              for w, n, run in _online(plan)]
     toy_rows, toy_capacity = _toy(plan)
     _figure(rows, times, c_t, censored, toy_rows, toy_capacity, plan, folder / "figure")
+    fits = {key: fit_growth(times, key, FULL_SCALE, plan.scale.batch_size) for key in TRANSITION_KEYS}
+    _transition_figure(times, fits, folder / "transition")
 
     def mean(key: str, above: bool) -> float | None:
         values = [r[key] for r in rows if r["above_capacity"] == above and r["B"] != "inf"]
@@ -115,8 +119,38 @@ def phase_finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
               "init", "gain", "K-NN (bank all)", "init (all)", "gain (all)", "invariance at init", "invariance"]
     table = markdown_table(header, [[r[c] for c in columns] for r in rows]) + "\n" + markdown_table(
         ["width", "n", *TRANSITION_COLUMNS], [[t["width"], t["n"], *(t[c] for c in TRANSITION_COLUMNS)] for t in times])
-    return Result(rows, columns, summary, ["figure"], table=table,
-                  extra={"capacity": capacity, "transition": times, "toy_capacity": toy_capacity})
+    summary += [f"transition {key}: t ~ n^{f['exponent_n']:.2f} +- {f['se_n']:.2f}" + (
+        f" width^{f['exponent_width']:.2f} +- {f['se_width']:.2f}" if f["exponent_width"] is not None else "")
+        + f" ({f['runs']} runs); at n = {FULL_SCALE['n']}, width {FULL_SCALE['width']}: {f['epochs'][1]:.3g} epochs "
+        f"(95% {f['epochs'][0]:.3g} .. {f['epochs'][2]:.3g})" if f else f"transition {key}: too few crossings to fit"
+        for key, f in fits.items()]
+    return Result(rows, columns, summary, ["figure", "transition"], table=table,
+                  extra={"capacity": capacity, "transition": times, "fits": fits, "toy_capacity": toy_capacity})
+
+
+def _transition_figure(times: list[dict], fits: dict, stem: Path) -> None:
+    """Crossing steps against n (log-log), one panel per crossing, one line per width, with the fitted power law."""
+    import matplotlib.pyplot as plt
+
+    from bm.plotting import save_figure
+
+    widths = sorted({t["width"] for t in times})
+    fig, axes = plt.subplots(1, len(TRANSITION_KEYS), figsize=(5 * len(TRANSITION_KEYS), 4), constrained_layout=True)
+    for ax, key in zip(axes, TRANSITION_KEYS):
+        for j, w in enumerate(widths):
+            got = [(t["n"], t[key]) for t in times if t["width"] == w and t[key]]
+            if got:
+                ax.plot(*zip(*got), marker="o", color=f"C{j}", label=f"width {w}")
+        f = fits[key]
+        if f:
+            ns = np.array(sorted({t["n"] for t in times}), dtype=float)
+            for j, w in enumerate(widths):
+                scale = (w / FULL_SCALE["width"]) ** (f["exponent_width"] or 0.0)
+                ax.plot(ns, f["steps"][1] * (ns / FULL_SCALE["n"]) ** f["exponent_n"] * scale, ":", color=f"C{j}")
+        ax.set(xscale="log", yscale="log", xlabel="training images n", ylabel="optimizer steps",
+               title=f"first step: {key}" + (f" (t ~ n^{f['exponent_n']:.2f})" if f else ""))
+        ax.legend(fontsize=7)
+    save_figure(fig, stem)
 
 
 def _figure(rows: list[dict], times: list[dict], c_t: int, censored: bool, toy_rows: list[dict], toy_capacity: int,

@@ -23,6 +23,7 @@ from bm.deep.config import TRAIN_SIZES, DeepTrainConfig, ModelConfig
 from bm.deep.geometry import rewind, run_geometry
 from bm.deep.probing import embedding_probe, network_at, plot_probe, probe_layers
 from bm.deep.train import memory_bank
+from bm.errors import BMError
 from bm.plotting import save_figure
 from bm.reproduce.outputs import Result, markdown_table, plot_lines
 from bm.reproduce.phase import phase_finish, phase_runs
@@ -30,7 +31,7 @@ from bm.reproduce.plan import DA, Plan, Run, steps_per_epoch
 from bm.reproduce.readout import MEMORIZED, RECORD, banks, final, metrics_of
 from bm.runs import RunFolder, read_csv_rows
 
-__all__ = ["PRESETS", "Preset"]
+__all__ = ["PRESETS", "Preset", "register_preset"]
 
 
 @dataclass(frozen=True)
@@ -622,3 +623,11 @@ _ALL = [
            extra_seconds=lambda p: {"full": 1800.0, "mini": 120.0}[p.scale.name]),
 ]
 PRESETS = {p.name: p for p in _ALL}
+
+
+def register_preset(preset: Preset) -> Preset:
+    """Add a preset under its own new name (a taken one is one BMError); `bm reproduce NAME` runs it."""
+    if preset.name in PRESETS:
+        raise BMError(f"preset {preset.name!r} is already registered")
+    PRESETS[preset.name] = preset
+    return preset

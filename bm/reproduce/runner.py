@@ -8,7 +8,6 @@ without it is unfinished.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +22,7 @@ from bm.reproduce.outputs import Result, over_seeds, save
 from bm.reproduce.plan import Plan, deep_train_command, steps_per_epoch
 from bm.reproduce.presets import PRESETS, Preset
 from bm.reproduce.scales import scale_for
-from bm.runs import RunFolder, atomic_write_text, prepare_run_folder, provenance, read_json
+from bm.runs import RunFolder, prepare_run_folder, provenance, read_json, write_json
 
 __all__ = ["commands", "estimate_seconds", "make_plan", "reproduce", "status"]
 
@@ -107,12 +106,12 @@ def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "c
         folder.mkdir(parents=True, exist_ok=True)
         record = {"launcher": jobs.launcher, "max_parallel": jobs.max_parallel, "runs": [r.name for r in todo],
                   **({"slurm": to_dict(jobs.slurm)} if jobs.launcher == "slurm" else {})}
-        atomic_write_text(folder / "jobs.json", json.dumps(record, indent=2) + "\n")  # what was asked, before it runs
+        write_json(folder / "jobs.json", record)  # what was asked, before it runs
         tasks = [TrainTask(r.config, plan.folder(r), folder / "tasks.jsonl", jobs.threads) for r in todo]
         ids = launch(tasks, jobs, folder / "jobs", wait=jobs.launcher != "slurm")
         if jobs.launcher == "slurm":
             record["job_ids"] = dict(zip(record["runs"], ids))
-            atomic_write_text(folder / "jobs.json", json.dumps(record, indent=2) + "\n")
+            write_json(folder / "jobs.json", record)
             return {"submitted": ids, "folder": str(folder)}
         done = {r.name: RunFolder(plan.folder(r)).finished_epochs() for r in runs}  # the jobs trained them
     for i, run in enumerate(runs, 1):
@@ -128,7 +127,7 @@ def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "c
               "runs": {r.name: r.config.to_json() for r in runs}, "seconds": round(time.perf_counter() - start, 1),
               "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "provenance": provenance(plan.device), "bm_version": __version__,
               **result.extra}
-    atomic_write_text(folder / "result.json", json.dumps(record, indent=2) + "\n")
+    write_json(folder / "result.json", record)
     return record
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from bm.errors import BMError
 from bm.toy.config import ToyGridConfig
 
-__all__ = ["RECIPES", "PhaseGrid", "Recipe", "SCALES", "Scale", "scale_for"]
+__all__ = ["RECIPES", "PhaseGrid", "Recipe", "SCALES", "Scale", "register_scale", "scale_for"]
 
 ONLINE = 0  # PhaseGrid.Bs: fresh augmented views every step (B = infinity)
 
@@ -134,6 +134,14 @@ RECIPES = {
                        {"lr": 3e-4, "da": "ssl", "mix_targets": False, "mixup_lambda": "batch", "steps": 10000 * 196,
                         "probe_steps": 50 * 196}),
 }
+
+
+def register_scale(scale: Scale) -> Scale:
+    """Add a scale under its own new name (a taken one is one BMError)."""
+    if scale.name in SCALES:
+        raise BMError(f"scale {scale.name!r} is already registered")
+    SCALES[scale.name] = scale
+    return scale
 
 
 def scale_for(scale: str, recipe: str | None = None) -> Scale:

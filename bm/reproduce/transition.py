@@ -13,8 +13,9 @@ import numpy as np
 
 from bm.deep.config import DeepTrainConfig
 
-__all__ = ["TRANSITION_COLUMNS", "fit_growth", "transition_times"]
+__all__ = ["TRANSITION_COLUMNS", "TRANSITION_KEYS", "fit_growth", "transition_times"]
 
+TRANSITION_KEYS = ("memorized_0.5", "memorized_0.99", "knn_init+0.05", "knn_final-0.02")  # the crossings timed
 TRANSITION_COLUMNS = ("memorized_0.5", "memorized_0.99", "knn_init+0.05", "knn_final-0.02", "knn_init", "knn_final",
                       "memorized", "probe_steps")
 

@@ -9,7 +9,6 @@ clean probe set; with label noise, the training samples' clean views give random
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
@@ -17,7 +16,7 @@ import torch
 from bm.configs import from_saved, read_config
 from bm.errors import BMError
 from bm.probe.geometry import groups_of, layer_geometry, plot_geometry
-from bm.runs import atomic_write_text, lock_folder
+from bm.runs import lock_folder, write_json
 from bm.toy.data import ToyMixture
 from bm.toy.grid import ToyGridConfig
 from bm.toy.model import encode, project
@@ -76,6 +75,6 @@ def toy_geometry(folder: Path, n: int | None = None, B: int | None = None, seed:
               "epochs": list(results), "per_class": per_class, "n_t": n_t, "kappa": kappa,
               "note": "randomized: training samples grouped by their random label (all of them when label_noise = 1)",
               "results": results}
-    atomic_write_text(stem.with_suffix(".json"), json.dumps(record, indent=2) + "\n")
+    write_json(stem.with_suffix(".json"), record)
     plot_geometry(results, list(LAYERS), stem, f"toy n={n} B={B} seed={seed}: MFTMA per layer")
     return record

@@ -20,7 +20,7 @@ import torch
 from bm.configs import read_config
 from bm.errors import BMError
 from bm.memory import require_memory, toy_grid_bytes
-from bm.runs import atomic_write_text, prepare_run_folder, read_csv_rows, write_csv_rows
+from bm.runs import prepare_run_folder, read_csv_rows, write_csv_rows, write_json
 from bm.theory import estimate_capacity, prototype_capacity_bound
 from bm.threads import fastest_threads, using_threads
 from bm.toy.config import ToyGridConfig
@@ -77,7 +77,7 @@ def _capacity(config: ToyGridConfig, out: Path, tick) -> dict:
         "budget_steps": config.train.steps,
         "hard_prototype_bound": prototype_capacity_bound(config.model.prototypes, config.data.dim, C),
     }
-    atomic_write_text(path, json.dumps(record, indent=2) + "\n")
+    write_json(path, record)
     return record
 
 
@@ -202,6 +202,6 @@ def sweep_record(folder: Path) -> dict:
               "knn_init": float(np.mean([c["knn_init"] for (m, _), c in cells.items() if m == n])),
               "rows": [{"B": B, "preserve_labels": True, "nB": n * B, "memorization": c["mem_aug"], "knn": c["knn"]}
                        for (m, B), c in sorted(cells.items()) if m == n]}
-    atomic_write_text(folder / "sweep.json", json.dumps(record, indent=2) + "\n")
+    write_json(folder / "sweep.json", record)
     plot_sweep(record, folder / "sweep")
     return record
