@@ -73,7 +73,8 @@ class Plan:
         runs draw their s anchors and views from the whole training set (Table 4)."""
         s = self.scale
         probe_steps = changes.pop("probe_steps", s.probe_steps)
-        changes.setdefault("seed", self.seed)
+        if "seed" not in changes:  # a preset that names its seeds (benign) plans over several
+            changes["seed"] = self.seed
         if changes.get("augment") == DA:
             changes["augment"] = s.da
         if changes.get("augment") == "iid":

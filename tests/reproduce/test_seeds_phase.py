@@ -53,6 +53,20 @@ def test_over_seeds_is_numpys_mean_and_std_row_by_row():
         over_seeds({0: result([{"label": "a", "x": 1.0, "y": 1}]), 1: result([])})
 
 
+def test_seeds_choose_the_runs_of_every_preset():
+    from pathlib import Path
+
+    from bm.reproduce import make_plan
+
+    preset, plan = make_plan("benign", "mini", Path("/d"), Path("/o"), seeds=(4, 7))  # a preset with seeds of its own
+    assert [r.config.seed for r in preset.all_runs(plan)] == [4, 4, 7, 7]
+    preset, plan = make_plan("fig7", "mini", Path("/d"), Path("/o"), seeds=(1, 2))
+    runs = preset.all_runs(plan)
+    assert [r.config.seed for r in runs] == [1] * 3 + [2] * 3 and all(r.name.endswith(f"seed{r.config.seed}") for r in runs)
+    preset, plan = make_plan("fig7", "mini", Path("/d"), Path("/o"))
+    assert {r.config.seed for r in preset.all_runs(plan)} == {0}
+
+
 def test_a_preset_over_seeds_writes_each_seed_and_their_mean(capsys, tiny):
     args, out = tiny
     code, _, err = run(capsys, ["reproduce", "fig12", "--seeds", "0,1", *args])
