@@ -18,7 +18,7 @@ import typer.core
 
 from bm import __version__
 from bm.errors import BMError
-from bm.deep.config import DeepTrainConfig
+from bm.deep.config import CAPACITY_FIXED, CapacitySweepConfig, DeepTrainConfig
 from bm.jobs import SlurmOptions
 from bm.options import config_options, int_list, with_parameters
 from bm.plugins import load_plugins
@@ -438,39 +438,28 @@ def capacity_toy(
 
 @capacity_app.command("deep", cls=_Command)
 @_with_jobs
+@config_options(CapacitySweepConfig, skip=CAPACITY_FIXED)
 def capacity_deep(
     ctx: typer.Context,
-    data_dir: Annotated[Path, typer.Option(help="Folder holding the data set's official folder.")] = Path("data"),
-    dataset: Annotated[str, typer.Option(help="cifar10, cifar100, stl10 or tinyimagenet.")] = "cifar10",
+    changes: dict,
     out: Annotated[Path, typer.Option(help="Output folder (one run folder per fit under runs/).")] = Path("runs/capacity-deep"),
-    model: Annotated[str, typer.Option(help="resnet18, vgg11, vgg16 or mlp.")] = "resnet18",
-    width: Annotated[int, typer.Option(help="Encoder base width.")] = 8,
-    projector_width: Annotated[int, typer.Option(help="Projector hidden width.")] = 1024,
-    steps: Annotated[int, typer.Option(help="Budget t in optimizer steps.")] = 100,
-    batch_size: Annotated[int, typer.Option(help="Batch size.")] = 128,
-    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 1e-3,
-    n: Annotated[int, typer.Option(help="Images n of the B sweep.")] = 128,
-    Bs: Annotated[str, typer.Option("--Bs", help="Comma-separated B of the sweep.")] = "1,2,4,8",
-    n_max: Annotated[int, typer.Option(help="Largest n the C_t search tries.")] = 1024,
-    capacity_repeats: Annotated[int, typer.Option(help="Random labelings per n for C_t.")] = 2,
-    seed: Annotated[int, typer.Option(help="Seed of the sweep runs.")] = 0,
+    config: Annotated[Optional[str], typer.Option(help="A CapacitySweepConfig JSON file or inline JSON (bm reproduce fig5 --print-commands); flags given with it override its fields.")] = None,
     download: Annotated[bool, typer.Option(help="Download the data set if missing (needs internet).")] = False,
-    device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
 ) -> None:
     """C_t of a (small) deep model for a budget of t steps, then Fig. 5: memorization and K-NN against B at fixed n."""
+    from bm.configs import read_config, with_changes
     from bm.deep.capacity import capacity_and_sweep
     from bm.deep.config import IMAGE_SIZES
     from bm.deep.datasets import load_dataset
-    from bm.deep.config import ModelConfig
 
-    base = DeepTrainConfig(dataset=dataset, data_dir=str(data_dir), model=ModelConfig(
-        arch=model, width=width, projector_width=projector_width, num_classes=0, image_size=IMAGE_SIZES.get(dataset, 32)),
-        batch_size=batch_size, lr=lr, seed=seed, device=device)
+    base = CapacitySweepConfig.from_json(read_config(config)) if config is not None else CapacitySweepConfig()
+    if config is None and "train.model.image_size" not in changes:  # the data set's own image size
+        changes["train.model.image_size"] = IMAGE_SIZES.get(changes.get("train.dataset", base.train.dataset), 32)
+    cfg = with_changes(base, changes)
     jobs = _jobs(ctx)
-    data = (load_dataset(dataset, data_dir, "train", download), load_dataset(dataset, data_dir, "test"))
-    _echo_sweep(capacity_and_sweep(base, data, out, steps, n, list(int_list(Bs, "Bs")), n_max, capacity_repeats,
-                                   jobs), out)
-
+    t = cfg.train
+    data = (load_dataset(t.dataset, Path(t.data_dir), "train", download), load_dataset(t.dataset, Path(t.data_dir), "test"))
+    _echo_sweep(capacity_and_sweep(cfg, data, out, jobs), out)
 
 
 def _duration(seconds: float) -> str:

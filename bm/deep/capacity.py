@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from bm.deep.datasets import ImageSet
-from bm.deep.config import DeepTrainConfig
+from bm.deep.config import CapacitySweepConfig, DeepTrainConfig
 from bm.deep.train import train_or_resume
 from bm.errors import BMError
 from bm.memory import deep_train_bytes, require_memory
@@ -92,15 +92,15 @@ def b_sweep(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], out: Path, s
     return record
 
 
-def capacity_and_sweep(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], out: Path, steps: int, n: int,
-                       Bs: list[int], n_max: int, repeats: int = 2, jobs=None) -> dict:
+def capacity_and_sweep(config: CapacitySweepConfig, data: tuple[ImageSet, ImageSet], out: Path, jobs=None) -> dict:
     """C_t, then the B sweep at n, in `out` (config.json names the whole job; a rerun skips finished runs)."""
-    if not 2 <= n <= len(data[0]) or n_max < 2 or steps < 1 or not Bs or min(Bs) < 1:
-        raise BMError(f"n must lie in [2, {len(data[0])}], n_max be >= 2, steps >= 1 and every B >= 1")
+    base, c = config.train, config
+    if not c.n <= len(data[0]):
+        raise BMError(f"n must lie in [2, {len(data[0])}], the training set's size")
     images = len(data[0]) + len(data[1])  # at most: every training image (bank or subset) and the test set
     require_memory(deep_train_bytes(replace(base.model, num_classes=base.model.num_classes or 10), base.batch_size,
                                     images), base.device, "each run")
-    prepare_run_folder(out, {"base": base.to_json(), "steps": steps, "n": n, "Bs": list(Bs), "n_max": n_max,
-                             "repeats": repeats})
-    est = deep_capacity(base, data, out, steps, min(n_max, len(data[0])), repeats, jobs)
-    return b_sweep(base, data, out, steps, n, list(Bs), est["capacity"])
+    prepare_run_folder(out, {"base": base.to_json(), "steps": c.steps, "n": c.n, "Bs": list(c.Bs), "n_max": c.n_max,
+                             "repeats": c.repeats})
+    est = deep_capacity(base, data, out, c.steps, min(c.n_max, len(data[0])), c.repeats, jobs)
+    return b_sweep(base, data, out, c.steps, c.n, list(c.Bs), est["capacity"])

@@ -14,7 +14,7 @@ from bm.deep.protocols import protocol_names, randaugment_setting
 from bm.errors import BMError, require_finite
 from bm.labels import LabelConfig
 
-__all__ = ["IMAGE_SIZES", "KNN_BANKS", "MIXUP_LAMBDAS", "PAPER", "RUNTIME_FIELDS", "TRAIN_SIZES", "DeepTrainConfig",
+__all__ = ["CAPACITY_FIXED", "CapacitySweepConfig", "IMAGE_SIZES", "KNN_BANKS", "MIXUP_LAMBDAS", "PAPER", "RUNTIME_FIELDS", "TRAIN_SIZES", "DeepTrainConfig",
            "MixupOptions", "ModelConfig"]
 
 # DeepTrainConfig fields that are not part of a run's identity: a run moved to another data path or device, or
@@ -136,3 +136,33 @@ class DeepTrainConfig(JsonConfig):
 
 
 PAPER = DeepTrainConfig(model=ModelConfig(num_classes=0))  # Table 6 on CIFAR-10, the classes read from the labels
+
+
+def _small_model() -> DeepTrainConfig:
+    return DeepTrainConfig(model=ModelConfig(width=8, projector_width=1024, num_classes=0), batch_size=128, lr=1e-3)
+
+
+@dataclass(frozen=True)
+class CapacitySweepConfig(JsonConfig):
+    """Fig. 5: C_t of a model for a budget of t optimizer steps (Definition D.1: random labels, no augmentation, the
+    largest n whose every tried labeling is memorized), then memorization and K-NN against B at fixed n (finite view
+    sets, labels preserved or each view its own). `train` gives the runs' data set, model, batch size, learning rate,
+    seed and device; their epochs, labels and augmentation are the experiment's."""
+
+    train: DeepTrainConfig = setting(factory=_small_model, help="The runs.")
+    steps: int = setting(100, help="Budget t in optimizer steps of every run.")
+    n: int = setting(128, help="Images n of the B sweep.")
+    Bs: tuple[int, ...] = setting((1, 2, 4, 8), flag="Bs", help="Comma-separated B of the sweep.")
+    n_max: int = setting(1024, help="Largest n the C_t search tries.")
+    repeats: int = setting(2, flag="capacity-repeats", help="Random labelings per n for C_t.")
+
+    def __post_init__(self) -> None:
+        if self.n < 2 or self.n_max < 2 or self.steps < 1 or not self.Bs or min(self.Bs) < 1 or self.repeats < 1:
+            raise BMError("need n >= 2, n_max >= 2, steps >= 1, capacity repeats >= 1 and every B >= 1")
+
+
+CAPACITY_FIXED = ("train.epochs", "train.label_noise", "train.random_classes", "train.augment", "train.views",
+                  "train.preserve_labels", "train.iid_subset", "train.subset", "train.snapshots",
+                  "train.checkpoint_every", "train.probe_every", "train.train_acc_every", "train.randaugment_mapping",
+                  "train.randaugment_strength", "train.randaugment_magnitude", "train.mix_targets", "train.mixup_alpha",
+                  "train.mixup_p", "train.mixup_lambda", "train.knn_bank")  # set by the experiment

@@ -98,7 +98,7 @@ def phase_finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
              for w, n, run in _online(plan)]
     toy_rows, toy_capacity = _toy(plan)
     _figure(rows, times, c_t, censored, toy_rows, toy_capacity, plan, folder / "figure")
-    fits = {key: fit_growth(times, key, FULL_SCALE, plan.scale.batch_size) for key in TRANSITION_KEYS}
+    fits = {key: fit_growth(times, key, FULL_SCALE, plan.scale.base.batch_size) for key in TRANSITION_KEYS}
     _transition_figure(times, fits, folder / "transition")
 
     def mean(key: str, above: bool) -> float | None:
@@ -148,8 +148,9 @@ def _transition_figure(times: list[dict], fits: dict, stem: Path) -> None:
                 scale = (w / FULL_SCALE["width"]) ** (f["exponent_width"] or 0.0)
                 ax.plot(ns, f["steps"][1] * (ns / FULL_SCALE["n"]) ** f["exponent_n"] * scale, ":", color=f"C{j}")
         ax.set(xscale="log", yscale="log", xlabel="training images n", ylabel="optimizer steps",
-               title=f"first step: {key}" + (f" (t ~ n^{f['exponent_n']:.2f})" if f else ""))
-        ax.legend(fontsize=7)
+               title=f"first step: {key}" + (f" (t ~ n^{f['exponent_n']:.2f})" if f else " (never crossed)"))
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
     save_figure(fig, stem)
 
 

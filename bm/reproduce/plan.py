@@ -15,7 +15,7 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from bm.deep.config import IMAGE_SIZES, PAPER, TRAIN_SIZES, DeepTrainConfig, ModelConfig
+from bm.deep.config import IMAGE_SIZES, PAPER, TRAIN_SIZES, DeepTrainConfig
 from bm.errors import BMError
 from bm.reproduce.scales import RECIPES, Scale, scale_for
 
@@ -79,12 +79,11 @@ class Plan:
             changes["augment"] = s.da
         if changes.get("augment") == "iid":
             changes.setdefault("subset", 0)
-        model_cfg = ModelConfig(arch=model, width=changes.pop("width", s.width),
-                                projector_width=changes.pop("projector_width", s.projector_width),
-                                num_classes=0, image_size=s.image_size or IMAGE_SIZES[dataset])
-        cfg = DeepTrainConfig(dataset=dataset, data_dir=str(self.data_dir), subset=changes.pop("subset", s.subset),
-                              model=model_cfg, batch_size=s.batch_size, lr=s.lr, mix_targets=s.mix_targets,
-                              mixup_lambda=s.mixup_lambda, knn_bank=s.knn_bank, device=self.device, **changes)
+        base = s.base
+        model_cfg = replace(base.model, arch=model, width=changes.pop("width", base.model.width),
+                            projector_width=changes.pop("projector_width", base.model.projector_width),
+                            image_size=s.image_size or IMAGE_SIZES[dataset])
+        cfg = replace(base, dataset=dataset, data_dir=str(self.data_dir), model=model_cfg, device=self.device, **changes)
         per_epoch = steps_per_epoch(cfg, TRAIN_SIZES[dataset])
 
         def every(steps: int) -> int:
@@ -121,9 +120,9 @@ def run_name(cfg: DeepTrainConfig, scale: Scale | None = None) -> str:
         parts.append(f"C{cfg.random_classes}")
     if cfg.snapshots:
         parts.append("snapshots")
-    if scale is not None and cfg.model.width != scale.width:
+    if scale is not None and cfg.model.width != scale.base.model.width:
         parts.append(f"width{cfg.model.width}")
-    if scale is not None and cfg.augment != "iid" and cfg.subset != scale.subset:
+    if scale is not None and cfg.augment != "iid" and cfg.subset != scale.base.subset:
         parts.append(f"n{cfg.subset or 'all'}")
     return "-".join(parts + [f"seed{cfg.seed}"])
 

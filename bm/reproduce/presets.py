@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bm.deep.capacity import capacity_and_sweep
-from bm.deep.config import TRAIN_SIZES, DeepTrainConfig, ModelConfig
+from bm.deep.config import TRAIN_SIZES, CapacitySweepConfig
 from bm.deep.geometry import rewind, run_geometry
 from bm.deep.probing import embedding_probe, network_at, plot_probe, probe_layers
 from bm.deep.train import memory_bank
@@ -389,7 +389,7 @@ def _table4_runs(plan: Plan) -> list[Run]:
 
 def _table4(plan: Plan, runs: list[Run], folder: Path) -> Result:
     s, B = plan.scale.iid
-    names = [f"i.i.d. augmentations (s = {s}, B = {B})"] * 2 + [f"{plan.scale.subset or 'all'} images + DA"] * 2
+    names = [f"i.i.d. augmentations (s = {s}, B = {B})"] * 2 + [f"{plan.scale.base.subset or 'all'} images + DA"] * 2
     rows = [{"protocol": name, "labels": labels, **final(plan, run)}
             for name, labels, run in zip(names, ("clean", "random") * 2, runs)]
     header = ["protocol", "labels", "K-NN (bank: trained images, Def. 4.1)", "K-NN (bank: all, released code)",
@@ -496,21 +496,17 @@ def _fig12(plan: Plan, runs: list[Run], folder: Path) -> Result:
 
 
 # ----------------------------------------------------------------------------- Fig. 5 and Fig. 13: own runners
-def _fig5_base(plan: Plan) -> tuple[DeepTrainConfig, dict]:
-    f = dict(plan.scale.fig5)
-    base = DeepTrainConfig(data_dir=str(plan.data_dir), model=ModelConfig(
-        width=f.pop("width"), projector_width=f.pop("projector_width"), num_classes=0),
-        batch_size=f.pop("batch_size"), lr=f.pop("lr"), device=plan.device)
-    return base, f
+def _fig5_config(plan: Plan) -> CapacitySweepConfig:
+    f = plan.scale.fig5
+    return replace(f, train=replace(f.train, data_dir=str(plan.data_dir), device=plan.device))
 
 
 def _fig5(plan: Plan, runs: list[Run], folder: Path) -> Result:
-    base, f = _fig5_base(plan)
-    record = capacity_and_sweep(base, plan.data["cifar10"], folder, f["steps"], f["n"], list(f["Bs"]), f["n_max"],
-                                f["repeats"])
+    config = _fig5_config(plan)
+    record = capacity_and_sweep(config, plan.data["cifar10"], folder)
     rows = [{**r, "capacity": record["capacity"], "knn_init": record["knn_init"],
              "knn_init_train": record["knn_init_train"]} for r in record["rows"]]
-    summary = [f"C_t = {record['capacity']} (t = {f['steps']} steps), n = {record['n']}, K-NN at init "
+    summary = [f"C_t = {record['capacity']} (t = {config.steps} steps), n = {record['n']}, K-NN at init "
                f"{record['knn_init']:.3f} (bank all) / {record['knn_init_train']:.3f} (bank: the n images)"] + [
         f"labels {'preserved' if p else 'own'}: " + ", ".join(
             f"B={r['B']} mem {r['memorization']:.2f} knn {r['knn']:.3f} / {r['knn_train']:.3f}" for r in rows
@@ -522,17 +518,13 @@ def _fig5(plan: Plan, runs: list[Run], folder: Path) -> Result:
 def _fig5_seconds(plan: Plan) -> float:
     """Fig. 5's work: 2 |Bs| sweep runs and about 2 repeats log2(n_max) capacity runs, t steps of a batch each."""
     f = plan.scale.fig5
-    runs = 2 * len(f["Bs"]) + 2 * f["repeats"] * math.log2(f["n_max"])
-    return runs * f["steps"] * f["batch_size"] / plan.scale.images_per_second
+    runs = 2 * len(f.Bs) + 2 * f.repeats * math.log2(f.n_max)
+    return runs * f.steps * f.train.batch_size / plan.scale.images_per_second
 
 
 def _fig5_command(plan: Plan, folder: Path) -> str:
-    base, f = _fig5_base(plan)
-    args = ["--data-dir", plan.data_dir, "--out", folder, "--width", base.model.width, "--projector-width",
-            base.model.projector_width, "--steps", f["steps"], "--batch-size", base.batch_size, "--lr", repr(base.lr),
-            "--n", f["n"], "--Bs", ",".join(map(str, f["Bs"])), "--n-max", f["n_max"], "--capacity-repeats", f["repeats"],
-            "--device", plan.device]
-    return "bm capacity deep " + " ".join(shlex.quote(str(a)) for a in args)
+    config = json.dumps(_fig5_config(plan).to_json(), sort_keys=True, separators=(",", ":"))
+    return f"bm capacity deep --config {shlex.quote(config)} --out {shlex.quote(str(folder))}"
 
 
 def _fig13(plan: Plan, runs: list[Run], folder: Path) -> Result:

@@ -18,8 +18,10 @@ A recipe is a named set of changes to the full scale (`RECIPES`): `table6` is th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
+from bm.deep.config import CapacitySweepConfig, DeepTrainConfig, ModelConfig
+from bm.configs import with_changes
 from bm.errors import BMError
 from bm.toy.config import ToyGridConfig
 
@@ -49,19 +51,12 @@ class PhaseGrid:
 @dataclass(frozen=True)
 class Scale:
     name: str
-    width: int  # encoder base width (ResNet18 / VGG: 64 as published)
-    projector_width: int  # hidden width w of the projector
+    base: DeepTrainConfig  # every run before a preset's changes: model, batch size, lr, subset, mixup, K-NN bank
     steps: int  # optimizer steps of every run (Definition D.1's budget t; the same in every cell of a comparison)
-    batch_size: int
-    lr: float
-    subset: int  # training images (0: all)
     image_size: int  # images resized to this side (0: the data set's own)
     da: str  # the augmentation protocol "DA" stands for in the presets
-    mix_targets: bool  # mixup mixes the targets too (ours) or keeps the first image's (the released code)
-    mixup_lambda: str  # one mixup lambda per sample (ours) or per batch (the released code)
     probe_steps: int  # optimizer steps between K-NN / Inv-Bias / invariance probes (rounded to whole epochs)
     train_acc_steps: int  # steps between memorization measurements (accuracy on the trained items)
-    knn_bank: str  # K-NN memory bank: the images trained on ("train") or every training image ("all")
     checkpoint_steps: int
     probe_pool: bool  # per-layer probes (Fig. 3): average-pool convolutional maps
     probe_sketch: int  # per-layer probes: flattened maps wider than this go through a fixed Gaussian sketch (0: none)
@@ -70,7 +65,7 @@ class Scale:
     random_classes: tuple[int | str, ...]  # Fig. 8
     randaugment_strengths: tuple[float, ...]  # Fig. 11: the released code's strength s in [0, 1]
     iid: tuple[int, int]  # Table 4: (s, B)
-    fig5: dict  # capacity_and_sweep arguments and the small model it uses
+    fig5: CapacitySweepConfig  # Fig. 5's model, budget and sweep (data_dir and device: the plan's)
     phase: PhaseGrid  # the phase preset (issue 24)
     benign_seeds: tuple[int, ...]  # the headline preset: seeds of the random-label DA run and its twin
     toy: ToyGridConfig  # Fig. 13 and the toy diagram beside the phase preset's
@@ -80,17 +75,28 @@ class Scale:
     rate_note: str  # where that figure comes from
 
 
+def _base(width: int, projector_width: int, **fields) -> DeepTrainConfig:
+    """A scale's run before a preset's changes (ours where the paper is silent: mixup one lambda per sample, targets
+    mixed; the K-NN bank of `knn` Definition 4.1's)."""
+    return DeepTrainConfig(model=ModelConfig(width=width, projector_width=projector_width, num_classes=0),
+                           mix_targets=True, mixup_lambda="sample", knn_bank="train", **fields)
+
+
+def _fig5(width: int, projector_width: int, batch_size: int, lr: float, **sweep) -> CapacitySweepConfig:
+    model = ModelConfig(width=width, projector_width=projector_width, num_classes=0)
+    return CapacitySweepConfig(DeepTrainConfig(model=model, batch_size=batch_size, lr=lr), **sweep)
+
+
 SCALES = {
     "full": Scale(
-        name="full", width=64, projector_width=65536, steps=5000 * 196, batch_size=256, lr=4e-3, subset=0,
-        image_size=0, da="ssl+mixup", mix_targets=True, mixup_lambda="sample", probe_steps=10 * 196, train_acc_steps=196, knn_bank="train",
+        name="full", base=_base(64, 65536, batch_size=256, lr=4e-3, subset=0), steps=5000 * 196,
+        image_size=0, da="ssl+mixup", probe_steps=10 * 196, train_acc_steps=196,
         checkpoint_steps=10 * 196, probe_pool=False, probe_sketch=4096,
         noise_levels=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0), projector_widths=(256, 1024, 4096, 16384, 65536),
         random_classes=(2, 10, 100, 1000, 10000, "per-sample"), randaugment_strengths=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
         iid=(1000, 50),
         # Fig. 5: "the same setup as in Sec. 4" (ResNet18, CIFAR-10, Table 6) for t = 5000 x 196 steps
-        fig5={"width": 64, "projector_width": 65536, "steps": 5000 * 196, "n": 50000, "Bs": (1, 2, 4, 8, 16, 32, 64),
-              "n_max": 50000, "repeats": 2, "batch_size": 256, "lr": 4e-3},
+        fig5=_fig5(64, 65536, 256, 4e-3, steps=5000 * 196, n=50000, Bs=(1, 2, 4, 8, 16, 32, 64), n_max=50000, repeats=2),
         phase=PhaseGrid(ns=(1000, 5000, 10000, 50000), Bs=(1, 2, 8, 64, ONLINE), widths=(16, 32, 64),
                         probe_steps=5 * 196, capacity_n_min=5000, capacity_points=4, capacity_repeats=2),
         benign_seeds=(0,), toy=ToyGridConfig(seeds=(0, 1, 2, 3, 4)), snapshots=(10, 50, 100, 250, 500),
@@ -98,12 +104,11 @@ SCALES = {
         images_per_second=20000.0, rate_note="H100, assumed (bf16 ResNet18; not measured here)",
     ),
     "mini": Scale(
-        name="mini", width=4, projector_width=4096, steps=1800 * 4, batch_size=32, lr=1e-3, subset=128,
-        image_size=0, da="ssl", mix_targets=True, mixup_lambda="sample", probe_steps=300 * 4, train_acc_steps=30 * 4, knn_bank="train",
+        name="mini", base=_base(4, 4096, batch_size=32, lr=1e-3, subset=128), steps=1800 * 4,
+        image_size=0, da="ssl", probe_steps=300 * 4, train_acc_steps=30 * 4,
         checkpoint_steps=100 * 4, probe_pool=False, probe_sketch=0, noise_levels=(0.0, 0.5, 1.0), projector_widths=(256, 1024, 4096),
         random_classes=(2, 10, 100, "per-sample"), randaugment_strengths=(0.0, 0.33, 0.67, 1.0), iid=(90, 50),
-        fig5={"width": 4, "projector_width": 512, "steps": 100, "n": 64, "Bs": (1, 2, 4, 8, 16), "n_max": 1024,
-              "repeats": 2, "batch_size": 128, "lr": 1e-3},
+        fig5=_fig5(4, 512, 128, 1e-3, steps=100, n=64, Bs=(1, 2, 4, 8, 16), n_max=1024, repeats=2),
         phase=PhaseGrid(ns=(32, 64, 128, 256), Bs=(1, 8, 64, ONLINE), widths=(2, 4, 8), probe_steps=400, capacity_n_min=512,
                         capacity_points=2, capacity_repeats=1),
         benign_seeds=(0, 1, 2), toy=ToyGridConfig(seeds=(0, 1, 2)), snapshots=(100, 400, 800),
@@ -116,7 +121,8 @@ SCALES = {
 
 @dataclass(frozen=True)
 class Recipe:
-    """A named protocol for the full scale: the Scale fields it changes and where they come from."""
+    """A named protocol for the full scale: the Scale fields it changes (dotted paths into the base run: base.lr) and
+    where they come from."""
 
     name: str
     source: str
@@ -131,8 +137,8 @@ RECIPES = {
                        "default 1e-6 reaches only SGD/LARS, not Adam), SSL augmentations without mixup, batch 256, "
                        "every run for 10000 epochs' steps, K-NN every 50 epochs; mixup, where asked for, as its code: "
                        "one lambda per batch, targets not mixed",
-                       {"lr": 3e-4, "da": "ssl", "mix_targets": False, "mixup_lambda": "batch", "steps": 10000 * 196,
-                        "probe_steps": 50 * 196}),
+                       {"base.lr": 3e-4, "da": "ssl", "base.mix_targets": False, "base.mixup_lambda": "batch",
+                        "steps": 10000 * 196, "probe_steps": 50 * 196}),
 }
 
 
@@ -154,4 +160,4 @@ def scale_for(scale: str, recipe: str | None = None) -> Scale:
         raise BMError(f"unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}")
     if scale != "full":
         raise BMError(f"--recipe chooses a full-scale protocol; the {scale} scale has its own (see bm reproduce --list)")
-    return replace(SCALES[scale], **RECIPES[recipe].changes)
+    return with_changes(SCALES[scale], RECIPES[recipe].changes)

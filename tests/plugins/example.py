@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from bm.configs import with_changes
 from bm.deep.catalog import DatasetEntry, ModelEntry, register_dataset, register_model
 from bm.deep.datasets import DatasetError, ImageSet
 from bm.deep.probing import ProbeData, probe_layers, register_probe
@@ -66,8 +67,9 @@ def centroid(d: ProbeData) -> dict[str, float]:
     return {"centroid_clean_test": float(((d.test_x @ means.T).argmax(1) == d.test_y).float().mean())}
 
 
-register_scale(replace(SCALES["mini"], name="example", width=8, projector_width=16, steps=8, batch_size=8, subset=32,
-                       image_size=0, probe_steps=8, train_acc_steps=4, checkpoint_steps=4))
+register_scale(replace(with_changes(SCALES["mini"], {"base.model.width": 8, "base.model.projector_width": 16,
+                                                    "base.batch_size": 8, "base.subset": 32}),
+                       name="example", steps=8, image_size=0, probe_steps=8, train_acc_steps=4, checkpoint_steps=4))
 
 
 def _runs(plan):

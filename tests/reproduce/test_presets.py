@@ -14,7 +14,7 @@ import bm.deep.train
 from bm.cli import main
 from bm.errors import BMError
 from bm.reproduce import PRESETS, SCALES, commands, estimate_seconds, make_plan
-from bm.deep.config import TRAIN_SIZES
+from bm.deep.config import TRAIN_SIZES, CapacitySweepConfig
 from bm.reproduce.plan import deep_train_command, steps_per_epoch
 from bm.toy.config import ToyGridConfig
 
@@ -33,18 +33,18 @@ def test_every_preset_expands_to_distinct_runs_at_its_scale(name, scale):
     s = SCALES[scale]
     phase = name == "phase"  # the phase preset varies n, B (finite views) and the width by design
     for r in runs:
-        assert (r.config.batch_size, r.config.lr) == (s.batch_size, s.lr)
-        assert r.config.model.width in (s.phase.widths if phase else (s.width,))
+        assert (r.config.batch_size, r.config.lr) == (s.base.batch_size, s.base.lr)
+        assert r.config.model.width in (s.phase.widths if phase else (s.base.model.width,))
         # every cell trains the scale's step budget, within one epoch, whatever its items per epoch
         per_epoch = steps_per_epoch(r.config, TRAIN_SIZES[r.config.dataset])
         assert s.steps <= r.config.epochs * per_epoch < s.steps + per_epoch
         assert r.config.augment != "DA" and (r.config.augment != s.da) == (r.config.augment in (
             "none", "iid", "randaugment", *(("finite",) if phase else ())))
         # iid draws from the whole set
-        assert r.config.subset in (s.phase.ns if phase else (0,) if r.config.augment == "iid" else (s.subset,))
-        assert (r.config.model.width == s.width and r.config.subset == s.subset) == (
+        assert r.config.subset in (s.phase.ns if phase else (0,) if r.config.augment == "iid" else (s.base.subset,))
+        assert (r.config.model.width == s.base.model.width and r.config.subset == s.base.subset) == (
             re.search(r"-width\d+|-n(\d+|all)-", r.name) is None) or r.config.augment == "iid"  # a run off the scale's width or n says so in its name
-        assert r.config.data_dir == "/data" and r.config.knn_bank == s.knn_bank
+        assert r.config.data_dir == "/data" and r.config.knn_bank == s.base.knn_bank
         assert plan.folder(r) == Path("/out") / scale / "runs" / r.name
     assert preset.kind in ("table", "figure") and estimate_seconds(preset, plan) > 0
     assert (not runs) == (preset.command is not None)  # presets without deep-train runs have their own command
@@ -207,9 +207,8 @@ def test_fig5_at_full_scale_is_the_papers_setup():
     Adam 4e-3, all of CIFAR-10 (the old full scale was width 16, projector 4096, t = 2000, n = 500)."""
     preset, plan = plan_of("fig5", "full")
     f = SCALES["full"].fig5
-    assert (f["width"], f["projector_width"], f["steps"], f["n"], f["batch_size"], f["lr"]) == (
+    assert (f.train.model.width, f.train.model.projector_width, f.steps, f.n, f.train.batch_size, f.train.lr) == (
         64, 65536, 5000 * 196, 50000, 256, 4e-3)
-    line = preset.command(plan, Path("/out/fig5"))
-    for flag, value in (("--width", "64"), ("--projector-width", "65536"), ("--steps", "980000"), ("--n", "50000"),
-                        ("--batch-size", "256")):
-        assert f"{flag} {value} " in line + " "
+    words = shlex.split(preset.command(plan, Path("/out/fig5")))  # the printed command carries that config whole
+    printed = CapacitySweepConfig.from_json(json.loads(words[words.index("--config") + 1]))
+    assert printed == replace(f, train=replace(f.train, data_dir="/data", device="cpu"))

@@ -6,6 +6,8 @@ from dataclasses import replace
 import pytest
 import torch
 
+from bm.configs import with_changes
+from bm.deep.config import CapacitySweepConfig, DeepTrainConfig, ModelConfig
 from bm.deep.datasets import load_dataset
 from bm.deep.probing import network_at
 from bm.deep.run import run_config
@@ -14,12 +16,13 @@ from bm.runs import read_csv_rows
 from tests.deep.test_datasets import write_cifar10
 from tests.test_cli import run
 
-TINY = replace(SCALES["mini"], name="tiny", width=4, projector_width=32, steps=6, batch_size=16, subset=40,
-               image_size=0, probe_steps=6, train_acc_steps=3, benign_seeds=(0, 1),
+TINY = replace(with_changes(SCALES["mini"], {"base.model.width": 4, "base.model.projector_width": 32, "base.batch_size": 16,
+                                             "base.subset": 40}), name="tiny", steps=6, image_size=0, probe_steps=6, train_acc_steps=3, benign_seeds=(0, 1),
                checkpoint_steps=3, noise_levels=(0.0, 1.0), projector_widths=(16, 32), snapshots=(1,), iid=(2, 2),
                geometry={"per_class": 3, "n_t": 10, "n_reps": 1, "max_rank": 1},
-               fig5={"width": 4, "projector_width": 32, "steps": 4, "n": 8, "Bs": (1, 2), "n_max": 8, "repeats": 1,
-                     "batch_size": 16, "lr": 1e-3})
+               fig5=CapacitySweepConfig(DeepTrainConfig(model=ModelConfig(width=4, projector_width=32, num_classes=0),
+                                                        batch_size=16, lr=1e-3), steps=4, n=8, Bs=(1, 2), n_max=8,
+                                        repeats=1))
 
 
 @pytest.fixture
