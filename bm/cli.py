@@ -354,13 +354,13 @@ def geometry(
     if not run.is_dir():
         raise BMError(f"{run} is not a folder; give a deep run folder or a toy-grid folder")
     if RunFolder(run).is_deep_run():
-        from bm.deep.geometry import run_geometry
+        from bm.deep.layer_geometry import run_geometry
 
         record = run_geometry(run, [n for n in layers.split(",") if n] or None, _csv(epochs, "epochs"),
                               project_dim=project_dim, device=device, **mftma)
         stem = run / "geometry"
     else:
-        from bm.toy.geometry import toy_geometry
+        from bm.toy.cell_geometry import toy_geometry
 
         if layers or epochs:
             raise BMError("--layers and --epochs apply to deep runs; a toy cell always gives input, embedding and "
@@ -391,7 +391,7 @@ def rewind_cmd(
     device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
 ) -> None:
     """Layer rewinding (Stephenson et al.): last k layers from epoch E, the rest from the end; rewind.json and a plot."""
-    from bm.deep.geometry import rewind
+    from bm.deep.rewind import rewind
 
     record = rewind(run, list(int_list(to_epoch, "to-epoch")), list(int_list(layers, "layers")), k, device)
     for r in record["rows"]:

@@ -1,4 +1,5 @@
-"""Figure files: every figure is written as PNG and PDF beside each other, then closed."""
+"""Figure files: every figure is written as PNG and PDF beside each other, then closed. The one place matplotlib's
+backend is chosen (Agg: files, no display); plotting modules take `plt` from here."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from bm.errors import BMError  # noqa: E402
 
-__all__ = ["save_figure"]
+__all__ = ["plt", "save_figure"]
 
 
 def save_figure(fig, stem: Path | str, dpi: int = 110) -> list[Path]:

@@ -17,7 +17,7 @@ import sys
 from bm.cli import int_list
 from bm.errors import BMError
 from bm.runs import write_csv_rows
-from bm.theory.geometry import manifold_geometry
+from bm.theory.mftma import manifold_geometry
 from bm.theory.separability import low_dimensional_clouds, simulated_capacity
 
 JUDGES = {"iid": ("iid", False), "both": ("both", False), "balanced + bias": ("balanced", True)}

@@ -26,7 +26,7 @@ from bm.deep.train import train_or_resume
 from bm.errors import BMError
 from bm.memory import deep_train_bytes, require_memory
 from bm.runs import RunFolder, prepare_run_folder, write_json
-from bm.sweep import plot_sweep
+from bm.sweep_figure import plot_sweep
 from bm.theory import estimate_capacity
 
 __all__ = ["b_sweep", "capacity_and_sweep", "deep_capacity"]
@@ -39,9 +39,10 @@ def budgeted(cfg: DeepTrainConfig, items: int, steps: int) -> DeepTrainConfig:
 
 
 def deep_capacity(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], out: Path, steps: int, n_max: int,
-                  repeats: int = 2, jobs=None, n_min: int = 1, points_per_round: int = 1) -> dict:
+                  repeats: int = 2, jobs=None, n_min: int = 1, points_per_round: int = 1, resolution: float = 0.0) -> dict:
     """Estimate C_t for `base` (its model, lr and batch size) and a budget of t = `steps`; writes capacity.json.
-    The search doubles n from `n_min`, then bisects, `points_per_round` sizes at a time (bm.theory.estimate_capacity).
+    The search doubles n from `n_min`, then bisects, `points_per_round` sizes at a time, until C_t is bracketed
+    within a factor 1 + `resolution` (0: exactly; bm.theory.estimate_capacity).
     `jobs` (bm.jobs.Jobs): the runs of each search round as jobs (they read their data from base.data_dir)."""
     cfg0 = replace(base, label_noise=1.0, augment="none", views=1)
 
@@ -59,7 +60,8 @@ def deep_capacity(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], out: P
         acc = [RunFolder(folder).metrics()[-1]["train_acc"] for _, folder in runs]
         return np.array(acc).reshape(len(ns), len(seeds))
 
-    est = estimate_capacity(fit, n_max=n_max, repeats=repeats, n_min=min(n_min, n_max), points_per_round=points_per_round)
+    est = estimate_capacity(fit, n_max=n_max, repeats=repeats, n_min=min(n_min, n_max), points_per_round=points_per_round,
+                            resolution=resolution)
     record = {**est.to_dict(), "rate": {str(n): r for n, r in est.rate.items()}, "budget_steps": steps,
               "config": cfg0.to_json(), "definition": "largest n whose every tried random labeling (no augmentation) "
               "reaches train accuracy 1 within the budget (Definition D.1)"}

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import torch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-
-from bm.deep.augment import SSLAugment  # noqa: E402
-from bm.deep.datasets import ImageSet  # noqa: E402
-from bm.deep.views import finite_views  # noqa: E402
-from bm.plotting import save_figure  # noqa: E402
+from bm.deep.augment import SSLAugment
+from bm.deep.datasets import ImageSet
+from bm.deep.views import finite_views
+from bm.plotting import plt, save_figure
 
 __all__ = ["augmentation_grid"]
 

@@ -14,22 +14,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import matplotlib
+import torch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-
-from bm.deep.datasets import ImageSet, load_dataset  # noqa: E402
-from bm.deep.models import Network  # noqa: E402
-from bm.deep.config import DeepTrainConfig  # noqa: E402
-from bm.deep.train import embed, memory_bank  # noqa: E402
-from bm.errors import BMError  # noqa: E402
-from bm.plotting import save_figure  # noqa: E402
-from bm.probe import knn_accuracy, knn_scores, linear_probe_accuracy  # noqa: E402
-from bm.registry import registrar  # noqa: E402
-from bm.deep.run import run_config  # noqa: E402
-from bm.runs import RunFolder, atomic_save, lock_folder, read_saved, write_json  # noqa: E402
+from bm.deep.datasets import ImageSet, load_dataset
+from bm.deep.models import Network
+from bm.deep.config import DeepTrainConfig
+from bm.deep.train import embed, memory_bank
+from bm.errors import BMError
+from bm.plotting import plt, save_figure
+from bm.probe import knn_accuracy, knn_scores, linear_probe_accuracy
+from bm.registry import registrar
+from bm.deep.run import run_config
+from bm.runs import RunFolder, atomic_save, lock_folder, read_saved, write_json
 
 __all__ = ["FITS", "PROBES", "ProbeData", "embedding_probe", "load_run", "network_at", "plot_probe", "probe_layers",
            "probe_run", "register_probe", "run_data"]

@@ -6,15 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from bm.errors import BMError  # noqa: E402
-from bm.plotting import save_figure  # noqa: E402
-from bm.runs import atomic_write_text, write_csv_rows  # noqa: E402
+from bm.errors import BMError
+from bm.plotting import plt, save_figure
+from bm.runs import atomic_write_text, write_csv_rows
 
 __all__ = ["Result", "markdown_table", "over_seeds", "plot_lines", "save"]
 

@@ -62,7 +62,7 @@ def _capacity(plan: Plan, folder: Path) -> dict:
     g, train = plan.scale.phase, plan.data["cifar10"][0]
     base = plan.run(label_noise=1.0, augment="none").config
     return deep_capacity(base, plan.data["cifar10"], folder / "capacity", plan.scale.steps, len(train),
-                         g.capacity_repeats, plan.jobs, g.capacity_n_min, g.capacity_points)
+                         g.capacity_repeats, plan.jobs, g.capacity_n_min, g.capacity_points, g.capacity_resolution)
 
 
 def _toy(plan: Plan) -> tuple[list[dict], int]:
@@ -79,7 +79,7 @@ def _toy(plan: Plan) -> tuple[list[dict], int]:
 def phase_finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
     """The grid's table, C_t and the verdict per cell (n B above or below C_t), the transition times, the figure."""
     capacity = _capacity(plan, folder)
-    c_t, censored = capacity["capacity"], capacity["censored"]
+    c_t, censored, failed = capacity["capacity"], capacity["censored"], capacity["failed_at"]
     rows = []
     for n, B, run in _grid(plan):
         history = metrics_of(plan, run)
@@ -87,7 +87,9 @@ def phase_finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
         embedding = [r["invariance"]["embedding"] for r in history if "invariance" in r]
         items = math.inf if B == ONLINE else n * B
         rows.append({"n": n, "B": "inf" if B == ONLINE else B, "items": "inf" if B == ONLINE else items,
-                     "above_capacity": items > c_t, "memorized": end["train_acc"],
+                     # n B past C_t: True beyond the smallest failure, False up to C_t, None inside the bracket
+                     "above_capacity": False if items <= c_t else (True if failed and items >= failed else None),
+                     "memorized": end["train_acc"],
                      "steps_to_memorize": end["steps_to_memorize"], "steps": end["steps"],
                      "knn_train": end["knn_train"], "knn_init_train": end["knn_init_train"],
                      "gain_train": end["knn_train"] - end["knn_init_train"], "knn_all": end["knn_all"],
@@ -97,7 +99,7 @@ def phase_finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
                                                      steps_per_epoch(run.config, TRAIN_SIZES[run.config.dataset]))}
              for w, n, run in _online(plan)]
     toy_rows, toy_capacity = _toy(plan)
-    _figure(rows, times, c_t, censored, toy_rows, toy_capacity, plan, folder / "figure")
+    _figure(rows, times, c_t, failed, toy_rows, toy_capacity, plan, folder / "figure")
     fits = {key: fit_growth(times, key, FULL_SCALE, plan.scale.base.batch_size) for key in TRANSITION_KEYS}
     _transition_figure(times, fits, folder / "transition")
 
@@ -105,7 +107,7 @@ def phase_finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
         values = [r[key] for r in rows if r["above_capacity"] == above and r["B"] != "inf"]
         return float(np.mean(values)) if values else None
 
-    bound = f">= {c_t}" if censored else str(c_t)
+    bound = f">= {c_t}" if censored else f"{c_t} (fails at {failed})"
     summary = [f"C_t = {bound} at t = {plan.scale.steps} steps (random labels, no augmentation; Definition D.1)",
                f"finite views, n B below C_t: memorized {mean('memorized', False) or float('nan'):.3f}, K-NN gain "
                f"(Def. 4.1) {mean('gain_train', False) or float('nan'):+.3f}; above C_t: memorized "
@@ -130,7 +132,7 @@ def phase_finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
 
 def _transition_figure(times: list[dict], fits: dict, stem: Path) -> None:
     """Crossing steps against n (log-log), one panel per crossing, one line per width, with the fitted power law."""
-    import matplotlib.pyplot as plt
+    from bm.plotting import plt
 
     from bm.plotting import save_figure
 
@@ -154,11 +156,11 @@ def _transition_figure(times: list[dict], fits: dict, stem: Path) -> None:
     save_figure(fig, stem)
 
 
-def _figure(rows: list[dict], times: list[dict], c_t: int, censored: bool, toy_rows: list[dict], toy_capacity: int,
-            plan: Plan, stem: Path) -> None:
+def _figure(rows: list[dict], times: list[dict], c_t: int, failed: int | None, toy_rows: list[dict],
+            toy_capacity: int, plan: Plan, stem: Path) -> None:
     """Heatmaps over n (x) and B (y, B = infinity on top) of memorization and the K-NN gains, the curve n B = C_t;
     memorization against n B with C_t marked; the toy model's gain heatmap with its own C_t."""
-    import matplotlib.pyplot as plt
+    from bm.plotting import plt
 
     from bm.plotting import save_figure
     from bm.toy.summary import boundary, summarize
@@ -180,12 +182,16 @@ def _figure(rows: list[dict], times: list[dict], c_t: int, censored: bool, toy_r
             for j in range(len(ns)):
                 ax.text(j, i, f"{z[i, j]:+.2f}" if lim is None else f"{z[i, j]:.2f}", ha="center", va="center",
                         fontsize=8, color="black" if lim is None or z[i, j] > 0.5 else "white")
-        # n B = C_t through the grid: B = C_t / n, placed on the grid's index axes by log interpolation
+        # n B = C_t through the grid: B = C_t / n, placed on the grid's index axes by log interpolation; C_t's
+        # bracket: the largest n memorized (dashed) and the smallest that failed (dotted)
         finite = [b for b in Bs if b != ONLINE]
         xs = np.linspace(0, len(ns) - 1, 50)
         curve_n = np.exp(np.interp(xs, range(len(ns)), np.log(ns)))
-        ys = np.interp(np.log(c_t / curve_n), np.log(finite), range(len(finite)), left=np.nan, right=np.nan)
-        ax.plot(xs, ys, "--", color="red", lw=2, label=f"n B = C_t {'>= ' if censored else '= '}{c_t}")
+        for value, style, text in ((c_t, "--", f"n B = {c_t} (memorized{'' if failed else '; C_t >= it'})"),
+                                   (failed, ":", f"n B = {failed} (failed)")):
+            if value:
+                ys = np.interp(np.log(value / curve_n), np.log(finite), range(len(finite)), left=np.nan, right=np.nan)
+                ax.plot(xs, ys, style, color="red", lw=2, label=text)
         ax.set(xticks=range(len(ns)), xticklabels=ns, yticks=range(len(Bs)), yticklabels=[label[b] for b in Bs],
                xlabel="training images n", ylabel="views per image B (inf: fresh views)", title=title)
         ax.legend(loc="upper right", fontsize=7)
@@ -194,7 +200,9 @@ def _figure(rows: list[dict], times: list[dict], c_t: int, censored: bool, toy_r
     for j, n in enumerate(ns):
         cells = [at[n, label[b]] for b in Bs if b != ONLINE]
         ax.plot([r["items"] for r in cells], [r["memorized"] for r in cells], marker="o", color=f"C{j}", label=f"n {n}")
-    ax.axvline(c_t, ls="--", color="red", label=f"C_t {'>= ' if censored else ''}{c_t}")
+    ax.axvline(c_t, ls="--", color="red", label=f"largest n memorized without augmentation: {c_t}")
+    if failed:
+        ax.axvline(failed, ls=":", color="red", label=f"smallest n that failed: {failed}")
     ax.set(xscale="log", xlabel="trained items n B", ylabel="memorized", ylim=(0, 1.02),
            title="finite view sets: memorization against n B")
     ax.legend(fontsize=7)

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from bm.deep.capacity import capacity_and_sweep
 from bm.deep.config import TRAIN_SIZES, CapacitySweepConfig
-from bm.deep.geometry import rewind, run_geometry
+from bm.deep.layer_geometry import run_geometry
+from bm.deep.rewind import rewind
 from bm.deep.probing import embedding_probe, network_at, plot_probe, probe_layers
 from bm.deep.train import memory_bank
 from bm.errors import BMError
@@ -142,7 +143,7 @@ def _benign_seeds(plan: Plan) -> tuple[int, ...]:
 
 
 def _benign(plan: Plan, runs: list[Run], folder: Path) -> Result:
-    import matplotlib.pyplot as plt
+    from bm.plotting import plt
     import numpy as np
 
     per_seed = []
@@ -250,7 +251,7 @@ def _table1(plan: Plan, runs: list[Run], folder: Path) -> Result:
 
 def _fig2(plan: Plan, runs: list[Run], folder: Path) -> Result:
     """Training curves of clean / random labels with and without augmentation: loss and memorization."""
-    import matplotlib.pyplot as plt
+    from bm.plotting import plt
 
     fig, (loss_ax, mem_ax) = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
     rows = []
@@ -286,7 +287,7 @@ def _fig3_runs(plan: Plan) -> list[Run]:
 
 def _fig3(plan: Plan, runs: list[Run], folder: Path) -> Result:
     """Per-layer K-NN fitted on the clean and on the random labels, at init, at every snapshot and at the end."""
-    import matplotlib.pyplot as plt
+    from bm.plotting import plt
 
     run = plan.folder(runs[0])
     record = probe_layers(run, None, ("clean", "random"), init=True, pool=plan.scale.probe_pool, sketch=plan.scale.probe_sketch, device=plan.device)
@@ -324,7 +325,7 @@ def _fig6_runs(plan: Plan) -> list[Run]:
 
 
 def _fig6(plan: Plan, runs: list[Run], folder: Path) -> Result:
-    import matplotlib.pyplot as plt
+    from bm.plotting import plt
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 3.8), constrained_layout=True)
     rows, summary = [], []
@@ -359,7 +360,7 @@ def _fig9_runs(plan: Plan) -> list[Run]:
 
 
 def _fig9(plan: Plan, runs: list[Run], folder: Path) -> Result:
-    import matplotlib.pyplot as plt
+    from bm.plotting import plt
 
     weights = (("random + DA", runs[0], "checkpoint"), ("random, no DA", runs[1], "checkpoint"), ("init", runs[0], "init"))
     rows = [{"target": target or "cifar10", "weights": w, "knn": _probe(plan, run, f"{file}.pt", target=target)}
@@ -448,7 +449,7 @@ _fig8_runs, _fig8_sweep = _sweep("random_classes", lambda p: p.scale.random_clas
 def _fig8(plan: Plan, runs: list[Run], folder: Path) -> Result:
     """The classes sweep, and per C' the unbiased Inv and Bias (online_estimates) and the Bias's between-true-class
     ("bad") part (Eq. B.4) over training (decomposition.png)."""
-    import matplotlib.pyplot as plt
+    from bm.plotting import plt
 
     result = _fig8_sweep(plan, runs, folder)
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8), constrained_layout=True)

@@ -17,7 +17,7 @@ from bm.theory.decomposition import (
     mse_decomposition,
     online_estimates,
 )
-from bm.theory.geometry import ManifoldGeometry, manifold_geometry
+from bm.theory.mftma import ManifoldGeometry, manifold_geometry
 from bm.theory.invariance import InvarianceAccumulator, normalized_invariance
 
 __all__ = [

@@ -52,6 +52,7 @@ class CapacityEstimate:
     threshold: float
     curve: dict[int, list[float]] = field(default_factory=dict)
     violations: list[tuple[int, int]] = field(default_factory=list)
+    failed_at: int | None = None  # the smallest n that failed (None: censored): C_t lies in [capacity, failed_at)
 
     @property
     def rate(self) -> dict[int, float]:
@@ -66,6 +67,7 @@ class CapacityEstimate:
             "curve": {str(n): a for n, a in sorted(self.curve.items())},
             "violations": [list(v) for v in self.violations],
             "monotone": not self.violations,
+            "failed_at": self.failed_at,
         }
 
 
@@ -77,6 +79,7 @@ def estimate_capacity(
     threshold: float = 1.0,
     n_min: int = 1,
     points_per_round: int = 1,
+    resolution: float = 0.0,
 ) -> CapacityEstimate:
     """Estimate C_t: exponential search from n_min (doubling), then bisection, up to n_max.
 
@@ -84,10 +87,14 @@ def estimate_capacity(
     checked afterwards and any contradiction is listed in `violations`. Each round asks `fit` for
     `points_per_round` values of n at once (1 gives plain doubling and bisection; more trades
     compute for fewer sequential rounds when `fit` trains models in parallel). R = `repeats`
-    labelings per n, seeds seed .. seed + R - 1.
+    labelings per n, seeds seed .. seed + R - 1. `resolution` r > 0 stops the bisection once the smallest failure is
+    at most (1 + r) times the largest success (C_t bracketed within a factor 1 + r, `failed_at` its upper end):
+    for models whose every fit costs a training run; 0 searches to the exact n.
     """
     if not 1 <= n_min <= n_max:
         raise BMError(f"need 1 <= n_min <= n_max, got n_min={n_min}, n_max={n_max}")
+    if not resolution >= 0:
+        raise BMError(f"resolution must be >= 0, got {resolution}")
     if repeats < 1 or points_per_round < 1:
         raise BMError(f"repeats and points_per_round must be >= 1, got {repeats} and {points_per_round}")
     seeds = list(range(seed, seed + repeats))
@@ -113,13 +120,14 @@ def estimate_capacity(
             batch.append(n)
             n = n_max if n < n_max < 2 * n else 2 * n
         lo, hi = scan(batch, lo, hi)
-    while hi is not None and hi - lo > 1:
+    while hi is not None and hi - lo > 1 and hi > (1 + resolution) * lo:
         k = min(points_per_round, hi - lo - 1)
         batch = sorted({lo + max(1, round((hi - lo) * (j + 1) / (k + 1))) for j in range(k)} - {hi})
         lo, hi = scan(batch, lo, hi)
     memorized = {m: memorizes(a, threshold) for m, a in curve.items()}
     violations = [(a, b) for a in sorted(curve) for b in sorted(curve) if a < b and memorized[b] and not memorized[a]]
-    return CapacityEstimate(capacity=lo, censored=hi is None, threshold=threshold, curve=curve, violations=violations)
+    return CapacityEstimate(capacity=lo, censored=hi is None, threshold=threshold, curve=curve, violations=violations,
+                            failed_at=hi)
 
 
 def _log_regions(m: np.ndarray, dim: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Manifold capacity by direct simulation: the judge of MFTMA (bm.theory.geometry) where theory is in doubt.
+"""Manifold capacity by direct simulation: the judge of MFTMA (bm.theory.mftma) where theory is in doubt.
 
 alpha_c = P / n* for P point clouds, where n* is the dimension at which half of the random dichotomies of the
 clouds (every point of a cloud gets its cloud's label +-1) are linearly separable (Gardner's definition, which

@@ -191,7 +191,7 @@ def _events(out: Path, steps: int, rows: list[dict], curves: list[dict]) -> None
 
 def sweep_record(folder: Path) -> dict:
     """Fig. 5 from a finished single-n grid: memorization and K-NN (means over seeds) against B; sweep.json + plot."""
-    from bm.sweep import plot_sweep
+    from bm.sweep_figure import plot_sweep
 
     rows = read_csv_rows(folder / "grid.csv")
     cells = summarize(rows)

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from bm.plotting import save_figure  # noqa: E402
-from bm.toy.summary import boundary, summarize  # noqa: E402
+from bm.plotting import plt, save_figure
+from bm.toy.summary import boundary, summarize
 
 __all__ = ["plot_heatmap"]
 

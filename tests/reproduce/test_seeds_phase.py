@@ -21,7 +21,7 @@ from tests.reproduce.test_runner import TINY
 from tests.test_cli import run
 
 PHASE = PhaseGrid(ns=(8, 16), Bs=(1, 2, ONLINE), widths=(2, 4), probe_steps=3, capacity_n_min=8, capacity_points=2,
-                  capacity_repeats=1)
+                  capacity_repeats=1, capacity_resolution=0.0)
 TOY = ToyGridConfig(ns=(4, 8), Bs=(1, 2), seeds=(0,), capacity_repeats=1, capacity_n_max=16,
                     train=ToyTrainConfig(steps=20, track_every=0))
 
@@ -117,11 +117,14 @@ def test_the_phase_preset_reads_every_cell_against_its_own_capacity(capsys, tiny
             history[-1]["knn_banks"]["train"] - history[0]["knn_banks"]["train"], abs=1e-12)
         assert float(r["invariance"]) == history[-1]["invariance"]["embedding"]
         items = math.inf if r["B"] == "inf" else int(r["n"]) * int(r["B"])
-        assert r["above_capacity"] == str(items > c_t)
+        failed = capacity["failed_at"]  # past C_t: beyond the smallest failure; unknown (empty) in the bracket
+        above = False if items <= c_t else (True if failed and items >= failed else None)
+        assert r["above_capacity"] == ("" if above is None else str(above))
     assert [(t["width"], t["n"]) for t in record["transition"]] == [(w, n) for w in PHASE.widths for n in PHASE.ns]
     assert (runs / "cifar10-resnet18-w32-noise1-ssl-width2-n8-seed0" / "checkpoint.pt").exists()
     assert {"figure.png", "figure.pdf"} <= set(record["outputs"])
-    assert record["summary"][0].startswith(f"C_t = {'>= ' if capacity['censored'] else ''}{c_t} at t = {TINY.steps} steps")
+    bound = f">= {c_t}" if capacity["censored"] else f"{c_t} (fails at {capacity['failed_at']})"
+    assert record["summary"][0].startswith(f"C_t = {bound} at t = {TINY.steps} steps")
     execute_notebook(out, "tiny")  # the analysis notebook on these results
 
 

@@ -1,4 +1,4 @@
-"""MFTMA (bm.theory.geometry): Cover's theorem, simulated capacity, monotonicity, exact anchors."""
+"""MFTMA (bm.theory.mftma): Cover's theorem, simulated capacity, monotonicity, exact anchors."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import torch
 
 from bm.errors import BMError
 from bm.theory import manifold_geometry
-from bm.theory.geometry import _correlation_cost, center_structure
+from bm.theory.mftma import _correlation_cost, center_structure
 from bm.theory.separability import low_dimensional_clouds, separable, simulated_capacity as simulated_alpha
 
 
@@ -147,7 +147,7 @@ def test_a_search_step_that_makes_the_basis_rank_deficient_ends_at_the_best_full
     returns orthonormal bases from the best full-rank point it evaluated instead of a traceback."""
     import numpy as np
 
-    import bm.theory.geometry as geometry
+    import bm.theory.mftma as geometry
 
     x = np.random.default_rng(0).normal(size=(6, 5))
     w0 = np.random.default_rng(1).normal(size=(2, 5, 2))

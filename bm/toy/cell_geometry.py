@@ -15,7 +15,7 @@ import torch
 
 from bm.configs import from_saved, read_config
 from bm.errors import BMError
-from bm.probe.geometry import groups_of, layer_geometry, plot_geometry
+from bm.probe.manifolds import groups_of, layer_geometry, plot_geometry
 from bm.runs import lock_folder, write_json
 from bm.toy.data import ToyMixture
 from bm.toy.grid import ToyGridConfig

@@ -10,15 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import torch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-
-from bm.errors import BMError  # noqa: E402
-from bm.plotting import save_figure  # noqa: E402
-from bm.theory import manifold_geometry  # noqa: E402
+from bm.errors import BMError
+from bm.plotting import plt, save_figure
+from bm.theory import manifold_geometry
 
 __all__ = ["QUANTITIES", "groups_of", "layer_geometry", "plot_geometry"]
 

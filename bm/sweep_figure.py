@@ -8,12 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from bm.plotting import save_figure  # noqa: E402
+from bm.plotting import plt, save_figure
 
 __all__ = ["plot_sweep"]
 

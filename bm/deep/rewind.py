@@ -1,72 +1,20 @@
-"""`bm geometry` and `bm rewind` for deep runs: per-layer MFTMA across epochs, and layer rewinding.
-
-Weights of a run by epoch: 0 is init.pt, E a snapshot_E.pt (kept with `--snapshots`), the last
-epoch checkpoint.pt. Features are flattened per image; layers wider than `project_dim` are
-mapped by a fixed Gaussian random projection to `project_dim` dimensions first (as Stephenson et
-al. 2021 do; it preserves the geometry up to 1 + O(1/sqrt(project_dim))).
-"""
+"""`bm rewind` (Stephenson et al. 2021): the last k parameterised layers of a deep run put back to their weights at an
+earlier epoch, the rest kept from the end; what that does to the K-NN, the network's own test accuracy and its
+memorization of the randomized examples."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+from bm.deep.models import Network
+from bm.deep.probing import load_run, run_data
+from bm.deep.train import embed
+from bm.errors import BMError
+from bm.plotting import plt, save_figure
+from bm.probe import knn_accuracy
+from bm.runs import lock_folder, write_json
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-
-from bm.deep.datasets import ImageSet  # noqa: E402
-from bm.deep.models import Network  # noqa: E402
-from bm.deep.probing import load_run, run_data  # noqa: E402
-from bm.deep.config import DeepTrainConfig  # noqa: E402
-from bm.deep.train import embed  # noqa: E402
-from bm.errors import BMError  # noqa: E402
-from bm.plotting import save_figure  # noqa: E402
-from bm.probe import knn_accuracy  # noqa: E402
-from bm.probe.geometry import groups_of, layer_geometry, plot_geometry  # noqa: E402
-from bm.runs import RunFolder, lock_folder, write_json  # noqa: E402
-
-__all__ = ["rewind", "run_geometry"]
-
-
-def _data(run: RunFolder, cfg: DeepTrainConfig) -> tuple[ImageSet, ImageSet, dict]:
-    return *run_data(cfg), run.labels(("labels", "randomized"))
-
-
-def _projected(x: torch.Tensor, dim: int, seed: int) -> torch.Tensor:
-    if not dim or x.shape[1] <= dim:
-        return x
-    gen = torch.Generator().manual_seed(seed)
-    return x @ (torch.randn(x.shape[1], dim, generator=gen) / dim**0.5)
-
-
-def run_geometry(path: Path, layers: list[str] | None = None, epochs: list[int] | None = None,
-                 classes: list[int] | None = None, per_class: int = 50, project_dim: int = 5000, n_t: int = 200,
-                 kappa: float = 0.0, n_reps: int = 10, max_rank: int | None = None, device: str = "cpu",
-                 min_rank: int = 1) -> dict:
-    """Per-layer, per-epoch MFTMA of a deep run; writes geometry.json and geometry.png/.pdf."""
-    run, cfg, _ = load_run(path)
-    lock_folder(run.path)  # it writes geometry.json into the run folder
-    train, _, labels = _data(run, cfg)
-    net = Network(cfg.model).to(device)
-    names = layers or net.layer_names
-    found = run.weight_files()
-    chosen = epochs if epochs is not None else list(found)
-    groups = groups_of(train.labels.cpu(), labels["labels"], labels["randomized"])
-    results: dict[str, dict] = {}
-    for epoch in chosen:
-        net.load_state_dict(run.weights(epoch, found))
-        feats = embed(net, train.images.to(device), names)
-        results[str(epoch)] = {
-            name: layer_geometry(_projected(feats[name].cpu(), project_dim, cfg.seed), groups, per_class, classes,
-                                 n_t=n_t, kappa=kappa, n_reps=n_reps, max_rank=max_rank, min_rank=min_rank, seed=cfg.seed)
-            for name in names}
-    record = {"run": str(run.path), "layers": names, "epochs": [str(e) for e in chosen], "per_class": per_class,
-              "project_dim": project_dim, "n_t": n_t, "kappa": kappa, "results": results}
-    write_json(run / "geometry.json", record)
-    plot_geometry(results, names, run / "geometry", f"{run.path.name}: MFTMA per layer (epochs by colour)")
-    return record
+__all__ = ["rewind"]
 
 
 def _units(net: Network) -> list[str]:
