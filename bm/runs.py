@@ -277,6 +277,8 @@ def prepare_run_folder(out: Path, config: dict[str, Any], extendable: tuple[str,
         if previous == config:
             return out
         changed = sorted(k for k in set(previous) | set(config) if previous.get(k) != config.get(k))
+        if not changed:  # the same run; only keys that are None in one config are absent from the other
+            return out
         moved = [k for k in changed if k in runtime]  # a runtime key an older config lacked counts as moved
         grown = [k for k in changed if k not in moved]
         if changed and set(grown) <= set(extendable) and all(

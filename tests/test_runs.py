@@ -60,3 +60,21 @@ def test_metrics_drop_a_torn_last_line_and_refuse_a_damaged_one(tmp_path):
     (tmp_path / "metrics.jsonl").write_text('{"epoch": 0}\n{"epo\n{"epoch": 2}\n')
     with pytest.raises(RunFolderError, match="line 2 is not a JSON record"):
         RunFolder(tmp_path).metrics()
+
+
+def test_a_folder_from_before_a_new_runtime_key_is_the_same_run(tmp_path):
+    """A preset folder written before `seeds` existed: the same preset without --seeds (None) is the same run, and
+    with --seeds the change is recorded as a runtime one; any other change is still refused."""
+    import json
+
+    from bm.runs import RunFolderError, prepare_run_folder
+
+    prepare_run_folder(tmp_path, {"preset": "fig8", "runs": ["a"]}, runtime=("runs", "seeds"))
+    (tmp_path / "table.csv").write_text("x\n")  # it produced something: a different config is refused
+    before = (tmp_path / "config.json").read_text()
+    prepare_run_folder(tmp_path, {"preset": "fig8", "runs": ["a"], "seeds": None}, runtime=("runs", "seeds"))
+    assert (tmp_path / "config.json").read_text() == before
+    prepare_run_folder(tmp_path, {"preset": "fig8", "runs": ["a"], "seeds": [0, 1]}, runtime=("runs", "seeds"))
+    assert json.loads((tmp_path / "config.json").read_text())["runtime"] == [{"seeds": [None, [0, 1]]}]
+    with pytest.raises(RunFolderError, match="differs in: preset"):
+        prepare_run_folder(tmp_path, {"preset": "fig7", "runs": ["a"], "seeds": [0, 1]}, runtime=("runs", "seeds"))
