@@ -1,9 +1,8 @@
 """Registries: a new augmentation protocol or probe is one decorated function, and every entry point sees it."""
 
 import pytest
-import torch
 
-from bm.deep.probing import PROBES, ProbeData, probe_layers, register_probe
+from bm.deep.probing import PROBES, probe_layers, register_probe
 from bm.deep.views import PROTOCOLS, register_protocol
 from bm.errors import BMError
 
@@ -19,17 +18,14 @@ def test_a_registered_protocol_trains_and_a_registered_probe_runs(tmp_path):
     write_cifar10(tmp_path / "data", per_batch=4)
     seen = []
 
+    from tests.plugins.functions import centroid, hflip as flip
+
     @register_protocol("hflip")
     def hflip(images, generator, targets, options):
         seen.append(images.shape[0])
-        flip = torch.rand(images.shape[0], generator=generator, device=images.device) < 0.5
-        x = images.float() / 255
-        return torch.where(flip[:, None, None, None], x.flip(-1), x), targets, None
+        return flip(images, generator, targets, options)
 
-    @register_probe("centroid")
-    def centroid(d: ProbeData) -> dict[str, float]:
-        means = torch.stack([d.train_x[d.train_y == c].mean(0) for c in range(int(d.train_y.max()) + 1)])
-        return {"centroid_clean_test": float(((d.test_x @ means.T).argmax(1) == d.test_y).float().mean())}
+    register_probe("centroid")(centroid)
 
     try:
         cfg = DeepTrainConfig(data_dir=str(tmp_path / "data"), augment="hflip", epochs=1, batch_size=8,

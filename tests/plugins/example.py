@@ -11,12 +11,13 @@ from torch import nn
 from bm.configs import with_changes
 from bm.deep.catalog import DatasetEntry, ModelEntry, register_dataset, register_model
 from bm.deep.datasets import DatasetError, ImageSet
-from bm.deep.probing import ProbeData, probe_layers, register_probe
+from bm.deep.probing import probe_layers, register_probe
 from bm.deep.views import register_protocol
 from bm.reproduce.outputs import Result
 from bm.reproduce.presets import Preset, register_preset
 from bm.reproduce.readout import final
 from bm.reproduce.scales import SCALES, register_scale
+from tests.plugins.functions import centroid, hflip
 
 SIDE, CLASSES = 16, 4
 
@@ -54,17 +55,8 @@ register_dataset("stripes", DatasetEntry("stripes", "stripes/{train,test}_{x,y}.
 register_model("tiny-cnn", ModelEntry(tiny_cnn))
 
 
-@register_protocol("hflip")
-def hflip(images, generator, targets, options):
-    flip = torch.rand(images.shape[0], generator=generator, device=images.device) < 0.5
-    x = images.float() / 255
-    return torch.where(flip[:, None, None, None], x.flip(-1), x), targets, None
-
-
-@register_probe("centroid")
-def centroid(d: ProbeData) -> dict[str, float]:
-    means = torch.stack([d.train_x[d.train_y == c].mean(0) for c in range(int(d.train_y.max()) + 1)])
-    return {"centroid_clean_test": float(((d.test_x @ means.T).argmax(1) == d.test_y).float().mean())}
+register_protocol("hflip")(hflip)
+register_probe("centroid")(centroid)
 
 
 register_scale(replace(with_changes(SCALES["mini"], {"base.model.width": 8, "base.model.projector_width": 16,
