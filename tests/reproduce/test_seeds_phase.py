@@ -3,6 +3,7 @@
 import json
 import math
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -54,7 +55,6 @@ def test_over_seeds_is_numpys_mean_and_std_row_by_row():
 
 
 def test_seeds_choose_the_runs_of_every_preset():
-    from pathlib import Path
 
     from bm.reproduce import make_plan
 
@@ -126,12 +126,17 @@ def test_the_phase_preset_reads_every_cell_against_its_own_capacity(capsys, tiny
     bound = f">= {c_t}" if capacity["censored"] else f"{c_t} (fails at {capacity['failed_at']})"
     assert record["summary"][0].startswith(f"C_t = {bound} at t = {TINY.steps} steps")
     execute_notebook(out, "tiny")  # the analysis notebook on these results
+    import runpy
+
+    runpy.run_path(str(Path(__file__).parents[2] / "scripts" / "phase_tables.py"), run_name="phase_tables")["main"](folder)
+    printed = capsys.readouterr().out
+    assert f"largest n memorized {c_t}" in printed and "| width | n | memorized_0.5 |" in printed  # crossings: columns
+    assert printed.count("\n| 16 | inf |") == 1 and "| 4 | 8 |" in printed  # the grid's n = 16 online cell, a width-4 row
 
 
 def execute_notebook(out, scale):
     """Run examples/analysis.ipynb in a real Jupyter kernel on the results under `out`; a failing cell fails."""
     import os
-    from pathlib import Path
 
     import nbformat
     from nbclient import NotebookClient

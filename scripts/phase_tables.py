@@ -1,0 +1,44 @@
+"""Markdown tables of a finished phase preset (its result.json), for docs/benign-transition.md and the README.
+
+    python scripts/phase_tables.py runs/reproduce/mini/phase
+
+prints the grid (memorization, K-NN gains under both banks, invariance, position against C_t), the transition
+table and the power-law fits, every number read from the preset's own outputs.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+from bm.reproduce.outputs import markdown_table
+from bm.reproduce.transition import TRANSITION_KEYS
+from bm.runs import read_csv_rows
+
+
+def main(folder: Path) -> None:
+    record = json.loads((folder / "result.json").read_text())
+    cap = record["capacity"]
+    rows = read_csv_rows(folder / "table.csv")
+    print(f"C_t: largest n memorized {cap['capacity']}, smallest n that failed {cap['failed_at']} "
+          f"(budget {cap['budget_steps']} steps; curve {cap['curve']})\n")
+    print(markdown_table(["n", "B", "n B", "past C_t", "memorized", "step >= 0.99", "K-NN (Def. 4.1)", "gain",
+                          "K-NN (bank all)", "gain (all)", "invariance (init -> end)"],
+                         [[r["n"], r["B"], r["items"], r["above_capacity"] or "in bracket", float(r["memorized"]),
+                           r["steps_to_memorize"] or "-", float(r["knn_train"]), f"{float(r['gain_train']):+.3f}",
+                           float(r["knn_all"]), f"{float(r['gain_all']):+.3f}",
+                           f"{float(r['invariance_init']):.3f} -> {float(r['invariance']):.3f}"] for r in rows]))
+    times = record["transition"]
+    print(markdown_table(["width", "n", *TRANSITION_KEYS, "K-NN init", "K-NN final", "memorized", "probe every"],
+                         [[t["width"], t["n"], *(t[k] if t[k] is not None else "never" for k in TRANSITION_KEYS),
+                           t["knn_init"], t["knn_final"], t["memorized"], t["probe_steps"]] for t in times]))
+    fits = [(k, f) for k, f in record["fits"].items()]
+    print(markdown_table(["crossing", "runs", "exponent of n", "steps at n = 50,000 (95%)",
+                          "epochs at n = 50,000 if images seen carry over (95%)"],
+                         [[k, f["runs"], f"{f['exponent_n']:.2f} +- {f['se_n']:.2f}",
+                           f"{f['steps'][1]:.3g} ({f['steps'][0]:.3g} .. {f['steps'][2]:.3g})",
+                           f"{f['epochs'][1]:.3g} ({f['epochs'][0]:.3g} .. {f['epochs'][2]:.3g})"] if f else
+                          [k, "-", "too few crossings", "-", "-"] for k, f in fits]))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
