@@ -5,7 +5,7 @@ Library errors (BMError) and bad arguments end as one line on stderr and exit co
 
 from __future__ import annotations
 
-import inspect
+import functools
 import json
 import os
 import sys
@@ -19,8 +19,8 @@ import typer.core
 from bm import __version__
 from bm.errors import BMError
 from bm.deep.config import CAPACITY_FIXED, CapacitySweepConfig, DeepTrainConfig
-from bm.jobs import SlurmOptions
-from bm.options import config_options, int_list, with_parameters
+from bm.jobs import Jobs
+from bm.options import config_options, int_list
 from bm.plugins import load_plugins
 from bm.reproduce.plan import NAMED, named_config
 from bm.reproduce.scales import RECIPES
@@ -79,50 +79,33 @@ def _progress():
         yield start
 
 
-SLURM = SlurmOptions()  # the defaults
-JOB_OPTIONS = [  # (name, type, default, help): the options of every command that runs independent pieces as jobs
-    ("launcher", Optional[str], None, "Run the independent pieces as submitit jobs: debug (in this process), local "
-     "(subprocesses, --max-parallel at once) or slurm (one job array, with the --slurm-* options). Needs the slurm "
-     "extra."),
-    ("max_parallel", int, 2, "--launcher local: jobs at once."),
-    ("slurm_partition", Optional[str], None, "SLURM partition."),
-    ("slurm_gpus_per_task", int, SLURM.gpus_per_task, "SLURM GPUs per task."),
-    ("slurm_time", int, SLURM.time_min, "SLURM time limit per task, minutes (a task reaching it is checkpointed and requeued)."),
-    ("slurm_account", Optional[str], None, "SLURM account."),
-    ("slurm_array_parallelism", int, SLURM.array_parallelism, "SLURM: tasks of the array running at once."),
-    ("slurm_extra", Optional[list[str]], None, "Any other sbatch option as KEY=VALUE (repeatable)."),
-]
-
-
 def _with_jobs(command):
-    """Give `command` the JOB_OPTIONS (read back by `_jobs(ctx)`) without repeating them in its signature."""
-    extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
-                               annotation=Annotated[kind, typer.Option(help=help)])
-             for name, kind, default, help in JOB_OPTIONS]
-    return with_parameters(command, extra, lambda kwargs: [kwargs.pop(name, None) for name, *_ in JOB_OPTIONS] and {})
+    """Give `command` the options of bm.jobs.Jobs (--launcher, --max-parallel, --slurm-*), as its `jobs` (None: no
+    launcher), checked before anything is written (--slurm-* only with --launcher slurm)."""
+
+    def jobs(given: dict) -> Jobs | None:
+        from bm.configs import with_changes
+
+        if given.get("launcher") != "slurm" and any(k.startswith("slurm.") for k in given):
+            raise BMError("--slurm-* options apply to --launcher slurm")
+        chosen = with_changes(Jobs(), given)
+        return None if chosen.launcher is None else chosen
+
+    return config_options(Jobs, into="jobs")(_converted(command, "jobs", jobs))
+
+
+def _converted(command, name: str, convert):
+    """`command` whose keyword argument `name` is convert(value) when it runs."""
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        kwargs[name] = convert(kwargs[name])
+        return command(*args, **kwargs)
+
+    return run
 
 
 THREADS = typer.Option(help="CPU threads of the toy trainer (0: the faster of 1 and torch's default, timed on 40 "
                                 "steps of this grid; results do not depend on it).")
-
-
-def _jobs(ctx: typer.Context):
-    """The command's --launcher, --max-parallel and --slurm-* options as a bm.jobs.Jobs (None: no launcher),
-    checked (by Jobs, and --slurm-* only with slurm) before anything is written."""
-    from bm.jobs import Jobs
-
-    p = ctx.params
-    if p["launcher"] != "slurm" and any(name.startswith("slurm_") for name in _given(ctx)):
-        raise BMError("--slurm-* options apply to --launcher slurm")
-    if p["launcher"] is None:
-        return None
-    pairs = p["slurm_extra"] or []
-    if any("=" not in kv for kv in pairs):
-        raise BMError("--slurm-extra takes KEY=VALUE")
-    extra = dict(kv.split("=", 1) for kv in pairs)
-    slurm = SlurmOptions(p["slurm_partition"], p["slurm_gpus_per_task"], p["slurm_time"], p["slurm_account"],
-                         p["slurm_array_parallelism"], extra)
-    return Jobs(p["launcher"], p["max_parallel"], slurm)
 
 
 def _threads(requested: int) -> int:
@@ -137,7 +120,7 @@ QUICK = ToyGridConfig(ns=(8, 32, 128), Bs=(1, 8, 64), seeds=(0,), capacity_repea
 @_with_jobs
 @config_options(ToyGridConfig)
 def toy_grid(
-    ctx: typer.Context,
+    jobs: Optional[Jobs],
     changes: dict,
     out: Annotated[Path, typer.Option(help="Output folder (config.json, grid.csv, capacity.json, heatmap.png/.pdf).")] = Path("runs/toy-grid"),
     config: Annotated[Optional[str], typer.Option(help="A config JSON file, a grid folder (its config.json) or inline JSON; flags given with it override its fields.")] = None,
@@ -157,7 +140,6 @@ def toy_grid(
 
     if config is not None and quick:
         raise BMError("give --config or --quick, not both")
-    jobs = _jobs(ctx)
     base = ToyGridConfig.from_json(read_config(config)) if config is not None else QUICK if quick else ToyGridConfig()
     config = with_changes(base, changes)
     said = []
@@ -214,12 +196,6 @@ def _deep_config(changes: dict, preset: str | None, recipe: str | None, config: 
     if config is None and "model.image_size" not in changes:  # a named config follows the data set's own image size
         changes["model.image_size"] = IMAGE_SIZES.get(changes.get("dataset", base.dataset), 32)
     return with_changes(base, changes)
-
-
-def _given(ctx: typer.Context) -> dict:
-    """The options given on the command line (not defaulted), by parameter name."""
-    return {name: value for name, value in ctx.params.items()
-            if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"}  # typer vendors click's enum
 
 
 @app.command("deep-train", cls=_Command)
@@ -440,7 +416,7 @@ def capacity_toy(
 @_with_jobs
 @config_options(CapacitySweepConfig, skip=CAPACITY_FIXED)
 def capacity_deep(
-    ctx: typer.Context,
+    jobs: Optional[Jobs],
     changes: dict,
     out: Annotated[Path, typer.Option(help="Output folder (one run folder per fit under runs/).")] = Path("runs/capacity-deep"),
     config: Annotated[Optional[str], typer.Option(help="A CapacitySweepConfig JSON file or inline JSON (bm reproduce fig5 --print-commands); flags given with it override its fields.")] = None,
@@ -456,7 +432,6 @@ def capacity_deep(
     if config is None and "train.model.image_size" not in changes:  # the data set's own image size
         changes["train.model.image_size"] = IMAGE_SIZES.get(changes.get("train.dataset", base.train.dataset), 32)
     cfg = with_changes(base, changes)
-    jobs = _jobs(ctx)
     t = cfg.train
     data = (load_dataset(t.dataset, Path(t.data_dir), "train", download), load_dataset(t.dataset, Path(t.data_dir), "test"))
     _echo_sweep(capacity_and_sweep(cfg, data, out, jobs), out)
@@ -469,7 +444,7 @@ def _duration(seconds: float) -> str:
 @app.command("reproduce", cls=_Command)
 @_with_jobs
 def reproduce_cmd(
-    ctx: typer.Context,
+    jobs: Optional[Jobs],
     name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="Preset (see --list).")] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the presets, their runs and expected times, and exit.")] = False,
     scale: Annotated[str, typer.Option(help="full (the paper's models and data, a GPU) or mini (cifar-10-mini-sized data, CPU-sized models).")] = "full",
@@ -525,7 +500,6 @@ def reproduce_cmd(
         preset, plan = make_plan(name, scale, data_dir, out, device, chosen, recipe, seed_list)
         typer.echo("\n".join(commands(preset, plan)))
         return
-    jobs = _jobs(ctx)
     if jobs is not None and name in PRESETS and PRESETS[name].command is not None:
         raise BMError(f"{name} is one job of its own (bm reproduce {name} --print-commands shows it): run it without "
                       "--launcher, or give that command --launcher")

@@ -4,8 +4,9 @@ every command that launches jobs takes. Torch-free; bm.launch runs the jobs."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from bm.configs import setting
 from bm.errors import BMError
 
 __all__ = ["LAUNCHERS", "Jobs", "SlurmOptions"]
@@ -15,12 +16,15 @@ LAUNCHERS = ("debug", "local", "slurm")
 
 @dataclass(frozen=True)
 class SlurmOptions:
-    partition: str | None = None
-    gpus_per_task: int = 1
-    time_min: int = 24 * 60
-    account: str | None = None
-    array_parallelism: int = 64
-    extra: dict[str, str] = field(default_factory=dict)  # any other sbatch option, KEY=VALUE
+    partition: str | None = setting(None, flag="slurm-partition", help="SLURM partition.")
+    gpus_per_task: int = setting(1, flag="slurm-gpus-per-task", help="SLURM GPUs per task.")
+    time_min: int = setting(24 * 60, flag="slurm-time", help="SLURM time limit per task, minutes (a task reaching it "
+                                                            "is checkpointed and requeued).")
+    account: str | None = setting(None, flag="slurm-account", help="SLURM account.")
+    array_parallelism: int = setting(64, flag="slurm-array-parallelism", help="SLURM: tasks of the array running at "
+                                                                              "once.")
+    extra: dict[str, str] = setting(factory=dict, flag="slurm-extra", help="Any other sbatch option as KEY=VALUE "
+                                                                           "(repeatable).")
 
     def parameters(self) -> dict:
         params = {"slurm_gpus_per_task": self.gpus_per_task, "timeout_min": self.time_min,
@@ -37,17 +41,22 @@ class SlurmOptions:
 @dataclass(frozen=True)
 class Jobs:
     """How independent pieces of work run: `launcher` debug (in this process), local (subprocesses, at most
-    `max_parallel` alive) or slurm (one job array submitted with `slurm`). Checked on construction (one BMError)."""
+    `max_parallel` alive) or slurm (one job array submitted with `slurm`); None: none, the work runs in the calling
+    process. Checked on construction (one BMError)."""
 
-    launcher: str
-    max_parallel: int = 2
-    slurm: SlurmOptions = field(default_factory=SlurmOptions)
+    launcher: str | None = setting(None, help="Run the independent pieces as submitit jobs: debug (in this process), "
+                                   "local (subprocesses, --max-parallel at once) or slurm (one job array, with the "
+                                   "--slurm-* options). Needs the slurm extra.")
+    max_parallel: int = setting(2, help="--launcher local: jobs at once.")
+    slurm: SlurmOptions = setting(factory=SlurmOptions, help="The SLURM parameters.")
 
     def __post_init__(self) -> None:
-        if self.launcher not in LAUNCHERS:
+        if self.launcher is not None and self.launcher not in LAUNCHERS:
             raise BMError(f"unknown launcher {self.launcher!r}; choose one of {', '.join(LAUNCHERS)}")
         if self.max_parallel < 1:
             raise BMError(f"--max-parallel must be >= 1, got {self.max_parallel}")
+        if self.launcher != "slurm" and self.slurm != SlurmOptions():
+            raise BMError("--slurm-* options apply to --launcher slurm")
 
     @property
     def threads(self) -> int | None:

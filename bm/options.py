@@ -40,8 +40,10 @@ def _kinds(hint: Any) -> set:
     return set() if hint is type(None) else {typing.get_origin(hint) or hint}
 
 
-def _cli_type(s: Setting) -> type:
+def _cli_type(s: Setting) -> Any:
     kinds = _kinds(s.hint)
+    if kinds == {dict}:
+        return list[str]  # a repeatable KEY=VALUE option
     return next(iter(kinds)) if len(kinds) == 1 and kinds <= {bool, int, float, str} else str
 
 
@@ -49,6 +51,10 @@ def _parse(s: Setting, value: Any) -> Any:
     """A flag's value as its field holds it: comma lists as tuples ("" the empty one), int | str as an int where
     it reads as one."""
     kinds = _kinds(s.hint)
+    if kinds == {dict}:
+        if any("=" not in kv for kv in value):
+            raise BMError(f"--{s.flag} takes KEY=VALUE")
+        return dict(kv.split("=", 1) for kv in value)
     if tuple in kinds:
         return int_list(value, s.flag) if value.strip() else ()
     if _cli_type(s) is str and int in kinds:
@@ -66,12 +72,13 @@ def _default(s: Setting, named: dict[str, Any]) -> str:
     if len(set(values.values())) > 1:
         return " (default: " + " / ".join(f"{v or '-'} ({name})" for name, v in values.items()) + ")"
     value = next(iter(values.values()))
-    return "" if value in ("None", "", "()") else f" (default: {value})"
+    return "" if value in ("None", "", "()", "{}") else f" (default: {value})"
 
 
-def with_parameters(command, extra: list[inspect.Parameter], take) -> Any:
-    """`command` with keyword parameters `extra` added to its signature (typer reads them as options); before it
-    runs, take(kwargs) pops their values and returns the keyword arguments to add."""
+def with_parameters(command, extra: list[inspect.Parameter], take, into: str | None = None) -> Any:
+    """`command` with keyword parameters `extra` added to its signature (typer reads them as options) and its own
+    parameter `into` (which take fills) taken out of it; before it runs, take(kwargs) pops their values and returns
+    the keyword arguments to add."""
     signature = inspect.signature(command, eval_str=True)
     names = {p.name for p in extra}
 
@@ -80,17 +87,16 @@ def with_parameters(command, extra: list[inspect.Parameter], take) -> Any:
         added = take(kwargs)
         return command(*args, **{k: v for k, v in kwargs.items() if k not in names}, **added)
 
-    own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in signature.parameters.values()
-           if p.name not in ("changes",)]
+    own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in signature.parameters.values() if p.name != into]
     run.__signature__ = signature.replace(parameters=own + extra)
     run.__annotations__ = {p.name: p.annotation for p in run.__signature__.parameters.values()}
     return run
 
 
-def config_options(cls: type, skip: tuple[str, ...] = (), named: dict[str, Any] | None = None):
+def config_options(cls: type, skip: tuple[str, ...] = (), named: dict[str, Any] | None = None, into: str = "changes"):
     """Decorator: one option per leaf setting of `cls` (but the dotted paths in `skip`), handed to the command as
-    `changes` {path: value}; help shows the default of each of the `named` base configs the command starts from
-    (name -> instance; default: {"default": cls()}), once where they agree."""
+    its parameter `into` = {path: value}; help shows the default of each of the `named` base configs the command
+    starts from (name -> instance; default: {"default": cls()}), once where they agree."""
     named = named or {"default": cls()}
     chosen = [s for s in settings(cls) if s.path not in skip]
 
@@ -101,10 +107,10 @@ def config_options(cls: type, skip: tuple[str, ...] = (), named: dict[str, Any] 
                                  annotation=Annotated[Optional[_cli_type(s)], option])
 
     def take(kwargs: dict) -> dict:
-        values = {s: kwargs.pop(s.path.replace(".", "__"), None) for s in chosen}
-        return {"changes": {s.path: _parse(s, v) for s, v in values.items() if v is not None}}
+        values = [(s, kwargs.pop(s.path.replace(".", "__"), None)) for s in chosen]
+        return {into: {s.path: _parse(s, v) for s, v in values if v is not None}}
 
     def decorate(command):
-        return with_parameters(command, [parameter(s) for s in chosen], take)
+        return with_parameters(command, [parameter(s) for s in chosen], take, into)
 
     return decorate
