@@ -325,7 +325,8 @@ def geometry(
         raise BMError("--samples-per-class must be >= 2, --n-t and --reps >= 1")
     mftma = dict(classes=_csv(classes, "classes"), per_class=samples_per_class, n_t=n_t, kappa=kappa, n_reps=reps,
                  max_rank=max_rank, min_rank=min_rank)
-    from bm.runs import RunFolder
+    from bm.probe.manifolds import write_geometry
+    from bm.runs import RunFolder, lock_folder
 
     if not run.is_dir():
         raise BMError(f"{run} is not a folder; give a deep run folder or a toy-grid folder")
@@ -334,7 +335,7 @@ def geometry(
 
         record = run_geometry(run, [n for n in layers.split(",") if n] or None, _csv(epochs, "epochs"),
                               project_dim=project_dim, device=device, **mftma)
-        stem = run / "geometry"
+        stem, title = Path(record["run"]) / "geometry", f"{Path(record['run']).name}: MFTMA per layer (epochs by colour)"
     else:
         from bm.toy.cell_geometry import toy_geometry
 
@@ -344,7 +345,9 @@ def geometry(
         n, B = (int_list(cell, "cell") + (None, None))[:2] if cell else (None, None)
         record = toy_geometry(run, n, B, seed, **mftma)
         c = record["cell"]
-        stem = run / f"geometry_n{c['n']}_B{c['B']}_s{c['seed']}"
+        stem, title = run / f"geometry_n{c['n']}_B{c['B']}_s{c['seed']}", f"toy n={c['n']} B={c['B']} seed={c['seed']}: MFTMA per layer"
+    lock_folder(stem.parent)  # computed, then written: one writer of this folder at a time
+    write_geometry(record, stem, title)
     sizes = set()
     for epoch, per_layer in record["results"].items():
         for layer, groups in per_layer.items():
@@ -367,9 +370,12 @@ def rewind_cmd(
     device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
 ) -> None:
     """Layer rewinding (Stephenson et al.): last k layers from epoch E, the rest from the end; rewind.json and a plot."""
-    from bm.deep.rewind import rewind
+    from bm.deep.rewind import rewind, write_rewind
+    from bm.runs import lock_folder
 
     record = rewind(run, list(int_list(to_epoch, "to-epoch")), list(int_list(layers, "layers")), k, device)
+    lock_folder(Path(record["run"]))  # computed, then written: one writer of this folder at a time
+    write_rewind(record, Path(record["run"]) / "rewind")
     for r in record["rows"]:
         typer.echo(f"epoch {r['epoch']:4d}  last {r['layers']} ({','.join(r['rewound']) or '-'}): knn {r['knn_clean_test']:.3f}  "
                    f"output test acc {r['output_test_acc']:.3f}  randomized train acc {r['randomized_train_acc']:.3f}")

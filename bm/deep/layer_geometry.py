@@ -17,8 +17,8 @@ from bm.deep.models import Network
 from bm.deep.probing import load_run, run_data
 from bm.deep.config import DeepTrainConfig
 from bm.deep.train import embed
-from bm.probe.manifolds import groups_of, layer_geometry, plot_geometry
-from bm.runs import RunFolder, lock_folder, write_json
+from bm.probe.manifolds import groups_of, layer_geometry
+from bm.runs import RunFolder
 
 __all__ = ["run_geometry"]
 
@@ -38,9 +38,9 @@ def run_geometry(path: Path, layers: list[str] | None = None, epochs: list[int] 
                  classes: list[int] | None = None, per_class: int = 50, project_dim: int = 5000, n_t: int = 200,
                  kappa: float = 0.0, n_reps: int = 10, max_rank: int | None = None, device: str = "cpu",
                  min_rank: int = 1) -> dict:
-    """Per-layer, per-epoch MFTMA of a deep run; writes geometry.json and geometry.png/.pdf."""
+    """Per-layer, per-epoch MFTMA of a deep run: the record `bm geometry` writes as geometry.json (and plots, with
+    bm.probe.manifolds.write_geometry)."""
     run, cfg, _ = load_run(path)
-    lock_folder(run.path)  # it writes geometry.json into the run folder
     train, _, labels = _data(run, cfg)
     net = Network(cfg.model).to(device)
     names = layers or net.layer_names
@@ -57,6 +57,4 @@ def run_geometry(path: Path, layers: list[str] | None = None, epochs: list[int] 
             for name in names}
     record = {"run": str(run.path), "layers": names, "epochs": [str(e) for e in chosen], "per_class": per_class,
               "project_dim": project_dim, "n_t": n_t, "kappa": kappa, "results": results}
-    write_json(run / "geometry.json", record)
-    plot_geometry(results, names, run / "geometry", f"{run.path.name}: MFTMA per layer (epochs by colour)")
     return record

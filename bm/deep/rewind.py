@@ -12,9 +12,9 @@ from bm.deep.train import embed
 from bm.errors import BMError
 from bm.plotting import plt, save_figure
 from bm.probe import knn_accuracy
-from bm.runs import lock_folder, write_json
+from bm.runs import write_json
 
-__all__ = ["rewind"]
+__all__ = ["rewind", "write_rewind"]
 
 
 def _units(net: Network) -> list[str]:
@@ -32,10 +32,9 @@ def rewind(path: Path, to_epochs: list[int], last_ks: list[int], k: int = 20, de
 
     For every (E, k): clean-test K-NN accuracy of the embedding, the network's own test accuracy
     (against true classes) and its train accuracy on the randomized examples (against their random
-    labels). Writes rewind.json and rewind.png/.pdf.
+    labels): the record `bm rewind` writes as rewind.json (write_rewind adds its plot).
     """
     run, cfg, _ = load_run(path)
-    lock_folder(run.path)  # it writes rewind.json into the run folder
     bank, test = run_data(cfg, bank=True)  # the run's K-NN memory bank; its first images are the trained ones
     labels = run.labels(("labels", "randomized"))
     found = run.weight_files()
@@ -64,10 +63,13 @@ def rewind(path: Path, to_epochs: list[int], last_ks: list[int], k: int = 20, de
                 "randomized_train_acc": float((trained[randomized] == labels["labels"][randomized]).float().mean())
                 if bool(randomized.any()) else float("nan"),
             })
-    record = {"run": str(run.path), "final_epoch": final_epoch, "units_last_first": units, "rows": rows}
-    write_json(run / "rewind.json", record)
-    _plot_rewind(rows, run / "rewind")
-    return record
+    return {"run": str(run.path), "final_epoch": final_epoch, "units_last_first": units, "rows": rows}
+
+
+def write_rewind(record: dict, stem: Path) -> None:
+    """A rewind record as STEM.json and its plot STEM.png / STEM.pdf."""
+    write_json(Path(f"{stem}.json"), record)
+    _plot_rewind(record["rows"], stem)
 
 
 def _plot_rewind(rows: list[dict], stem: Path) -> None:

@@ -16,7 +16,7 @@ from bm.errors import BMError
 from bm.plotting import plt, save_figure
 from bm.theory import manifold_geometry
 
-__all__ = ["QUANTITIES", "groups_of", "layer_geometry", "plot_geometry"]
+__all__ = ["QUANTITIES", "groups_of", "layer_geometry", "plot_geometry", "write_geometry"]
 
 QUANTITIES = ("capacity", "radius", "dimension")
 
@@ -80,3 +80,11 @@ def plot_geometry(results: dict[str, dict[str, dict[str, dict]]], layers: list[s
     axes[0].legend(fontsize=6)
     fig.suptitle(title, fontsize=9)
     save_figure(fig, stem)
+
+
+def write_geometry(record: dict, stem: Path, title: str) -> None:
+    """A geometry record (run_geometry, toy_geometry) as STEM.json and its plot STEM.png / STEM.pdf."""
+    from bm.runs import write_json
+
+    write_json(Path(f"{stem}.json"), record)
+    plot_geometry(record["results"], record["layers"], stem, title)

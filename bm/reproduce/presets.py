@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import shlex
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,11 +20,12 @@ from pathlib import Path
 from bm.deep.capacity import capacity_and_sweep
 from bm.deep.config import TRAIN_SIZES, CapacitySweepConfig
 from bm.deep.layer_geometry import run_geometry
-from bm.deep.rewind import rewind
+from bm.deep.rewind import rewind, write_rewind
 from bm.deep.probing import embedding_probe, network_at, plot_probe, probe_layers
 from bm.deep.train import memory_bank
 from bm.errors import BMError
 from bm.plotting import save_figure
+from bm.probe.manifolds import write_geometry
 from bm.reproduce.outputs import Result, markdown_table, plot_lines
 from bm.reproduce.phase import phase_finish, phase_runs
 from bm.reproduce.plan import DA, Plan, Run, steps_per_epoch
@@ -557,9 +557,8 @@ def _seed003(plan: Plan, runs: list[Run], folder: Path) -> Result:
     run = plan.folder(runs[0])
     geo = run_geometry(run, device=plan.device, **plan.scale.geometry)
     rew = rewind(run, [0, *plan.scale.snapshots], [1, 2, 3], device=plan.device)
-    for name in ("geometry", "rewind"):
-        for ext in ("png", "pdf", "json"):
-            shutil.copyfile(run / f"{name}.{ext}", folder / f"{name}.{ext}")
+    write_geometry(geo, folder / "geometry", f"{run.name}: MFTMA per layer (epochs by colour)")
+    write_rewind(rew, folder / "rewind")
     rows = [{"epoch": e, "layer": layer, "group": g, **{k: v[k] for k in ("capacity", "radius", "dimension")}}
             for e, per in geo["results"].items() for layer, groups in per.items() for g, v in groups.items()]
     first, last = geo["epochs"][0], geo["epochs"][-1]

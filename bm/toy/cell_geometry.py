@@ -15,8 +15,7 @@ import torch
 
 from bm.configs import from_saved, read_config
 from bm.errors import BMError
-from bm.probe.manifolds import groups_of, layer_geometry, plot_geometry
-from bm.runs import lock_folder, write_json
+from bm.probe.manifolds import groups_of, layer_geometry
 from bm.toy.data import ToyMixture
 from bm.toy.grid import ToyGridConfig
 from bm.toy.model import encode, project
@@ -43,9 +42,9 @@ def _layers(params, x: torch.Tensor) -> dict[str, torch.Tensor]:
 def toy_geometry(folder: Path, n: int | None = None, B: int | None = None, seed: int | None = None,
                  per_class: int = 50, classes: list[int] | None = None, n_t: int = 200, kappa: float = 0.0,
                  n_reps: int = 10, max_rank: int | None = None, min_rank: int = 1) -> dict:
-    """MFTMA per layer at init and after training for one grid cell; writes geometry_n{n}_B{B}_s{seed}.json/.png/.pdf."""
+    """MFTMA per layer at init and after training for one grid cell: the record `bm geometry` writes as
+    geometry_n{n}_B{B}_s{seed}.json (and plots)."""
     config = load_grid_config(folder)
-    lock_folder(folder)  # it writes into the grid folder
     n, B, seed = n or max(config.ns), B or max(config.Bs), config.seeds[0] if seed is None else seed
     if n not in config.ns or B not in config.Bs or seed not in config.seeds:
         raise BMError(f"(n={n}, B={B}, seed={seed}) is not a cell of this grid (n in {list(config.ns)}, "
@@ -70,11 +69,8 @@ def toy_geometry(folder: Path, n: int | None = None, B: int | None = None, seed:
                 except BMError:  # too few training samples per random class for these groups
                     pass
             results[epoch][layer] = row
-    stem = Path(folder) / f"geometry_n{n}_B{B}_s{seed}"
     record = {"run": str(folder), "cell": {"n": n, "B": B, "seed": seed}, "layers": list(LAYERS),
               "epochs": list(results), "per_class": per_class, "n_t": n_t, "kappa": kappa,
               "note": "randomized: training samples grouped by their random label (all of them when label_noise = 1)",
               "results": results}
-    write_json(stem.with_suffix(".json"), record)
-    plot_geometry(results, list(LAYERS), stem, f"toy n={n} B={B} seed={seed}: MFTMA per layer")
     return record
