@@ -478,6 +478,16 @@ def reproduce_cmd(
         typer.echo("times: " + "; ".join(f"{s.name}: {s.images_per_second:.0f} training images/s at 32 x 32, {s.rate_note}"
                                           for s in SCALES.values()) + ". Runs shared between presets train once. "
                    "table6 / released: the full-scale recipes (--recipe).")
+        from bm.deep.config import TRAIN_SIZES
+
+        n = TRAIN_SIZES["cifar10"]
+        for s in SCALES.values():
+            if s.transition is not None:
+                t, per_epoch = s.transition, n * (s.image_size or 32) ** 2 / 32**2 / s.images_per_second
+                typer.echo(f"{s.name}: the benign transition ({t.crossing}) is extrapolated at {t.epochs[0]:.3g} epochs "
+                           f"(95% {t.epochs[1]:.3g} .. {t.epochs[2]:.3g}; {_duration(t.epochs[0] * per_epoch)} at the rate "
+                           f"above) from {t.source}; every {s.name}-scale run trains {s.steps * s.base.batch_size / n:.0f} "
+                           "epochs' steps")
         return
     if name is None:
         raise BMError("give a preset name (bm reproduce --list shows them)")

@@ -25,7 +25,7 @@ from bm.configs import with_changes
 from bm.errors import BMError
 from bm.toy.config import ToyGridConfig
 
-__all__ = ["RECIPES", "PhaseGrid", "Recipe", "SCALES", "Scale", "register_scale", "scale_for"]
+__all__ = ["RECIPES", "Extrapolation", "PhaseGrid", "Recipe", "SCALES", "Scale", "register_scale", "scale_for"]
 
 ONLINE = 0  # PhaseGrid.Bs: fresh augmented views every step (B = infinity)
 
@@ -47,6 +47,17 @@ class PhaseGrid:
     capacity_points: int
     capacity_repeats: int
     capacity_resolution: float  # C_t bracketed within this factor - 1 (every probe of the search is a training run)
+
+
+@dataclass(frozen=True)
+class Extrapolation:
+    """A full-scale cost read off a measurement rather than a sentence: how many epochs the benign transition takes at
+    CIFAR-10's n = 50,000 and width 64, extrapolated from the phase preset's mini runs (`fit_growth`: a power law in
+    n, a 95% prediction interval, images seen carried over from batch 32 to 256); docs/benign-transition.md."""
+
+    crossing: str  # which first crossing (bm.reproduce.transition.TRANSITION_KEYS)
+    epochs: tuple[float, float, float]  # central value and the 95% interval
+    source: str
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,7 @@ class Scale:
     toy: ToyGridConfig  # Fig. 13 and the toy diagram beside the phase preset's
     snapshots: tuple[int, ...]  # seed-003 line: epochs kept for geometry and rewinding
     geometry: dict  # run_geometry options of the seed-003 line
+    transition: Extrapolation | None  # the measured transition at this scale (None: not measured / not needed)
     images_per_second: float  # training throughput at 32 x 32 for the --list time estimates
     rate_note: str  # where that figure comes from
 
@@ -103,6 +115,7 @@ SCALES = {
                         capacity_resolution=0.25),
         benign_seeds=(0,), toy=ToyGridConfig(seeds=(0, 1, 2, 3, 4)), snapshots=(10, 50, 100, 250, 500),
         geometry={"per_class": 50, "n_t": 200, "n_reps": 10, "max_rank": None},
+        transition=None,
         images_per_second=20000.0, rate_note="H100, assumed (bf16 ResNet18; not measured here)",
     ),
     "mini": Scale(
@@ -117,6 +130,7 @@ SCALES = {
                         capacity_points=2, capacity_repeats=1, capacity_resolution=0.5),
         benign_seeds=(0, 1, 2), toy=ToyGridConfig(seeds=(0, 1, 2)), snapshots=(100, 400, 800),
         geometry={"per_class": 10, "n_t": 50, "n_reps": 2, "max_rank": 2},
+        transition=None,
         images_per_second=768.0, rate_note="this 2-core CPU, measured (the benign run alone: 1800 x 128 images in 300 s, "
                                            "width 4, probes included)",
     ),

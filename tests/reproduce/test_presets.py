@@ -202,6 +202,19 @@ def test_list_shows_both_recipes_and_the_benign_preset(capsys):
     assert any(line.startswith("benign ") for line in out.splitlines())
 
 
+def test_list_gives_the_measured_transition_of_a_scale_and_its_cost(capsys, monkeypatch):
+    from bm.reproduce.scales import Extrapolation
+
+    t = Extrapolation("knn_final-0.02", (1500.0, 400.0, 6000.0), "a test")
+    monkeypatch.setitem(SCALES, "full", replace(SCALES["full"], transition=t))
+    with pytest.raises(SystemExit):
+        main(["reproduce", "--list"])
+    line = next(x for x in capsys.readouterr().out.splitlines() if "the benign transition (" in x)
+    hours = 1500 * 50000 / SCALES["full"].images_per_second / 3600  # epochs x images per epoch / images per second
+    assert line.startswith("full: the benign transition (knn_final-0.02) is extrapolated at 1.5e+03 epochs (95% 400 .. 6e+03;")
+    assert f"{hours:.1f} h at the rate above) from a test; every full-scale run trains 5000 epochs' steps" in line
+
+
 def test_fig5_at_full_scale_is_the_papers_setup():
     """Fig. 5: t = 5000 x 196 steps with "the same setup as in Sec. 4": ResNet18 width 64, projector 65536, batch 256,
     Adam 4e-3, all of CIFAR-10 (the old full scale was width 16, projector 4096, t = 2000, n = 500)."""
