@@ -486,7 +486,7 @@ def reproduce_cmd(
                 t, per_epoch = s.transition, n * (s.image_size or 32) ** 2 / 32**2 / s.images_per_second
                 typer.echo(f"{s.name}: the benign transition ({t.crossing}) is extrapolated at {t.epochs[0]:.3g} epochs "
                            f"(95% {t.epochs[1]:.3g} .. {t.epochs[2]:.3g}; {_duration(t.epochs[0] * per_epoch)} at the rate "
-                           f"above) from {t.source}; every {s.name}-scale run trains {s.steps * s.base.batch_size / n:.0f} "
+                           f"above) from {t.source}; every {s.name}-scale run trains {s.steps / -(-n // s.base.batch_size):.0f} "
                            "epochs' steps")
         return
     if name is None:
