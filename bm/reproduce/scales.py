@@ -115,7 +115,10 @@ SCALES = {
                         capacity_resolution=0.25),
         benign_seeds=(0,), toy=ToyGridConfig(seeds=(0, 1, 2, 3, 4)), snapshots=(10, 50, 100, 250, 500),
         geometry={"per_class": 50, "n_t": 200, "n_reps": 10, "max_rank": None},
-        transition=None,
+        # measured, docs/benign-transition.md: memorization >= 0.99 after 840 / 2400 / 6720 steps at n = 32 / 64 / 128
+        # (mini, width 4, 1 seed; n = 256 not within 7200), t ~ n^1.50; at n = 50,000 if images seen carry over
+        transition=Extrapolation("memorized_0.99", (33316.0, 16179.0, 68604.0),
+                                 "the mini phase runs (width 4 only, 1 seed; t ~ n^1.50 +- 0.01 from n = 32, 64, 128)"),
         images_per_second=20000.0, rate_note="H100, assumed (bf16 ResNet18; not measured here)",
     ),
     "mini": Scale(
