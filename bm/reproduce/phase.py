@@ -214,7 +214,8 @@ def _figure(rows: list[dict], times: list[dict], c_t: int, failed: int | None, t
     mesh = ax.pcolormesh(tn, tB, z, cmap="RdBu", vmin=-m, vmax=m, shading="nearest")
     bn, bB = boundary(tn, toy_capacity)
     ax.plot(bn, bB, "--", color="red", lw=2, label=f"n B = C_t = {toy_capacity}")
-    ax.set(xscale="log", yscale="log", xlabel="samples n", ylabel="B", title="toy model (Fig. 13): K-NN gain over init")
+    ax.set(xscale="log", yscale="log", xlabel="samples n", ylabel="B", title="toy model (Fig. 13): K-NN gain over init",
+           xlim=(min(tn) / 1.5, max(tn) * 1.5), ylim=(min(tB) / 1.5, max(tB) * 1.5))
     ax.legend(loc="lower left", fontsize=7)
     fig.colorbar(mesh, ax=ax, shrink=0.85)
     fig.suptitle(f"Phase diagram of a random-label {plan.scale.name}-scale ResNet18 on CIFAR-10 images: every cell "
