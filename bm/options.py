@@ -80,12 +80,11 @@ def with_parameters(command, extra: list[inspect.Parameter], take, into: str | N
     parameter `into` (which take fills) taken out of it; before it runs, take(kwargs) pops their values and returns
     the keyword arguments to add."""
     signature = inspect.signature(command, eval_str=True)
-    names = {p.name for p in extra}
 
     @functools.wraps(command)
     def run(*args, **kwargs):
         added = take(kwargs)
-        return command(*args, **{k: v for k, v in kwargs.items() if k not in names}, **added)
+        return command(*args, **kwargs, **added)
 
     own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in signature.parameters.values() if p.name != into]
     run.__signature__ = signature.replace(parameters=own + extra)

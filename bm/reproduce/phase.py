@@ -80,9 +80,15 @@ def phase_finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
     """The grid's table, C_t and the verdict per cell (n B above or below C_t), the transition times, the figure."""
     capacity = _capacity(plan, folder)
     c_t, censored, failed = capacity["capacity"], capacity["censored"], capacity["failed_at"]
-    rows = []
+    rows, histories = [], {}  # a run's metrics.jsonl read once (the online cells are also transition runs)
+
+    def history_of(run: Run) -> list[dict]:
+        if run.name not in histories:
+            histories[run.name] = metrics_of(plan, run)
+        return histories[run.name]
+
     for n, B, run in _grid(plan):
-        history = metrics_of(plan, run)
+        history = history_of(run)
         end = final(plan, run, history)
         embedding = [r["invariance"]["embedding"] for r in history if "invariance" in r]
         items = math.inf if B == ONLINE else n * B
@@ -95,11 +101,11 @@ def phase_finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
                      "gain_train": end["knn_train"] - end["knn_init_train"], "knn_all": end["knn_all"],
                      "knn_init_all": end["knn_init_all"], "gain_all": end["knn_all"] - end["knn_init_all"],
                      "invariance_init": embedding[0], "invariance": embedding[-1]})
-    times = [{"width": w, "n": n, **transition_times(metrics_of(plan, run), run.config,
+    times = [{"width": w, "n": n, **transition_times(history_of(run), run.config,
                                                      steps_per_epoch(run.config, TRAIN_SIZES[run.config.dataset]))}
              for w, n, run in _online(plan)]
     toy_rows, toy_capacity = _toy(plan)
-    _figure(rows, times, c_t, failed, toy_rows, toy_capacity, plan, folder / "figure")
+    _figure(rows, c_t, failed, toy_rows, toy_capacity, plan, folder / "figure")
     fits = {key: fit_growth(times, key, FULL_SCALE, plan.scale.base.batch_size) for key in TRANSITION_KEYS}
     _transition_figure(times, fits, folder / "transition")
 
@@ -156,8 +162,8 @@ def _transition_figure(times: list[dict], fits: dict, stem: Path) -> None:
     save_figure(fig, stem)
 
 
-def _figure(rows: list[dict], times: list[dict], c_t: int, failed: int | None, toy_rows: list[dict],
-            toy_capacity: int, plan: Plan, stem: Path) -> None:
+def _figure(rows: list[dict], c_t: int, failed: int | None, toy_rows: list[dict], toy_capacity: int, plan: Plan,
+            stem: Path) -> None:
     """Heatmaps over n (x) and B (y, B = infinity on top) of memorization and the K-NN gains, the curve n B = C_t;
     memorization against n B with C_t marked; the toy model's gain heatmap with its own C_t."""
     from bm.plotting import plt

@@ -59,10 +59,11 @@ def fit_growth(times: list[dict], key: str, at: dict[str, float], batch_size: in
     dof = len(y) - X.shape[1]
     resid = y - X @ coef
     s2 = float(resid @ resid) / dof
-    cov = s2 * np.linalg.inv(X.T @ X)
+    inverse = np.linalg.inv(X.T @ X)
+    cov = s2 * inverse
     x0 = np.array([1.0, math.log(at["n"])] + ([math.log(at["width"])] if len(widths) > 1 else []))
     centre = float(x0 @ coef)
-    half = float(stats.t.ppf(0.975, dof) * math.sqrt(s2 * (1 + x0 @ np.linalg.inv(X.T @ X) @ x0)))
+    half = float(stats.t.ppf(0.975, dof) * math.sqrt(s2 * (1 + x0 @ inverse @ x0)))
     steps = [math.exp(centre - half), math.exp(centre), math.exp(centre + half)]
     return {"key": key, "runs": len(points), "exponent_n": float(coef[1]), "se_n": float(math.sqrt(cov[1, 1])),
             "exponent_width": float(coef[2]) if len(widths) > 1 else None,
