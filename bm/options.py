@@ -12,11 +12,12 @@ import functools
 import inspect
 import types
 import typing
+from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
-from bm.configs import Setting, settings
+from bm.configs import Setting, settings, with_changes
 from bm.errors import BMError
 
 __all__ = ["config_options", "int_list", "with_parameters"]
@@ -44,18 +45,27 @@ def _cli_type(s: Setting) -> Any:
     kinds = _kinds(s.hint)
     if kinds == {dict}:
         return list[str]  # a repeatable KEY=VALUE option
-    return next(iter(kinds)) if len(kinds) == 1 and kinds <= {bool, int, float, str} else str
+    return next(iter(kinds)) if len(kinds) == 1 and kinds <= {bool, int, float, str, Path} else str
+
+
+def _of_words(hint: Any) -> bool:
+    """A tuple of strings (tuple[str, ...], perhaps | None): a comma list of words, not of integers."""
+    union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+    return any(typing.get_origin(h) is tuple and typing.get_args(h)[:1] == (str,)
+               for h in (typing.get_args(hint) if union else (hint,)))
 
 
 def _parse(s: Setting, value: Any) -> Any:
-    """A flag's value as its field holds it: comma lists as tuples ("" the empty one), int | str as an int where
-    it reads as one."""
+    """A flag's value as its field holds it: comma lists as tuples ("" the empty one; of words or of integers as the
+    field says), int | str as an int where it reads as one."""
     kinds = _kinds(s.hint)
     if kinds == {dict}:
         if any("=" not in kv for kv in value):
             raise BMError(f"--{s.flag} takes KEY=VALUE")
         return dict(kv.split("=", 1) for kv in value)
     if tuple in kinds:
+        if _of_words(s.hint):
+            return tuple(w.strip() for w in value.split(",") if w.strip())
         return int_list(value, s.flag) if value.strip() else ()
     if _cli_type(s) is str and int in kinds:
         return int(value) if value.lstrip("-").isdigit() else value
@@ -92,10 +102,12 @@ def with_parameters(command, extra: list[inspect.Parameter], take, into: str | N
     return run
 
 
-def config_options(cls: type, skip: tuple[str, ...] = (), named: dict[str, Any] | None = None, into: str = "changes"):
+def config_options(cls: type, skip: tuple[str, ...] = (), named: dict[str, Any] | None = None, into: str = "changes",
+                   built: bool = False):
     """Decorator: one option per leaf setting of `cls` (but the dotted paths in `skip`), handed to the command as
-    its parameter `into` = {path: value}; help shows the default of each of the `named` base configs the command
-    starts from (name -> instance; default: {"default": cls()}), once where they agree."""
+    its parameter `into` = {path: value} (`built`: the config itself, cls() with those changes, so checked by its
+    __post_init__); help shows the default of each of the `named` base configs the command starts from (name ->
+    instance; default: {"default": cls()}), once where they agree."""
     named = named or {"default": cls()}
     chosen = [s for s in settings(cls) if s.path not in skip]
 
@@ -107,7 +119,8 @@ def config_options(cls: type, skip: tuple[str, ...] = (), named: dict[str, Any] 
 
     def take(kwargs: dict) -> dict:
         values = [(s, kwargs.pop(s.path.replace(".", "__"), None)) for s in chosen]
-        return {into: {s.path: _parse(s, v) for s, v in values if v is not None}}
+        changes = {s.path: _parse(s, v) for s, v in values if v is not None}
+        return {into: with_changes(cls(), changes) if built else changes}
 
     def decorate(command):
         return with_parameters(command, [parameter(s) for s in chosen], take, into)

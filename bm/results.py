@@ -18,7 +18,7 @@ from bm.configs import flatten, read_config
 from bm.errors import BMError
 from bm.runs import RunFolder, read_csv_rows
 
-__all__ = ["collect"]
+__all__ = ["SHOWN", "collect", "save_table", "select"]
 
 HIGHER = ("knn", "train_acc", "mem_aug", "mem_clean")  # best = max
 LOWER = ("loss", "inv", "bias")  # best = min
@@ -69,3 +69,35 @@ def collect(root: Path | str):
     if not frame.empty:  # tuples (ns, snapshots) as text: a table cell, and hashable for --where and Parquet
         frame = frame.apply(lambda col: col.map(lambda v: ",".join(map(str, v)) if isinstance(v, tuple) else v))
     return frame
+
+
+SHOWN = ("epoch", "last.knn", "best.knn", "last.train_acc", "last.loss", "last.mem_aug")  # the main metrics
+
+
+def select(frame, where: str | None = None, columns: list[str] | None = None):
+    """The rows of `frame` matching the pandas query `where` (dotted names in backticks), in `columns` (default:
+    path, the config columns that vary, then the main metrics); a bad query or column is one BMError."""
+    if where:
+        try:
+            frame = frame.query(where)
+        except Exception as e:  # pandas raises many kinds for a bad expression
+            raise BMError(f"--where {where!r}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
+    if columns:
+        unknown = [c for c in columns if c not in frame.columns]
+        if unknown:
+            raise BMError(f"unknown column(s) {', '.join(unknown)}; the table has {', '.join(frame.columns)}")
+    else:
+        varying = [c for c in frame.columns if not c.startswith(("last.", "best.")) and c not in ("path", "epoch")
+                   and frame[c].astype(str).nunique() > 1]
+        columns = ["path", *varying, *[c for c in SHOWN if c in frame.columns]]
+    return frame[columns]
+
+
+def save_table(frame, path: Path, parquet: bool = False) -> None:
+    """The table as CSV, or as Parquet (needs pyarrow: the parquet extra); a failure is one BMError."""
+    try:
+        frame.to_parquet(path, index=False) if parquet else frame.to_csv(path, index=False)
+    except ImportError:
+        raise BMError("--parquet needs pyarrow: pip install 'benign-memorization[parquet]'") from None
+    except OSError as e:
+        raise BMError(f"cannot write {path}: {e.strerror or e}") from None

@@ -83,7 +83,7 @@ def test_rewind_limits_are_the_final_and_the_earlier_model(capsys, noisy_run):
 
 
 def test_capacity_toy_sweep(capsys, tmp_path):
-    code, out, err = run(capsys, ["capacity", "toy", "--out", str(tmp_path / "c"), "--n", "8", "--Bs", "1,4",
+    code, out, err = run(capsys, ["capacity", "toy", "--out", str(tmp_path / "c"), "--ns", "8", "--Bs", "1,4",
                                   "--seeds", "0", "--steps", "40", "--capacity-repeats", "1"])
     assert code == 0, err
     sweep = json.loads((tmp_path / "c" / "sweep.json").read_text())

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from bm.analyses import GeometryConfig, MftmaConfig
 from bm.deep.datasets import ImageSet
 from bm.deep.models import Network
 from bm.deep.probing import load_run, run_data
@@ -35,11 +36,10 @@ def _projected(x: torch.Tensor, dim: int, seed: int) -> torch.Tensor:
 
 
 def run_geometry(path: Path, layers: list[str] | None = None, epochs: list[int] | None = None,
-                 classes: list[int] | None = None, per_class: int = 50, project_dim: int = 5000, n_t: int = 200,
-                 kappa: float = 0.0, n_reps: int = 10, max_rank: int | None = None, device: str = "cpu",
-                 min_rank: int = 1) -> dict:
-    """Per-layer, per-epoch MFTMA of a deep run: the record `bm geometry` writes as geometry.json (and plots, with
-    bm.probe.manifolds.write_geometry)."""
+                 project_dim: int = GeometryConfig.project_dim, device: str = GeometryConfig.device, **mftma) -> dict:
+    """Per-layer, per-epoch MFTMA of a deep run (mftma: bm.analyses.MftmaConfig's fields): the record `bm geometry`
+    writes as geometry.json (and plots, with bm.probe.manifolds.write_geometry)."""
+    m = MftmaConfig(**mftma)
     run, cfg, _ = load_run(path)
     train, _, labels = _data(run, cfg)
     net = Network(cfg.model).to(device)
@@ -52,9 +52,8 @@ def run_geometry(path: Path, layers: list[str] | None = None, epochs: list[int] 
         net.load_state_dict(run.weights(epoch, found))
         feats = embed(net, train.images.to(device), names)
         results[str(epoch)] = {
-            name: layer_geometry(_projected(feats[name].cpu(), project_dim, cfg.seed), groups, per_class, classes,
-                                 n_t=n_t, kappa=kappa, n_reps=n_reps, max_rank=max_rank, min_rank=min_rank, seed=cfg.seed)
+            name: layer_geometry(_projected(feats[name].cpu(), project_dim, cfg.seed), groups, **m.layer_options(cfg.seed))
             for name in names}
-    record = {"run": str(run.path), "layers": names, "epochs": [str(e) for e in chosen], "per_class": per_class,
-              "project_dim": project_dim, "n_t": n_t, "kappa": kappa, "results": results}
+    record = {"run": str(run.path), "layers": names, "epochs": [str(e) for e in chosen], "per_class": m.per_class,
+              "project_dim": project_dim, "n_t": m.n_t, "kappa": m.kappa, "results": results}
     return record

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from bm.analyses import ProbeConfig
 from bm.deep.datasets import ImageSet, load_dataset
 from bm.deep.models import Network
 from bm.deep.config import DeepTrainConfig
@@ -75,7 +76,7 @@ def _linear(d: ProbeData) -> dict[str, float]:
     return {"linear_clean_test": linear_probe_accuracy(d.train_x, d.train_y, d.test_x, d.test_y)}
 
 
-FITS = ("clean", "random")  # the default fits
+FITS = ProbeConfig.fits  # the default fits
 
 
 def load_run(path: Path) -> tuple[RunFolder, DeepTrainConfig, Path]:
@@ -114,28 +115,27 @@ def run_data(cfg: DeepTrainConfig, bank: bool = False) -> tuple[ImageSet, ImageS
     return train.resized(cfg.model.image_size), load_dataset(cfg.dataset, cfg.data_dir, "test").resized(cfg.model.image_size)
 
 
-def probe_layers(path: Path, layers: list[str] | None = None, fits: tuple[str, ...] = FITS, k: int | tuple[int, ...] = 20,
-                 linear: bool = False, init: bool = False, pool: bool = False, sketch: int = 0,
-                 transfer: str | None = None,
-                 data_dir: Path | None = None, device: str = "cpu", features: Path | None = None,
-                 dump_features: Path | None = None) -> dict:
+def probe_layers(path: Path, *args, **options) -> dict:
     """Probe a run's layers (trained weights, and init with `init`) with the probes named in `fits` (PROBES;
-    `linear` adds "linear"); returns the record, writes nothing but `dump_features`. k: one or several (several: one neighbour search per layer, and top-1 / top-5 accuracies
-    `knn_clean_test_k{k}_top{t}` beside `knn_clean_test` at the first k). features: a file `dump_features` wrote
-    for this run, probed instead of embedding the images again."""
-    ks = (k,) if isinstance(k, int) else tuple(k)
-    k = ks[0]
+    `linear` adds "linear"); returns the record, writes nothing but `dump_features`. args / options: the fields of
+    bm.analyses.ProbeConfig (layers, fits, k, ...). k: one or several (several: one neighbour search per layer, and
+    top-1 / top-5 accuracies `knn_clean_test_k{k}_top{t}` beside `knn_clean_test` at the first k). features: a file
+    `dump_features` wrote for this run, probed instead of embedding the images again."""
+    o = ProbeConfig(*args, **options)
+    ks, k, fits, pool, sketch, transfer, data_dir, device = (o.k, o.k[0], o.fits, o.pool, o.sketch, o.transfer,
+                                                              o.data_dir, o.device)
     run, cfg, weights = load_run(path)
-    fits = tuple(fits) + (("linear",) if linear and "linear" not in fits else ())
+    fits = fits + (("linear",) if o.linear and "linear" not in fits else ())
     if any(f not in PROBES for f in fits) or not fits:
         raise BMError(f"--fit takes {', '.join(PROBES)}; got {', '.join(fits) or 'nothing'}")
     cfg = replace(cfg, data_dir=str(data_dir)) if data_dir is not None else cfg
     train_set, test_set = run_data(cfg, bank=True)
     random_labels = run.labels()["labels"]  # of the trained images: the first of the memory bank
     net = Network(cfg.model).to(device)
-    names = layers or net.layer_names
+    names = list(o.layers) or net.layer_names
     if not all(1 <= kk < len(train_set) for kk in ks):
         raise BMError(f"k must lie in [1, {len(train_set) - 1}], got {', '.join(map(str, ks))}")
+    features = o.features
     saved = read_saved(features, ("run", "pool", "features")) if features is not None else None
     if saved is not None and (saved["run"] != str(run.path) or saved["pool"] != pool or saved.get("sketch", 0) != sketch):
         raise BMError(f"{features} holds features of {saved['run']} (pool {saved['pool']}), not of {run.path} "
@@ -147,7 +147,7 @@ def probe_layers(path: Path, layers: list[str] | None = None, fits: tuple[str, .
                     "results": {}}
     other = [load_dataset(transfer, data_dir or Path(cfg.data_dir), split).resized(cfg.model.image_size)
              for split in ("train", "test")] if transfer is not None else []
-    for which, file in (("trained", weights),) + ((("init", run / RunFolder.INIT),) if init else ()):
+    for which, file in (("trained", weights),) + ((("init", run / RunFolder.INIT),) if o.init else ()):
         if saved is None or other:  # dumped features need no network, unless a transfer probe embeds new images
             net.load_state_dict(read_saved(file, ("model",), device)["model"])
         if saved is not None:
@@ -165,11 +165,11 @@ def probe_layers(path: Path, layers: list[str] | None = None, fits: tuple[str, .
         if other:
             per_layer[f"transfer:{transfer}"] = {"knn_clean_test": embedding_probe(net, *other, k)}
         record["results"][which] = per_layer
-    if dump_features is not None:
+    if o.dump_features is not None:
         try:
-            atomic_save(dump_features, {"run": str(run.path), "pool": pool, "sketch": sketch, "features": dumped})
+            atomic_save(o.dump_features, {"run": str(run.path), "pool": pool, "sketch": sketch, "features": dumped})
         except OSError as e:
-            raise BMError(f"cannot write {dump_features}: {e.strerror or e}") from None
+            raise BMError(f"cannot write {o.dump_features}: {e.strerror or e}") from None
     return record
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bm.analyses import RewindConfig
 from bm.deep.models import Network
 from bm.deep.probing import load_run, run_data
 from bm.deep.train import embed
@@ -14,7 +15,7 @@ from bm.plotting import plt, save_figure
 from bm.probe import knn_accuracy
 from bm.runs import write_json
 
-__all__ = ["rewind", "write_rewind"]
+__all__ = ["rewind", "rewind_lines", "write_rewind"]
 
 
 def _units(net: Network) -> list[str]:
@@ -27,7 +28,8 @@ def _prefix(net: Network, name: str) -> str:
     return f"{'projector' if name in net.projector.names else 'encoder'}.stages.{name}."
 
 
-def rewind(path: Path, to_epochs: list[int], last_ks: list[int], k: int = 20, device: str = "cpu") -> dict:
+def rewind(path: Path, to_epochs: list[int], last_ks: list[int] = RewindConfig.layers, k: int = RewindConfig.k,
+           device: str = RewindConfig.device) -> dict:
     """Replace the last k parameterised layers by their weights at epoch E, the rest from the end.
 
     For every (E, k): clean-test K-NN accuracy of the embedding, the network's own test accuracy
@@ -64,6 +66,13 @@ def rewind(path: Path, to_epochs: list[int], last_ks: list[int], k: int = 20, de
                 if bool(randomized.any()) else float("nan"),
             })
     return {"run": str(run.path), "final_epoch": final_epoch, "units_last_first": units, "rows": rows}
+
+
+def rewind_lines(record: dict) -> list[str]:
+    """A rewind record as text, one line per (E, k)."""
+    return [f"epoch {r['epoch']:4d}  last {r['layers']} ({','.join(r['rewound']) or '-'}): knn {r['knn_clean_test']:.3f}  "
+            f"output test acc {r['output_test_acc']:.3f}  randomized train acc {r['randomized_train_acc']:.3f}"
+            for r in record["rows"]]
 
 
 def write_rewind(record: dict, stem: Path) -> None:

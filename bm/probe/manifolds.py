@@ -16,7 +16,7 @@ from bm.errors import BMError
 from bm.plotting import plt, save_figure
 from bm.theory import manifold_geometry
 
-__all__ = ["QUANTITIES", "groups_of", "layer_geometry", "plot_geometry", "write_geometry"]
+__all__ = ["QUANTITIES", "geometry_lines", "groups_of", "layer_geometry", "plot_geometry", "write_geometry"]
 
 QUANTITIES = ("capacity", "radius", "dimension")
 
@@ -80,6 +80,21 @@ def plot_geometry(results: dict[str, dict[str, dict[str, dict]]], layers: list[s
     axes[0].legend(fontsize=6)
     fig.suptitle(title, fontsize=9)
     save_figure(fig, stem)
+
+
+def geometry_lines(record: dict) -> list[str]:
+    """A geometry record as text, one line per epoch, layer and group; a note where P <= 5 manifolds."""
+    lines, sizes = [], set()
+    for epoch, per_layer in record["results"].items():
+        for layer, groups in per_layer.items():
+            for group, g in groups.items():
+                lines.append(f"epoch {epoch:>6s}  {layer:12s} {group:10s} capacity {g['capacity']:.4f}  "
+                             f"radius {g['radius']:.3f}  dimension {g['dimension']:.2f}")
+                sizes.add(g["manifolds"])
+    if min(sizes, default=6) <= 5:
+        lines.append(f"note: P = {min(sizes)} manifolds; at P <= 5 MFTMA's capacity is a ~10% estimate and the "
+                     "simulated one depends on the convention for random labels by as much (docs/mftma-small-p.md)")
+    return lines
 
 
 def write_geometry(record: dict, stem: Path, title: str) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from bm.analyses import MftmaConfig
 from bm.configs import from_saved, read_config
 from bm.errors import BMError
 from bm.probe.manifolds import groups_of, layer_geometry
@@ -39,11 +40,10 @@ def _layers(params, x: torch.Tensor) -> dict[str, torch.Tensor]:
     return {"input": x, "embedding": z[0], "output": project(z, params)[0]}
 
 
-def toy_geometry(folder: Path, n: int | None = None, B: int | None = None, seed: int | None = None,
-                 per_class: int = 50, classes: list[int] | None = None, n_t: int = 200, kappa: float = 0.0,
-                 n_reps: int = 10, max_rank: int | None = None, min_rank: int = 1) -> dict:
-    """MFTMA per layer at init and after training for one grid cell: the record `bm geometry` writes as
-    geometry_n{n}_B{B}_s{seed}.json (and plots)."""
+def toy_geometry(folder: Path, n: int | None = None, B: int | None = None, seed: int | None = None, **mftma) -> dict:
+    """MFTMA per layer at init and after training for one grid cell (mftma: bm.analyses.MftmaConfig's fields): the
+    record `bm geometry` writes as geometry_n{n}_B{B}_s{seed}.json (and plots)."""
+    m = MftmaConfig(**mftma)
     config = load_grid_config(folder)
     n, B, seed = n or max(config.ns), B or max(config.Bs), config.seeds[0] if seed is None else seed
     if n not in config.ns or B not in config.Bs or seed not in config.seeds:
@@ -61,16 +61,15 @@ def toy_geometry(folder: Path, n: int | None = None, B: int | None = None, seed:
         on_probe, on_train = _layers(params, split.probe_x), _layers(params, split.views[:n, 0])
         results[epoch] = {}
         for layer in LAYERS:
-            mftma = dict(n_t=n_t, kappa=kappa, n_reps=n_reps, max_rank=max_rank, min_rank=min_rank, seed=seed)
-            row = layer_geometry(on_probe[layer].cpu(), probe, per_class, classes, **mftma)
+            row = layer_geometry(on_probe[layer].cpu(), probe, **m.layer_options(seed))
             if train_groups:
                 try:
-                    row.update(layer_geometry(on_train[layer].cpu(), train_groups, per_class, classes, **mftma))
+                    row.update(layer_geometry(on_train[layer].cpu(), train_groups, **m.layer_options(seed)))
                 except BMError:  # too few training samples per random class for these groups
                     pass
             results[epoch][layer] = row
     record = {"run": str(folder), "cell": {"n": n, "B": B, "seed": seed}, "layers": list(LAYERS),
-              "epochs": list(results), "per_class": per_class, "n_t": n_t, "kappa": kappa,
+              "epochs": list(results), "per_class": m.per_class, "n_t": m.n_t, "kappa": m.kappa,
               "note": "randomized: training samples grouped by their random label (all of them when label_noise = 1)",
               "results": results}
     return record

@@ -210,11 +210,11 @@ def test_list_gives_the_measured_transition_of_a_scale_and_its_cost(capsys, monk
     with pytest.raises(SystemExit):
         main(["reproduce", "--list"])
     line = next(x for x in capsys.readouterr().out.splitlines() if "the benign transition (" in x)
-    from bm.cli import _duration
+    from bm.reproduce.listing import duration
 
     seconds = 1500 * 50000 / SCALES["full"].images_per_second  # epochs x images per epoch / images per second
     assert line.startswith("full: the benign transition (knn_final-0.02) is extrapolated at 1.5e+03 epochs (95% 400 .. 6e+03;")
-    assert f"{_duration(seconds)} at the rate above) from a test; every full-scale run trains 5000 epochs' steps" in line
+    assert f"{duration(seconds)} at the rate above) from a test; every full-scale run trains 5000 epochs' steps" in line
 
 
 def test_fig5_at_full_scale_is_the_papers_setup():

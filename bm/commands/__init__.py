@@ -1,0 +1,1 @@
+"""The commands of `bm`, one module per subject; bm.cli gathers them into one app."""
