@@ -20,7 +20,7 @@ import numpy as np
 from bm.deep.capacity import deep_capacity
 from bm.deep.config import TRAIN_SIZES
 from bm.reproduce.outputs import Result, markdown_table
-from bm.reproduce.plan import DA, Plan, Run, steps_per_epoch
+from bm.reproduce.plan import Plan, Run, steps_per_epoch
 from bm.reproduce.readout import final, metrics_of
 from bm.reproduce.scales import ONLINE
 from bm.reproduce.transition import TRANSITION_COLUMNS, TRANSITION_KEYS, fit_growth, transition_times
@@ -34,7 +34,7 @@ FULL_SCALE = {"n": 50000, "width": 64}  # where the transition times are extrapo
 def _cell(plan: Plan, n: int, B: int) -> Run:
     steps = plan.scale.phase.probe_steps
     if B == ONLINE:
-        return plan.run(label_noise=1.0, augment=DA, subset=n, probe_steps=steps)
+        return plan.augmented(label_noise=1.0, subset=n, probe_steps=steps)
     return plan.run(label_noise=1.0, augment="finite", views=B, preserve_labels=True, subset=n, probe_steps=steps)
 
 
@@ -47,7 +47,7 @@ def _online(plan: Plan) -> list[tuple[int, int, Run]]:
     """(width, n, run) of the transition-time runs: online augmentation at every n and width (the scale's width: the
     grid's own B = infinity cells)."""
     g = plan.scale.phase
-    return [(w, n, plan.run(label_noise=1.0, augment=DA, subset=n, width=w, probe_steps=g.probe_steps))
+    return [(w, n, plan.augmented(label_noise=1.0, subset=n, width=w, probe_steps=g.probe_steps))
             for w in g.widths for n in g.ns]
 
 

@@ -22,10 +22,7 @@ from bm.reproduce.scales import RECIPES, Scale, scale_for
 if TYPE_CHECKING:
     from bm.deep.datasets import ImageSet
 
-__all__ = ["DA", "NAMED", "Plan", "Run", "deep_train_command", "named_config", "run_name", "steps_per_epoch"]
-
-DA = "DA"  # presets ask for "the augmentation": the scale's protocol (the paper's: SSL transforms and mixup)
-
+__all__ = ["NAMED", "Plan", "Run", "deep_train_command", "named_config", "run_name", "steps_per_epoch"]
 
 @dataclass(frozen=True)
 class Run:
@@ -68,15 +65,12 @@ class Plan:
 
     def run(self, dataset: str = "cifar10", model: str = "resnet18", **changes) -> Run:
         """The scale's run on `dataset` with `changes` (DeepTrainConfig fields, width, projector_width, probe_steps (a
-        runtime cadence, not part of the run's identity); augment=DA: the
-        scale's augmentation), trained for the scale's optimizer-step budget whatever its items per epoch. i.i.d.
+        runtime cadence, not part of the run's identity), trained for the scale's optimizer-step budget whatever its items per epoch. i.i.d.
         runs draw their s anchors and views from the whole training set (Table 4)."""
         s = self.scale
         probe_steps = changes.pop("probe_steps", s.probe_steps)
         if "seed" not in changes:  # a preset that names its seeds (benign) plans over several
             changes["seed"] = self.seed
-        if changes.get("augment") == DA:
-            changes["augment"] = s.da
         if changes.get("augment") == "iid":
             changes.setdefault("subset", 0)
         base = s.base
@@ -93,6 +87,11 @@ class Plan:
         cfg = replace(cfg, epochs=epochs, probe_every=min(every(probe_steps), epochs),
                       train_acc_every=every(s.train_acc_steps), checkpoint_every=every(s.checkpoint_steps))
         return Run(run_name(cfg, s), cfg)
+
+    def augmented(self, dataset: str = "cifar10", model: str = "resnet18", **changes) -> Run:
+        """`run` with the scale's augmentation protocol (Scale.da; the paper's: SSL views and mixup): the "DA" of
+        the paper's tables."""
+        return self.run(dataset, model, augment=self.scale.da, **changes)
 
 
 def steps_per_epoch(cfg: DeepTrainConfig, train_size: int) -> int:
@@ -138,8 +137,7 @@ def named_config(name: str) -> DeepTrainConfig:
     """`bm deep-train --preset NAME`: paper (Table 6 on CIFAR-10, DeepTrainConfig's defaults), smoke (a tiny model
     and subset, minutes on a CPU), or a full-scale recipe (table6, released): that recipe's random-label DA run."""
     if name in RECIPES:
-        return Plan(scale_for("full", name), Path(DeepTrainConfig.data_dir), Path("runs"), recipe=name).run(
-            augment=DA).config
+        return Plan(scale_for("full", name), Path(DeepTrainConfig.data_dir), Path("runs"), recipe=name).augmented().config
     paper = PAPER
     if name == "paper":
         return paper

@@ -3,7 +3,7 @@
 A preset lists deep-train runs (`runs(plan)`) and a `finish(plan, runs, folder)` that probes the
 finished runs and writes the table or figure. fig5 and fig13 have no deep-train runs of their own:
 their `finish` runs `capacity_and_sweep` / the toy grid, which skip finished work themselves, and
-`command` gives the one CLI line that does the same. "DA" is the paper's augmentation (SSL
+`command` gives the one CLI line that does the same. "DA" (Plan.augmented) is the scale's augmentation (the paper's: SSL
 transforms + mixup). K-NN: k = 20 on the L2-normalized embedding, memory bank = the clean
 training images with their true labels, accuracy on the clean test set.
 """
@@ -28,7 +28,7 @@ from bm.plotting import save_figure
 from bm.probe.manifolds import write_geometry
 from bm.reproduce.outputs import Result, markdown_table, plot_lines
 from bm.reproduce.phase import phase_finish, phase_runs
-from bm.reproduce.plan import DA, Plan, Run, steps_per_epoch
+from bm.reproduce.plan import Plan, Run, steps_per_epoch
 from bm.reproduce.readout import MEMORIZED, RECORD, banks, final, metrics_of
 from bm.runs import RunFolder, read_csv_rows
 
@@ -86,7 +86,7 @@ def _own_test_accuracy(plan: Plan, run: Run) -> dict:
 
 
 # ----------------------------------------------------------------------------- Tables 2 and 3
-CONDITIONS = (("clean", 0.0, "none"), ("clean+DA", 0.0, DA), ("random", 1.0, "none"), ("random+DA", 1.0, DA))
+CONDITIONS = (("clean", 0.0, False), ("clean+DA", 0.0, True), ("random", 1.0, False), ("random+DA", 1.0, True))  # DA: augmented
 TABLE_ROWS = (("cifar10", "resnet18"), ("cifar100", "resnet18"), ("tinyimagenet", "resnet18"), ("tinyimagenet", "vgg11"))
 
 
@@ -94,8 +94,13 @@ def _table_rows(plan: Plan) -> list[tuple[str, str]]:
     return [(d, m) for d, m in TABLE_ROWS if plan.datasets is None or d in plan.datasets]
 
 
+def _condition(plan: Plan, dataset: str, model: str, noise: float, da: bool) -> Run:
+    return plan.augmented(dataset, model, label_noise=noise) if da else plan.run(dataset, model, label_noise=noise,
+                                                                                   augment="none")
+
+
 def _conditions(plan: Plan) -> list[Run]:
-    return [plan.run(d, m, label_noise=noise, augment=aug) for d, m in _table_rows(plan) for _, noise, aug in CONDITIONS]
+    return [_condition(plan, d, m, noise, da) for d, m in _table_rows(plan) for _, noise, da in CONDITIONS]
 
 
 def _probing_table(metric: str, label: str) -> Callable[[Plan, list[Run], Path], Result]:
@@ -135,7 +140,7 @@ def _probing_table(metric: str, label: str) -> Callable[[Plan, list[Run], Path],
 # ----------------------------------------------------------------------------- the headline: benign memorization
 def _benign_runs(plan: Plan) -> list[Run]:
     """Per seed: the random-label run with augmentation and its twin without augmentation."""
-    return [plan.run(label_noise=1.0, augment=aug, seed=seed) for seed in _benign_seeds(plan) for aug in (DA, "none")]
+    return [plan.run(label_noise=1.0, augment=aug, seed=seed) for seed in _benign_seeds(plan) for aug in (plan.scale.da, "none")]
 
 
 def _benign_seeds(plan: Plan) -> tuple[int, ...]:
@@ -277,12 +282,12 @@ def _fig2(plan: Plan, runs: list[Run], folder: Path) -> Result:
 
 # ----------------------------------------------------------------------------- Fig. 3, 6, 9: the random+DA run
 def _random_da(plan: Plan) -> list[Run]:
-    return [plan.run(label_noise=1.0, augment=DA)]
+    return [plan.augmented(label_noise=1.0)]
 
 
 def _fig3_runs(plan: Plan) -> list[Run]:
     """The random+DA run with the scale's snapshots kept: the same training as the shared run, probed at stages."""
-    return [plan.run(label_noise=1.0, augment=DA, snapshots=plan.scale.snapshots)]
+    return [plan.augmented(label_noise=1.0, snapshots=plan.scale.snapshots)]
 
 
 def _fig3(plan: Plan, runs: list[Run], folder: Path) -> Result:
@@ -321,7 +326,7 @@ def _fig3(plan: Plan, runs: list[Run], folder: Path) -> Result:
 
 def _fig6_runs(plan: Plan) -> list[Run]:
     """The random+DA ResNet18 and the same protocol with an MLP encoder (Fig. 6 sets them side by side)."""
-    return _random_da(plan) + [plan.run(model="mlp", label_noise=1.0, augment=DA)]
+    return _random_da(plan) + [plan.augmented(model="mlp", label_noise=1.0)]
 
 
 def _fig6(plan: Plan, runs: list[Run], folder: Path) -> Result:
@@ -385,7 +390,7 @@ def _fig9(plan: Plan, runs: list[Run], folder: Path) -> Result:
 def _table4_runs(plan: Plan) -> list[Run]:
     s, B = plan.scale.iid
     iid = [plan.run(label_noise=noise, augment="iid", views=B, iid_subset=s) for noise in (0.0, 1.0)]
-    return iid + [plan.run(label_noise=noise, augment=DA) for noise in (0.0, 1.0)]
+    return iid + [plan.augmented(label_noise=noise) for noise in (0.0, 1.0)]
 
 
 def _table4(plan: Plan, runs: list[Run], folder: Path) -> Result:
@@ -440,9 +445,9 @@ def _sweep(key: str, values: Callable[[Plan], tuple], make: Callable[[Plan, obje
 
 
 _fig7 = _sweep("projector_width", lambda p: p.scale.projector_widths,
-               lambda p, w: p.run(label_noise=1.0, augment=DA, projector_width=w), "projector hidden width", "log")
+               lambda p, w: p.augmented(label_noise=1.0, projector_width=w), "projector hidden width", "log")
 _fig8_runs, _fig8_sweep = _sweep("random_classes", lambda p: p.scale.random_classes,
-                                  lambda p, c: p.run(label_noise=1.0, augment=DA, random_classes=None if c == 10 else c),
+                                  lambda p, c: p.augmented(label_noise=1.0, random_classes=None if c == 10 else c),
                                   "number of random classes C'")
 
 
@@ -471,24 +476,28 @@ _fig11 = _sweep("strength", lambda p: p.scale.randaugment_strengths,
                 "RandAugment strength (the released code's: ops floor(10 s / 3) + 1, magnitude 100 s)")
 
 
+FIG12_AUGMENTATIONS = ("none", "DA")  # the table's labels: none, the scale's augmentation
+
+
 def _fig12_runs(plan: Plan) -> list[Run]:
-    return [plan.run(label_noise=noise, augment=aug) for aug in ("none", DA) for noise in plan.scale.noise_levels]
+    return [_condition(plan, "cifar10", "resnet18", noise, aug == "DA") for aug in FIG12_AUGMENTATIONS
+            for noise in plan.scale.noise_levels]
 
 
 def _fig12(plan: Plan, runs: list[Run], folder: Path) -> Result:
     levels = plan.scale.noise_levels
     rows = [{"augmentation": aug, "label_noise": noise, **final(plan, r)}
-            for (aug, noise), r in zip([(a, x) for a in ("none", DA) for x in levels], runs)]
+            for (aug, noise), r in zip([(a, x) for a in FIG12_AUGMENTATIONS for x in levels], runs)]
     init = rows[0]["knn_init_train"]
     series = {f"K-NN, {'no augmentation' if aug == 'none' else 'DA'}":
-              (list(levels), [r["knn_train"] for r in rows if r["augmentation"] == aug]) for aug in ("none", DA)}
+              (list(levels), [r["knn_train"] for r in rows if r["augmentation"] == aug]) for aug in FIG12_AUGMENTATIONS}
     plot_lines(folder / "figure", series, "fraction of random labels", "K-NN test accuracy (bank: trained images)",
                f"label noise with and without augmentation ({rows[0]['steps']} steps each)", {"K-NN at init": init})
     summary = [f"{'no aug' if aug == 'none' else 'DA'}: K-NN " + ", ".join(
         f"{r['label_noise']:g}: {r['knn_train']:.3f}" for r in rows if r["augmentation"] == aug) + f" (init {init:.3f});"
         " bank all " + ", ".join(f"{r['label_noise']:g}: {r['knn_all']:.3f}" for r in rows if r["augmentation"] == aug)
         + "; memorized " + ", ".join(f"{r['label_noise']:g}: {r['train_acc']:.3f}" for r in rows
-                                     if r["augmentation"] == aug) for aug in ("none", DA)]
+                                     if r["augmentation"] == aug) for aug in FIG12_AUGMENTATIONS]
     table = markdown_table(["augmentation", "label noise", "K-NN (bank: trained images, Def. 4.1)", "K-NN (bank: all, "
                             "released code)", "memorized", "step memorized (>= 0.99)", "steps"],
                            [[r["augmentation"], r["label_noise"], r["knn_train"], r["knn_all"], r["train_acc"],
@@ -550,7 +559,7 @@ def _fig13_command(plan: Plan, folder: Path) -> str:
 
 # ----------------------------------------------------------------------------- seed-003: geometry and rewinding
 def _seed003_runs(plan: Plan) -> list[Run]:
-    return [plan.run(label_noise=0.5, augment=DA, snapshots=plan.scale.snapshots)]
+    return [plan.augmented(label_noise=0.5, snapshots=plan.scale.snapshots)]
 
 
 def _seed003(plan: Plan, runs: list[Run], folder: Path) -> Result:
@@ -582,7 +591,7 @@ _ALL = [
     Preset("table1", "table", "Table 1", "per-layer K-NN (clean labels) of the random-label network trained without "
            "augmentation, against init", _random_no_da, _table1),
     Preset("fig2", "figure", "Figure 2", "training curves (loss, memorization) of clean / random labels with and without "
-           "augmentation", lambda p: [p.run(label_noise=n, augment=a) for _, n, a in CONDITIONS], _fig2),
+           "augmentation", lambda p: [_condition(p, "cifar10", "resnet18", n, da) for _, n, da in CONDITIONS], _fig2),
     Preset("table2", "table", "Table 2", "K-NN probing of the embedding: clean, clean+DA, random, random+DA, init "
            "(CIFAR-10/100, TinyImageNet; ResNet18, VGG11 on TinyImageNet)", _conditions,
            _probing_table("knn_clean_test", "K-NN"), by_dataset=True),
