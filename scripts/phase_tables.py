@@ -28,16 +28,17 @@ def main(folder: Path) -> None:
                            float(r["knn_all"]), f"{float(r['gain_all']):+.3f}",
                            f"{float(r['invariance_init']):.3f} -> {float(r['invariance']):.3f}"] for r in rows]))
     times = record["transition"]
-    print(markdown_table(["width", "n", *TRANSITION_KEYS, "K-NN init", "K-NN final", "memorized", "probe every"],
-                         [[t["width"], t["n"], *(t[k] if t[k] is not None else "never" for k in TRANSITION_KEYS),
+    print(markdown_table(["width", "n", "seed", *TRANSITION_KEYS, "K-NN init", "K-NN final", "memorized", "probe every"],
+                         [[t["width"], t["n"], t["seed"], *(t[k] if t[k] is not None else "never" for k in TRANSITION_KEYS),
                            t["knn_init"], t["knn_final"], t["memorized"], t["probe_steps"]] for t in times]))
     fits = [(k, f) for k, f in record["fits"].items()]
-    print(markdown_table(["crossing", "runs", "exponent of n", "steps at n = 50,000 (95%)",
+    print(markdown_table(["crossing", "runs", "exponent of n", "exponent of width", "steps at n = 50,000, width 64 (95%)",
                           "epochs at n = 50,000 if images seen carry over (95%)"],
                          [[k, f["runs"], f"{f['exponent_n']:.2f} +- {f['se_n']:.2f}",
+                           "-" if f["exponent_width"] is None else f"{f['exponent_width']:.2f} +- {f['se_width']:.2f}",
                            f"{f['steps'][1]:.3g} ({f['steps'][0]:.3g} .. {f['steps'][2]:.3g})",
                            f"{f['epochs'][1]:.3g} ({f['epochs'][0]:.3g} .. {f['epochs'][2]:.3g})"] if f else
-                          [k, "-", "too few crossings", "-", "-"] for k, f in fits]))
+                          [k, "-", "too few crossings", "-", "-", "-"] for k, f in fits]))
 
 
 if __name__ == "__main__":

@@ -43,17 +43,17 @@ def _grid(plan: Plan) -> list[tuple[int, int, Run]]:
     return [(n, B, _cell(plan, n, B)) for n in g.ns for B in g.Bs]
 
 
-def _online(plan: Plan) -> list[tuple[int, int, Run]]:
-    """(width, n, run) of the transition-time runs: online augmentation at every n and width (the scale's width: the
-    grid's own B = infinity cells)."""
+def _online(plan: Plan) -> list[tuple[int, int, int, Run]]:
+    """(seed, width, n, run) of the transition-time runs: online augmentation at every n and width (the scale's
+    width at the plan's seed: the grid's own B = infinity cells), seed by seed."""
     g = plan.scale.phase
-    return [(w, n, plan.augmented(label_noise=1.0, subset=n, width=w, probe_steps=g.probe_steps))
-            for w in g.widths for n in g.ns]
+    return [(seed, w, n, plan.augmented(label_noise=1.0, subset=n, width=w, probe_steps=g.probe_steps, seed=seed))
+            for seed in range(plan.seed, plan.seed + g.seeds) for w in g.widths for n in g.ns]
 
 
 def phase_runs(plan: Plan) -> list[Run]:
     """The grid's cells, then the transition-time runs of the other widths (shared runs listed once)."""
-    runs = [run for _, _, run in _grid(plan)] + [run for _, _, run in _online(plan)]
+    runs = [run for _, _, run in _grid(plan)] + [run for *_, run in _online(plan)]
     return list({r.name: r for r in runs}.values())
 
 
@@ -101,9 +101,9 @@ def phase_finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
                      "gain_train": end["knn_train"] - end["knn_init_train"], "knn_all": end["knn_all"],
                      "knn_init_all": end["knn_init_all"], "gain_all": end["knn_all"] - end["knn_init_all"],
                      "invariance_init": embedding[0], "invariance": embedding[-1]})
-    times = [{"width": w, "n": n, **transition_times(history_of(run), run.config,
-                                                     steps_per_epoch(run.config, TRAIN_SIZES[run.config.dataset]))}
-             for w, n, run in _online(plan)]
+    times = [{"width": w, "n": n, "seed": seed,
+              **transition_times(history_of(run), run.config, steps_per_epoch(run.config, TRAIN_SIZES[run.config.dataset]))}
+             for seed, w, n, run in _online(plan)]
     toy_rows, toy_capacity = _toy(plan)
     _figure(rows, c_t, failed, toy_rows, toy_capacity, plan, folder / "figure")
     fits = {key: fit_growth(times, key, FULL_SCALE, plan.scale.base.batch_size) for key in TRANSITION_KEYS}
@@ -126,7 +126,8 @@ def phase_finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
     header = ["n", "B", "n B", "above C_t", "memorized", "step memorized (>= 0.99)", "steps", "K-NN (Def. 4.1)",
               "init", "gain", "K-NN (bank all)", "init (all)", "gain (all)", "invariance at init", "invariance"]
     table = markdown_table(header, [[r[c] for c in columns] for r in rows]) + "\n" + markdown_table(
-        ["width", "n", *TRANSITION_COLUMNS], [[t["width"], t["n"], *(t[c] for c in TRANSITION_COLUMNS)] for t in times])
+        ["width", "n", "seed", *TRANSITION_COLUMNS],
+        [[t["width"], t["n"], t["seed"], *(t[c] for c in TRANSITION_COLUMNS)] for t in times])
     summary += [f"transition {key}: t ~ n^{f['exponent_n']:.2f} +- {f['se_n']:.2f}" + (
         f" width^{f['exponent_width']:.2f} +- {f['se_width']:.2f}" if f["exponent_width"] is not None else "")
         + f" ({f['runs']} runs); at n = {FULL_SCALE['n']}, width {FULL_SCALE['width']}: {f['epochs'][1]:.3g} epochs "
@@ -146,9 +147,10 @@ def _transition_figure(times: list[dict], fits: dict, stem: Path) -> None:
     fig, axes = plt.subplots(1, len(TRANSITION_KEYS), figsize=(5 * len(TRANSITION_KEYS), 4), constrained_layout=True)
     for ax, key in zip(axes, TRANSITION_KEYS):
         for j, w in enumerate(widths):
-            got = [(t["n"], t[key]) for t in times if t["width"] == w and t[key]]
-            if got:
-                ax.plot(*zip(*got), marker="o", color=f"C{j}", label=f"width {w}")
+            for k, seed in enumerate(sorted({t["seed"] for t in times})):
+                got = [(t["n"], t[key]) for t in times if t["width"] == w and t["seed"] == seed and t[key]]
+                if got:
+                    ax.plot(*zip(*got), marker="o", alpha=0.8, color=f"C{j}", label=None if k else f"width {w}")
         f = fits[key]
         if f:
             ns = np.array(sorted({t["n"] for t in times}), dtype=float)

@@ -42,6 +42,7 @@ class PhaseGrid:
     ns: tuple[int, ...]  # training images of a cell (uniformly random labels)
     Bs: tuple[int, ...]  # views per image; ONLINE: fresh views (B = infinity)
     widths: tuple[int, ...]  # encoder widths of the transition-time runs (online augmentation, every n)
+    seeds: int  # seeds of each transition-time run: the plan's seed and the next seeds - 1 (the grid: the plan's)
     probe_steps: int  # K-NN probe cadence of these runs (finer than the scale's: the transition is timed by it)
     capacity_n_min: int
     capacity_points: int
@@ -111,7 +112,7 @@ SCALES = {
         # Fig. 5: "the same setup as in Sec. 4" (ResNet18, CIFAR-10, Table 6) for t = 5000 x 196 steps
         fig5=_fig5(64, 65536, 256, 4e-3, steps=5000 * 196, n=50000, Bs=(1, 2, 4, 8, 16, 32, 64), n_max=50000, repeats=2),
         phase=PhaseGrid(ns=(1000, 5000, 10000, 50000), Bs=(1, 2, 8, 64, ONLINE), widths=(16, 32, 64),
-                        probe_steps=5 * 196, capacity_n_min=5000, capacity_points=4, capacity_repeats=2,
+                        seeds=1, probe_steps=5 * 196, capacity_n_min=5000, capacity_points=4, capacity_repeats=2,
                         capacity_resolution=0.25),
         benign_seeds=(0,), toy=ToyGridConfig(seeds=(0, 1, 2, 3, 4)), snapshots=(10, 50, 100, 250, 500),
         geometry={"per_class": 50, "n_t": 200, "n_reps": 10, "max_rank": None},
@@ -127,7 +128,8 @@ SCALES = {
         checkpoint_steps=100 * 4, probe_pool=False, probe_sketch=0, noise_levels=(0.0, 0.5, 1.0), projector_widths=(256, 1024, 4096),
         random_classes=(2, 10, 100, "per-sample"), randaugment_strengths=(0.0, 0.33, 0.67, 1.0), iid=(90, 50),
         fig5=_fig5(4, 512, 128, 1e-3, steps=100, n=64, Bs=(1, 2, 4, 8, 16), n_max=1024, repeats=2),
-        phase=PhaseGrid(ns=(32, 64, 128, 256), Bs=(1, 8, 64, ONLINE), widths=(2, 4, 8), probe_steps=400, capacity_n_min=512,
+        phase=PhaseGrid(ns=(32, 64, 128, 256), Bs=(1, 8, 64, ONLINE), widths=(2, 4, 8), seeds=3, probe_steps=400,
+                        capacity_n_min=512,
                         capacity_points=2, capacity_repeats=1, capacity_resolution=0.5),
         benign_seeds=(0, 1, 2), toy=ToyGridConfig(seeds=(0, 1, 2)), snapshots=(100, 400, 800),
         geometry={"per_class": 10, "n_t": 50, "n_reps": 2, "max_rank": 2},

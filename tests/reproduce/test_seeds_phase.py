@@ -21,7 +21,7 @@ from tests.deep.test_datasets import write_cifar10
 from tests.reproduce.test_runner import TINY
 from tests.test_cli import run
 
-PHASE = PhaseGrid(ns=(8, 16), Bs=(1, 2, ONLINE), widths=(2, 4), probe_steps=3, capacity_n_min=8, capacity_points=2,
+PHASE = PhaseGrid(ns=(8, 16), Bs=(1, 2, ONLINE), widths=(2, 4), seeds=2, probe_steps=3, capacity_n_min=8, capacity_points=2,
                   capacity_repeats=1, capacity_resolution=0.0)
 TOY = ToyGridConfig(ns=(4, 8), Bs=(1, 2), seeds=(0,), capacity_repeats=1, capacity_n_max=16,
                     train=ToyTrainConfig(steps=20, track_every=0))
@@ -120,8 +120,11 @@ def test_the_phase_preset_reads_every_cell_against_its_own_capacity(capsys, tiny
         failed = capacity["failed_at"]  # past C_t: beyond the smallest failure; unknown (empty) in the bracket
         above = False if items <= c_t else (True if failed and items >= failed else None)
         assert r["above_capacity"] == ("" if above is None else str(above))
-    assert [(t["width"], t["n"]) for t in record["transition"]] == [(w, n) for w in PHASE.widths for n in PHASE.ns]
-    assert (runs / "cifar10-resnet18-w32-noise1-ssl-width2-n8-seed0" / "checkpoint.pt").exists()
+    assert [(t["seed"], t["width"], t["n"]) for t in record["transition"]] == [
+        (s, w, n) for s in range(PHASE.seeds) for w in PHASE.widths for n in PHASE.ns]
+    for s, w, n in ((0, 2, 8), (1, 4, 16)):  # another width; the grid's width at the next seed
+        width = f"-width{w}" if w != 4 else ""
+        assert (runs / f"cifar10-resnet18-w32-noise1-ssl{width}-n{n}-seed{s}" / "checkpoint.pt").exists()
     assert {"figure.png", "figure.pdf"} <= set(record["outputs"])
     bound = f">= {c_t}" if capacity["censored"] else f"{c_t} (fails at {capacity['failed_at']})"
     assert record["summary"][0].startswith(f"C_t = {bound} at t = {TINY.steps} steps")
@@ -130,8 +133,8 @@ def test_the_phase_preset_reads_every_cell_against_its_own_capacity(capsys, tiny
 
     runpy.run_path(str(Path(__file__).parents[2] / "scripts" / "phase_tables.py"), run_name="phase_tables")["main"](folder)
     printed = capsys.readouterr().out
-    assert f"largest n memorized {c_t}" in printed and "| width | n | memorized_0.5 |" in printed  # crossings: columns
-    assert printed.count("\n| 16 | inf |") == 1 and "| 4 | 8 |" in printed  # the grid's n = 16 online cell, a width-4 row
+    assert f"largest n memorized {c_t}" in printed and "| width | n | seed | memorized_0.5 |" in printed  # crossings: columns
+    assert printed.count("\n| 16 | inf |") == 1 and "| 4 | 8 | 0 |" in printed  # the grid's n = 16 online cell, a width-4 row
 
 
 def execute_notebook(out, scale):
