@@ -128,7 +128,7 @@ SCALES = {
         checkpoint_steps=100 * 4, probe_pool=False, probe_sketch=0, noise_levels=(0.0, 0.5, 1.0), projector_widths=(256, 1024, 4096),
         random_classes=(2, 10, 100, "per-sample"), randaugment_strengths=(0.0, 0.33, 0.67, 1.0), iid=(90, 50),
         fig5=_fig5(4, 512, 128, 1e-3, steps=100, n=64, Bs=(1, 2, 4, 8, 16), n_max=1024, repeats=2),
-        phase=PhaseGrid(ns=(32, 64, 128, 256), Bs=(1, 8, 64, ONLINE), widths=(2, 4, 8), seeds=3, probe_steps=400,
+        phase=PhaseGrid(ns=(32, 64, 128, 256), Bs=(1, 8, 64, ONLINE), widths=(2, 4, 8), seeds=2, probe_steps=400,
                         capacity_n_min=512,
                         capacity_points=2, capacity_repeats=1, capacity_resolution=0.5),
         benign_seeds=(0, 1, 2), toy=ToyGridConfig(seeds=(0, 1, 2)), snapshots=(100, 400, 800),
