@@ -34,7 +34,7 @@ def augment_grid(
 ) -> None:
     """Save a grid of SSL-augmented views of real images beside the originals."""
     from bm.deep.datasets import load_dataset
-    from bm.deep.figures import augmentation_grid
+    from bm.figures.augmentations import augmentation_grid
 
     if not (1 <= rows <= MAX_PANELS and 1 <= cols <= MAX_PANELS):
         raise BMError(f"--rows and --cols must lie in [1, {MAX_PANELS}] (one figure panel each); got {rows}, {cols}")

@@ -26,7 +26,7 @@ from bm.deep.train import train_or_resume
 from bm.errors import BMError
 from bm.memory import deep_train_bytes, require_memory
 from bm.runs import RunFolder, prepare_run_folder, write_json
-from bm.sweep_figure import plot_sweep
+from bm.figures.sweep import plot_sweep
 from bm.theory import estimate_capacity
 
 __all__ = ["b_sweep", "capacity_and_sweep", "deep_capacity"]

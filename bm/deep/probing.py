@@ -22,15 +22,14 @@ from bm.deep.models import Network
 from bm.deep.config import DeepTrainConfig
 from bm.deep.train import embed, memory_bank
 from bm.errors import BMError
-from bm.plotting import plt, save_figure
+from bm.figures.probe import plot_probe
 from bm.probe import knn_accuracy, knn_scores, linear_probe_accuracy
 from bm.registry import registrar
 from bm.deep.run import run_config
 from bm.runs import RunFolder, atomic_save, lock_folder, read_saved, write_json
 
-__all__ = ["FITS", "PROBES", "ProbeData", "embedding_probe", "load_run", "network_at", "plot_probe", "probe_layers",
+__all__ = ["FITS", "PROBES", "ProbeData", "embedding_probe", "load_run", "network_at", "probe_layers",
            "probe_run", "register_probe", "run_data"]
-
 
 
 @dataclass(frozen=True)
@@ -183,21 +182,3 @@ def probe_run(path: Path, **options) -> dict:
     return record
 
 
-def plot_probe(record: dict, stem: Path) -> None:
-    """Accuracy per layer (Fig. 3): K-NN fitted on clean / random labels, linear; trained and init; PNG + PDF."""
-    names = record["layers"]
-    fig, ax = plt.subplots(figsize=(1.0 * len(names) + 3, 4), constrained_layout=True)
-    styles = {"knn_clean_test": ("-", "K-NN, fit on clean labels (test acc.)"),
-              "knn_random_train": ("--", "K-NN, fit on random labels (train acc., leave-one-out)"),
-              "linear_clean_test": (":", "linear, clean labels (test acc.)")}
-    for which, colour in (("trained", "C0"), ("init", "C1")):
-        layers = record["results"].get(which)
-        if not layers:
-            continue
-        for key, (ls, label) in styles.items():
-            ys = [layers[n].get(key) for n in names]
-            if any(y is not None for y in ys):
-                ax.plot(names, ys, ls, marker="o", color=colour, label=f"{which}: {label}")
-    ax.set(xlabel="layer", ylabel="accuracy", ylim=(0, 1), title=f"Per-layer probing, k = {record['k']}")
-    ax.legend(fontsize=7)
-    save_figure(fig, stem)

@@ -11,7 +11,7 @@ from bm.deep.models import Network
 from bm.deep.probing import load_run, run_data
 from bm.deep.train import embed
 from bm.errors import BMError
-from bm.plotting import plt, save_figure
+from bm.figures.rewind import plot_rewind
 from bm.probe import knn_accuracy
 from bm.runs import write_json
 
@@ -78,17 +78,6 @@ def rewind_lines(record: dict) -> list[str]:
 def write_rewind(record: dict, stem: Path) -> None:
     """A rewind record as STEM.json and its plot STEM.png / STEM.pdf."""
     write_json(Path(f"{stem}.json"), record)
-    _plot_rewind(record["rows"], stem)
+    plot_rewind(record["rows"], stem)
 
 
-def _plot_rewind(rows: list[dict], stem: Path) -> None:
-    keys = ("knn_clean_test", "output_test_acc", "randomized_train_acc")
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.4), constrained_layout=True)
-    for epoch in sorted({r["epoch"] for r in rows}):
-        mine = sorted((r for r in rows if r["epoch"] == epoch), key=lambda r: r["layers"])
-        for ax, key in zip(axes, keys):
-            ax.plot([r["layers"] for r in mine], [r[key] for r in mine], marker="o", label=f"rewound to epoch {epoch}")
-    for ax, key in zip(axes, keys):
-        ax.set(xlabel="last k layers rewound", ylabel=key, ylim=(0, 1))
-    axes[0].legend(fontsize=7)
-    save_figure(fig, stem)

@@ -13,13 +13,9 @@ from pathlib import Path
 import torch
 
 from bm.errors import BMError
-from bm.plotting import plt, save_figure
 from bm.theory import manifold_geometry
 
-__all__ = ["QUANTITIES", "geometry_lines", "groups_of", "layer_geometry", "plot_geometry", "write_geometry"]
-
-QUANTITIES = ("capacity", "radius", "dimension")
-
+__all__ = ["geometry_lines", "groups_of", "layer_geometry", "write_geometry"]
 
 def groups_of(true: torch.Tensor, labels: torch.Tensor, randomized: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """Group name -> (example indices, their manifold labels) for true classes, training labels, mask (n,)."""
@@ -57,31 +53,6 @@ def layer_geometry(features: torch.Tensor, groups: dict[str, tuple[torch.Tensor,
     return out
 
 
-def plot_geometry(results: dict[str, dict[str, dict[str, dict]]], layers: list[str], stem: Path, title: str) -> None:
-    """Capacity, radius and dimension against layer depth, one line per epoch, one style per group.
-
-    results: epoch -> layer -> group -> summary.
-    """
-    fig, axes = plt.subplots(1, 3, figsize=(max(9, 1.2 * len(layers) * 3), 3.6), constrained_layout=True)
-    styles = {"clean": "-", "randomized": "--", "kept": ":"}
-    cmap = plt.get_cmap("viridis")
-    epochs = list(results)
-    for e, epoch in enumerate(epochs):
-        colour = cmap(e / max(1, len(epochs) - 1))
-        for group, ls in styles.items():
-            for ax, q in zip(axes, QUANTITIES):
-                ys = [results[epoch].get(layer, {}).get(group, {}).get(q) for layer in layers]
-                if any(y is not None for y in ys):
-                    ax.plot(layers, [float("nan") if y is None else y for y in ys], ls, marker="o", color=colour,
-                            label=f"{epoch}: {group}")
-    for ax, q in zip(axes, QUANTITIES):
-        ax.set(xlabel="layer", ylabel=q, title=f"manifold {q}")
-        ax.tick_params(axis="x", rotation=45)
-    axes[0].legend(fontsize=6)
-    fig.suptitle(title, fontsize=9)
-    save_figure(fig, stem)
-
-
 def geometry_lines(record: dict) -> list[str]:
     """A geometry record as text, one line per epoch, layer and group; a note where P <= 5 manifolds."""
     lines, sizes = [], set()
@@ -102,4 +73,6 @@ def write_geometry(record: dict, stem: Path, title: str) -> None:
     from bm.runs import write_json
 
     write_json(Path(f"{stem}.json"), record)
+    from bm.figures.geometry import plot_geometry
+
     plot_geometry(record["results"], record["layers"], stem, title)

@@ -9,10 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from bm.errors import BMError
-from bm.plotting import plt, save_figure
 from bm.runs import atomic_write_text, write_csv_rows
 
-__all__ = ["Result", "markdown_table", "over_seeds", "plot_lines", "save"]
+__all__ = ["Result", "markdown_table", "over_seeds", "save"]
 
 
 @dataclass
@@ -94,15 +93,3 @@ def save(result: Result, folder: Path) -> list[str]:
     return ["table.csv", "table.md"] + [f"{stem}.{ext}" for stem in result.figures for ext in ("png", "pdf")]
 
 
-def plot_lines(stem: Path, series: dict[str, tuple[Sequence, Sequence]], xlabel: str, ylabel: str, title: str,
-               hlines: dict[str, float] | None = None, xscale: str = "linear", ylim=(0, 1.02)) -> None:
-    """One line per series (x values may be strings: categorical), dashed reference levels; PNG + PDF."""
-    fig, ax = plt.subplots(figsize=(5.5, 3.8), constrained_layout=True)
-    for i, (label, (xs, ys)) in enumerate(series.items()):
-        ax.plot([str(x) for x in xs] if any(isinstance(x, str) for x in xs) else xs, ys, marker="o", color=f"C{i}",
-                label=label)
-    for j, (label, y) in enumerate((hlines or {}).items()):
-        ax.axhline(y, ls="--", color=f"C{len(series) + j}", label=label)
-    ax.set(xlabel=xlabel, ylabel=ylabel, title=title, xscale=xscale, ylim=ylim)
-    ax.legend(fontsize=7)
-    save_figure(fig, stem)

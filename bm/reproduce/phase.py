@@ -19,6 +19,7 @@ import numpy as np
 
 from bm.deep.capacity import deep_capacity
 from bm.deep.config import TRAIN_SIZES
+from bm.figures.phase import plot_phase, plot_transition
 from bm.reproduce.outputs import Result, markdown_table
 from bm.reproduce.plan import Plan, Run, steps_per_epoch
 from bm.reproduce.readout import final, metrics_of
@@ -105,9 +106,10 @@ def phase_finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
               **transition_times(history_of(run), run.config, steps_per_epoch(run.config, TRAIN_SIZES[run.config.dataset]))}
              for seed, w, n, run in _online(plan)]
     toy_rows, toy_capacity = _toy(plan)
-    _figure(rows, c_t, failed, toy_rows, toy_capacity, plan, folder / "figure")
+    plot_phase(rows, c_t, failed, toy_rows, toy_capacity, f"Phase diagram of a random-label {plan.scale.name}-scale "
+               f"ResNet18 on CIFAR-10 images: every cell {plan.scale.steps} optimizer steps", folder / "figure")
     fits = {key: fit_growth(times, key, FULL_SCALE, plan.scale.base.batch_size) for key in TRANSITION_KEYS}
-    _transition_figure(times, fits, folder / "transition")
+    plot_transition(times, fits, FULL_SCALE, folder / "transition")
 
     def mean(key: str, above: bool) -> float | None:
         values = [r[key] for r in rows if r["above_capacity"] == above and r["B"] != "inf"]
@@ -137,95 +139,3 @@ def phase_finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
                   extra={"capacity": capacity, "transition": times, "fits": fits, "toy_capacity": toy_capacity})
 
 
-def _transition_figure(times: list[dict], fits: dict, stem: Path) -> None:
-    """Crossing steps against n (log-log), one panel per crossing, one line per width, with the fitted power law."""
-    from bm.plotting import plt
-
-    from bm.plotting import save_figure
-
-    widths = sorted({t["width"] for t in times})
-    fig, axes = plt.subplots(1, len(TRANSITION_KEYS), figsize=(5 * len(TRANSITION_KEYS), 4), constrained_layout=True)
-    for ax, key in zip(axes, TRANSITION_KEYS):
-        for j, w in enumerate(widths):
-            for k, seed in enumerate(sorted({t["seed"] for t in times})):
-                got = [(t["n"], t[key]) for t in times if t["width"] == w and t["seed"] == seed and t[key]]
-                if got:
-                    ax.plot(*zip(*got), marker="o", alpha=0.8, color=f"C{j}", label=None if k else f"width {w}")
-        f = fits[key]
-        if f:
-            ns = np.array(sorted({t["n"] for t in times}), dtype=float)
-            for j, w in enumerate(widths):
-                scale = (w / FULL_SCALE["width"]) ** (f["exponent_width"] or 0.0)
-                ax.plot(ns, f["steps"][1] * (ns / FULL_SCALE["n"]) ** f["exponent_n"] * scale, ":", color=f"C{j}")
-        ax.set(xscale="log", yscale="log", xlabel="training images n", ylabel="optimizer steps",
-               title=f"first step: {key}" + (f" (t ~ n^{f['exponent_n']:.2f})" if f else " (never crossed)"))
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7)
-    save_figure(fig, stem)
-
-
-def _figure(rows: list[dict], c_t: int, failed: int | None, toy_rows: list[dict], toy_capacity: int, plan: Plan,
-            stem: Path) -> None:
-    """Heatmaps over n (x) and B (y, B = infinity on top) of memorization and the K-NN gains, the curve n B = C_t;
-    memorization against n B with C_t marked; the toy model's gain heatmap with its own C_t."""
-    from bm.plotting import plt
-
-    from bm.plotting import save_figure
-    from bm.toy.summary import boundary, summarize
-
-    ns = sorted({r["n"] for r in rows})
-    Bs = [b for b in plan.scale.phase.Bs if b != ONLINE] + ([ONLINE] if ONLINE in plan.scale.phase.Bs else [])
-    label = {b: "inf" if b == ONLINE else b for b in Bs}
-    at = {(r["n"], r["B"]): r for r in rows}
-    fig, axes = plt.subplots(1, 5, figsize=(27, 5.2), constrained_layout=True)
-    panels = [("memorized (trained items, their random labels)", "memorized", "magma", (0.0, 1.0)),
-              ("K-NN gain over init (bank: the n images, Def. 4.1)", "gain_train", "RdBu", None),
-              ("K-NN gain over init (bank: all images, released code)", "gain_all", "RdBu", None)]
-    for ax, (title, key, cmap, lim) in zip(axes, panels):
-        z = np.array([[at[n, label[b]][key] for n in ns] for b in Bs])
-        m = float(np.nanmax(np.abs(z))) or 1.0
-        vmin, vmax = lim or (-m, m)
-        mesh = ax.imshow(z, origin="lower", cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
-        for i in range(len(Bs)):
-            for j in range(len(ns)):
-                ax.text(j, i, f"{z[i, j]:+.2f}" if lim is None else f"{z[i, j]:.2f}", ha="center", va="center",
-                        fontsize=8, color="black" if lim is None or z[i, j] > 0.5 else "white")
-        # n B = C_t through the grid: B = C_t / n, placed on the grid's index axes by log interpolation; C_t's
-        # bracket: the largest n memorized (dashed) and the smallest that failed (dotted)
-        finite = [b for b in Bs if b != ONLINE]
-        xs = np.linspace(0, len(ns) - 1, 50)
-        curve_n = np.exp(np.interp(xs, range(len(ns)), np.log(ns)))
-        for value, style, text in ((c_t, "--", f"n B = {c_t} (memorized{'' if failed else '; C_t >= it'})"),
-                                   (failed, ":", f"n B = {failed} (failed)")):
-            if value:
-                ys = np.interp(np.log(value / curve_n), np.log(finite), range(len(finite)), left=np.nan, right=np.nan)
-                ax.plot(xs, ys, style, color="red", lw=2, label=text)
-        ax.set(xticks=range(len(ns)), xticklabels=ns, yticks=range(len(Bs)), yticklabels=[label[b] for b in Bs],
-               xlabel="training images n", ylabel="views per image B (inf: fresh views)", title=title)
-        ax.legend(loc="upper right", fontsize=7)
-        fig.colorbar(mesh, ax=ax, shrink=0.85)
-    ax = axes[3]
-    for j, n in enumerate(ns):
-        cells = [at[n, label[b]] for b in Bs if b != ONLINE]
-        ax.plot([r["items"] for r in cells], [r["memorized"] for r in cells], marker="o", color=f"C{j}", label=f"n {n}")
-    ax.axvline(c_t, ls="--", color="red", label=f"largest n memorized without augmentation: {c_t}")
-    if failed:
-        ax.axvline(failed, ls=":", color="red", label=f"smallest n that failed: {failed}")
-    ax.set(xscale="log", xlabel="trained items n B", ylabel="memorized", ylim=(0, 1.02),
-           title="finite view sets: memorization against n B")
-    ax.legend(fontsize=7)
-    ax = axes[4]
-    cells = summarize(toy_rows)
-    tn, tB = sorted({n for n, _ in cells}), sorted({b for _, b in cells})
-    z = np.array([[cells[(n, b)]["knn"] - cells[(n, b)]["knn_init"] for n in tn] for b in tB])
-    m = float(np.nanmax(np.abs(z))) or 1.0
-    mesh = ax.pcolormesh(tn, tB, z, cmap="RdBu", vmin=-m, vmax=m, shading="nearest")
-    bn, bB = boundary(tn, toy_capacity)
-    ax.plot(bn, bB, "--", color="red", lw=2, label=f"n B = C_t = {toy_capacity}")
-    ax.set(xscale="log", yscale="log", xlabel="samples n", ylabel="B", title="toy model (Fig. 13): K-NN gain over init",
-           xlim=(min(tn) / 1.5, max(tn) * 1.5), ylim=(min(tB) / 1.5, max(tB) * 1.5))
-    ax.legend(loc="lower left", fontsize=7)
-    fig.colorbar(mesh, ax=ax, shrink=0.85)
-    fig.suptitle(f"Phase diagram of a random-label {plan.scale.name}-scale ResNet18 on CIFAR-10 images: every cell "
-                 f"{plan.scale.steps} optimizer steps", fontsize=10)
-    save_figure(fig, stem)

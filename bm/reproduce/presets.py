@@ -21,12 +21,15 @@ from bm.deep.capacity import capacity_and_sweep
 from bm.deep.config import TRAIN_SIZES, CapacitySweepConfig
 from bm.deep.layer_geometry import run_geometry
 from bm.deep.rewind import rewind, write_rewind
-from bm.deep.probing import embedding_probe, network_at, plot_probe, probe_layers
+from bm.deep.probing import embedding_probe, network_at, probe_layers
 from bm.deep.train import memory_bank
 from bm.errors import BMError
-from bm.plotting import save_figure
+from bm.figures.lines import plot_lines
+from bm.figures.presets import (plot_benign, plot_decomposition, plot_invariance, plot_stages, plot_training_curves,
+                                plot_transfer)
+from bm.figures.probe import plot_probe
 from bm.probe.manifolds import write_geometry
-from bm.reproduce.outputs import Result, markdown_table, plot_lines
+from bm.reproduce.outputs import Result, markdown_table
 from bm.reproduce.phase import phase_finish, phase_runs
 from bm.reproduce.plan import Plan, Run, steps_per_epoch
 from bm.reproduce.readout import MEMORIZED, RECORD, banks, final, metrics_of
@@ -148,7 +151,6 @@ def _benign_seeds(plan: Plan) -> tuple[int, ...]:
 
 
 def _benign(plan: Plan, runs: list[Run], folder: Path) -> Result:
-    from bm.plotting import plt
     import numpy as np
 
     per_seed = []
@@ -172,32 +174,10 @@ def _benign(plan: Plan, runs: list[Run], folder: Path) -> Result:
     rows = [{"seed": r["seed"], **{k: r[k] for k in (*keys, "step_memorized", "steps", "steps_no_aug")}}
             for r in per_seed]
 
-    fig, (curve, layer_ax, inv_ax) = plt.subplots(1, 3, figsize=(16, 4.2), constrained_layout=True)
     first = per_seed[0]
-    h = [r for r in first["history"] if "train_acc" in r]
-    curve.plot([r["epoch"] for r in h], [r["train_acc"] for r in h], color="C3", label="train acc. on the random labels")
-    probed = [r for r in first["history"] if "knn" in r]
-    curve.plot([r["epoch"] for r in probed], [banks(r, runs[0].config).get("train", r["knn"]) for r in probed], marker="o",
-               color="C0", label="K-NN test acc. (embedding; bank: the trained images)")
-    curve.axhline(first["knn_init"], ls="--", color="C7", label="K-NN at init")
-    curve.axhline(first["knn_no_aug"], ls=":", color="C1", label="K-NN, twin without augmentation")
-    curve.set(xlabel="epoch", ylabel="accuracy", ylim=(0, 1.02), title=f"random labels + augmentation (seed {first['seed']})")
-    curve.legend(fontsize=7)
-    for which, colour in (("trained", "C0"), ("init", "C7")):
-        per = first["layers"][which]
-        layer_ax.plot(names, [per[n]["knn_clean_test"] for n in names], "-", marker="o", color=colour,
-                      label=f"{which}: K-NN on clean labels (test)")
-        layer_ax.plot(names, [per[n]["knn_random_train"] for n in names], "--", marker="s", color=colour,
-                      label=f"{which}: K-NN on the random labels (train, leave-one-out)")
-    layer_ax.set(xlabel="layer", ylabel="accuracy", ylim=(0, 1.02), title="signal in the encoder, noise in P and O")
-    layer_ax.tick_params(axis="x", rotation=30)
-    layer_ax.legend(fontsize=7)
-    inv = [r for r in first["history"] if "invariance" in r]
-    for j, n in enumerate(names):
-        inv_ax.plot([r["epoch"] for r in inv], [r["invariance"][n] for r in inv], marker=".", color=f"C{j}", label=n)
-    inv_ax.set(xlabel="epoch", ylabel="normalized invariance (Eq. 2; 0 = invariant)", title="invariance per layer")
-    inv_ax.legend(fontsize=7, ncol=2)
-    save_figure(fig, folder / "figure")
+    knn_curve = [(r["epoch"], banks(r, runs[0].config).get("train", r["knn"])) for r in first["history"] if "knn" in r]
+    plot_benign(first["history"], first["layers"], knn_curve, first["knn_init"], first["knn_no_aug"], first["seed"],
+                folder / "figure")
 
     def ms(k: str) -> str:
         return f"{stats[k][0]:.3f} +- {stats[k][1]:.3f}"
@@ -256,24 +236,16 @@ def _table1(plan: Plan, runs: list[Run], folder: Path) -> Result:
 
 def _fig2(plan: Plan, runs: list[Run], folder: Path) -> Result:
     """Training curves of clean / random labels with and without augmentation: loss and memorization."""
-    from bm.plotting import plt
-
-    fig, (loss_ax, mem_ax) = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
-    rows = []
-    for j, ((cond, _, _), run) in enumerate(zip(CONDITIONS, runs)):
+    rows, curves = [], []
+    for cond, run in zip((c for c, _, _ in CONDITIONS), runs):
         history = metrics_of(plan, run)
         per_epoch = steps_per_epoch(run.config, TRAIN_SIZES[run.config.dataset])
-        trained = [r for r in history if "loss" in r]
         measured = [r for r in history if "train_acc" in r]
-        loss_ax.plot([r["epoch"] * per_epoch for r in trained], [r["loss"] for r in trained], color=f"C{j}", label=cond)
-        mem_ax.plot([r["epoch"] * per_epoch for r in measured], [r["train_acc"] for r in measured], color=f"C{j}",
-                    label=cond)
+        curves.append((cond, [(r["epoch"] * per_epoch, r["loss"]) for r in history if "loss" in r],
+                       [(r["epoch"] * per_epoch, r["train_acc"]) for r in measured]))
         rows += [{"condition": cond, "step": r["epoch"] * per_epoch, "loss": r.get("loss"), "train_acc": r["train_acc"]}
                  for r in measured]
-    loss_ax.set(xlabel="optimizer step", ylabel="training loss (MSE, summed over classes)", yscale="log")
-    mem_ax.set(xlabel="optimizer step", ylabel="memorized (accuracy on the trained items)", ylim=(0, 1.02))
-    loss_ax.legend(fontsize=7)
-    save_figure(fig, folder / "figure")
+    plot_training_curves(curves, folder / "figure")
     finals = {c: final(plan, r) for (c, _, _), r in zip(CONDITIONS, runs)}
     summary = [f"{c}: memorized {f['train_acc']:.3f} after {f['steps']} steps (>= {MEMORIZED} from step "
                f"{f['steps_to_memorize']})" for c, f in finals.items()]
@@ -292,8 +264,6 @@ def _fig3_runs(plan: Plan) -> list[Run]:
 
 def _fig3(plan: Plan, runs: list[Run], folder: Path) -> Result:
     """Per-layer K-NN fitted on the clean and on the random labels, at init, at every snapshot and at the end."""
-    from bm.plotting import plt
-
     run = plan.folder(runs[0])
     record = probe_layers(run, None, ("clean", "random"), init=True, pool=plan.scale.probe_pool, sketch=plan.scale.probe_sketch, device=plan.device)
     plot_probe(record, folder / "figure")
@@ -303,17 +273,7 @@ def _fig3(plan: Plan, runs: list[Run], folder: Path) -> Result:
         runs[0].config.epochs: record["results"]["trained"]}
     rows = [{"epoch": e, "layer": layer, **values} for e, per in stages.items() for layer, values in per.items()]
     names = record["layers"]
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4), constrained_layout=True)
-    for ax, key, title in zip(axes, ("knn_clean_test", "knn_random_train"),
-                              ("K-NN fitted on the clean labels (test acc.)",
-                               "K-NN fitted on the random labels (train acc., leave-one-out)")):
-        for j, (e, per) in enumerate(stages.items()):
-            ax.plot(names, [per[n][key] for n in names], marker="o", color=plt.cm.viridis(j / max(1, len(stages) - 1)),
-                    label=f"epoch {e}")
-        ax.set(xlabel="layer", ylabel="accuracy", ylim=(0, 1), title=title)
-        ax.tick_params(axis="x", rotation=30)
-        ax.legend(fontsize=7)
-    save_figure(fig, folder / "stages")
+    plot_stages(stages, names, folder / "stages")
     t, i = record["results"]["trained"], record["results"]["init"]
     summary = [f"embedding K-NN (clean fit) {t['embedding']['knn_clean_test']:.3f} trained vs "
                f"{i['embedding']['knn_clean_test']:.3f} init; O (random fit, train) {t['O']['knn_random_train']:.3f} "
@@ -330,28 +290,18 @@ def _fig6_runs(plan: Plan) -> list[Run]:
 
 
 def _fig6(plan: Plan, runs: list[Run], folder: Path) -> Result:
-    from bm.plotting import plt
-
-    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8), constrained_layout=True)
     rows, summary = [], []
-    for ax, run, arch in zip(axes, runs, ("ResNet18", "MLP")):
+    for run, arch in zip(runs, ("ResNet18", "MLP")):
         probes = [r for r in metrics_of(plan, run) if "invariance" in r]
         layers = list(probes[0]["invariance"])
         mine = [{"model": arch, "epoch": r["epoch"], "knn_error": 1 - banks(r, run.config).get("train", r["knn"]),
                  **r["invariance"]} for r in probes]
-        for j, layer in enumerate(layers):
-            ax.plot([r["epoch"] for r in mine], [r[layer] for r in mine], marker="o", color=f"C{j}", label=layer)
-        ax.set(xlabel="epoch", ylabel="normalized invariance (Eq. 2; 0 = invariant)", title=f"{arch}, per layer")
-        ax.legend(fontsize=7)
-        axes[2].plot([r["epoch"] for r in mine], [r["knn_error"] for r in mine], marker="o", label=arch)
         first, last = mine[0], mine[-1]
         summary += [f"{arch}, epoch {first['epoch']} -> {last['epoch']}: " + ", ".join(
             f"{n} {first[n]:.3f}->{last[n]:.3f}" for n in layers) + f"; K-NN error (bank: trained images) "
             f"{first['knn_error']:.3f} -> {last['knn_error']:.3f}"]
         rows += mine
-    axes[2].set(xlabel="epoch", ylabel="K-NN test error of the embedding (bank: trained images)", ylim=(0, 1))
-    axes[2].legend(fontsize=7)
-    save_figure(fig, folder / "figure")
+    plot_invariance(rows, folder / "figure")
     columns = ["model", "epoch", "knn_error"] + list(dict.fromkeys(k for r in rows for k in r if k not in
                                                                       ("model", "epoch", "knn_error")))
     return Result(rows, columns, summary, ["figure"])
@@ -365,21 +315,11 @@ def _fig9_runs(plan: Plan) -> list[Run]:
 
 
 def _fig9(plan: Plan, runs: list[Run], folder: Path) -> Result:
-    from bm.plotting import plt
-
     weights = (("random + DA", runs[0], "checkpoint"), ("random, no DA", runs[1], "checkpoint"), ("init", runs[0], "init"))
     rows = [{"target": target or "cifar10", "weights": w, "knn": _probe(plan, run, f"{file}.pt", target=target)}
             for target in (None, *TRANSFER) for w, run, file in weights]
-    fig, ax = plt.subplots(figsize=(5.5, 3.8), constrained_layout=True)
     targets = ["cifar10", *TRANSFER]
-    for j, (w, _, _) in enumerate(weights):
-        ax.bar([t + j * 0.27 for t in range(len(targets))], [r["knn"] for t in targets for r in rows
-                                                              if r["target"] == t and r["weights"] == w],
-               width=0.27, label=w)
-    ax.set(xticks=[t + 0.27 for t in range(len(targets))], xticklabels=targets, ylabel="K-NN test accuracy", ylim=(0, 1),
-           title="CIFAR-10 random-label features on other data sets")
-    ax.legend(fontsize=7)
-    save_figure(fig, folder / "figure")
+    plot_transfer(rows, targets, [w for w, _, _ in weights], folder / "figure")
     by = {(r["target"], r["weights"]): r["knn"] for r in rows}
     summary = [f"{t}: K-NN {by[t, 'random + DA']:.3f} random + DA vs {by[t, 'random, no DA']:.3f} without DA vs "
                f"{by[t, 'init']:.3f} init" for t in targets]
@@ -454,21 +394,9 @@ _fig8_runs, _fig8_sweep = _sweep("random_classes", lambda p: p.scale.random_clas
 def _fig8(plan: Plan, runs: list[Run], folder: Path) -> Result:
     """The classes sweep, and per C' the unbiased Inv and Bias (online_estimates) and the Bias's between-true-class
     ("bad") part (Eq. B.4) over training (decomposition.png)."""
-    from bm.plotting import plt
-
     result = _fig8_sweep(plan, runs, folder)
-    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8), constrained_layout=True)
-    for j, (c, run) in enumerate(zip(plan.scale.random_classes, runs)):
-        probed = [r for r in metrics_of(plan, run) if "inv_unbiased" in r]
-        epochs = [r["epoch"] for r in probed]
-        for ax, values in zip(axes, ([r["inv_unbiased"] for r in probed], [r["bias_unbiased"] for r in probed],
-                                     [r["bias_split"]["between_true"] for r in probed])):
-            ax.plot(epochs, values, marker="o", color=f"C{j}", label=f"C' = {c}")
-    for ax, name, scale in zip(axes, ("Inv (unbiased)", "Bias (unbiased)", "bad bias: between true classes (Eq. B.4)"),
-                               ("log", "log", "linear")):
-        ax.set(xlabel="epoch", ylabel=name, yscale=scale)
-    axes[0].legend(fontsize=7)
-    save_figure(fig, folder / "decomposition")
+    plot_decomposition({f"C' = {c}": [r for r in metrics_of(plan, run) if "inv_unbiased" in r]
+                        for c, run in zip(plan.scale.random_classes, runs)}, folder / "decomposition")
     return replace(result, figures=result.figures + ["decomposition"])
 _fig11 = _sweep("strength", lambda p: p.scale.randaugment_strengths,
                 lambda p, m: p.run(label_noise=1.0, augment="randaugment", randaugment_mapping="strength",

@@ -170,7 +170,7 @@ def _run_grid(config: ToyGridConfig, out: Path, tick, max_seeds: int | None, ten
         write_csv_rows(out / "curves.csv", sorted(curves, key=lambda r: (*key(r), int(r["step"]))), CURVE_COLUMNS)
         write_csv_rows(out / "grid.csv", sorted(rows, key=key), COLUMNS)
     if {int(r["seed"]) for r in rows} >= set(config.seeds):
-        from bm.toy.plots import plot_heatmap
+        from bm.figures.heatmap import plot_heatmap
 
         plot_heatmap(read_csv_rows(out / "grid.csv"), capacity["capacity"], out / "heatmap", config)
 
@@ -191,7 +191,7 @@ def _events(out: Path, steps: int, rows: list[dict], curves: list[dict]) -> None
 
 def sweep_record(folder: Path) -> dict:
     """Fig. 5 from a finished single-n grid: memorization and K-NN (means over seeds) against B; sweep.json + plot."""
-    from bm.sweep_figure import plot_sweep
+    from bm.figures.sweep import plot_sweep
 
     rows = read_csv_rows(folder / "grid.csv")
     cells = summarize(rows)

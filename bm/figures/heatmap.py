@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bm.plotting import plt, save_figure
+from bm.figures import plt, save_figure
 from bm.toy.summary import boundary, summarize
 
 __all__ = ["plot_heatmap"]

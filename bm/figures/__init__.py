@@ -1,5 +1,6 @@
-"""Figure files: every figure is written as PNG and PDF beside each other, then closed. The one place matplotlib's
-backend is chosen (Agg: files, no display); plotting modules take `plt` from here."""
+"""Every figure of bm, one module per figure (they draw records the library computed), and the figure files: each
+written as PNG and PDF beside each other, then closed. The one place matplotlib's backend is chosen (Agg: files,
+no display); the figure modules take `plt` from here."""
 
 from __future__ import annotations
 

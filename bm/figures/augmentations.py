@@ -9,7 +9,7 @@ import torch
 from bm.deep.augment import SSLAugment
 from bm.deep.datasets import ImageSet
 from bm.deep.views import finite_views
-from bm.plotting import plt, save_figure
+from bm.figures import plt, save_figure
 
 __all__ = ["augmentation_grid"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 
-from bm.plotting import plt, save_figure
+from bm.figures import plt, save_figure
 
 __all__ = ["plot_sweep"]
 
