@@ -26,7 +26,8 @@ import torch
 from bm.deep.datasets import load_dataset
 from bm.plugins import load_plugins
 from bm.deep.config import DeepTrainConfig
-from bm.deep.train import Interrupted, train_or_resume
+from bm.deep.loop import Interrupted
+from bm.deep.train import train_or_resume
 from bm.errors import BMError
 from bm.jobs import Jobs
 from bm.threads import using_threads

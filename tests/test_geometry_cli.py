@@ -8,7 +8,8 @@ import torch
 from bm.deep.datasets import load_dataset
 from bm.deep.config import DeepTrainConfig, ModelConfig
 from bm.deep.models import Network
-from bm.deep.train import embed, train
+from bm.deep.measure import embed
+from bm.deep.train import train
 from bm.probe import knn_accuracy
 from tests.deep.test_datasets import write_cifar10
 from tests.test_cli import TINY_ARGS, run

@@ -17,7 +17,7 @@ from bm.deep.datasets import ImageSet
 from bm.deep.models import Network
 from bm.deep.probing import load_run, run_data
 from bm.deep.config import DeepTrainConfig
-from bm.deep.train import embed
+from bm.deep.measure import embed
 from bm.probe.manifolds import groups_of, layer_geometry
 from bm.runs import RunFolder
 

@@ -20,7 +20,8 @@ from bm.analyses import ProbeConfig
 from bm.deep.datasets import ImageSet, load_dataset
 from bm.deep.models import Network
 from bm.deep.config import DeepTrainConfig
-from bm.deep.train import embed, memory_bank
+from bm.deep.items import memory_bank
+from bm.deep.measure import embed
 from bm.errors import BMError
 from bm.figures.probe import plot_probe
 from bm.probe import knn_accuracy, knn_scores, linear_probe_accuracy

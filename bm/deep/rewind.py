@@ -9,7 +9,7 @@ from pathlib import Path
 from bm.analyses import RewindConfig
 from bm.deep.models import Network
 from bm.deep.probing import load_run, run_data
-from bm.deep.train import embed
+from bm.deep.measure import embed
 from bm.errors import BMError
 from bm.figures.rewind import plot_rewind
 from bm.probe import knn_accuracy

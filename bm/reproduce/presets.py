@@ -22,7 +22,7 @@ from bm.deep.config import TRAIN_SIZES, CapacitySweepConfig
 from bm.deep.layer_geometry import run_geometry
 from bm.deep.rewind import rewind, write_rewind
 from bm.deep.probing import embedding_probe, network_at, probe_layers
-from bm.deep.train import memory_bank
+from bm.deep.items import memory_bank
 from bm.errors import BMError
 from bm.figures.lines import plot_lines
 from bm.figures.presets import (plot_benign, plot_decomposition, plot_invariance, plot_stages, plot_training_curves,
@@ -75,7 +75,7 @@ def _own_test_accuracy(plan: Plan, run: Run) -> dict:
     """The trained network's own output on the test set: accuracy against the true labels (its generalization, for a
     run trained on clean labels) and against uniformly random test labels of the run's random classes, drawn by
     another seed (chance, for every network: the reference a memorized random labeling cannot beat)."""
-    from bm.deep.train import embed
+    from bm.deep.measure import embed
     from bm.labels import LabelConfig, assign_labels
 
     cfg = run.config

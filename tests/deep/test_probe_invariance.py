@@ -4,9 +4,9 @@ from dataclasses import replace
 
 import torch
 
-import bm.deep.train as train_module
+import bm.deep.items as items_module
 from bm.deep.config import DeepTrainConfig
-from bm.deep.train import _probe
+from bm.deep.measure import probe
 from bm.deep.views import finite_views
 from tests.deep.test_train import CFG, data  # noqa: F401  (the generated CIFAR-10 fixture)
 
@@ -39,7 +39,7 @@ def _direct(images: torch.Tensor, cfg: DeepTrainConfig) -> float:
 
 def _items(train, cfg, width):
     """The run's training items, with zero targets of the output's width (Inv/Bias of 'O' need them)."""
-    from bm.deep.train import training_items
+    from bm.deep.items import training_items
     from bm.labels import LabelConfig, assign_labels
 
     labels = assign_labels(train.labels, 10, LabelConfig(), 0)
@@ -50,7 +50,7 @@ def test_pixel_invariance_matches_a_direct_computation_and_a_random_projection_k
     train, test = data
     cfg = replace(CFG, decomposition_samples=16, decomposition_views=4)
     net = PixelNet(train.images[0].numel())
-    got = _probe(net, _items(train, cfg, net.w.shape[1]), {"train": train}, test, cfg)["invariance"]
+    got = probe(net, _items(train, cfg, net.w.shape[1]), {"train": train}, test, cfg)["invariance"]
     expected = _direct(train.images, cfg)
     assert abs(got["embedding"] - expected) < 1e-6 * expected
     # a random Gaussian linear map preserves squared distances up to O(1/sqrt(width)): the same ratio
@@ -59,8 +59,8 @@ def test_pixel_invariance_matches_a_direct_computation_and_a_random_projection_k
 
 def test_views_equal_to_the_clean_image_give_exactly_zero(data, monkeypatch):  # noqa: F811
     train, test = data
-    monkeypatch.setattr(train_module, "finite_views", lambda images, sample, view, seed: images[sample].float() / 255)
+    monkeypatch.setattr(items_module, "finite_views", lambda images, sample, view, seed: images[sample].float() / 255)
     net = PixelNet(train.images[0].numel())
     cfg = replace(CFG, decomposition_samples=16)
-    inv = _probe(net, _items(train, cfg, net.w.shape[1]), {"train": train}, test, cfg)["invariance"]
+    inv = probe(net, _items(train, cfg, net.w.shape[1]), {"train": train}, test, cfg)["invariance"]
     assert inv == {"embedding": 0.0, "O": 0.0}

@@ -8,7 +8,8 @@ import torch
 
 from bm.deep.datasets import ImageSet, load_dataset
 from bm.deep.config import DeepTrainConfig, ModelConfig
-from bm.deep.train import Interrupted, train
+from bm.deep.loop import Interrupted
+from bm.deep.train import train
 from bm.errors import BMError
 from tests.deep.test_datasets import write_cifar10
 
@@ -119,7 +120,7 @@ def test_finite_and_iid_protocols_train(tmp_path, data, protocol):
 
 
 def test_finite_items_are_the_n_times_b_views(data):
-    from bm.deep.train import training_items
+    from bm.deep.items import training_items
     from bm.labels import LabelConfig, assign_labels
 
     train_set = data[0]
@@ -184,7 +185,7 @@ def test_memorized_is_scored_on_the_finite_views_with_their_own_labels(tmp_path,
 
 def test_both_knn_banks_are_measured_and_the_config_names_the_headline_one(tmp_path, data):
     from bm.deep.probing import network_at
-    from bm.deep.train import embed
+    from bm.deep.measure import embed
     from bm.probe import knn_accuracy
 
     cfg = replace(CFG, subset=12, epochs=1, probe_every=1, knn_bank="all")
@@ -213,7 +214,7 @@ def test_mixup_choices_are_config_fields_written_with_the_run(tmp_path, data):
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, data, monkeypatch):
     from bm.deep import train as train_module
-    from bm.deep.train import DivergedError
+    from bm.deep.loop import DivergedError
 
     forward = train_module.Network.forward
     broken = {"on": False}

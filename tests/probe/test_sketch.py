@@ -33,7 +33,7 @@ def test_the_sketch_keeps_squared_distances_within_the_johnson_lindenstrauss_ban
 def test_embed_sketches_only_the_layers_wider_than_k():
     from bm.deep.config import ModelConfig
     from bm.deep.models import Network
-    from bm.deep.train import embed
+    from bm.deep.measure import embed
 
     torch.manual_seed(0)
     net = Network(ModelConfig(width=4, projector_width=32, num_classes=10))
