@@ -117,3 +117,10 @@ def test_the_built_in_protocols_the_config_accepts_are_the_ones_views_registers(
     from bm.deep.protocols import BUILT_IN, PROTOCOLS
 
     assert bm.deep.views.PROTOCOLS is PROTOCOLS and set(BUILT_IN) <= set(PROTOCOLS)
+
+
+def test_every_fixed_set_protocol_the_config_accepts_has_its_items():
+    import bm.deep.items  # importing the implementations registers them
+    from bm.deep.protocols import SET_PROTOCOLS
+
+    assert {"finite", "iid"} <= set(SET_PROTOCOLS) and set(SET_PROTOCOLS) == set(bm.deep.items.SET_ITEMS)

@@ -3,8 +3,10 @@ package (tests/plugins/example.py), used through the CLI with no other file touc
 
 import json
 import sys
+from types import SimpleNamespace
 
 import pytest
+import torch
 
 from tests.test_cli import run
 
@@ -14,13 +16,15 @@ def plugin(monkeypatch):
     monkeypatch.setenv("BM_PLUGINS", "tests.plugins.example")
     yield
     from bm.deep.catalog import DATASETS, MODELS
+    from bm.deep.items import SET_ITEMS
     from bm.deep.probing import PROBES
+    from bm.deep.protocols import SET_PROTOCOLS
     from bm.deep.views import PROTOCOLS
     from bm.reproduce.presets import PRESETS
     from bm.reproduce.scales import SCALES
 
     for registry, name in ((DATASETS, "stripes"), (MODELS, "tiny-cnn"), (PROTOCOLS, "hflip"), (PROBES, "centroid"),
-                           (SCALES, "example"), (PRESETS, "example")):
+                           (SET_PROTOCOLS, "shifts"), (SET_ITEMS, "shifts"), (SCALES, "example"), (PRESETS, "example")):
         registry.pop(name, None)
     sys.modules.pop("tests.plugins.example", None)  # the next test's plugin registers afresh
 
@@ -48,6 +52,33 @@ def test_a_plugin_registers_one_of_each_and_the_cli_runs_them(capsys, plugin, tm
                                   "--decomposition-samples", "4", "--out", str(tmp_path / "deep")])
     assert code == 0, err
     assert json.loads((tmp_path / "deep" / "config.json").read_text())["config"]["model"]["image_size"] == 16
+    # the fixed-set protocol: n B items an epoch (its option views), memorization scored on exactly those n B views
+    code, out, err = run(capsys, ["deep-train", "--dataset", "stripes", "--model", "tiny-cnn", "--augment", "shifts",
+                                  "--views", "3", "--subset", "8", "--data-dir", str(tmp_path / "data"), "--epochs", "2",
+                                  "--batch-size", "8", "--width", "4", "--projector-width", "8", "--probe-k", "3",
+                                  "--decomposition-samples", "4", "--out", str(tmp_path / "shifts")])
+    assert code == 0, err
+    from bm.deep.datasets import load_dataset
+    from bm.deep.items import training_items
+    from bm.deep.models import Network
+    from bm.deep.run import run_config
+    from bm.runs import RunFolder, read_saved
+    from tests.plugins.example import CLASSES
+
+    cfg = run_config(tmp_path / "shifts")
+    images = load_dataset("stripes", tmp_path / "data", "train").first(8)
+    labels = RunFolder(tmp_path / "shifts").labels(("labels", "num_classes"))
+    items = training_items(cfg, images, SimpleNamespace(**labels),
+                           torch.nn.functional.one_hot(labels["labels"], CLASSES).float(), torch.Generator())
+    x, y = items.memorized(torch.arange(items.n_memorized))
+    assert items.n == items.n_memorized == 24 and torch.equal(x[1], images.images[0].roll(1, -1).float() / 255)
+    net = Network(cfg.model)
+    net.load_state_dict(read_saved(tmp_path / "shifts" / RunFolder.CHECKPOINT, ("model",))["model"])
+    net.eval()
+    with torch.no_grad():
+        accuracy = float((net(x).argmax(1) == y).float().mean())
+    rows = RunFolder(tmp_path / "shifts").metrics()
+    assert rows[-1]["train_acc"] == pytest.approx(accuracy)  # the run's memorization is that of its 24 items
 
 
 def test_an_unknown_plugin_is_one_line(capsys, monkeypatch):

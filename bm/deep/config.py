@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from bm.configs import JsonConfig, setting
 from bm.deep.catalog import DATASETS, IMAGE_SIZES, MODELS, TRAIN_SIZES
-from bm.deep.protocols import protocol_names, randaugment_setting
+from bm.deep.protocols import SET_PROTOCOLS, protocol_names, randaugment_setting
 from bm.errors import BMError, require_finite
 from bm.labels import LabelConfig
 
@@ -112,8 +112,10 @@ class DeepTrainConfig(JsonConfig):
             raise BMError(f"augment must be one of {', '.join(protocol_names())}; got {self.augment!r}")
         if self.views < 1 or self.iid_subset < 1:
             raise BMError("views and iid_subset must be >= 1")
-        if self.views > 1 and self.augment not in ("finite", "iid"):
-            raise BMError(f"views (B = {self.views}) applies to augment finite or iid; {self.augment!r} draws fresh views")
+        if self.views > 1 and "views" not in getattr(SET_PROTOCOLS.get(self.augment), "options", ()):
+            raise BMError(f"views (B = {self.views}) applies to augment "
+                          f"{' or '.join(n for n, p in SET_PROTOCOLS.items() if 'views' in p.options)}; "
+                          f"{self.augment!r} draws fresh views")
         if any(not 1 <= e <= self.epochs for e in self.snapshots):
             raise BMError(f"snapshots must lie in [1, epochs = {self.epochs}]; got {', '.join(map(str, self.snapshots))}")
         LabelConfig(self.label_noise, self.random_classes)

@@ -13,8 +13,10 @@ from bm.deep.config import DeepTrainConfig
 from bm.deep.datasets import ImageSet
 from bm.deep.protocols import randaugment_setting
 from bm.deep.views import AugmentOptions, augment_batch, finite_labels, finite_views, iid_views
+from bm.errors import BMError
 
-__all__ = ["TrainingItems", "augment_options", "iid_table", "memory_bank", "training_items"]
+__all__ = ["SET_ITEMS", "SetItems", "TrainingItems", "augment_options", "iid_table", "memory_bank", "register_items",
+           "training_items"]
 
 
 def iid_table(cfg: DeepTrainConfig, train: ImageSet) -> torch.Tensor:
@@ -25,11 +27,12 @@ def iid_table(cfg: DeepTrainConfig, train: ImageSet) -> torch.Tensor:
 
 def memory_bank(cfg: DeepTrainConfig, train: ImageSet, bank: str | None = None) -> ImageSet:
     """A K-NN memory bank (default: cfg.knn_bank) out of the whole training set: "train", the images the run trains
-    on (its first `subset`; iid: the s B views), Definition 4.1's S; or "all", every training image."""
+    on (its first `subset`; a set protocol's own, e.g. iid's s B views), Definition 4.1's S; or "all", every
+    training image."""
     if (bank or cfg.knn_bank) == "all":
         return train
-    return train.take(iid_table(cfg, train).reshape(-1)) if cfg.augment == "iid" else train.first(cfg.subset)
-
+    own = SET_ITEMS[cfg.augment].bank if cfg.augment in SET_ITEMS else None
+    return own(cfg, train) if own is not None else train.first(cfg.subset)
 
 
 def augment_options(cfg: DeepTrainConfig) -> AugmentOptions:
@@ -63,45 +66,79 @@ class TrainingItems:
 
 
 
+@dataclass(frozen=True)
+class SetItems:
+    """A fixed-set protocol's implementation (its spec: bm.deep.protocols.SET_PROTOCOLS): build(cfg, data, labels,
+    targets, probe_views) -> TrainingItems, and where its images come from when they are not the run's first
+    `subset` (bank(cfg, whole training set) -> the images trained on; None: the subset)."""
+
+    build: Callable
+    bank: Callable | None = None
+
+
+SET_ITEMS: dict[str, SetItems] = {}
+
+
+def register_items(name: str, bank: Callable | None = None):
+    """Decorator: `build` makes the training items of the fixed-set protocol `name` (registered with
+    bm.deep.protocols.register_set_protocol)."""
+    def add(build: Callable) -> Callable:
+        if name in SET_ITEMS:
+            raise BMError(f"the items of protocol {name!r} are already registered")
+        SET_ITEMS[name] = SetItems(build, bank)
+        return build
+
+    return add
+
+
+@register_items("finite")
+def _finite(cfg: DeepTrainConfig, data: ImageSet, labels, targets: torch.Tensor, probe_views: Callable) -> TrainingItems:
+    """The n B fixed views: item i = view i mod B of sample i div B, with its own label unless labels are preserved."""
+    B = cfg.views
+    per_view = finite_labels(labels.labels, B, cfg.preserve_labels, labels.num_classes, cfg.seed + 2)
+    per_view = per_view.reshape(-1).to(targets.device)
+    view_targets = torch.nn.functional.one_hot(per_view, labels.num_classes).float()
+
+    def fetch(idx):
+        return finite_views(data.images, idx // B, idx % B, cfg.seed), view_targets[idx]
+
+    def memorized(idx):
+        return fetch(idx)[0], per_view[idx]
+
+    return TrainingItems(len(data) * B, fetch, len(data) * B, memorized, len(data), probe_views, targets,
+                         cfg.decomposition_views, data.labels)
+
+
+@register_items("iid", bank=lambda cfg, train: train.take(iid_table(cfg, train).reshape(-1)))
+def _iid(cfg: DeepTrainConfig, data: ImageSet, labels, targets: torch.Tensor, probe_views: Callable) -> TrainingItems:
+    """s anchors with B same-class images each: item i = image i mod B of anchor i div B, with the anchor's label."""
+    B = cfg.views
+    table = iid_table(cfg, data)
+    flat, anchor_labels = table.reshape(-1), labels.labels.to(targets.device)[table[:, 0]]
+
+    def fetch(idx):
+        return data.images[flat[idx]].float() / 255, targets[table[:, 0][idx // B]]
+
+    def memorized(idx):
+        return data.images[flat[idx]].float() / 255, anchor_labels[idx // B]
+
+    def iid(anchor, k):
+        return data.images[table[anchor, :k].reshape(-1)].float() / 255
+
+    return TrainingItems(table.numel(), fetch, table.numel(), memorized, table.shape[0], iid,
+                         targets[table[:, 0]], B, data.labels[table[:, 0]])
+
+
 def training_items(cfg: DeepTrainConfig, data: ImageSet, labels, targets: torch.Tensor, gen: torch.Generator
                    ) -> TrainingItems:
-    """The protocol's training items. Online protocols draw fresh augmentations of the n images; `finite` trains on
-    the n B fixed views (item i = view i mod B of sample i div B); `iid` on s anchors with B same-class images each
-    (item i = image i mod B of anchor i div B, with the anchor's label)."""
-    B = cfg.views
-
+    """The protocol's training items: a fixed-set protocol's (SET_ITEMS), or fresh augmentations of the n images
+    drawn from `gen` every step (online protocols)."""
     def ssl_views(anchor, k):  # the SSL views the probes use (seed + 1: not the training views)
         return finite_views(data.images, anchor.repeat_interleave(k), torch.arange(k, device=anchor.device).repeat(
             anchor.numel()), seed=cfg.seed + 1)
 
-    if cfg.augment == "finite":
-        per_view = finite_labels(labels.labels, B, cfg.preserve_labels, labels.num_classes, cfg.seed + 2)
-        per_view = per_view.reshape(-1).to(targets.device)
-        view_targets = torch.nn.functional.one_hot(per_view, labels.num_classes).float()
-
-        def fetch(idx):
-            return finite_views(data.images, idx // B, idx % B, cfg.seed), view_targets[idx]
-
-        def memorized(idx):
-            return fetch(idx)[0], per_view[idx]
-
-        return TrainingItems(len(data) * B, fetch, len(data) * B, memorized, len(data), ssl_views, targets,
-                             cfg.decomposition_views, data.labels)
-    if cfg.augment == "iid":
-        table = iid_table(cfg, data)
-        flat, anchor_labels = table.reshape(-1), labels.labels.to(targets.device)[table[:, 0]]
-
-        def fetch(idx):
-            return data.images[flat[idx]].float() / 255, targets[table[:, 0][idx // B]]
-
-        def memorized(idx):
-            return data.images[flat[idx]].float() / 255, anchor_labels[idx // B]
-
-        def iid(anchor, k):
-            return data.images[table[anchor, :k].reshape(-1)].float() / 255
-
-        return TrainingItems(table.numel(), fetch, table.numel(), memorized, table.shape[0], iid,
-                             targets[table[:, 0]], B, data.labels[table[:, 0]])
+    if cfg.augment in SET_ITEMS:
+        return SET_ITEMS[cfg.augment].build(cfg, data, labels, targets, ssl_views)
     options = augment_options(cfg)
     y = labels.labels.to(targets.device)
 

@@ -5,26 +5,62 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from bm.errors import BMError
 from bm.registry import registrar
 
-__all__ = ["BUILT_IN", "PROTOCOLS", "RANDAUGMENT_MAPPINGS", "protocol_names", "randaugment_setting",
-           "register_protocol"]
+__all__ = ["BUILT_IN", "PROTOCOLS", "RANDAUGMENT_MAPPINGS", "SET_PROTOCOLS", "SetProtocol", "protocol_names",
+           "randaugment_setting", "register_protocol", "register_set_protocol"]
 
 # an online protocol: (uint8 images (N, 3, H, W), generator on their device, targets (N, C) or None, options)
 # -> (float images in [0, 1], targets, mixup record or None)
 Protocol = Callable[..., tuple]
-PROTOCOLS: dict[str, Protocol] = {}  # name -> protocol; DeepTrainConfig.augment takes these names, finite and iid
+PROTOCOLS: dict[str, Protocol] = {}  # name -> protocol; DeepTrainConfig.augment takes these names and SET_PROTOCOLS'
 BUILT_IN = ("none", "ssl", "ssl+mixup", "randaugment")  # what bm.deep.views registers (a test checks both agree)
 
+
+@dataclass(frozen=True)
+class SetProtocol:
+    """A protocol that trains on a fixed set of items drawn once, not on fresh views every step: the DeepTrainConfig
+    fields it reads (`options`, beyond the shared ones; its run names show them), its items per epoch, and whether
+    it draws from every training image (the run's subset does not apply). Its items are built by the function
+    bm.deep.items registers under the same name."""
+
+    name: str
+    options: tuple[str, ...]
+    items: Callable[[Any, int], int]  # (config, n training images) -> items per epoch
+    parts: Callable[[Any], list[str]]  # (config) -> its parts of a run name
+    whole_set: bool = False
+
+
+SET_PROTOCOLS: dict[str, SetProtocol] = {}
+
+
+def register_set_protocol(spec: SetProtocol) -> SetProtocol:
+    """Add a fixed-set protocol (`bm deep-train --augment NAME`); its items: bm.deep.items.register_items(NAME)."""
+    if spec.name in SET_PROTOCOLS or spec.name in BUILT_IN or spec.name in PROTOCOLS:
+        raise BMError(f"augmentation protocol {spec.name!r} is already registered")
+    SET_PROTOCOLS[spec.name] = spec
+    return spec
+
+
+register_set_protocol(SetProtocol(  # n images, B fixed views each: item i = view i mod B of image i div B
+    "finite", ("views", "preserve_labels"), lambda cfg, n: n * cfg.views,
+    lambda cfg: [f"B{cfg.views}"] + ([] if cfg.preserve_labels else ["own"])))
+register_set_protocol(SetProtocol(  # s anchors, B i.i.d. same-class images each, from every training image (Table 4)
+    "iid", ("views", "iid_subset"), lambda cfg, n: cfg.iid_subset * cfg.views,
+    lambda cfg: [f"B{cfg.views}", f"s{cfg.iid_subset}"], whole_set=True))
+
+
 # decorator: register_protocol(name)(fn) makes `name` an online protocol (`bm deep-train --augment name`)
-register_protocol = registrar(PROTOCOLS, "augmentation protocol", reserved=("finite", "iid"))
+register_protocol = registrar(PROTOCOLS, "augmentation protocol", reserved=SET_PROTOCOLS)  # names taken there
 
 
 def protocol_names() -> tuple[str, ...]:
-    """Every name DeepTrainConfig.augment takes: the built-in and registered online protocols, finite and iid."""
-    return tuple(dict.fromkeys((*BUILT_IN, *PROTOCOLS, "finite", "iid")))
+    """Every name DeepTrainConfig.augment takes: the built-in and registered online protocols, the fixed-set ones."""
+    return tuple(dict.fromkeys((*BUILT_IN, *PROTOCOLS, *SET_PROTOCOLS)))
 
 
 RANDAUGMENT_MAPPINGS = ("strength", "magnitude")  # the released code's strength in [0, 1]; torchvision's 2 ops / 31 bins

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bm.deep.config import IMAGE_SIZES, PAPER, TRAIN_SIZES, DeepTrainConfig
+from bm.deep.protocols import SET_PROTOCOLS
 from bm.errors import BMError
 from bm.reproduce.scales import RECIPES, Scale, scale_for
 
@@ -71,7 +72,7 @@ class Plan:
         probe_steps = changes.pop("probe_steps", s.probe_steps)
         if "seed" not in changes:  # a preset that names its seeds (benign) plans over several
             changes["seed"] = self.seed
-        if changes.get("augment") == "iid":
+        if getattr(SET_PROTOCOLS.get(changes.get("augment")), "whole_set", False):  # its anchors: every image
             changes.setdefault("subset", 0)
         base = s.base
         model_cfg = replace(base.model, arch=model, width=changes.pop("width", base.model.width),
@@ -98,7 +99,8 @@ def steps_per_epoch(cfg: DeepTrainConfig, train_size: int) -> int:
     """Optimizer steps per epoch of `cfg` on a training set of `train_size` images: ceil(items / batch size), items
     the subset (or the whole set), its n B fixed views (finite) or the s B views of its anchors (iid)."""
     n = min(cfg.subset or train_size, train_size)
-    items = {"finite": n * cfg.views, "iid": cfg.iid_subset * cfg.views}.get(cfg.augment, n)
+    spec = SET_PROTOCOLS.get(cfg.augment)
+    items = spec.items(cfg, n) if spec is not None else n
     return -(-items // cfg.batch_size)
 
 
@@ -109,19 +111,15 @@ def run_name(cfg: DeepTrainConfig, scale: Scale | None = None) -> str:
     if cfg.augment == "randaugment":
         parts.append(f"s{cfg.randaugment_strength:g}" if cfg.randaugment_mapping == "strength"
                      else f"m{cfg.randaugment_magnitude}")
-    if cfg.augment in ("finite", "iid"):
-        parts.append(f"B{cfg.views}")
-    if cfg.augment == "iid":
-        parts.append(f"s{cfg.iid_subset}")
-    if cfg.augment == "finite" and not cfg.preserve_labels:
-        parts.append("own")
+    spec = SET_PROTOCOLS.get(cfg.augment)
+    parts += spec.parts(cfg) if spec is not None else []
     if cfg.random_classes is not None:
         parts.append(f"C{cfg.random_classes}")
     if cfg.snapshots:
         parts.append("snapshots")
     if scale is not None and cfg.model.width != scale.base.model.width:
         parts.append(f"width{cfg.model.width}")
-    if scale is not None and cfg.augment != "iid" and cfg.subset != scale.base.subset:
+    if scale is not None and not (spec is not None and spec.whole_set) and cfg.subset != scale.base.subset:
         parts.append(f"n{cfg.subset or 'all'}")
     return "-".join(parts + [f"seed{cfg.seed}"])
 

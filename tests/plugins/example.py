@@ -1,5 +1,5 @@
-"""A user's plugin, outside the bm package: one model, one data set, one augmentation protocol, one probe, one scale
-and one preset, each registered in a few lines (BM_PLUGINS=tests.plugins.example)."""
+"""A user's plugin, outside the bm package: one model, one data set, two augmentation protocols (online; a fixed set
+of views with its own option), one probe, one scale and one preset, each registered in a few lines (BM_PLUGINS=tests.plugins.example)."""
 
 from dataclasses import replace
 from pathlib import Path
@@ -12,12 +12,14 @@ from bm.configs import with_changes
 from bm.deep.catalog import DatasetEntry, ModelEntry, register_dataset, register_model
 from bm.deep.datasets import DatasetError, ImageSet
 from bm.deep.probing import probe_layers, register_probe
+from bm.deep.items import register_items
+from bm.deep.protocols import SetProtocol, register_set_protocol
 from bm.deep.views import register_protocol
 from bm.reproduce.outputs import Result
 from bm.reproduce.presets import Preset, register_preset
 from bm.reproduce.readout import final
 from bm.reproduce.scales import SCALES, register_scale
-from tests.plugins.functions import centroid, hflip
+from tests.plugins.functions import centroid, hflip, shifts
 
 SIDE, CLASSES = 16, 4
 
@@ -56,6 +58,8 @@ register_model("tiny-cnn", ModelEntry(tiny_cnn))
 
 
 register_protocol("hflip")(hflip)
+register_set_protocol(SetProtocol("shifts", ("views",), lambda cfg, n: n * cfg.views, lambda cfg: [f"B{cfg.views}"]))
+register_items("shifts")(shifts)
 register_probe("centroid")(centroid)
 
 
