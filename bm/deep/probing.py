@@ -107,20 +107,23 @@ def embedding_probe(net: Network, train: ImageSet, test: ImageSet, k: int = 20, 
     return probe(emb[: len(train)], train.labels, emb[len(train):], test.labels)
 
 
-def run_data(cfg: DeepTrainConfig, bank: bool = False) -> tuple[ImageSet, ImageSet]:
+def run_data(cfg: DeepTrainConfig, bank: bool = False, data: tuple[ImageSet, ImageSet] | None = None
+             ) -> tuple[ImageSet, ImageSet]:
     """(the run's training images, after its subset, or with `bank` its K-NN memory bank, whose first
-    images are those; the test set), both at the model's image size."""
-    train = load_dataset(cfg.dataset, cfg.data_dir, "train")
+    images are those; the test set), both at the model's image size; read from the run's data folder unless `data`
+    (the whole training and test sets, already loaded) is given."""
+    train, test = data or (load_dataset(cfg.dataset, cfg.data_dir, "train"), load_dataset(cfg.dataset, cfg.data_dir, "test"))
     train = memory_bank(cfg, train) if bank else train.first(cfg.subset)
-    return train.resized(cfg.model.image_size), load_dataset(cfg.dataset, cfg.data_dir, "test").resized(cfg.model.image_size)
+    return train.resized(cfg.model.image_size), test.resized(cfg.model.image_size)
 
 
-def probe_layers(path: Path, *args, **options) -> dict:
+def probe_layers(path: Path, *args, data: tuple[ImageSet, ImageSet] | None = None, **options) -> dict:
     """Probe a run's layers (trained weights, and init with `init`) with the probes named in `fits` (PROBES;
     `linear` adds "linear"); returns the record, writes nothing but `dump_features`. args / options: the fields of
     bm.analyses.ProbeConfig (layers, fits, k, ...). k: one or several (several: one neighbour search per layer, and
     top-1 / top-5 accuracies `knn_clean_test_k{k}_top{t}` beside `knn_clean_test` at the first k). features: a file
-    `dump_features` wrote for this run, probed instead of embedding the images again."""
+    `dump_features` wrote for this run, probed instead of embedding the images again. data: the run's whole
+    training and test sets where the caller holds them (else read from its data folder)."""
     o = ProbeConfig(*args, **options)
     ks, k, fits, pool, sketch, transfer, data_dir, device = (o.k, o.k[0], o.fits, o.pool, o.sketch, o.transfer,
                                                               o.data_dir, o.device)
@@ -129,7 +132,7 @@ def probe_layers(path: Path, *args, **options) -> dict:
     if any(f not in PROBES for f in fits) or not fits:
         raise BMError(f"--fit takes {', '.join(PROBES)}; got {', '.join(fits) or 'nothing'}")
     cfg = replace(cfg, data_dir=str(data_dir)) if data_dir is not None else cfg
-    train_set, test_set = run_data(cfg, bank=True)
+    train_set, test_set = run_data(cfg, bank=True, data=data if data_dir is None else None)
     random_labels = run.labels()["labels"]  # of the trained images: the first of the memory bank
     net = Network(cfg.model).to(device)
     names = list(o.layers) or net.layer_names

@@ -156,7 +156,7 @@ def _benign(plan: Plan, runs: list[Run], folder: Path) -> Result:
     per_seed = []
     for seed, (da, twin) in zip(_benign_seeds(plan), zip(runs[::2], runs[1::2])):
         layers = probe_layers(plan.folder(da), None, ("clean", "random"), init=True, pool=plan.scale.probe_pool, sketch=plan.scale.probe_sketch,
-                              device=plan.device)["results"]
+                              device=plan.device, data=plan.data[da.config.dataset])["results"]
         history, twin_history = metrics_of(plan, da), metrics_of(plan, twin)
         mine, other = final(plan, da, history), final(plan, twin, twin_history)
         per_seed.append({"seed": seed, "memorized": mine["train_acc"], "step_memorized": mine["steps_to_memorize"],
@@ -224,6 +224,7 @@ def _random_no_da(plan: Plan) -> list[Run]:
 def _table1(plan: Plan, runs: list[Run], folder: Path) -> Result:
     """Per-layer K-NN (clean labels, test accuracy) of the random-label network trained without augmentation."""
     record = probe_layers(plan.folder(runs[0]), None, ("clean",), init=True, pool=plan.scale.probe_pool, sketch=plan.scale.probe_sketch,
+                          data=plan.data[runs[0].config.dataset],
                           device=plan.device)["results"]
     rows = [{"layer": n, "knn_trained": record["trained"][n]["knn_clean_test"],
              "knn_init": record["init"][n]["knn_clean_test"]} for n in record["trained"]]
@@ -265,11 +266,13 @@ def _fig3_runs(plan: Plan) -> list[Run]:
 def _fig3(plan: Plan, runs: list[Run], folder: Path) -> Result:
     """Per-layer K-NN fitted on the clean and on the random labels, at init, at every snapshot and at the end."""
     run = plan.folder(runs[0])
-    record = probe_layers(run, None, ("clean", "random"), init=True, pool=plan.scale.probe_pool, sketch=plan.scale.probe_sketch, device=plan.device)
+    data = plan.data[runs[0].config.dataset]
+    record = probe_layers(run, None, ("clean", "random"), init=True, pool=plan.scale.probe_pool,
+                          sketch=plan.scale.probe_sketch, device=plan.device, data=data)
     plot_probe(record, folder / "figure")
     stages = {0: record["results"]["init"]} | {
-        e: probe_layers(run / f"snapshot_{e}.pt", None, ("clean", "random"), pool=plan.scale.probe_pool, sketch=plan.scale.probe_sketch,
-                        device=plan.device)["results"]["trained"] for e in plan.scale.snapshots} | {
+        e: probe_layers(run / f"snapshot_{e}.pt", None, ("clean", "random"), pool=plan.scale.probe_pool,
+                        sketch=plan.scale.probe_sketch, device=plan.device, data=data)["results"]["trained"] for e in plan.scale.snapshots} | {
         runs[0].config.epochs: record["results"]["trained"]}
     rows = [{"epoch": e, "layer": layer, **values} for e, per in stages.items() for layer, values in per.items()]
     names = record["layers"]
