@@ -11,8 +11,8 @@ import subprocess
 import sys
 import time
 
-COMMANDS = [[], ["toy-grid"], ["deep-train"], ["probe"], ["geometry"], ["rewind"], ["capacity", "deep"], ["reproduce"],
-            ["report"], ["results"], ["convert-run"], ["augment-grid"]]
+COMMANDS = [[], ["toy-grid"], ["deep-train"], ["probe"], ["geometry"], ["rewind"], ["capacity", "toy"], ["capacity", "deep"],
+            ["reproduce"], ["report"], ["results"], ["convert-run"], ["augment-grid"]]
 
 
 def _median_seconds(argv: list[str], repeats: int) -> float:

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from bm.commands.common import Command
-from bm.deep.config import DeepTrainConfig
+from bm.deep.config import AugmentGridConfig, DeepTrainConfig
 from bm.errors import BMError
 from bm.options import config_options
 from bm.reproduce.options import RECIPE_HELP
@@ -19,30 +19,23 @@ app = typer.Typer()
 NAMED_CONFIGS = {name: named_config(name) for name in NAMED}  # deep-train's bases, whose defaults its help shows
 
 
-MAX_PANELS = 64  # a rows x cols figure of 64 x 64 panels is already 83 x 93 inches
-
-
 @app.command("augment-grid", cls=Command)
+@config_options(AugmentGridConfig, into="options", built=True)
 def augment_grid(
-    data_dir: Annotated[Path, typer.Option(help="Folder holding the data set's official folder.")] = Path("data"),
-    dataset: Annotated[str, typer.Option(help="cifar10, cifar100, stl10 or tinyimagenet.")] = "cifar10",
+    options: AugmentGridConfig,
     out: Annotated[Path, typer.Option(help="Output stem: writes OUT.png and OUT.pdf.")] = Path("augmentations"),
-    rows: Annotated[int, typer.Option(help=f"Rows: the originals, then rows - 1 views (at most {MAX_PANELS}).")] = 4,
-    cols: Annotated[int, typer.Option(help=f"Images, one column each (at most {MAX_PANELS}).")] = 8,
-    seed: Annotated[int, typer.Option(help="Seed of the finite augmentation set.")] = 0,
     download: Annotated[bool, typer.Option(help="Download the data set if it is missing (needs internet).")] = False,
 ) -> None:
     """Save a grid of SSL-augmented views of real images beside the originals."""
     from bm.deep.datasets import load_dataset
     from bm.figures.augmentations import augmentation_grid
 
-    if not (1 <= rows <= MAX_PANELS and 1 <= cols <= MAX_PANELS):
-        raise BMError(f"--rows and --cols must lie in [1, {MAX_PANELS}] (one figure panel each); got {rows}, {cols}")
+    o = options
     if not out.parent.is_dir():
         raise BMError(f"folder {out.parent} does not exist")
     if not os.access(out.parent, os.W_OK | os.X_OK):
         raise BMError(f"folder {out.parent} is not writable")
-    paths = augmentation_grid(load_dataset(dataset, data_dir, "train", download), out, rows, cols, seed)
+    paths = augmentation_grid(load_dataset(o.dataset, Path(o.data_dir), "train", download), out, o.rows, o.cols, o.seed)
     typer.echo("wrote " + ", ".join(map(str, paths)))
 
 

@@ -14,7 +14,7 @@ from bm.deep.protocols import SET_PROTOCOLS, protocol_names, randaugment_setting
 from bm.errors import BMError, require_finite
 from bm.labels import LabelConfig
 
-__all__ = ["CAPACITY_FIXED", "CapacitySweepConfig", "IMAGE_SIZES", "KNN_BANKS", "MIXUP_LAMBDAS", "PAPER", "RUNTIME_FIELDS", "TRAIN_SIZES", "DeepTrainConfig",
+__all__ = ["AugmentGridConfig", "CAPACITY_FIXED", "CapacitySweepConfig", "IMAGE_SIZES", "KNN_BANKS", "MIXUP_LAMBDAS", "PAPER", "RUNTIME_FIELDS", "TRAIN_SIZES", "DeepTrainConfig",
            "MixupOptions", "ModelConfig"]
 
 # DeepTrainConfig fields that are not part of a run's identity: a run moved to another data path or device, or
@@ -168,3 +168,22 @@ CAPACITY_FIXED = ("train.epochs", "train.label_noise", "train.random_classes", "
                   "train.checkpoint_every", "train.probe_every", "train.train_acc_every", "train.randaugment_mapping",
                   "train.randaugment_strength", "train.randaugment_magnitude", "train.mix_targets", "train.mixup_alpha",
                   "train.mixup_p", "train.mixup_lambda", "train.knn_bank")  # set by the experiment
+
+
+MAX_PANELS = 64  # a rows x cols figure of 64 x 64 panels is already 83 x 93 inches
+
+
+@dataclass(frozen=True)
+class AugmentGridConfig:
+    """`bm augment-grid`: real images (the first row) and rows - 1 of their SSL views (a finite set of `seed`)."""
+
+    dataset: str = setting(DeepTrainConfig.dataset, help=f"Data set: {', '.join(DATASETS)} or a registered one.")
+    data_dir: str = setting(DeepTrainConfig.data_dir, help="Folder holding the data set's official folder.")
+    rows: int = setting(4, help=f"Rows: the originals, then rows - 1 views (at most {MAX_PANELS}).")
+    cols: int = setting(8, help=f"Images, one column each (at most {MAX_PANELS}).")
+    seed: int = setting(0, help="Seed of the finite augmentation set.")
+
+    def __post_init__(self) -> None:
+        if not (1 <= self.rows <= MAX_PANELS and 1 <= self.cols <= MAX_PANELS):
+            raise BMError(f"--rows and --cols must lie in [1, {MAX_PANELS}] (one figure panel each); got {self.rows}, "
+                          f"{self.cols}")
