@@ -3,12 +3,15 @@
     python scripts/phase_tables.py runs/reproduce/mini/phase
 
 prints the grid (memorization, K-NN gains under both banks, invariance, position against C_t), the transition
-table and the power-law fits, every number read from the preset's own outputs.
+table (every run, then per width and n over the seeds: the mean +- std of the runs that crossed, and how many did)
+and the power-law fits, every number read from the preset's own outputs.
 """
 
 import json
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from bm.reproduce.outputs import markdown_table
 from bm.reproduce.transition import TRANSITION_KEYS
@@ -31,6 +34,21 @@ def main(folder: Path) -> None:
     print(markdown_table(["width", "n", "seed", *TRANSITION_KEYS, "K-NN init", "K-NN final", "memorized", "probe every"],
                          [[t["width"], t["n"], t["seed"], *(t[k] if t[k] is not None else "never" for k in TRANSITION_KEYS),
                            t["knn_init"], t["knn_final"], t["memorized"], t["probe_steps"]] for t in times]))
+    cells = sorted({(t["width"], t["n"]) for t in times})
+
+    def over_seeds(width: int, n: int, key: str) -> str:
+        got = [t[key] for t in times if (t["width"], t["n"]) == (width, n)]
+        crossed = [v for v in got if v is not None]
+        if not crossed:
+            return f"never (0/{len(got)})"
+        spread = f" +- {np.std(crossed):.0f}" if len(crossed) > 1 else ""
+        return f"{np.mean(crossed):.0f}{spread}" + (f" ({len(crossed)}/{len(got)})" if len(crossed) < len(got) else "")
+
+    print(markdown_table(["width", "n", "seeds", *TRANSITION_KEYS, "memorized at the end"],
+                         [[w, n, sum((t["width"], t["n"]) == (w, n) for t in times),
+                           *(over_seeds(w, n, k) for k in TRANSITION_KEYS),
+                           " / ".join(f"{t['memorized']:.3f}" for t in times if (t["width"], t["n"]) == (w, n))]
+                          for w, n in cells]))
     fits = [(k, f) for k, f in record["fits"].items()]
     print(markdown_table(["crossing", "runs", "exponent of n", "exponent of width", "steps at n = 50,000, width 64 (95%)",
                           "epochs at n = 50,000 if images seen carry over (95%)"],
