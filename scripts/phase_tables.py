@@ -49,15 +49,17 @@ def main(folder: Path) -> None:
                            *(over_seeds(w, n, k) for k in TRANSITION_KEYS),
                            " / ".join(f"{t['memorized']:.3f}" for t in times if (t["width"], t["n"]) == (w, n))]
                           for w, n in cells]))
-    fits = [(k, f) for k, f in record["fits"].items()]
-    print(markdown_table(["crossing", "runs", "exponent of n", "exponent of width", "steps at n = 50,000, width 64 (95%)",
-                          "epochs at n = 50,000 if images seen carry over (95%)"],
-                         [[k, f["runs"], f"{f['exponent_n']:.2f} +- {f['se_n']:.2f}",
-                           "-" if f["exponent_width"] is None else f"{f['exponent_width']:.2f} +- {f['se_width']:.2f}",
-                           f"{f['steps'][1]:.3g} ({f['steps'][0]:.3g} .. {f['steps'][2]:.3g})",
-                           f"{f['epochs'][1]:.3g} ({f['epochs'][0]:.3g} .. {f['epochs'][2]:.3g})"] if f else
-                          [k, "-", "too few crossings", "-", "-", "-"] for k, f in fits]))
-
+    for title, fits in (("least squares on the runs that crossed", record["fits"]),
+                        ("censored maximum likelihood (runs that never crossed kept as t > their steps)",
+                         record.get("censored_fits", {}))):
+        print(f"\n{title}:\n")
+        print(markdown_table(["crossing", "runs crossed", "censored", "exponent of n", "exponent of width",
+                              "steps at n = 50,000, width 64 (95%)", "epochs at n = 50,000 if images seen carry over (95%)"],
+                             [[k, f["runs"], f.get("censored", "left out"), f"{f['exponent_n']:.2f} +- {f['se_n']:.2f}",
+                               "-" if f["exponent_width"] is None else f"{f['exponent_width']:.2f} +- {f['se_width']:.2f}",
+                               f"{f['steps'][1]:.3g} ({f['steps'][0]:.3g} .. {f['steps'][2]:.3g})",
+                               f"{f['epochs'][1]:.3g} ({f['epochs'][0]:.3g} .. {f['epochs'][2]:.3g})"] if f else
+                              [k, "-", "-", "too few crossings", "-", "-", "-"] for k, f in fits.items()]))
 
 if __name__ == "__main__":
     main(Path(sys.argv[1]))

@@ -76,7 +76,8 @@ def plot_phase(rows: list[dict], c_t: int, failed: int | None, toy_rows: list[di
 
 def plot_transition(times: list[dict], fits: dict, at: dict, stem: Path) -> None:
     """Crossing steps against n (log-log), one panel per crossing (the keys of `fits`), one line per width and seed,
-    with the power law fitted through `at` (n, width: where fit_growth extrapolated to)."""
+    with the power law fitted through `at` (n, width: where the fit extrapolated to); open markers: runs that never
+    crossed, at their budget (censored)."""
     widths = sorted({t["width"] for t in times})
     fig, axes = plt.subplots(1, len(fits), figsize=(5 * len(fits), 4), constrained_layout=True)
     for ax, key in zip(np.atleast_1d(axes), fits):
@@ -85,6 +86,9 @@ def plot_transition(times: list[dict], fits: dict, at: dict, stem: Path) -> None
                 got = [(t["n"], t[key]) for t in times if t["width"] == w and t["seed"] == seed and t[key]]
                 if got:
                     ax.plot(*zip(*got), marker="o", alpha=0.8, color=f"C{j}", label=None if k else f"width {w}")
+            never = [(t["n"], t["steps"]) for t in times if t["width"] == w and not t[key] and t.get("steps")]
+            if never:
+                ax.plot(*zip(*never), "o", mfc="none", color=f"C{j}")
         f = fits[key]
         if f:
             ns = np.array(sorted({t["n"] for t in times}), dtype=float)
@@ -92,7 +96,9 @@ def plot_transition(times: list[dict], fits: dict, at: dict, stem: Path) -> None
                 scale = (w / at["width"]) ** (f["exponent_width"] or 0.0)
                 ax.plot(ns, f["steps"][1] * (ns / at["n"]) ** f["exponent_n"] * scale, ":", color=f"C{j}")
         ax.set(xscale="log", yscale="log", xlabel="training images n", ylabel="optimizer steps",
-               title=f"first step: {key}" + (f" (t ~ n^{f['exponent_n']:.2f})" if f else " (never crossed)"))
+               title=f"first step: {key}" + (f" (t ~ n^{f['exponent_n']:.2f} width^{f['exponent_width']:.2f})"
+                                              if f and f["exponent_width"] is not None else
+                                              f" (t ~ n^{f['exponent_n']:.2f})" if f else " (never crossed)"))
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
     save_figure(fig, stem)

@@ -24,7 +24,7 @@ from bm.reproduce.outputs import Result, markdown_table
 from bm.reproduce.plan import Plan, Run, steps_per_epoch
 from bm.reproduce.readout import final, metrics_of
 from bm.reproduce.scales import ONLINE
-from bm.reproduce.transition import TRANSITION_COLUMNS, TRANSITION_KEYS, fit_growth, transition_times
+from bm.reproduce.transition import TRANSITION_COLUMNS, TRANSITION_KEYS, fit_censored, fit_growth, transition_times
 from bm.runs import read_csv_rows
 
 __all__ = ["FULL_SCALE", "phase_finish", "phase_runs"]
@@ -109,7 +109,8 @@ def phase_finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
     plot_phase(rows, c_t, failed, toy_rows, toy_capacity, f"Phase diagram of a random-label {plan.scale.name}-scale "
                f"ResNet18 on CIFAR-10 images: every cell {plan.scale.steps} optimizer steps", folder / "figure")
     fits = {key: fit_growth(times, key, FULL_SCALE, plan.scale.base.batch_size) for key in TRANSITION_KEYS}
-    plot_transition(times, fits, FULL_SCALE, folder / "transition")
+    kept = {key: fit_censored(times, key, FULL_SCALE, plan.scale.base.batch_size) for key in TRANSITION_KEYS}
+    plot_transition(times, kept, FULL_SCALE, folder / "transition")
 
     def mean(key: str, above: bool) -> float | None:
         values = [r[key] for r in rows if r["above_capacity"] == above and r["B"] != "inf"]
@@ -130,12 +131,14 @@ def phase_finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
     table = markdown_table(header, [[r[c] for c in columns] for r in rows]) + "\n" + markdown_table(
         ["width", "n", "seed", *TRANSITION_COLUMNS],
         [[t["width"], t["n"], t["seed"], *(t[c] for c in TRANSITION_COLUMNS)] for t in times])
-    summary += [f"transition {key}: t ~ n^{f['exponent_n']:.2f} +- {f['se_n']:.2f}" + (
+    summary += [f"transition {key} ({how}): t ~ n^{f['exponent_n']:.2f} +- {f['se_n']:.2f}" + (
         f" width^{f['exponent_width']:.2f} +- {f['se_width']:.2f}" if f["exponent_width"] is not None else "")
-        + f" ({f['runs']} runs); at n = {FULL_SCALE['n']}, width {FULL_SCALE['width']}: {f['epochs'][1]:.3g} epochs "
-        f"(95% {f['epochs'][0]:.3g} .. {f['epochs'][2]:.3g})" if f else f"transition {key}: too few crossings to fit"
-        for key, f in fits.items()]
+        + f" ({f['runs']} runs crossed{', %d censored' % f['censored'] if 'censored' in f else ''}); at n = "
+        f"{FULL_SCALE['n']}, width {FULL_SCALE['width']}: {f['epochs'][1]:.3g} epochs (95% {f['epochs'][0]:.3g} .. "
+        f"{f['epochs'][2]:.3g})" if f else f"transition {key} ({how}): too few crossings to fit"
+        for how, chosen in (("least squares", fits), ("censored", kept)) for key, f in chosen.items()]
     return Result(rows, columns, summary, ["figure", "transition"], table=table,
-                  extra={"capacity": capacity, "transition": times, "fits": fits, "toy_capacity": toy_capacity})
+                  extra={"capacity": capacity, "transition": times, "fits": fits, "censored_fits": kept,
+                         "toy_capacity": toy_capacity})
 
 

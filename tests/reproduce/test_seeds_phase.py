@@ -14,7 +14,7 @@ from bm.errors import BMError
 from bm.reproduce import SCALES
 from bm.reproduce.outputs import Result, over_seeds
 from bm.reproduce.scales import ONLINE, PhaseGrid
-from bm.reproduce.transition import fit_growth, transition_times
+from bm.reproduce.transition import fit_censored, fit_growth, transition_times
 from bm.runs import read_csv_rows
 from bm.toy.config import ToyGridConfig, ToyTrainConfig
 from tests.deep.test_datasets import write_cifar10
@@ -191,3 +191,28 @@ def test_the_growth_fit_recovers_a_power_law_and_matches_scipy():
     assert fit["steps"][0] < math.exp(line.intercept + line.slope * math.log(1000)) < fit["steps"][2]
     assert fit_growth(noisy[:2], "t", {"n": 1000, "width": 4}, batch_size=1) is None
     assert fit_growth([{"n": 8, "width": 4, "t": None}], "t", {"n": 1000, "width": 4}, batch_size=1) is None
+
+
+def test_the_censored_fit_is_least_squares_without_censoring_and_keeps_the_slow_runs_with_it():
+    rng = np.random.default_rng(1)
+    noisy = [{"n": n, "width": w, "t": 5.0 * n ** 1.5 * w ** -1.0 * math.exp(rng.normal(0, 0.3)), "steps": 1e12}
+             for n in (16, 32, 64, 128, 256) for w in (2, 4, 8)]
+    ols, mle = fit_growth(noisy, "t", {"n": 1000, "width": 4}, 1), fit_censored(noisy, "t", {"n": 1000, "width": 4}, 1)
+    assert mle["censored"] == 0 and mle["exponent_n"] == pytest.approx(ols["exponent_n"], abs=1e-5)
+    assert mle["exponent_width"] == pytest.approx(ols["exponent_width"], abs=1e-5)
+    resid = [math.log(t["t"]) - math.log(ols["steps"][1]) - ols["exponent_n"] * math.log(t["n"] / 1000)
+             - ols["exponent_width"] * math.log(t["width"] / 4) for t in noisy]
+    assert mle["sigma_log"] == pytest.approx(math.sqrt(np.mean(np.square(resid))), rel=1e-4)  # the MLE of sigma
+    # censor every time past a budget (40 draws of 30 runs, n = 16 ... 1024, t = 2 n^1.5 e^(0.5 z)): least squares on
+    # what crossed flattens the law (by -0.13 here), the censored fit does not (means over the draws: se 0.023)
+    exponents, covered = {"ols": [], "mle": []}, 0
+    for _ in range(40):
+        many = [{"n": n, "width": 4, "t": 2.0 * n ** 1.5 * math.exp(rng.normal(0, 0.5))}
+                for n in np.geomspace(16, 1024, 30).round()]
+        cut = [{**t, "t": t["t"] if t["t"] <= 2.0 * 200 ** 1.5 else None, "steps": 2.0 * 200 ** 1.5} for t in many]
+        mle = fit_censored(cut, "t", {"n": 2000, "width": 4}, 1)
+        exponents["ols"].append(fit_growth(cut, "t", {"n": 2000, "width": 4}, 1)["exponent_n"])
+        exponents["mle"].append(mle["exponent_n"])
+        covered += mle["steps"][0] < 2.0 * 2000 ** 1.5 < mle["steps"][2]
+    assert abs(np.mean(exponents["mle"]) - 1.5) < 0.08 and np.mean(exponents["ols"]) < 1.5 - 0.08
+    assert covered >= 34  # the 95% interval holds the true value at n = 2000 in (nearly) 95% of the draws
