@@ -217,6 +217,15 @@ def test_list_gives_the_measured_transition_of_a_scale_and_its_cost(capsys, monk
     assert f"{duration(seconds)} at the rate above) from a test; every full-scale run trains 5000 epochs' steps" in line
 
 
+def test_the_full_budget_is_the_measured_upper_end_but_never_below_the_floor():
+    from bm.reproduce.scales import FLOOR_EPOCHS, Extrapolation
+
+    assert Extrapolation("k", (900.0, 400.0, 2394.0), "").budget_epochs() == FLOOR_EPOCHS == 5000
+    assert Extrapolation("k", (3.3e4, 1.6e4, 68604.0), "").budget_epochs() == 69000  # a slower law raises it
+    full = SCALES["full"]
+    assert full.steps == full.transition.budget_epochs() * 196  # 196 steps per epoch of CIFAR-10 at batch 256
+
+
 def test_fig5_at_full_scale_is_the_papers_setup():
     """Fig. 5: t = 5000 x 196 steps with "the same setup as in Sec. 4": ResNet18 width 64, projector 65536, batch 256,
     Adam 4e-3, all of CIFAR-10 (the old full scale was width 16, projector 4096, t = 2000, n = 500)."""
