@@ -12,7 +12,7 @@ from bm.toy.summary import boundary, summarize
 __all__ = ["plot_phase", "plot_transition"]
 
 
-def plot_phase(rows: list[dict], c_t: int, failed: int | None, toy_rows: list[dict], toy_capacity: int, title: str,
+def plot_phase(rows: list[dict], c_t: int, failed: int | None, toy_rows: list[dict], toy_capacity: int, heading: str,
                stem: Path) -> None:
     """Heatmaps over n (x) and B (y, B = infinity, the row's "inf", on top) of memorization and the K-NN gains (rows:
     the phase table's), the curve n B = C_t (c_t memorized, `failed` the smallest failure); memorization against n B
@@ -70,7 +70,7 @@ def plot_phase(rows: list[dict], c_t: int, failed: int | None, toy_rows: list[di
            xlim=(min(tn) / 1.5, max(tn) * 1.5), ylim=(min(tB) / 1.5, max(tB) * 1.5))
     ax.legend(loc="lower left", fontsize=7)
     fig.colorbar(mesh, ax=ax, shrink=0.85)
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(heading, fontsize=10)
     save_figure(fig, stem)
 
 
