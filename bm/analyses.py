@@ -48,8 +48,10 @@ class ProbeConfig:
 
     def __post_init__(self):
         _normalize(self, "layers", "fits", "k")
-        if not self.k or self.sketch < 0:
-            raise BMError(f"--k needs at least one value and --sketch must be >= 0; got {self.k}, {self.sketch}")
+        if not self.k:
+            raise BMError("--k needs at least one value")
+        if self.sketch < 0:
+            raise BMError(f"--sketch must be >= 0 (0: no sketch); got {self.sketch}")
 
 
 @dataclass(frozen=True)

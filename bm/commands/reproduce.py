@@ -47,8 +47,8 @@ def reproduce_cmd(
             typer.echo(f"{r['run']:{width}s}  {r['state']:9s}  {r['epochs']:>11s}  {r['error']}".rstrip())
         return
     device = o.chosen_device(print_commands)
+    preset, plan = make_plan(name, o.scale, o.data_dir, o.out, device, o.datasets, o.recipe, o.seeds)  # checked first
     if print_commands:
-        preset, plan = make_plan(name, o.scale, o.data_dir, o.out, device, o.datasets, o.recipe, o.seeds)
         typer.echo("\n".join(commands(preset, plan)))
         return
     if jobs is not None and name in PRESETS and PRESETS[name].command is not None:
