@@ -13,10 +13,9 @@ import typer
 from bm import __version__
 from bm.commands import analyses, capacity, deep, reproduce, toy
 from bm.errors import BMError
-from bm.options import int_list
 from bm.plugins import load_plugins
 
-__all__ = ["app", "int_list", "main"]
+__all__ = ["app", "main"]
 
 app = typer.Typer(
     name="bm",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bm.cli import int_list
+from bm.options import int_list
 from bm.errors import BMError
 from bm.runs import write_csv_rows
 from bm.theory.mftma import manifold_geometry
