@@ -163,8 +163,8 @@ def probe_layers(path: Path, *args, data: tuple[ImageSet, ImageSet] | None = Non
         dumped[which] = (feats_tr, feats_te)
         per_layer = {}
         for n in names:
-            data = ProbeData(feats_tr[n], train_set.labels, feats_te[n], test_set.labels, random_labels, ks)
-            per_layer[n] = {key: v for fit in fits for key, v in PROBES[fit](data).items()}
+            layer = ProbeData(feats_tr[n], train_set.labels, feats_te[n], test_set.labels, random_labels, ks)
+            per_layer[n] = {key: v for fit in fits for key, v in PROBES[fit](layer).items()}
         if other:
             per_layer[f"transfer:{transfer}"] = {"knn_clean_test": embedding_probe(net, *other, k)}
         record["results"][which] = per_layer

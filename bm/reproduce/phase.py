@@ -140,5 +140,3 @@ def phase_finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
     return Result(rows, columns, summary, ["figure", "transition"], table=table,
                   extra={"capacity": capacity, "transition": times, "fits": fits, "censored_fits": kept,
                          "toy_capacity": toy_capacity})
-
-

@@ -43,6 +43,23 @@ def transition_times(history: list[dict], cfg: DeepTrainConfig, per_epoch: int) 
             if len(knn) > 1 else None, "steps": cfg.epochs * per_epoch}
 
 
+def _row(n: float, width: float, many: bool) -> list[float]:
+    """A row of the power law's design: 1, log n and, where the fit has several widths, log width."""
+    return [1.0, math.log(n)] + ([math.log(width)] if many else [])
+
+
+def _law(key: str, runs: int, coef: np.ndarray, cov: np.ndarray, at: dict[str, float], centre: float, half: float,
+         batch_size: int, **extra) -> dict:
+    """A fitted law's record: its exponents with standard errors, and t at `at` (centre, 95% half-width in log t) in
+    optimizer steps, images seen and epochs of `at`."""
+    many = len(coef) > 2
+    steps = [math.exp(centre - half), math.exp(centre), math.exp(centre + half)]
+    return {"key": key, "runs": runs, **extra, "exponent_n": float(coef[1]), "se_n": float(math.sqrt(cov[1, 1])),
+            "exponent_width": float(coef[2]) if many else None, "se_width": float(math.sqrt(cov[2, 2])) if many else None,
+            "at": at, "steps": steps, "images": [s * batch_size for s in steps],
+            "epochs": [s * batch_size / at["n"] for s in steps]}
+
+
 def fit_growth(times: list[dict], key: str, at: dict[str, float], batch_size: int) -> dict | None:
     """Least-squares fit log t = a + b log n + c log width over the runs that crossed (`key` of transition_times),
     with the standard errors of b and c, and t extrapolated to `at` (n, width) with a 95% prediction interval
@@ -51,26 +68,26 @@ def fit_growth(times: list[dict], key: str, at: dict[str, float], batch_size: in
     from scipy import stats
 
     points = [(t["n"], t["width"], t[key]) for t in times if t[key]]
-    widths = {w for _, w, _ in points}
-    if len(points) <= 2 + (len(widths) > 1):
+    many = len({w for _, w, _ in points}) > 1
+    if len(points) <= 2 + many:
         return None
-    design = [[1.0, math.log(n)] + ([math.log(w)] if len(widths) > 1 else []) for n, w, _ in points]
-    X, y = np.array(design), np.log([t for _, _, t in points])
+    X, y = np.array([_row(n, w, many) for n, w, _ in points]), np.log([t for _, _, t in points])
     coef, *_ = np.linalg.lstsq(X, y, rcond=None)
     dof = len(y) - X.shape[1]
     resid = y - X @ coef
     s2 = float(resid @ resid) / dof
     inverse = np.linalg.inv(X.T @ X)
-    cov = s2 * inverse
-    x0 = np.array([1.0, math.log(at["n"])] + ([math.log(at["width"])] if len(widths) > 1 else []))
-    centre = float(x0 @ coef)
+    x0 = np.array(_row(at["n"], at["width"], many))
     half = float(stats.t.ppf(0.975, dof) * math.sqrt(s2 * (1 + x0 @ inverse @ x0)))
-    steps = [math.exp(centre - half), math.exp(centre), math.exp(centre + half)]
-    return {"key": key, "runs": len(points), "exponent_n": float(coef[1]), "se_n": float(math.sqrt(cov[1, 1])),
-            "exponent_width": float(coef[2]) if len(widths) > 1 else None,
-            "se_width": float(math.sqrt(cov[2, 2])) if len(widths) > 1 else None, "residual_sd_log": math.sqrt(s2),
-            "at": at, "steps": steps, "images": [s * batch_size for s in steps],
-            "epochs": [s * batch_size / at["n"] for s in steps]}
+    return _law(key, len(points), coef, s2 * inverse, at, float(x0 @ coef), half, batch_size,
+                residual_sd_log=math.sqrt(s2))
+
+
+def _hessian(f, theta: np.ndarray, h: float = 1e-4) -> np.ndarray:
+    """Central finite-difference Hessian of f at theta."""
+    e = np.eye(len(theta)) * h
+    return np.array([[(f(theta + a + b) - f(theta + a - b) - f(theta - a + b) + f(theta - a - b)) / (4 * h * h)
+                      for b in e] for a in e])
 
 
 def fit_censored(times: list[dict], key: str, at: dict[str, float], batch_size: int) -> dict | None:
@@ -87,7 +104,7 @@ def fit_censored(times: list[dict], key: str, at: dict[str, float], batch_size: 
     many = len({w for _, w, _, _ in points}) > 1
     if len(crossed) <= 2 + many:
         return None
-    X = np.array([[1.0, math.log(n)] + ([math.log(w)] if many else []) for n, w, _, _ in points])
+    X = np.array([_row(n, w, many) for n, w, _, _ in points])
     y, seen = np.array([v for _, _, v, _ in points]), np.array([o for *_, o in points])
 
     def nll(theta: np.ndarray) -> float:
@@ -99,16 +116,9 @@ def fit_censored(times: list[dict], key: str, at: dict[str, float], batch_size: 
     spread = max(float(np.std(y[seen] - X[seen] @ start)), 1e-3)
     theta = optimize.minimize(nll, np.append(start, math.log(spread)), method="Nelder-Mead",
                               options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 40000, "maxfev": 40000}).x
-    h, k = 1e-4, len(theta)
-    hessian = np.array([[(nll(theta + h * (np.eye(k)[i] + np.eye(k)[j])) - nll(theta + h * (np.eye(k)[i] - np.eye(k)[j]))
-                          - nll(theta - h * (np.eye(k)[i] - np.eye(k)[j])) + nll(theta - h * (np.eye(k)[i] + np.eye(k)[j])))
-                         / (4 * h * h) for j in range(k)] for i in range(k)])
-    cov = np.linalg.inv(hessian)[:-1, :-1]
+    cov = np.linalg.inv(_hessian(nll, theta))[:-1, :-1]
     beta, sigma = theta[:-1], math.exp(theta[-1])
-    x0 = np.array([1.0, math.log(at["n"])] + ([math.log(at["width"])] if many else []))
-    centre, half = float(x0 @ beta), 1.96 * math.sqrt(sigma**2 + float(x0 @ cov @ x0))
-    steps = [math.exp(centre - half), math.exp(centre), math.exp(centre + half)]
-    return {"key": key, "runs": len(crossed), "censored": len(censored), "exponent_n": float(beta[1]),
-            "se_n": float(math.sqrt(cov[1, 1])), "exponent_width": float(beta[2]) if many else None,
-            "se_width": float(math.sqrt(cov[2, 2])) if many else None, "sigma_log": sigma, "at": at, "steps": steps,
-            "images": [s * batch_size for s in steps], "epochs": [s * batch_size / at["n"] for s in steps]}
+    x0 = np.array(_row(at["n"], at["width"], many))
+    half = 1.96 * math.sqrt(sigma**2 + float(x0 @ cov @ x0))
+    return _law(key, len(crossed), beta, cov, at, float(x0 @ beta), half, batch_size, censored=len(censored),
+                sigma_log=sigma)
