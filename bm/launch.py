@@ -21,16 +21,14 @@ import signal
 import time
 from pathlib import Path
 
-import torch
-
 from bm.deep.datasets import load_dataset
 from bm.plugins import load_plugins
+from bm.runs import append_line
 from bm.deep.config import DeepTrainConfig
 from bm.deep.loop import Interrupted
 from bm.deep.train import train_or_resume
 from bm.errors import BMError
 from bm.jobs import Jobs
-from bm.threads import using_threads
 
 __all__ = ["TrainTask", "launch", "run_status", "slurm_states"]
 
@@ -43,11 +41,11 @@ def _submitit():
 
 
 class TrainTask:
-    """One run as a picklable job: train (or resume, or skip) `config` into `folder` on `threads` CPU threads
-    (None: torch's default); logs to `log`."""
+    """One run as a picklable job: train (or resume, or skip) `config` into `folder` (on the config's own CPU
+    threads); logs to `log`."""
 
-    def __init__(self, config: DeepTrainConfig, folder: Path, log: Path, threads: int | None = None) -> None:
-        self.config, self.folder, self.log, self.threads = config, Path(folder), Path(log), threads
+    def __init__(self, config: DeepTrainConfig, folder: Path, log: Path) -> None:
+        self.config, self.folder, self.log = config, Path(folder), Path(log)
 
     def __call__(self) -> str:
         self._note("started")
@@ -55,8 +53,7 @@ class TrainTask:
             load_plugins()  # a job in a fresh process: the user's registrations (its data set, model, ...) first
             cfg = self.config
             data = tuple(load_dataset(cfg.dataset, Path(cfg.data_dir), split) for split in ("train", "test"))
-            with using_threads(self.threads or torch.get_num_threads()):
-                train_or_resume(cfg, self.folder, data)
+            train_or_resume(cfg, self.folder, data)
         except Interrupted as e:  # train saved the exact position
             if e.signum == signal.SIGUSR2 and callable(signal.getsignal(signal.SIGUSR2)):
                 os.kill(os.getpid(), signal.SIGUSR2)  # train restored submitit's handler: it calls checkpoint() and exits
@@ -80,9 +77,8 @@ class TrainTask:
         return _submitit().helpers.DelayedSubmission(self)
 
     def _note(self, event: str, **extra) -> None:
-        with open(self.log, "a") as f:  # one line per write: concurrent tasks do not interleave within a line
-            f.write(json.dumps({"run": self.folder.name, "event": event, "time": time.time(), "pid": os.getpid(),
-                                **extra}) + "\n")
+        append_line(self.log, json.dumps({"run": self.folder.name, "event": event, "time": time.time(),  # one write:
+                                          "pid": os.getpid(), **extra}) + "\n")  # tasks do not interleave in a line
 
 
 def launch(tasks: list, jobs: Jobs, logs: Path, wait: bool = True) -> list:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import errno
 import fcntl
 import io
 import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -19,7 +21,7 @@ from typing import Any
 from bm import __version__
 from bm.errors import RunFolderError
 
-__all__ = ["RunFolder", "atomic_save", "convert_saved", "atomic_write", "atomic_write_text", "lock_folder", "prepare_run_folder", "provenance", "read_csv_rows",
+__all__ = ["RunFolder", "append_line", "atomic_save", "convert_saved", "atomic_write", "atomic_write_text", "lock_folder", "prepare_run_folder", "provenance", "read_csv_rows",
            "read_json", "read_saved", "write_csv_rows"]
 
 LOCK = ".bm.lock"
@@ -29,11 +31,22 @@ _held: dict[Path, int] = {}  # folders this process holds, their lock files' des
 def lock_folder(folder: Path) -> None:
     """Make this process the folder's only writer: an exclusive OS lock on FOLDER/.bm.lock, released by the
     kernel when the process ends (kill -9 included), so a lock is never stale. A second writer is refused at
-    once with the holder's pid; taking a folder this process already holds is a no-op."""
-    folder = Path(folder).resolve()
+    once with the holder's pid; taking a folder this process already holds is a no-op. A folder that is a symbolic
+    link, or a lock that is not a regular file (a link, a folder), is refused: no write follows a link out of the
+    folder. Temporary files a killed writer left (.NAME.*.tmp of atomic_write) are swept once the lock is held."""
+    given = Path(folder)
+    if given.is_symlink():
+        raise RunFolderError(f"{given} is a symbolic link; give the folder it points to")
+    folder = given.resolve()
     if folder in _held:
         return
-    fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+    except OSError as e:
+        raise RunFolderError(f"cannot lock {folder / LOCK}: {_why(e)}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise RunFolderError(f"{folder / LOCK} is not a regular file; remove it")
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -41,22 +54,67 @@ def lock_folder(folder: Path) -> None:
         os.close(fd)
         raise RunFolderError(f"{folder} is in use by another bm process (pid {holder}); wait for it to finish "
                              "or choose another folder") from None
-    os.ftruncate(fd, 0)
-    os.write(fd, str(os.getpid()).encode())
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+    except OSError as e:
+        os.close(fd)
+        raise RunFolderError(f"cannot write {folder / LOCK}: {_why(e)}") from None
     _held[folder] = fd
+    for stale in folder.glob(".*.tmp"):  # ours alone hold the lock: a temp file here is a killed writer's
+        if stale.is_file() and not stale.is_symlink() and TEMP.fullmatch(stale.name):
+            stale.unlink(missing_ok=True)
+
+
+TEMP = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")  # atomic_write's temporary names (.NAME.XXXXXXXX.tmp)
+
+
+def _why(e: OSError) -> str:
+    """An OSError in words: a full disk or quota says so (the run is resumable), a link says it is one."""
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "no space left on the device (free some and run the same command again: it resumes)"
+    if e.errno == errno.ELOOP:
+        return "it is a symbolic link (bm does not write through links)"
+    return e.strerror or str(e)
+
+
+def append_line(path: Path, line: str, sync: bool = False) -> None:
+    """Append one whole line to `path` (created if missing) without following a link there: a link or a file that
+    is not a regular file is one RunFolderError, and so is a full disk. `sync`: on disk before returning."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+    except OSError as e:
+        raise RunFolderError(f"cannot write {path}: {_why(e)}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise RunFolderError(f"cannot write {path}: not a regular file")
+        os.write(fd, line.encode())
+        if sync:
+            os.fsync(fd)
+    except OSError as e:
+        raise RunFolderError(f"cannot write {path}: {_why(e)}") from None
+    finally:
+        os.close(fd)
 
 
 def atomic_write(path: Path, write: Callable[[Any], None], text: bool = False) -> None:
-    """Whole or not at all: `write(file)` into a temporary file in the same folder, fsync, then rename over `path`."""
+    """Whole or not at all: `write(file)` into a new temporary file in the same folder (mkstemp: created, never
+    opened through a link), fsync, then rename over `path`. An OSError (a full disk) is one RunFolderError."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # O_EXCL: never a link
+    except OSError as e:
+        raise RunFolderError(f"cannot write {path}: {_why(e)}") from None
     try:
         with os.fdopen(fd, "w" if text else "wb", **({"newline": ""} if text else {})) as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results should read like any file
-        os.replace(tmp, path)
+        os.replace(tmp, path)  # a link at `path` is replaced, its target untouched
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise RunFolderError(f"cannot write {path}: {_why(e)}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -17,3 +17,22 @@ def cifar_mini() -> Path:
     if not (CIFAR_MINI / "cifar-10-batches-py" / "data_batch_1").exists():
         pytest.skip(f"{CIFAR_MINI} is not present (set BM_CIFAR10_MINI to its folder)")
     return CIFAR_MINI
+
+
+@pytest.fixture(scope="session")
+def workspace(tmp_path_factory):
+    """A written CIFAR-10 folder, a finished 2-epoch deep run with a snapshot at epoch 1, a finished toy grid (copy
+    what a test changes)."""
+    from bm.cli import main
+    from tests.deep.test_datasets import write_cifar10
+    from tests.test_cli import TINY_ARGS
+
+    root = tmp_path_factory.mktemp("workspace")
+    write_cifar10(root / "data", per_batch=4)
+    for argv in (["deep-train", "--preset", "smoke", "--data-dir", str(root / "data"), "--out", str(root / "run"),
+                  "--width", "4", "--projector-width", "16", "--epochs", "2", "--batch-size", "8", "--snapshots", "1"],
+                 ["toy-grid", "--out", str(root / "grid"), *TINY_ARGS]):
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        assert info.value.code == 0
+    return root

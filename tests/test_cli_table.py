@@ -233,25 +233,6 @@ ROWS = {
 }
 
 
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory):
-    """A written CIFAR-10 folder, a finished 2-epoch deep run with a snapshot at epoch 1, a finished toy grid."""
-    from tests.deep.test_datasets import write_cifar10
-
-    root = tmp_path_factory.mktemp("workspace")
-    write_cifar10(root / "data", per_batch=4)
-    with pytest.raises(SystemExit) as info:
-        from bm.cli import main
-
-        main(["deep-train", "--preset", "smoke", "--data-dir", str(root / "data"), "--out", str(root / "run"),
-              "--width", "4", "--projector-width", "16", "--epochs", "2", "--batch-size", "8", "--snapshots", "1"])
-    assert info.value.code == 0
-    with pytest.raises(SystemExit) as info:
-        main(["toy-grid", "--out", str(root / "grid"), *TINY_ARGS])
-    assert info.value.code == 0
-    return root
-
-
 def test_every_malicious_file_row_carries_a_payload_and_checks_it():
     payloads = [name for name, row in ROWS.items() if any(action == PAYLOAD for action, _ in row.damage)]
     commands = {ROWS[name].argv.split()[0] for name in payloads}

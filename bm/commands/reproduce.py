@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -56,7 +58,7 @@ def reproduce_cmd(
                       "--launcher, or give that command --launcher")
     with progress() as start:
         record = reproduce(name, o.scale, o.data_dir, o.out, device, o.datasets, o.download, progress=start,
-                           recipe=o.recipe, jobs=jobs, seeds=o.seeds)
+                           recipe=o.recipe, jobs=jobs, seeds=o.seeds, command=shlex.join(["bm", *sys.argv[1:]]))
     if "submitted" in record:
         typer.echo(f"submitted {len(record['submitted'])} runs as SLURM job(s) {', '.join(record['submitted'])}; "
                    f"bm reproduce {name} --status shows their state, bm reproduce {name} writes the outputs once done")

@@ -55,7 +55,7 @@ def deep_capacity(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], out: P
         else:
             from bm.launch import TrainTask, launch
 
-            launch([TrainTask(cfg, folder, out / "tasks.jsonl", jobs.threads) for cfg, folder in runs], jobs,
+            launch([TrainTask(cfg, folder, out / "tasks.jsonl") for cfg, folder in runs], jobs,
                    out / "jobs")
         acc = [RunFolder(folder).metrics()[-1]["train_acc"] for _, folder in runs]
         return np.array(acc).reshape(len(ns), len(seeds))

@@ -14,12 +14,13 @@ from bm.deep.protocols import SET_PROTOCOLS, protocol_names, randaugment_setting
 from bm.errors import BMError, require_finite
 from bm.labels import LabelConfig
 
-__all__ = ["AugmentGridConfig", "CAPACITY_FIXED", "CapacitySweepConfig", "IMAGE_SIZES", "KNN_BANKS", "MIXUP_LAMBDAS", "PAPER", "RUNTIME_FIELDS", "TRAIN_SIZES", "DeepTrainConfig",
+__all__ = ["AugmentGridConfig", "CAPACITY_FIXED", "CapacitySweepConfig", "IMAGE_SIZES", "KNN_BANKS", "MIXUP_LAMBDAS", "PAPER", "RUNTIME_FIELDS", "SUBSET_ORDERS", "TRAIN_SIZES", "DeepTrainConfig",
            "MixupOptions", "ModelConfig"]
 
 # DeepTrainConfig fields that are not part of a run's identity: a run moved to another data path or device, or
 # measured at another cadence, is the same run (changes on --resume / --skip-finished are recorded, not refused)
 RUNTIME_FIELDS = ("data_dir", "device", "probe_every", "train_acc_every", "checkpoint_every")
+SUBSET_ORDERS = ("first", "stratified")
 KNN_BANKS = ("train", "all")  # K-NN memory banks: the images trained on (Definition 4.1's S), every training image
 
 
@@ -67,7 +68,9 @@ class MixupOptions:
 class DeepTrainConfig(JsonConfig):
     dataset: str = setting("cifar10", help=f"Data set: {', '.join(DATASETS)} or a registered one.")
     data_dir: str = setting("data", help="Folder holding the data set's official folder.")
-    subset: int = setting(0, help="Train on the first N training images (0: all).")
+    subset: int = setting(0, help="Train on N training images (0: all), chosen by subset_order.")
+    subset_order: str = setting("first", help="Which N images: first (the data set's first N) or stratified (per "
+                                              "class its first N // C, one more for the N mod C lowest classes).")
     label_noise: float = setting(1.0, help="Fraction of random training labels: 0 clean, 1 random.")
     random_classes: int | str | None = setting(None, help="Random classes C': an integer or 'per-sample' (default: C).")
     augment: str = setting("ssl", help="Augmentation protocol: none, ssl, ssl+mixup, randaugment, finite (B fixed "
@@ -104,6 +107,9 @@ class DeepTrainConfig(JsonConfig):
     snapshots: tuple[int, ...] = setting((), help="Comma-separated epochs whose weights are kept (layer rewinding).")
     seed: int = setting(0, help="Seed of labels, initialization, batches and augmentations.")
     device: str = setting("cpu", help="cpu, cuda or cuda:N.")
+    cpu_threads: int = setting(1, help="CPU threads of the run (device cpu): CPU reductions differ in the last bit "
+                                       "between thread counts, so the count belongs to the run, whatever launches it; "
+                                       "parallel runs are parallel processes.")
     bf16: bool = setting(True, help="bfloat16 autocast on CUDA.")
     compile: bool = setting(False, help="torch.compile the network (CUDA).")
 
@@ -119,7 +125,9 @@ class DeepTrainConfig(JsonConfig):
         if any(not 1 <= e <= self.epochs for e in self.snapshots):
             raise BMError(f"snapshots must lie in [1, epochs = {self.epochs}]; got {', '.join(map(str, self.snapshots))}")
         LabelConfig(self.label_noise, self.random_classes)
-        for name in ("epochs", "batch_size", "probe_every", "train_acc_every", "checkpoint_every", "probe_k",
+        if self.subset_order not in SUBSET_ORDERS:
+            raise BMError(f"subset_order must be one of {', '.join(SUBSET_ORDERS)}; got {self.subset_order!r}")
+        for name in ("epochs", "batch_size", "cpu_threads", "probe_every", "train_acc_every", "checkpoint_every", "probe_k",
                      "decomposition_samples", "decomposition_views"):
             if getattr(self, name) < 1:
                 raise BMError(f"{name} must be >= 1, got {getattr(self, name)}")

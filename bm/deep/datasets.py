@@ -48,6 +48,28 @@ class ImageSet:
         """The first n images (n = 0: all of them), as a run's `subset` selects them."""
         return ImageSet(self.images[:n], self.labels[:n], self.classes, self.name) if n else self
 
+    def stratified(self, n: int) -> "ImageSet":
+        """n images with (nearly) equal class counts: per class c its first n // C images, one more for the n mod C
+        lowest class indices, in data-set order (n = 0: all of them). A class with too few images is one BMError."""
+        if not n:
+            return self
+        C = len(self.classes)
+        want = torch.full((C,), n // C, dtype=torch.long)
+        want[: n % C] += 1
+        labels = self.labels.cpu()
+        rank = torch.zeros_like(labels)  # rank[i]: how many images of i's class come before i
+        for c in range(C):
+            where = (labels == c).nonzero().flatten()
+            if len(where) < want[c]:
+                raise BMError(f"a stratified subset of {n} needs {int(want[c])} images of class {self.classes[c]!r}; "
+                              f"the training set has {len(where)}")
+            rank[where] = torch.arange(len(where))
+        return self.take((rank < want[labels]).nonzero().flatten())
+
+    def subset(self, n: int, order: str = "first") -> "ImageSet":
+        """A run's training images (bm.deep.config.SUBSET_ORDERS): the first n or a stratified n."""
+        return self.stratified(n) if order == "stratified" else self.first(n)
+
     def take(self, index: torch.Tensor) -> "ImageSet":
         """The images at data-set indices `index` (k,), in that order."""
         index = index.to(self.images.device)

@@ -32,7 +32,7 @@ def memory_bank(cfg: DeepTrainConfig, train: ImageSet, bank: str | None = None) 
     if (bank or cfg.knn_bank) == "all":
         return train
     own = SET_ITEMS[cfg.augment].bank if cfg.augment in SET_ITEMS else None
-    return own(cfg, train) if own is not None else train.first(cfg.subset)
+    return own(cfg, train) if own is not None else train.subset(cfg.subset, cfg.subset_order)
 
 
 def augment_options(cfg: DeepTrainConfig) -> AugmentOptions:

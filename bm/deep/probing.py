@@ -113,7 +113,7 @@ def run_data(cfg: DeepTrainConfig, bank: bool = False, data: tuple[ImageSet, Ima
     images are those; the test set), both at the model's image size; read from the run's data folder unless `data`
     (the whole training and test sets, already loaded) is given."""
     train, test = data or (load_dataset(cfg.dataset, cfg.data_dir, "train"), load_dataset(cfg.dataset, cfg.data_dir, "test"))
-    train = memory_bank(cfg, train) if bank else train.first(cfg.subset)
+    train = memory_bank(cfg, train) if bank else train.subset(cfg.subset, cfg.subset_order)
     return train.resized(cfg.model.image_size), test.resized(cfg.model.image_size)
 
 

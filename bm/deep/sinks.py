@@ -5,12 +5,11 @@ console of `bm deep-train`)."""
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from typing import Protocol
 
-from bm.runs import RunFolder, atomic_write_text
+from bm.runs import RunFolder, append_line, atomic_write_text
 
 __all__ = ["EpochCallback", "MetricsFile", "Sink", "truncate_metrics"]
 
@@ -32,10 +31,7 @@ class MetricsFile:
 
     def __call__(self, row: dict) -> None:
         row["wall_s"] = round(self.offset + time.perf_counter() - self.began, 3)
-        with open(self.path, "a") as f:  # one whole record per write, on disk before the next epoch
-            f.write(json.dumps(row) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        append_line(self.path, json.dumps(row) + "\n", sync=True)  # one whole record, on disk before the next epoch
 
     def close(self) -> None:
         pass

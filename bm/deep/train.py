@@ -31,6 +31,7 @@ from bm.labels import LabelConfig, assign_labels
 from bm.memory import deep_train_bytes, require_memory
 from bm.runs import RunFolder, atomic_save, prepare_run_folder
 from bm.tensorboard import EventSink
+from bm.threads import using_threads
 
 __all__ = ["train", "train_or_resume"]
 
@@ -40,7 +41,14 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
     """Train (or resume) the run in `out`; returns out. `data` overrides loading (tests); `on_epoch` is called with
     each trained epoch's metrics row; `overwrite` empties a folder holding another run first (not with `resume`);
     `tensorboard` mirrors metrics.jsonl into event files beside it (bm.tensorboard). Under torchrun every rank trains
-    its slice of each global batch; rank 0 measures and writes."""
+    its slice of each global batch; rank 0 measures and writes. Runs on `cfg.cpu_threads` CPU threads, so that its
+    numbers depend on its config alone, not on what launched it."""
+    with using_threads(cfg.cpu_threads):
+        return _train(cfg, out, resume, data, on_epoch, overwrite, tensorboard)
+
+
+def _train(cfg: DeepTrainConfig, out: Path, resume: bool, data: tuple[ImageSet, ImageSet] | None,
+           on_epoch: Callable[[dict], None] | None, overwrite: bool, tensorboard: bool) -> Path:
     out, run = Path(out), RunFolder(out)
     _refuse_bad_start(cfg, run, resume, overwrite)
     ddp = setup(cfg.device)
@@ -134,7 +142,7 @@ def _inputs(cfg: DeepTrainConfig, data: tuple[ImageSet, ImageSet] | None):
     train_set, test_set = data or (load_dataset(cfg.dataset, cfg.data_dir, "train"),
                                    load_dataset(cfg.dataset, cfg.data_dir, "test"))
     full, test_set = train_set.resized(cfg.model.image_size), test_set.resized(cfg.model.image_size)
-    train_set, banks = full.first(cfg.subset), {name: memory_bank(cfg, full, name) for name in KNN_BANKS}
+    train_set, banks = full.subset(cfg.subset, cfg.subset_order), {name: memory_bank(cfg, full, name) for name in KNN_BANKS}
     labels = assign_labels(train_set.labels, len(train_set.classes), LabelConfig(cfg.label_noise, cfg.random_classes),
                            cfg.seed)
     if cfg.model.num_classes == 0:  # resolve "from the labels" before the config is written

@@ -4,7 +4,6 @@ no display); the figure modules take `plt` from here."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import matplotlib
@@ -12,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from bm.errors import BMError  # noqa: E402
+from bm.runs import atomic_write  # noqa: E402
 
 __all__ = ["plt", "save_figure"]
 
@@ -22,14 +21,8 @@ def save_figure(fig, stem: Path | str, dpi: int = 110) -> list[Path]:
     that cannot be written is one BMError naming it."""
     paths = [Path(f"{stem}.png"), Path(f"{stem}.pdf")]
     try:
-        for p in paths:
-            tmp = p.with_name(f".{p.name}.tmp")
-            try:
-                fig.savefig(tmp, dpi=dpi, format=p.suffix[1:])
-                os.replace(tmp, p)
-            except OSError as e:
-                tmp.unlink(missing_ok=True)
-                raise BMError(f"cannot write {p}: {e.strerror or e}") from None
+        for p in paths:  # a fresh temporary file each (never through a link), renamed over p
+            atomic_write(p, lambda f, fmt=p.suffix[1:]: fig.savefig(f, dpi=dpi, format=fmt))
     finally:
         plt.close(fig)
     return paths

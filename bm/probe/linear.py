@@ -14,7 +14,9 @@ import torch
 from bm.errors import BMError, ShapeError
 from bm.probe.knn import _features, _labels
 
-__all__ = ["linear_probe_accuracy"]
+__all__ = ["L2_GRID", "linear_probe_accuracy", "linear_probe_correct", "linear_probe_cv"]
+
+L2_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)  # the l2 values cross-validation chooses among
 
 
 def linear_probe_accuracy(
@@ -27,6 +29,40 @@ def linear_probe_accuracy(
     num_classes: int | None = None,
 ) -> float:
     """Test accuracy of a multinomial logistic regression fitted on (train_x (n, *f), train_y (n,))."""
+    return float(linear_probe_correct(train_x, train_y, test_x, test_y, l2, max_iter, num_classes).double().mean())
+
+
+def linear_probe_cv(train_x: Any, train_y: Any, test_x: Any, test_y: Any, l2s: tuple[float, ...] = L2_GRID,
+                    folds: int = 5, max_iter: int = 500, num_classes: int | None = None) -> tuple[torch.Tensor, float]:
+    """(per-test-point correctness (m,) bool, the chosen l2) of `linear_probe_correct` at the l2 of `l2s` with the
+    best mean accuracy over `folds` class-stratified folds of the training set (ties: the larger l2)."""
+    X = _features(train_x, "train_x")
+    Y = _labels(train_y, X.shape[0], "train_y", X.device)
+    C = num_classes or int(Y.max()) + 1
+    order = torch.argsort(Y, stable=True)  # within each class, every folds-th point goes to one fold
+    fold = torch.empty_like(Y)
+    rank = torch.arange(len(Y), device=Y.device) - torch.searchsorted(Y[order], Y[order])
+    fold[order] = rank % folds
+    scores = {}
+    for l2 in l2s:
+        hits = [linear_probe_correct(X[fold != f], Y[fold != f], X[fold == f], Y[fold == f], l2, max_iter, C)
+                for f in range(folds) if bool((fold == f).any())]
+        scores[l2] = float(torch.cat(hits).double().mean())
+    best = max(l2s, key=lambda l2: (scores[l2], l2))
+    return linear_probe_correct(X, Y, test_x, test_y, best, max_iter, C), best
+
+
+def linear_probe_correct(
+    train_x: Any,
+    train_y: Any,
+    test_x: Any,
+    test_y: Any,
+    l2: float = 1e-4,
+    max_iter: int = 500,
+    num_classes: int | None = None,
+) -> torch.Tensor:
+    """Per-test-point correctness (m,) bool of a multinomial logistic regression fitted on (train_x (n, *f),
+    train_y (n,))."""
     if l2 < 0 or max_iter < 1:
         raise BMError(f"need l2 >= 0 and max_iter >= 1, got l2={l2}, max_iter={max_iter}")
     X = _features(train_x, "train_x")
@@ -52,4 +88,4 @@ def linear_probe_accuracy(
 
     opt.step(closure)
     with torch.no_grad():
-        return float(((T @ W + b).argmax(1) == truth).double().mean())
+        return (T @ W + b).argmax(1) == truth

@@ -126,7 +126,7 @@ def phase_finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
         f"{r['knn_init_train']:.3f} (bank all {r['knn_all']:.3f} vs {r['knn_init_all']:.3f}), invariance "
         f"{r['invariance']:.3f}" for r in rows]
     columns = list(rows[0])
-    header = ["n", "B", "n B", "above C_t", "memorized", "step memorized (>= 0.99)", "steps", "K-NN (Def. 4.1)",
+    header = ["n", "B", "n B", "above C_t", "memorized", "first step memorized (accuracy 1)", "steps", "K-NN (Def. 4.1)",
               "init", "gain", "K-NN (bank all)", "init (all)", "gain (all)", "invariance at init", "invariance"]
     table = markdown_table(header, [[r[c] for c in columns] for r in rows]) + "\n" + markdown_table(
         ["width", "n", "seed", *TRANSITION_COLUMNS],

@@ -6,10 +6,11 @@ from bm.deep.config import TRAIN_SIZES, DeepTrainConfig
 from bm.reproduce.plan import Plan, Run, steps_per_epoch
 from bm.runs import RunFolder
 
-__all__ = ["MEMORIZED", "RECORD", "banks", "final", "metrics_of"]
+__all__ = ["MEMORIZED", "NEAR", "RECORD", "banks", "final", "metrics_of"]
 
-MEMORIZED = 0.99  # "memorized": accuracy on the trained items at least this (Table 2: all but INIT reach 1)
-RECORD = ["train_acc", "steps_to_memorize", "steps", "knn_train", "knn_all", "knn_init_train", "knn_init_all"]
+MEMORIZED = 1.0  # "memorized" (Def. 4.1, D.1): a perfect fit of the trained items' training labels, everywhere
+NEAR = 0.99  # the step accuracy 0.99 was reached, reported beside (labelled as such), never called memorized
+RECORD = ["train_acc", "steps_to_memorize", "steps_to_0.99", "steps", "knn_train", "knn_all", "knn_init_train", "knn_init_all"]
 
 
 def banks(row: dict, cfg: DeepTrainConfig) -> dict:
@@ -19,15 +20,18 @@ def banks(row: dict, cfg: DeepTrainConfig) -> dict:
 
 def final(plan: Plan, run: Run, history: list[dict] | None = None) -> dict:
     """A finished run read off metrics.jsonl: final memorization (`train_acc`: accuracy on the trained items, their
-    training labels), the first optimizer step at which it reached MEMORIZED (None: never), the steps trained, and
+    training labels), the first optimizer step at which it reached MEMORIZED (a perfect fit; None: never) and NEAR
+    (0.99), the steps trained, and
     the K-NN at the end and at init under both memory banks (knn_train: Definition 4.1's S; knn_all: every training
     image, the released code's); `knn` is the scale's bank. `history`: its metrics rows, if already read."""
     history, cfg = history if history is not None else metrics_of(plan, run), run.config
     per_epoch = steps_per_epoch(cfg, TRAIN_SIZES[cfg.dataset])
     reached = [r["epoch"] for r in history if r.get("train_acc", 0.0) >= MEMORIZED]
+    near = [r["epoch"] for r in history if r.get("train_acc", 0.0) >= NEAR]
     end, init = banks(history[-1], cfg), banks(history[0], cfg)
     return {"knn": history[-1]["knn"], "train_acc": history[-1]["train_acc"],
-            "steps_to_memorize": reached[0] * per_epoch if reached else None, "steps": history[-1]["epoch"] * per_epoch,
+            "steps_to_memorize": reached[0] * per_epoch if reached else None,
+            "steps_to_0.99": near[0] * per_epoch if near else None, "steps": history[-1]["epoch"] * per_epoch,
             "knn_train": end.get("train"), "knn_all": end.get("all"), "knn_init_train": init.get("train"),
             "knn_init_all": init.get("all")}
 

@@ -74,8 +74,9 @@ def _needed(preset: Preset, plan: Plan) -> list[str]:
 def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "cpu",
               datasets: tuple[str, ...] | None = None, download: bool = False,
               progress: Callable[[str, int], Callable[[int], None]] | None = None, recipe: str | None = None,
-              jobs=None, seeds: tuple[int, ...] | None = None) -> dict:
-    """Run (or resume) every run of the preset, skipping finished ones, then write its outputs; returns result.json.
+              jobs=None, seeds: tuple[int, ...] | None = None, command: str | None = None) -> dict:
+    """Run (or resume) every run of the preset, skipping finished ones, then write its outputs; returns result.json
+    (with `command`, the command line that asked for it, where the caller has one).
 
     `jobs` (bm.jobs.Jobs): debug / local run the unfinished runs as jobs (local: at most `max_parallel` at once)
     before the outputs are written; slurm submits them as one array and returns {"submitted": job ids} (rerun
@@ -107,7 +108,7 @@ def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "c
         record = {"launcher": jobs.launcher, "max_parallel": jobs.max_parallel, "runs": [r.name for r in todo],
                   **({"slurm": to_dict(jobs.slurm)} if jobs.launcher == "slurm" else {})}
         write_json(folder / "jobs.json", record)  # what was asked, before it runs
-        tasks = [TrainTask(r.config, plan.folder(r), folder / "tasks.jsonl", jobs.threads) for r in todo]
+        tasks = [TrainTask(r.config, plan.folder(r), folder / "tasks.jsonl") for r in todo]
         ids = launch(tasks, jobs, folder / "jobs", wait=jobs.launcher != "slurm")
         if jobs.launcher == "slurm":
             record["job_ids"] = dict(zip(record["runs"], ids))
@@ -125,7 +126,7 @@ def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "c
     record = {"preset": name, "scale": scale, "recipe": recipe, "folder": str(folder), "title": preset.title, "kind": preset.kind, "what": preset.what,
               "summary": result.summary, "outputs": outputs, "table_md": (folder / "table.md").read_text(),
               "runs": {r.name: r.config.to_json() for r in runs}, "seconds": round(time.perf_counter() - start, 1),
-              "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "provenance": provenance(plan.device), "bm_version": __version__,
+              "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "command": command, "provenance": provenance(plan.device), "bm_version": __version__,
               **result.extra}
     write_json(folder / "result.json", record)
     return record

@@ -1,0 +1,67 @@
+"""`bm findings`: committed results in, generated findings out (bm.findings)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bm.commands.common import Command
+from bm.errors import BMError
+
+app = typer.Typer(help="Findings from committed results: collect a reproduce folder into results/, regenerate every "
+                       "quoted table, check that none is stale.", no_args_is_help=True)
+
+RESULTS = typer.Option(help="The results folder (config.json + metrics.jsonl per run, result.json per preset).")
+FILES = typer.Argument(metavar="FILES", help="Files quoting generated blocks (<!-- bm:NAME --> ... <!-- /bm:NAME -->).")
+QUOTING = [Path("README.md"), Path("docs/findings.md")]
+
+
+def _files(files: list[Path] | None) -> list[Path]:
+    chosen = files or [f for f in QUOTING if f.exists()]
+    missing = [str(f) for f in chosen if not f.is_file()]
+    if missing:
+        raise BMError(f"no such file: {', '.join(missing)}")
+    return chosen
+
+
+@app.command("collect", cls=Command)
+def collect_cmd(
+    source: Annotated[Path, typer.Argument(metavar="OUT", help="The --out of bm reproduce.")],
+    results: Annotated[Path, RESULTS] = Path("results"),
+) -> None:
+    """Copy OUT's finished presets and their runs' records (no weights) into the results folder."""
+    from bm.findings import collect
+
+    if not source.is_dir():
+        raise BMError(f"{source} is not a folder")
+    copied = collect(source, results)
+    typer.echo(f"copied {', '.join(copied) or 'nothing (no result.json under OUT/<scale>/<preset>/)'} into {results}/")
+
+
+@app.command("write", cls=Command)
+def write_cmd(
+    files: Annotated[list[Path] | None, FILES] = None,
+    results: Annotated[Path, RESULTS] = Path("results"),
+) -> None:
+    """Regenerate every generated block of FILES (default: README.md, docs/findings.md) from the results alone."""
+    from bm.findings import write
+
+    changed = write(_files(files), results)
+    typer.echo(f"rewrote {', '.join(map(str, changed))}" if changed else "every block is up to date")
+
+
+@app.command("check", cls=Command)
+def check_cmd(
+    files: Annotated[list[Path] | None, FILES] = None,
+    results: Annotated[Path, RESULTS] = Path("results"),
+) -> None:
+    """Exit 1 when a generated block of FILES differs from what the results give."""
+    from bm.findings import stale
+
+    out = stale(_files(files), results)
+    if out:
+        typer.echo("stale: " + "; ".join(out) + " (bm findings write regenerates them)", err=True)
+        raise typer.Exit(1)
+    typer.echo("every block is up to date")
