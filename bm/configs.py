@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import types
 import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
 from bm.errors import BMError
+from bm.jsonfiles import parse_json, read_json_file
 
 __all__ = ["JsonConfig", "Setting", "flatten", "from_dict", "from_saved", "read_config", "setting", "settings", "to_dict",
            "with_changes"]
@@ -74,6 +76,56 @@ def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+MAX_INT = 2**63  # every integer setting below this in magnitude (seeds, steps, widths, counts)
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether a JSON / command-line value has the type a field declares (int refuses 2.5, 1e308 and True)."""
+    if hint is Any:
+        return True
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, a) for a in args)
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool) and abs(value) < MAX_INT
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) < 1e300
+    if hint is str:
+        return isinstance(value, str)
+    if hint is Path:
+        return isinstance(value, (str, Path))
+    if origin is tuple:
+        return isinstance(value, (list, tuple)) and all(_fits(v, args[0]) for v in value)
+    if origin is dict or hint is dict:
+        return isinstance(value, dict)
+    return True  # a type bm does not check here (its class's __post_init__ does)
+
+
+def _typed(cls: type, values: dict[str, Any], where: str) -> None:
+    """One BMError naming the first value whose type is not its field's."""
+    hints = typing.get_type_hints(cls)
+    for name, value in values.items():
+        hint = hints.get(name)
+        if hint is not None and not dataclasses.is_dataclass(hint) and not _fits(value, hint):
+            shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+            raise BMError(f"{where}{name} must be {_described(hint)}; got {shown}")
+
+
+def _described(hint: Any) -> str:
+    words = {int: "an integer (|x| < 2**63)", float: "a number", bool: "true or false", str: "a string",
+             type(None): "null", Path: "a path"}
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return " or ".join(_described(a) for a in args)
+    if typing.get_origin(hint) is tuple:
+        return f"a list, each {_described(args[0])}"
+    return words.get(hint, getattr(hint, "__name__", str(hint)))
+
+
 def from_dict(cls: type[T], data: dict[str, Any], where: str = "") -> T:
     """cls(**data) for a config dataclass, nested dataclasses and tuples restored; unknown or missing keys refused."""
     if not isinstance(data, dict):
@@ -94,6 +146,7 @@ def from_dict(cls: type[T], data: dict[str, Any], where: str = "") -> T:
         elif typing.get_origin(hint) is tuple and isinstance(value, list):
             value = tuple(value)
         values[name] = value
+    _typed(cls, {k: v for k, v in values.items() if not dataclasses.is_dataclass(v)}, where)
     try:
         return cls(**values)
     except TypeError as e:
@@ -124,12 +177,14 @@ def from_saved(cls: type[T], data: dict[str, Any]) -> T:
     return from_dict(cls, merged(to_dict(cls()), data))
 
 
-def with_changes(config: T, changes: dict[str, Any]) -> T:
-    """The config with fields replaced, nested ones by dotted path: {"model.width": 4, "lr": 1e-3}."""
+def with_changes(config: T, changes: dict[str, Any], where: str = "") -> T:
+    """The config with fields replaced, nested ones by dotted path: {"model.width": 4, "lr": 1e-3}; a value of
+    another type than its field's is one BMError naming it (`where`: the prefix of nested paths)."""
     top = {k: v for k, v in changes.items() if "." not in k}
     for name in {k.split(".", 1)[0] for k in changes if "." in k}:
         inner = {k.split(".", 1)[1]: v for k, v in changes.items() if k.startswith(name + ".")}
-        top[name] = with_changes(getattr(config, name), inner)
+        top[name] = with_changes(getattr(config, name), inner, f"{where}{name}.")
+    _typed(type(config), {k: v for k, v in top.items() if not dataclasses.is_dataclass(v)}, where)
     return dataclasses.replace(config, **top)
 
 
@@ -141,14 +196,9 @@ def read_config(source: str | Path) -> dict[str, Any]:
         path = Path(text)
         if path.is_dir():
             path = path / "config.json"  # a run folder (bm.runs.RunFolder.CONFIG)
-        try:
-            text = path.read_text()
-        except OSError as e:
-            raise BMError(f"cannot read config {path}: {e.strerror}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise BMError(f"config {str(source)[:60]!r} is not valid JSON: {e.msg} at line {e.lineno}") from None
+        data = read_json_file(path, f"config {path}")
+    else:
+        data = parse_json(text, f"config {text[:60]!r}")
     if isinstance(data, dict) and "config" in data and "bm_version" in data:
         data = data["config"]
     return data

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from bm import __version__
-from bm.errors import RunFolderError
+from bm.errors import BMError, RunFolderError
+from bm.jsonfiles import parse_json, read_json_file
 
 __all__ = ["RunFolder", "append_line", "atomic_save", "convert_saved", "atomic_write", "atomic_write_text", "lock_folder", "prepare_run_folder", "provenance", "read_csv_rows",
            "read_json", "read_saved", "write_csv_rows"]
@@ -225,8 +226,8 @@ def read_jsonl(path: Path) -> tuple[list[dict], list[int], int]:
     rows, bad = [], []
     for k, line in enumerate(lines):
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
+            row = parse_json(line, f"{path} line {k + 1}")
+        except BMError:
             row = None
         if isinstance(row, dict):
             rows.append(row)
@@ -241,9 +242,9 @@ def read_json(path: Path, needed: dict[str, type | tuple[type, ...]] | None = No
     RunFolderError naming it."""
     path = Path(path)
     try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        raise RunFolderError(f"{path} is unreadable ({type(e).__name__})") from None
+        record = read_json_file(path)
+    except BMError as e:
+        raise RunFolderError(str(e)) from None
     if not isinstance(record, dict):
         raise RunFolderError(f"{path} is not a JSON object")
     for key, kind in (needed or {}).items():
@@ -328,9 +329,11 @@ def prepare_run_folder(out: Path, config: dict[str, Any], extendable: tuple[str,
         _empty(out)
     if path.exists():
         try:
-            old = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError):
-            raise RunFolderError(f"{path} is unreadable; remove it or choose another --out") from None
+            old = read_json_file(path)
+        except BMError as e:
+            raise RunFolderError(f"{e}; remove it or choose another --out") from None
+        if not isinstance(old, dict) or not isinstance(old.get("config", {}), dict):
+            raise RunFolderError(f"{path} holds no config object; remove it or choose another --out")
         previous = old.get("config", {})
         if previous == config:
             return out
@@ -402,9 +405,12 @@ class RunFolder:
     def raw_config(self) -> dict[str, Any]:
         """The config dict of config.json; a missing or unreadable file is one RunFolderError."""
         try:
-            return json.loads((self.path / self.CONFIG).read_text())["config"]
-        except (OSError, ValueError, KeyError, TypeError):
+            config = read_json_file(self.path / self.CONFIG)["config"]
+        except (BMError, KeyError, TypeError):
             raise RunFolderError(f"{self.path} is not a run folder (no readable {self.CONFIG})") from None
+        if not isinstance(config, dict):
+            raise RunFolderError(f"{self.path / self.CONFIG}: 'config' is not a JSON object")
+        return config
 
     def labels(self, keys: tuple[str, ...] = ("labels",)) -> dict:
         return read_saved(self.path / self.LABELS, keys)

@@ -21,10 +21,11 @@ from scipy import stats as _st
 
 from bm.errors import BMError
 
-__all__ = ["ALPHA", "CLAIMS", "VERDICT_RULE", "Finding", "Paired", "crossed_bootstrap", "holm", "paired_t", "tost",
+__all__ = ["ALPHA", "CLAIMS", "MARGIN", "VERDICT_RULE", "Finding", "Paired", "crossed_bootstrap", "holm", "paired_t", "tost",
            "judge"]
 
 ALPHA = 0.05
+MARGIN = 0.02  # the equivalence margin of a claim about test accuracy: 2 points (stated with every absence claim)
 CLAIMS = ("greater", "less", "absent")  # a > b, a < b, |a - b| < margin
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -37,7 +36,7 @@ def toy_grid(
     Rerunning with the same arguments resumes; other arguments in the same --out are refused.
     """
     from bm.configs import read_config, with_changes
-    from bm.runs import read_csv_rows
+    from bm.runs import read_csv_rows, read_json
     from bm.toy.grid import run_grid
     from bm.toy.summary import headline
 
@@ -50,7 +49,7 @@ def toy_grid(
         folder = run_grid(config, out, progress=start, threads=checked_threads(threads), overwrite=overwrite, log=said.append,
                           tensorboard=tensorboard, jobs=jobs)
     typer.echo("\n".join(said))
-    h = headline(read_csv_rows(folder / "grid.csv"), json.loads((folder / "capacity.json").read_text())["capacity"])
+    h = headline(read_csv_rows(folder / "grid.csv"), read_json(folder / "capacity.json", {"capacity": (int, float)})["capacity"])
     typer.echo(f"C_t = {h['capacity']}; at n = {h['n']}: K-NN {h['knn_B_max']:.3f} with B = {h['B_max']}, "
                f"{h['knn_B_min']:.3f} without augmentation, {h['knn_init']:.3f} at init; "
                f"lowest memorization below C_t: {h['min_mem_aug_below_capacity']:.3f}")

@@ -3,7 +3,8 @@
 The budget t counts optimizer steps (Definition D.1), so every run gets
 ceil(t / steps per epoch) epochs, with ceil(items / batch size) steps per epoch.
 C_t: runs on the first n training images with uniformly random labels, no augmentation, for a
-budget of t steps; a labeling counts as memorized when the final train accuracy is 1. The shared
+budget of t steps; a labeling counts as memorized when its train accuracy reached 1 within the budget (the
+highest of its measurements, bm.reproduce.readout's one meaning of "memorized"). The shared
 estimator (`bm.theory.estimate_capacity`) searches n. Fig. 5: fixed n and t, B fixed views per
 image (`augment="finite"`), views keeping their image's label or each getting its own; the
 memorization rate is the train accuracy over all n B views against their labels, and the K-NN
@@ -57,7 +58,7 @@ def deep_capacity(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], out: P
 
             launch([TrainTask(cfg, folder, out / "tasks.jsonl") for cfg, folder in runs], jobs,
                    out / "jobs")
-        acc = [RunFolder(folder).metrics()[-1]["train_acc"] for _, folder in runs]
+        acc = [max(r["train_acc"] for r in RunFolder(folder).metrics() if "train_acc" in r) for _, folder in runs]
         return np.array(acc).reshape(len(ns), len(seeds))
 
     est = estimate_capacity(fit, n_max=n_max, repeats=repeats, n_min=min(n_min, n_max), points_per_round=points_per_round,

@@ -21,9 +21,11 @@ from bm.deep.probing import load_run
 from bm.deep.models import Network
 from bm.probe.knn import knn_predict
 from bm.probe.linear import linear_probe_cv
-from bm.runs import RunFolder, read_saved
+from bm.runs import RunFolder, lock_folder, read_json, read_saved, write_json
 
-__all__ = ["KS", "PAPER_K_RATIO", "definition_probes", "pack", "scaled_k", "unpack"]
+__all__ = ["KS", "PAPER_K_RATIO", "RECORD", "definition_probes", "pack", "probes_of_run", "scaled_k", "unpack"]
+
+RECORD = "definition_probes.json"  # a run folder's record of these probes, for its final epoch
 
 KS = (1, 5, 10, 20)
 PAPER_K_RATIO = 20 / 5000  # the paper's k over its bank's images per class (CIFAR-10, Def. 4.1)
@@ -75,3 +77,21 @@ def definition_probes(path: Path, data: tuple[ImageSet, ImageSet] | None = None,
         record["accuracy"][which] = {name: float(c.double().mean()) for name, c in outcomes.items()}
         record["linear_l2"][which] = l2
     return record
+
+
+def probes_of_run(path: Path, data: tuple[ImageSet, ImageSet] | None = None, device: str = "cpu") -> dict:
+    """`definition_probes` of a finished run, read from its RECORD when that holds the run's final epoch (written
+    there otherwise, under the run's lock)."""
+    run = RunFolder(path)
+    epoch = run.finished_epochs()
+    if (run / RECORD).exists():
+        record = read_json(run / RECORD)
+        if record.get("epoch") == epoch and record.get("version") == VERSION:
+            return record
+    lock_folder(run.path)
+    record = {"epoch": epoch, "version": VERSION, **definition_probes(path, data, device)}
+    write_json(run / RECORD, record)
+    return record
+
+
+VERSION = 1  # of the probes' definition: a record of another version is measured again

@@ -8,7 +8,7 @@ from pathlib import Path
 from bm.deep.config import TRAIN_SIZES
 from bm.reproduce.presets import PRESETS
 from bm.reproduce.runner import estimate_seconds, make_plan
-from bm.reproduce.scales import FLOOR_EPOCHS, SCALES
+from bm.reproduce.scales import SCALES
 
 __all__ = ["duration", "listing"]
 
@@ -35,8 +35,8 @@ def listing(data_dir: Path, out: Path) -> list[str]:
         if s.transition is not None:
             t, per_epoch = s.transition, n * (s.image_size or 32) ** 2 / 32**2 / s.images_per_second
             epochs = s.steps / -(-n // s.base.batch_size)
-            rule = (f" (the interval's upper end rounded up to 1000, at least {FLOOR_EPOCHS})"
-                    if epochs == t.budget_epochs() else "")
+            budget, why = t.budget()
+            rule = f" ({why})" if epochs == budget else ""
             lines.append(f"{s.name}: the benign transition ({t.crossing}) is extrapolated at {t.epochs[0]:.3g} epochs "
                          f"(95% {t.epochs[1]:.3g} .. {t.epochs[2]:.3g}; {duration(t.epochs[0] * per_epoch)} at the "
                          f"rate above) from {t.source}; every {s.name}-scale run trains {epochs:.0f} epochs' steps{rule}")

@@ -49,7 +49,7 @@ def over_seeds(per_seed: dict[int, Result]) -> Result:
     table and the summary the mean +- std (numpy's std, ddof 0) of every numeric column over the seeds, row by row.
     Rows are matched by position; their other columns must agree (the same preset at another seed). A number that is
     missing in some seed (a run that never memorized: None) is averaged over the seeds that have it, their count shown.
-    Each seed's own outputs live in seed<k>/, listed under figures."""
+    Each seed's own outputs live in seed<k>/, listed under figures; each seed's extra fields under per_seed."""
     seeds = list(per_seed)
     first = per_seed[seeds[0]]
     for seed in seeds[1:]:
@@ -80,7 +80,8 @@ def over_seeds(per_seed: dict[int, Result]) -> Result:
         summary += [f"seed {seed}: {line}" for line in per_seed[seed].summary]
     rows = [{"seed": seed, **r} for seed in seeds for r in per_seed[seed].rows]
     table = markdown_table(first.columns, [[t[c] for c in first.columns] for t in text_rows])
-    extra = {"seeds": seeds, "mean": mean_rows, "std": std_rows}
+    extra = {"seeds": seeds, "mean": mean_rows, "std": std_rows,
+             "per_seed": {str(seed): per_seed[seed].extra for seed in seeds if per_seed[seed].extra}}
     figures = [f"seed{seed}/{stem}" for seed in seeds for stem in per_seed[seed].figures]
     return Result(rows, ["seed", *first.columns], summary, figures, table=table, extra=extra)
 

@@ -25,11 +25,11 @@ from bm.reproduce.plan import Plan, Run, steps_per_epoch
 from bm.reproduce.readout import final, metrics_of
 from bm.reproduce.scales import ONLINE
 from bm.reproduce.transition import TRANSITION_COLUMNS, TRANSITION_KEYS, fit_censored, fit_growth, transition_times
-from bm.runs import read_csv_rows
+from bm.runs import read_csv_rows, read_json
 
 __all__ = ["FULL_SCALE", "phase_finish", "phase_runs"]
 
-FULL_SCALE = {"n": 50000, "width": 64}  # where the transition times are extrapolated to: CIFAR-10 at Table 6's width
+FULL_SCALE = {"n": 50000, "width": 64, "batch": 256}  # the extrapolation's target: CIFAR-10 at Table 6's width, batch
 
 
 def _cell(plan: Plan, n: int, B: int) -> Run:
@@ -74,7 +74,7 @@ def _toy(plan: Plan) -> tuple[list[dict], int]:
 
     folder = plan.root / "fig13"
     run_grid(plan.scale.toy, folder, progress=plan.progress)
-    return read_csv_rows(folder / "grid.csv"), json.loads((folder / "capacity.json").read_text())["capacity"]
+    return read_csv_rows(folder / "grid.csv"), read_json(folder / "capacity.json", {"capacity": (int, float)})["capacity"]
 
 
 def phase_finish(plan: Plan, runs: list[Run], folder: Path) -> Result:

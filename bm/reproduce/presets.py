@@ -33,7 +33,8 @@ from bm.reproduce.outputs import Result, markdown_table
 from bm.reproduce.phase import phase_finish, phase_runs
 from bm.reproduce.plan import Plan, Run, steps_per_epoch
 from bm.reproduce.readout import MEMORIZED, RECORD, banks, final, metrics_of
-from bm.runs import RunFolder, read_csv_rows
+from bm.runs import RunFolder, read_csv_rows, read_json
+from bm.stats import MARGIN
 
 __all__ = ["PRESETS", "Preset", "register_preset"]
 
@@ -154,9 +155,6 @@ def _benign_seeds(plan: Plan) -> tuple[int, ...]:
     return plan.seeds or plan.scale.benign_seeds
 
 
-BENIGN_MARGIN = 0.02  # the equivalence margin of the benign findings: 2 points of test accuracy
-
-
 def _benign_findings(per_seed: list[dict]) -> list[dict]:
     """The claims of the headline, per Definition 4.1 probe (bm.deep.def41): trained > its init, trained > the twin
     without augmentation, the twin < its init (the same init: one seed, one network); the arms per seed and their
@@ -166,7 +164,7 @@ def _benign_findings(per_seed: list[dict]) -> list[dict]:
     out = []
     for probe in per_seed[0]["accuracy"]["trained"]:
         for name, kind, a, b in claims:
-            out.append({"probe": probe, "claim": name, "kind": kind, "margin": BENIGN_MARGIN,
+            out.append({"probe": probe, "claim": name, "kind": kind, "margin": MARGIN,
                         "a": [r["accuracy"][a][probe] for r in per_seed], "b": [r["accuracy"][b][probe] for r in per_seed],
                         "items_a": [r["outcomes"][a][probe] for r in per_seed],
                         "items_b": [r["outcomes"][b][probe] for r in per_seed]})
@@ -174,20 +172,20 @@ def _benign_findings(per_seed: list[dict]) -> list[dict]:
 
 
 def _benign(plan: Plan, runs: list[Run], folder: Path) -> Result:
-    from bm.deep.def41 import definition_probes
-
     per_seed = []
     for seed in _benign_seeds(plan):
         da, twin = _benign_pair(plan, seed)
         data = plan.data[da.config.dataset]
         layers = probe_layers(plan.folder(da), None, ("clean", "random"), init=True, pool=plan.scale.probe_pool,
                               sketch=plan.scale.probe_sketch, device=plan.device, data=data)["results"]
-        mine, other = (definition_probes(plan.folder(r), data, plan.device) for r in (da, twin))
+        mine, other = (_definition_probes(plan, r) for r in (da, twin))
         history, twin_history = metrics_of(plan, da), metrics_of(plan, twin)
         end, twin_end = final(plan, da, history), final(plan, twin, twin_history)
         per_seed.append({
-            "seed": seed, "memorized": end["train_acc"], "step_memorized": end["steps_to_memorize"],
-            "step_0.99": end["steps_to_0.99"], "memorized_no_aug": twin_end["train_acc"],
+            "seed": seed, "memorized": end["memorized"], "final_accuracy": end["train_acc"],
+            "share_at_1": end["share_at_1"], "step_memorized": end["steps_to_memorize"],
+            "step_0.99": end["steps_to_0.99"], "memorized_no_aug": twin_end["memorized"],
+            "final_accuracy_no_aug": twin_end["train_acc"],
             "step_memorized_no_aug": twin_end["steps_to_memorize"], "steps": end["steps"], "steps_no_aug": twin_end["steps"],
             "bank_counts": mine["bank_counts"], "scaled_k": mine["scaled_k"], "test_size": mine["test_size"],
             "accuracy": {"trained": mine["accuracy"]["trained"], "init": mine["accuracy"]["init"],
@@ -204,27 +202,29 @@ def _benign(plan: Plan, runs: list[Run], folder: Path) -> Result:
                 first["accuracy"]["no_aug"]["knn_k20"], first["seed"], folder / "figure")
     names = list(first["layers"]["trained"])
     rows = [{"seed": r["seed"], "probe": p, "trained": r["accuracy"]["trained"][p], "init": r["accuracy"]["init"][p],
-             "no_aug": r["accuracy"]["no_aug"][p], "memorized": r["memorized"], "step_memorized": r["step_memorized"],
-             "step_0.99": r["step_0.99"], "memorized_no_aug": r["memorized_no_aug"], "steps": r["steps"],
+             "no_aug": r["accuracy"]["no_aug"][p], "memorized": r["memorized"], "final_accuracy": r["final_accuracy"],
+             "share_at_1": r["share_at_1"], "step_memorized": r["step_memorized"], "step_0.99": r["step_0.99"],
+             "memorized_no_aug": r["memorized_no_aug"], "final_accuracy_no_aug": r["final_accuracy_no_aug"], "steps": r["steps"],
              "steps_no_aug": r["steps_no_aug"]} for r in per_seed for p in probes]
     layer_rows = [{"seed": r["seed"], "weights": w, "layer": n, **r["layers"][w][n]}
                   for r in per_seed for w in ("trained", "init") for n in names]
     summary = [f"{len(per_seed)} seeds, {first['steps']} steps each; bank S = the {sum(first['bank_counts'])} trained "
                f"images ({min(first['bank_counts'])}-{max(first['bank_counts'])} per class), scaled k = "
                f"{first['scaled_k']}"] + [
-        f"seed {r['seed']}: accuracy on the random labels {r['memorized']:.3f} (1 from step {r['step_memorized']}), "
-        f"twin {r['memorized_no_aug']:.3f}; " + ", ".join(
+        f"seed {r['seed']}: memorized {r['memorized']} (accuracy 1 first at step {r['step_memorized']}; final "
+        f"{r['final_accuracy']:.3f}), twin {r['memorized_no_aug']}; " + ", ".join(
             f"{p} {r['accuracy']['trained'][p]:.3f}/{r['accuracy']['init'][p]:.3f}/{r['accuracy']['no_aug'][p]:.3f}"
             for p in probes) + " (trained / init / twin)" for r in per_seed]
-    table = markdown_table(["seed", "memorized (accuracy; first step at 1)", "twin memorized"] + [
+    table = markdown_table(["seed", "memorized (first step at accuracy 1; final accuracy)", "twin memorized"] + [
         f"{p}: trained / init / twin" for p in probes],
-        [[r["seed"], f"{r['memorized']:.3f} ({r['step_memorized']})", f"{r['memorized_no_aug']:.3f}"] + [
+        [[r["seed"], f"{r['memorized']} ({r['step_memorized']}; {r['final_accuracy']:.3f})", r["memorized_no_aug"]] + [
             f"{r['accuracy']['trained'][p]:.3f} / {r['accuracy']['init'][p]:.3f} / {r['accuracy']['no_aug'][p]:.3f}"
             for p in probes] for r in per_seed])
     extra = {"probes": probes, "findings": _benign_findings(per_seed),
              "seeds": [{k: v for k, v in r.items() if k not in ("history", "outcomes")} for r in per_seed]}
-    return Result(rows + layer_rows, ["seed", "probe", "trained", "init", "no_aug", "memorized", "step_memorized",
-                                      "step_0.99", "memorized_no_aug", "steps", "steps_no_aug", "weights", "layer",
+    return Result(rows + layer_rows, ["seed", "probe", "trained", "init", "no_aug", "memorized", "final_accuracy",
+                                      "share_at_1", "step_memorized", "step_0.99", "memorized_no_aug",
+                                      "final_accuracy_no_aug", "steps", "steps_no_aug", "weights", "layer",
                                       "knn_clean_test", "knn_random_train"], summary, ["figure"], table=table, extra=extra)
 
 
@@ -443,9 +443,20 @@ def _fig12(plan: Plan, runs: list[Run], folder: Path) -> Result:
                                      if r["augmentation"] == aug) for aug in FIG12_AUGMENTATIONS]
     table = markdown_table(["augmentation", "label noise", "K-NN (bank: trained images, Def. 4.1)", "K-NN (bank: all, "
                             "released code)", "memorized", "first step memorized (accuracy 1)", "steps"],
-                           [[r["augmentation"], r["label_noise"], r["knn_train"], r["knn_all"], r["train_acc"],
+                           [[r["augmentation"], r["label_noise"], r["knn_train"], r["knn_all"], r["memorized"],
                              r["steps_to_memorize"], r["steps"]] for r in rows])
-    return Result(rows, ["augmentation", "label_noise", *RECORD], summary, ["figure"], table=table)
+    probed = {f"{aug}/{noise:g}": _definition_probes(plan, r)
+              for (aug, noise), r in zip([(a, x) for a in FIG12_AUGMENTATIONS for x in levels], runs)}
+    return Result(rows, ["augmentation", "label_noise", *RECORD], summary, ["figure"], table=table,
+                  extra={"probed": probed})
+
+
+def _definition_probes(plan: Plan, run: Run) -> dict:
+    """bm.deep.def41's probes of a finished run (accuracies and packed per-test outcomes, trained and init), kept in
+    the run folder (definition_probes.json, a record results/ keeps: findings need no weights)."""
+    from bm.deep.def41 import probes_of_run
+
+    return probes_of_run(plan.folder(run), plan.data[run.config.dataset], plan.device)
 
 
 # ----------------------------------------------------------------------------- Fig. 5 and Fig. 13: own runners
@@ -486,7 +497,7 @@ def _fig13(plan: Plan, runs: list[Run], folder: Path) -> Result:
 
     run_grid(plan.scale.toy, folder, progress=plan.progress)
     grid = read_csv_rows(folder / "grid.csv")
-    capacity = json.loads((folder / "capacity.json").read_text())["capacity"]
+    capacity = read_json(folder / "capacity.json", {"capacity": (int, float)})["capacity"]
     h = headline(grid, capacity)
     rows = [{"n": n, "B": B, **means} for (n, B), means in sorted(summarize(grid).items())]
     summary = [f"C_t = {capacity}; n = {h['n']}: K-NN {h['knn_B_max']:.3f} with B = {h['B_max']}, "

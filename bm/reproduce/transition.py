@@ -14,7 +14,8 @@ import numpy as np
 
 from bm.deep.config import DeepTrainConfig
 
-__all__ = ["TRANSITION_COLUMNS", "TRANSITION_KEYS", "fit_censored", "fit_growth", "transition_times"]
+__all__ = ["TRANSITION_COLUMNS", "TRANSITION_KEYS", "fit_censored", "fit_growth", "leave_one_width_out", "per_width",
+           "predict", "transition_times"]
 
 TRANSITION_KEYS = ("memorized_0.5", "memorized_0.99", "knn_init+0.05", "knn_final-0.02")  # the crossings timed
 TRANSITION_COLUMNS = ("memorized_0.5", "memorized_0.99", "knn_init+0.05", "knn_final-0.02", "knn_init", "knn_final",
@@ -49,15 +50,55 @@ def _row(n: float, width: float, many: bool) -> list[float]:
 
 
 def _law(key: str, runs: int, coef: np.ndarray, cov: np.ndarray, at: dict[str, float], centre: float, half: float,
-         batch_size: int, **extra) -> dict:
-    """A fitted law's record: its exponents with standard errors, and t at `at` (centre, 95% half-width in log t) in
-    optimizer steps, images seen and epochs of `at`."""
+         batch_size: int, noise: float, **extra) -> dict:
+    """A fitted law's record: its coefficients (log t = coef . (1, log n[, log width])) with their covariance and the
+    residual sd `noise` in log t, the exponents with standard errors, and t at `at` (centre, 95% half-width in log t)
+    in optimizer steps, images seen and epochs of `at` by both conversions: `epochs` carries the images seen over
+    (t x batch_size / n), `epochs_steps` the optimizer steps (t x at["batch"] / n, the full scale's batch)."""
     many = len(coef) > 2
     steps = [math.exp(centre - half), math.exp(centre), math.exp(centre + half)]
     return {"key": key, "runs": runs, **extra, "exponent_n": float(coef[1]), "se_n": float(math.sqrt(cov[1, 1])),
             "exponent_width": float(coef[2]) if many else None, "se_width": float(math.sqrt(cov[2, 2])) if many else None,
+            "coef": coef.tolist(), "cov": np.asarray(cov).tolist(), "noise_log": noise,
             "at": at, "steps": steps, "images": [s * batch_size for s in steps],
-            "epochs": [s * batch_size / at["n"] for s in steps]}
+            "epochs": [s * batch_size / at["n"] for s in steps],
+            "epochs_steps": [s * at.get("batch", batch_size) / at["n"] for s in steps]}
+
+
+def predict(law: dict, n: float, width: float) -> tuple[float, float, float]:
+    """A fitted law's 95% prediction interval of t (optimizer steps) at (n, width): (low, centre, high), the
+    coefficients' variance plus the residual variance, normal in log t."""
+    x = np.array(_row(n, width, law["exponent_width"] is not None))
+    centre = float(x @ np.array(law["coef"]))
+    half = 1.96 * math.sqrt(law["noise_log"] ** 2 + float(x @ np.array(law["cov"]) @ x))
+    return math.exp(centre - half), math.exp(centre), math.exp(centre + half)
+
+
+def per_width(times: list[dict], key: str, at: dict[str, float], batch_size: int) -> dict[int, dict | None]:
+    """The censored fit of t ~ n^b at each width alone (its exponent b with its standard error)."""
+    return {w: fit_censored([t for t in times if t["width"] == w], key, {**at, "width": w}, batch_size)
+            for w in sorted({t["width"] for t in times})}
+
+
+def leave_one_width_out(times: list[dict], key: str, at: dict[str, float], batch_size: int) -> list[dict]:
+    """For each width: the censored width-and-n law fitted on the other widths, its 95% prediction interval at each
+    n of the held-out width, and whether the held-out runs' geometric-mean crossing falls inside (runs that crossed;
+    a width needs two others to fit on)."""
+    out = []
+    widths = sorted({t["width"] for t in times})
+    for held in widths:
+        law = fit_censored([t for t in times if t["width"] != held], key, at, batch_size)
+        if law is None or law["exponent_width"] is None:
+            continue
+        for n in sorted({t["n"] for t in times if t["width"] == held}):
+            seen = [t[key] for t in times if t["width"] == held and t["n"] == n and t[key]]
+            if not seen:
+                continue
+            low, centre, high = predict(law, n, held)
+            observed = math.exp(float(np.mean(np.log(seen))))
+            out.append({"width": held, "n": n, "observed": observed, "runs": len(seen), "predicted": centre,
+                        "low": low, "high": high, "inside": low <= observed <= high})
+    return out
 
 
 def fit_growth(times: list[dict], key: str, at: dict[str, float], batch_size: int) -> dict | None:
@@ -79,7 +120,7 @@ def fit_growth(times: list[dict], key: str, at: dict[str, float], batch_size: in
     inverse = np.linalg.inv(X.T @ X)
     x0 = np.array(_row(at["n"], at["width"], many))
     half = float(stats.t.ppf(0.975, dof) * math.sqrt(s2 * (1 + x0 @ inverse @ x0)))
-    return _law(key, len(points), coef, s2 * inverse, at, float(x0 @ coef), half, batch_size,
+    return _law(key, len(points), coef, s2 * inverse, at, float(x0 @ coef), half, batch_size, math.sqrt(s2),
                 residual_sd_log=math.sqrt(s2))
 
 
@@ -120,5 +161,5 @@ def fit_censored(times: list[dict], key: str, at: dict[str, float], batch_size: 
     beta, sigma = theta[:-1], math.exp(theta[-1])
     x0 = np.array(_row(at["n"], at["width"], many))
     half = 1.96 * math.sqrt(sigma**2 + float(x0 @ cov @ x0))
-    return _law(key, len(crossed), beta, cov, at, float(x0 @ beta), half, batch_size, censored=len(censored),
+    return _law(key, len(crossed), beta, cov, at, float(x0 @ beta), half, batch_size, sigma, censored=len(censored),
                 sigma_log=sigma)

@@ -9,7 +9,6 @@ batch is always the same, so the finished grid is identical to an uninterrupted 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,7 +19,7 @@ import torch
 from bm.configs import read_config
 from bm.errors import BMError
 from bm.memory import require_memory, toy_grid_bytes
-from bm.runs import prepare_run_folder, read_csv_rows, write_csv_rows, write_json
+from bm.runs import prepare_run_folder, read_csv_rows, read_json, write_csv_rows, write_json
 from bm.theory import estimate_capacity, prototype_capacity_bound
 from bm.threads import fastest_threads, using_threads
 from bm.toy.config import ToyGridConfig
@@ -66,7 +65,7 @@ def toy_capacity(config: ToyGridConfig, on_step: Callable[[int], None] | None = 
 def _capacity(config: ToyGridConfig, out: Path, tick) -> dict:
     path = out / "capacity.json"
     if path.exists():
-        return json.loads(path.read_text())
+        return read_json(path, {"capacity": (int, float)})
     est = toy_capacity(config, tick("capacity C_t", 0))
     C = config.data.random_classes or config.data.num_classes
     record = {
@@ -196,7 +195,7 @@ def sweep_record(folder: Path) -> dict:
     rows = read_csv_rows(folder / "grid.csv")
     cells = summarize(rows)
     n = max(n for n, _ in cells)
-    capacity = json.loads((folder / "capacity.json").read_text())["capacity"]
+    capacity = read_json(folder / "capacity.json", {"capacity": (int, float)})["capacity"]
     steps = read_config(folder)["train"]["steps"]
     record = {"n": n, "budget": f"{steps} steps", "capacity": capacity,
               "knn_init": float(np.mean([c["knn_init"] for (m, _), c in cells.items() if m == n])),

@@ -136,3 +136,21 @@ def test_real_cifar10_mini(cifar_mini):
     assert train.classes == ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
     assert test.classes[int(test.labels[0])] == "cat"  # the official first test image
     assert 100 < train.images.float().mean() < 140  # real photographs, not noise or zeros
+
+
+def test_stratified_subset_takes_each_class_first_images_in_order():
+    import torch
+
+    from bm.deep.datasets import ImageSet
+    from bm.errors import BMError
+
+    labels = torch.tensor([2, 0, 0, 1, 2, 0, 1, 1, 2, 0, 2])  # class counts 4, 3, 4
+    images = torch.arange(11, dtype=torch.uint8).view(11, 1, 1, 1).expand(11, 3, 2, 2).contiguous()
+    data = ImageSet(images, labels, ("a", "b", "c"), "t")
+    s = data.subset(7, "stratified")  # 7 // 3 = 2 each, one more for class 0
+    assert s.images[:, 0, 0, 0].tolist() == [0, 1, 2, 3, 4, 5, 6]  # data-set order kept
+    assert torch.bincount(s.labels).tolist() == [3, 2, 2]
+    assert data.subset(6, "stratified").images[:, 0, 0, 0].tolist() == [0, 1, 2, 3, 4, 6]
+    assert data.subset(4, "first").labels.tolist() == [2, 0, 0, 1]
+    with pytest.raises(BMError, match="class 'b'"):
+        data.subset(11, "stratified")  # 4 of b wanted, 3 held

@@ -41,13 +41,20 @@ def test_local_launcher_runs_at_most_max_parallel_at_once(capsys, tiny, tmp_path
         alive += 1 if e["event"] == "started" else -1
         most = max(most, alive)
     assert most == 2  # never more than --max-parallel, and it did run two at once
-    from bm.jobs import Jobs
     from bm.threads import using_threads
 
     in_process = [a if a != str(out) else str(tmp_path / "plain") for a in args]
-    with using_threads(Jobs("local", 2).threads):  # CPU results are bit-identical at equal thread counts
+    with using_threads(2):  # the caller's thread count does not reach the runs: each trains on its cpu_threads
         assert run(capsys, ["reproduce", "table2", "--datasets", "cifar10", *in_process])[0] == 0
     assert _table(out) == _table(tmp_path / "plain")
+    for folder in (out / "tiny" / "runs").iterdir():  # every logged number, to the last bit
+        assert _numbers(folder) == _numbers(tmp_path / "plain" / "tiny" / "runs" / folder.name)
+
+
+def _numbers(folder):
+    """A run's metrics.jsonl without its timings."""
+    rows = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+    return [{k: v for k, v in r.items() if k not in ("wall_s", "img_per_s")} for r in rows]
 
 
 def test_status_before_anything_ran_and_bad_launchers(capsys, tiny):  # noqa: F811

@@ -226,6 +226,21 @@ def test_the_full_budget_is_the_measured_upper_end_but_never_below_the_floor():
     assert full.steps == full.transition.budget_epochs() * 196  # 196 steps per epoch of CIFAR-10 at batch 256
 
 
+def test_the_measurement_sets_the_budget_only_where_it_supports_it():
+    from bm.reproduce.scales import FLOOR_EPOCHS, Extrapolation
+
+    fast = (1604.6, 628.2, 4098.7)
+    agree = Extrapolation("k", fast, "", epochs_steps=(3000.0, 1000.0, 4900.0))
+    assert agree.budget() == (5000, f"the interval's upper end rounded up to 1000, at least {FLOOR_EPOCHS}")
+    disagree = Extrapolation("k", fast, "", epochs_steps=(12840.0, 5025.0, 32790.0))
+    epochs, why = disagree.budget()
+    assert epochs == FLOOR_EPOCHS and "conversions disagree" in why and "32790" in why
+    slow = Extrapolation("k", (3.3e4, 1.6e4, 68604.0), "", epochs_steps=(5e4, 2e4, 9e4), width_check="width 8 outside")
+    assert slow.budget() == (FLOOR_EPOCHS, "the floor of 5000: the width law is not trusted (width 8 outside)")
+    epochs, why = SCALES["full"].transition.budget()
+    assert epochs == FLOOR_EPOCHS and "disagree" in why
+
+
 def test_fig5_at_full_scale_is_the_papers_setup():
     """Fig. 5: t = 5000 x 196 steps with "the same setup as in Sec. 4": ResNet18 width 64, projector 65536, batch 256,
     Adam 4e-3, all of CIFAR-10 (the old full scale was width 16, projector 4096, t = 2000, n = 500)."""

@@ -17,7 +17,7 @@ from tests.deep.test_datasets import write_cifar10
 from tests.test_cli import run
 
 TINY = replace(with_changes(SCALES["mini"], {"base.model.width": 4, "base.model.projector_width": 32, "base.batch_size": 16,
-                                             "base.subset": 40}), name="tiny", steps=6, image_size=0, probe_steps=6, train_acc_steps=3, benign_seeds=(0, 1),
+                                             "base.subset": 40, "base.subset_order": "first"}), name="tiny", steps=6, image_size=0, probe_steps=6, train_acc_steps=3, benign_seeds=(0, 1),
                checkpoint_steps=3, noise_levels=(0.0, 1.0), projector_widths=(16, 32), snapshots=(1,), iid=(2, 2),
                geometry={"per_class": 3, "n_t": 10, "n_reps": 1, "max_rank": 1},
                fig5=CapacitySweepConfig(DeepTrainConfig(model=ModelConfig(width=4, projector_width=32, num_classes=0),
@@ -44,7 +44,7 @@ def test_table2_trains_writes_and_a_rerun_skips_finished_runs(capsys, tiny):
     record = json.loads((folder / "result.json").read_text())
     assert set(record["outputs"]) == {"table.csv", "table.md"} and len(record["runs"]) == 4
     rows = (folder / "table.csv").read_text().splitlines()
-    assert rows[0] == ("dataset,model,condition,knn_clean_test,train_acc,steps_to_memorize,steps,knn_train,knn_all,"
+    assert rows[0] == ("dataset,model,condition,knn_clean_test,train_acc,memorized,share_at_1,steps_to_memorize,steps_to_0.99,steps,knn_train,knn_all,"
                        "knn_init_train,knn_init_all,test_acc_true,test_acc_random") and len(rows) == 1 + 5  # + init
     assert "| cifar10 | resnet18 |" in (folder / "table.md").read_text()
     # the table holds the runs' own end-of-training K-NN probes under both banks, memorization and the steps trained
@@ -195,8 +195,13 @@ def test_the_other_presets_read_their_runs(capsys, monkeypatch, tiny, tmp_path):
 
 
 def test_benign_preset_reads_its_runs_and_seeds(capsys, tiny):
-    """The headline preset at a tiny scale: its result.json fields are the runs' own numbers, averaged over seeds."""
+    """The headline preset at a tiny scale: memorization is the runs' own final accuracy, the Definition 4.1 K-NN
+    (k = 20, bank S) at the final weights and at init equals what the trainer measured at its last and first probes,
+    every probe's packed per-test outcomes give its accuracy, and the findings' arms are the seeds' numbers."""
     import numpy as np
+
+    from bm.deep.def41 import unpack
+    from bm.findings import render
 
     args, out = tiny
     code, stdout, err = run(capsys, ["reproduce", "benign", *args])
@@ -212,13 +217,27 @@ def test_benign_preset_reads_its_runs_and_seeds(capsys, tiny):
     assert [s["seed"] for s in seeds] == [0, 1]
     for s in seeds:
         da, twin = rows[(s["seed"], "ssl")], rows[(s["seed"], "none")]
-        assert s["memorized"] == da[-1]["train_acc"] and s["knn_trained"] == da[-1]["knn"]
-        assert s["knn_init"] == da[0]["knn"] and da[0]["epoch"] == 0 and s["knn_no_aug"] == twin[-1]["knn"]
+        probed = [r for r in da if "knn_banks" in r]
+        assert s["final_accuracy"] == da[-1]["train_acc"] and s["final_accuracy_no_aug"] == twin[-1]["train_acc"]
+        reached = [r["epoch"] for r in da if r.get("train_acc") == 1.0]
+        assert s["memorized"] == bool(reached) and s["step_memorized"] == (reached[0] * 3 if reached else None)
+        assert probed[-1]["epoch"] == da[-1]["epoch"]
+        assert s["accuracy"]["trained"]["knn_k20"] == pytest.approx(probed[-1]["knn_banks"]["train"], abs=1e-12)
+        assert s["accuracy"]["init"]["knn_k20"] == pytest.approx(da[0]["knn_banks"]["train"], abs=1e-12)
+        assert s["accuracy"]["trained"]["knn_all_k20"] == pytest.approx(probed[-1]["knn_banks"]["all"], abs=1e-12)
+        assert s["accuracy"]["no_aug_init"] == s["accuracy"]["init"]  # one seed, one init
         assert set(s["layers"]["trained"]["O"]) == {"knn_clean_test", "knn_random_train"}
-    for key in ("memorized", "knn_trained", "knn_init", "knn_no_aug"):
-        assert record[key] == pytest.approx(np.mean([s[key] for s in seeds]))
-        assert record["spread"][key] == pytest.approx(np.std([s[key] for s in seeds]))
-    assert "| mean |" in record["table_md"] and "| layer |" in record["table_md"]
+    for f in record["findings"]:
+        arm = {"trained > init": ("trained", "init"), "trained > twin without DA": ("trained", "no_aug"),
+               "twin without DA < init": ("no_aug", "init")}[f["claim"]]
+        assert f["a"] == [s["accuracy"][arm[0]][f["probe"]] for s in seeds]
+        assert f["b"] == [s["accuracy"][arm[1]][f["probe"]] for s in seeds]
+        m = seeds[0]["test_size"]
+        assert [float(unpack(b, m).mean()) for b in f["items_a"]] == pytest.approx(f["a"], abs=1e-12)
+    assert {f["probe"] for f in record["findings"]} == set(record["probes"])
+    blocks = render(out)
+    assert {"tiny.benign.lead", "tiny.benign.findings", "tiny.benign.seeds", "tiny.benign.probes"} <= set(blocks)
+    assert "verdict" in blocks["tiny.benign.findings"] and np.isfinite(seeds[0]["accuracy"]["trained"]["linear"])
 
 
 def test_a_preset_whose_run_list_changed_rewrites_its_outputs_and_records_it(capsys, monkeypatch, tiny):

@@ -216,3 +216,26 @@ def test_the_censored_fit_is_least_squares_without_censoring_and_keeps_the_slow_
         covered += mle["steps"][0] < 2.0 * 2000 ** 1.5 < mle["steps"][2]
     assert abs(np.mean(exponents["mle"]) - 1.5) < 0.08 and np.mean(exponents["ols"]) < 1.5 - 0.08
     assert covered >= 34  # the 95% interval holds the true value at n = 2000 in (nearly) 95% of the draws
+
+
+def test_both_conversions_per_width_exponents_and_the_held_out_width():
+    """One law over widths 2, 4, 8: each width's own exponent is the law's, the steps conversion is the images one
+    times the batch ratio, a held-out width that follows the law falls inside its interval and one that does not
+    (width 8 twice as slow) falls outside."""
+    from bm.reproduce.transition import leave_one_width_out, per_width, predict
+
+    rng = np.random.default_rng(2)
+    law = [{"n": n, "width": w, "t": 3.0 * n ** 1.4 * w ** -0.9 * math.exp(rng.normal(0, 0.05)), "steps": 1e12}
+           for n in (32, 64, 128, 256) for w in (2, 4, 8) for _ in range(2)]
+    at = {"n": 50000, "width": 64, "batch": 256}
+    fit = fit_censored(law, "t", at, batch_size=32)
+    assert fit["epochs_steps"][1] == pytest.approx(fit["epochs"][1] * 256 / 32)
+    assert predict(fit, 50000, 64)[1] == pytest.approx(fit["steps"][1], rel=1e-9)
+    for w, own in per_width(law, "t", at, 32).items():
+        assert own["exponent_width"] is None and own["exponent_n"] == pytest.approx(1.4, abs=4 * own["se_n"] + 0.02)
+    held = leave_one_width_out(law, "t", at, 32)
+    assert {h["width"] for h in held} == {2, 4, 8} and len(held) == 12
+    assert sum(h["inside"] for h in held) >= 10  # 95% intervals: 12 x 0.05 = 0.6 expected outside (here 2)
+    slow8 = [{**t, "t": t["t"] * 2.0} if t["width"] == 8 else t for t in law]
+    eight = [h for h in leave_one_width_out(slow8, "t", at, 32) if h["width"] == 8]
+    assert len(eight) == 4 and not any(h["inside"] for h in eight)
