@@ -29,13 +29,15 @@ MINI = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar-10-mini"
 class PerImage(Dataset):
     def __init__(self, images: torch.Tensor) -> None:
         self.images = images
-        self.transform = v2.Compose([
-            v2.RandomResizedCrop(32, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), antialias=True),
-            v2.RandomHorizontalFlip(0.5),
-            v2.RandomApply([v2.ColorJitter(0.8, 0.8, 0.8, 0.2)], p=0.8),
-            v2.RandomGrayscale(0.2),
-            v2.ToDtype(torch.float32, scale=True),
-        ])
+        self.transform = v2.Compose(
+            [
+                v2.RandomResizedCrop(32, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), antialias=True),
+                v2.RandomHorizontalFlip(0.5),
+                v2.RandomApply([v2.ColorJitter(0.8, 0.8, 0.8, 0.2)], p=0.8),
+                v2.RandomGrayscale(0.2),
+                v2.ToDtype(torch.float32, scale=True),
+            ]
+        )
 
     def __len__(self) -> int:
         return len(self.images)

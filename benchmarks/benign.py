@@ -31,19 +31,29 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/reproduce"))
     args = parser.parse_args()
     record = reproduce("benign", "mini", args.data_dir, args.out, jobs=Jobs("local", 2))
-    failed = [f"seed {s['seed']}: accuracy on its random labels never reached {MEMORIZED}"
-              for s in record["seeds"] if not s["memorized"]]
+    failed = [
+        f"seed {s['seed']}: accuracy on its random labels never reached {MEMORIZED}"
+        for s in record["seeds"]
+        if not s["memorized"]
+    ]
     for s in record["seeds"]:
-        print(f"seed {s['seed']}: memorized {s['memorized']} (first step at 1: {s['step_memorized']}; final accuracy "
-              f"{s['final_accuracy']:.3f}), "
-              + ", ".join(f"{p} {s['accuracy']['trained'][p]:.3f}/{s['accuracy']['init'][p]:.3f}/"
-                          f"{s['accuracy']['no_aug'][p]:.3f}" for p in record["probes"]))
+        print(
+            f"seed {s['seed']}: memorized {s['memorized']} (first step at 1: {s['step_memorized']}; final accuracy "
+            f"{s['final_accuracy']:.3f}), "
+            + ", ".join(
+                f"{p} {s['accuracy']['trained'][p]:.3f}/{s['accuracy']['init'][p]:.3f}/{s['accuracy']['no_aug'][p]:.3f}"
+                for p in record["probes"]
+            )
+        )
     layers = record["seeds"][0]["layers"]["trained"]
-    separation = {"random-label K-NN near chance in stem..layer3": all(
-                      layers[n]["knn_random_train"] <= CHANCE for n in ENCODER),
-                  "random-label K-NN >= 0.5 in P and O": all(layers[n]["knn_random_train"] >= 0.5 for n in ("P", "O"))}
-    print("Fig. 3, seed {}: ".format(record["seeds"][0]["seed"]) + ", ".join(
-        f"{k}: {'yes' if v else 'no'}" for k, v in separation.items()))
+    separation = {
+        "random-label K-NN near chance in stem..layer3": all(layers[n]["knn_random_train"] <= CHANCE for n in ENCODER),
+        "random-label K-NN >= 0.5 in P and O": all(layers[n]["knn_random_train"] >= 0.5 for n in ("P", "O")),
+    }
+    print(
+        "Fig. 3, seed {}: ".format(record["seeds"][0]["seed"])
+        + ", ".join(f"{k}: {'yes' if v else 'no'}" for k, v in separation.items())
+    )
     blocks = render(args.out)
     print(blocks["mini.benign.lead"] + "\n" + blocks["mini.benign.findings"])
     if "**shown**" not in blocks["mini.benign.lead"]:

@@ -1,6 +1,6 @@
 """How fast `bm` answers --help: every command's help against `python -c pass` in the same run (ratios and seconds).
 
-    python benchmarks/cli_help.py [--repeats 5]
+python benchmarks/cli_help.py [--repeats 5]
 """
 
 from __future__ import annotations
@@ -11,8 +11,21 @@ import subprocess
 import sys
 import time
 
-COMMANDS = [[], ["toy-grid"], ["deep-train"], ["probe"], ["geometry"], ["rewind"], ["capacity", "toy"], ["capacity", "deep"],
-            ["reproduce"], ["report"], ["results"], ["convert-run"], ["augment-grid"]]
+COMMANDS = [
+    [],
+    ["toy-grid"],
+    ["deep-train"],
+    ["probe"],
+    ["geometry"],
+    ["rewind"],
+    ["capacity", "toy"],
+    ["capacity", "deep"],
+    ["reproduce"],
+    ["report"],
+    ["results"],
+    ["convert-run"],
+    ["augment-grid"],
+]
 
 
 def _median_seconds(argv: list[str], repeats: int) -> float:

@@ -44,15 +44,22 @@ TOY_KNN_ATOL = 0.02  # float32 reductions differ between devices; 2000 Adam step
 def throughput(device: str, quick: bool) -> dict:
     """ResNet18 + projector, batch 256 (CPU: width 8, projector 512, batch 32): img/s, MFU, memory, +- compile."""
     cuda = device.startswith("cuda")
-    size = dict(width=64, projector_width=65536, batch=256, steps=20) if cuda else dict(
-        width=8, projector_width=512, batch=32, steps=2)
+    size = (
+        dict(width=64, projector_width=65536, batch=256, steps=20)
+        if cuda
+        else dict(width=8, projector_width=512, batch=32, steps=2)
+    )
     eager = measure_step(device, bf16=True, **size)
     out = {"eager": eager}
     if cuda and not quick:
         out["compiled"] = measure_step(device, bf16=True, compile=True, **size)
     best = max(r["mfu"] for r in out.values())
-    return {**out, "size": size, "passed": best >= MFU_GOAL if cuda else None,
-            "criterion": f"MFU >= {MFU_GOAL:.0%} of the bf16 dense peak (CUDA only)"}
+    return {
+        **out,
+        "size": size,
+        "passed": best >= MFU_GOAL if cuda else None,
+        "criterion": f"MFU >= {MFU_GOAL:.0%} of the bf16 dense peak (CUDA only)",
+    }
 
 
 def bf16_agreement(device: str) -> dict:
@@ -71,8 +78,12 @@ def bf16_agreement(device: str) -> dict:
         values[name] = {"loss": float(d.loss), "inv": float(d.inv), "bias": float(d.bias)}
     rel = {k: abs(values["bf16"][k] / values["fp32"][k] - 1) for k in ("loss", "inv", "bias")}
     passed = rel["loss"] <= BF16_LOSS_RTOL and max(rel["inv"], rel["bias"]) <= BF16_DECOMPOSITION_RTOL
-    return {**values, "relative_difference": rel, "passed": passed,
-            "criterion": f"loss within {BF16_LOSS_RTOL:.0%}, Inv and Bias within {BF16_DECOMPOSITION_RTOL:.0%}"}
+    return {
+        **values,
+        "relative_difference": rel,
+        "passed": passed,
+        "criterion": f"loss within {BF16_LOSS_RTOL:.0%}, Inv and Bias within {BF16_DECOMPOSITION_RTOL:.0%}",
+    }
 
 
 def device_equality(device: str) -> dict:
@@ -88,14 +99,19 @@ def device_equality(device: str) -> dict:
     x, y = torch.randn(500, 64, generator=gen), torch.randint(0, 10, (500,), generator=gen)
     q = torch.randn(200, 64, generator=gen)
     knn = {d: knn_predict(x.to(d), y.to(d), q.to(d), k=20).labels.cpu() for d in ("cpu", device)}
-    diff = {"ssl": float((aug["cpu"] - aug[device].cpu()).abs().max()),
-            "finite_views": float((views["cpu"] - views[device].cpu()).abs().max()),
-            "mixup_images": float((mixed["cpu"].images - mixed[device].images.cpu()).abs().max())}
+    diff = {
+        "ssl": float((aug["cpu"] - aug[device].cpu()).abs().max()),
+        "finite_views": float((views["cpu"] - views[device].cpu()).abs().max()),
+        "mixup_images": float((mixed["cpu"].images - mixed[device].images.cpu()).abs().max()),
+    }
     same_knn = bool(torch.equal(knn["cpu"], knn[device]))
-    return {"max_abs_difference": diff, "knn_predictions_identical": same_knn,
-            "reference_only": not device.startswith("cuda"),
-            "passed": same_knn and max(diff.values()) <= AUGMENT_ATOL,
-            "criterion": f"augmentations within {AUGMENT_ATOL:g}; K-NN predictions identical"}
+    return {
+        "max_abs_difference": diff,
+        "knn_predictions_identical": same_knn,
+        "reference_only": not device.startswith("cuda"),
+        "passed": same_knn and max(diff.values()) <= AUGMENT_ATOL,
+        "criterion": f"augmentations within {AUGMENT_ATOL:g}; K-NN predictions identical",
+    }
 
 
 def toy_grid(device: str, quick: bool) -> dict:
@@ -104,8 +120,13 @@ def toy_grid(device: str, quick: bool) -> dict:
     from bm.toy.grid import ToyGridConfig, run_grid
     from bm.toy.train import ToyTrainConfig
 
-    config = ToyGridConfig() if device.startswith("cuda") and not quick else ToyGridConfig(
-        ns=(8, 32, 128), Bs=(1, 8, 64), seeds=(0,), capacity_repeats=2, train=ToyTrainConfig(steps=600))
+    config = (
+        ToyGridConfig()
+        if device.startswith("cuda") and not quick
+        else ToyGridConfig(
+            ns=(8, 32, 128), Bs=(1, 8, 64), seeds=(0,), capacity_repeats=2, train=ToyTrainConfig(steps=600)
+        )
+    )
     out, grids = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for d in dict.fromkeys(("cpu", device)):
@@ -114,8 +135,13 @@ def toy_grid(device: str, quick: bool) -> dict:
             out[f"{d}_seconds"] = time.perf_counter() - start
             grids[d] = {(r["n"], r["B"], r["seed"]): float(r["knn"]) for r in read_csv_rows(folder / "grid.csv")}
     gap = max(abs(grids["cpu"][c] - grids[device][c]) for c in grids["cpu"])
-    return {**out, "cells": len(grids["cpu"]), "max_knn_difference": gap, "passed": gap <= TOY_KNN_ATOL,
-            "criterion": f"per-cell K-NN within {TOY_KNN_ATOL} of the CPU grid"}
+    return {
+        **out,
+        "cells": len(grids["cpu"]),
+        "max_knn_difference": gap,
+        "passed": gap <= TOY_KNN_ATOL,
+        "criterion": f"per-cell K-NN within {TOY_KNN_ATOL} of the CPU grid",
+    }
 
 
 def torchrun_one_process(device: str) -> dict:
@@ -124,11 +150,30 @@ def torchrun_one_process(device: str) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         write_cifar10(Path(tmp) / "data", per_batch=32)
-        args = ["-m", "bm", "deep-train", "--preset", "smoke", "--data-dir", f"{tmp}/data", "--width", "4",
-                "--projector-width", "64", "--epochs", "1", "--batch-size", "32", "--device", device]
+        args = [
+            "-m",
+            "bm",
+            "deep-train",
+            "--preset",
+            "smoke",
+            "--data-dir",
+            f"{tmp}/data",
+            "--width",
+            "4",
+            "--projector-width",
+            "64",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "32",
+            "--device",
+            device,
+        ]
         losses = {}
-        for name, launcher in (("plain", []), ("torchrun", ["-m", "torch.distributed.run", "--standalone",
-                                                            "--nproc_per_node", "1"])):
+        for name, launcher in (
+            ("plain", []),
+            ("torchrun", ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "1"]),
+        ):
             cmd = [sys.executable, *launcher, *args, "--out", f"{tmp}/{name}"]
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
             if done.returncode != 0:
@@ -146,8 +191,10 @@ def fig8_projector(device: str) -> dict:
     out = {"needs_gb": need / 2**30, "free_gb": free / 2**30, "fits": need <= free}
     if not out["fits"]:  # the widest projector that fits, as the documented alternative for that row
         width = 65536
-        while width > 512 and deep_train_bytes(ModelConfig(width=64, projector_width=width, num_classes=50000), 256,
-                                                60000) > free:
+        while (
+            width > 512
+            and deep_train_bytes(ModelConfig(width=64, projector_width=width, num_classes=50000), 256, 60000) > free
+        ):
             width //= 2
         out["alternative_projector_width"] = width
     if device.startswith("cuda") and out["fits"]:
@@ -162,10 +209,15 @@ def fig8_projector(device: str) -> dict:
         except torch.OutOfMemoryError:
             out["fits"] = False
     alternative = out.get("alternative_projector_width")
-    fits_alternative = alternative is not None and deep_train_bytes(
-        ModelConfig(width=64, projector_width=alternative, num_classes=50000), 256, 60000) <= free
-    return {**out, "passed": bool(out["fits"] or fits_alternative),
-            "criterion": "fits, or the widest projector that does is named and fits"}
+    fits_alternative = (
+        alternative is not None
+        and deep_train_bytes(ModelConfig(width=64, projector_width=alternative, num_classes=50000), 256, 60000) <= free
+    )
+    return {
+        **out,
+        "passed": bool(out["fits"] or fits_alternative),
+        "criterion": "fits, or the widest projector that does is named and fits",
+    }
 
 
 def reproduce_fig3(device: str, data_dir: Path | None) -> dict:
@@ -174,8 +226,26 @@ def reproduce_fig3(device: str, data_dir: Path | None) -> dict:
         return {"passed": None, "skipped": f"no cifar-10-batches-py under {data_dir}"}
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "bm", "reproduce", "fig3", "--scale", "mini", "--device", device,
-                               "--data-dir", str(data_dir), "--out", tmp], capture_output=True, text=True, cwd=ROOT)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bm",
+                "reproduce",
+                "fig3",
+                "--scale",
+                "mini",
+                "--device",
+                device,
+                "--data-dir",
+                str(data_dir),
+                "--out",
+                tmp,
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
         seconds = time.perf_counter() - start
     return {"seconds": seconds, "passed": done.returncode == 0, "tail": done.stdout.strip().splitlines()[-2:]}
 
@@ -190,16 +260,25 @@ def main() -> None:
     args = parser.parse_args()
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         sys.exit("gpu_check: --device cuda but this machine has no CUDA; use --device cpu for the reduced checks")
-    checks = {"throughput": lambda: throughput(args.device, args.quick),
-              "bf16_vs_fp32": lambda: bf16_agreement(args.device),
-              "device_equality": lambda: device_equality(args.device),
-              "toy_grid": lambda: toy_grid(args.device, args.quick),
-              "torchrun_1_process": lambda: torchrun_one_process(args.device),
-              "fig8_projector": lambda: fig8_projector(args.device),
-              "reproduce_fig3_mini": lambda: reproduce_fig3(args.device, args.data_dir) if args.reproduce else
-              {"passed": None, "skipped": "--no-reproduce"}}
-    results = {"device": torch.cuda.get_device_name(args.device) if args.device.startswith("cuda") else "cpu",
-               "gpu_figures_measured": args.device.startswith("cuda"), "torch": torch.__version__, "checks": {}}
+    checks = {
+        "throughput": lambda: throughput(args.device, args.quick),
+        "bf16_vs_fp32": lambda: bf16_agreement(args.device),
+        "device_equality": lambda: device_equality(args.device),
+        "toy_grid": lambda: toy_grid(args.device, args.quick),
+        "torchrun_1_process": lambda: torchrun_one_process(args.device),
+        "fig8_projector": lambda: fig8_projector(args.device),
+        "reproduce_fig3_mini": lambda: (
+            reproduce_fig3(args.device, args.data_dir)
+            if args.reproduce
+            else {"passed": None, "skipped": "--no-reproduce"}
+        ),
+    }
+    results = {
+        "device": torch.cuda.get_device_name(args.device) if args.device.startswith("cuda") else "cpu",
+        "gpu_figures_measured": args.device.startswith("cuda"),
+        "torch": torch.__version__,
+        "checks": {},
+    }
     for name, check in checks.items():
         start = time.perf_counter()
         try:
@@ -213,9 +292,14 @@ def main() -> None:
     t = results["checks"]["throughput"]
     if "eager" in t:
         e = t["eager"]
-        print(f"throughput: {e['img_per_s']:.0f} img/s, MFU {e['mfu']:.1%}, epoch of 50k {e['epoch_50k_s']:.1f} s"
-              + (f"; compiled {t['compiled']['img_per_s']:.0f} img/s, MFU {t['compiled']['mfu']:.1%}" if "compiled" in t
-                 else ""))
+        print(
+            f"throughput: {e['img_per_s']:.0f} img/s, MFU {e['mfu']:.1%}, epoch of 50k {e['epoch_50k_s']:.1f} s"
+            + (
+                f"; compiled {t['compiled']['img_per_s']:.0f} img/s, MFU {t['compiled']['mfu']:.1%}"
+                if "compiled" in t
+                else ""
+            )
+        )
     if not results["gpu_figures_measured"]:
         print("no GPU figures were measured (CPU run, reduced sizes)")
     print(f"wrote {args.out}")

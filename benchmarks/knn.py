@@ -47,7 +47,9 @@ def main() -> None:
     agree = float((ours == ref).mean())
     print(f"scikit-learn brute : {t_ref:8.3f} s")
     print(f"bm knn_predict     : {t_ours:8.3f} s")
-    print(f"speed-up           : {t_ref / t_ours:8.2f}x   prediction agreement: {agree:.5f} ({int((ours != ref).sum())} differ)")
+    print(
+        f"speed-up           : {t_ref / t_ours:8.2f}x   prediction agreement: {agree:.5f} ({int((ours != ref).sum())} differ)"
+    )
 
 
 if __name__ == "__main__":

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bm.deep.datasets import load_dataset
 from bm.deep.config import ModelConfig
+from bm.deep.datasets import load_dataset
 from bm.deep.models import Network
 from bm.runs import atomic_save, read_saved
 
@@ -57,8 +57,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
     rows = []
-    t = _medians({"old": lambda: _old_cifar(args.data_dir),
-                  "safe": lambda: load_dataset("cifar10", args.data_dir, "train")}, args.repeats)
+    t = _medians(
+        {"old": lambda: _old_cifar(args.data_dir), "safe": lambda: load_dataset("cifar10", args.data_dir, "train")},
+        args.repeats,
+    )
     rows.append(("cifar-10-mini train (5085 images)", t["old"], t["safe"]))
     net = Network(ModelConfig(width=64, projector_width=65536, num_classes=10))
     opt = torch.optim.Adam(net.parameters())
@@ -71,11 +73,25 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "checkpoint.pt"
-        atomic_save(path, {"model": net.state_dict(), "optimizer": opt.state_dict(), "epoch": 1, "position": None,
-                           "generator": torch.Generator().get_state(), "torch_rng": torch.get_rng_state()})
+        atomic_save(
+            path,
+            {
+                "model": net.state_dict(),
+                "optimizer": opt.state_dict(),
+                "epoch": 1,
+                "position": None,
+                "generator": torch.Generator().get_state(),
+                "torch_rng": torch.get_rng_state(),
+            },
+        )
         size = path.stat().st_size / 2**20
-        t = _medians({"old": lambda: restore(torch.load(path, map_location="cpu", weights_only=False)),
-                      "safe": lambda: restore(read_saved(path, ("model", "optimizer")))}, args.repeats)
+        t = _medians(
+            {
+                "old": lambda: restore(torch.load(path, map_location="cpu", weights_only=False)),
+                "safe": lambda: restore(read_saved(path, ("model", "optimizer"))),
+            },
+            args.repeats,
+        )
         rows.append((f"full-size checkpoint, read + restored ({size:.0f} MiB)", t["old"], t["safe"]))
     print(f"{'file':40s} {'old s':>8s} {'safe s':>8s} {'safe / old':>10s}")
     for name, old, safe in rows:

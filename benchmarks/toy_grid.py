@@ -66,8 +66,10 @@ def batch_versus_loop(args: argparse.Namespace) -> None:
     mix = ToyMixture(config.data)
     split = mix.split(max(config.ns), max(config.Bs), seed=0)
     specs = [ModelSpec(n, B, 0, model_seed(0, n, B), 0) for n in config.ns for B in config.Bs]
-    print(f"{len(specs)} models (n in {config.ns}, B in {config.Bs}), {train.steps} steps, "
-          f"batch {train.batch_size}, torch threads={torch.get_num_threads()}")
+    print(
+        f"{len(specs)} models (n in {config.ns}, B in {config.Bs}), {train.steps} steps, "
+        f"batch {train.batch_size}, torch threads={torch.get_num_threads()}"
+    )
 
     warm = type(train)(**{**train.__dict__, "steps": 20})  # one-off start-up costs (allocator, threads)
     train_batch(mix, [split], specs, config.model, warm)

@@ -30,8 +30,16 @@ def cpu_peak_tflops() -> float:
     return os.cpu_count() * mhz * 1e6 * 32 / 1e12
 
 
-def measure_step(device: str = "cpu", width: int = 64, projector_width: int = 65536, batch: int = 256, steps: int = 3,
-                 compile: bool = False, bf16: bool = True, peak_tflops: float | None = None) -> dict:
+def measure_step(
+    device: str = "cpu",
+    width: int = 64,
+    projector_width: int = 65536,
+    batch: int = 256,
+    steps: int = 3,
+    compile: bool = False,
+    bf16: bool = True,
+    peak_tflops: float | None = None,
+) -> dict:
     """Time `steps` training steps (after one counted for FLOPs and one warm-up): img/s, TFLOP/s, MFU, peak memory.
     `bf16`: bfloat16 autocast (on either device); channels-last on CUDA."""
     dev = torch.device(device)
@@ -58,7 +66,7 @@ def measure_step(device: str = "cpu", width: int = 64, projector_width: int = 65
         opt.step()
 
     with FlopCounterMode(display=False) as counter:  # counted on the eager module: the same FLOPs, and no
-        step(0, net)                                  # dispatch mode around a compiled graph
+        step(0, net)  # dispatch mode around a compiled graph
     flops = counter.get_total_flops()
     step(1, model)  # warm-up (and compilation)
     if cuda:
@@ -71,13 +79,20 @@ def measure_step(device: str = "cpu", width: int = 64, projector_width: int = 65
     seconds = (time.perf_counter() - start) / steps
     if peak_tflops is None:
         name = torch.cuda.get_device_name(dev) if cuda else "cpu"
-        peak_tflops = (next((v for k, v in BF16_PEAK_TFLOPS.items() if k in name), float("nan")) if cuda
-                       else cpu_peak_tflops())
+        peak_tflops = (
+            next((v for k, v in BF16_PEAK_TFLOPS.items() if k in name), float("nan")) if cuda else cpu_peak_tflops()
+        )
     achieved = flops / seconds / 1e12
-    return {"img_per_s": batch / seconds, "ms_per_step": seconds * 1e3, "gflop_per_step": flops / 1e9,
-            "tflops": achieved, "peak_tflops": peak_tflops, "mfu": achieved / peak_tflops,
-            "epoch_50k_s": 50000 / batch * seconds,
-            "peak_memory_gb": torch.cuda.max_memory_allocated(dev) / 2**30 if cuda else None}
+    return {
+        "img_per_s": batch / seconds,
+        "ms_per_step": seconds * 1e3,
+        "gflop_per_step": flops / 1e9,
+        "tflops": achieved,
+        "peak_tflops": peak_tflops,
+        "mfu": achieved / peak_tflops,
+        "epoch_50k_s": 50000 / batch * seconds,
+        "peak_memory_gb": torch.cuda.max_memory_allocated(dev) / 2**30 if cuda else None,
+    }
 
 
 def main() -> None:
@@ -90,8 +105,16 @@ def main() -> None:
     parser.add_argument("--peak-tflops", type=float, default=None)
     parser.add_argument("--compile", action="store_true")
     args = parser.parse_args()
-    r = measure_step(args.device, args.width, args.projector_width, args.batch, args.steps, args.compile,
-                     bf16=args.device != "cpu", peak_tflops=args.peak_tflops)
+    r = measure_step(
+        args.device,
+        args.width,
+        args.projector_width,
+        args.batch,
+        args.steps,
+        args.compile,
+        bf16=args.device != "cpu",
+        peak_tflops=args.peak_tflops,
+    )
     name = torch.cuda.get_device_name(torch.device(args.device)) if args.device.startswith("cuda") else "cpu"
     print(f"device {name}; ResNet18 width {args.width} + projector {args.projector_width}, batch {args.batch}, 32x32")
     print(f"{r['gflop_per_step']:.1f} GFLOP per step, {r['ms_per_step']:.1f} ms per step, {r['img_per_s']:.0f} img/s")

@@ -18,14 +18,25 @@ from typing import Any, TypeVar
 from bm.errors import BMError
 from bm.jsonfiles import parse_json, read_json_file
 
-__all__ = ["JsonConfig", "Setting", "flatten", "from_dict", "from_saved", "read_config", "setting", "settings", "to_dict",
-           "with_changes"]
+__all__ = [
+    "JsonConfig",
+    "Setting",
+    "flatten",
+    "from_dict",
+    "from_saved",
+    "read_config",
+    "setting",
+    "settings",
+    "to_dict",
+    "with_changes",
+]
 
 T = TypeVar("T")
 
 
-def setting(default: Any = dataclasses.MISSING, *, help: str, flag: str | None = None,
-            factory: Any = dataclasses.MISSING) -> Any:
+def setting(
+    default: Any = dataclasses.MISSING, *, help: str, flag: str | None = None, factory: Any = dataclasses.MISSING
+) -> Any:
     """A config field with its help text: the one place a setting, its default and its help live (its check lives in
     the class's __post_init__). `flag`: its command-line name where that is not the field's (`--classes` for
     data.num_classes); `factory`: a default built per instance (a nested config)."""
@@ -55,8 +66,15 @@ def settings(cls: type, prefix: str = "", defaults: Any = None) -> list[Setting]
             continue
         if "help" not in f.metadata:
             raise TypeError(f"{cls.__name__}.{f.name} has no help; declare it with bm.configs.setting")
-        out.append(Setting(prefix + f.name, f.metadata["flag"] or f.name.replace("_", "-"), hints[f.name], value,
-                           f.metadata["help"]))
+        out.append(
+            Setting(
+                prefix + f.name,
+                f.metadata["flag"] or f.name.replace("_", "-"),
+                hints[f.name],
+                value,
+                f.metadata["help"],
+            )
+        )
     return out
 
 
@@ -116,8 +134,14 @@ def _typed(cls: type, values: dict[str, Any], where: str) -> None:
 
 
 def _described(hint: Any) -> str:
-    words = {int: "an integer (|x| < 2**63)", float: "a number", bool: "true or false", str: "a string",
-             type(None): "null", Path: "a path"}
+    words = {
+        int: "an integer (|x| < 2**63)",
+        float: "a number",
+        bool: "true or false",
+        str: "a string",
+        type(None): "null",
+        Path: "a path",
+    }
     args = typing.get_args(hint)
     if typing.get_origin(hint) in (typing.Union, types.UnionType):
         return " or ".join(_described(a) for a in args)
@@ -130,19 +154,20 @@ def from_dict(cls: type[T], data: dict[str, Any], where: str = "") -> T:
     """cls(**data) for a config dataclass, nested dataclasses and tuples restored; unknown or missing keys refused."""
     if not isinstance(data, dict):
         raise BMError(f"config{' ' + where if where else ''} must be a JSON object, got {type(data).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]  # cls: a dataclass
     hints = typing.get_type_hints(cls)
     unknown = sorted(set(data) - set(fields))
     missing = sorted(set(fields) - set(data))
     if unknown or missing:
         parts = ([f"unknown key(s) {', '.join(where + k for k in unknown)}"] if unknown else []) + (
-            [f"missing key(s) {', '.join(where + k for k in missing)}"] if missing else [])
+            [f"missing key(s) {', '.join(where + k for k in missing)}"] if missing else []
+        )
         raise BMError(f"{cls.__name__}: " + "; ".join(parts))
     values = {}
     for name, value in data.items():
         hint = hints[name]
         if dataclasses.is_dataclass(hint):
-            value = from_dict(hint, value, f"{where}{name}.")
+            value = from_dict(hint, value, f"{where}{name}.")  # type: ignore[arg-type]  # a dataclass type
         elif typing.get_origin(hint) is tuple and isinstance(value, list):
             value = tuple(value)
         values[name] = value
@@ -168,11 +193,14 @@ class JsonConfig:
 def from_saved(cls: type[T], data: dict[str, Any]) -> T:
     """`from_dict` for a config an earlier bm saved: keys of fields added since take their defaults (nested ones
     included); a key this version does not know is still refused."""
+
     def merged(defaults: dict, saved: Any) -> Any:
         if not isinstance(saved, dict):
             return saved
-        return {**defaults, **{k: merged(defaults[k], v) if isinstance(defaults.get(k), dict) else v
-                               for k, v in saved.items()}}
+        return {
+            **defaults,
+            **{k: merged(defaults[k], v) if isinstance(defaults.get(k), dict) else v for k, v in saved.items()},
+        }
 
     return from_dict(cls, merged(to_dict(cls()), data))
 
@@ -185,7 +213,7 @@ def with_changes(config: T, changes: dict[str, Any], where: str = "") -> T:
         inner = {k.split(".", 1)[1]: v for k, v in changes.items() if k.startswith(name + ".")}
         top[name] = with_changes(getattr(config, name), inner, f"{where}{name}.")
     _typed(type(config), {k: v for k, v in top.items() if not dataclasses.is_dataclass(v)}, where)
-    return dataclasses.replace(config, **top)
+    return dataclasses.replace(config, **top)  # type: ignore[type-var]  # config: a dataclass
 
 
 def read_config(source: str | Path) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -27,9 +28,14 @@ RESULTS = Path("results")
 RUN_FILES = ("config.json", "metrics.jsonl", "definition_probes.json")  # a run's records (no weights)
 PRESET_FILES = ("result.json", "table.csv", "table.md", "config.json", "tasks.jsonl")
 HEADLINE_FAMILY = ("knn_k1", "knn_k5", "knn_k10", "knn_k20", "linear")  # probes on S (Def. 4.1)
-PROBE_NAMES = {"knn_k1": "K-NN k = 1 on S", "knn_k5": "K-NN k = 5 on S", "knn_k10": "K-NN k = 10 on S",
-               "knn_k20": "K-NN k = 20 on S", "linear": "linear probe on S (l2 by 5-fold CV)",
-               "knn_all_k20": "K-NN k = 20 on every training image (released code)"}
+PROBE_NAMES = {
+    "knn_k1": "K-NN k = 1 on S",
+    "knn_k5": "K-NN k = 5 on S",
+    "knn_k10": "K-NN k = 10 on S",
+    "knn_k20": "K-NN k = 20 on S",
+    "linear": "linear probe on S (l2 by 5-fold CV)",
+    "knn_all_k20": "K-NN k = 20 on every training image (released code)",
+}
 BLOCK = re.compile(r"(<!-- bm:(?P<name>[\w.-]+) -->\n)(?P<body>.*?)(<!-- /bm:(?P=name) -->)", re.S)
 
 
@@ -40,7 +46,7 @@ def collect(source: Path, results: Path = RESULTS) -> list[str]:
     copied = []
     for record_file in sorted(Path(source).glob("*/*/result.json")):
         preset, scale = record_file.parent, record_file.parent.parent
-        record = _read(record_file)
+        _read(record_file)  # a preset's record, or one error naming it
         into = results / scale.name / preset.name
         into.mkdir(parents=True, exist_ok=True)
         for name in PRESET_FILES:
@@ -68,8 +74,14 @@ def _outcomes(bits: list[str], m: int) -> np.ndarray:
 
 
 def _finding(f: dict, m: int) -> Finding:
-    return Finding(f"{f['probe']}: {f['claim']}", f["kind"], tuple(f["a"]), tuple(f["b"]), f["margin"],
-                   (_outcomes(f["items_a"], m), _outcomes(f["items_b"], m)))
+    return Finding(
+        f"{f['probe']}: {f['claim']}",
+        f["kind"],
+        tuple(f["a"]),
+        tuple(f["b"]),
+        f["margin"],
+        (_outcomes(f["items_a"], m), _outcomes(f["items_b"], m)),
+    )
 
 
 def headline_probe(record: dict) -> tuple[str, list[dict]]:
@@ -82,8 +94,15 @@ def headline_probe(record: dict) -> tuple[str, list[dict]]:
             continue
         gain = np.subtract(f["a"], f["b"])
         low, high = crossed_bootstrap(_outcomes(f["items_a"], m), _outcomes(f["items_b"], m))
-        noise.append({"probe": f["probe"], "gain": float(gain.mean()), "sd_over_seeds": float(gain.std(ddof=1)),
-                      "boot_width": high - low, "init_sd_over_seeds": float(np.std(f["b"], ddof=1))})
+        noise.append(
+            {
+                "probe": f["probe"],
+                "gain": float(gain.mean()),
+                "sd_over_seeds": float(gain.std(ddof=1)),
+                "boot_width": high - low,
+                "init_sd_over_seeds": float(np.std(f["b"], ddof=1)),
+            }
+        )
     best = min((n for n in noise if n["probe"] in HEADLINE_FAMILY), key=lambda n: (n["boot_width"], n["probe"]))
     return best["probe"], noise
 
@@ -93,12 +112,17 @@ def _f(x: float | None, digits: int = 3) -> str:
 
 
 def _table(rows: list[dict]) -> str:
-    lines = ["| finding | effect | 95% CI (seeds, t) | 95% CI (seeds x test images, bootstrap) | seeds | p (Holm) | "
-             "TOST p (Holm, margin) | verdict |", "|" + " --- |" * 8]
+    lines = [
+        "| finding | effect | 95% CI (seeds, t) | 95% CI (seeds x test images, bootstrap) | seeds | p (Holm) | "
+        "TOST p (Holm, margin) | verdict |",
+        "|" + " --- |" * 8,
+    ]
     for r in rows:
-        lines.append(f"| {r['finding']} | {_f(r['effect'])} | [{_f(r['ci_low'])}, {_f(r['ci_high'])}] | "
-                     f"[{_f(r['boot_low'])}, {_f(r['boot_high'])}] | {r['seeds']} | {r['p_holm']:.2g} | "
-                     f"{r['tost_p_holm']:.2g} ({r['margin']:g}) | {r['verdict']} |")
+        lines.append(
+            f"| {r['finding']} | {_f(r['effect'])} | [{_f(r['ci_low'])}, {_f(r['ci_high'])}] | "
+            f"[{_f(r['boot_low'])}, {_f(r['boot_high'])}] | {r['seeds']} | {r['p_holm']:.2g} | "
+            f"{r['tost_p_holm']:.2g} ({r['margin']:g}) | {r['verdict']} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -109,43 +133,65 @@ def _benign_blocks(record: dict) -> dict[str, str]:
     for f in record["findings"]:
         by_probe.setdefault(f["probe"], []).append(f)
     headline = judge([_finding(f, m) for p in (chosen, "knn_all_k20") for f in by_probe[p]])
-    sensitivity = judge([_finding(f, m) for p in record["probes"] for f in by_probe[p] if f["claim"] == "trained > init"])
+    sensitivity = judge(
+        [_finding(f, m) for p in record["probes"] for f in by_probe[p] if f["claim"] == "trained > init"]
+    )
     perfect = sum(bool(s["memorized"]) for s in seeds)
     steps = [s["step_memorized"] for s in seeds]
     finals = ", ".join(f"{s['final_accuracy']:.3f}" for s in seeds)
     counts = seeds[0]["bank_counts"]
     mean = {w: float(np.mean([s["accuracy"][w][chosen] for s in seeds])) for w in ("trained", "init", "no_aug")}
     gain = next(r for r in headline if r["finding"] == f"{chosen}: trained > init")
-    lead = (f"Over {len(seeds)} seeds ({seeds[0]['steps']} optimizer steps each), the network trained on random "
-            f"labels with augmentation fits them perfectly (accuracy 1 on the trained images) within the budget in "
-            f"{perfect} of {len(seeds)} seeds (first step at 1: {', '.join(str(s) for s in steps)}; accuracy at the last "
-            f"step {finals}: under fresh views an image or two "
-            f"is lost and refitted between measurements); its twin without augmentation in "
-            f"{sum(bool(s['memorized_no_aug']) for s in seeds)} of {len(seeds)}. Probed as Definition 4.1 asks (bank S: "
-            f"the {sum(counts)} trained images with their true labels, {min(counts)}-{max(counts)} per class; test: "
-            f"the {m} held-out images) with the {PROBE_NAMES[chosen]}, its test accuracy is {mean['trained']:.3f} "
-            f"against {mean['init']:.3f} at init and {mean['no_aug']:.3f} for the twin: a gain of "
-            f"{gain['effect']:+.3f} (95% CI [{gain['ci_low']:+.3f}, {gain['ci_high']:+.3f}] over seeds; "
-            f"[{gain['boot_low']:+.3f}, {gain['boot_high']:+.3f}] over seeds and test images), verdict: "
-            f"**{gain['verdict']}**.\n")
-    per_seed = ["| seed | final accuracy on the random labels (first step at 1) | twin | " + " | ".join(
-        f"{PROBE_NAMES[p]}: trained / init / twin" for p in record["probes"]) + " |",
-        "|" + " --- |" * (3 + len(record["probes"]))]
+    lead = (
+        f"Over {len(seeds)} seeds ({seeds[0]['steps']} optimizer steps each), the network trained on random "
+        f"labels with augmentation fits them perfectly (accuracy 1 on the trained images) within the budget in "
+        f"{perfect} of {len(seeds)} seeds (first step at 1: {', '.join(str(s) for s in steps)}; accuracy at the last "
+        f"step {finals}: under fresh views an image or two "
+        f"is lost and refitted between measurements); its twin without augmentation in "
+        f"{sum(bool(s['memorized_no_aug']) for s in seeds)} of {len(seeds)}. Probed as Definition 4.1 asks (bank S: "
+        f"the {sum(counts)} trained images with their true labels, {min(counts)}-{max(counts)} per class; test: "
+        f"the {m} held-out images) with the {PROBE_NAMES[chosen]}, its test accuracy is {mean['trained']:.3f} "
+        f"against {mean['init']:.3f} at init and {mean['no_aug']:.3f} for the twin: a gain of "
+        f"{gain['effect']:+.3f} (95% CI [{gain['ci_low']:+.3f}, {gain['ci_high']:+.3f}] over seeds; "
+        f"[{gain['boot_low']:+.3f}, {gain['boot_high']:+.3f}] over seeds and test images), verdict: "
+        f"**{gain['verdict']}**.\n"
+    )
+    per_seed = [
+        "| seed | final accuracy on the random labels (first step at 1) | twin | "
+        + " | ".join(f"{PROBE_NAMES[p]}: trained / init / twin" for p in record["probes"])
+        + " |",
+        "|" + " --- |" * (3 + len(record["probes"])),
+    ]
     for s in seeds:
-        per_seed.append(f"| {s['seed']} | {s['final_accuracy']:.3f} ({s['step_memorized']}) | "
-                        f"{s['final_accuracy_no_aug']:.3f} | "
-                        + " | ".join(f"{s['accuracy']['trained'][p]:.3f} / {s['accuracy']['init'][p]:.3f} / "
-                                     f"{s['accuracy']['no_aug'][p]:.3f}" for p in record["probes"]) + " |")
-    noise_table = ["| probe | gain over init | sd of the gain over seeds | bootstrap 95% interval width | "
-                   "sd at init over seeds |", "|" + " --- |" * 5]
-    noise_table += [f"| {PROBE_NAMES[n['probe']]} | {n['gain']:+.3f} | {n['sd_over_seeds']:.3f} | {n['boot_width']:.3f} "
-                    f"| {n['init_sd_over_seeds']:.3f} |" for n in noise]
-    choice = (f"The headline probe is the {PROBE_NAMES[chosen]}: among the probes on S it has the narrowest bootstrap "
-              f"interval of its gain over init (seeds and test images resampled; table below). The paper's k / "
-              f"per-class ratio ({20}/{5000}) gives k = {seeds[0]['scaled_k']} on this bank.\n")
-    return {"benign.lead": lead, "benign.findings": VERDICT_RULE + "\n\n" + _table(headline),
-            "benign.seeds": "\n".join(per_seed) + "\n",
-            "benign.probes": choice + "\n" + "\n".join(noise_table) + "\n\n" + _table(sensitivity)}
+        per_seed.append(
+            f"| {s['seed']} | {s['final_accuracy']:.3f} ({s['step_memorized']}) | "
+            f"{s['final_accuracy_no_aug']:.3f} | "
+            + " | ".join(
+                f"{s['accuracy']['trained'][p]:.3f} / {s['accuracy']['init'][p]:.3f} / {s['accuracy']['no_aug'][p]:.3f}"
+                for p in record["probes"]
+            )
+            + " |"
+        )
+    noise_table = [
+        "| probe | gain over init | sd of the gain over seeds | bootstrap 95% interval width | sd at init over seeds |",
+        "|" + " --- |" * 5,
+    ]
+    noise_table += [
+        f"| {PROBE_NAMES[n['probe']]} | {n['gain']:+.3f} | {n['sd_over_seeds']:.3f} | {n['boot_width']:.3f} "
+        f"| {n['init_sd_over_seeds']:.3f} |"
+        for n in noise
+    ]
+    choice = (
+        f"The headline probe is the {PROBE_NAMES[chosen]}: among the probes on S it has the narrowest bootstrap "
+        f"interval of its gain over init (seeds and test images resampled; table below). The paper's k / "
+        f"per-class ratio ({20}/{5000}) gives k = {seeds[0]['scaled_k']} on this bank.\n"
+    )
+    return {
+        "benign.lead": lead,
+        "benign.findings": VERDICT_RULE + "\n\n" + _table(headline),
+        "benign.seeds": "\n".join(per_seed) + "\n",
+        "benign.probes": choice + "\n" + "\n".join(noise_table) + "\n\n" + _table(sensitivity),
+    }
 
 
 def _fig12_blocks(record: dict, probe: str) -> dict[str, str]:
@@ -160,18 +206,32 @@ def _fig12_blocks(record: dict, probe: str) -> dict[str, str]:
         acc = lambda aug, x: [r[f"{aug}/{x:g}"]["accuracy"]["trained"][p] for r in probed]  # noqa: E731
         bits = lambda aug, x: _outcomes([r[f"{aug}/{x:g}"]["probes"]["trained"][p] for r in probed], m)  # noqa: E731
         for x in levels:
-            findings.append(Finding(f"{PROBE_NAMES[p]}: DA > no augmentation at label noise {x:g}", "greater",
-                                    tuple(acc("DA", x)), tuple(acc("none", x)), MARGIN,
-                                    (bits("DA", x), bits("none", x))))
+            findings.append(
+                Finding(
+                    f"{PROBE_NAMES[p]}: DA > no augmentation at label noise {x:g}",
+                    "greater",
+                    tuple(acc("DA", x)),
+                    tuple(acc("none", x)),
+                    MARGIN,
+                    (bits("DA", x), bits("none", x)),
+                )
+            )
         advantage = np.array([np.subtract(acc("DA", x), acc("none", x)) for x in levels])  # (levels, seeds)
         slopes = np.polyfit(levels, advantage, 1)[0]  # per seed
-        findings.append(Finding(f"{PROBE_NAMES[p]}: DA's advantage falls with label noise (slope per unit noise)",
-                                "less", tuple(slopes), tuple(np.zeros_like(slopes)), MARGIN))
+        findings.append(
+            Finding(
+                f"{PROBE_NAMES[p]}: DA's advantage falls with label noise (slope per unit noise)",
+                "less",
+                tuple(slopes),
+                tuple(np.zeros_like(slopes)),
+                MARGIN,
+            )
+        )
     rows = judge(findings)
     return {"fig12.findings": VERDICT_RULE + "\n\n" + _table(rows)}
 
 
-RENDERERS = {"benign": _benign_blocks, "fig12": _fig12_blocks}
+RENDERERS: dict[str, Callable[..., dict[str, str]]] = {"benign": _benign_blocks, "fig12": _fig12_blocks}
 
 
 def render(results: Path = RESULTS) -> dict[str, str]:

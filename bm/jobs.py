@@ -18,17 +18,26 @@ LAUNCHERS = ("debug", "local", "slurm")
 class SlurmOptions:
     partition: str | None = setting(None, flag="slurm-partition", help="SLURM partition.")
     gpus_per_task: int = setting(1, flag="slurm-gpus-per-task", help="SLURM GPUs per task.")
-    time_min: int = setting(24 * 60, flag="slurm-time", help="SLURM time limit per task, minutes (a task reaching it "
-                                                            "is checkpointed and requeued).")
+    time_min: int = setting(
+        24 * 60,
+        flag="slurm-time",
+        help="SLURM time limit per task, minutes (a task reaching it is checkpointed and requeued).",
+    )
     account: str | None = setting(None, flag="slurm-account", help="SLURM account.")
-    array_parallelism: int = setting(64, flag="slurm-array-parallelism", help="SLURM: tasks of the array running at "
-                                                                              "once.")
-    extra: dict[str, str] = setting(factory=dict, flag="slurm-extra", help="Any other sbatch option as KEY=VALUE "
-                                                                           "(repeatable).")
+    array_parallelism: int = setting(
+        64, flag="slurm-array-parallelism", help="SLURM: tasks of the array running at once."
+    )
+    extra: dict[str, str] = setting(
+        factory=dict, flag="slurm-extra", help="Any other sbatch option as KEY=VALUE (repeatable)."
+    )
 
     def parameters(self) -> dict:
-        params = {"slurm_gpus_per_task": self.gpus_per_task, "timeout_min": self.time_min,
-                  "slurm_array_parallelism": self.array_parallelism, "tasks_per_node": 1}
+        params: dict[str, object] = {
+            "slurm_gpus_per_task": self.gpus_per_task,
+            "timeout_min": self.time_min,
+            "slurm_array_parallelism": self.array_parallelism,
+            "tasks_per_node": 1,
+        }
         if self.partition:
             params["slurm_partition"] = self.partition
         if self.account:
@@ -44,9 +53,12 @@ class Jobs:
     `max_parallel` alive) or slurm (one job array submitted with `slurm`); None: none, the work runs in the calling
     process. Checked on construction (one BMError)."""
 
-    launcher: str | None = setting(None, help="Run the independent pieces as submitit jobs: debug (in this process), "
-                                   "local (subprocesses, --max-parallel at once) or slurm (one job array, with the "
-                                   "--slurm-* options). Needs the slurm extra.")
+    launcher: str | None = setting(
+        None,
+        help="Run the independent pieces as submitit jobs: debug (in this process), "
+        "local (subprocesses, --max-parallel at once) or slurm (one job array, with the "
+        "--slurm-* options). Needs the slurm extra.",
+    )
     max_parallel: int = setting(2, help="--launcher local: jobs at once.")
     slurm: SlurmOptions = setting(factory=SlurmOptions, help="The SLURM parameters.")
 

@@ -21,16 +21,17 @@ import signal
 import time
 from pathlib import Path
 
-from bm.deep.datasets import load_dataset
-from bm.plugins import load_plugins
-from bm.runs import append_line
 from bm.deep.config import DeepTrainConfig
+from bm.deep.datasets import load_dataset
 from bm.deep.loop import Interrupted
 from bm.deep.train import train_or_resume
 from bm.errors import BMError
 from bm.jobs import Jobs
+from bm.plugins import load_plugins
+from bm.runs import append_line
 
 __all__ = ["TrainTask", "launch", "run_status", "slurm_states"]
+
 
 def _submitit():
     try:
@@ -56,7 +57,9 @@ class TrainTask:
             train_or_resume(cfg, self.folder, data)
         except Interrupted as e:  # train saved the exact position
             if e.signum == signal.SIGUSR2 and callable(signal.getsignal(signal.SIGUSR2)):
-                os.kill(os.getpid(), signal.SIGUSR2)  # train restored submitit's handler: it calls checkpoint() and exits
+                os.kill(
+                    os.getpid(), signal.SIGUSR2
+                )  # train restored submitit's handler: it calls checkpoint() and exits
                 time.sleep(600)  # (never reached: the handler runs on return from kill and ends the process)
             self._note("stopped", error=f"{signal.Signals(e.signum).name}: {e}")  # resumable: a rerun continues it
             raise
@@ -77,8 +80,19 @@ class TrainTask:
         return _submitit().helpers.DelayedSubmission(self)
 
     def _note(self, event: str, **extra) -> None:
-        append_line(self.log, json.dumps({"run": self.folder.name, "event": event, "time": time.time(),  # one write:
-                                          "pid": os.getpid(), **extra}) + "\n")  # tasks do not interleave in a line
+        append_line(
+            self.log,
+            json.dumps(
+                {
+                    "run": self.folder.name,
+                    "event": event,
+                    "time": time.time(),  # one write:
+                    "pid": os.getpid(),
+                    **extra,
+                }
+            )
+            + "\n",
+        )  # tasks do not interleave in a line
 
 
 def launch(tasks: list, jobs: Jobs, logs: Path, wait: bool = True) -> list:
@@ -143,8 +157,9 @@ def slurm_states(logs: Path, job_ids: dict[str, str]) -> dict[str, str]:
     return {run: state.split()[0] for run, state in states.items() if state and state != "UNKNOWN"}
 
 
-def run_status(folders: dict[str, Path], epochs: dict[str, int], log: Path,
-               scheduler: dict[str, str] | None = None) -> list[dict]:
+def run_status(
+    folders: dict[str, Path], epochs: dict[str, int], log: Path, scheduler: dict[str, str] | None = None
+) -> list[dict]:
     """Per run: finished (all epochs), running, failed, cut short (some epochs and no task alive, or stopped by a
     signal) or pending; from the run folders, tasks.jsonl and, where known, the scheduler's state of its job
     (`scheduler`: run -> SLURM state; it catches what no task could write down: queued, killed, out of memory)."""
@@ -166,7 +181,14 @@ def run_status(folders: dict[str, Path], epochs: dict[str, int], log: Path,
         elif job in ENDED_BADLY:
             state, error = ("cut short" if event == "stopped" else "failed"), error or f"SLURM: {job}"
         else:
-            state = ("running" if event in ("started", "requeued") else "failed" if event == "failed"
-                     else "cut short" if done or event == "stopped" else "pending")
+            state = (
+                "running"
+                if event in ("started", "requeued")
+                else "failed"
+                if event == "failed"
+                else "cut short"
+                if done or event == "stopped"
+                else "pending"
+            )
         rows.append({"run": name, "state": state, "epochs": f"{done}/{epochs[name]}", "error": error})
     return rows

@@ -39,8 +39,9 @@ def require_memory(need: int, device: str | torch.device, what: str) -> None:
     """BMError "WHAT needs ~X GB, Y GB available on DEVICE" when the estimate exceeds the free memory."""
     free = available_bytes(device)
     if need > free:
-        raise BMError(f"{what} needs ~{_gb(need)} GB, {_gb(free)} GB available on {torch.device(device)}; "
-                      "choose smaller sizes")
+        raise BMError(
+            f"{what} needs ~{_gb(need)} GB, {_gb(free)} GB available on {torch.device(device)}; choose smaller sizes"
+        )
 
 
 def _gb(n: int) -> str:
@@ -56,13 +57,16 @@ def deep_train_bytes(model_config, batch_size: int, images_on_device: int) -> in
     with torch.device("meta"):
         net = Network(model_config)
         outputs = []
-        hooks = [m.register_forward_hook(lambda m, i, o: outputs.append(o.numel()))
-                 for m in net.modules() if not list(m.children())]
+        hooks = [
+            m.register_forward_hook(lambda m, i, o: outputs.append(o.numel()))
+            for m in net.modules()
+            if not list(m.children())
+        ]
         net(torch.empty(1, 3, model_config.image_size, model_config.image_size))
         for h in hooks:
             h.remove()
     parameters = sum(p.numel() for p in net.parameters())
-    pixels = 3 * model_config.image_size ** 2
+    pixels = 3 * model_config.image_size**2
     return _PER_PARAMETER * parameters + 2 * _F32 * batch_size * sum(outputs) + images_on_device * pixels
 
 

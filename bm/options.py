@@ -51,8 +51,10 @@ def _cli_type(s: Setting) -> Any:
 def _of_words(hint: Any) -> bool:
     """A tuple of strings (tuple[str, ...], perhaps | None): a comma list of words, not of integers."""
     union = typing.get_origin(hint) in (typing.Union, types.UnionType)
-    return any(typing.get_origin(h) is tuple and typing.get_args(h)[:1] == (str,)
-               for h in (typing.get_args(hint) if union else (hint,)))
+    return any(
+        typing.get_origin(h) is tuple and typing.get_args(h)[:1] == (str,)
+        for h in (typing.get_args(hint) if union else (hint,))
+    )
 
 
 def _parse(s: Setting, value: Any) -> Any:
@@ -97,13 +99,19 @@ def with_parameters(command, extra: list[inspect.Parameter], take, into: str | N
         return command(*args, **kwargs, **added)
 
     own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in signature.parameters.values() if p.name != into]
-    run.__signature__ = signature.replace(parameters=own + extra)
-    run.__annotations__ = {p.name: p.annotation for p in run.__signature__.parameters.values()}
+    built = signature.replace(parameters=own + extra)
+    run.__signature__ = built  # type: ignore[attr-defined]  # what typer reads
+    run.__annotations__ = {p.name: p.annotation for p in built.parameters.values()}
     return run
 
 
-def config_options(cls: type, skip: tuple[str, ...] = (), named: dict[str, Any] | None = None, into: str = "changes",
-                   built: bool = False):
+def config_options(
+    cls: type,
+    skip: tuple[str, ...] = (),
+    named: dict[str, Any] | None = None,
+    into: str = "changes",
+    built: bool = False,
+):
     """Decorator: one option per leaf setting of `cls` (but the dotted paths in `skip`), handed to the command as
     its parameter `into` = {path: value} (`built`: the config itself, cls() with those changes, so checked by its
     __post_init__); help shows the default of each of the `named` base configs the command starts from (name ->
@@ -114,8 +122,12 @@ def config_options(cls: type, skip: tuple[str, ...] = (), named: dict[str, Any] 
     def parameter(s: Setting) -> inspect.Parameter:
         decls = [f"--{s.flag}/--no-{s.flag}"] if _cli_type(s) is bool else [f"--{s.flag}"]
         option = typer.Option(*decls, help=s.help + _default(s, named))
-        return inspect.Parameter(s.path.replace(".", "__"), inspect.Parameter.KEYWORD_ONLY, default=None,
-                                 annotation=Annotated[Optional[_cli_type(s)], option])
+        return inspect.Parameter(
+            s.path.replace(".", "__"),
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[Optional[_cli_type(s)], option],
+        )
 
     def take(kwargs: dict) -> dict:
         values = [(s, kwargs.pop(s.path.replace(".", "__"), None)) for s in chosen]

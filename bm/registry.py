@@ -15,6 +15,7 @@ F = TypeVar("F", bound=Callable)
 def registrar(registry: dict[str, F], kind: str, reserved: Container[str] = ()) -> Callable[[str], Callable[[F], F]]:
     """The decorator factory `register(name)(fn)` that adds fn to `registry` under a new name (a taken or reserved
     name is one BMError naming the `kind`; `reserved` is read at registration, so a registry of its own works)."""
+
     def register(name: str) -> Callable[[F], F]:
         def add(fn: F) -> F:
             if name in registry or name in reserved:

@@ -26,8 +26,12 @@ LOWER = ("loss", "inv", "bias")  # best = min
 
 def _deep_row(run: RunFolder, root: Path) -> dict[str, Any]:
     rows = [flatten(r) for r in run.metrics()]
-    row: dict[str, Any] = {"kind": "deep", "path": str(run.path.relative_to(root)), **flatten(run.raw_config()),
-                           "epoch": rows[-1]["epoch"] if rows else 0}
+    row: dict[str, Any] = {
+        "kind": "deep",
+        "path": str(run.path.relative_to(root)),
+        **flatten(run.raw_config()),
+        "epoch": rows[-1]["epoch"] if rows else 0,
+    }
     for key in sorted({k for r in rows for k in r} - {"epoch"}):
         values = [r[key] for r in rows if key in r and isinstance(r[key], (int, float)) and math.isfinite(r[key])]
         if not values:
@@ -45,8 +49,17 @@ def _toy_rows(folder: Path, root: Path) -> list[dict[str, Any]]:
     out = []
     for cell in read_csv_rows(folder / "grid.csv"):
         values = {k: float(v) for k, v in cell.items() if k not in ("n", "B", "seed") and v != ""}
-        out.append({"kind": "toy", "path": str(folder.relative_to(root)), **config, "n": int(cell["n"]), "B": int(cell["B"]),
-                    "seed": int(cell["seed"]), **{f"last.{k}": v for k, v in values.items()}})
+        out.append(
+            {
+                "kind": "toy",
+                "path": str(folder.relative_to(root)),
+                **config,
+                "n": int(cell["n"]),
+                "B": int(cell["B"]),
+                "seed": int(cell["seed"]),
+                **{f"last.{k}": v for k, v in values.items()},
+            }
+        )
     return out
 
 
@@ -81,14 +94,21 @@ def select(frame, where: str | None = None, columns: list[str] | None = None):
         try:
             frame = frame.query(where)
         except Exception as e:  # pandas raises many kinds for a bad expression
-            raise BMError(f"--where {where!r}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
+            raise BMError(
+                f"--where {where!r}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+            ) from None
     if columns:
         unknown = [c for c in columns if c not in frame.columns]
         if unknown:
             raise BMError(f"unknown column(s) {', '.join(unknown)}; the table has {', '.join(frame.columns)}")
     else:
-        varying = [c for c in frame.columns if not c.startswith(("last.", "best.")) and c not in ("path", "epoch")
-                   and frame[c].astype(str).nunique() > 1]
+        varying = [
+            c
+            for c in frame.columns
+            if not c.startswith(("last.", "best."))
+            and c not in ("path", "epoch")
+            and frame[c].astype(str).nunique() > 1
+        ]
         columns = ["path", *varying, *[c for c in SHOWN if c in frame.columns]]
     return frame[columns]
 

@@ -22,8 +22,21 @@ from bm import __version__
 from bm.errors import BMError, RunFolderError
 from bm.jsonfiles import parse_json, read_json_file
 
-__all__ = ["RunFolder", "append_line", "atomic_save", "convert_saved", "atomic_write", "atomic_write_text", "lock_folder", "prepare_run_folder", "provenance", "read_csv_rows",
-           "read_json", "read_saved", "write_csv_rows"]
+__all__ = [
+    "RunFolder",
+    "append_line",
+    "atomic_save",
+    "convert_saved",
+    "atomic_write",
+    "atomic_write_text",
+    "lock_folder",
+    "prepare_run_folder",
+    "provenance",
+    "read_csv_rows",
+    "read_json",
+    "read_saved",
+    "write_csv_rows",
+]
 
 LOCK = ".bm.lock"
 _held: dict[Path, int] = {}  # folders this process holds, their lock files' descriptors (kept open until exit)
@@ -53,8 +66,9 @@ def lock_folder(folder: Path) -> None:
     except OSError:
         holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
         os.close(fd)
-        raise RunFolderError(f"{folder} is in use by another bm process (pid {holder}); wait for it to finish "
-                             "or choose another folder") from None
+        raise RunFolderError(
+            f"{folder} is in use by another bm process (pid {holder}); wait for it to finish or choose another folder"
+        ) from None
     try:
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
@@ -162,12 +176,18 @@ def read_saved(path: Path, keys: tuple[str, ...] = (), device: str = "cpu", mmap
     except pickle.UnpicklingError as e:
         foreign = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
         if foreign is None:
-            raise RunFolderError(f"{path} is truncated or corrupt (UnpicklingError); restore it or rerun the run") from None
-        raise RunFolderError(f"{path} holds objects other than tensors, dicts, lists, numbers and strings ({foreign[1]}"
-                             f"), which bm does not load (they can run code); if you trust its source, convert it with "
-                             f"`bm convert-run {path.parent} --trust`") from None
+            raise RunFolderError(
+                f"{path} is truncated or corrupt (UnpicklingError); restore it or rerun the run"
+            ) from None
+        raise RunFolderError(
+            f"{path} holds objects other than tensors, dicts, lists, numbers and strings ({foreign[1]}"
+            f"), which bm does not load (they can run code); if you trust its source, convert it with "
+            f"`bm convert-run {path.parent} --trust`"
+        ) from None
     except Exception as e:  # noqa: BLE001 - torch.load raises many types on damaged bytes; each is the same error here
-        raise RunFolderError(f"{path} is truncated or corrupt ({type(e).__name__}); restore it or rerun the run") from None
+        raise RunFolderError(
+            f"{path} is truncated or corrupt ({type(e).__name__}); restore it or rerun the run"
+        ) from None
     missing = [k for k in keys if not isinstance(obj, dict) or k not in obj]
     if missing:
         raise RunFolderError(f"{path} is not a bm file of this kind (no {', '.join(missing)})")
@@ -291,17 +311,30 @@ def provenance(device: str | None = None) -> dict[str, Any]:
     name = platform.processor() or platform.machine()
     if device is not None and str(device).startswith("cuda") and torch.cuda.is_available():
         name = torch.cuda.get_device_name(torch.device(device))
-    return {"bm_version": __version__, "git_sha": _git_sha(), "git_dirty": bool(diff) if diff is not None else None,
-            "git_diff_sha256": hashlib.sha256(diff.encode()).hexdigest() if diff else None,
-            "python": platform.python_version(), "torch": torch.__version__, "cuda": torch.version.cuda,
-            "device": str(device) if device is not None else None, "device_name": name,
-            "cpu_threads": torch.get_num_threads(),
-            "hostname": socket.gethostname(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    return {
+        "bm_version": __version__,
+        "git_sha": _git_sha(),
+        "git_dirty": bool(diff) if diff is not None else None,
+        "git_diff_sha256": hashlib.sha256(diff.encode()).hexdigest() if diff else None,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "device": str(device) if device is not None else None,
+        "device_name": name,
+        "cpu_threads": torch.get_num_threads(),
+        "hostname": socket.gethostname(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
 
 
-def prepare_run_folder(out: Path, config: dict[str, Any], extendable: tuple[str, ...] = (),
-                       results: tuple[str, ...] | None = None, overwrite: bool = False,
-                       runtime: tuple[str, ...] = ()) -> Path:
+def prepare_run_folder(
+    out: Path,
+    config: dict[str, Any],
+    extendable: tuple[str, ...] = (),
+    results: tuple[str, ...] | None = None,
+    overwrite: bool = False,
+    runtime: tuple[str, ...] = (),
+) -> Path:
     """Create `out` (or reuse it for the same config) and write config.json.
 
     The folder must be a writable directory; when it already holds a config.json that differs
@@ -342,8 +375,11 @@ def prepare_run_folder(out: Path, config: dict[str, Any], extendable: tuple[str,
             return out
         moved = [k for k in changed if k in runtime]  # a runtime key an older config lacked counts as moved
         grown = [k for k in changed if k not in moved]
-        if changed and set(grown) <= set(extendable) and all(
-                isinstance(previous.get(k), int) and config[k] > previous[k] for k in grown):
+        if (
+            changed
+            and set(grown) <= set(extendable)
+            and all(isinstance(previous.get(k), int) and config[k] > previous[k] for k in grown)
+        ):
             old["config"] = config
             if grown:
                 old.setdefault("extended", []).append({k: [previous[k], config[k]] for k in grown})
@@ -353,11 +389,17 @@ def prepare_run_folder(out: Path, config: dict[str, Any], extendable: tuple[str,
             return out
         found = [p.name for p in out.iterdir() if p.name != RunFolder.CONFIG and not p.name.startswith(".")]
         if not any(name in results for name in found) if results is not None else not found:
-            print(f"bm: {out} held only the config of a run that produced nothing; starting it anew with this config",
-                  file=sys.stderr)  # a failed start (bad value, crash before any result) does not lock the folder
+            print(
+                f"bm: {out} held only the config of a run that produced nothing; starting it anew with this config",
+                file=sys.stderr,
+            )  # a failed start (bad value, crash before any result) does not lock the folder
             write_json(path, _record(config), sort_keys=True)
             return out
-        hint = " (--epochs can only be raised, to extend a run)" if changed == ["epochs"] and "epochs" in extendable else ""
+        hint = (
+            " (--epochs can only be raised, to extend a run)"
+            if changed == ["epochs"] and "epochs" in extendable
+            else ""
+        )
         raise RunFolderError(
             f"{out} holds a run with a different config (differs in: {', '.join(changed)}){hint}; "
             "rerun with the same arguments to resume, choose another --out, or pass --overwrite to empty it"
@@ -388,7 +430,13 @@ class RunFolder:
     """
 
     CONFIG, LABELS, INIT, CHECKPOINT, METRICS, PROBE = (
-        "config.json", "labels.pt", "init.pt", "checkpoint.pt", "metrics.jsonl", "probe.json")
+        "config.json",
+        "labels.pt",
+        "init.pt",
+        "checkpoint.pt",
+        "metrics.jsonl",
+        "probe.json",
+    )
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
@@ -433,8 +481,10 @@ class RunFolder:
         """The model state dict at `epoch`; `found` is `weight_files()` if already listed."""
         found = self.weight_files() if found is None else found
         if epoch not in found:
-            raise RunFolderError(f"{self.path} has no weights for epoch {epoch}; it has {', '.join(map(str, found))} "
-                                 "(train with --snapshots to keep more)")
+            raise RunFolderError(
+                f"{self.path} has no weights for epoch {epoch}; it has {', '.join(map(str, found))} "
+                "(train with --snapshots to keep more)"
+            )
         return read_saved(found[epoch], ("model",))["model"]
 
     def metrics(self, say_torn: bool = False) -> list[dict]:

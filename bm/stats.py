@@ -21,8 +21,19 @@ from scipy import stats as _st
 
 from bm.errors import BMError
 
-__all__ = ["ALPHA", "CLAIMS", "MARGIN", "VERDICT_RULE", "Finding", "Paired", "crossed_bootstrap", "holm", "paired_t", "tost",
-           "judge"]
+__all__ = [
+    "ALPHA",
+    "CLAIMS",
+    "MARGIN",
+    "VERDICT_RULE",
+    "Finding",
+    "Paired",
+    "crossed_bootstrap",
+    "holm",
+    "paired_t",
+    "tost",
+    "judge",
+]
 
 ALPHA = 0.05
 MARGIN = 0.02  # the equivalence margin of a claim about test accuracy: 2 points (stated with every absence claim)
@@ -89,8 +100,9 @@ def holm(pvalues: Sequence[float]) -> list[float]:
     return out.tolist()
 
 
-def crossed_bootstrap(a: np.ndarray, b: np.ndarray, draws: int = 4000, seed: int = 0, level: float = 0.95,
-                      chunk: int = 500) -> tuple[float, float]:
+def crossed_bootstrap(
+    a: np.ndarray, b: np.ndarray, draws: int = 4000, seed: int = 0, level: float = 0.95, chunk: int = 500
+) -> tuple[float, float]:
     """Percentile interval of mean(a) - mean(b) for per-item outcomes a, b (seeds, items) paired by seed and item
     (say 1 where test image j is classified right under seed s): each draw resamples the seeds and, independently,
     the items, with replacement, the same for both arms. Seeds and test images both count as noise."""
@@ -119,7 +131,8 @@ VERDICT_RULE = (
     "effect (greater / less) is *shown* when its adjusted p < 0.05 with the claimed sign; *not shown* when the "
     "adjusted p < 0.05 with the other sign or when TOST shows the effect absent within the row's margin; otherwise "
     "*inconclusive*. A claim of absence is *shown absent within m* when the adjusted TOST p < 0.05 at margin m; "
-    "*not shown* when the adjusted t-test p < 0.05; otherwise *inconclusive*.")
+    "*not shown* when the adjusted t-test p < 0.05; otherwise *inconclusive*."
+)
 
 
 @dataclass(frozen=True)
@@ -149,7 +162,9 @@ def judge(findings: Sequence[Finding]) -> list[dict]:
     for f, t, q, pa, qa in zip(findings, tests, equivalence, p_adj, tost_adj):
         sign = {"greater": 1, "less": -1}.get(f.kind, 0)
         if f.kind == "absent":
-            verdict = f"shown absent within {f.margin:g}" if qa < ALPHA else "not shown" if pa < ALPHA else "inconclusive"
+            verdict = (
+                f"shown absent within {f.margin:g}" if qa < ALPHA else "not shown" if pa < ALPHA else "inconclusive"
+            )
         elif pa < ALPHA and math.copysign(1, t.effect) == sign:
             verdict = "shown"
         elif pa < ALPHA or qa < ALPHA:
@@ -157,7 +172,22 @@ def judge(findings: Sequence[Finding]) -> list[dict]:
         else:
             verdict = "inconclusive"
         boot = crossed_bootstrap(*f.items) if f.items is not None else (math.nan, math.nan)
-        rows.append({"finding": f.name, "claim": f.kind, "effect": t.effect, "ci_low": t.low, "ci_high": t.high,
-                     "boot_low": boot[0], "boot_high": boot[1], "seeds": t.n, "p": t.p, "p_holm": pa,
-                     "margin": f.margin, "tost_p": q, "tost_p_holm": qa, "verdict": verdict})
+        rows.append(
+            {
+                "finding": f.name,
+                "claim": f.kind,
+                "effect": t.effect,
+                "ci_low": t.low,
+                "ci_high": t.high,
+                "boot_low": boot[0],
+                "boot_high": boot[1],
+                "seeds": t.n,
+                "p": t.p,
+                "p_holm": pa,
+                "margin": f.margin,
+                "tost_p": q,
+                "tost_p_holm": qa,
+                "verdict": verdict,
+            }
+        )
     return rows

@@ -14,8 +14,13 @@ from bm.errors import BMError
 
 __all__ = ["EventSink", "tag"]
 
-TAGS = {"loss": "Loss/train", "knn": "Misc/knn_acc", "train_acc": "Misc/train_acc", "inv": "Decomposition/inv",
-        "bias": "Decomposition/bias"}
+TAGS = {
+    "loss": "Loss/train",
+    "knn": "Misc/knn_acc",
+    "train_acc": "Misc/train_acc",
+    "inv": "Decomposition/inv",
+    "bias": "Decomposition/bias",
+}
 
 
 def tag(key: str) -> str:

@@ -35,8 +35,9 @@ def using_threads(n: int) -> Iterator[None]:
         torch.set_num_threads(old)
 
 
-def fastest_threads(work: Callable[[], object], requested: int = 0, repeats: int = 2,
-                    key: str | None = None) -> tuple[int, dict[int, float]]:
+def fastest_threads(
+    work: Callable[[], object], requested: int = 0, repeats: int = 2, key: str | None = None
+) -> tuple[int, dict[int, float]]:
     """(threads, {threads: best seconds}) for `work`: `requested` if it is >= 1 (no timing), else the faster of
     1 and torch's default, each timed `repeats` times after a warm-up call at each (the first call at a new
     thread count pays one-off costs), alternating so that a drift of a shared machine hits both. One default

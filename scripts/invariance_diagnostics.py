@@ -20,13 +20,15 @@ import torch
 
 from bm.deep.augment import SSLAugment
 from bm.deep.probing import load_run, network_at, run_data
-from bm.runs import RunFolder
 from bm.deep.views import augment_batch, finite_views
+from bm.runs import RunFolder
 from bm.theory import InvarianceAccumulator
 
 LAYERS = ("embedding", "O")
-FAMILIES = {"crop + flip only": SSLAugment(jitter_p=0.0, gray_p=0.0),
-            "colour only": SSLAugment(scale=(1.0, 1.0), ratio=(1.0, 1.0), flip_p=0.0)}
+FAMILIES = {
+    "crop + flip only": SSLAugment(jitter_p=0.0, gray_p=0.0),
+    "colour only": SSLAugment(scale=(1.0, 1.0), ratio=(1.0, 1.0), flip_p=0.0),
+}
 
 
 def batches(images: torch.Tensor, kind: str, seed: int, size: int = 128):
@@ -56,8 +58,9 @@ def reestimate_bn(net: torch.nn.Module, images: torch.Tensor, kind: str) -> None
 
 
 @torch.no_grad()
-def invariance(net, images: torch.Tensor, B: int, seed: int, config: SSLAugment = SSLAugment()
-               ) -> dict[str, tuple[float, float, float]]:
+def invariance(
+    net, images: torch.Tensor, B: int, seed: int, config: SSLAugment = SSLAugment()
+) -> dict[str, tuple[float, float, float]]:
     """(numerator, denominator, ratio) per layer, views as the training loop's probe draws them."""
     s = images.shape[0]
     sample = torch.arange(s).repeat_interleave(B)
@@ -91,16 +94,20 @@ def main() -> None:
     images = train.images[: args.samples]
     for kind in ("clean", "ssl", "mixup"):
         x = torch.cat(list(batches(train.images, kind, seed=2)))
-        print(f"pixels, {kind:6s}: mean {x.mean():.3f}  std over pixels {x.std():.3f}  "
-              f"std over images of the image mean {x.mean(dim=(1, 2, 3)).std():.3f}")
+        print(
+            f"pixels, {kind:6s}: mean {x.mean():.3f}  std over pixels {x.std():.3f}  "
+            f"std over images of the image mean {x.mean(dim=(1, 2, 3)).std():.3f}"
+        )
     for label, file in (("init", run / RunFolder.INIT), ("trained", weights)):
         for bn in ("as trained", "clean", "ssl", "mixup"):
             net = network_at(cfg, file)
             if bn != "as trained":
                 reestimate_bn(net, train.images, bn)
             values = invariance(net, images, args.views, cfg.seed + 1)
-            print(f"{label:8s} BN {bn:10s} " + "  ".join(
-                f"{n}: num {v[0]:.4g} den {v[1]:.4g} I {v[2]:.3f}" for n, v in values.items()))
+            print(
+                f"{label:8s} BN {bn:10s} "
+                + "  ".join(f"{n}: num {v[0]:.4g} den {v[1]:.4g} I {v[2]:.3f}" for n, v in values.items())
+            )
         net = network_at(cfg, file)
         for family, config in FAMILIES.items():
             values = invariance(net, images, args.views, cfg.seed + 1, config)

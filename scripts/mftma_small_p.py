@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bm.options import int_list
 from bm.errors import BMError
+from bm.options import int_list
 from bm.runs import write_csv_rows
 from bm.theory.mftma import manifold_geometry
 from bm.theory.separability import low_dimensional_clouds, simulated_capacity
@@ -27,9 +27,12 @@ def rows(ps: list[int], seeds: list[int], trials: int):
     for P in ps:
         for seed in seeds:
             clouds = low_dimensional_clouds(P, seed=seed)
-            row = {"P": P, "seed": seed,
-                   "K>=1": manifold_geometry(clouds, n_t=500, seed=seed).capacity,
-                   "K>=0": manifold_geometry(clouds, n_t=500, seed=seed, min_rank=0).capacity}
+            row = {
+                "P": P,
+                "seed": seed,
+                "K>=1": manifold_geometry(clouds, n_t=500, seed=seed).capacity,
+                "K>=0": manifold_geometry(clouds, n_t=500, seed=seed, min_rank=0).capacity,
+            }
             n0 = P / row["K>=1"]
             ns = range(max(1, round(0.4 * n0)), round(1.8 * n0) + 3)
             for name, (labels, bias) in JUDGES.items():
@@ -51,8 +54,12 @@ def main() -> None:
         print("| " + " | ".join(columns) + " |\n|" + " --- |" * len(columns))
         for row in rows(ps, seeds, args.trials):
             table.append(row)
-            print("| " + " | ".join(f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in columns)
-                  + " |", flush=True)
+            print(
+                "| "
+                + " | ".join(f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in columns)
+                + " |",
+                flush=True,
+            )
     except BMError as e:  # a bad list, or too few dichotomies for the fraction to cross 1/2 cleanly
         print(f"mftma_small_p: {e}", file=sys.stderr)
         return 2

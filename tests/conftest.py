@@ -8,7 +8,9 @@ settings.register_profile("bm", deadline=None, max_examples=60, derandomize=True
 settings.load_profile("bm")
 
 # the real CIFAR-10 subset: $BM_CIFAR10_MINI, else ../shared/data/cifar-10-mini beside the checkout
-CIFAR_MINI = Path(os.environ.get("BM_CIFAR10_MINI") or Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar-10-mini")
+CIFAR_MINI = Path(
+    os.environ.get("BM_CIFAR10_MINI") or Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar-10-mini"
+)
 
 
 @pytest.fixture
@@ -29,9 +31,28 @@ def workspace(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("workspace")
     write_cifar10(root / "data", per_batch=4)
-    for argv in (["deep-train", "--preset", "smoke", "--data-dir", str(root / "data"), "--out", str(root / "run"),
-                  "--width", "4", "--projector-width", "16", "--epochs", "2", "--batch-size", "8", "--snapshots", "1"],
-                 ["toy-grid", "--out", str(root / "grid"), *TINY_ARGS]):
+    for argv in (
+        [
+            "deep-train",
+            "--preset",
+            "smoke",
+            "--data-dir",
+            str(root / "data"),
+            "--out",
+            str(root / "run"),
+            "--width",
+            "4",
+            "--projector-width",
+            "16",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "8",
+            "--snapshots",
+            "1",
+        ],
+        ["toy-grid", "--out", str(root / "grid"), *TINY_ARGS],
+    ):
         with pytest.raises(SystemExit) as info:
             main(argv)
         assert info.value.code == 0

@@ -4,9 +4,34 @@ import pytest
 
 from bm.cli import main
 
-TINY_ARGS = ["--ns", "4,8", "--Bs", "1,2", "--seeds", "0", "--steps", "30", "--dim", "6", "--signal-dim", "2",
-             "--prototypes", "6", "--probe-train", "40", "--test", "40", "--k", "5", "--capacity-n-max", "16",
-             "--capacity-repeats", "1", "--batch-size", "8"]
+TINY_ARGS = [
+    "--ns",
+    "4,8",
+    "--Bs",
+    "1,2",
+    "--seeds",
+    "0",
+    "--steps",
+    "30",
+    "--dim",
+    "6",
+    "--signal-dim",
+    "2",
+    "--prototypes",
+    "6",
+    "--probe-train",
+    "40",
+    "--test",
+    "40",
+    "--k",
+    "5",
+    "--capacity-n-max",
+    "16",
+    "--capacity-repeats",
+    "1",
+    "--batch-size",
+    "8",
+]
 
 
 def run(capsys, argv):
@@ -19,8 +44,22 @@ def run(capsys, argv):
 def test_help_lists_every_option_with_its_default(capsys):
     code, out, _ = run(capsys, ["toy-grid", "--help"])
     assert code == 0
-    for option in ("--ns", "--Bs", "--seeds", "--quick", "--out", "--device", "--prototypes", "--lr", "--steps",
-                   "--optimizer", "--augment", "--label-noise", "--random-classes", "--capacity-repeats"):
+    for option in (
+        "--ns",
+        "--Bs",
+        "--seeds",
+        "--quick",
+        "--out",
+        "--device",
+        "--prototypes",
+        "--lr",
+        "--steps",
+        "--optimizer",
+        "--augment",
+        "--label-noise",
+        "--random-classes",
+        "--capacity-repeats",
+    ):
         assert option in out
     assert out.count("default") >= 25
 
@@ -49,8 +88,9 @@ def test_augment_grid_on_written_cifar(capsys, tmp_path):
     from tests.deep.test_datasets import write_cifar10
 
     write_cifar10(tmp_path / "data", per_batch=8)
-    code, out, err = run(capsys, ["augment-grid", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "grid"),
-                                  "--cols", "5"])
+    code, out, err = run(
+        capsys, ["augment-grid", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "grid"), "--cols", "5"]
+    )
     assert code == 0, err
     assert (tmp_path / "grid.png").stat().st_size > 1000 and (tmp_path / "grid.pdf").exists()
     code, _, err = run(capsys, ["augment-grid", "--data-dir", str(tmp_path / "none"), "--out", str(tmp_path / "g2")])
@@ -70,8 +110,23 @@ def test_deep_train_kill_resume_and_probe_through_bm(capsys, tmp_path):
     from tests.deep.test_datasets import write_cifar10
 
     write_cifar10(tmp_path / "data", per_batch=8)
-    args = ["deep-train", "--preset", "smoke", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "run"),
-            "--width", "4", "--projector-width", "32", "--batch-size", "16", "--snapshots", "1"]
+    args = [
+        "deep-train",
+        "--preset",
+        "smoke",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--out",
+        str(tmp_path / "run"),
+        "--width",
+        "4",
+        "--projector-width",
+        "32",
+        "--batch-size",
+        "16",
+        "--snapshots",
+        "1",
+    ]
     code, out, err = run(capsys, [*args, "--epochs", "2"])
     assert code == 0, err
     assert out.count("epoch ") == 2 and (tmp_path / "run" / "snapshot_1.pt").exists()
@@ -86,8 +141,11 @@ def test_deep_train_kill_resume_and_probe_through_bm(capsys, tmp_path):
     # kill -9 once the first checkpoint is on disk, then resume: the run ends at epoch 3 all the same
     run_dir = tmp_path / "run2"
     args2 = [a if a != str(tmp_path / "run") else str(run_dir) for a in args] + ["--epochs", "3"]
-    proc = subprocess.Popen([sys.executable, "-c", "from bm.cli import main; main()", *args2],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from bm.cli import main; main()", *args2],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 120
     while not (run_dir / "checkpoint.pt").exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
@@ -123,15 +181,35 @@ def test_probe_transfer_to_another_data_set(capsys, tmp_path):
     rng = np.random.default_rng(1)
     for split in ("train", "test"):
         with open(d / split, "wb") as f:
-            pickle.dump({"data": rng.integers(0, 256, (30, 3072), dtype=np.uint8),
-                         "fine_labels": (np.arange(30) % 5).tolist()}, f)
+            pickle.dump(
+                {"data": rng.integers(0, 256, (30, 3072), dtype=np.uint8), "fine_labels": (np.arange(30) % 5).tolist()},
+                f,
+            )
     with open(d / "meta", "wb") as f:
         pickle.dump({"fine_label_names": [f"c{i}" for i in range(100)]}, f)
-    code, _, err = run(capsys, ["deep-train", "--preset", "smoke", "--data-dir", str(tmp_path / "data"), "--out",
-                                str(tmp_path / "run"), "--width", "4", "--projector-width", "16", "--epochs", "1"])
+    code, _, err = run(
+        capsys,
+        [
+            "deep-train",
+            "--preset",
+            "smoke",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--out",
+            str(tmp_path / "run"),
+            "--width",
+            "4",
+            "--projector-width",
+            "16",
+            "--epochs",
+            "1",
+        ],
+    )
     assert code == 0, err
-    code, out, err = run(capsys, ["probe", str(tmp_path / "run"), "--layers", "embedding", "--k", "3",
-                                  "--transfer", "cifar100", "--linear"])
+    code, out, err = run(
+        capsys,
+        ["probe", str(tmp_path / "run"), "--layers", "embedding", "--k", "3", "--transfer", "cifar100", "--linear"],
+    )
     assert code == 0, err
     record = json.loads((tmp_path / "run" / "probe.json").read_text())["results"]["trained"]
     assert 0 <= record["transfer:cifar100"]["knn_clean_test"] <= 1 and "linear_clean_test" in record["embedding"]
@@ -149,9 +227,19 @@ def test_deep_train_recipes_set_the_full_scale_random_label_run(monkeypatch, cap
         assert run(capsys, ["deep-train", "--out", str(tmp_path / "r"), *argv])[0] == 0
     paper, released, mine = seen
     assert (paper.lr, paper.augment, paper.mix_targets, paper.epochs, paper.model.projector_width) == (
-        4e-3, "ssl+mixup", True, 5000, 65536)
+        4e-3,
+        "ssl+mixup",
+        True,
+        5000,
+        65536,
+    )
     assert (released.lr, released.augment, released.mix_targets, released.epochs, released.probe_every) == (
-        3e-4, "ssl", False, 10000, 50)
+        3e-4,
+        "ssl",
+        False,
+        10000,
+        50,
+    )
     assert mine.lr == 1e-4 and mine.epochs == 10000
 
 
@@ -171,7 +259,17 @@ def test_a_second_writer_of_a_folder_is_refused_at_once(tmp_path):
     import time
 
     out = tmp_path / "C"
-    cmd = [sys.executable, "-m", "bm", "toy-grid", "--out", str(out), "--quick", "--steps", "3000"]  # long enough to overlap
+    cmd = [
+        sys.executable,
+        "-m",
+        "bm",
+        "toy-grid",
+        "--out",
+        str(out),
+        "--quick",
+        "--steps",
+        "3000",
+    ]  # long enough to overlap
     first = subprocess.Popen([*cmd, "--sigma", "1.0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while not (out / "config.json").exists() and first.poll() is None and time.time() < deadline:
@@ -179,7 +277,9 @@ def test_a_second_writer_of_a_folder_is_refused_at_once(tmp_path):
     second = subprocess.run([*cmd, "--sigma", "2.0"], capture_output=True, text=True, timeout=120)
     assert second.returncode == 2 and f"pid {first.pid}" in second.stderr and second.stderr.count("\n") == 1
     assert "Traceback" not in second.stderr
-    same = subprocess.run(cmd + ["--sigma", "1.0"], capture_output=True, text=True, timeout=120)  # identical: refused too
+    same = subprocess.run(
+        cmd + ["--sigma", "1.0"], capture_output=True, text=True, timeout=120
+    )  # identical: refused too
     assert same.returncode == 2 and "in use" in same.stderr
     _, first_err = first.communicate(timeout=300)  # reads and closes its pipes
     assert first.returncode == 0, first_err
@@ -219,7 +319,11 @@ def test_help_shows_resolved_defaults_and_consistent_usage(capsys):
     for command in ("probe", "geometry", "rewind", "report", "reproduce", "results", "toy-grid", "deep-train"):
         usages[command] = run(capsys, [command, "--help"])[1]
         assert "{" not in usages[command].split("Usage:")[1].split("\n")[0]
-    assert "[OPTIONS] [RUN]" in usages["probe"] and "[OPTIONS] RUN" in usages["geometry"] and "written into" in " ".join(usages["rewind"].split())
+    assert (
+        "[OPTIONS] [RUN]" in usages["probe"]
+        and "[OPTIONS] RUN" in usages["geometry"]
+        and "written into" in " ".join(usages["rewind"].split())
+    )
 
 
 def test_toy_grid_config_file_reproduces_a_grid_and_flags_override_it(capsys, tmp_path):
@@ -235,20 +339,44 @@ def test_probe_several_k_and_features_dumped_then_reprobed(capsys, tmp_path):
     from tests.deep.test_datasets import write_cifar10
 
     write_cifar10(tmp_path / "data", per_batch=4)
-    assert run(capsys, ["deep-train", "--preset", "smoke", "--data-dir", str(tmp_path / "data"), "--out",
-                        str(tmp_path / "r"), "--width", "4", "--projector-width", "16", "--epochs", "1"])[0] == 0
+    assert (
+        run(
+            capsys,
+            [
+                "deep-train",
+                "--preset",
+                "smoke",
+                "--data-dir",
+                str(tmp_path / "data"),
+                "--out",
+                str(tmp_path / "r"),
+                "--width",
+                "4",
+                "--projector-width",
+                "16",
+                "--epochs",
+                "1",
+            ],
+        )[0]
+        == 0
+    )
     probe = ["probe", str(tmp_path / "r"), "--layers", "embedding,P", "--k", "3,5", "--pool", "--init"]
     code, _, err = run(capsys, [*probe, "--dump-features", str(tmp_path / "f.pt")])
     assert code == 0, err
     first = json.loads((tmp_path / "r" / "probe.json").read_text())["results"]
     row = first["trained"]["embedding"]
-    assert row["knn_clean_test"] == row["knn_clean_test_k3_top1"] and row["knn_clean_test_k5_top5"] >= row["knn_clean_test_k5_top1"]
+    assert (
+        row["knn_clean_test"] == row["knn_clean_test_k3_top1"]
+        and row["knn_clean_test_k5_top5"] >= row["knn_clean_test_k5_top1"]
+    )
     code, _, err = run(capsys, [*probe, "--features", str(tmp_path / "f.pt")])
     assert code == 0, err
     assert json.loads((tmp_path / "r" / "probe.json").read_text())["results"] == first
     code, _, err = run(capsys, [*probe[:-1], "--features", str(tmp_path / "f.pt")])  # without --init: fine
     assert code == 0, err
-    code, _, err = run(capsys, ["probe", str(tmp_path / "r"), "--k", "3", "--features", str(tmp_path / "f.pt")])  # no --pool
+    code, _, err = run(
+        capsys, ["probe", str(tmp_path / "r"), "--k", "3", "--features", str(tmp_path / "f.pt")]
+    )  # no --pool
     assert code == 2 and "not of" in err
 
 

@@ -74,6 +74,7 @@ def _damage_cifar(path: Path, change: str) -> None:
         rows, labels = rows[:2], labels[:2]
     path.write_bytes(pickle.dumps({"data": rows, "labels": labels}))
 
+
 ROWS = {
     # toy-grid: numbers and flags
     "toy lr nan": Row(f"{TOY} --lr nan", "lr must be a finite number", ("o",)),
@@ -92,8 +93,9 @@ ROWS = {
     "toy unknown device": Row(f"{TOY} --device tpu:0", "device", ("o",)),
     "toy negative threads": Row(f"{TOY} --threads -1", "--threads must be >= 0", ("o",)),
     "toy n of a billion: memory": Row(f"{TOY} --ns 1000000000", "GB available", ("o",)),
-    "toy out is a file": Row("toy-grid --out {tmp}/f.txt " + " ".join(TINY_ARGS), "not a folder",
-                             damage=(("text:x", "f.txt"),)),
+    "toy out is a file": Row(
+        "toy-grid --out {tmp}/f.txt " + " ".join(TINY_ARGS), "not a folder", damage=(("text:x", "f.txt"),)
+    ),
     "toy other config on a grid": Row("toy-grid --out {grid} " + " ".join(TINY_ARGS) + " --lr 0.5", "--overwrite"),
     # deep-train
     "deep lr nan": Row(f"{DEEP} --lr nan", "lr must be a finite number", ("o",)),
@@ -107,14 +109,20 @@ ROWS = {
     "deep unknown dataset": Row(f"{DEEP} --dataset mnist", "unknown dataset", ("o",)),
     "deep unknown preset": Row(f"{DEEP} --preset huge", "unknown preset", ("o",)),
     "deep preset and recipe": Row(f"{DEEP} --recipe released", "one of --preset, --recipe and --config", ("o",)),
-    "deep config and preset": Row(f"{DEEP} --config {{tmp}}/none.json", "one of --preset, --recipe and --config", ("o",)),
+    "deep config and preset": Row(
+        f"{DEEP} --config {{tmp}}/none.json", "one of --preset, --recipe and --config", ("o",)
+    ),
     "deep config missing": Row("deep-train --config {tmp}/none.json --out {tmp}/o", "cannot read config", ("o",)),
     "deep config not json": Row("deep-train --config {{x --out {tmp}/o", "not valid JSON", ("o",)),
-    "deep config unknown key": Row("deep-train --config '{{\"bogus\":1}}' --out {tmp}/o", "unknown key(s) bogus", ("o",)),
+    "deep config unknown key": Row(
+        "deep-train --config '{{\"bogus\":1}}' --out {tmp}/o", "unknown key(s) bogus", ("o",)
+    ),
     "toy config and quick": Row("toy-grid --config {tmp}/none.json --quick --out {tmp}/o", "not both", ("o",)),
     "deep unknown augment": Row(f"{DEEP} --augment cutout", "augment", ("o",)),
     "deep zero epochs": Row(f"{DEEP} --epochs 0", "epochs", ("o",)),
-    "deep random classes not a number": Row(f"{DEEP} --random-classes x", "random classes must be a positive integer or 'per-sample', got 'x'", ("o",)),
+    "deep random classes not a number": Row(
+        f"{DEEP} --random-classes x", "random classes must be a positive integer or 'per-sample', got 'x'", ("o",)
+    ),
     "deep train-acc-every 0": Row(f"{DEEP} --train-acc-every 0", "train_acc_every", ("o",)),
     "deep unknown model": Row(f"{DEEP} --model resnet50", "unknown model", ("o",)),
     "deep image size 4": Row(f"{DEEP} --image-size 4", "image_size", ("o",)),
@@ -124,112 +132,184 @@ ROWS = {
     "deep cuda without cuda": Row(f"{DEEP} --device cuda", "CUDA", ("o",)),
     "deep missing data": Row("deep-train --data-dir {tmp}/nowhere --out {tmp}/o", "cifar-10-batches-py", ("o",)),
     # capacity
-    "capacity deep lr nan": Row("capacity deep --data-dir {data} --out {tmp}/o --lr nan", "lr must be a finite number",
-                                ("o",)),
-    "capacity deep width 100000: memory": Row("capacity deep --data-dir {data} --out {tmp}/o --n 8 --width 100000",
-                                              "GB available", ("o",)),
-    "capacity deep old --repeats": Row("capacity deep --data-dir {data} --out {tmp}/o --repeats 2", "No such option",
-                                       ("o",)),
+    "capacity deep lr nan": Row(
+        "capacity deep --data-dir {data} --out {tmp}/o --lr nan", "lr must be a finite number", ("o",)
+    ),
+    "capacity deep width 100000: memory": Row(
+        "capacity deep --data-dir {data} --out {tmp}/o --n 8 --width 100000", "GB available", ("o",)
+    ),
+    "capacity deep old --repeats": Row(
+        "capacity deep --data-dir {data} --out {tmp}/o --repeats 2", "No such option", ("o",)
+    ),
     "capacity toy bad Bs": Row("capacity toy --out {tmp}/o --Bs 1,x", "comma-separated", ("o",)),
     # augment-grid
-    "augment-grid a million rows": Row("augment-grid --data-dir {data} --out {tmp}/g --rows 1000000", "[1, 64]",
-                                       ("g.png", "g.pdf")),
-    "augment-grid 6000 columns": Row("augment-grid --data-dir {data} --out {tmp}/g --cols 6000", "[1, 64]",
-                                     ("g.png", "g.pdf")),
+    "augment-grid a million rows": Row(
+        "augment-grid --data-dir {data} --out {tmp}/g --rows 1000000", "[1, 64]", ("g.png", "g.pdf")
+    ),
+    "augment-grid 6000 columns": Row(
+        "augment-grid --data-dir {data} --out {tmp}/g --cols 6000", "[1, 64]", ("g.png", "g.pdf")
+    ),
     "augment-grid missing folder": Row("augment-grid --data-dir {data} --out {tmp}/no/g", "does not exist", ("no",)),
-    "augment-grid unwritable": Row("augment-grid --data-dir {data} --out /sys/bm-grid", "cannot write /sys/bm-grid.png"),
-    "augment-grid missing data": Row("augment-grid --data-dir {tmp}/nowhere --out {tmp}/g", "--download",
-                                     ("g.png",)),
+    "augment-grid unwritable": Row(
+        "augment-grid --data-dir {data} --out /sys/bm-grid", "cannot write /sys/bm-grid.png"
+    ),
+    "augment-grid missing data": Row("augment-grid --data-dir {tmp}/nowhere --out {tmp}/g", "--download", ("g.png",)),
     # probe / geometry / rewind on damaged run files
     "probe without run": Row("probe", "give a run folder"),
-    "probe truncated checkpoint": Row("probe {run} --k 3", "checkpoint.pt", ("run/probe.json",),
-                                      ((HALF, "run/checkpoint.pt"),)),
+    "probe truncated checkpoint": Row(
+        "probe {run} --k 3", "checkpoint.pt", ("run/probe.json",), ((HALF, "run/checkpoint.pt"),)
+    ),
     "probe corrupt init": Row("probe {run} --init --k 3", "init.pt", ("run/probe.json",), ((HALF, "run/init.pt"),)),
     "probe missing labels": Row("probe {run} --k 3", "labels.pt", ("run/probe.json",), (("remove", "run/labels.pt"),)),
-    "geometry truncated checkpoint": Row("geometry {run} --layers embedding", "checkpoint.pt", ("run/geometry.json",),
-                                         ((HALF, "run/checkpoint.pt"),)),
-    "geometry corrupt init": Row("geometry {run} --layers embedding --epochs 0", "init.pt", ("run/geometry.json",),
-                                 ((HALF, "run/init.pt"),)),
-    "geometry one sample per class": Row("geometry {run} --samples-per-class 1", "--samples-per-class",
-                                         ("run/geometry.json",)),
+    "geometry truncated checkpoint": Row(
+        "geometry {run} --layers embedding", "checkpoint.pt", ("run/geometry.json",), ((HALF, "run/checkpoint.pt"),)
+    ),
+    "geometry corrupt init": Row(
+        "geometry {run} --layers embedding --epochs 0", "init.pt", ("run/geometry.json",), ((HALF, "run/init.pt"),)
+    ),
+    "geometry one sample per class": Row(
+        "geometry {run} --samples-per-class 1", "--samples-per-class", ("run/geometry.json",)
+    ),
     "geometry not a folder": Row("geometry {tmp}/none", "not a folder"),
-    "rewind truncated checkpoint": Row("rewind {run} --to-epoch 0", "checkpoint.pt", ("run/rewind.json",),
-                                       ((HALF, "run/checkpoint.pt"),)),
+    "rewind truncated checkpoint": Row(
+        "rewind {run} --to-epoch 0", "checkpoint.pt", ("run/rewind.json",), ((HALF, "run/checkpoint.pt"),)
+    ),
     "rewind corrupt init": Row("rewind {run} --to-epoch 0", "init.pt", ("run/rewind.json",), ((HALF, "run/init.pt"),)),
-    "rewind missing labels": Row("rewind {run} --to-epoch 0", "labels.pt", ("run/rewind.json",),
-                                 (("remove", "run/labels.pt"),)),
+    "rewind missing labels": Row(
+        "rewind {run} --to-epoch 0", "labels.pt", ("run/rewind.json",), (("remove", "run/labels.pt"),)
+    ),
     "rewind epoch without snapshot": Row("rewind {run} --to-epoch 7", "snapshot", ("run/rewind.json",)),
     # report / reproduce
-    "report corrupt result": Row("report {tmp}/out", "result.json", ("out/report.md",),
-                                 (("text:{not json", "out/mini/fig3/result.json"),)),
-    "report result not a dict": Row("report {tmp}/out", "result.json", ("out/report.md",),
-                                    (("text:[1, 2]", "out/mini/fig3/result.json"),)),
-    "report result without fields": Row("report {tmp}/out", "result.json", ("out/report.md",),
-                                        (('text:{"preset": "fig3"}', "out/mini/fig3/result.json"),)),
+    "report corrupt result": Row(
+        "report {tmp}/out", "result.json", ("out/report.md",), (("text:{not json", "out/mini/fig3/result.json"),)
+    ),
+    "report result not a dict": Row(
+        "report {tmp}/out", "result.json", ("out/report.md",), (("text:[1, 2]", "out/mini/fig3/result.json"),)
+    ),
+    "report result without fields": Row(
+        "report {tmp}/out",
+        "result.json",
+        ("out/report.md",),
+        (('text:{"preset": "fig3"}', "out/mini/fig3/result.json"),),
+    ),
     "reproduce full scale on a CPU": Row("reproduce fig3 --out {tmp}/o", "no CUDA", ("o",)),
-    "reproduce empty datasets": Row("reproduce table2 --scale mini --datasets '' --out {tmp}/o", "--datasets is empty",
-                                    ("o",)),
+    "reproduce empty datasets": Row(
+        "reproduce table2 --scale mini --datasets '' --out {tmp}/o", "--datasets is empty", ("o",)
+    ),
     "reproduce unknown preset": Row("reproduce fig99 --scale mini --out {tmp}/o", "fig99", ("o",)),
-    "reproduce recipe at mini scale": Row("reproduce fig3 --scale mini --recipe released --out {tmp}/o", "recipe",
-                                          ("o",)),
-    "reproduce slurm option without slurm": Row("reproduce fig7 --scale mini --launcher local --slurm-partition gpu "
-                                                "--out {tmp}/o", "--slurm-* options apply to --launcher slurm", ("o",)),
-    "reproduce launcher for an own-job preset": Row("reproduce fig13 --scale mini --launcher local --out {tmp}/o",
-                                                    "one job of its own", ("o",)),
-    "reproduce unknown launcher": Row("reproduce fig7 --scale mini --launcher kubernetes --data-dir {data} --out {tmp}/o",
-                                      "unknown launcher", ("o",)),
+    "reproduce recipe at mini scale": Row(
+        "reproduce fig3 --scale mini --recipe released --out {tmp}/o", "recipe", ("o",)
+    ),
+    "reproduce slurm option without slurm": Row(
+        "reproduce fig7 --scale mini --launcher local --slurm-partition gpu --out {tmp}/o",
+        "--slurm-* options apply to --launcher slurm",
+        ("o",),
+    ),
+    "reproduce launcher for an own-job preset": Row(
+        "reproduce fig13 --scale mini --launcher local --out {tmp}/o", "one job of its own", ("o",)
+    ),
+    "reproduce unknown launcher": Row(
+        "reproduce fig7 --scale mini --launcher kubernetes --data-dir {data} --out {tmp}/o", "unknown launcher", ("o",)
+    ),
     "toy slurm option without slurm": Row(TOY + " --launcher debug --slurm-time 60", "--slurm-* options apply", ("o",)),
     "toy slurm extra without =": Row(TOY + " --launcher slurm --slurm-extra h100", "KEY=VALUE", ("o",)),
-    "capacity deep slurm option without launcher": Row("capacity deep --data-dir {data} --out {tmp}/o --slurm-account x",
-                                                       "--slurm-* options apply", ("o",)),
-    "capacity deep max parallel 0": Row("capacity deep --data-dir {data} --out {tmp}/o --launcher local "
-                                        "--max-parallel 0", "--max-parallel must be >= 1", ("o",)),
+    "capacity deep slurm option without launcher": Row(
+        "capacity deep --data-dir {data} --out {tmp}/o --slurm-account x", "--slurm-* options apply", ("o",)
+    ),
+    "capacity deep max parallel 0": Row(
+        "capacity deep --data-dir {data} --out {tmp}/o --launcher local --max-parallel 0",
+        "--max-parallel must be >= 1",
+        ("o",),
+    ),
     "geometry negative min rank": Row("geometry {run} --min-rank -1", "min_rank >= 0", ("run/geometry.json",)),
     "unknown command": Row("nope", "No such command"),
     # malicious files (a payload that would create {tmp}/PWNED when unpickled): refused by name, never run
     "deep-train malicious CIFAR batch": Row(DEEP, "asks for io.open", ("o",), ((PAYLOAD, DATA_BATCH),)),
-    "deep-train malicious CIFAR meta": Row(DEEP, "asks for io.open", ("o",),
-                                           ((PAYLOAD, "data/cifar-10-batches-py/batches.meta"),)),
-    "deep-train --resume malicious checkpoint": Row("deep-train --config {run} --out {run} --resume", "checkpoint.pt",
-                                                    damage=((PAYLOAD, "run/checkpoint.pt"),),
-                                                    unchanged=("run/config.json", "run/metrics.jsonl")),
-    "deep-train --skip-finished malicious checkpoint": Row("deep-train --config {run} --out {run} --skip-finished",
-                                                           "checkpoint.pt", damage=((PAYLOAD, "run/checkpoint.pt"),),
-                                                           unchanged=("run/config.json", "run/metrics.jsonl")),
-    "probe malicious init": Row("probe {run} --init --k 3", "init.pt holds objects other than tensors, dicts, lists, numbers and strings (io.open)", ("run/probe.json",), ((PAYLOAD, "run/init.pt"),)),
-    "probe malicious checkpoint": Row("probe {run} --k 3", "checkpoint.pt", ("run/probe.json",),
-                                      ((PAYLOAD, "run/checkpoint.pt"),)),
+    "deep-train malicious CIFAR meta": Row(
+        DEEP, "asks for io.open", ("o",), ((PAYLOAD, "data/cifar-10-batches-py/batches.meta"),)
+    ),
+    "deep-train --resume malicious checkpoint": Row(
+        "deep-train --config {run} --out {run} --resume",
+        "checkpoint.pt",
+        damage=((PAYLOAD, "run/checkpoint.pt"),),
+        unchanged=("run/config.json", "run/metrics.jsonl"),
+    ),
+    "deep-train --skip-finished malicious checkpoint": Row(
+        "deep-train --config {run} --out {run} --skip-finished",
+        "checkpoint.pt",
+        damage=((PAYLOAD, "run/checkpoint.pt"),),
+        unchanged=("run/config.json", "run/metrics.jsonl"),
+    ),
+    "probe malicious init": Row(
+        "probe {run} --init --k 3",
+        "init.pt holds objects other than tensors, dicts, lists, numbers and strings (io.open)",
+        ("run/probe.json",),
+        ((PAYLOAD, "run/init.pt"),),
+    ),
+    "probe malicious checkpoint": Row(
+        "probe {run} --k 3", "checkpoint.pt", ("run/probe.json",), ((PAYLOAD, "run/checkpoint.pt"),)
+    ),
     "probe malicious labels": Row("probe {run} --k 3", "labels.pt", ("run/probe.json",), ((PAYLOAD, "run/labels.pt"),)),
-    "probe malicious feature dump": Row("probe {run} --k 3 --features {tmp}/f.pt", "f.pt", ("run/probe.json",),
-                                        ((PAYLOAD, "f.pt"),)),
-    "geometry malicious checkpoint": Row("geometry {run} --layers embedding", "checkpoint.pt", ("run/geometry.json",),
-                                         ((PAYLOAD, "run/checkpoint.pt"),)),
-    "geometry malicious snapshot": Row("geometry {run} --layers embedding --epochs 1", "snapshot_1.pt",
-                                       ("run/geometry.json",), ((PAYLOAD, "run/snapshot_1.pt"),)),
-    "rewind malicious snapshot": Row("rewind {run} --to-epoch 1", "snapshot_1.pt", ("run/rewind.json",),
-                                     ((PAYLOAD, "run/snapshot_1.pt"),)),
-    "rewind malicious labels": Row("rewind {run} --to-epoch 0", "labels.pt", ("run/rewind.json",),
-                                   ((PAYLOAD, "run/labels.pt"),)),
-    "capacity deep malicious CIFAR batch": Row("capacity deep --data-dir {data} --out {tmp}/o --steps 2 --n 4",
-                                               "asks for io.open", ("o",), ((PAYLOAD, DATA_BATCH),)),
-    "reproduce malicious CIFAR batch": Row("reproduce fig3 --scale mini --data-dir {data} --out {tmp}/o",
-                                           "asks for io.open", ("o/mini/runs",), ((PAYLOAD, DATA_BATCH),)),
-    "reproduce status malicious checkpoint": Row("reproduce fig6 --scale mini --data-dir {data} --out {tmp}/o --status",
-                                                 "checkpoint.pt", damage=(
-        (PAYLOAD, "o/mini/runs/cifar10-resnet18-w4096-noise1-ssl-seed0/checkpoint.pt"),)),
+    "probe malicious feature dump": Row(
+        "probe {run} --k 3 --features {tmp}/f.pt", "f.pt", ("run/probe.json",), ((PAYLOAD, "f.pt"),)
+    ),
+    "geometry malicious checkpoint": Row(
+        "geometry {run} --layers embedding", "checkpoint.pt", ("run/geometry.json",), ((PAYLOAD, "run/checkpoint.pt"),)
+    ),
+    "geometry malicious snapshot": Row(
+        "geometry {run} --layers embedding --epochs 1",
+        "snapshot_1.pt",
+        ("run/geometry.json",),
+        ((PAYLOAD, "run/snapshot_1.pt"),),
+    ),
+    "rewind malicious snapshot": Row(
+        "rewind {run} --to-epoch 1", "snapshot_1.pt", ("run/rewind.json",), ((PAYLOAD, "run/snapshot_1.pt"),)
+    ),
+    "rewind malicious labels": Row(
+        "rewind {run} --to-epoch 0", "labels.pt", ("run/rewind.json",), ((PAYLOAD, "run/labels.pt"),)
+    ),
+    "capacity deep malicious CIFAR batch": Row(
+        "capacity deep --data-dir {data} --out {tmp}/o --steps 2 --n 4",
+        "asks for io.open",
+        ("o",),
+        ((PAYLOAD, DATA_BATCH),),
+    ),
+    "reproduce malicious CIFAR batch": Row(
+        "reproduce fig3 --scale mini --data-dir {data} --out {tmp}/o",
+        "asks for io.open",
+        ("o/mini/runs",),
+        ((PAYLOAD, DATA_BATCH),),
+    ),
+    "reproduce status malicious checkpoint": Row(
+        "reproduce fig6 --scale mini --data-dir {data} --out {tmp}/o --status",
+        "checkpoint.pt",
+        damage=((PAYLOAD, "o/mini/runs/cifar10-resnet18-w4096-noise1-ssl-seed0/checkpoint.pt"),),
+    ),
     "convert-run without --trust": Row("convert-run {run}", "--trust", unchanged=("run/checkpoint.pt",)),
-    "CIFAR labels out of range": Row(DEEP, "labels outside [0, 10)", ("o",),
-                                     (("cifar:labels=11", DATA_BATCH),)),
+    "CIFAR labels out of range": Row(DEEP, "labels outside [0, 10)", ("o",), (("cifar:labels=11", DATA_BATCH),)),
     "CIFAR data not uint8": Row(DEEP, "'data' must be uint8 rows", ("o",), (("cifar:dtype=float32", DATA_BATCH),)),
     "CIFAR fewer labels than rows": Row(DEEP, "3 labels for 4 images", ("o",), (("cifar:labels=short", DATA_BATCH),)),
-    "CIFAR batches of different sizes": Row(DEEP, "different numbers of images", ("o",),
-                                            (("cifar:rows=2", DATA_BATCH),)),
-    "metrics record not an object": Row("results {run} --csv {tmp}/r.csv", "metrics.jsonl", ("r.csv",),
-                                        (('text:{"epoch": 0}\n[1, 2]\n{"epoch": 2}\n', "run/metrics.jsonl"),)),
-    "result seconds not a number": Row("report {tmp}/out", "'seconds'", ("out/report.md",), (
-        ('text:{"preset": "fig3", "title": "t", "scale": "mini", "what": "w", "summary": [], "table_md": "", '
-         '"outputs": [], "runs": {}, "finished": "now", "seconds": "soon", "bm_version": "0"}',
-         "out/mini/fig3/result.json"),)),
+    "CIFAR batches of different sizes": Row(
+        DEEP, "different numbers of images", ("o",), (("cifar:rows=2", DATA_BATCH),)
+    ),
+    "metrics record not an object": Row(
+        "results {run} --csv {tmp}/r.csv",
+        "metrics.jsonl",
+        ("r.csv",),
+        (('text:{"epoch": 0}\n[1, 2]\n{"epoch": 2}\n', "run/metrics.jsonl"),),
+    ),
+    "result seconds not a number": Row(
+        "report {tmp}/out",
+        "'seconds'",
+        ("out/report.md",),
+        (
+            (
+                'text:{"preset": "fig3", "title": "t", "scale": "mini", "what": "w", "summary": [], "table_md": "", '
+                '"outputs": [], "runs": {}, "finished": "now", "seconds": "soon", "bm_version": "0"}',
+                "out/mini/fig3/result.json",
+            ),
+        ),
+    ),
 }
 
 
@@ -249,8 +329,11 @@ def test_bad_input_is_one_line_exit_2_and_leaves_nothing(capsys, tmp_path, works
             shutil.copytree(workspace / key, tmp_path / key, ignore=shutil.ignore_patterns(".bm.lock"))
             subs[key] = str(tmp_path / key)
     if "o" in damaged and "--status" in row.argv:  # a preset's run folder to look at
-        shutil.copytree(workspace / "run", tmp_path / "o/mini/runs/cifar10-resnet18-w4096-noise1-ssl-seed0",
-                        ignore=shutil.ignore_patterns(".bm.lock"))
+        shutil.copytree(
+            workspace / "run",
+            tmp_path / "o/mini/runs/cifar10-resnet18-w4096-noise1-ssl-seed0",
+            ignore=shutil.ignore_patterns(".bm.lock"),
+        )
     marker = tmp_path / "PWNED"
     for action, rel in row.damage:
         path = tmp_path / rel

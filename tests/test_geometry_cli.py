@@ -5,10 +5,10 @@ import json
 import pytest
 import torch
 
-from bm.deep.datasets import load_dataset
 from bm.deep.config import DeepTrainConfig, ModelConfig
-from bm.deep.models import Network
+from bm.deep.datasets import load_dataset
 from bm.deep.measure import embed
+from bm.deep.models import Network
 from bm.deep.train import train
 from bm.probe import knn_accuracy
 from tests.deep.test_datasets import write_cifar10
@@ -43,23 +43,39 @@ def noisy_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("geom")
     write_cifar10(root / "data", per_batch=8)
     data = load_dataset("cifar10", root / "data", "train"), load_dataset("cifar10", root / "data", "test")
-    cfg = DeepTrainConfig(data_dir=str(root / "data"), label_noise=0.5, subset=30, knn_bank="all",
-                          model=ModelConfig(width=4, projector_width=32),
-                          epochs=2, batch_size=16, lr=1e-3, probe_every=2, probe_k=3, decomposition_samples=8,
-                          decomposition_views=3, snapshots=(1,))
+    cfg = DeepTrainConfig(
+        data_dir=str(root / "data"),
+        label_noise=0.5,
+        subset=30,
+        knn_bank="all",
+        model=ModelConfig(width=4, projector_width=32),
+        epochs=2,
+        batch_size=16,
+        lr=1e-3,
+        probe_every=2,
+        probe_k=3,
+        decomposition_samples=8,
+        decomposition_views=3,
+        snapshots=(1,),
+    )
     return train(cfg, root / "run", data=data), data
 
 
 def test_geometry_of_a_deep_run(capsys, noisy_run):
     folder, _ = noisy_run
-    code, out, err = run(capsys, ["geometry", str(folder), "--layers", "stem,embedding,O",
-                                  "--samples-per-class", "4", *MFTMA])
+    code, out, err = run(
+        capsys, ["geometry", str(folder), "--layers", "stem,embedding,O", "--samples-per-class", "4", *MFTMA]
+    )
     assert code == 0, err
     record = json.loads((folder / "geometry.json").read_text())
     assert record["epochs"] == ["0", "1", "2"] and (folder / "geometry.pdf").exists()
     assert set(record["results"]["2"]["embedding"]) == {"clean", "randomized", "kept"}
-    P = min(g["manifolds"] for per_layer in record["results"].values() for groups in per_layer.values()
-            for g in groups.values())
+    P = min(
+        g["manifolds"]
+        for per_layer in record["results"].values()
+        for groups in per_layer.values()
+        for g in groups.values()
+    )
     assert (f"note: P = {P} manifolds" in out) == (P <= 5)  # MFTMA at small P is flagged (docs/mftma-small-p.md)
     code, _, err = run(capsys, ["geometry", str(folder), "--epochs", "7"])
     assert code == 2 and "no weights for epoch 7" in err
@@ -77,15 +93,32 @@ def test_rewind_limits_are_the_final_and_the_earlier_model(capsys, noisy_run):
     net = Network(ModelConfig(width=4, projector_width=32, num_classes=10))
     net.load_state_dict(torch.load(folder / "init.pt", weights_only=False)["model"])
     emb = embed(net, torch.cat([train_set.images, test_set.images]), ["embedding"])["embedding"]
-    knn = knn_accuracy(emb[: len(train_set)], train_set.labels, emb[len(train_set):], test_set.labels, k=3)
+    knn = knn_accuracy(emb[: len(train_set)], train_set.labels, emb[len(train_set) :], test_set.labels, k=3)
     assert rows[(0, 7)]["knn_clean_test"] == pytest.approx(knn)  # every layer rewound to 0: the initial network
     code, _, err = run(capsys, ["rewind", str(folder), "--to-epoch", "1", "--layers", "8"])
     assert code == 2 and "[0, 7]" in err
 
 
 def test_capacity_toy_sweep(capsys, tmp_path):
-    code, out, err = run(capsys, ["capacity", "toy", "--out", str(tmp_path / "c"), "--ns", "8", "--Bs", "1,4",
-                                  "--seeds", "0", "--steps", "40", "--capacity-repeats", "1"])
+    code, out, err = run(
+        capsys,
+        [
+            "capacity",
+            "toy",
+            "--out",
+            str(tmp_path / "c"),
+            "--ns",
+            "8",
+            "--Bs",
+            "1,4",
+            "--seeds",
+            "0",
+            "--steps",
+            "40",
+            "--capacity-repeats",
+            "1",
+        ],
+    )
     assert code == 0, err
     sweep = json.loads((tmp_path / "c" / "sweep.json").read_text())
     assert [r["B"] for r in sweep["rows"]] == [1, 4] and (tmp_path / "c" / "sweep.png").exists()
@@ -94,9 +127,30 @@ def test_capacity_toy_sweep(capsys, tmp_path):
 
 def test_capacity_deep_runs_then_skips_finished_runs(capsys, tmp_path):
     write_cifar10(tmp_path / "data", per_batch=8)
-    args = ["capacity", "deep", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "c"), "--width", "4",
-            "--projector-width", "32", "--batch-size", "16", "--steps", "4", "--n", "8", "--Bs", "1,2",
-            "--n-max", "8", "--capacity-repeats", "1"]
+    args = [
+        "capacity",
+        "deep",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--out",
+        str(tmp_path / "c"),
+        "--width",
+        "4",
+        "--projector-width",
+        "32",
+        "--batch-size",
+        "16",
+        "--steps",
+        "4",
+        "--n",
+        "8",
+        "--Bs",
+        "1,2",
+        "--n-max",
+        "8",
+        "--capacity-repeats",
+        "1",
+    ]
     code, out, err = run(capsys, args)
     assert code == 0, err
     first = json.loads((tmp_path / "c" / "sweep.json").read_text())
@@ -112,8 +166,28 @@ def test_capacity_deep_runs_then_skips_finished_runs(capsys, tmp_path):
 def test_capacity_deep_search_rounds_as_jobs_equal_the_in_process_search(capsys, tmp_path):
     pytest.importorskip("submitit")
     write_cifar10(tmp_path / "data", per_batch=8)
-    args = ["capacity", "deep", "--data-dir", str(tmp_path / "data"), "--width", "4", "--projector-width", "32",
-            "--batch-size", "16", "--steps", "4", "--n", "8", "--Bs", "1", "--n-max", "8", "--capacity-repeats", "2"]
+    args = [
+        "capacity",
+        "deep",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--width",
+        "4",
+        "--projector-width",
+        "32",
+        "--batch-size",
+        "16",
+        "--steps",
+        "4",
+        "--n",
+        "8",
+        "--Bs",
+        "1",
+        "--n-max",
+        "8",
+        "--capacity-repeats",
+        "2",
+    ]
     from bm.jobs import Jobs
     from bm.threads import using_threads
 
@@ -123,5 +197,7 @@ def test_capacity_deep_search_rounds_as_jobs_equal_the_in_process_search(capsys,
     assert code == 0, err
     a, b = (json.loads((tmp_path / x / "capacity.json").read_text()) for x in "ab")
     assert a["capacity"] == b["capacity"] and a["rate"] == b["rate"]
-    assert json.loads((tmp_path / "a" / "sweep.json").read_text())["rows"] == json.loads(
-        (tmp_path / "b" / "sweep.json").read_text())["rows"]
+    assert (
+        json.loads((tmp_path / "a" / "sweep.json").read_text())["rows"]
+        == json.loads((tmp_path / "b" / "sweep.json").read_text())["rows"]
+    )

@@ -21,8 +21,10 @@ BASE = {
 def import_graph() -> dict[str, set[str]]:
     """Module -> the bm modules it imports anywhere in its body (a `from bm.x import y` names bm.x.y if that is a
     module, else bm.x)."""
-    files = {".".join(p.relative_to(ROOT.parent).with_suffix("").parts).removesuffix(".__init__"): p
-             for p in ROOT.rglob("*.py")}
+    files = {
+        ".".join(p.relative_to(ROOT.parent).with_suffix("").parts).removesuffix(".__init__"): p
+        for p in ROOT.rglob("*.py")
+    }
 
     def module(name: str) -> str:
         while name not in files and "." in name:
@@ -85,8 +87,12 @@ def test_bm_has_no_import_circle():
 
 def test_the_base_layers_import_nothing_above_them():
     graph = import_graph()
-    upward = {m: sorted(d for d in deps if not any(d == a or (a != "bm" and d.startswith(a + ".")) for a in allowed))
-              for base, allowed in BASE.items() for m, deps in graph.items() if m == base or m.startswith(base + ".")}
+    upward = {
+        m: sorted(d for d in deps if not any(d == a or (a != "bm" and d.startswith(a + ".")) for a in allowed))
+        for base, allowed in BASE.items()
+        for m, deps in graph.items()
+        if m == base or m.startswith(base + ".")
+    }
     assert {m: d for m, d in upward.items() if d} == {}
 
 
@@ -95,17 +101,19 @@ def test_the_cli_and_its_help_load_neither_torch_nor_submitit():
     import subprocess
     import sys
 
-    code = ("import contextlib, io, sys\n"
-            "from bm.cli import app, main\n"
-            "import typer\n"
-            "commands = [[c.name] for c in typer.main.get_command(app).commands.values()]\n"
-            "for argv in [[], *commands, ['capacity', 'deep'], ['capacity', 'toy']]:\n"
-            "    with contextlib.redirect_stdout(io.StringIO()):\n"
-            "        try:\n"
-            "            main([*argv, '--help'])\n"
-            "        except SystemExit as e:\n"
-            "            assert e.code == 0, argv\n"
-            "print(len(commands), 'torch' in sys.modules, 'submitit' in sys.modules)\n")
+    code = (
+        "import contextlib, io, sys\n"
+        "from bm.cli import app, main\n"
+        "import typer\n"
+        "commands = [[c.name] for c in typer.main.get_command(app).commands.values()]\n"
+        "for argv in [[], *commands, ['capacity', 'deep'], ['capacity', 'toy']]:\n"
+        "    with contextlib.redirect_stdout(io.StringIO()):\n"
+        "        try:\n"
+        "            main([*argv, '--help'])\n"
+        "        except SystemExit as e:\n"
+        "            assert e.code == 0, argv\n"
+        "print(len(commands), 'torch' in sys.modules, 'submitit' in sys.modules)\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     count, torch_loaded, submitit_loaded = out.stdout.split()

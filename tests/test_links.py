@@ -33,12 +33,24 @@ def _outside(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def _argv(name: str, folder: Path, data: Path) -> list[str]:
-    return {"probe": ["probe", str(folder), "--layers", "embedding", "--k", "3"],
-            "rewind": ["rewind", str(folder), "--to-epoch", "1", "--layers", "1"],
-            "geometry": ["geometry", str(folder), "--samples-per-class", "2", "--layers", "embedding"],
-            "resume": [*DEEP, "--data-dir", str(data), "--out", str(folder), "--epochs", "3", "--snapshots", "1",
-                       "--resume"],
-            "toy-grid": ["toy-grid", "--out", str(folder), *__import__("tests.test_cli").test_cli.TINY_ARGS]}[name]
+    return {
+        "probe": ["probe", str(folder), "--layers", "embedding", "--k", "3"],
+        "rewind": ["rewind", str(folder), "--to-epoch", "1", "--layers", "1"],
+        "geometry": ["geometry", str(folder), "--samples-per-class", "2", "--layers", "embedding"],
+        "resume": [
+            *DEEP,
+            "--data-dir",
+            str(data),
+            "--out",
+            str(folder),
+            "--epochs",
+            "3",
+            "--snapshots",
+            "1",
+            "--resume",
+        ],
+        "toy-grid": ["toy-grid", "--out", str(folder), *__import__("tests.test_cli").test_cli.TINY_ARGS],
+    }[name]
 
 
 @pytest.mark.parametrize("command", ["probe", "rewind", "geometry", "resume", "toy-grid"])

@@ -42,12 +42,34 @@ def app_for(cls, captured):
 
 def test_each_leaf_setting_is_one_flag_parsed_to_its_field():
     captured = []
-    result = CliRunner().invoke(app_for(Outer, captured), ["--rate", "0.25", "--sizes", "4,8", "--classes", "7",
-                                                           "--no-on", "--depth", "5", "--called", "b", "--out", "y"])
+    result = CliRunner().invoke(
+        app_for(Outer, captured),
+        [
+            "--rate",
+            "0.25",
+            "--sizes",
+            "4,8",
+            "--classes",
+            "7",
+            "--no-on",
+            "--depth",
+            "5",
+            "--called",
+            "b",
+            "--out",
+            "y",
+        ],
+    )
     assert result.exit_code == 0, result.output
     changes, out = captured[-1]
-    assert out == "y" and changes == {"rate": 0.25, "sizes": (4, 8), "classes": 7, "on": False, "inner.depth": 5,
-                                      "inner.name": "b"}
+    assert out == "y" and changes == {
+        "rate": 0.25,
+        "sizes": (4, 8),
+        "classes": 7,
+        "on": False,
+        "inner.depth": 5,
+        "inner.name": "b",
+    }
     assert with_changes(Outer(), changes) == Outer(0.25, (4, 8), 7, False, Inner(5, "b"))
     CliRunner().invoke(app_for(Outer, captured), ["--classes", "per-sample", "--sizes", ""])
     assert captured[-1][0] == {"classes": "per-sample", "sizes": ()}  # a word stays a word; "" is the empty tuple

@@ -23,8 +23,16 @@ def plugin(monkeypatch):
     from bm.reproduce.presets import PRESETS
     from bm.reproduce.scales import SCALES
 
-    for registry, name in ((DATASETS, "stripes"), (MODELS, "tiny-cnn"), (PROTOCOLS, "hflip"), (PROBES, "centroid"),
-                           (SET_PROTOCOLS, "shifts"), (SET_ITEMS, "shifts"), (SCALES, "example"), (PRESETS, "example")):
+    for registry, name in (
+        (DATASETS, "stripes"),
+        (MODELS, "tiny-cnn"),
+        (PROTOCOLS, "hflip"),
+        (PROBES, "centroid"),
+        (SET_PROTOCOLS, "shifts"),
+        (SET_ITEMS, "shifts"),
+        (SCALES, "example"),
+        (PRESETS, "example"),
+    ):
         registry.pop(name, None)
     sys.modules.pop("tests.plugins.example", None)  # the next test's plugin registers afresh
 
@@ -33,30 +41,97 @@ def test_a_plugin_registers_one_of_each_and_the_cli_runs_them(capsys, plugin, tm
     from tests.plugins.example import write_stripes
 
     write_stripes(tmp_path / "data")
-    code, out, err = run(capsys, ["reproduce", "example", "--scale", "example", "--data-dir", str(tmp_path / "data"),
-                                  "--out", str(tmp_path / "out")])
+    code, out, err = run(
+        capsys,
+        [
+            "reproduce",
+            "example",
+            "--scale",
+            "example",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    )
     assert code == 0, err
     record = json.loads((tmp_path / "out" / "example" / "example" / "result.json").read_text())
-    (name, cfg), = record["runs"].items()
+    ((name, cfg),) = record["runs"].items()
     assert (cfg["dataset"], cfg["model"]["arch"], cfg["augment"], cfg["model"]["image_size"]) == (
-        "stripes", "tiny-cnn", "hflip", 16)
+        "stripes",
+        "tiny-cnn",
+        "hflip",
+        16,
+    )
     assert "centroid_clean_test" in (tmp_path / "out" / "example" / "example" / "table.csv").read_text()
     folder = tmp_path / "out" / "example" / "runs" / name
     code, out, err = run(capsys, ["probe", str(folder), "--fit", "clean,centroid", "--k", "3", "--layers", "embedding"])
     assert code == 0, err
     probe = json.loads((folder / "probe.json").read_text())["results"]["trained"]["embedding"]
     assert 0 <= probe["centroid_clean_test"] <= 1
-    code, out, err = run(capsys, ["deep-train", "--dataset", "stripes", "--model", "tiny-cnn", "--augment", "hflip",
-                                  "--data-dir", str(tmp_path / "data"), "--epochs", "1", "--batch-size", "8",
-                                  "--width", "4", "--projector-width", "8", "--probe-k", "3",
-                                  "--decomposition-samples", "4", "--out", str(tmp_path / "deep")])
+    code, out, err = run(
+        capsys,
+        [
+            "deep-train",
+            "--dataset",
+            "stripes",
+            "--model",
+            "tiny-cnn",
+            "--augment",
+            "hflip",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--epochs",
+            "1",
+            "--batch-size",
+            "8",
+            "--width",
+            "4",
+            "--projector-width",
+            "8",
+            "--probe-k",
+            "3",
+            "--decomposition-samples",
+            "4",
+            "--out",
+            str(tmp_path / "deep"),
+        ],
+    )
     assert code == 0, err
     assert json.loads((tmp_path / "deep" / "config.json").read_text())["config"]["model"]["image_size"] == 16
     # the fixed-set protocol: n B items an epoch (its option views), memorization scored on exactly those n B views
-    code, out, err = run(capsys, ["deep-train", "--dataset", "stripes", "--model", "tiny-cnn", "--augment", "shifts",
-                                  "--views", "3", "--subset", "8", "--data-dir", str(tmp_path / "data"), "--epochs", "2",
-                                  "--batch-size", "8", "--width", "4", "--projector-width", "8", "--probe-k", "3",
-                                  "--decomposition-samples", "4", "--out", str(tmp_path / "shifts")])
+    code, out, err = run(
+        capsys,
+        [
+            "deep-train",
+            "--dataset",
+            "stripes",
+            "--model",
+            "tiny-cnn",
+            "--augment",
+            "shifts",
+            "--views",
+            "3",
+            "--subset",
+            "8",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--epochs",
+            "2",
+            "--batch-size",
+            "8",
+            "--width",
+            "4",
+            "--projector-width",
+            "8",
+            "--probe-k",
+            "3",
+            "--decomposition-samples",
+            "4",
+            "--out",
+            str(tmp_path / "shifts"),
+        ],
+    )
     assert code == 0, err
     from bm.deep.datasets import load_dataset
     from bm.deep.items import training_items
@@ -68,8 +143,13 @@ def test_a_plugin_registers_one_of_each_and_the_cli_runs_them(capsys, plugin, tm
     cfg = run_config(tmp_path / "shifts")
     images = load_dataset("stripes", tmp_path / "data", "train").first(8)
     labels = RunFolder(tmp_path / "shifts").labels(("labels", "num_classes"))
-    items = training_items(cfg, images, SimpleNamespace(**labels),
-                           torch.nn.functional.one_hot(labels["labels"], CLASSES).float(), torch.Generator())
+    items = training_items(
+        cfg,
+        images,
+        SimpleNamespace(**labels),
+        torch.nn.functional.one_hot(labels["labels"], CLASSES).float(),
+        torch.Generator(),
+    )
     x, y = items.memorized(torch.arange(items.n_memorized))
     assert items.n == items.n_memorized == 24 and torch.equal(x[1], images.images[0].roll(1, -1).float() / 255)
     net = Network(cfg.model)
@@ -94,8 +174,10 @@ def test_taken_names_are_refused():
     from bm.reproduce.presets import PRESETS, register_preset
     from bm.reproduce.scales import SCALES, register_scale
 
-    for register, thing in ((register_model, ("resnet18", ModelEntry("x:y"))),
-                            (register_dataset, ("cifar10", DatasetEntry("f", "l", 32, 10, "x:y")))):
+    for register, thing in (
+        (register_model, ("resnet18", ModelEntry("x:y"))),
+        (register_dataset, ("cifar10", DatasetEntry("f", "l", 32, 10, "x:y"))),
+    ):
         with pytest.raises(BMError, match="already registered"):
             register(*thing)
     with pytest.raises(BMError, match="already registered"):

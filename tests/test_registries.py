@@ -9,8 +9,7 @@ from bm.errors import BMError
 
 def test_a_registered_protocol_trains_and_a_registered_probe_runs(tmp_path):
     """The README's example, on written CIFAR-10 files."""
-    from bm.deep.config import ModelConfig
-    from bm.deep.config import DeepTrainConfig
+    from bm.deep.config import DeepTrainConfig, ModelConfig
     from bm.deep.train import train
     from bm.runs import RunFolder
     from tests.deep.test_datasets import write_cifar10
@@ -18,7 +17,8 @@ def test_a_registered_protocol_trains_and_a_registered_probe_runs(tmp_path):
     write_cifar10(tmp_path / "data", per_batch=4)
     seen = []
 
-    from tests.plugins.functions import centroid, hflip as flip
+    from tests.plugins.functions import centroid
+    from tests.plugins.functions import hflip as flip
 
     @register_protocol("hflip")
     def hflip(images, generator, targets, options):
@@ -28,8 +28,15 @@ def test_a_registered_protocol_trains_and_a_registered_probe_runs(tmp_path):
     register_probe("centroid")(centroid)
 
     try:
-        cfg = DeepTrainConfig(data_dir=str(tmp_path / "data"), augment="hflip", epochs=1, batch_size=8,
-                              model=ModelConfig(width=4, projector_width=16), probe_k=3, decomposition_samples=4)
+        cfg = DeepTrainConfig(
+            data_dir=str(tmp_path / "data"),
+            augment="hflip",
+            epochs=1,
+            batch_size=8,
+            model=ModelConfig(width=4, projector_width=16),
+            probe_k=3,
+            decomposition_samples=4,
+        )
         train(cfg, tmp_path / "run")
         assert sum(seen) == 20 and RunFolder(tmp_path / "run").finished_epochs() == 1
         record = probe_layers(tmp_path / "run", ["embedding"], ("clean", "centroid"), k=3)

@@ -18,9 +18,28 @@ def root(tmp_path_factory):
     write_cifar10(root / "data", per_batch=4)
     for name, extra in (("ssl0", []), ("ssl1", ["--seed", "1"]), ("none0", ["--augment", "none"])):
         with pytest.raises(SystemExit) as info:
-            main(["deep-train", "--preset", "smoke", "--data-dir", str(root / "data"), "--out", str(root / "runs" / name),
-                  "--width", "4", "--projector-width", "16", "--epochs", "2", "--batch-size", "8", "--probe-every", "1",
-                  *extra])
+            main(
+                [
+                    "deep-train",
+                    "--preset",
+                    "smoke",
+                    "--data-dir",
+                    str(root / "data"),
+                    "--out",
+                    str(root / "runs" / name),
+                    "--width",
+                    "4",
+                    "--projector-width",
+                    "16",
+                    "--epochs",
+                    "2",
+                    "--batch-size",
+                    "8",
+                    "--probe-every",
+                    "1",
+                    *extra,
+                ]
+            )
         assert info.value.code == 0
     with pytest.raises(SystemExit) as info:
         main(["toy-grid", "--out", str(root / "grid"), *TINY_ARGS])
@@ -52,8 +71,10 @@ def test_bm_results_prints_filters_and_writes(root, capsys, tmp_path):
     code, out, err = run(capsys, ["results", str(root)])
     assert code == 0, err
     assert "runs/ssl0" in out and "grid" in out and "last.knn" in out
-    code, out, err = run(capsys, ["results", str(root), "--where", 'kind == "deep" and augment == "none"',
-                                  "--csv", str(tmp_path / "t.csv")])
+    code, out, err = run(
+        capsys,
+        ["results", str(root), "--where", 'kind == "deep" and augment == "none"', "--csv", str(tmp_path / "t.csv")],
+    )
     assert code == 0, err
     rows = read_csv_rows(tmp_path / "t.csv")
     assert len(rows) == 1 and rows[0]["path"] == "runs/none0"
@@ -70,8 +91,12 @@ def test_the_report_lists_every_run_and_marks_what_was_not_measured(root, tmp_pa
     shutil.copytree(root / "runs" / "ssl0", tmp_path / "runs" / "probed")
     shutil.copytree(root / "runs" / "ssl0", tmp_path / "runs" / "unprobed")
     metrics = tmp_path / "runs" / "unprobed" / RunFolder.METRICS
-    metrics.write_text("".join(json.dumps({k: v for k, v in json.loads(line).items() if k != "knn"}) + "\n"
-                               for line in metrics.read_text().splitlines()))
+    metrics.write_text(
+        "".join(
+            json.dumps({k: v for k, v in json.loads(line).items() if k != "knn"}) + "\n"
+            for line in metrics.read_text().splitlines()
+        )
+    )
     table = "\n".join(_runs(tmp_path))
     rows = {line.split("|")[1].strip(): line for line in table.splitlines() if line.startswith("| runs/")}
     assert set(rows) == {"runs/probed", "runs/unprobed"} and "nan" not in table

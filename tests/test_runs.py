@@ -15,8 +15,19 @@ def test_config_json_carries_provenance(tmp_path):
     prepare_run_folder(tmp_path / "r", {"device": "cpu", "lr": 0.1})
     record = json.loads((tmp_path / "r" / "config.json").read_text())
     assert record["config"] == {"device": "cpu", "lr": 0.1}
-    for key in ("bm_version", "git_sha", "git_dirty", "git_diff_sha256", "python", "torch", "cuda", "device_name",
-                "cpu_threads", "hostname", "started"):
+    for key in (
+        "bm_version",
+        "git_sha",
+        "git_dirty",
+        "git_diff_sha256",
+        "python",
+        "torch",
+        "cuda",
+        "device_name",
+        "cpu_threads",
+        "hostname",
+        "started",
+    ):
         assert key in record
     assert read_config(tmp_path / "r") == {"device": "cpu", "lr": 0.1}  # a run folder reads as its config
 

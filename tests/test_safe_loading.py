@@ -27,9 +27,17 @@ def _checkpoint_bytes(tmp_path: Path) -> bytes:
     net(torch.ones(1, 3)).sum().backward()
     opt.step()
     path = tmp_path / "checkpoint.pt"
-    torch.save({"model": net.state_dict(), "optimizer": opt.state_dict(), "epoch": 3,
-                "position": {"order": torch.arange(5), "offset": 2, "total": 1.5, "seen": 4},
-                "generator": torch.Generator().get_state(), "torch_rng": torch.get_rng_state()}, path)
+    torch.save(
+        {
+            "model": net.state_dict(),
+            "optimizer": opt.state_dict(),
+            "epoch": 3,
+            "position": {"order": torch.arange(5), "offset": 2, "total": 1.5, "seen": 4},
+            "generator": torch.Generator().get_state(),
+            "torch_rng": torch.get_rng_state(),
+        },
+        path,
+    )
     return path.read_bytes()
 
 
@@ -95,7 +103,7 @@ def _mutate(data: bytes, mutation) -> bytes:
     if kind == "flip":
         pos, bit = arg
         pos %= len(data)
-        return data[:pos] + bytes([data[pos] ^ (1 << bit)]) + data[pos + 1:]
+        return data[:pos] + bytes([data[pos] ^ (1 << bit)]) + data[pos + 1 :]
     return arg
 
 

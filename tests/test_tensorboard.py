@@ -14,8 +14,24 @@ def test_events_equal_metrics_jsonl_across_an_extension(capsys, tmp_path):
     from tests.deep.test_datasets import write_cifar10
 
     write_cifar10(tmp_path / "data", per_batch=4)
-    args = ["deep-train", "--preset", "smoke", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "r"),
-            "--width", "4", "--projector-width", "16", "--batch-size", "8", "--probe-every", "1", "--tensorboard"]
+    args = [
+        "deep-train",
+        "--preset",
+        "smoke",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--out",
+        str(tmp_path / "r"),
+        "--width",
+        "4",
+        "--projector-width",
+        "16",
+        "--batch-size",
+        "8",
+        "--probe-every",
+        "1",
+        "--tensorboard",
+    ]
     assert run(capsys, [*args, "--epochs", "2"])[0] == 0
     assert run(capsys, [*args, "--epochs", "3", "--resume"])[0] == 0  # a second writer appends epoch 3
     events = event_accumulator.EventAccumulator(str(tmp_path / "r"))
@@ -35,7 +51,10 @@ def test_toy_grid_events_equal_its_curves(capsys, tmp_path):
     from bm.runs import read_csv_rows
     from tests.test_cli import TINY_ARGS
 
-    assert run(capsys, ["toy-grid", "--out", str(tmp_path / "g"), *TINY_ARGS, "--track-every", "10", "--tensorboard"])[0] == 0
+    assert (
+        run(capsys, ["toy-grid", "--out", str(tmp_path / "g"), *TINY_ARGS, "--track-every", "10", "--tensorboard"])[0]
+        == 0
+    )
     curves = [c for c in read_csv_rows(tmp_path / "g" / "curves.csv") if (c["n"], c["B"]) == ("8", "2")]
     events = event_accumulator.EventAccumulator(str(tmp_path / "g" / "tensorboard" / "n8_B2_seed0"))
     events.Reload()

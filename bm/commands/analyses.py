@@ -19,8 +19,16 @@ app = typer.Typer()
 @config_options(ProbeConfig, into="options", built=True)
 def probe(
     options: ProbeConfig,
-    run: Annotated[Optional[Path], typer.Argument(metavar="RUN", help="A deep run folder, or a checkpoint file inside one; probe.json, probe.png and probe.pdf are written into the run folder.")] = None,
-    list_layers: Annotated[bool, typer.Option("--list-layers", help="Print the probe-able layer names and exit.")] = False,
+    run: Annotated[
+        Optional[Path],
+        typer.Argument(
+            metavar="RUN",
+            help="A deep run folder, or a checkpoint file inside one; probe.json, probe.png and probe.pdf are written into the run folder.",
+        ),
+    ] = None,
+    list_layers: Annotated[
+        bool, typer.Option("--list-layers", help="Print the probe-able layer names and exit.")
+    ] = False,
 ) -> None:
     """Per-layer K-NN (and linear) probing of a deep run: probe.json and a Fig. 3-style plot."""
     from dataclasses import asdict
@@ -46,7 +54,13 @@ def probe(
 @config_options(GeometryConfig, into="options", built=True)
 def geometry(
     options: GeometryConfig,
-    run: Annotated[Path, typer.Argument(metavar="RUN", help="A deep run folder or a toy-grid folder; geometry*.json, .png and .pdf are written into it.")],
+    run: Annotated[
+        Path,
+        typer.Argument(
+            metavar="RUN",
+            help="A deep run folder or a toy-grid folder; geometry*.json, .png and .pdf are written into it.",
+        ),
+    ],
 ) -> None:
     """Manifold capacity, radius and dimension (MFTMA) per layer and epoch: geometry.json and a plot."""
     from dataclasses import asdict
@@ -61,16 +75,24 @@ def geometry(
         from bm.deep.layer_geometry import run_geometry
 
         record = run_geometry(run, list(o.layers) or None, list(o.epochs) or None, o.project_dim, o.device, **mftma)
-        stem, title = Path(record["run"]) / "geometry", f"{Path(record['run']).name}: MFTMA per layer (epochs by colour)"
+        stem, title = (
+            Path(record["run"]) / "geometry",
+            f"{Path(record['run']).name}: MFTMA per layer (epochs by colour)",
+        )
     else:
         from bm.toy.cell_geometry import toy_geometry
 
         if o.layers or o.epochs:
-            raise BMError("--layers and --epochs apply to deep runs; a toy cell always gives input, embedding and "
-                          "output at init and after training")
+            raise BMError(
+                "--layers and --epochs apply to deep runs; a toy cell always gives input, embedding and "
+                "output at init and after training"
+            )
         record = toy_geometry(run, *(o.cell or (None, None)), o.seed, **mftma)
         c = record["cell"]
-        stem, title = run / f"geometry_n{c['n']}_B{c['B']}_s{c['seed']}", f"toy n={c['n']} B={c['B']} seed={c['seed']}: MFTMA per layer"
+        stem, title = (
+            run / f"geometry_n{c['n']}_B{c['B']}_s{c['seed']}",
+            f"toy n={c['n']} B={c['B']} seed={c['seed']}: MFTMA per layer",
+        )
     lock_folder(stem.parent)  # computed, then written: one writer of this folder at a time
     write_geometry(record, stem, title)
     typer.echo("\n".join(geometry_lines(record)))
@@ -81,8 +103,19 @@ def geometry(
 @config_options(RewindConfig, into="options", built=True)
 def rewind_cmd(
     options: RewindConfig,
-    run: Annotated[Path, typer.Argument(metavar="RUN", help="A deep run folder; rewind.json, rewind.png and rewind.pdf are written into it. Epoch 0 (init) and the last epoch need nothing more; other epochs need the run trained with --snapshots.")],
-    to_epoch: Annotated[str, typer.Option(help="Comma-separated epochs E to rewind to (0 = init, always available; others: the run's --snapshots).")],
+    run: Annotated[
+        Path,
+        typer.Argument(
+            metavar="RUN",
+            help="A deep run folder; rewind.json, rewind.png and rewind.pdf are written into it. Epoch 0 (init) and the last epoch need nothing more; other epochs need the run trained with --snapshots.",
+        ),
+    ],
+    to_epoch: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated epochs E to rewind to (0 = init, always available; others: the run's --snapshots)."
+        ),
+    ],
 ) -> None:
     """Layer rewinding (Stephenson et al.): last k layers from epoch E, the rest from the end; rewind.json and a plot."""
     from bm.deep.rewind import rewind, rewind_lines, write_rewind

@@ -14,14 +14,18 @@ from bm.jobs import Jobs
 from bm.options import config_options
 from bm.toy.config import ToyGridConfig
 
-app = typer.Typer(help="Capacity C_t (Definition D.1) and the finite-augmentation B sweep (Fig. 5).", no_args_is_help=True)
+app = typer.Typer(
+    help="Capacity C_t (Definition D.1) and the finite-augmentation B sweep (Fig. 5).", no_args_is_help=True
+)
 
 
 def _echo_sweep(record: dict, folder: Path) -> None:
     typer.echo(f"C_t = {record['capacity']}; n = {record['n']}; K-NN at init {record['knn_init']:.3f}")
     for r in record["rows"]:
-        typer.echo(f"B {r['B']:4d}  labels {'preserved' if r['preserve_labels'] else 'own      '}  n B {r['nB']:6d}  "
-                   f"memorization {r['memorization']:.3f}  knn {r['knn']:.3f}")
+        typer.echo(
+            f"B {r['B']:4d}  labels {'preserved' if r['preserve_labels'] else 'own      '}  n B {r['nB']:6d}  "
+            f"memorization {r['memorization']:.3f}  knn {r['knn']:.3f}"
+        )
     typer.echo(f"wrote {folder}/capacity.json, sweep.json, sweep.png, sweep.pdf")
 
 
@@ -55,8 +59,15 @@ def capacity_toy(
 def capacity_deep(
     jobs: Optional[Jobs],
     changes: dict,
-    out: Annotated[Path, typer.Option(help="Output folder (one run folder per fit under runs/).")] = Path("runs/capacity-deep"),
-    config: Annotated[Optional[str], typer.Option(help="A CapacitySweepConfig JSON file or inline JSON (bm reproduce fig5 --print-commands); flags given with it override its fields.")] = None,
+    out: Annotated[Path, typer.Option(help="Output folder (one run folder per fit under runs/).")] = Path(
+        "runs/capacity-deep"
+    ),
+    config: Annotated[
+        Optional[str],
+        typer.Option(
+            help="A CapacitySweepConfig JSON file or inline JSON (bm reproduce fig5 --print-commands); flags given with it override its fields."
+        ),
+    ] = None,
     download: Annotated[bool, typer.Option(help="Download the data set if missing (needs internet).")] = False,
 ) -> None:
     """C_t of a (small) deep model for a budget of t steps, then Fig. 5: memorization and K-NN against B at fixed n."""
@@ -70,5 +81,8 @@ def capacity_deep(
         changes["train.model.image_size"] = IMAGE_SIZES.get(changes.get("train.dataset", base.train.dataset), 32)
     cfg = with_changes(base, changes)
     t = cfg.train
-    data = (load_dataset(t.dataset, Path(t.data_dir), "train", download), load_dataset(t.dataset, Path(t.data_dir), "test"))
+    data = (
+        load_dataset(t.dataset, Path(t.data_dir), "train", download),
+        load_dataset(t.dataset, Path(t.data_dir), "test"),
+    )
     _echo_sweep(capacity_and_sweep(cfg, data, out, jobs), out)

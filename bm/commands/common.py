@@ -29,8 +29,9 @@ def progress():
     """A rich progress bar; yields `start(label, total) -> advance(k)`."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  transient=False) as bar:
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=False
+    ) as bar:
 
         def start(label: str, total: int):
             for earlier in bar.tasks:  # a new stage ends the one before
@@ -59,6 +60,7 @@ def with_jobs(command):
 
 def converted(command, name: str, convert):
     """`command` whose keyword argument `name` is convert(value) when it runs."""
+
     @functools.wraps(command)
     def run(*args, **kwargs):
         kwargs[name] = convert(kwargs[name])
@@ -67,8 +69,10 @@ def converted(command, name: str, convert):
     return run
 
 
-THREADS = typer.Option(help="CPU threads of the toy trainer (0: the faster of 1 and torch's default, timed on 40 "
-                                "steps of this grid; results do not depend on it).")
+THREADS = typer.Option(
+    help="CPU threads of the toy trainer (0: the faster of 1 and torch's default, timed on 40 "
+    "steps of this grid; results do not depend on it)."
+)
 
 
 def checked_threads(requested: int) -> int:

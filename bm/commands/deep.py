@@ -49,8 +49,11 @@ def _deep_config(changes: dict, preset: str | None, recipe: str | None, config: 
         raise BMError("give one of --preset, --recipe and --config")
     import bm.deep.config  # looked up when called: the class a run's config is read as
 
-    base = (bm.deep.config.DeepTrainConfig.from_json(read_config(config)) if config is not None
-            else named_config(recipe or preset or "paper"))
+    base = (
+        bm.deep.config.DeepTrainConfig.from_json(read_config(config))
+        if config is not None
+        else named_config(recipe or preset or "paper")
+    )
     if config is None and "model.image_size" not in changes:  # a named config follows the data set's own image size
         changes["model.image_size"] = IMAGE_SIZES.get(changes.get("dataset", base.dataset), 32)
     return with_changes(base, changes)
@@ -61,14 +64,40 @@ def _deep_config(changes: dict, preset: str | None, recipe: str | None, config: 
 def deep_train(
     changes: dict,
     out: Annotated[Path, typer.Option(help="Run folder.")] = Path("runs/deep"),
-    config: Annotated[Optional[str], typer.Option(help="A config JSON file, a run folder (its config.json) or inline JSON; flags given with it override its fields.")] = None,
-    preset: Annotated[Optional[str], typer.Option(help="A named config: paper (Table 6, CIFAR-10; the default), smoke (tiny model and subset, minutes on a CPU), table6 or released (the full-scale recipes' random-label DA run); flags given with it override it.")] = None,
-    recipe: Annotated[Optional[str], typer.Option(help="The same as --preset for a full-scale recipe: " + RECIPE_HELP)] = None,
+    config: Annotated[
+        Optional[str],
+        typer.Option(
+            help="A config JSON file, a run folder (its config.json) or inline JSON; flags given with it override its fields."
+        ),
+    ] = None,
+    preset: Annotated[
+        Optional[str],
+        typer.Option(
+            help="A named config: paper (Table 6, CIFAR-10; the default), smoke (tiny model and subset, minutes on a CPU), table6 or released (the full-scale recipes' random-label DA run); flags given with it override it."
+        ),
+    ] = None,
+    recipe: Annotated[
+        Optional[str], typer.Option(help="The same as --preset for a full-scale recipe: " + RECIPE_HELP)
+    ] = None,
     download: Annotated[bool, typer.Option(help="Download the data set if missing (needs internet).")] = False,
     resume: Annotated[bool, typer.Option(help="Continue the run in --out from its checkpoint.")] = False,
-    skip_finished: Annotated[bool, typer.Option("--skip-finished", help="Leave a finished run in --out as it is, resume one cut short, else start (for job schedulers).")] = False,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Empty --out first if it holds a run (any config).")] = False,
-    tensorboard: Annotated[bool, typer.Option("--tensorboard", help="Also write TensorBoard event files beside metrics.jsonl (tags Loss/train, Misc/knn_acc as the released code; needs the tensorboard extra).")] = False,
+    skip_finished: Annotated[
+        bool,
+        typer.Option(
+            "--skip-finished",
+            help="Leave a finished run in --out as it is, resume one cut short, else start (for job schedulers).",
+        ),
+    ] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Empty --out first if it holds a run (any config).")
+    ] = False,
+    tensorboard: Annotated[
+        bool,
+        typer.Option(
+            "--tensorboard",
+            help="Also write TensorBoard event files beside metrics.jsonl (tags Loss/train, Misc/knn_acc as the released code; needs the tensorboard extra).",
+        ),
+    ] = False,
 ) -> None:
     """Train an encoder + projector on (random) labels with augmentation, writing a run folder.
 
@@ -81,7 +110,10 @@ def deep_train(
     if overwrite and (resume or skip_finished):
         raise BMError("--overwrite empties the run folder; it cannot be combined with --resume or --skip-finished")
     cfg = _deep_config(changes, preset, recipe, config)
-    data = (load_dataset(cfg.dataset, Path(cfg.data_dir), "train", download), load_dataset(cfg.dataset, Path(cfg.data_dir), "test"))
+    data = (
+        load_dataset(cfg.dataset, Path(cfg.data_dir), "train", download),
+        load_dataset(cfg.dataset, Path(cfg.data_dir), "test"),
+    )
 
     def report(row: dict) -> None:
         acc = f"  train acc {row['train_acc']:.3f}" if "train_acc" in row else ""
@@ -91,14 +123,22 @@ def deep_train(
     if skip_finished:
         folder = train_or_resume(cfg, out, data=data, on_epoch=report, tensorboard=tensorboard)
     else:
-        folder = train(cfg, out, resume=resume, data=data, on_epoch=report, overwrite=overwrite, tensorboard=tensorboard)
+        folder = train(
+            cfg, out, resume=resume, data=data, on_epoch=report, overwrite=overwrite, tensorboard=tensorboard
+        )
     typer.echo(f"wrote {folder}/metrics.jsonl, checkpoint.pt")
 
 
 @app.command("convert-run", cls=Command)
 def convert_run(
     run: Annotated[Path, typer.Argument(metavar="RUN", help="A run folder whose .pt files bm refuses to load.")],
-    trust: Annotated[bool, typer.Option("--trust", help="I trust this folder's source: unpickle its .pt files fully (which runs any code they hold) and rewrite them as data only.")] = False,
+    trust: Annotated[
+        bool,
+        typer.Option(
+            "--trust",
+            help="I trust this folder's source: unpickle its .pt files fully (which runs any code they hold) and rewrite them as data only.",
+        ),
+    ] = False,
 ) -> None:
     """Rewrite a run folder's .pt files so that they load with weights_only=True (tensors, dicts, numbers, strings).
 
@@ -109,11 +149,15 @@ def convert_run(
     from bm.runs import convert_saved, lock_folder
 
     if not trust:
-        raise BMError("convert-run unpickles every .pt file of RUN fully, which runs any code they hold; pass --trust "
-                      "only for a folder whose source you trust")
+        raise BMError(
+            "convert-run unpickles every .pt file of RUN fully, which runs any code they hold; pass --trust "
+            "only for a folder whose source you trust"
+        )
     if not run.is_dir():
         raise RunFolderError(f"{run} is not a folder")
     lock_folder(run)
     files = sorted(run.glob("*.pt"))
     changed = [p.name for p in files if convert_saved(p)]
-    typer.echo(f"converted {', '.join(changed)}" if changed else f"all {len(files)} .pt files of {run} already load safely")
+    typer.echo(
+        f"converted {', '.join(changed)}" if changed else f"all {len(files)} .pt files of {run} already load safely"
+    )

@@ -10,8 +10,11 @@ import typer
 from bm.commands.common import Command
 from bm.errors import BMError
 
-app = typer.Typer(help="Findings from committed results: collect a reproduce folder into results/, regenerate every "
-                       "quoted table, check that none is stale.", no_args_is_help=True)
+app = typer.Typer(
+    help="Findings from committed results: collect a reproduce folder into results/, regenerate every "
+    "quoted table, check that none is stale.",
+    no_args_is_help=True,
+)
 
 RESULTS = typer.Option(help="The results folder (config.json + metrics.jsonl per run, result.json per preset).")
 FILES = typer.Argument(metavar="FILES", help="Files quoting generated blocks (<!-- bm:NAME --> ... <!-- /bm:NAME -->).")

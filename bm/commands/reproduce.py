@@ -25,9 +25,19 @@ def reproduce_cmd(
     jobs: Optional[Jobs],
     options: ReproduceOptions,
     name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="Preset (see --list).")] = None,
-    list_: Annotated[bool, typer.Option("--list", help="List the presets, their runs and expected times, and exit.")] = False,
-    print_commands: Annotated[bool, typer.Option("--print-commands", help="Print one shell line per run (for a job scheduler) instead of running.")] = False,
-    status: Annotated[bool, typer.Option("--status", help="Show each run's state (finished, running, failed, cut short, pending) and exit.")] = False,
+    list_: Annotated[
+        bool, typer.Option("--list", help="List the presets, their runs and expected times, and exit.")
+    ] = False,
+    print_commands: Annotated[
+        bool,
+        typer.Option("--print-commands", help="Print one shell line per run (for a job scheduler) instead of running."),
+    ] = False,
+    status: Annotated[
+        bool,
+        typer.Option(
+            "--status", help="Show each run's state (finished, running, failed, cut short, pending) and exit."
+        ),
+    ] = False,
 ) -> None:
     """Regenerate a table or figure of the paper: train (or resume) its runs, skip finished ones, write its outputs."""
     from bm.reproduce import PRESETS, commands, make_plan, reproduce
@@ -54,14 +64,30 @@ def reproduce_cmd(
         typer.echo("\n".join(commands(preset, plan)))
         return
     if jobs is not None and name in PRESETS and PRESETS[name].command is not None:
-        raise BMError(f"{name} is one job of its own (bm reproduce {name} --print-commands shows it): run it without "
-                      "--launcher, or give that command --launcher")
+        raise BMError(
+            f"{name} is one job of its own (bm reproduce {name} --print-commands shows it): run it without "
+            "--launcher, or give that command --launcher"
+        )
     with progress() as start:
-        record = reproduce(name, o.scale, o.data_dir, o.out, device, o.datasets, o.download, progress=start,
-                           recipe=o.recipe, jobs=jobs, seeds=o.seeds, command=shlex.join(["bm", *sys.argv[1:]]))
+        record = reproduce(
+            name,
+            o.scale,
+            o.data_dir,
+            o.out,
+            device,
+            o.datasets,
+            o.download,
+            progress=start,
+            recipe=o.recipe,
+            jobs=jobs,
+            seeds=o.seeds,
+            command=shlex.join(["bm", *sys.argv[1:]]),
+        )
     if "submitted" in record:
-        typer.echo(f"submitted {len(record['submitted'])} runs as SLURM job(s) {', '.join(record['submitted'])}; "
-                   f"bm reproduce {name} --status shows their state, bm reproduce {name} writes the outputs once done")
+        typer.echo(
+            f"submitted {len(record['submitted'])} runs as SLURM job(s) {', '.join(record['submitted'])}; "
+            f"bm reproduce {name} --status shows their state, bm reproduce {name} writes the outputs once done"
+        )
         return
     typer.echo("\n".join(record["summary"]))
     typer.echo(f"wrote {record['folder']}/: " + ", ".join(record["outputs"]) + ", result.json")
@@ -79,11 +105,28 @@ def report_cmd(
 
 @app.command("results", cls=Command)
 def results_cmd(
-    root: Annotated[Path, typer.Argument(metavar="ROOT", help="A folder holding run folders and toy grids, at any depth.")],
-    where: Annotated[Optional[str], typer.Option(help="Keep rows matching a pandas query, e.g. 'augment == \"ssl\" and `model.width` == 4' (dotted names in backticks).")] = None,
-    columns: Annotated[Optional[str], typer.Option(help="Comma-separated columns to show and write (default: the config columns that vary, then the main metrics).")] = None,
+    root: Annotated[
+        Path, typer.Argument(metavar="ROOT", help="A folder holding run folders and toy grids, at any depth.")
+    ],
+    where: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Keep rows matching a pandas query, e.g. 'augment == \"ssl\" and `model.width` == 4' (dotted names in backticks)."
+        ),
+    ] = None,
+    columns: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Comma-separated columns to show and write (default: the config columns that vary, then the main metrics)."
+        ),
+    ] = None,
     csv: Annotated[Optional[Path], typer.Option(help="Write the table as CSV.")] = None,
-    parquet: Annotated[Optional[Path], typer.Option(help="Write the table as Parquet (needs the parquet extra: pip install 'benign-memorization\\[parquet]').")] = None,
+    parquet: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="Write the table as Parquet (needs the parquet extra: pip install 'benign-memorization\\[parquet]')."
+        ),
+    ] = None,
 ) -> None:
     """One row per deep run and per toy-grid cell under ROOT: config fields, epoch reached, last and best metrics."""
     from rich.console import Console

@@ -16,7 +16,10 @@ from bm.toy.config import ToyGridConfig, ToyTrainConfig
 app = typer.Typer()
 
 
-QUICK = ToyGridConfig(ns=(8, 32, 128), Bs=(1, 8, 64), seeds=(0,), capacity_repeats=2, train=ToyTrainConfig(steps=600))  # --quick
+QUICK = ToyGridConfig(
+    ns=(8, 32, 128), Bs=(1, 8, 64), seeds=(0,), capacity_repeats=2, train=ToyTrainConfig(steps=600)
+)  # --quick
+
 
 @app.command("toy-grid", cls=Command)
 @with_jobs
@@ -24,12 +27,33 @@ QUICK = ToyGridConfig(ns=(8, 32, 128), Bs=(1, 8, 64), seeds=(0,), capacity_repea
 def toy_grid(
     jobs: Optional[Jobs],
     changes: dict,
-    out: Annotated[Path, typer.Option(help="Output folder (config.json, grid.csv, capacity.json, heatmap.png/.pdf).")] = Path("runs/toy-grid"),
-    config: Annotated[Optional[str], typer.Option(help="A config JSON file, a grid folder (its config.json) or inline JSON; flags given with it override its fields.")] = None,
-    quick: Annotated[bool, typer.Option("--quick", help="Small smoke grid: n=8,32,128, B=1,8,64, one seed, 600 steps, 2 capacity repeats (flags given win).")] = False,
+    out: Annotated[
+        Path, typer.Option(help="Output folder (config.json, grid.csv, capacity.json, heatmap.png/.pdf).")
+    ] = Path("runs/toy-grid"),
+    config: Annotated[
+        Optional[str],
+        typer.Option(
+            help="A config JSON file, a grid folder (its config.json) or inline JSON; flags given with it override its fields."
+        ),
+    ] = None,
+    quick: Annotated[
+        bool,
+        typer.Option(
+            "--quick",
+            help="Small smoke grid: n=8,32,128, B=1,8,64, one seed, 600 steps, 2 capacity repeats (flags given win).",
+        ),
+    ] = False,
     threads: Annotated[int, THREADS] = 0,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Empty --out first if it holds a grid (any config).")] = False,
-    tensorboard: Annotated[bool, typer.Option("--tensorboard", help="Also write TensorBoard event files, one run per cell under OUT/tensorboard (needs the tensorboard extra).")] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Empty --out first if it holds a grid (any config).")
+    ] = False,
+    tensorboard: Annotated[
+        bool,
+        typer.Option(
+            "--tensorboard",
+            help="Also write TensorBoard event files, one run per cell under OUT/tensorboard (needs the tensorboard extra).",
+        ),
+    ] = False,
 ) -> None:
     """Train the Appendix-E toy model over an n x B grid and seeds: grid.csv, capacity.json, heatmap.
 
@@ -46,11 +70,23 @@ def toy_grid(
     config = with_changes(base, changes)
     said = []
     with progress() as start:
-        folder = run_grid(config, out, progress=start, threads=checked_threads(threads), overwrite=overwrite, log=said.append,
-                          tensorboard=tensorboard, jobs=jobs)
+        folder = run_grid(
+            config,
+            out,
+            progress=start,
+            threads=checked_threads(threads),
+            overwrite=overwrite,
+            log=said.append,
+            tensorboard=tensorboard,
+            jobs=jobs,
+        )
     typer.echo("\n".join(said))
-    h = headline(read_csv_rows(folder / "grid.csv"), read_json(folder / "capacity.json", {"capacity": (int, float)})["capacity"])
-    typer.echo(f"C_t = {h['capacity']}; at n = {h['n']}: K-NN {h['knn_B_max']:.3f} with B = {h['B_max']}, "
-               f"{h['knn_B_min']:.3f} without augmentation, {h['knn_init']:.3f} at init; "
-               f"lowest memorization below C_t: {h['min_mem_aug_below_capacity']:.3f}")
+    h = headline(
+        read_csv_rows(folder / "grid.csv"), read_json(folder / "capacity.json", {"capacity": (int, float)})["capacity"]
+    )
+    typer.echo(
+        f"C_t = {h['capacity']}; at n = {h['n']}: K-NN {h['knn_B_max']:.3f} with B = {h['B_max']}, "
+        f"{h['knn_B_min']:.3f} without augmentation, {h['knn_init']:.3f} at init; "
+        f"lowest memorization below C_t: {h['min_mem_aug_below_capacity']:.3f}"
+    )
     typer.echo(f"wrote {folder}/grid.csv, capacity.json, heatmap.png, heatmap.pdf")

@@ -60,12 +60,15 @@ class SSLAugment:
 
     def __post_init__(self) -> None:
         if not 0 < self.scale[0] <= self.scale[1] <= 1 or not 0 < self.ratio[0] <= self.ratio[1]:
-            raise BMError(f"need 0 < scale[0] <= scale[1] <= 1 and 0 < ratio[0] <= ratio[1]; got {self.scale}, {self.ratio}")
+            raise BMError(
+                f"need 0 < scale[0] <= scale[1] <= 1 and 0 < ratio[0] <= ratio[1]; got {self.scale}, {self.ratio}"
+            )
         if not all(0 <= p <= 1 for p in (self.flip_p, self.jitter_p, self.gray_p)) or not 0 <= self.hue <= 0.5:
             raise BMError("probabilities must lie in [0, 1] and hue in [0, 0.5]")
 
 
 # ----------------------------------------------------------------------------- random parameters
+
 
 def draw_uniforms(n: int, generator: torch.Generator, device: str | torch.device = "cpu") -> torch.Tensor:
     """(n, NUM_UNIFORMS) fresh uniforms from `generator` (which must live on `device`)."""
@@ -100,13 +103,14 @@ def view_uniforms(seed: int, sample: torch.Tensor, view: torch.Tensor) -> torch.
 
 # ----------------------------------------------------------------------------- geometric ops
 
+
 def crop_boxes(u: torch.Tensor, height: int, width: int, config: SSLAugment) -> torch.Tensor:
     """RandomResizedCrop boxes (N, 4) = (top, left, h, w) from uniforms, as torchvision's get_params."""
     area = height * width
     s0, s1 = config.scale
     r0, r1 = math.log(config.ratio[0]), math.log(config.ratio[1])
-    target = area * (s0 + (s1 - s0) * u[:, _SCALE:_SCALE + _TRIES].double())  # (N, 10)
-    aspect = torch.exp(r0 + (r1 - r0) * u[:, _RATIO:_RATIO + _TRIES].double())
+    target = area * (s0 + (s1 - s0) * u[:, _SCALE : _SCALE + _TRIES].double())  # (N, 10)
+    aspect = torch.exp(r0 + (r1 - r0) * u[:, _RATIO : _RATIO + _TRIES].double())
     w = torch.round(torch.sqrt(target * aspect)).long()
     h = torch.round(torch.sqrt(target / aspect)).long()
     ok = (w > 0) & (w <= width) & (h > 0) & (h <= height)
@@ -152,6 +156,7 @@ def resized_crop(images: torch.Tensor, boxes: torch.Tensor, size: tuple[int, int
 
 
 # ----------------------------------------------------------------------------- colour ops
+
 
 def grayscale(x: torch.Tensor) -> torch.Tensor:
     """Luma (N, 1, H, W) of RGB images (N, 3, H, W)."""
@@ -206,7 +211,7 @@ def _jitter(x: torch.Tensor, u: torch.Tensor, config: SSLAugment) -> torch.Tenso
     spans = (config.brightness, config.contrast, config.saturation)
     factors = [1 + s * (2 * u[:, _FACTORS + j] - 1) for j, s in enumerate(spans)]
     factors.append(config.hue * (2 * u[:, _FACTORS + 3] - 1))
-    order = u[:, _ORDER:_ORDER + 4].argsort(1)  # (N, 4): a uniformly random permutation per sample
+    order = u[:, _ORDER : _ORDER + 4].argsort(1)  # (N, 4): a uniformly random permutation per sample
     x = x.clone()
     for position in range(4):
         for op_index, op in enumerate(_COLOUR_OPS):
@@ -240,6 +245,7 @@ def normalize(x: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) 
 
 # ----------------------------------------------------------------------------- mixup
 
+
 @dataclass(frozen=True)
 class Mixup:
     """images and targets after mixup; lam (N,) the weight of each sample's own image, partner (N,)
@@ -251,8 +257,9 @@ class Mixup:
     partner: torch.Tensor
 
 
-def mixup(images: torch.Tensor, targets: torch.Tensor, generator: torch.Generator,
-          options: MixupOptions = MixupOptions()) -> Mixup:
+def mixup(
+    images: torch.Tensor, targets: torch.Tensor, generator: torch.Generator, options: MixupOptions = MixupOptions()
+) -> Mixup:
     """Mixup (Zhang et al. 2018): x_i <- lam_i x_i + (1 - lam_i) x_pi(i), pi a random permutation, lam ~ Beta(alpha,
     alpha) per sample (or one per batch), applied with probability p per sample (or per batch); images (N, 3, H, W),
     targets (N, C), mixed the same way unless `mix_targets` is off (the released code)."""

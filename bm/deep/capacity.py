@@ -21,13 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from bm.deep.datasets import ImageSet
 from bm.deep.config import CapacitySweepConfig, DeepTrainConfig
+from bm.deep.datasets import ImageSet
 from bm.deep.train import train_or_resume
 from bm.errors import BMError
+from bm.figures.sweep import plot_sweep
 from bm.memory import deep_train_bytes, require_memory
 from bm.runs import RunFolder, prepare_run_folder, write_json
-from bm.figures.sweep import plot_sweep
 from bm.theory import estimate_capacity
 
 __all__ = ["b_sweep", "capacity_and_sweep", "deep_capacity"]
@@ -39,8 +39,18 @@ def budgeted(cfg: DeepTrainConfig, items: int, steps: int) -> DeepTrainConfig:
     return replace(cfg, epochs=epochs, probe_every=epochs, checkpoint_every=epochs)
 
 
-def deep_capacity(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], out: Path, steps: int, n_max: int,
-                  repeats: int = 2, jobs=None, n_min: int = 1, points_per_round: int = 1, resolution: float = 0.0) -> dict:
+def deep_capacity(
+    base: DeepTrainConfig,
+    data: tuple[ImageSet, ImageSet],
+    out: Path,
+    steps: int,
+    n_max: int,
+    repeats: int = 2,
+    jobs=None,
+    n_min: int = 1,
+    points_per_round: int = 1,
+    resolution: float = 0.0,
+) -> dict:
     """Estimate C_t for `base` (its model, lr and batch size) and a budget of t = `steps`; writes capacity.json.
     The search doubles n from `n_min`, then bisects, `points_per_round` sizes at a time, until C_t is bracketed
     within a factor 1 + `resolution` (0: exactly; bm.theory.estimate_capacity).
@@ -48,48 +58,101 @@ def deep_capacity(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], out: P
     cfg0 = replace(base, label_noise=1.0, augment="none", views=1)
 
     def fit(ns, seeds):
-        runs = [(budgeted(replace(cfg0, subset=int(n), seed=int(seed), probe_k=max(1, min(cfg0.probe_k, int(n) - 1))),
-                          int(n), steps), out / "runs" / f"n{n}_s{seed}") for n in ns for seed in seeds]
+        runs = [
+            (
+                budgeted(
+                    replace(cfg0, subset=int(n), seed=int(seed), probe_k=max(1, min(cfg0.probe_k, int(n) - 1))),
+                    int(n),
+                    steps,
+                ),
+                out / "runs" / f"n{n}_s{seed}",
+            )
+            for n in ns
+            for seed in seeds
+        ]
         if jobs is None:
             for cfg, folder in runs:
                 train_or_resume(cfg, folder, data)
         else:
             from bm.launch import TrainTask, launch
 
-            launch([TrainTask(cfg, folder, out / "tasks.jsonl") for cfg, folder in runs], jobs,
-                   out / "jobs")
+            launch([TrainTask(cfg, folder, out / "tasks.jsonl") for cfg, folder in runs], jobs, out / "jobs")
         acc = [max(r["train_acc"] for r in RunFolder(folder).metrics() if "train_acc" in r) for _, folder in runs]
         return np.array(acc).reshape(len(ns), len(seeds))
 
-    est = estimate_capacity(fit, n_max=n_max, repeats=repeats, n_min=min(n_min, n_max), points_per_round=points_per_round,
-                            resolution=resolution)
-    record = {**est.to_dict(), "rate": {str(n): r for n, r in est.rate.items()}, "budget_steps": steps,
-              "config": cfg0.to_json(), "definition": "largest n whose every tried random labeling (no augmentation) "
-              "reaches train accuracy 1 within the budget (Definition D.1)"}
+    est = estimate_capacity(
+        fit,
+        n_max=n_max,
+        repeats=repeats,
+        n_min=min(n_min, n_max),
+        points_per_round=points_per_round,
+        resolution=resolution,
+    )
+    record = {
+        **est.to_dict(),
+        "rate": {str(n): r for n, r in est.rate.items()},
+        "budget_steps": steps,
+        "config": cfg0.to_json(),
+        "definition": "largest n whose every tried random labeling (no augmentation) "
+        "reaches train accuracy 1 within the budget (Definition D.1)",
+    }
     write_json(out / "capacity.json", record)
     return record
 
 
-def b_sweep(base: DeepTrainConfig, data: tuple[ImageSet, ImageSet], out: Path, steps: int, n: int, Bs: list[int],
-            capacity: int | None = None) -> dict:
+def b_sweep(
+    base: DeepTrainConfig,
+    data: tuple[ImageSet, ImageSet],
+    out: Path,
+    steps: int,
+    n: int,
+    Bs: list[int],
+    capacity: int | None = None,
+) -> dict:
     """Fig. 5 at fixed n and t: memorization and K-NN against B, labels preserved or not; sweep.json + plot.
     Memorization is each run's own final measurement (accuracy on its n B views against their labels); the K-NN is
     read under both memory banks: every training image (`knn`) and the n images trained on (`knn_train`)."""
     rows = []
     for preserve in (False, True):
         for B in Bs:
-            cfg = budgeted(replace(base, subset=n, label_noise=1.0, augment="finite", views=B, preserve_labels=preserve,
-                                   probe_k=min(base.probe_k, n - 1)), n * B, steps)
-            last = RunFolder(train_or_resume(cfg, out / "runs" / f"B{B}_{'preserve' if preserve else 'own'}", data)
-                             ).metrics()[-1]
-            rows.append({"B": B, "preserve_labels": preserve, "nB": n * B, "memorization": last["train_acc"],
-                         "knn": last["knn_banks"]["all"], "knn_train": last["knn_banks"]["train"]})
+            cfg = budgeted(
+                replace(
+                    base,
+                    subset=n,
+                    label_noise=1.0,
+                    augment="finite",
+                    views=B,
+                    preserve_labels=preserve,
+                    probe_k=min(base.probe_k, n - 1),
+                ),
+                n * B,
+                steps,
+            )
+            last = RunFolder(
+                train_or_resume(cfg, out / "runs" / f"B{B}_{'preserve' if preserve else 'own'}", data)
+            ).metrics()[-1]
+            rows.append(
+                {
+                    "B": B,
+                    "preserve_labels": preserve,
+                    "nB": n * B,
+                    "memorization": last["train_acc"],
+                    "knn": last["knn_banks"]["all"],
+                    "knn_train": last["knn_banks"]["train"],
+                }
+            )
     first = RunFolder(out / "runs" / f"B{Bs[0]}_own").metrics()[0]
-    record = {"n": n, "budget": f"{steps} steps", "capacity": capacity, "knn_init": first["knn_banks"]["all"],
-              "knn_init_train": first["knn_banks"]["train"],
-              "knn_memory_bank": f"knn: all {len(data[0])} training images (the released code's bank); knn_train: the "
-                                 f"{n} images trained on (Definition 4.1); true labels", "rows": rows,
-              "config": replace(base, subset=n).to_json()}
+    record = {
+        "n": n,
+        "budget": f"{steps} steps",
+        "capacity": capacity,
+        "knn_init": first["knn_banks"]["all"],
+        "knn_init_train": first["knn_banks"]["train"],
+        "knn_memory_bank": f"knn: all {len(data[0])} training images (the released code's bank); knn_train: the "
+        f"{n} images trained on (Definition 4.1); true labels",
+        "rows": rows,
+        "config": replace(base, subset=n).to_json(),
+    }
     write_json(out / "sweep.json", record)
     plot_sweep(record, out / "sweep")
     return record
@@ -101,9 +164,14 @@ def capacity_and_sweep(config: CapacitySweepConfig, data: tuple[ImageSet, ImageS
     if not c.n <= len(data[0]):
         raise BMError(f"n must lie in [2, {len(data[0])}], the training set's size")
     images = len(data[0]) + len(data[1])  # at most: every training image (bank or subset) and the test set
-    require_memory(deep_train_bytes(replace(base.model, num_classes=base.model.num_classes or 10), base.batch_size,
-                                    images), base.device, "each run")
-    prepare_run_folder(out, {"base": base.to_json(), "steps": c.steps, "n": c.n, "Bs": list(c.Bs), "n_max": c.n_max,
-                             "repeats": c.repeats})
+    require_memory(
+        deep_train_bytes(replace(base.model, num_classes=base.model.num_classes or 10), base.batch_size, images),
+        base.device,
+        "each run",
+    )
+    prepare_run_folder(
+        out,
+        {"base": base.to_json(), "steps": c.steps, "n": c.n, "Bs": list(c.Bs), "n_max": c.n_max, "repeats": c.repeats},
+    )
     est = deep_capacity(base, data, out, c.steps, min(c.n_max, len(data[0])), c.repeats, jobs)
     return b_sweep(base, data, out, c.steps, c.n, list(c.Bs), est["capacity"])

@@ -14,8 +14,17 @@ from dataclasses import dataclass
 
 from bm.errors import BMError
 
-__all__ = ["DATASETS", "IMAGE_SIZES", "MODELS", "TRAIN_SIZES", "DatasetEntry", "ModelEntry", "register_dataset",
-           "register_model", "resolve"]
+__all__ = [
+    "DATASETS",
+    "IMAGE_SIZES",
+    "MODELS",
+    "TRAIN_SIZES",
+    "DatasetEntry",
+    "ModelEntry",
+    "register_dataset",
+    "register_model",
+    "resolve",
+]
 
 
 @dataclass(frozen=True)
@@ -48,19 +57,40 @@ MODELS: dict[str, ModelEntry] = {
     "mlp": ModelEntry("bm.deep.models:mlp_stages"),
 }
 DATASETS: dict[str, DatasetEntry] = {
-    "cifar10": DatasetEntry("cifar-10-batches-py", "cifar-10-batches-py/{data_batch_1..5, test_batch, batches.meta} "
-                            "(the official 'CIFAR-10 python version')", 32, 50000, "bm.deep.datasets:read_cifar10",
-                            "bm.deep.datasets:download_cifar10"),
-    "cifar100": DatasetEntry("cifar-100-python", "cifar-100-python/{train, test, meta} (the official 'CIFAR-100 python "
-                             "version')", 32, 50000, "bm.deep.datasets:read_cifar100",
-                             "bm.deep.datasets:download_cifar100"),
-    "stl10": DatasetEntry("stl10_binary", "stl10_binary/{train_X.bin, train_y.bin, test_X.bin, test_y.bin, "
-                          "class_names.txt} (the official 'STL-10 binary files')", 96, 5000,
-                          "bm.deep.datasets:read_stl10", "bm.deep.datasets:download_stl10"),
-    "tinyimagenet": DatasetEntry("tiny-imagenet-200", "tiny-imagenet-200/{wnids.txt, train/<wnid>/images/*.JPEG, "
-                                 "val/images/*.JPEG, val/val_annotations.txt}", 64, 100000,
-                                 "bm.deep.datasets:read_tiny_imagenet", "bm.deep.datasets:download_tiny_imagenet",
-                                 test_split="val"),
+    "cifar10": DatasetEntry(
+        "cifar-10-batches-py",
+        "cifar-10-batches-py/{data_batch_1..5, test_batch, batches.meta} (the official 'CIFAR-10 python version')",
+        32,
+        50000,
+        "bm.deep.datasets:read_cifar10",
+        "bm.deep.datasets:download_cifar10",
+    ),
+    "cifar100": DatasetEntry(
+        "cifar-100-python",
+        "cifar-100-python/{train, test, meta} (the official 'CIFAR-100 python version')",
+        32,
+        50000,
+        "bm.deep.datasets:read_cifar100",
+        "bm.deep.datasets:download_cifar100",
+    ),
+    "stl10": DatasetEntry(
+        "stl10_binary",
+        "stl10_binary/{train_X.bin, train_y.bin, test_X.bin, test_y.bin, "
+        "class_names.txt} (the official 'STL-10 binary files')",
+        96,
+        5000,
+        "bm.deep.datasets:read_stl10",
+        "bm.deep.datasets:download_stl10",
+    ),
+    "tinyimagenet": DatasetEntry(
+        "tiny-imagenet-200",
+        "tiny-imagenet-200/{wnids.txt, train/<wnid>/images/*.JPEG, val/images/*.JPEG, val/val_annotations.txt}",
+        64,
+        100000,
+        "bm.deep.datasets:read_tiny_imagenet",
+        "bm.deep.datasets:download_tiny_imagenet",
+        test_split="val",
+    ),
 }
 
 

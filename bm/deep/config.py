@@ -14,8 +14,21 @@ from bm.deep.protocols import SET_PROTOCOLS, protocol_names, randaugment_setting
 from bm.errors import BMError, require_finite
 from bm.labels import LabelConfig
 
-__all__ = ["AugmentGridConfig", "CAPACITY_FIXED", "CapacitySweepConfig", "IMAGE_SIZES", "KNN_BANKS", "MIXUP_LAMBDAS", "PAPER", "RUNTIME_FIELDS", "SUBSET_ORDERS", "TRAIN_SIZES", "DeepTrainConfig",
-           "MixupOptions", "ModelConfig"]
+__all__ = [
+    "AugmentGridConfig",
+    "CAPACITY_FIXED",
+    "CapacitySweepConfig",
+    "IMAGE_SIZES",
+    "KNN_BANKS",
+    "MIXUP_LAMBDAS",
+    "PAPER",
+    "RUNTIME_FIELDS",
+    "SUBSET_ORDERS",
+    "TRAIN_SIZES",
+    "DeepTrainConfig",
+    "MixupOptions",
+    "ModelConfig",
+]
 
 # DeepTrainConfig fields that are not part of a run's identity: a run moved to another data path or device, or
 # measured at another cadence, is the same run (changes on --resume / --skip-finished are recorded, not refused)
@@ -30,8 +43,11 @@ class ModelConfig:
     width: int = setting(64, help="Encoder base width (ResNet18 / VGG: 64 as published; smaller for CPU runs).")
     projector_width: int = setting(65536, help="Hidden width w of the projector g_phi (Table 6).")
     num_classes: int = setting(10, help="Outputs C of g_phi, the number of (random) classes (0: from the labels).")
-    image_size: int = setting(32, help="Input side: 32 for CIFAR, 64 for TinyImageNet, 96 for STL-10; smaller "
-                                       "downsamples (deep-train without --config: the data set's own).")
+    image_size: int = setting(
+        32,
+        help="Input side: 32 for CIFAR, 64 for TinyImageNet, 96 for STL-10; smaller "
+        "downsamples (deep-train without --config: the data set's own).",
+    )
     mlp_depth: int = setting(3, help="Hidden layers of the MLP encoder.")
     mlp_hidden: int = setting(1024, help="Hidden width of the MLP encoder.")
 
@@ -60,8 +76,10 @@ class MixupOptions:
 
     def __post_init__(self) -> None:
         if not self.alpha > 0 or not 0 <= self.p <= 1 or self.lam not in MIXUP_LAMBDAS:
-            raise BMError(f"mixup needs alpha > 0, p in [0, 1] and lambda per one of {', '.join(MIXUP_LAMBDAS)}; "
-                          f"got {self.alpha}, {self.p}, {self.lam!r}")
+            raise BMError(
+                f"mixup needs alpha > 0, p in [0, 1] and lambda per one of {', '.join(MIXUP_LAMBDAS)}; "
+                f"got {self.alpha}, {self.p}, {self.lam!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -69,47 +87,70 @@ class DeepTrainConfig(JsonConfig):
     dataset: str = setting("cifar10", help=f"Data set: {', '.join(DATASETS)} or a registered one.")
     data_dir: str = setting("data", help="Folder holding the data set's official folder.")
     subset: int = setting(0, help="Train on N training images (0: all), chosen by subset_order.")
-    subset_order: str = setting("first", help="Which N images: first (the data set's first N) or stratified (per "
-                                              "class its first N // C, one more for the N mod C lowest classes).")
+    subset_order: str = setting(
+        "first",
+        help="Which N images: first (the data set's first N) or stratified (per "
+        "class its first N // C, one more for the N mod C lowest classes).",
+    )
     label_noise: float = setting(1.0, help="Fraction of random training labels: 0 clean, 1 random.")
     random_classes: int | str | None = setting(None, help="Random classes C': an integer or 'per-sample' (default: C).")
-    augment: str = setting("ssl", help="Augmentation protocol: none, ssl, ssl+mixup, randaugment, finite (B fixed "
-                                       "views), iid (B same-class images), or a registered one.")
-    randaugment_mapping: str = setting("magnitude", help="RandAugment setting: strength (the released code: strength s "
-                                       "in [0, 1] gives floor(10 s / 3) + 1 ops at magnitude floor(100 s) of 100 bins) "
-                                       "or magnitude (2 ops at a magnitude of 31 bins).")
+    augment: str = setting(
+        "ssl",
+        help="Augmentation protocol: none, ssl, ssl+mixup, randaugment, finite (B fixed "
+        "views), iid (B same-class images), or a registered one.",
+    )
+    randaugment_mapping: str = setting(
+        "magnitude",
+        help="RandAugment setting: strength (the released code: strength s "
+        "in [0, 1] gives floor(10 s / 3) + 1 ops at magnitude floor(100 s) of 100 bins) "
+        "or magnitude (2 ops at a magnitude of 31 bins).",
+    )
     randaugment_strength: float = setting(0.5, help="RandAugment strength s in [0, 1] (mapping strength).")
     randaugment_magnitude: int = setting(9, help="RandAugment magnitude in [0, 30] (mapping magnitude).")
     views: int = setting(1, help="B: fixed views per sample (finite; view 0 is the image) or same-class images (iid).")
-    preserve_labels: bool = setting(True, help="finite: views keep their sample's label (else each its own random "
-                                               "label).")
+    preserve_labels: bool = setting(
+        True, help="finite: views keep their sample's label (else each its own random label)."
+    )
     iid_subset: int = setting(1000, help="iid: training points s.")
-    mix_targets: bool = setting(True, help="Mixup mixes the targets too (ours; the paper does not say); off: each "
-                                           "keeps its first image's, as the released code.")
+    mix_targets: bool = setting(
+        True,
+        help="Mixup mixes the targets too (ours; the paper does not say); off: each "
+        "keeps its first image's, as the released code.",
+    )
     mixup_alpha: float = setting(1.0, help="Mixup's lambda ~ Beta(alpha, alpha) (ours and the released code's).")
-    mixup_p: float = setting(0.8, help="Probability that mixup applies, per sample or per batch (ours and the "
-                                       "released code's).")
+    mixup_p: float = setting(
+        0.8, help="Probability that mixup applies, per sample or per batch (ours and the released code's)."
+    )
     mixup_lambda: str = setting("sample", help="Mixup: one lambda per sample (ours) or per batch (the released code).")
     model: ModelConfig = setting(factory=ModelConfig, help="The network.")
     epochs: int = setting(1000, help="Training epochs.")
     batch_size: int = setting(256, help="Batch size (Table 6).")
     lr: float = setting(4e-3, help="Adam learning rate; betas (0.9, 0.999), no weight decay, no schedule (Table 6).")
     probe_every: int = setting(10, help="Epochs between K-NN / Inv-Bias / invariance probes.")
-    train_acc_every: int = setting(1, help="Epochs between memorization measurements: accuracy on the items trained "
-                                           "on, against their training labels (also at every probe).")
+    train_acc_every: int = setting(
+        1,
+        help="Epochs between memorization measurements: accuracy on the items trained "
+        "on, against their training labels (also at every probe).",
+    )
     probe_k: int = setting(20, help="K-NN neighbours of the probe.")
-    knn_bank: str = setting("train", help="The bank of the 'knn' metric: train (the images trained on, Definition "
-                                          "4.1) or all (every training image, as the released code); every probe "
-                                          "measures both (knn_banks).")
+    knn_bank: str = setting(
+        "train",
+        help="The bank of the 'knn' metric: train (the images trained on, Definition "
+        "4.1) or all (every training image, as the released code); every probe "
+        "measures both (knn_banks).",
+    )
     decomposition_samples: int = setting(256, help="Fixed training subset for Inv/Bias and the layer invariance.")
     decomposition_views: int = setting(4, help="Views per sample for Inv/Bias and the invariance (>= 3).")
     checkpoint_every: int = setting(10, help="Epochs between checkpoints.")
     snapshots: tuple[int, ...] = setting((), help="Comma-separated epochs whose weights are kept (layer rewinding).")
     seed: int = setting(0, help="Seed of labels, initialization, batches and augmentations.")
     device: str = setting("cpu", help="cpu, cuda or cuda:N.")
-    cpu_threads: int = setting(1, help="CPU threads of the run (device cpu): CPU reductions differ in the last bit "
-                                       "between thread counts, so the count belongs to the run, whatever launches it; "
-                                       "parallel runs are parallel processes.")
+    cpu_threads: int = setting(
+        1,
+        help="CPU threads of the run (device cpu): CPU reductions differ in the last bit "
+        "between thread counts, so the count belongs to the run, whatever launches it; "
+        "parallel runs are parallel processes.",
+    )
     bf16: bool = setting(True, help="bfloat16 autocast on CUDA.")
     compile: bool = setting(False, help="torch.compile the network (CUDA).")
 
@@ -119,16 +160,29 @@ class DeepTrainConfig(JsonConfig):
         if self.views < 1 or self.iid_subset < 1:
             raise BMError("views and iid_subset must be >= 1")
         if self.views > 1 and "views" not in getattr(SET_PROTOCOLS.get(self.augment), "options", ()):
-            raise BMError(f"views (B = {self.views}) applies to augment "
-                          f"{' or '.join(n for n, p in SET_PROTOCOLS.items() if 'views' in p.options)}; "
-                          f"{self.augment!r} draws fresh views")
+            raise BMError(
+                f"views (B = {self.views}) applies to augment "
+                f"{' or '.join(n for n, p in SET_PROTOCOLS.items() if 'views' in p.options)}; "
+                f"{self.augment!r} draws fresh views"
+            )
         if any(not 1 <= e <= self.epochs for e in self.snapshots):
-            raise BMError(f"snapshots must lie in [1, epochs = {self.epochs}]; got {', '.join(map(str, self.snapshots))}")
+            raise BMError(
+                f"snapshots must lie in [1, epochs = {self.epochs}]; got {', '.join(map(str, self.snapshots))}"
+            )
         LabelConfig(self.label_noise, self.random_classes)
         if self.subset_order not in SUBSET_ORDERS:
             raise BMError(f"subset_order must be one of {', '.join(SUBSET_ORDERS)}; got {self.subset_order!r}")
-        for name in ("epochs", "batch_size", "cpu_threads", "probe_every", "train_acc_every", "checkpoint_every", "probe_k",
-                     "decomposition_samples", "decomposition_views"):
+        for name in (
+            "epochs",
+            "batch_size",
+            "cpu_threads",
+            "probe_every",
+            "train_acc_every",
+            "checkpoint_every",
+            "probe_k",
+            "decomposition_samples",
+            "decomposition_views",
+        ):
             if getattr(self, name) < 1:
                 raise BMError(f"{name} must be >= 1, got {getattr(self, name)}")
         require_finite(lr=self.lr, label_noise=self.label_noise)
@@ -171,11 +225,28 @@ class CapacitySweepConfig(JsonConfig):
             raise BMError("need n >= 2, n_max >= 2, steps >= 1, capacity repeats >= 1 and every B >= 1")
 
 
-CAPACITY_FIXED = ("train.epochs", "train.label_noise", "train.random_classes", "train.augment", "train.views",
-                  "train.preserve_labels", "train.iid_subset", "train.subset", "train.snapshots",
-                  "train.checkpoint_every", "train.probe_every", "train.train_acc_every", "train.randaugment_mapping",
-                  "train.randaugment_strength", "train.randaugment_magnitude", "train.mix_targets", "train.mixup_alpha",
-                  "train.mixup_p", "train.mixup_lambda", "train.knn_bank")  # set by the experiment
+CAPACITY_FIXED = (
+    "train.epochs",
+    "train.label_noise",
+    "train.random_classes",
+    "train.augment",
+    "train.views",
+    "train.preserve_labels",
+    "train.iid_subset",
+    "train.subset",
+    "train.snapshots",
+    "train.checkpoint_every",
+    "train.probe_every",
+    "train.train_acc_every",
+    "train.randaugment_mapping",
+    "train.randaugment_strength",
+    "train.randaugment_magnitude",
+    "train.mix_targets",
+    "train.mixup_alpha",
+    "train.mixup_p",
+    "train.mixup_lambda",
+    "train.knn_bank",
+)  # set by the experiment
 
 
 MAX_PANELS = 64  # a rows x cols figure of 64 x 64 panels is already 83 x 93 inches
@@ -193,5 +264,6 @@ class AugmentGridConfig:
 
     def __post_init__(self) -> None:
         if not (1 <= self.rows <= MAX_PANELS and 1 <= self.cols <= MAX_PANELS):
-            raise BMError(f"--rows and --cols must lie in [1, {MAX_PANELS}] (one figure panel each); got {self.rows}, "
-                          f"{self.cols}")
+            raise BMError(
+                f"--rows and --cols must lie in [1, {MAX_PANELS}] (one figure panel each); got {self.rows}, {self.cols}"
+            )

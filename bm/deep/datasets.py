@@ -21,8 +21,18 @@ import torch
 from bm.deep.catalog import DATASETS, IMAGE_SIZES, TRAIN_SIZES, resolve
 from bm.errors import BMError
 
-__all__ = ["DATASETS", "IMAGE_SIZES", "TRAIN_SIZES", "DatasetError", "ImageSet", "load_dataset", "read_cifar10",
-           "read_cifar100", "read_stl10", "read_tiny_imagenet"]
+__all__ = [
+    "DATASETS",
+    "IMAGE_SIZES",
+    "TRAIN_SIZES",
+    "DatasetError",
+    "ImageSet",
+    "load_dataset",
+    "read_cifar10",
+    "read_cifar100",
+    "read_stl10",
+    "read_tiny_imagenet",
+]
 
 
 class DatasetError(BMError):
@@ -61,8 +71,10 @@ class ImageSet:
         for c in range(C):
             where = (labels == c).nonzero().flatten()
             if len(where) < want[c]:
-                raise BMError(f"a stratified subset of {n} needs {int(want[c])} images of class {self.classes[c]!r}; "
-                              f"the training set has {len(where)}")
+                raise BMError(
+                    f"a stratified subset of {n} needs {int(want[c])} images of class {self.classes[c]!r}; "
+                    f"the training set has {len(where)}"
+                )
             rank[where] = torch.arange(len(where))
         return self.take((rank < want[labels]).nonzero().flatten())
 
@@ -85,8 +97,13 @@ class ImageSet:
 
 # what the official CIFAR pickles hold besides dicts, lists, strings and numbers: numpy's array reconstruction (numpy 1
 # and 2 spell its module differently) and, in files written by Python 3 at protocol 2, bytes spelled via _codecs
-_CIFAR_GLOBALS = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-                  ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
+_CIFAR_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("_codecs", "encode"),
+}
 
 
 class _CifarUnpickler(pickle.Unpickler):
@@ -94,8 +111,10 @@ class _CifarUnpickler(pickle.Unpickler):
 
     def find_class(self, module: str, name: str):
         if (module, name) not in _CIFAR_GLOBALS:
-            raise DatasetError(f"{self.path} is not a CIFAR batch: it asks for {module}.{name}, which bm does not load "
-                               "(a pickle that names other objects can run code)")
+            raise DatasetError(
+                f"{self.path} is not a CIFAR batch: it asks for {module}.{name}, which bm does not load "
+                "(a pickle that names other objects can run code)"
+            )
         return super().find_class(module, name)
 
 
@@ -138,8 +157,16 @@ def _int_labels(values, path: Path, key: str, n: int, classes: int) -> torch.Ten
     return torch.tensor(values, dtype=torch.long)
 
 
-def _read_cifar(root: Path, split: str, files: dict[str, list[str]], label_key: str, meta: str, names_key: str,
-                name: str, num_classes: int) -> ImageSet:
+def _read_cifar(
+    root: Path,
+    split: str,
+    files: dict[str, list[str]],
+    label_key: str,
+    meta: str,
+    names_key: str,
+    name: str,
+    num_classes: int,
+) -> ImageSet:
     """The official CIFAR python files, checked: uint8 rows, integer labels in range and one per row, the class
     names, and the batches of a split all of one size (10,000 in the official files; a subset's own size)."""
     names = _unpickle(root / meta).get(names_key)
@@ -154,7 +181,9 @@ def _read_cifar(root: Path, split: str, files: dict[str, list[str]], label_key: 
         labels.append(_int_labels(batch[label_key], root / file, label_key, images[-1].shape[0], num_classes))
     sizes = sorted({len(x) for x in images})
     if len(sizes) > 1:
-        raise DatasetError(f"{root}: the {split} batches hold different numbers of images ({', '.join(map(str, sizes))})")
+        raise DatasetError(
+            f"{root}: the {split} batches hold different numbers of images ({', '.join(map(str, sizes))})"
+        )
     return ImageSet(torch.cat(images), torch.cat(labels), tuple(names), name)
 
 
@@ -164,8 +193,9 @@ def read_cifar10(root: Path, split: str) -> ImageSet:
 
 
 def read_cifar100(root: Path, split: str) -> ImageSet:
-    return _read_cifar(root, split, {"train": ["train"], "test": ["test"]}, "fine_labels", "meta",
-                       "fine_label_names", "cifar100", 100)
+    return _read_cifar(
+        root, split, {"train": ["train"], "test": ["test"]}, "fine_labels", "meta", "fine_label_names", "cifar100", 100
+    )
 
 
 def read_stl10(root: Path, split: str) -> ImageSet:
@@ -182,7 +212,9 @@ def read_stl10(root: Path, split: str) -> ImageSet:
     if len(classes) != 10:
         raise DatasetError(f"{root / 'class_names.txt'}: {len(classes)} class names, STL-10 has 10")
     if labels.shape[0] != images.shape[0] or labels.min() < 0 or labels.max() >= len(classes):
-        raise DatasetError(f"{y_path}: {labels.shape[0]} labels in 1..{len(classes)} expected for {images.shape[0]} images")
+        raise DatasetError(
+            f"{y_path}: {labels.shape[0]} labels in 1..{len(classes)} expected for {images.shape[0]} images"
+        )
     return ImageSet(images, labels, classes, "stl10")
 
 
@@ -212,8 +244,10 @@ def read_tiny_imagenet(root: Path, split: str) -> ImageSet:
         raise DatasetError(f"missing file {wnids_file}")
     wnids = [w.strip() for w in _text(wnids_file).split() if w.strip()]
     if not wnids or len(set(wnids)) != len(wnids):
-        raise DatasetError(f"{wnids_file}: expected distinct class ids (200 in the official files), got {len(wnids)} "
-                           f"with {len(wnids) - len(set(wnids))} repeated")
+        raise DatasetError(
+            f"{wnids_file}: expected distinct class ids (200 in the official files), got {len(wnids)} "
+            f"with {len(wnids) - len(set(wnids))} repeated"
+        )
     index = {w: k for k, w in enumerate(wnids)}
     if split == "train":
         items = [(p, index[w]) for w in wnids for p in sorted((root / "train" / w / "images").glob("*.JPEG"))]
@@ -268,7 +302,6 @@ def download_tiny_imagenet(parent: Path) -> None:
 
 
 SPLITS = ("train", "test")
-
 
 
 def load_dataset(name: str, data_dir: str | Path, split: str = "train", download: bool = False) -> ImageSet:

@@ -17,8 +17,8 @@ import torch
 
 from bm.deep.datasets import ImageSet, load_dataset
 from bm.deep.measure import embed
-from bm.deep.probing import load_run
 from bm.deep.models import Network
+from bm.deep.probing import load_run
 from bm.probe.knn import knn_predict
 from bm.probe.linear import linear_probe_cv
 from bm.runs import RunFolder, lock_folder, read_json, read_saved, write_json
@@ -46,8 +46,15 @@ def unpack(bits: str, m: int) -> np.ndarray:
     return np.unpackbits(np.frombuffer(bytes.fromhex(bits), dtype=np.uint8), count=m).astype(bool)
 
 
-def _outcomes(emb_s: torch.Tensor, s: ImageSet, emb_all: torch.Tensor, every: ImageSet, emb_t: torch.Tensor,
-              test: ImageSet, k_scaled: int) -> tuple[dict[str, torch.Tensor], float]:
+def _outcomes(
+    emb_s: torch.Tensor,
+    s: ImageSet,
+    emb_all: torch.Tensor,
+    every: ImageSet,
+    emb_t: torch.Tensor,
+    test: ImageSet,
+    k_scaled: int,
+) -> tuple[dict[str, torch.Tensor], float]:
     truth = test.labels.to(emb_t.device)
     out = {f"knn_k{k}": knn_predict(emb_s, s.labels, emb_t, k=k).labels == truth for k in sorted({*KS, k_scaled})}
     out["knn_all_k20"] = knn_predict(emb_all, every.labels, emb_t, k=20).labels == truth
@@ -66,12 +73,21 @@ def definition_probes(path: Path, data: tuple[ImageSet, ImageSet] | None = None,
     counts = torch.bincount(s.labels, minlength=len(s.classes))
     k_scaled = scaled_k(int(counts.min()))
     net = Network(cfg.model).to(device)
-    record: dict = {"run": run.path.name, "bank_counts": counts.tolist(), "scaled_k": k_scaled, "test_size": len(test),
-                    "probes": {}, "accuracy": {}, "linear_l2": {}}
+    record: dict = {
+        "run": run.path.name,
+        "bank_counts": counts.tolist(),
+        "scaled_k": k_scaled,
+        "test_size": len(test),
+        "probes": {},
+        "accuracy": {},
+        "linear_l2": {},
+    }
     for which, file in (("trained", weights), ("init", run / RunFolder.INIT)):
         net.load_state_dict(read_saved(file, ("model",), device)["model"])
-        emb = {name: embed(net, images.images.to(device), ["embedding"])["embedding"]
-               for name, images in (("s", s), ("all", every), ("test", test))}
+        emb = {
+            name: embed(net, images.images.to(device), ["embedding"])["embedding"]
+            for name, images in (("s", s), ("all", every), ("test", test))
+        }
         outcomes, l2 = _outcomes(emb["s"], s, emb["all"], every, emb["test"], test, k_scaled)
         record["probes"][which] = {name: pack(c) for name, c in outcomes.items()}
         record["accuracy"][which] = {name: float(c.double().mean()) for name, c in outcomes.items()}

@@ -15,14 +15,21 @@ from bm.deep.protocols import randaugment_setting
 from bm.deep.views import AugmentOptions, augment_batch, finite_labels, finite_views, iid_views
 from bm.errors import BMError
 
-__all__ = ["SET_ITEMS", "SetItems", "TrainingItems", "augment_options", "iid_table", "memory_bank", "register_items",
-           "training_items"]
+__all__ = [
+    "SET_ITEMS",
+    "SetItems",
+    "TrainingItems",
+    "augment_options",
+    "iid_table",
+    "memory_bank",
+    "register_items",
+    "training_items",
+]
 
 
 def iid_table(cfg: DeepTrainConfig, train: ImageSet) -> torch.Tensor:
     """augment iid: the (s, B) data-set indices of the anchors' views in the whole training set `train`."""
     return iid_views(train.labels, cfg.iid_subset, cfg.views, cfg.seed).views.to(train.images.device)
-
 
 
 def memory_bank(cfg: DeepTrainConfig, train: ImageSet, bank: str | None = None) -> ImageSet:
@@ -39,7 +46,6 @@ def augment_options(cfg: DeepTrainConfig) -> AugmentOptions:
     """What the config tells an online protocol (RandAugment's setting, the SSL set, mixup's choices)."""
     setting = randaugment_setting(cfg.randaugment_mapping, cfg.randaugment_strength, cfg.randaugment_magnitude)
     return AugmentOptions(setting, SSLAugment(), cfg.mixup_options())
-
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,6 @@ class TrainingItems:
     anchor_true: torch.Tensor
 
 
-
 @dataclass(frozen=True)
 class SetItems:
     """A fixed-set protocol's implementation (its spec: bm.deep.protocols.SET_PROTOCOLS): build(cfg, data, labels,
@@ -82,6 +87,7 @@ SET_ITEMS: dict[str, SetItems] = {}
 def register_items(name: str, bank: Callable | None = None):
     """Decorator: `build` makes the training items of the fixed-set protocol `name` (registered with
     bm.deep.protocols.register_set_protocol)."""
+
     def add(build: Callable) -> Callable:
         if name in SET_ITEMS:
             raise BMError(f"the items of protocol {name!r} are already registered")
@@ -92,7 +98,9 @@ def register_items(name: str, bank: Callable | None = None):
 
 
 @register_items("finite")
-def _finite(cfg: DeepTrainConfig, data: ImageSet, labels, targets: torch.Tensor, probe_views: Callable) -> TrainingItems:
+def _finite(
+    cfg: DeepTrainConfig, data: ImageSet, labels, targets: torch.Tensor, probe_views: Callable
+) -> TrainingItems:
     """The n B fixed views: item i = view i mod B of sample i div B, with its own label unless labels are preserved."""
     B = cfg.views
     per_view = finite_labels(labels.labels, B, cfg.preserve_labels, labels.num_classes, cfg.seed + 2)
@@ -105,8 +113,17 @@ def _finite(cfg: DeepTrainConfig, data: ImageSet, labels, targets: torch.Tensor,
     def memorized(idx):
         return fetch(idx)[0], per_view[idx]
 
-    return TrainingItems(len(data) * B, fetch, len(data) * B, memorized, len(data), probe_views, targets,
-                         cfg.decomposition_views, data.labels)
+    return TrainingItems(
+        len(data) * B,
+        fetch,
+        len(data) * B,
+        memorized,
+        len(data),
+        probe_views,
+        targets,
+        cfg.decomposition_views,
+        data.labels,
+    )
 
 
 @register_items("iid", bank=lambda cfg, train: train.take(iid_table(cfg, train).reshape(-1)))
@@ -125,17 +142,32 @@ def _iid(cfg: DeepTrainConfig, data: ImageSet, labels, targets: torch.Tensor, pr
     def iid(anchor, k):
         return data.images[table[anchor, :k].reshape(-1)].float() / 255
 
-    return TrainingItems(table.numel(), fetch, table.numel(), memorized, table.shape[0], iid,
-                         targets[table[:, 0]], B, data.labels[table[:, 0]])
+    return TrainingItems(
+        table.numel(),
+        fetch,
+        table.numel(),
+        memorized,
+        table.shape[0],
+        iid,
+        targets[table[:, 0]],
+        B,
+        data.labels[table[:, 0]],
+    )
 
 
-def training_items(cfg: DeepTrainConfig, data: ImageSet, labels, targets: torch.Tensor, gen: torch.Generator
-                   ) -> TrainingItems:
+def training_items(
+    cfg: DeepTrainConfig, data: ImageSet, labels, targets: torch.Tensor, gen: torch.Generator
+) -> TrainingItems:
     """The protocol's training items: a fixed-set protocol's (SET_ITEMS), or fresh augmentations of the n images
     drawn from `gen` every step (online protocols)."""
+
     def ssl_views(anchor, k):  # the SSL views the probes use (seed + 1: not the training views)
-        return finite_views(data.images, anchor.repeat_interleave(k), torch.arange(k, device=anchor.device).repeat(
-            anchor.numel()), seed=cfg.seed + 1)
+        return finite_views(
+            data.images,
+            anchor.repeat_interleave(k),
+            torch.arange(k, device=anchor.device).repeat(anchor.numel()),
+            seed=cfg.seed + 1,
+        )
 
     if cfg.augment in SET_ITEMS:
         return SET_ITEMS[cfg.augment].build(cfg, data, labels, targets, ssl_views)
@@ -149,5 +181,6 @@ def training_items(cfg: DeepTrainConfig, data: ImageSet, labels, targets: torch.
     def clean(idx):
         return data.images[idx].float() / 255, y[idx]
 
-    return TrainingItems(len(data), fetch, len(data), clean, len(data), ssl_views, targets, cfg.decomposition_views,
-                         data.labels)
+    return TrainingItems(
+        len(data), fetch, len(data), clean, len(data), ssl_views, targets, cfg.decomposition_views, data.labels
+    )

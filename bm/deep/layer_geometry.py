@@ -13,11 +13,11 @@ from pathlib import Path
 import torch
 
 from bm.analyses import GeometryConfig, MftmaConfig
+from bm.deep.config import DeepTrainConfig
 from bm.deep.datasets import ImageSet
+from bm.deep.measure import embed
 from bm.deep.models import Network
 from bm.deep.probing import load_run, run_data
-from bm.deep.config import DeepTrainConfig
-from bm.deep.measure import embed
 from bm.probe.manifolds import groups_of, layer_geometry
 from bm.runs import RunFolder
 
@@ -35,8 +35,14 @@ def _projected(x: torch.Tensor, dim: int, seed: int) -> torch.Tensor:
     return x @ (torch.randn(x.shape[1], dim, generator=gen) / dim**0.5)
 
 
-def run_geometry(path: Path, layers: list[str] | None = None, epochs: list[int] | None = None,
-                 project_dim: int = GeometryConfig.project_dim, device: str = GeometryConfig.device, **mftma) -> dict:
+def run_geometry(
+    path: Path,
+    layers: list[str] | None = None,
+    epochs: list[int] | None = None,
+    project_dim: int = GeometryConfig.project_dim,
+    device: str = GeometryConfig.device,
+    **mftma,
+) -> dict:
     """Per-layer, per-epoch MFTMA of a deep run (mftma: bm.analyses.MftmaConfig's fields): the record `bm geometry`
     writes as geometry.json (and plots, with bm.probe.manifolds.write_geometry)."""
     m = MftmaConfig(**mftma)
@@ -52,8 +58,19 @@ def run_geometry(path: Path, layers: list[str] | None = None, epochs: list[int] 
         net.load_state_dict(run.weights(epoch, found))
         feats = embed(net, train.images.to(device), names)
         results[str(epoch)] = {
-            name: layer_geometry(_projected(feats[name].cpu(), project_dim, cfg.seed), groups, **m.layer_options(cfg.seed))
-            for name in names}
-    record = {"run": str(run.path), "layers": names, "epochs": [str(e) for e in chosen], "per_class": m.per_class,
-              "project_dim": project_dim, "n_t": m.n_t, "kappa": m.kappa, "results": results}
+            name: layer_geometry(
+                _projected(feats[name].cpu(), project_dim, cfg.seed), groups, **m.layer_options(cfg.seed)
+            )
+            for name in names
+        }
+    record = {
+        "run": str(run.path),
+        "layers": names,
+        "epochs": [str(e) for e in chosen],
+        "per_class": m.per_class,
+        "project_dim": project_dim,
+        "n_t": m.n_t,
+        "kappa": m.kappa,
+        "results": results,
+    }
     return record

@@ -85,9 +85,17 @@ class RunState:
     def checkpoint(self, position: dict | None = None) -> None:
         """Save the state after `epoch` epochs (and `position` inside the next), atomically; rank 0 only."""
         if self.main:
-            atomic_save(self.run / RunFolder.CHECKPOINT, {
-                "model": self.net.state_dict(), "optimizer": self.opt.state_dict(), "epoch": self.epoch,
-                "position": position, "generator": self.gen.get_state(), "torch_rng": torch.get_rng_state()})
+            atomic_save(
+                self.run / RunFolder.CHECKPOINT,
+                {
+                    "model": self.net.state_dict(),
+                    "optimizer": self.opt.state_dict(),
+                    "epoch": self.epoch,
+                    "position": position,
+                    "generator": self.gen.get_state(),
+                    "torch_rng": torch.get_rng_state(),
+                },
+            )
 
 
 def wrapped(net: Network, cfg: DeepTrainConfig, ddp) -> torch.nn.Module:
@@ -98,13 +106,15 @@ def wrapped(net: Network, cfg: DeepTrainConfig, ddp) -> torch.nn.Module:
     if ddp.world > 1:
         if ddp.device.type == "cuda":
             model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
-        model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[ddp.device] if ddp.device.type == "cuda"
-                                                          else None)
+        model = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[ddp.device] if ddp.device.type == "cuda" else None
+        )
     return torch.compile(model) if cfg.compile else model
 
 
-def train_epoch(state: RunState, model: torch.nn.Module, fetch: Callable, n: int, cfg: DeepTrainConfig, ddp,
-                stop: Stop) -> tuple[float, int]:
+def train_epoch(
+    state: RunState, model: torch.nn.Module, fetch: Callable, n: int, cfg: DeepTrainConfig, ddp, stop: Stop
+) -> tuple[float, int]:
     """The batches of epoch state.epoch + 1 from state.position on (fetch(indices) -> images, targets; n items);
     returns (summed squared error, items seen). A signal between batches checkpoints the exact position and raises
     Interrupted."""
@@ -115,8 +125,9 @@ def train_epoch(state: RunState, model: torch.nn.Module, fetch: Callable, n: int
     for s in range(position["offset"], n, cfg.batch_size):
         if ddp.any(stop.signum is not None):  # between batches: the state is exactly resumable
             state.checkpoint({"order": order.cpu(), "offset": s, "total": total, "seen": seen})
-            raise Interrupted(f"stopped by signal {stop.signum} in epoch {epoch + 1}; continue with --resume",
-                              stop.signum)
+            raise Interrupted(
+                f"stopped by signal {stop.signum} in epoch {epoch + 1}; continue with --resume", stop.signum
+            )
         idx = order[s : s + cfg.batch_size]
         x, t = fetch(idx)
         if device.type == "cuda":
@@ -127,8 +138,10 @@ def train_epoch(state: RunState, model: torch.nn.Module, fetch: Callable, n: int
         local = (pred.float() - t).square().sum()
         loss = local * (ddp.world / idx.numel())  # DDP averages over ranks: the global batch mean
         if not math.isfinite(ddp.sum(local.item())):
-            raise DivergedError(f"loss became {loss.item()} at epoch {epoch + 1}; the last good checkpoint "
-                                f"is {state.run / RunFolder.CHECKPOINT}")
+            raise DivergedError(
+                f"loss became {loss.item()} at epoch {epoch + 1}; the last good checkpoint "
+                f"is {state.run / RunFolder.CHECKPOINT}"
+            )
         state.opt.zero_grad(set_to_none=True)
         loss.backward()
         state.opt.step()

@@ -19,8 +19,9 @@ __all__ = ["Measurements", "embed", "memorized_accuracy", "probe"]
 
 
 @torch.no_grad()
-def embed(net: Network, images: torch.Tensor, names: list[str], pool: bool = False, batch: int = 512,
-          sketch: int = 0) -> dict[str, torch.Tensor]:
+def embed(
+    net: Network, images: torch.Tensor, names: list[str], pool: bool = False, batch: int = 512, sketch: int = 0
+) -> dict[str, torch.Tensor]:
     """Activations of the named layers for uint8 images (N, 3, H, W), in eval mode, flattened (N, -1) in float32;
     `pool`: convolutional maps (N, C, H, W) are global-average-pooled to (N, C) first; `sketch` k: flattened layers
     wider than k are sent through a fixed Gaussian projection to k dimensions (bm.probe.gaussian_sketch)."""
@@ -37,16 +38,16 @@ def embed(net: Network, images: torch.Tensor, names: list[str], pool: bool = Fal
     return {n: torch.cat(v) for n, v in parts.items()}
 
 
-
-def probe(net: Network, items: TrainingItems, banks: dict[str, ImageSet], test: ImageSet,
-           cfg: DeepTrainConfig) -> dict:
+def probe(net: Network, items: TrainingItems, banks: dict[str, ImageSet], test: ImageSet, cfg: DeepTrainConfig) -> dict:
     """K-NN clean-test accuracy of the embedding under each memory bank (`knn`: the config's), Inv/Bias
     (Lemma B.1, plug-in) on B fixed views of the first training items, normalized invariance per layer (Eq. 2)."""
     unique = list({id(b): b for b in banks.values()}.values())
     emb = embed(net, torch.cat([b.images for b in unique] + [test.images]), ["embedding"])["embedding"]
     parts = dict(zip(map(id, unique), emb[: -len(test)].split([len(b) for b in unique])))
-    knn = {name: knn_accuracy(parts[id(b)], b.labels, emb[-len(test):], test.labels, k=min(cfg.probe_k, len(b)))
-           for name, b in banks.items()}  # a bank smaller than k (a tiny i.i.d. set) votes with all its points
+    knn = {
+        name: knn_accuracy(parts[id(b)], b.labels, emb[-len(test) :], test.labels, k=min(cfg.probe_k, len(b)))
+        for name, b in banks.items()
+    }  # a bank smaller than k (a tiny i.i.d. set) votes with all its points
     row = {"knn": knn[cfg.knn_bank], "knn_banks": knn}
     s, B = min(cfg.decomposition_samples, items.anchors), min(cfg.decomposition_views, items.max_views)
     if B < 3:  # i.i.d. sets of fewer than 3 images: no Inv, Bias or invariance
@@ -66,12 +67,18 @@ def probe(net: Network, items: TrainingItems, banks: dict[str, ImageSet], test: 
     preds, targets = torch.cat(outs)[:, 1:], items.anchor_targets[:s].float()  # (s, B - 1, C), (s, C)
     d, online = mse_decomposition(preds, targets), online_estimates(preds, targets)
     split = class_grouped_bias(preds, targets.argmax(1), items.anchor_true[:s])
-    return row | {"inv": float(d.inv), "bias": float(d.bias), "inv_unbiased": float(online.inv),
-                  "bias_unbiased": float(online.bias),
-                  "bias_split": {"centroid": float(split.centroid), "between_true": float(split.between_true),
-                                 "within": float(split.within)},
-                  "invariance": {name: acc.result() for name, acc in accs.items()}}
-
+    return row | {
+        "inv": float(d.inv),
+        "bias": float(d.bias),
+        "inv_unbiased": float(online.inv),
+        "bias_unbiased": float(online.bias),
+        "bias_split": {
+            "centroid": float(split.centroid),
+            "between_true": float(split.between_true),
+            "within": float(split.within),
+        },
+        "invariance": {name: acc.result() for name, acc in accs.items()},
+    }
 
 
 @torch.no_grad()

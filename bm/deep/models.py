@@ -15,6 +15,7 @@ ReLU) and O (output). `Network.features(x, names)` returns those activations.
 from __future__ import annotations
 
 from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -79,7 +80,11 @@ def vgg_stages(cfg: ModelConfig) -> tuple[list[tuple[str, nn.Module]], int]:
     for k, (convs, mult) in enumerate(zip(_VGG_PLANS[cfg.arch], (1, 2, 4, 8, 8)), start=1):
         layers: list[nn.Module] = []
         for _ in range(convs):
-            layers += [nn.Conv2d(c_in, cfg.width * mult, 3, 1, 1, bias=False), nn.BatchNorm2d(cfg.width * mult), nn.ReLU()]
+            layers += [
+                nn.Conv2d(c_in, cfg.width * mult, 3, 1, 1, bias=False),
+                nn.BatchNorm2d(cfg.width * mult),
+                nn.ReLU(),
+            ]
             c_in = cfg.width * mult
         if size > 1:
             layers.append(nn.MaxPool2d(2))
@@ -108,10 +113,12 @@ class Network(nn.Module):
         self.config = cfg
         stages, self.embedding_dim = resolve(MODELS[cfg.arch].stages)(cfg)
         self.encoder = _Named(stages)
-        self.projector = _Named([
-            ("P", nn.Sequential(nn.Linear(self.embedding_dim, cfg.projector_width, bias=False), nn.ReLU())),
-            ("O", nn.Linear(cfg.projector_width, cfg.num_classes, bias=False)),
-        ])
+        self.projector = _Named(
+            [
+                ("P", nn.Sequential(nn.Linear(self.embedding_dim, cfg.projector_width, bias=False), nn.ReLU())),
+                ("O", nn.Linear(cfg.projector_width, cfg.num_classes, bias=False)),
+            ]
+        )
 
     @property
     def layer_names(self) -> list[str]:

@@ -17,20 +17,30 @@ from pathlib import Path
 import torch
 
 from bm.analyses import ProbeConfig
-from bm.deep.datasets import ImageSet, load_dataset
-from bm.deep.models import Network
 from bm.deep.config import DeepTrainConfig
+from bm.deep.datasets import ImageSet, load_dataset
 from bm.deep.items import memory_bank
 from bm.deep.measure import embed
+from bm.deep.models import Network
+from bm.deep.run import run_config
 from bm.errors import BMError
 from bm.figures.probe import plot_probe
 from bm.probe import knn_accuracy, knn_scores, linear_probe_accuracy
 from bm.registry import registrar
-from bm.deep.run import run_config
 from bm.runs import RunFolder, atomic_save, lock_folder, read_saved, write_json
 
-__all__ = ["FITS", "PROBES", "ProbeData", "embedding_probe", "load_run", "network_at", "probe_layers",
-           "probe_run", "register_probe", "run_data"]
+__all__ = [
+    "FITS",
+    "PROBES",
+    "ProbeData",
+    "embedding_probe",
+    "load_run",
+    "network_at",
+    "probe_layers",
+    "probe_run",
+    "register_probe",
+    "run_data",
+]
 
 
 @dataclass(frozen=True)
@@ -104,15 +114,19 @@ def embedding_probe(net: Network, train: ImageSet, test: ImageSet, k: int = 20, 
     device = next(net.parameters()).device
     emb = embed(net, torch.cat([train.images, test.images]).to(device), ["embedding"])["embedding"]
     probe = linear_probe_accuracy if linear else lambda *a: knn_accuracy(*a, k=k)
-    return probe(emb[: len(train)], train.labels, emb[len(train):], test.labels)
+    return probe(emb[: len(train)], train.labels, emb[len(train) :], test.labels)
 
 
-def run_data(cfg: DeepTrainConfig, bank: bool = False, data: tuple[ImageSet, ImageSet] | None = None
-             ) -> tuple[ImageSet, ImageSet]:
+def run_data(
+    cfg: DeepTrainConfig, bank: bool = False, data: tuple[ImageSet, ImageSet] | None = None
+) -> tuple[ImageSet, ImageSet]:
     """(the run's training images, after its subset, or with `bank` its K-NN memory bank, whose first
     images are those; the test set), both at the model's image size; read from the run's data folder unless `data`
     (the whole training and test sets, already loaded) is given."""
-    train, test = data or (load_dataset(cfg.dataset, cfg.data_dir, "train"), load_dataset(cfg.dataset, cfg.data_dir, "test"))
+    train, test = data or (
+        load_dataset(cfg.dataset, cfg.data_dir, "train"),
+        load_dataset(cfg.dataset, cfg.data_dir, "test"),
+    )
     train = memory_bank(cfg, train) if bank else train.subset(cfg.subset, cfg.subset_order)
     return train.resized(cfg.model.image_size), test.resized(cfg.model.image_size)
 
@@ -125,8 +139,16 @@ def probe_layers(path: Path, *args, data: tuple[ImageSet, ImageSet] | None = Non
     `dump_features` wrote for this run, probed instead of embedding the images again. data: the run's whole
     training and test sets where the caller holds them (else read from its data folder)."""
     o = ProbeConfig(*args, **options)
-    ks, k, fits, pool, sketch, transfer, data_dir, device = (o.k, o.k[0], o.fits, o.pool, o.sketch, o.transfer,
-                                                              o.data_dir, o.device)
+    ks, k, fits, pool, sketch, transfer, data_dir, device = (
+        o.k,
+        o.k[0],
+        o.fits,
+        o.pool,
+        o.sketch,
+        o.transfer,
+        o.data_dir,
+        o.device,
+    )
     run, cfg, weights = load_run(path)
     fits = fits + (("linear",) if o.linear and "linear" not in fits else ())
     if any(f not in PROBES for f in fits) or not fits:
@@ -140,16 +162,35 @@ def probe_layers(path: Path, *args, data: tuple[ImageSet, ImageSet] | None = Non
         raise BMError(f"k must lie in [1, {len(train_set) - 1}], got {', '.join(map(str, ks))}")
     features = o.features
     saved = read_saved(features, ("run", "pool", "features")) if features is not None else None
-    if saved is not None and (saved["run"] != str(run.path) or saved["pool"] != pool or saved.get("sketch", 0) != sketch):
-        raise BMError(f"{features} holds features of {saved['run']} (pool {saved['pool']}), not of {run.path} "
-                      f"(pool {pool})")
+    if saved is not None and (
+        saved["run"] != str(run.path) or saved["pool"] != pool or saved.get("sketch", 0) != sketch
+    ):
+        raise BMError(
+            f"{features} holds features of {saved['run']} (pool {saved['pool']}), not of {run.path} (pool {pool})"
+        )
     dumped: dict = {}
-    record: dict = {"run": str(run.path), "weights": str(weights), "k": k, "ks": list(ks), "pool": pool, "layers": names,
-                    "sketch": sketch, "flatten": "global average pool" if pool else "channel-major flatten" + (
-                        f", then a fixed Gaussian sketch to {sketch} dimensions where wider" if sketch else ""),
-                    "results": {}}
-    other = [load_dataset(transfer, data_dir or Path(cfg.data_dir), split).resized(cfg.model.image_size)
-             for split in ("train", "test")] if transfer is not None else []
+    record: dict = {
+        "run": str(run.path),
+        "weights": str(weights),
+        "k": k,
+        "ks": list(ks),
+        "pool": pool,
+        "layers": names,
+        "sketch": sketch,
+        "flatten": "global average pool"
+        if pool
+        else "channel-major flatten"
+        + (f", then a fixed Gaussian sketch to {sketch} dimensions where wider" if sketch else ""),
+        "results": {},
+    }
+    other = (
+        [
+            load_dataset(transfer, data_dir or Path(cfg.data_dir), split).resized(cfg.model.image_size)
+            for split in ("train", "test")
+        ]
+        if transfer is not None
+        else []
+    )
     for which, file in (("trained", weights),) + ((("init", run / RunFolder.INIT),) if o.init else ()):
         if saved is None or other:  # dumped features need no network, unless a transfer probe embeds new images
             net.load_state_dict(read_saved(file, ("model",), device)["model"])
@@ -184,5 +225,3 @@ def probe_run(path: Path, **options) -> dict:
     write_json(run / RunFolder.PROBE, record)
     plot_probe(record, run / "probe")
     return record
-
-

@@ -11,8 +11,17 @@ from typing import Any
 from bm.errors import BMError
 from bm.registry import registrar
 
-__all__ = ["BUILT_IN", "PROTOCOLS", "RANDAUGMENT_MAPPINGS", "SET_PROTOCOLS", "SetProtocol", "protocol_names",
-           "randaugment_setting", "register_protocol", "register_set_protocol"]
+__all__ = [
+    "BUILT_IN",
+    "PROTOCOLS",
+    "RANDAUGMENT_MAPPINGS",
+    "SET_PROTOCOLS",
+    "SetProtocol",
+    "protocol_names",
+    "randaugment_setting",
+    "register_protocol",
+    "register_set_protocol",
+]
 
 # an online protocol: (uint8 images (N, 3, H, W), generator on their device, targets (N, C) or None, options)
 # -> (float images in [0, 1], targets, mixup record or None)
@@ -46,12 +55,23 @@ def register_set_protocol(spec: SetProtocol) -> SetProtocol:
     return spec
 
 
-register_set_protocol(SetProtocol(  # n images, B fixed views each: item i = view i mod B of image i div B
-    "finite", ("views", "preserve_labels"), lambda cfg, n: n * cfg.views,
-    lambda cfg: [f"B{cfg.views}"] + ([] if cfg.preserve_labels else ["own"])))
-register_set_protocol(SetProtocol(  # s anchors, B i.i.d. same-class images each, from every training image (Table 4)
-    "iid", ("views", "iid_subset"), lambda cfg, n: cfg.iid_subset * cfg.views,
-    lambda cfg: [f"B{cfg.views}", f"s{cfg.iid_subset}"], whole_set=True))
+register_set_protocol(
+    SetProtocol(  # n images, B fixed views each: item i = view i mod B of image i div B
+        "finite",
+        ("views", "preserve_labels"),
+        lambda cfg, n: n * cfg.views,
+        lambda cfg: [f"B{cfg.views}"] + ([] if cfg.preserve_labels else ["own"]),
+    )
+)
+register_set_protocol(
+    SetProtocol(  # s anchors, B i.i.d. same-class images each, from every training image (Table 4)
+        "iid",
+        ("views", "iid_subset"),
+        lambda cfg, n: cfg.iid_subset * cfg.views,
+        lambda cfg: [f"B{cfg.views}", f"s{cfg.iid_subset}"],
+        whole_set=True,
+    )
+)
 
 
 # decorator: register_protocol(name)(fn) makes `name` an online protocol (`bm deep-train --augment name`)
@@ -63,7 +83,10 @@ def protocol_names() -> tuple[str, ...]:
     return tuple(dict.fromkeys((*BUILT_IN, *PROTOCOLS, *SET_PROTOCOLS)))
 
 
-RANDAUGMENT_MAPPINGS = ("strength", "magnitude")  # the released code's strength in [0, 1]; torchvision's 2 ops / 31 bins
+RANDAUGMENT_MAPPINGS = (
+    "strength",
+    "magnitude",
+)  # the released code's strength in [0, 1]; torchvision's 2 ops / 31 bins
 
 
 def randaugment_setting(mapping: str, strength: float, magnitude: int) -> tuple[int, int, int]:

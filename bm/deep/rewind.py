@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from bm.analyses import RewindConfig
+from bm.deep.measure import embed
 from bm.deep.models import Network
 from bm.deep.probing import load_run, run_data
-from bm.deep.measure import embed
 from bm.errors import BMError
 from bm.figures.rewind import plot_rewind
 from bm.probe import knn_accuracy
@@ -28,8 +28,13 @@ def _prefix(net: Network, name: str) -> str:
     return f"{'projector' if name in net.projector.names else 'encoder'}.stages.{name}."
 
 
-def rewind(path: Path, to_epochs: list[int], last_ks: list[int] = RewindConfig.layers, k: int = RewindConfig.k,
-           device: str = RewindConfig.device) -> dict:
+def rewind(
+    path: Path,
+    to_epochs: list[int],
+    last_ks: list[int] = RewindConfig.layers,
+    k: int = RewindConfig.k,
+    device: str = RewindConfig.device,
+) -> dict:
     """Replace the last k parameterised layers by their weights at epoch E, the rest from the end.
 
     For every (E, k): clean-test K-NN accuracy of the embedding, the network's own test accuracy
@@ -45,8 +50,10 @@ def rewind(path: Path, to_epochs: list[int], last_ks: list[int] = RewindConfig.l
     net = Network(cfg.model).to(device)
     units = _units(net)
     if any(not 0 <= kk <= len(units) for kk in last_ks):
-        raise BMError(f"--layers must lie in [0, {len(units)}] (this model's parameterised layers, last first: "
-                      f"{', '.join(units)})")
+        raise BMError(
+            f"--layers must lie in [0, {len(units)}] (this model's parameterised layers, last first: "
+            f"{', '.join(units)})"
+        )
     randomized = labels["randomized"]
     rows = []
     for epoch in to_epochs:
@@ -58,26 +65,31 @@ def rewind(path: Path, to_epochs: list[int], last_ks: list[int] = RewindConfig.l
             f_te = embed(net, test.images.to(device), ["embedding", "O"])
             own = f_te["O"].argmax(1).cpu()
             trained = f_tr["O"][: len(randomized)].argmax(1).cpu()
-            rows.append({
-                "epoch": epoch, "layers": kk, "rewound": list(units[:kk]),
-                "knn_clean_test": knn_accuracy(f_tr["embedding"], bank.labels, f_te["embedding"], test.labels, k=k),
-                "output_test_acc": float((own == test.labels.cpu()).float().mean()),
-                "randomized_train_acc": float((trained[randomized] == labels["labels"][randomized]).float().mean())
-                if bool(randomized.any()) else float("nan"),
-            })
+            rows.append(
+                {
+                    "epoch": epoch,
+                    "layers": kk,
+                    "rewound": list(units[:kk]),
+                    "knn_clean_test": knn_accuracy(f_tr["embedding"], bank.labels, f_te["embedding"], test.labels, k=k),
+                    "output_test_acc": float((own == test.labels.cpu()).float().mean()),
+                    "randomized_train_acc": float((trained[randomized] == labels["labels"][randomized]).float().mean())
+                    if bool(randomized.any())
+                    else float("nan"),
+                }
+            )
     return {"run": str(run.path), "final_epoch": final_epoch, "units_last_first": units, "rows": rows}
 
 
 def rewind_lines(record: dict) -> list[str]:
     """A rewind record as text, one line per (E, k)."""
-    return [f"epoch {r['epoch']:4d}  last {r['layers']} ({','.join(r['rewound']) or '-'}): knn {r['knn_clean_test']:.3f}  "
-            f"output test acc {r['output_test_acc']:.3f}  randomized train acc {r['randomized_train_acc']:.3f}"
-            for r in record["rows"]]
+    return [
+        f"epoch {r['epoch']:4d}  last {r['layers']} ({','.join(r['rewound']) or '-'}): knn {r['knn_clean_test']:.3f}  "
+        f"output test acc {r['output_test_acc']:.3f}  randomized train acc {r['randomized_train_acc']:.3f}"
+        for r in record["rows"]
+    ]
 
 
 def write_rewind(record: dict, stem: Path) -> None:
     """A rewind record as STEM.json and its plot STEM.png / STEM.pdf."""
     write_json(Path(f"{stem}.json"), record)
     plot_rewind(record["rows"], stem)
-
-

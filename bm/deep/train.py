@@ -36,8 +36,15 @@ from bm.threads import using_threads
 __all__ = ["train", "train_or_resume"]
 
 
-def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[ImageSet, ImageSet] | None = None,
-          on_epoch: Callable[[dict], None] | None = None, overwrite: bool = False, tensorboard: bool = False) -> Path:
+def train(
+    cfg: DeepTrainConfig,
+    out: Path,
+    resume: bool = False,
+    data: tuple[ImageSet, ImageSet] | None = None,
+    on_epoch: Callable[[dict], None] | None = None,
+    overwrite: bool = False,
+    tensorboard: bool = False,
+) -> Path:
     """Train (or resume) the run in `out`; returns out. `data` overrides loading (tests); `on_epoch` is called with
     each trained epoch's metrics row; `overwrite` empties a folder holding another run first (not with `resume`);
     `tensorboard` mirrors metrics.jsonl into event files beside it (bm.tensorboard). Under torchrun every rank trains
@@ -47,8 +54,15 @@ def train(cfg: DeepTrainConfig, out: Path, resume: bool = False, data: tuple[Ima
         return _train(cfg, out, resume, data, on_epoch, overwrite, tensorboard)
 
 
-def _train(cfg: DeepTrainConfig, out: Path, resume: bool, data: tuple[ImageSet, ImageSet] | None,
-           on_epoch: Callable[[dict], None] | None, overwrite: bool, tensorboard: bool) -> Path:
+def _train(
+    cfg: DeepTrainConfig,
+    out: Path,
+    resume: bool,
+    data: tuple[ImageSet, ImageSet] | None,
+    on_epoch: Callable[[dict], None] | None,
+    overwrite: bool,
+    tensorboard: bool,
+) -> Path:
     out, run = Path(out), RunFolder(out)
     _refuse_bad_start(cfg, run, resume, overwrite)
     ddp = setup(cfg.device)
@@ -58,8 +72,14 @@ def _train(cfg: DeepTrainConfig, out: Path, resume: bool, data: tuple[ImageSet, 
     on_device = len(test_set) + sum(len(b) for b in {id(b): b for b in (train_set, *banks.values())}.values())
     require_memory(deep_train_bytes(cfg.model, cfg.batch_size, on_device), device, "this run")
     if ddp.main:  # a resumed run may be extended: --epochs raised continues it
-        prepare_run_folder(out, cfg.to_json(), extendable=("epochs",) if resume else (), results=(RunFolder.CHECKPOINT,),
-                           overwrite=overwrite, runtime=RUNTIME_FIELDS if resume else ())
+        prepare_run_folder(
+            out,
+            cfg.to_json(),
+            extendable=("epochs",) if resume else (),
+            results=(RunFolder.CHECKPOINT,),
+            overwrite=overwrite,
+            runtime=RUNTIME_FIELDS if resume else (),
+        )
     ddp.barrier()
     torch.manual_seed(cfg.seed)
     net = Network(cfg.model).to(device)
@@ -68,8 +88,15 @@ def _train(cfg: DeepTrainConfig, out: Path, resume: bool, data: tuple[ImageSet, 
     if resume:
         state.restore(saved)
     elif ddp.main:
-        atomic_save(run / RunFolder.LABELS, {"labels": labels.labels, "randomized": labels.randomized,
-                                             "true": train_set.labels.cpu(), "num_classes": labels.num_classes})
+        atomic_save(
+            run / RunFolder.LABELS,
+            {
+                "labels": labels.labels,
+                "randomized": labels.randomized,
+                "true": train_set.labels.cpu(),
+                "num_classes": labels.num_classes,
+            },
+        )
         atomic_save(run / RunFolder.INIT, {"model": net.state_dict()})
     sinks = _sinks(run, state.epoch, resume, on_epoch, tensorboard) if ddp.main else []
     moved = {id(b): b.to(device) for b in (train_set, *banks.values(), test_set)}  # each set once
@@ -84,13 +111,24 @@ def _train(cfg: DeepTrainConfig, out: Path, resume: bool, data: tuple[ImageSet, 
         while state.epoch < cfg.epochs:
             start = time.perf_counter()
             if state.position is None:
-                state.position = {"order": torch.randperm(items.n, generator=state.gen, device=device), "offset": 0,
-                                  "total": 0.0, "seen": 0}
+                state.position = {
+                    "order": torch.randperm(items.n, generator=state.gen, device=device),
+                    "offset": 0,
+                    "total": 0.0,
+                    "seen": 0,
+                }
             total, seen = train_epoch(state, model, items.fetch, items.n, cfg, ddp, stop)
             state.position, state.epoch = None, state.epoch + 1
             if ddp.main:  # rank 0 measures, writes and probes; the others wait at the barrier
-                _write(sinks, {"epoch": state.epoch, "loss": total / seen, "img_per_s": seen / (time.perf_counter() - start),
-                               **measure(state.epoch)})
+                _write(
+                    sinks,
+                    {
+                        "epoch": state.epoch,
+                        "loss": total / seen,
+                        "img_per_s": seen / (time.perf_counter() - start),
+                        **measure(state.epoch),
+                    },
+                )
                 if state.epoch in cfg.snapshots:
                     atomic_save(run.snapshot(state.epoch), {"model": net.state_dict(), "epoch": state.epoch})
             ddp.barrier()
@@ -98,8 +136,9 @@ def _train(cfg: DeepTrainConfig, out: Path, resume: bool, data: tuple[ImageSet, 
             if state.epoch % cfg.checkpoint_every == 0 or state.epoch == cfg.epochs or stopping:
                 state.checkpoint()
             if stopping:
-                raise Interrupted(f"stopped by signal {stop.signum} after epoch {state.epoch}; continue with --resume",
-                                  stop.signum)
+                raise Interrupted(
+                    f"stopped by signal {stop.signum} after epoch {state.epoch}; continue with --resume", stop.signum
+                )
     finally:
         stop.close()
         for sink in sinks:
@@ -107,8 +146,9 @@ def _train(cfg: DeepTrainConfig, out: Path, resume: bool, data: tuple[ImageSet, 
     return out
 
 
-def _sinks(run: RunFolder, epoch: int, resume: bool, on_epoch: Callable[[dict], None] | None,
-           tensorboard: bool) -> list[Sink]:
+def _sinks(
+    run: RunFolder, epoch: int, resume: bool, on_epoch: Callable[[dict], None] | None, tensorboard: bool
+) -> list[Sink]:
     """metrics.jsonl (a resumed run's rows after its checkpoint dropped, a fresh start's all), then TensorBoard and
     the caller's callback where asked for."""
     sinks: list[Sink] = [MetricsFile(run, truncate_metrics(run, epoch if resume else -1))]
@@ -132,19 +172,27 @@ def _refuse_bad_start(cfg: DeepTrainConfig, run: RunFolder, resume: bool, overwr
     if resume and overwrite:
         raise BMError("--overwrite empties the run folder; it cannot be combined with --resume")
     if not resume and not overwrite and (run / RunFolder.CHECKPOINT).exists():
-        raise BMError(f"{run.path} already holds a run; pass --resume to continue it, choose another --out, or pass "
-                      "--overwrite to empty it")
+        raise BMError(
+            f"{run.path} already holds a run; pass --resume to continue it, choose another --out, or pass "
+            "--overwrite to empty it"
+        )
 
 
 def _inputs(cfg: DeepTrainConfig, data: tuple[ImageSet, ImageSet] | None):
     """(cfg with num_classes resolved, train set, K-NN banks by name (KNN_BANKS), test set, all at the run's image
     size, labels). An i.i.d. set the data cannot hold is refused here, before anything is written."""
-    train_set, test_set = data or (load_dataset(cfg.dataset, cfg.data_dir, "train"),
-                                   load_dataset(cfg.dataset, cfg.data_dir, "test"))
+    train_set, test_set = data or (
+        load_dataset(cfg.dataset, cfg.data_dir, "train"),
+        load_dataset(cfg.dataset, cfg.data_dir, "test"),
+    )
     full, test_set = train_set.resized(cfg.model.image_size), test_set.resized(cfg.model.image_size)
-    train_set, banks = full.subset(cfg.subset, cfg.subset_order), {name: memory_bank(cfg, full, name) for name in KNN_BANKS}
-    labels = assign_labels(train_set.labels, len(train_set.classes), LabelConfig(cfg.label_noise, cfg.random_classes),
-                           cfg.seed)
+    train_set, banks = (
+        full.subset(cfg.subset, cfg.subset_order),
+        {name: memory_bank(cfg, full, name) for name in KNN_BANKS},
+    )
+    labels = assign_labels(
+        train_set.labels, len(train_set.classes), LabelConfig(cfg.label_noise, cfg.random_classes), cfg.seed
+    )
     if cfg.model.num_classes == 0:  # resolve "from the labels" before the config is written
         cfg = replace(cfg, model=replace(cfg.model, num_classes=labels.num_classes))
     if labels.num_classes != cfg.model.num_classes:
@@ -152,16 +200,21 @@ def _inputs(cfg: DeepTrainConfig, data: tuple[ImageSet, ImageSet] | None):
     return cfg, train_set, banks, test_set, labels
 
 
-def train_or_resume(cfg: DeepTrainConfig, out: Path, data: tuple[ImageSet, ImageSet] | None = None,
-                    on_epoch: Callable[[dict], None] | None = None, tensorboard: bool = False) -> Path:
+def train_or_resume(
+    cfg: DeepTrainConfig,
+    out: Path,
+    data: tuple[ImageSet, ImageSet] | None = None,
+    on_epoch: Callable[[dict], None] | None = None,
+    tensorboard: bool = False,
+) -> Path:
     """Train the run in `out`, resume it if it was cut short, or leave it if it is finished."""
     run = RunFolder(out)
     if run.finished_epochs() >= cfg.epochs:
         classes = cfg.model.num_classes or int(run.labels(("num_classes",))["num_classes"])
-        prepare_run_folder(run.path, replace(cfg, model=replace(cfg.model, num_classes=classes)).to_json(),
-                           runtime=RUNTIME_FIELDS)
+        prepare_run_folder(
+            run.path, replace(cfg, model=replace(cfg.model, num_classes=classes)).to_json(), runtime=RUNTIME_FIELDS
+        )
         return run.path
-    return train(cfg, out, resume=(run / RunFolder.CHECKPOINT).exists(), data=data, on_epoch=on_epoch,
-                 tensorboard=tensorboard)
-
-
+    return train(
+        cfg, out, resume=(run / RunFolder.CHECKPOINT).exists(), data=data, on_epoch=on_epoch, tensorboard=tensorboard
+    )

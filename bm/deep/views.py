@@ -13,18 +13,31 @@ from dataclasses import dataclass
 
 import torch
 
-from bm.deep.config import MixupOptions
 from bm.deep.augment import SSLAugment, ssl_augment, view_uniforms
-from bm.errors import BMError
+from bm.deep.config import MixupOptions
 from bm.deep.protocols import PROTOCOLS, RANDAUGMENT_MAPPINGS, randaugment_setting, register_protocol
+from bm.errors import BMError
 
-__all__ = ["PROTOCOLS", "AugmentOptions", "IIDViews", "augment_batch", "finite_labels", "finite_views", "iid_anchors_per_class",
-           "iid_capacity", "iid_views",
-           "RANDAUGMENT_MAPPINGS", "randaugment", "randaugment_setting", "register_protocol"]
+__all__ = [
+    "PROTOCOLS",
+    "AugmentOptions",
+    "IIDViews",
+    "augment_batch",
+    "finite_labels",
+    "finite_views",
+    "iid_anchors_per_class",
+    "iid_capacity",
+    "iid_views",
+    "RANDAUGMENT_MAPPINGS",
+    "randaugment",
+    "randaugment_setting",
+    "register_protocol",
+]
 
 
-def finite_views(images: torch.Tensor, sample: torch.Tensor, view: torch.Tensor, seed: int,
-                 config: SSLAugment = SSLAugment()) -> torch.Tensor:
+def finite_views(
+    images: torch.Tensor, sample: torch.Tensor, view: torch.Tensor, seed: int, config: SSLAugment = SSLAugment()
+) -> torch.Tensor:
     """Views (b, 3, H, W) in [0, 1]: view[k] of data-set image sample[k]; images uint8 (N, 3, H, W)."""
     x = images[sample].float() / 255  # (b, 3, H, W)
     aug = ssl_augment(x, view_uniforms(seed, sample, view), config)
@@ -83,9 +96,11 @@ def iid_views(true_labels: torch.Tensor, subset_size: int = 1000, B: int = 50, s
     short = (per * B > counts).nonzero().squeeze(1).tolist()
     if short:
         c = short[0]
-        raise BMError(f"i.i.d. views: s = {subset_size} stratified anchors need {int(per[c])} x B = {int(per[c]) * B} "
-                      f"images of class {c}, which has {int(counts[c])}; with B = {B} this data set holds at most "
-                      f"s = {iid_capacity(y, B)}")
+        raise BMError(
+            f"i.i.d. views: s = {subset_size} stratified anchors need {int(per[c])} x B = {int(per[c]) * B} "
+            f"images of class {c}, which has {int(counts[c])}; with B = {B} this data set holds at most "
+            f"s = {iid_capacity(y, B)}"
+        )
     gen = torch.Generator().manual_seed(seed)
     blocks = []
     for c in range(counts.numel()):
@@ -96,8 +111,9 @@ def iid_views(true_labels: torch.Tensor, subset_size: int = 1000, B: int = 50, s
     return IIDViews(views[:, 0].clone(), views)
 
 
-def randaugment(images: torch.Tensor, magnitude: int, generator: torch.Generator, num_ops: int = 2,
-                bins: int = 31) -> torch.Tensor:
+def randaugment(
+    images: torch.Tensor, magnitude: int, generator: torch.Generator, num_ops: int = 2, bins: int = 31
+) -> torch.Tensor:
     """RandAugment (Cubuk et al. 2020): `num_ops` ops at `magnitude` of `bins` bins on uint8 images (N, 3, H, W).
 
     Runs torchvision's RandAugment per image on the CPU: its 14 ops have no batched equivalent here,
@@ -159,8 +175,13 @@ def _randaugment(images, generator, targets, options):
     return randaugment(images, magnitude, generator, num_ops, bins).float() / 255, targets, None
 
 
-def augment_batch(protocol: str, images: torch.Tensor, generator: torch.Generator, targets: torch.Tensor | None = None,
-                  options: AugmentOptions = AugmentOptions()):
+def augment_batch(
+    protocol: str,
+    images: torch.Tensor,
+    generator: torch.Generator,
+    targets: torch.Tensor | None = None,
+    options: AugmentOptions = AugmentOptions(),
+):
     """One training batch under an online protocol (PROTOCOLS): uint8 images (N, 3, H, W) -> (float images in
     [0, 1], targets, mixup record or None). `generator` must live on the images' device."""
     if protocol not in PROTOCOLS:

@@ -14,8 +14,9 @@ from bm.figures import plt, save_figure
 __all__ = ["augmentation_grid"]
 
 
-def augmentation_grid(data: ImageSet, stem: Path, rows: int = 4, cols: int = 8, seed: int = 0,
-                      config: SSLAugment = SSLAugment()) -> list[Path]:
+def augmentation_grid(
+    data: ImageSet, stem: Path, rows: int = 4, cols: int = 8, seed: int = 0, config: SSLAugment = SSLAugment()
+) -> list[Path]:
     """stem.png/.pdf: `cols` images (first of each class in turn), the original in the top row and
     SSL views 1..rows-1 of the finite augmentation set with this seed below it."""
     picks, seen = [], set()

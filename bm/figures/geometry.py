@@ -26,8 +26,14 @@ def plot_geometry(results: dict[str, dict[str, dict[str, dict]]], layers: list[s
             for ax, q in zip(axes, QUANTITIES):
                 ys = [results[epoch].get(layer, {}).get(group, {}).get(q) for layer in layers]
                 if any(y is not None for y in ys):
-                    ax.plot(layers, [float("nan") if y is None else y for y in ys], ls, marker="o", color=colour,
-                            label=f"{epoch}: {group}")
+                    ax.plot(
+                        layers,
+                        [float("nan") if y is None else y for y in ys],
+                        ls,
+                        marker="o",
+                        color=colour,
+                        label=f"{epoch}: {group}",
+                    )
     for ax, q in zip(axes, QUANTITIES):
         ax.set(xlabel="layer", ylabel=q, title=f"manifold {q}")
         ax.tick_params(axis="x", rotation=45)

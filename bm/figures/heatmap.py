@@ -46,11 +46,25 @@ def plot_heatmap(rows: list[dict], capacity: int, stem: Path, config=None) -> li
                 val = z[i, j]
                 shade = (val - vmin) / (vmax - vmin + 1e-12)
                 dark = shade < 0.5 if cmap != "RdBu" else abs(shade - 0.5) > 0.3
-                ax.text(n, B, f"{val:+.2f}" if lim == "sym" else f"{val:.2f}", ha="center", va="center",
-                        fontsize=7, color="white" if dark else "black")
+                ax.text(
+                    n,
+                    B,
+                    f"{val:+.2f}" if lim == "sym" else f"{val:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if dark else "black",
+                )
         ax.plot(bn, bB, color="red", lw=2, ls="--", label=f"n·B = C_t = {capacity}")
-        ax.set(xscale="log", yscale="log", xlim=(xe[0], xe[-1]), ylim=(ye[0], ye[-1]),
-               xlabel="samples n (log)", ylabel="augmentations per sample B (log)", title=title)
+        ax.set(
+            xscale="log",
+            yscale="log",
+            xlim=(xe[0], xe[-1]),
+            ylim=(ye[0], ye[-1]),
+            xlabel="samples n (log)",
+            ylabel="augmentations per sample B (log)",
+            title=title,
+        )
         ax.set_xticks(ns, [str(n) for n in ns])
         ax.set_yticks(Bs, [str(B) for B in Bs])
         ax.minorticks_off()
@@ -60,7 +74,9 @@ def plot_heatmap(rows: list[dict], capacity: int, stem: Path, config=None) -> li
     sub = f"mean over {seeds} seed{'s' * (seeds > 1)}"
     if config is not None:
         d, m, t = config.data, config.model, config.train
-        sub += (f"; C={d.num_classes}, d={d.dim}, d1={d.signal_dim}, K={m.prototypes} prototypes, "
-                f"{t.optimizer} lr={t.lr}, t={t.steps} steps, batch={t.batch_size or 'full'}, k={config.k}")
+        sub += (
+            f"; C={d.num_classes}, d={d.dim}, d1={d.signal_dim}, K={m.prototypes} prototypes, "
+            f"{t.optimizer} lr={t.lr}, t={t.steps} steps, batch={t.batch_size or 'full'}, k={config.k}"
+        )
     fig.suptitle(f"Toy model (App. E): benign memorization as n·B crosses the capacity C_t — {sub}", fontsize=10)
     return save_figure(fig, stem)

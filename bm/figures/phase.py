@@ -12,8 +12,9 @@ from bm.toy.summary import boundary, summarize
 __all__ = ["plot_phase", "plot_transition"]
 
 
-def plot_phase(rows: list[dict], c_t: int, failed: int | None, toy_rows: list[dict], toy_capacity: int, heading: str,
-               stem: Path) -> None:
+def plot_phase(
+    rows: list[dict], c_t: int, failed: int | None, toy_rows: list[dict], toy_capacity: int, heading: str, stem: Path
+) -> None:
     """Heatmaps over n (x) and B (y, B = infinity, the row's "inf", on top) of memorization and the K-NN gains (rows:
     the phase table's), the curve n B = C_t (c_t memorized, `failed` the smallest failure); memorization against n B
     with C_t marked; the toy model's gain heatmap (toy_rows: its grid.csv) with its own C_t."""
@@ -23,9 +24,11 @@ def plot_phase(rows: list[dict], c_t: int, failed: int | None, toy_rows: list[di
     label = {b: b for b in Bs}
     at = {(r["n"], r["B"]): r for r in rows}
     fig, axes = plt.subplots(1, 5, figsize=(27, 5.2), constrained_layout=True)
-    panels = [("memorized (trained items, their random labels)", "memorized", "magma", (0.0, 1.0)),
-              ("K-NN gain over init (bank: the n images, Def. 4.1)", "gain_train", "RdBu", None),
-              ("K-NN gain over init (bank: all images, released code)", "gain_all", "RdBu", None)]
+    panels = [
+        ("memorized (trained items, their random labels)", "memorized", "magma", (0.0, 1.0)),
+        ("K-NN gain over init (bank: the n images, Def. 4.1)", "gain_train", "RdBu", None),
+        ("K-NN gain over init (bank: all images, released code)", "gain_all", "RdBu", None),
+    ]
     for ax, (title, key, cmap, lim) in zip(axes, panels):
         z = np.array([[at[n, label[b]][key] for n in ns] for b in Bs])
         m = float(np.nanmax(np.abs(z))) or 1.0
@@ -33,19 +36,35 @@ def plot_phase(rows: list[dict], c_t: int, failed: int | None, toy_rows: list[di
         mesh = ax.imshow(z, origin="lower", cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
         for i in range(len(Bs)):
             for j in range(len(ns)):
-                ax.text(j, i, f"{z[i, j]:+.2f}" if lim is None else f"{z[i, j]:.2f}", ha="center", va="center",
-                        fontsize=8, color="black" if lim is None or z[i, j] > 0.5 else "white")
+                ax.text(
+                    j,
+                    i,
+                    f"{z[i, j]:+.2f}" if lim is None else f"{z[i, j]:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="black" if lim is None or z[i, j] > 0.5 else "white",
+                )
         # n B = C_t through the grid: B = C_t / n, placed on the grid's index axes by log interpolation; C_t's
         # bracket: the largest n memorized (dashed) and the smallest that failed (dotted)
         xs = np.linspace(0, len(ns) - 1, 50)
         curve_n = np.exp(np.interp(xs, range(len(ns)), np.log(ns)))
-        for value, style, text in ((c_t, "--", f"n B = {c_t} (memorized{'' if failed else '; C_t >= it'})"),
-                                   (failed, ":", f"n B = {failed} (failed)")):
+        for value, style, text in (
+            (c_t, "--", f"n B = {c_t} (memorized{'' if failed else '; C_t >= it'})"),
+            (failed, ":", f"n B = {failed} (failed)"),
+        ):
             if value:
                 ys = np.interp(np.log(value / curve_n), np.log(finite), range(len(finite)), left=np.nan, right=np.nan)
                 ax.plot(xs, ys, style, color="red", lw=2, label=text)
-        ax.set(xticks=range(len(ns)), xticklabels=ns, yticks=range(len(Bs)), yticklabels=[label[b] for b in Bs],
-               xlabel="training images n", ylabel="views per image B (inf: fresh views)", title=title)
+        ax.set(
+            xticks=range(len(ns)),
+            xticklabels=ns,
+            yticks=range(len(Bs)),
+            yticklabels=[label[b] for b in Bs],
+            xlabel="training images n",
+            ylabel="views per image B (inf: fresh views)",
+            title=title,
+        )
         ax.legend(loc="upper right", fontsize=7)
         fig.colorbar(mesh, ax=ax, shrink=0.85)
     ax = axes[3]
@@ -55,8 +74,13 @@ def plot_phase(rows: list[dict], c_t: int, failed: int | None, toy_rows: list[di
     ax.axvline(c_t, ls="--", color="red", label=f"largest n memorized without augmentation: {c_t}")
     if failed:
         ax.axvline(failed, ls=":", color="red", label=f"smallest n that failed: {failed}")
-    ax.set(xscale="log", xlabel="trained items n B", ylabel="memorized", ylim=(0, 1.02),
-           title="finite view sets: memorization against n B")
+    ax.set(
+        xscale="log",
+        xlabel="trained items n B",
+        ylabel="memorized",
+        ylim=(0, 1.02),
+        title="finite view sets: memorization against n B",
+    )
     ax.legend(fontsize=7)
     ax = axes[4]
     cells = summarize(toy_rows)
@@ -66,8 +90,15 @@ def plot_phase(rows: list[dict], c_t: int, failed: int | None, toy_rows: list[di
     mesh = ax.pcolormesh(tn, tB, z, cmap="RdBu", vmin=-m, vmax=m, shading="nearest")
     bn, bB = boundary(tn, toy_capacity)
     ax.plot(bn, bB, "--", color="red", lw=2, label=f"n B = C_t = {toy_capacity}")
-    ax.set(xscale="log", yscale="log", xlabel="samples n", ylabel="B", title="toy model (Fig. 13): K-NN gain over init",
-           xlim=(min(tn) / 1.5, max(tn) * 1.5), ylim=(min(tB) / 1.5, max(tB) * 1.5))
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="samples n",
+        ylabel="B",
+        title="toy model (Fig. 13): K-NN gain over init",
+        xlim=(min(tn) / 1.5, max(tn) * 1.5),
+        ylim=(min(tB) / 1.5, max(tB) * 1.5),
+    )
     ax.legend(loc="lower left", fontsize=7)
     fig.colorbar(mesh, ax=ax, shrink=0.85)
     fig.suptitle(heading, fontsize=10)
@@ -95,10 +126,20 @@ def plot_transition(times: list[dict], fits: dict, at: dict, stem: Path) -> None
             for j, w in enumerate(widths):
                 scale = (w / at["width"]) ** (f["exponent_width"] or 0.0)
                 ax.plot(ns, f["steps"][1] * (ns / at["n"]) ** f["exponent_n"] * scale, ":", color=f"C{j}")
-        ax.set(xscale="log", yscale="log", xlabel="training images n", ylabel="optimizer steps",
-               title=f"first step: {key}" + (f" (t ~ n^{f['exponent_n']:.2f} width^{f['exponent_width']:.2f})"
-                                              if f and f["exponent_width"] is not None else
-                                              f" (t ~ n^{f['exponent_n']:.2f})" if f else " (never crossed)"))
+        ax.set(
+            xscale="log",
+            yscale="log",
+            xlabel="training images n",
+            ylabel="optimizer steps",
+            title=f"first step: {key}"
+            + (
+                f" (t ~ n^{f['exponent_n']:.2f} width^{f['exponent_width']:.2f})"
+                if f and f["exponent_width"] is not None
+                else f" (t ~ n^{f['exponent_n']:.2f})"
+                if f
+                else " (never crossed)"
+            ),
+        )
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
     save_figure(fig, stem)

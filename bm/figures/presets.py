@@ -8,18 +8,33 @@ from pathlib import Path
 
 from bm.figures import plt, save_figure
 
-__all__ = ["plot_benign", "plot_decomposition", "plot_invariance", "plot_stages", "plot_training_curves",
-           "plot_transfer"]
+__all__ = [
+    "plot_benign",
+    "plot_decomposition",
+    "plot_invariance",
+    "plot_stages",
+    "plot_training_curves",
+    "plot_transfer",
+]
 
 
-def plot_benign(history: list[dict], layers: dict, knn_curve: list[tuple[int, float]], knn_init: float,
-                knn_no_aug: float, seed: int, stem: Path) -> None:
+def plot_benign(
+    history: list[dict],
+    layers: dict,
+    knn_curve: list[tuple[int, float]],
+    knn_init: float,
+    knn_no_aug: float,
+    seed: int,
+    stem: Path,
+) -> None:
     """The headline of one seed: memorization and the K-NN over epochs (history: metrics.jsonl rows; knn_curve:
     (epoch, K-NN with the trained images as bank)), the K-NN per layer trained and at init (layers: probe_layers'
     "results"), and the normalized invariance per layer (Eq. 2) over epochs."""
     fig, (curve, layer_ax, inv_ax) = plt.subplots(1, 3, figsize=(16, 4.2), constrained_layout=True)
     h = [r for r in history if "train_acc" in r]
-    curve.plot([r["epoch"] for r in h], [r["train_acc"] for r in h], color="C3", label="train acc. on the random labels")
+    curve.plot(
+        [r["epoch"] for r in h], [r["train_acc"] for r in h], color="C3", label="train acc. on the random labels"
+    )
     curve.plot(*zip(*knn_curve), marker="o", color="C0", label="K-NN test acc. (embedding; bank: the trained images)")
     curve.axhline(knn_init, ls="--", color="C7", label="K-NN at init")
     curve.axhline(knn_no_aug, ls=":", color="C1", label="K-NN, twin without augmentation")
@@ -28,10 +43,22 @@ def plot_benign(history: list[dict], layers: dict, knn_curve: list[tuple[int, fl
     names = list(layers["trained"])
     for which, colour in (("trained", "C0"), ("init", "C7")):
         per = layers[which]
-        layer_ax.plot(names, [per[n]["knn_clean_test"] for n in names], "-", marker="o", color=colour,
-                      label=f"{which}: K-NN on clean labels (test)")
-        layer_ax.plot(names, [per[n]["knn_random_train"] for n in names], "--", marker="s", color=colour,
-                      label=f"{which}: K-NN on the random labels (train, leave-one-out)")
+        layer_ax.plot(
+            names,
+            [per[n]["knn_clean_test"] for n in names],
+            "-",
+            marker="o",
+            color=colour,
+            label=f"{which}: K-NN on clean labels (test)",
+        )
+        layer_ax.plot(
+            names,
+            [per[n]["knn_random_train"] for n in names],
+            "--",
+            marker="s",
+            color=colour,
+            label=f"{which}: K-NN on the random labels (train, leave-one-out)",
+        )
     layer_ax.set(xlabel="layer", ylabel="accuracy", ylim=(0, 1.02), title="signal in the encoder, noise in P and O")
     layer_ax.tick_params(axis="x", rotation=30)
     layer_ax.legend(fontsize=7)
@@ -59,12 +86,19 @@ def plot_stages(stages: dict, names: list[str], stem: Path) -> None:
     """Fig. 3 over training: per epoch (stages: epoch -> layer -> probe values), the per-layer K-NN fitted on the
     clean and on the random labels."""
     fig, axes = plt.subplots(1, 2, figsize=(12, 4), constrained_layout=True)
-    for ax, key, title in zip(axes, ("knn_clean_test", "knn_random_train"),
-                              ("K-NN fitted on the clean labels (test acc.)",
-                               "K-NN fitted on the random labels (train acc., leave-one-out)")):
+    for ax, key, title in zip(
+        axes,
+        ("knn_clean_test", "knn_random_train"),
+        ("K-NN fitted on the clean labels (test acc.)", "K-NN fitted on the random labels (train acc., leave-one-out)"),
+    ):
         for j, (e, per) in enumerate(stages.items()):
-            ax.plot(names, [per[n][key] for n in names], marker="o", color=plt.cm.viridis(j / max(1, len(stages) - 1)),
-                    label=f"epoch {e}")
+            ax.plot(
+                names,
+                [per[n][key] for n in names],
+                marker="o",
+                color=plt.cm.viridis(j / max(1, len(stages) - 1)),
+                label=f"epoch {e}",
+            )
         ax.set(xlabel="layer", ylabel="accuracy", ylim=(0, 1), title=title)
         ax.tick_params(axis="x", rotation=30)
         ax.legend(fontsize=7)
@@ -93,11 +127,19 @@ def plot_transfer(rows: list[dict], targets: list[str], weights: list[str], stem
     """Fig. 9: the K-NN on each target data set (rows: target, weights, knn), one bar per set of weights."""
     fig, ax = plt.subplots(figsize=(5.5, 3.8), constrained_layout=True)
     for j, w in enumerate(weights):
-        ax.bar([t + j * 0.27 for t in range(len(targets))], [r["knn"] for t in targets for r in rows
-                                                              if r["target"] == t and r["weights"] == w],
-               width=0.27, label=w)
-    ax.set(xticks=[t + 0.27 for t in range(len(targets))], xticklabels=targets, ylabel="K-NN test accuracy", ylim=(0, 1),
-           title="CIFAR-10 random-label features on other data sets")
+        ax.bar(
+            [t + j * 0.27 for t in range(len(targets))],
+            [r["knn"] for t in targets for r in rows if r["target"] == t and r["weights"] == w],
+            width=0.27,
+            label=w,
+        )
+    ax.set(
+        xticks=[t + 0.27 for t in range(len(targets))],
+        xticklabels=targets,
+        ylabel="K-NN test accuracy",
+        ylim=(0, 1),
+        title="CIFAR-10 random-label features on other data sets",
+    )
     ax.legend(fontsize=7)
     save_figure(fig, stem)
 
@@ -108,11 +150,20 @@ def plot_decomposition(probed: dict[str, list[dict]], stem: Path) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8), constrained_layout=True)
     for j, (label, rows) in enumerate(probed.items()):
         epochs = [r["epoch"] for r in rows]
-        for ax, values in zip(axes, ([r["inv_unbiased"] for r in rows], [r["bias_unbiased"] for r in rows],
-                                     [r["bias_split"]["between_true"] for r in rows])):
+        for ax, values in zip(
+            axes,
+            (
+                [r["inv_unbiased"] for r in rows],
+                [r["bias_unbiased"] for r in rows],
+                [r["bias_split"]["between_true"] for r in rows],
+            ),
+        ):
             ax.plot(epochs, values, marker="o", color=f"C{j}", label=label)
-    for ax, name, scale in zip(axes, ("Inv (unbiased)", "Bias (unbiased)", "bad bias: between true classes (Eq. B.4)"),
-                               ("log", "log", "linear")):
+    for ax, name, scale in zip(
+        axes,
+        ("Inv (unbiased)", "Bias (unbiased)", "bad bias: between true classes (Eq. B.4)"),
+        ("log", "log", "linear"),
+    ):
         ax.set(xlabel="epoch", ylabel=name, yscale=scale)
     axes[0].legend(fontsize=7)
     save_figure(fig, stem)

@@ -13,9 +13,11 @@ def plot_probe(record: dict, stem: Path) -> None:
     """Accuracy per layer (Fig. 3): K-NN fitted on clean / random labels, linear; trained and init; PNG + PDF."""
     names = record["layers"]
     fig, ax = plt.subplots(figsize=(1.0 * len(names) + 3, 4), constrained_layout=True)
-    styles = {"knn_clean_test": ("-", "K-NN, fit on clean labels (test acc.)"),
-              "knn_random_train": ("--", "K-NN, fit on random labels (train acc., leave-one-out)"),
-              "linear_clean_test": (":", "linear, clean labels (test acc.)")}
+    styles = {
+        "knn_clean_test": ("-", "K-NN, fit on clean labels (test acc.)"),
+        "knn_random_train": ("--", "K-NN, fit on random labels (train acc., leave-one-out)"),
+        "linear_clean_test": (":", "linear, clean labels (test acc.)"),
+    }
     for which, colour in (("trained", "C0"), ("init", "C1")):
         layers = record["results"].get(which)
         if not layers:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from bm.figures import plt, save_figure
 
 __all__ = ["plot_sweep"]
@@ -27,7 +26,9 @@ def plot_sweep(record: dict, stem: Path) -> None:
     if record.get("capacity"):
         left.axvline(record["capacity"] / record["n"], color="grey", ls=":", label=f"n B = C_t ({record['capacity']})")
     right.axhline(record["knn_init"], color="C1", ls="--", label="K-NN at init")
-    left.set(xscale="log", xlabel="B (views per sample)", ylabel="memorization (train acc. on n B views)", ylim=(0, 1.02))
+    left.set(
+        xscale="log", xlabel="B (views per sample)", ylabel="memorization (train acc. on n B views)", ylim=(0, 1.02)
+    )
     right.set(xscale="log", xlabel="B (views per sample)", ylabel="K-NN test accuracy", ylim=(0, 1.02))
     for ax in (left, right):
         ax.legend(fontsize=7)

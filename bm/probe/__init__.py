@@ -4,5 +4,12 @@ from bm.probe.knn import WEIGHTINGS, KNNPrediction, knn_accuracy, knn_predict, k
 from bm.probe.linear import linear_probe_accuracy
 from bm.probe.sketch import gaussian_sketch
 
-__all__ = ["WEIGHTINGS", "KNNPrediction", "knn_accuracy", "knn_predict", "knn_scores", "gaussian_sketch",
-           "linear_probe_accuracy"]
+__all__ = [
+    "WEIGHTINGS",
+    "KNNPrediction",
+    "knn_accuracy",
+    "knn_predict",
+    "knn_scores",
+    "gaussian_sketch",
+    "linear_probe_accuracy",
+]

@@ -74,8 +74,17 @@ def _nearest_first(scores: torch.Tensor, k: int) -> torch.Tensor:
     return idx.gather(1, order)
 
 
-def _votes(train_x: Any, train_y: Any, test_x: Any, ks: tuple[int, ...], weighting: str, temperature: float,
-           normalize: bool, num_classes: int | None, exclude_self: bool):
+def _votes(
+    train_x: Any,
+    train_y: Any,
+    test_x: Any,
+    ks: tuple[int, ...],
+    weighting: str,
+    temperature: float,
+    normalize: bool,
+    num_classes: int | None,
+    exclude_self: bool,
+):
     """(X, C, iterator over test chunks of {k: votes (chunk, C)}): one neighbour search for the largest k."""
     if weighting not in WEIGHTINGS:
         raise BMError(f"weighting must be one of {', '.join(WEIGHTINGS)}; got {weighting!r}")
@@ -116,8 +125,9 @@ def _votes(train_x: Any, train_y: Any, test_x: Any, ks: tuple[int, ...], weighti
                     wk = torch.ones((idx.shape[0], k), dtype=X.dtype, device=X.device)
                 elif weighting == "distance":
                     exact = d[:, :k] == 0
-                    wk = torch.where(exact.any(1, keepdim=True), exact.to(X.dtype),
-                                     1 / d[:, :k].clamp(min=torch.finfo(X.dtype).tiny))
+                    wk = torch.where(
+                        exact.any(1, keepdim=True), exact.to(X.dtype), 1 / d[:, :k].clamp(min=torch.finfo(X.dtype).tiny)
+                    )
                 else:
                     wk = w[:, :k]
                 out[k] = torch.zeros(t.shape[0], C, dtype=X.dtype, device=X.device).scatter_add_(1, Y[idx[:, :k]], wk)
@@ -145,8 +155,9 @@ def knn_predict(
     when test_y is given. `exclude_self=True` (test_x row i is train_x row i) leaves each point out
     of its own neighbours: leave-one-out accuracy on the training set.
     """
-    X, n_test, blocks = _votes(train_x, train_y, test_x, (k,), weighting, temperature, normalize, num_classes,
-                               exclude_self)
+    X, n_test, blocks = _votes(
+        train_x, train_y, test_x, (k,), weighting, temperature, normalize, num_classes, exclude_self
+    )
     preds = [votes[k].argmax(1) for votes in blocks]  # first maximum: the lowest label wins a tie
     labels = torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long, device=X.device)
     accuracy = None
@@ -162,15 +173,25 @@ def knn_accuracy(train_x: Any, train_y: Any, test_x: Any, test_y: Any, k: int = 
     return knn_predict(train_x, train_y, test_x, test_y, k=k, **options).accuracy
 
 
-def knn_scores(train_x: Any, train_y: Any, test_x: Any, test_y: Any, ks: tuple[int, ...] = (10, 20, 200),
-               tops: tuple[int, ...] = (1, 5), weighting: str = "uniform", temperature: float = 0.07,
-               normalize: bool = True, num_classes: int | None = None, exclude_self: bool = False
-               ) -> dict[str, float]:
+def knn_scores(
+    train_x: Any,
+    train_y: Any,
+    test_x: Any,
+    test_y: Any,
+    ks: tuple[int, ...] = (10, 20, 200),
+    tops: tuple[int, ...] = (1, 5),
+    weighting: str = "uniform",
+    temperature: float = 0.07,
+    normalize: bool = True,
+    num_classes: int | None = None,
+    exclude_self: bool = False,
+) -> dict[str, float]:
     """Top-t accuracies for several k from one neighbour search (the max(k) nearest, as DINO's evaluation):
     {"k20_top1": ..., "k20_top5": ...}. A point is top-t correct when its label is among the t classes with most
     votes (ties: the lower label first); top-1 equals `knn_accuracy` with that k."""
-    X, n_test, blocks = _votes(train_x, train_y, test_x, tuple(ks), weighting, temperature, normalize, num_classes,
-                               exclude_self)
+    X, n_test, blocks = _votes(
+        train_x, train_y, test_x, tuple(ks), weighting, temperature, normalize, num_classes, exclude_self
+    )
     truth = _labels(test_y, n_test, "test_y", X.device)
     hits = {(k, t): 0 for k in ks for t in tops}
     start = 0

@@ -32,8 +32,16 @@ def linear_probe_accuracy(
     return float(linear_probe_correct(train_x, train_y, test_x, test_y, l2, max_iter, num_classes).double().mean())
 
 
-def linear_probe_cv(train_x: Any, train_y: Any, test_x: Any, test_y: Any, l2s: tuple[float, ...] = L2_GRID,
-                    folds: int = 5, max_iter: int = 500, num_classes: int | None = None) -> tuple[torch.Tensor, float]:
+def linear_probe_cv(
+    train_x: Any,
+    train_y: Any,
+    test_x: Any,
+    test_y: Any,
+    l2s: tuple[float, ...] = L2_GRID,
+    folds: int = 5,
+    max_iter: int = 500,
+    num_classes: int | None = None,
+) -> tuple[torch.Tensor, float]:
     """(per-test-point correctness (m,) bool, the chosen l2) of `linear_probe_correct` at the l2 of `l2s` with the
     best mean accuracy over `folds` class-stratified folds of the training set (ties: the larger l2)."""
     X = _features(train_x, "train_x")
@@ -45,8 +53,11 @@ def linear_probe_cv(train_x: Any, train_y: Any, test_x: Any, test_y: Any, l2s: t
     fold[order] = rank % folds
     scores = {}
     for l2 in l2s:
-        hits = [linear_probe_correct(X[fold != f], Y[fold != f], X[fold == f], Y[fold == f], l2, max_iter, C)
-                for f in range(folds) if bool((fold == f).any())]
+        hits = [
+            linear_probe_correct(X[fold != f], Y[fold != f], X[fold == f], Y[fold == f], l2, max_iter, C)
+            for f in range(folds)
+            if bool((fold == f).any())
+        ]
         scores[l2] = float(torch.cat(hits).double().mean())
     best = max(l2s, key=lambda l2: (scores[l2], l2))
     return linear_probe_correct(X, Y, test_x, test_y, best, max_iter, C), best
@@ -77,8 +88,15 @@ def linear_probe_correct(
     X, T = (X - mean) / std, (T - mean) / std
     W = torch.zeros(X.shape[1], C, dtype=X.dtype, device=X.device, requires_grad=True)
     b = torch.zeros(C, dtype=X.dtype, device=X.device, requires_grad=True)
-    opt = torch.optim.LBFGS([W, b], lr=1, max_iter=max_iter, tolerance_grad=1e-7, tolerance_change=1e-10,
-                            history_size=20, line_search_fn="strong_wolfe")
+    opt = torch.optim.LBFGS(
+        [W, b],
+        lr=1,
+        max_iter=max_iter,
+        tolerance_grad=1e-7,
+        tolerance_change=1e-10,
+        history_size=20,
+        line_search_fn="strong_wolfe",
+    )
 
     def closure() -> torch.Tensor:
         opt.zero_grad()

@@ -17,7 +17,10 @@ from bm.theory import manifold_geometry
 
 __all__ = ["geometry_lines", "groups_of", "layer_geometry", "write_geometry"]
 
-def groups_of(true: torch.Tensor, labels: torch.Tensor, randomized: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+
+def groups_of(
+    true: torch.Tensor, labels: torch.Tensor, randomized: torch.Tensor
+) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """Group name -> (example indices, their manifold labels) for true classes, training labels, mask (n,)."""
     every = torch.arange(true.shape[0])
     groups = {"clean": (every, true)}
@@ -28,15 +31,22 @@ def groups_of(true: torch.Tensor, labels: torch.Tensor, randomized: torch.Tensor
     return groups
 
 
-def _manifolds(features: torch.Tensor, labels: torch.Tensor, per_class: int, classes: list[int] | None) -> list[torch.Tensor]:
+def _manifolds(
+    features: torch.Tensor, labels: torch.Tensor, per_class: int, classes: list[int] | None
+) -> list[torch.Tensor]:
     """The first `per_class` rows of each chosen class (those with at least 2 rows), each (M, D)."""
     chosen = classes if classes is not None else sorted(set(labels.tolist()))
     clouds = [features[labels == c][:per_class] for c in chosen]
     return [c for c in clouds if c.shape[0] >= 2]
 
 
-def layer_geometry(features: torch.Tensor, groups: dict[str, tuple[torch.Tensor, torch.Tensor]], per_class: int,
-                   classes: list[int] | None = None, **mftma) -> dict[str, dict]:
+def layer_geometry(
+    features: torch.Tensor,
+    groups: dict[str, tuple[torch.Tensor, torch.Tensor]],
+    per_class: int,
+    classes: list[int] | None = None,
+    **mftma,
+) -> dict[str, dict]:
     """MFTMA of one layer's features (n, D) for every group; group -> summary (capacity, radius, ...)."""
     out = {}
     for name, (rows, labels) in groups.items():
@@ -44,12 +54,19 @@ def layer_geometry(features: torch.Tensor, groups: dict[str, tuple[torch.Tensor,
         if len(clouds) < 2:
             continue
         g = manifold_geometry(clouds, **mftma)
-        out[name] = {"capacity": g.capacity, "radius": g.radius, "dimension": g.dimension,
-                     "center_correlation": g.center_correlation, "low_rank": g.low_rank, "manifolds": len(clouds),
-                     "points": sum(c.shape[0] for c in clouds)}
+        out[name] = {
+            "capacity": g.capacity,
+            "radius": g.radius,
+            "dimension": g.dimension,
+            "center_correlation": g.center_correlation,
+            "low_rank": g.low_rank,
+            "manifolds": len(clouds),
+            "points": sum(c.shape[0] for c in clouds),
+        }
     if not out:
-        raise BMError("no group has two classes with at least two examples; raise --samples-per-class or "
-                      "choose other --classes")
+        raise BMError(
+            "no group has two classes with at least two examples; raise --samples-per-class or choose other --classes"
+        )
     return out
 
 
@@ -59,12 +76,16 @@ def geometry_lines(record: dict) -> list[str]:
     for epoch, per_layer in record["results"].items():
         for layer, groups in per_layer.items():
             for group, g in groups.items():
-                lines.append(f"epoch {epoch:>6s}  {layer:12s} {group:10s} capacity {g['capacity']:.4f}  "
-                             f"radius {g['radius']:.3f}  dimension {g['dimension']:.2f}")
+                lines.append(
+                    f"epoch {epoch:>6s}  {layer:12s} {group:10s} capacity {g['capacity']:.4f}  "
+                    f"radius {g['radius']:.3f}  dimension {g['dimension']:.2f}"
+                )
                 sizes.add(g["manifolds"])
     if min(sizes, default=6) <= 5:
-        lines.append(f"note: P = {min(sizes)} manifolds; at P <= 5 MFTMA's capacity is a ~10% estimate and the "
-                     "simulated one depends on the convention for random labels by as much (docs/mftma-small-p.md)")
+        lines.append(
+            f"note: P = {min(sizes)} manifolds; at P <= 5 MFTMA's capacity is a ~10% estimate and the "
+            "simulated one depends on the convention for random labels by as much (docs/mftma-small-p.md)"
+        )
     return lines
 
 

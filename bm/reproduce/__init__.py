@@ -5,9 +5,17 @@ The names below load on first use, so that `import bm.reproduce.scales` (the CLI
 
 import importlib
 
-_WHERE = {"PRESETS": "presets", "Preset": "presets", "commands": "runner",
-          "estimate_seconds": "runner", "make_plan": "runner", "reproduce": "runner", "status": "runner",
-          "SCALES": "scales", "Scale": "scales"}
+_WHERE = {
+    "PRESETS": "presets",
+    "Preset": "presets",
+    "commands": "runner",
+    "estimate_seconds": "runner",
+    "make_plan": "runner",
+    "reproduce": "runner",
+    "status": "runner",
+    "SCALES": "scales",
+    "Scale": "scales",
+}
 
 __all__ = sorted(_WHERE)
 

@@ -25,11 +25,18 @@ def listing(data_dir: Path, out: Path) -> list[str]:
     for preset in PRESETS.values():
         plans = [make_plan(preset.name, s, data_dir, out, recipe=r)[1] for s, r in COLUMNS]
         runs = "/".join(str(len(preset.all_runs(p))) if preset.all_runs(p) else "own" for p in (plans[0], plans[2]))
-        lines.append(f"{preset.name:8s} {preset.title[:10]:10s} {runs:>14s} "
-                     + " ".join(f"{duration(estimate_seconds(preset, p)):>8s}" for p in plans) + f"  {preset.what}")
-    lines.append("times: " + "; ".join(f"{s.name}: {s.images_per_second:.0f} training images/s at 32 x 32, "
-                                       f"{s.rate_note}" for s in SCALES.values())
-                 + ". Runs shared between presets train once. table6 / released: the full-scale recipes (--recipe).")
+        lines.append(
+            f"{preset.name:8s} {preset.title[:10]:10s} {runs:>14s} "
+            + " ".join(f"{duration(estimate_seconds(preset, p)):>8s}" for p in plans)
+            + f"  {preset.what}"
+        )
+    lines.append(
+        "times: "
+        + "; ".join(
+            f"{s.name}: {s.images_per_second:.0f} training images/s at 32 x 32, {s.rate_note}" for s in SCALES.values()
+        )
+        + ". Runs shared between presets train once. table6 / released: the full-scale recipes (--recipe)."
+    )
     n = TRAIN_SIZES["cifar10"]
     for s in SCALES.values():
         if s.transition is not None:
@@ -37,7 +44,9 @@ def listing(data_dir: Path, out: Path) -> list[str]:
             epochs = s.steps / -(-n // s.base.batch_size)
             budget, why = t.budget()
             rule = f" ({why})" if epochs == budget else ""
-            lines.append(f"{s.name}: the benign transition ({t.crossing}) is extrapolated at {t.epochs[0]:.3g} epochs "
-                         f"(95% {t.epochs[1]:.3g} .. {t.epochs[2]:.3g}; {duration(t.epochs[0] * per_epoch)} at the "
-                         f"rate above) from {t.source}; every {s.name}-scale run trains {epochs:.0f} epochs' steps{rule}")
+            lines.append(
+                f"{s.name}: the benign transition ({t.crossing}) is extrapolated at {t.epochs[0]:.3g} epochs "
+                f"(95% {t.epochs[1]:.3g} .. {t.epochs[2]:.3g}; {duration(t.epochs[0] * per_epoch)} at the "
+                f"rate above) from {t.source}; every {s.name}-scale run trains {epochs:.0f} epochs' steps{rule}"
+            )
     return lines

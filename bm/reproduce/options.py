@@ -19,20 +19,28 @@ RECIPE_HELP = "; ".join(f"{r.name} = {r.source}" for r in RECIPES.values()) + " 
 class ReproduceOptions:
     """Where and how `bm reproduce` runs a preset (the preset's runs themselves come from its scale)."""
 
-    scale: str = setting("full", help="full (the paper's models and data, a GPU) or mini (cifar-10-mini-sized data, "
-                                      "CPU-sized models).")
+    scale: str = setting(
+        "full", help="full (the paper's models and data, a GPU) or mini (cifar-10-mini-sized data, CPU-sized models)."
+    )
     data_dir: Path = setting(Path("data"), help="Folder holding the data sets' official folders.")
     out: Path = setting(Path("runs/reproduce"), help="Results: OUT/<scale>/runs/<run> and OUT/<scale>/<preset>/.")
-    datasets: tuple[str, ...] | None = setting(None, help="table2/table3: comma-separated data sets to keep "
-                                                          "(default all rows).")
-    device: str | None = setting(None, help="cpu, cuda or cuda:N (default: cuda where there is one or for "
-                                            "--print-commands at full scale, else cpu; --scale full on a CPU only "
-                                            "when asked for).")
+    datasets: tuple[str, ...] | None = setting(
+        None, help="table2/table3: comma-separated data sets to keep (default all rows)."
+    )
+    device: str | None = setting(
+        None,
+        help="cpu, cuda or cuda:N (default: cuda where there is one or for "
+        "--print-commands at full scale, else cpu; --scale full on a CPU only "
+        "when asked for).",
+    )
     download: bool = setting(False, help="Download missing data sets (needs internet).")
     recipe: str | None = setting(None, help="Full scale only: " + RECIPE_HELP)
-    seeds: tuple[int, ...] | None = setting(None, help="Comma-separated seeds: the preset once per seed (seed<k>/), "
-                                                       "its table the mean +- std (default: seed 0; benign: the "
-                                                       "scale's seeds).")
+    seeds: tuple[int, ...] | None = setting(
+        None,
+        help="Comma-separated seeds: the preset once per seed (seed<k>/), "
+        "its table the mean +- std (default: seed 0; benign: the "
+        "scale's seeds).",
+    )
 
     def __post_init__(self):
         if self.datasets == ():
@@ -49,6 +57,8 @@ class ReproduceOptions:
 
         device = "cuda" if torch.cuda.is_available() or (print_commands and self.scale == "full") else "cpu"
         if device == "cpu" and self.scale == "full":
-            raise BMError("--scale full trains the paper's models for days and this machine has no CUDA; use --scale "
-                          "mini, --device cuda on a GPU machine, or --device cpu to run it here anyway")
+            raise BMError(
+                "--scale full trains the paper's models for days and this machine has no CUDA; use --scale "
+                "mini, --device cuda on a GPU machine, or --device cpu to run it here anyway"
+            )
         return device

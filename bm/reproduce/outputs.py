@@ -66,7 +66,8 @@ def over_seeds(per_seed: dict[int, Result]) -> Result:
             if numbers and (len(set(numbers)) > 1 or len(numbers) < len(values)):
                 mean[c], std[c] = float(np.mean(numbers)), float(np.std(numbers))
                 text[c] = f"{mean[c]:.3f} +- {std[c]:.3f}" + (
-                    f" ({len(numbers)} of {len(values)})" if len(numbers) < len(values) else "")
+                    f" ({len(numbers)} of {len(values)})" if len(numbers) < len(values) else ""
+                )
             elif any(v != values[0] for v in values):
                 raise BMError(f"row {i} column {c}: the seeds disagree ({values}), so rows cannot be matched")
             else:
@@ -80,8 +81,12 @@ def over_seeds(per_seed: dict[int, Result]) -> Result:
         summary += [f"seed {seed}: {line}" for line in per_seed[seed].summary]
     rows = [{"seed": seed, **r} for seed in seeds for r in per_seed[seed].rows]
     table = markdown_table(first.columns, [[t[c] for c in first.columns] for t in text_rows])
-    extra = {"seeds": seeds, "mean": mean_rows, "std": std_rows,
-             "per_seed": {str(seed): per_seed[seed].extra for seed in seeds if per_seed[seed].extra}}
+    extra = {
+        "seeds": seeds,
+        "mean": mean_rows,
+        "std": std_rows,
+        "per_seed": {str(seed): per_seed[seed].extra for seed in seeds if per_seed[seed].extra},
+    }
     figures = [f"seed{seed}/{stem}" for seed in seeds for stem in per_seed[seed].figures]
     return Result(rows, ["seed", *first.columns], summary, figures, table=table, extra=extra)
 
@@ -92,5 +97,3 @@ def save(result: Result, folder: Path) -> list[str]:
     table = result.table or markdown_table(result.columns, [[r.get(c) for c in result.columns] for r in result.rows])
     atomic_write_text(folder / "table.md", table)
     return ["table.csv", "table.md"] + [f"{stem}.{ext}" for stem in result.figures for ext in ("png", "pdf")]
-
-

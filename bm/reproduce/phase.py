@@ -48,8 +48,12 @@ def _online(plan: Plan) -> list[tuple[int, int, int, Run]]:
     """(seed, width, n, run) of the transition-time runs: online augmentation at every n and width (the scale's
     width at the plan's seed: the grid's own B = infinity cells), seed by seed."""
     g = plan.scale.phase
-    return [(seed, w, n, plan.augmented(label_noise=1.0, subset=n, width=w, probe_steps=g.probe_steps, seed=seed))
-            for seed in range(plan.seed, plan.seed + g.seeds) for w in g.widths for n in g.ns]
+    return [
+        (seed, w, n, plan.augmented(label_noise=1.0, subset=n, width=w, probe_steps=g.probe_steps, seed=seed))
+        for seed in range(plan.seed, plan.seed + g.seeds)
+        for w in g.widths
+        for n in g.ns
+    ]
 
 
 def phase_runs(plan: Plan) -> list[Run]:
@@ -62,19 +66,30 @@ def _capacity(plan: Plan, folder: Path) -> dict:
     """C_t of the grid's model at its step budget: random labels, no augmentation (runs in folder/capacity/)."""
     g, train = plan.scale.phase, plan.data["cifar10"][0]
     base = plan.run(label_noise=1.0, augment="none").config
-    return deep_capacity(base, plan.data["cifar10"], folder / "capacity", plan.scale.steps, len(train),
-                         g.capacity_repeats, plan.jobs, g.capacity_n_min, g.capacity_points, g.capacity_resolution)
+    return deep_capacity(
+        base,
+        plan.data["cifar10"],
+        folder / "capacity",
+        plan.scale.steps,
+        len(train),
+        g.capacity_repeats,
+        plan.jobs,
+        g.capacity_n_min,
+        g.capacity_points,
+        g.capacity_resolution,
+    )
 
 
 def _toy(plan: Plan) -> tuple[list[dict], int]:
     """The toy grid of Fig. 13 at this scale (shared with the fig13 preset's folder; trained there if missing)."""
-    import json
 
     from bm.toy.grid import run_grid
 
     folder = plan.root / "fig13"
     run_grid(plan.scale.toy, folder, progress=plan.progress)
-    return read_csv_rows(folder / "grid.csv"), read_json(folder / "capacity.json", {"capacity": (int, float)})["capacity"]
+    return read_csv_rows(folder / "grid.csv"), read_json(folder / "capacity.json", {"capacity": (int, float)})[
+        "capacity"
+    ]
 
 
 def phase_finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
@@ -93,21 +108,48 @@ def phase_finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
         end = final(plan, run, history)
         embedding = [r["invariance"]["embedding"] for r in history if "invariance" in r]
         items = math.inf if B == ONLINE else n * B
-        rows.append({"n": n, "B": "inf" if B == ONLINE else B, "items": "inf" if B == ONLINE else items,
-                     # n B past C_t: True beyond the smallest failure, False up to C_t, None inside the bracket
-                     "above_capacity": False if items <= c_t else (True if failed and items >= failed else None),
-                     "memorized": end["train_acc"],
-                     "steps_to_memorize": end["steps_to_memorize"], "steps": end["steps"],
-                     "knn_train": end["knn_train"], "knn_init_train": end["knn_init_train"],
-                     "gain_train": end["knn_train"] - end["knn_init_train"], "knn_all": end["knn_all"],
-                     "knn_init_all": end["knn_init_all"], "gain_all": end["knn_all"] - end["knn_init_all"],
-                     "invariance_init": embedding[0], "invariance": embedding[-1]})
-    times = [{"width": w, "n": n, "seed": seed,
-              **transition_times(history_of(run), run.config, steps_per_epoch(run.config, TRAIN_SIZES[run.config.dataset]))}
-             for seed, w, n, run in _online(plan)]
+        rows.append(
+            {
+                "n": n,
+                "B": "inf" if B == ONLINE else B,
+                "items": "inf" if B == ONLINE else items,
+                # n B past C_t: True beyond the smallest failure, False up to C_t, None inside the bracket
+                "above_capacity": False if items <= c_t else (True if failed and items >= failed else None),
+                "memorized": end["train_acc"],
+                "steps_to_memorize": end["steps_to_memorize"],
+                "steps": end["steps"],
+                "knn_train": end["knn_train"],
+                "knn_init_train": end["knn_init_train"],
+                "gain_train": end["knn_train"] - end["knn_init_train"],
+                "knn_all": end["knn_all"],
+                "knn_init_all": end["knn_init_all"],
+                "gain_all": end["knn_all"] - end["knn_init_all"],
+                "invariance_init": embedding[0],
+                "invariance": embedding[-1],
+            }
+        )
+    times = [
+        {
+            "width": w,
+            "n": n,
+            "seed": seed,
+            **transition_times(
+                history_of(run), run.config, steps_per_epoch(run.config, TRAIN_SIZES[run.config.dataset])
+            ),
+        }
+        for seed, w, n, run in _online(plan)
+    ]
     toy_rows, toy_capacity = _toy(plan)
-    plot_phase(rows, c_t, failed, toy_rows, toy_capacity, f"Phase diagram of a random-label {plan.scale.name}-scale "
-               f"ResNet18 on CIFAR-10 images: every cell {plan.scale.steps} optimizer steps", folder / "figure")
+    plot_phase(
+        rows,
+        c_t,
+        failed,
+        toy_rows,
+        toy_capacity,
+        f"Phase diagram of a random-label {plan.scale.name}-scale "
+        f"ResNet18 on CIFAR-10 images: every cell {plan.scale.steps} optimizer steps",
+        folder / "figure",
+    )
     fits = {key: fit_growth(times, key, FULL_SCALE, plan.scale.base.batch_size) for key in TRANSITION_KEYS}
     kept = {key: fit_censored(times, key, FULL_SCALE, plan.scale.base.batch_size) for key in TRANSITION_KEYS}
     plot_transition(times, kept, FULL_SCALE, folder / "transition")
@@ -117,26 +159,66 @@ def phase_finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
         return float(np.mean(values)) if values else None
 
     bound = f">= {c_t}" if censored else f"{c_t} (fails at {failed})"
-    summary = [f"C_t = {bound} at t = {plan.scale.steps} steps (random labels, no augmentation; Definition D.1)",
-               f"finite views, n B below C_t: memorized {mean('memorized', False) or float('nan'):.3f}, K-NN gain "
-               f"(Def. 4.1) {mean('gain_train', False) or float('nan'):+.3f}; above C_t: memorized "
-               f"{mean('memorized', True) or float('nan'):.3f}, gain {mean('gain_train', True) or float('nan'):+.3f} "
-               f"(means over cells)"] + [
+    summary = [
+        f"C_t = {bound} at t = {plan.scale.steps} steps (random labels, no augmentation; Definition D.1)",
+        f"finite views, n B below C_t: memorized {mean('memorized', False) or float('nan'):.3f}, K-NN gain "
+        f"(Def. 4.1) {mean('gain_train', False) or float('nan'):+.3f}; above C_t: memorized "
+        f"{mean('memorized', True) or float('nan'):.3f}, gain {mean('gain_train', True) or float('nan'):+.3f} "
+        f"(means over cells)",
+    ] + [
         f"n {r['n']}, B {r['B']}: memorized {r['memorized']:.3f}, K-NN {r['knn_train']:.3f} vs init "
         f"{r['knn_init_train']:.3f} (bank all {r['knn_all']:.3f} vs {r['knn_init_all']:.3f}), invariance "
-        f"{r['invariance']:.3f}" for r in rows]
+        f"{r['invariance']:.3f}"
+        for r in rows
+    ]
     columns = list(rows[0])
-    header = ["n", "B", "n B", "above C_t", "memorized", "first step memorized (accuracy 1)", "steps", "K-NN (Def. 4.1)",
-              "init", "gain", "K-NN (bank all)", "init (all)", "gain (all)", "invariance at init", "invariance"]
-    table = markdown_table(header, [[r[c] for c in columns] for r in rows]) + "\n" + markdown_table(
-        ["width", "n", "seed", *TRANSITION_COLUMNS],
-        [[t["width"], t["n"], t["seed"], *(t[c] for c in TRANSITION_COLUMNS)] for t in times])
-    summary += [f"transition {key} ({how}): t ~ n^{f['exponent_n']:.2f} +- {f['se_n']:.2f}" + (
-        f" width^{f['exponent_width']:.2f} +- {f['se_width']:.2f}" if f["exponent_width"] is not None else "")
+    header = [
+        "n",
+        "B",
+        "n B",
+        "above C_t",
+        "memorized",
+        "first step memorized (accuracy 1)",
+        "steps",
+        "K-NN (Def. 4.1)",
+        "init",
+        "gain",
+        "K-NN (bank all)",
+        "init (all)",
+        "gain (all)",
+        "invariance at init",
+        "invariance",
+    ]
+    table = (
+        markdown_table(header, [[r[c] for c in columns] for r in rows])
+        + "\n"
+        + markdown_table(
+            ["width", "n", "seed", *TRANSITION_COLUMNS],
+            [[t["width"], t["n"], t["seed"], *(t[c] for c in TRANSITION_COLUMNS)] for t in times],
+        )
+    )
+    summary += [
+        f"transition {key} ({how}): t ~ n^{f['exponent_n']:.2f} +- {f['se_n']:.2f}"
+        + (f" width^{f['exponent_width']:.2f} +- {f['se_width']:.2f}" if f["exponent_width"] is not None else "")
         + f" ({f['runs']} runs crossed{', %d censored' % f['censored'] if 'censored' in f else ''}); at n = "
         f"{FULL_SCALE['n']}, width {FULL_SCALE['width']}: {f['epochs'][1]:.3g} epochs (95% {f['epochs'][0]:.3g} .. "
-        f"{f['epochs'][2]:.3g})" if f else f"transition {key} ({how}): too few crossings to fit"
-        for how, chosen in (("least squares", fits), ("censored", kept)) for key, f in chosen.items()]
-    return Result(rows, columns, summary, ["figure", "transition"], table=table,
-                  extra={"capacity": capacity, "transition": times, "fits": fits, "censored_fits": kept,
-                         "toy_capacity": toy_capacity})
+        f"{f['epochs'][2]:.3g})"
+        if f
+        else f"transition {key} ({how}): too few crossings to fit"
+        for how, chosen in (("least squares", fits), ("censored", kept))
+        for key, f in chosen.items()
+    ]
+    return Result(
+        rows,
+        columns,
+        summary,
+        ["figure", "transition"],
+        table=table,
+        extra={
+            "capacity": capacity,
+            "transition": times,
+            "fits": fits,
+            "censored_fits": kept,
+            "toy_capacity": toy_capacity,
+        },
+    )

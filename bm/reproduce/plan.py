@@ -12,7 +12,6 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from bm.deep.config import IMAGE_SIZES, PAPER, TRAIN_SIZES, DeepTrainConfig
@@ -24,6 +23,7 @@ if TYPE_CHECKING:
     from bm.deep.datasets import ImageSet
 
 __all__ = ["NAMED", "Plan", "Run", "deep_train_command", "named_config", "run_name", "steps_per_epoch"]
+
 
 @dataclass(frozen=True)
 class Run:
@@ -75,18 +75,29 @@ class Plan:
         if getattr(SET_PROTOCOLS.get(changes.get("augment")), "whole_set", False):  # its anchors: every image
             changes.setdefault("subset", 0)
         base = s.base
-        model_cfg = replace(base.model, arch=model, width=changes.pop("width", base.model.width),
-                            projector_width=changes.pop("projector_width", base.model.projector_width),
-                            image_size=s.image_size or IMAGE_SIZES[dataset])
-        cfg = replace(base, dataset=dataset, data_dir=str(self.data_dir), model=model_cfg, device=self.device, **changes)
+        model_cfg = replace(
+            base.model,
+            arch=model,
+            width=changes.pop("width", base.model.width),
+            projector_width=changes.pop("projector_width", base.model.projector_width),
+            image_size=s.image_size or IMAGE_SIZES[dataset],
+        )
+        cfg = replace(
+            base, dataset=dataset, data_dir=str(self.data_dir), model=model_cfg, device=self.device, **changes
+        )
         per_epoch = steps_per_epoch(cfg, TRAIN_SIZES[dataset])
 
         def every(steps: int) -> int:
             return max(1, round(steps / per_epoch))
 
         epochs = -(-s.steps // per_epoch)
-        cfg = replace(cfg, epochs=epochs, probe_every=min(every(probe_steps), epochs),
-                      train_acc_every=every(s.train_acc_steps), checkpoint_every=every(s.checkpoint_steps))
+        cfg = replace(
+            cfg,
+            epochs=epochs,
+            probe_every=min(every(probe_steps), epochs),
+            train_acc_every=every(s.train_acc_steps),
+            checkpoint_every=every(s.checkpoint_steps),
+        )
         return Run(run_name(cfg, s), cfg)
 
     def augmented(self, dataset: str = "cifar10", model: str = "resnet18", **changes) -> Run:
@@ -109,8 +120,11 @@ def run_name(cfg: DeepTrainConfig, scale: Scale | None = None) -> str:
     `scale`, also the encoder width (width8) and the training images (n256) where they differ from the scale's."""
     parts = [cfg.dataset, cfg.model.arch, f"w{cfg.model.projector_width}", f"noise{cfg.label_noise:g}", cfg.augment]
     if cfg.augment == "randaugment":
-        parts.append(f"s{cfg.randaugment_strength:g}" if cfg.randaugment_mapping == "strength"
-                     else f"m{cfg.randaugment_magnitude}")
+        parts.append(
+            f"s{cfg.randaugment_strength:g}"
+            if cfg.randaugment_mapping == "strength"
+            else f"m{cfg.randaugment_magnitude}"
+        )
     spec = SET_PROTOCOLS.get(cfg.augment)
     parts += spec.parts(cfg) if spec is not None else []
     if cfg.random_classes is not None:
@@ -128,20 +142,31 @@ def deep_train_command(cfg: DeepTrainConfig, out: Path) -> str:
     """The `bm deep-train` line that trains `cfg` into `out` (resuming or skipping it as needed): the whole config
     as inline JSON, so that every field (a new one included) reaches the run without a flag of its own."""
     config = json.dumps(cfg.to_json(), sort_keys=True, separators=(",", ":"))
-    return "bm deep-train " + " ".join(shlex.quote(str(a)) for a in ("--config", config, "--out", out, "--skip-finished"))
+    return "bm deep-train " + " ".join(
+        shlex.quote(str(a)) for a in ("--config", config, "--out", out, "--skip-finished")
+    )
 
 
 def named_config(name: str) -> DeepTrainConfig:
     """`bm deep-train --preset NAME`: paper (Table 6 on CIFAR-10, DeepTrainConfig's defaults), smoke (a tiny model
     and subset, minutes on a CPU), or a full-scale recipe (table6, released): that recipe's random-label DA run."""
     if name in RECIPES:
-        return Plan(scale_for("full", name), Path(DeepTrainConfig.data_dir), Path("runs"), recipe=name).augmented().config
+        return (
+            Plan(scale_for("full", name), Path(DeepTrainConfig.data_dir), Path("runs"), recipe=name).augmented().config
+        )
     paper = PAPER
     if name == "paper":
         return paper
     if name == "smoke":
-        return replace(paper, model=replace(paper.model, width=8, projector_width=512), subset=1024, epochs=3,
-                       batch_size=128, probe_every=3, checkpoint_every=1)
+        return replace(
+            paper,
+            model=replace(paper.model, width=8, projector_width=512),
+            subset=1024,
+            epochs=3,
+            batch_size=128,
+            probe_every=3,
+            checkpoint_every=1,
+        )
     raise BMError(f"unknown preset {name!r}; choose one of {', '.join(NAMED)}")
 
 

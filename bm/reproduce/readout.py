@@ -14,7 +14,18 @@ MEMORIZED = 1.0  # "memorized" (Def. 4.1, D.1), everywhere: the accuracy on the 
 # LAST measurements were at 1
 LAST = 10
 NEAR = 0.99  # the step accuracy 0.99 was reached, reported beside (labelled as such), never called memorized
-RECORD = ["train_acc", "memorized", "share_at_1", "steps_to_memorize", "steps_to_0.99", "steps", "knn_train", "knn_all", "knn_init_train", "knn_init_all"]
+RECORD = [
+    "train_acc",
+    "memorized",
+    "share_at_1",
+    "steps_to_memorize",
+    "steps_to_0.99",
+    "steps",
+    "knn_train",
+    "knn_all",
+    "knn_init_train",
+    "knn_init_all",
+]
 
 
 def banks(row: dict, cfg: DeepTrainConfig) -> dict:
@@ -34,12 +45,19 @@ def final(plan: Plan, run: Run, history: list[dict] | None = None) -> dict:
     near = [r["epoch"] for r in history if r.get("train_acc", 0.0) >= NEAR]
     end, init = banks(history[-1], cfg), banks(history[0], cfg)
     accs = [r["train_acc"] for r in history if "train_acc" in r]
-    return {"knn": history[-1]["knn"], "train_acc": history[-1]["train_acc"], "memorized": bool(reached),
-            "share_at_1": sum(a >= MEMORIZED for a in accs[-LAST:]) / len(accs[-LAST:]),
-            "steps_to_memorize": reached[0] * per_epoch if reached else None,
-            "steps_to_0.99": near[0] * per_epoch if near else None, "steps": history[-1]["epoch"] * per_epoch,
-            "knn_train": end.get("train"), "knn_all": end.get("all"), "knn_init_train": init.get("train"),
-            "knn_init_all": init.get("all")}
+    return {
+        "knn": history[-1]["knn"],
+        "train_acc": history[-1]["train_acc"],
+        "memorized": bool(reached),
+        "share_at_1": sum(a >= MEMORIZED for a in accs[-LAST:]) / len(accs[-LAST:]),
+        "steps_to_memorize": reached[0] * per_epoch if reached else None,
+        "steps_to_0.99": near[0] * per_epoch if near else None,
+        "steps": history[-1]["epoch"] * per_epoch,
+        "knn_train": end.get("train"),
+        "knn_all": end.get("all"),
+        "knn_init_train": init.get("train"),
+        "knn_init_all": init.get("all"),
+    }
 
 
 def metrics_of(plan: Plan, run: Run) -> list[dict]:

@@ -21,15 +21,21 @@ def _section(record: dict, folder: Path, out: Path) -> list[str]:
     lines = [f"### {record['preset']}: {record['title']} ({record['scale']} scale)", "", record["what"] + ".", ""]
     lines += [f"- {s}" for s in record["summary"]] + [""]
     table = record["table_md"].rstrip().splitlines()
-    lines += table[: 2 + MAX_ROWS] + ([f"| ... {len(table) - 2 - MAX_ROWS} more rows in `table.csv` |"]
-                                      if len(table) > 2 + MAX_ROWS else []) + [""]
+    lines += (
+        table[: 2 + MAX_ROWS]
+        + ([f"| ... {len(table) - 2 - MAX_ROWS} more rows in `table.csv` |"] if len(table) > 2 + MAX_ROWS else [])
+        + [""]
+    )
     for name in record["outputs"]:
         if name.endswith(".png"):
             lines += [f"![{record['preset']}]({(folder / name).relative_to(out).as_posix()})", ""]
     n = len(record["runs"])
     runs = f"{n} deep-train run{'' if n == 1 else 's'}" if n else "its own job (runs inside its folder)"
-    lines += [f"{runs}; outputs in `{folder.relative_to(out).as_posix()}/` "
-              f"(finished {record['finished']}, {record['seconds']:.0f} s, bm {record['bm_version']}).", ""]
+    lines += [
+        f"{runs}; outputs in `{folder.relative_to(out).as_posix()}/` "
+        f"(finished {record['finished']}, {record['seconds']:.0f} s, bm {record['bm_version']}).",
+        "",
+    ]
     return lines
 
 
@@ -38,9 +44,22 @@ def _result(path: Path) -> dict:
     from bm.runs import read_json
 
     try:
-        record = read_json(path, {"preset": str, "title": str, "scale": str, "what": str, "summary": list, "table_md": str,
-                                "outputs": list, "runs": dict, "finished": str, "seconds": (int, float),
-                                "bm_version": str})
+        record = read_json(
+            path,
+            {
+                "preset": str,
+                "title": str,
+                "scale": str,
+                "what": str,
+                "summary": list,
+                "table_md": str,
+                "outputs": list,
+                "runs": dict,
+                "finished": str,
+                "seconds": (int, float),
+                "bm_version": str,
+            },
+        )
     except BMError as e:
         raise BMError(f"{e}; rerun that preset to rewrite it") from None
     if not all(isinstance(x, str) for x in record["summary"] + record["outputs"]):
@@ -48,8 +67,18 @@ def _result(path: Path) -> dict:
     return record
 
 
-RUN_COLUMNS = ("path", "augment", "label_noise", "model.projector_width", "epochs", "seed", "epoch", "last.knn",
-               "best.knn", "last.train_acc")
+RUN_COLUMNS = (
+    "path",
+    "augment",
+    "label_noise",
+    "model.projector_width",
+    "epochs",
+    "seed",
+    "epoch",
+    "last.knn",
+    "best.knn",
+    "last.train_acc",
+)
 
 
 def _runs(out: Path) -> list[str]:
@@ -64,8 +93,13 @@ def _runs(out: Path) -> list[str]:
         return []
     columns = [c for c in RUN_COLUMNS if c in frame.columns]
     rows = [["—" if pd.isna(row[c]) else row[c] for c in columns] for _, row in frame.iterrows()]  # — : not measured
-    return ["## Every run", "", f"{len(rows)} deep runs under `{out}` (`bm results {out}` for all columns).", "",
-            markdown_table(columns, rows)]
+    return [
+        "## Every run",
+        "",
+        f"{len(rows)} deep runs under `{out}` (`bm results {out}` for all columns).",
+        "",
+        markdown_table(columns, rows),
+    ]
 
 
 def report(out: Path) -> Path:
@@ -74,8 +108,12 @@ def report(out: Path) -> Path:
     if not out.is_dir():
         raise BMError(f"{out} is not a folder; give the --out of bm reproduce")
     order = {name: i for i, name in enumerate(PRESETS)}
-    lines = ["# Benign memorization: reproduced results", "",
-             f"Gathered {time.strftime('%Y-%m-%d %H:%M')} by bm {__version__} from `{out}`.", ""]
+    lines = [
+        "# Benign memorization: reproduced results",
+        "",
+        f"Gathered {time.strftime('%Y-%m-%d %H:%M')} by bm {__version__} from `{out}`.",
+        "",
+    ]
     found = 0
     roots = [(scale, None) for scale in SCALES] + [("full", r) for r in RECIPES if r != "table6"]
     for scale, recipe in roots:

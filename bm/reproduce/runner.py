@@ -27,17 +27,24 @@ from bm.runs import RunFolder, prepare_run_folder, provenance, read_json, write_
 __all__ = ["commands", "estimate_seconds", "make_plan", "reproduce", "status"]
 
 
-
-def make_plan(name: str, scale: str, data_dir: Path, out: Path, device: str = "cpu",
-              datasets: tuple[str, ...] | None = None, recipe: str | None = None,
-              seeds: tuple[int, ...] | None = None) -> tuple[Preset, Plan]:
+def make_plan(
+    name: str,
+    scale: str,
+    data_dir: Path,
+    out: Path,
+    device: str = "cpu",
+    datasets: tuple[str, ...] | None = None,
+    recipe: str | None = None,
+    seeds: tuple[int, ...] | None = None,
+) -> tuple[Preset, Plan]:
     if name not in PRESETS:
         raise BMError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)} (bm reproduce --list)")
     recipe = recipe or ("table6" if scale == "full" else None)
     chosen = scale_for(scale, recipe)
     if datasets and not PRESETS[name].by_dataset:
-        raise BMError(f"--datasets selects rows of {', '.join(p.name for p in PRESETS.values() if p.by_dataset)}; "
-                      f"{name} has none")
+        raise BMError(
+            f"--datasets selects rows of {', '.join(p.name for p in PRESETS.values() if p.by_dataset)}; {name} has none"
+        )
     if seeds is not None and (not seeds or len(set(seeds)) < len(seeds) or min(seeds) < 0):
         raise BMError(f"--seeds needs distinct seeds >= 0, got {','.join(map(str, seeds)) or 'none'}")
     if seeds and PRESETS[name].seeds == "none":
@@ -71,10 +78,20 @@ def _needed(preset: Preset, plan: Plan) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "cpu",
-              datasets: tuple[str, ...] | None = None, download: bool = False,
-              progress: Callable[[str, int], Callable[[int], None]] | None = None, recipe: str | None = None,
-              jobs=None, seeds: tuple[int, ...] | None = None, command: str | None = None) -> dict:
+def reproduce(
+    name: str,
+    scale: str,
+    data_dir: Path,
+    out: Path,
+    device: str = "cpu",
+    datasets: tuple[str, ...] | None = None,
+    download: bool = False,
+    progress: Callable[[str, int], Callable[[int], None]] | None = None,
+    recipe: str | None = None,
+    jobs=None,
+    seeds: tuple[int, ...] | None = None,
+    command: str | None = None,
+) -> dict:
     """Run (or resume) every run of the preset, skipping finished ones, then write its outputs; returns result.json
     (with `command`, the command line that asked for it, where the caller has one).
 
@@ -88,16 +105,28 @@ def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "c
         try:
             plan.data[dataset] = tuple(load_dataset(dataset, data_dir, split, download) for split in ("train", "test"))
         except DatasetError as e:
-            raise DatasetError(f"{e}{'; or keep the rows you have data for with --datasets' if preset.by_dataset else ''}") from None
+            raise DatasetError(
+                f"{e}{'; or keep the rows you have data for with --datasets' if preset.by_dataset else ''}"
+            ) from None
     runs = preset.all_runs(plan)
     folder = plan.root / preset.name
     if preset.command is None:  # fig5 / fig13: their own job creates the folder and guards it
         # the folder holds outputs derived from the runs (which guard themselves): a preset whose run list changed (a
         # newer bm) or whose data moved rewrites them, and config.json records the change
-        prepare_run_folder(folder, {"preset": name, "scale": scale, "recipe": recipe, "data_dir": str(data_dir), "device": device,
-                                    "datasets": list(datasets) if datasets else None, "runs": [r.name for r in runs],
-                                    "seeds": list(plan.seeds) if plan.seeds else None},
-                           runtime=("data_dir", "device", "runs", "seeds"))
+        prepare_run_folder(
+            folder,
+            {
+                "preset": name,
+                "scale": scale,
+                "recipe": recipe,
+                "data_dir": str(data_dir),
+                "device": device,
+                "datasets": list(datasets) if datasets else None,
+                "runs": [r.name for r in runs],
+                "seeds": list(plan.seeds) if plan.seeds else None,
+            },
+            runtime=("data_dir", "device", "runs", "seeds"),
+        )
     start = time.perf_counter()
     done = {r.name: RunFolder(plan.folder(r)).finished_epochs() for r in runs}
     todo = [r for r in runs if done[r.name] < r.config.epochs]
@@ -105,8 +134,12 @@ def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "c
         from bm.launch import TrainTask, launch
 
         folder.mkdir(parents=True, exist_ok=True)
-        record = {"launcher": jobs.launcher, "max_parallel": jobs.max_parallel, "runs": [r.name for r in todo],
-                  **({"slurm": to_dict(jobs.slurm)} if jobs.launcher == "slurm" else {})}
+        record = {
+            "launcher": jobs.launcher,
+            "max_parallel": jobs.max_parallel,
+            "runs": [r.name for r in todo],
+            **({"slurm": to_dict(jobs.slurm)} if jobs.launcher == "slurm" else {}),
+        }
         write_json(folder / "jobs.json", record)  # what was asked, before it runs
         tasks = [TrainTask(r.config, plan.folder(r), folder / "tasks.jsonl") for r in todo]
         ids = launch(tasks, jobs, folder / "jobs", wait=jobs.launcher != "slurm")
@@ -119,15 +152,33 @@ def reproduce(name: str, scale: str, data_dir: Path, out: Path, device: str = "c
         advance = progress(f"{name} run {i}/{len(runs)} {run.name}", run.config.epochs) if progress else None
         if advance:
             advance(min(done[run.name], run.config.epochs))
-        train_or_resume(run.config, plan.folder(run), plan.data[run.config.dataset],
-                        on_epoch=(lambda row: advance(1)) if advance else None)
+        train_or_resume(
+            run.config,
+            plan.folder(run),
+            plan.data[run.config.dataset],
+            on_epoch=(lambda row: advance(1)) if advance else None,
+        )
     result = _finish(preset, plan, runs, folder)
     outputs = save(result, folder)
-    record = {"preset": name, "scale": scale, "recipe": recipe, "folder": str(folder), "title": preset.title, "kind": preset.kind, "what": preset.what,
-              "summary": result.summary, "outputs": outputs, "table_md": (folder / "table.md").read_text(),
-              "runs": {r.name: r.config.to_json() for r in runs}, "seconds": round(time.perf_counter() - start, 1),
-              "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "command": command, "provenance": provenance(plan.device), "bm_version": __version__,
-              **result.extra}
+    record = {
+        "preset": name,
+        "scale": scale,
+        "recipe": recipe,
+        "folder": str(folder),
+        "title": preset.title,
+        "kind": preset.kind,
+        "what": preset.what,
+        "summary": result.summary,
+        "outputs": outputs,
+        "table_md": (folder / "table.md").read_text(),
+        "runs": {r.name: r.config.to_json() for r in runs},
+        "seconds": round(time.perf_counter() - start, 1),
+        "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "command": command,
+        "provenance": provenance(plan.device),
+        "bm_version": __version__,
+        **result.extra,
+    }
     write_json(folder / "result.json", record)
     return record
 
@@ -146,8 +197,15 @@ def _finish(preset: Preset, plan: Plan, runs: list, folder: Path) -> Result:
     return over_seeds(per_seed)
 
 
-def status(name: str, scale: str, data_dir: Path, out: Path, recipe: str | None = None,
-           datasets: tuple[str, ...] | None = None, seeds: tuple[int, ...] | None = None) -> list[dict]:
+def status(
+    name: str,
+    scale: str,
+    data_dir: Path,
+    out: Path,
+    recipe: str | None = None,
+    datasets: tuple[str, ...] | None = None,
+    seeds: tuple[int, ...] | None = None,
+) -> list[dict]:
     """Per run of the preset: finished / running / failed / cut short / pending (bm.launch.run_status), with the
     SLURM state of each run's job where the last launch was `slurm` and sacct answers."""
     from bm.launch import run_status, slurm_states
@@ -157,5 +215,9 @@ def status(name: str, scale: str, data_dir: Path, out: Path, recipe: str | None 
     folder = plan.root / preset.name
     asked = read_json(folder / "jobs.json") if (folder / "jobs.json").exists() else {}
     scheduler = slurm_states(folder / "jobs", asked["job_ids"]) if "job_ids" in asked else None
-    return run_status({r.name: plan.folder(r) for r in runs}, {r.name: r.config.epochs for r in runs},
-                      folder / "tasks.jsonl", scheduler)
+    return run_status(
+        {r.name: plan.folder(r) for r in runs},
+        {r.name: r.config.epochs for r in runs},
+        folder / "tasks.jsonl",
+        scheduler,
+    )

@@ -21,8 +21,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from bm.deep.config import CapacitySweepConfig, DeepTrainConfig, ModelConfig
 from bm.configs import with_changes
+from bm.deep.config import CapacitySweepConfig, DeepTrainConfig, ModelConfig
 from bm.errors import BMError
 from bm.toy.config import ToyGridConfig
 
@@ -74,8 +74,10 @@ class Extrapolation:
         of the floor, or the width law failed its held-out check, the floor stays, with that reason."""
         measured = max(floor, 1000 * math.ceil(self.epochs[2] / 1000))
         if self.epochs_steps is not None and (self.epochs[2] <= floor) != (self.epochs_steps[2] <= floor):
-            return floor, (f"the floor of {floor}: the conversions disagree (images seen: 95% up to "
-                           f"{self.epochs[2]:.0f} epochs; steps carried over: up to {self.epochs_steps[2]:.0f})")
+            return floor, (
+                f"the floor of {floor}: the conversions disagree (images seen: 95% up to "
+                f"{self.epochs[2]:.0f} epochs; steps carried over: up to {self.epochs_steps[2]:.0f})"
+            )
         if self.width_check is not None:
             return floor, f"the floor of {floor}: the width law is not trusted ({self.width_check})"
         return measured, f"the interval's upper end rounded up to 1000, at least {floor}"
@@ -115,8 +117,13 @@ class Scale:
 def _base(width: int, projector_width: int, **fields) -> DeepTrainConfig:
     """A scale's run before a preset's changes (ours where the paper is silent: mixup one lambda per sample, targets
     mixed; the K-NN bank of `knn` Definition 4.1's)."""
-    return DeepTrainConfig(model=ModelConfig(width=width, projector_width=projector_width, num_classes=0),
-                           mix_targets=True, mixup_lambda="sample", knn_bank="train", **fields)
+    return DeepTrainConfig(
+        model=ModelConfig(width=width, projector_width=projector_width, num_classes=0),
+        mix_targets=True,
+        mixup_lambda="sample",
+        knn_bank="train",
+        **fields,
+    )
 
 
 def _fig5(width: int, projector_width: int, batch_size: int, lr: float, **sweep) -> CapacitySweepConfig:
@@ -126,11 +133,14 @@ def _fig5(width: int, projector_width: int, batch_size: int, lr: float, **sweep)
 
 # measured by an earlier session (docs/benign-transition.md; its run folders are gone, the phase preset re-measures
 # it): memorization >= 0.99 of the mini online runs at n = 50,000, width 64, by both conversions to epochs
-TRANSITION_FULL = Extrapolation("memorized_0.99", (1604.6, 628.2, 4098.7),
-                                "the earlier mini phase runs (widths 2, 4, 8 x n = 32 ... 256, 2 seeds, 7200 steps; "
-                                "censored fit t ~ n^1.43 +- 0.07 width^-0.91 +- 0.07)",
-                                epochs_steps=(12840.0, 5025.0, 32790.0),
-                                width_check="fitted on widths 2 and 4 it predicts width 8 outside its own 95% interval")
+TRANSITION_FULL = Extrapolation(
+    "memorized_0.99",
+    (1604.6, 628.2, 4098.7),
+    "the earlier mini phase runs (widths 2, 4, 8 x n = 32 ... 256, 2 seeds, 7200 steps; "
+    "censored fit t ~ n^1.43 +- 0.07 width^-0.91 +- 0.07)",
+    epochs_steps=(12840.0, 5025.0, 32790.0),
+    width_check="fitted on widths 2 and 4 it predicts width 8 outside its own 95% interval",
+)
 
 # mini: 3000 epochs of 128 images at batch 32 (12,000 steps). 1800 epochs (7200 steps) left seeds of the benign run
 # at 0.984 - 0.998 of the random labels; Definition 4.1 asks for a perfect fit, so the budget is the one that gets
@@ -139,37 +149,80 @@ MINI_EPOCHS = 3000
 
 SCALES = {
     "full": Scale(
-        name="full", base=_base(64, 65536, batch_size=256, lr=4e-3, subset=0), steps=TRANSITION_FULL.budget_epochs() * 196,
-        image_size=0, da="ssl+mixup", probe_steps=10 * 196, train_acc_steps=196,
-        checkpoint_steps=10 * 196, probe_pool=False, probe_sketch=4096,
-        noise_levels=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0), projector_widths=(256, 1024, 4096, 16384, 65536),
-        random_classes=(2, 10, 100, 1000, 10000, "per-sample"), randaugment_strengths=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+        name="full",
+        base=_base(64, 65536, batch_size=256, lr=4e-3, subset=0),
+        steps=TRANSITION_FULL.budget_epochs() * 196,
+        image_size=0,
+        da="ssl+mixup",
+        probe_steps=10 * 196,
+        train_acc_steps=196,
+        checkpoint_steps=10 * 196,
+        probe_pool=False,
+        probe_sketch=4096,
+        noise_levels=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+        projector_widths=(256, 1024, 4096, 16384, 65536),
+        random_classes=(2, 10, 100, 1000, 10000, "per-sample"),
+        randaugment_strengths=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
         iid=(1000, 50),
         # Fig. 5: "the same setup as in Sec. 4" (ResNet18, CIFAR-10, Table 6) for t = 5000 x 196 steps
-        fig5=_fig5(64, 65536, 256, 4e-3, steps=5000 * 196, n=50000, Bs=(1, 2, 4, 8, 16, 32, 64), n_max=50000, repeats=2),
-        phase=PhaseGrid(ns=(1000, 5000, 10000, 50000), Bs=(1, 2, 8, 64, ONLINE), widths=(16, 32, 64),
-                        seeds=1, probe_steps=5 * 196, capacity_n_min=5000, capacity_points=4, capacity_repeats=2,
-                        capacity_resolution=0.25),
-        benign_seeds=(0,), toy=ToyGridConfig(seeds=(0, 1, 2, 3, 4)), snapshots=(10, 50, 100, 250, 500),
+        fig5=_fig5(
+            64, 65536, 256, 4e-3, steps=5000 * 196, n=50000, Bs=(1, 2, 4, 8, 16, 32, 64), n_max=50000, repeats=2
+        ),
+        phase=PhaseGrid(
+            ns=(1000, 5000, 10000, 50000),
+            Bs=(1, 2, 8, 64, ONLINE),
+            widths=(16, 32, 64),
+            seeds=1,
+            probe_steps=5 * 196,
+            capacity_n_min=5000,
+            capacity_points=4,
+            capacity_repeats=2,
+            capacity_resolution=0.25,
+        ),
+        benign_seeds=(0,),
+        toy=ToyGridConfig(seeds=(0, 1, 2, 3, 4)),
+        snapshots=(10, 50, 100, 250, 500),
         geometry={"per_class": 50, "n_t": 200, "n_reps": 10, "max_rank": None},
         transition=TRANSITION_FULL,
-        images_per_second=20000.0, rate_note="H100, assumed (bf16 ResNet18; not measured here)",
+        images_per_second=20000.0,
+        rate_note="H100, assumed (bf16 ResNet18; not measured here)",
     ),
     "mini": Scale(
-        name="mini", base=_base(4, 4096, batch_size=32, lr=1e-3, subset=128, subset_order="stratified"),
+        name="mini",
+        base=_base(4, 4096, batch_size=32, lr=1e-3, subset=128, subset_order="stratified"),
         steps=MINI_EPOCHS * 4,
-        image_size=0, da="ssl", probe_steps=300 * 4, train_acc_steps=30 * 4,
-        checkpoint_steps=100 * 4, probe_pool=False, probe_sketch=0, noise_levels=(0.0, 0.5, 1.0), projector_widths=(256, 1024, 4096),
-        random_classes=(2, 10, 100, "per-sample"), randaugment_strengths=(0.0, 0.33, 0.67, 1.0), iid=(90, 50),
+        image_size=0,
+        da="ssl",
+        probe_steps=300 * 4,
+        train_acc_steps=30 * 4,
+        checkpoint_steps=100 * 4,
+        probe_pool=False,
+        probe_sketch=0,
+        noise_levels=(0.0, 0.5, 1.0),
+        projector_widths=(256, 1024, 4096),
+        random_classes=(2, 10, 100, "per-sample"),
+        randaugment_strengths=(0.0, 0.33, 0.67, 1.0),
+        iid=(90, 50),
         fig5=_fig5(4, 512, 128, 1e-3, steps=100, n=64, Bs=(1, 2, 4, 8, 16), n_max=1024, repeats=2),
-        phase=PhaseGrid(ns=(32, 64, 128, 256), Bs=(1, 8, 64, ONLINE), widths=(2, 4, 8), seeds=2, probe_steps=400,
-                        capacity_n_min=512,
-                        capacity_points=2, capacity_repeats=1, capacity_resolution=0.5),
-        benign_seeds=(0, 1, 2, 3, 4), toy=ToyGridConfig(seeds=(0, 1, 2)), snapshots=(100, 400, 800),
+        phase=PhaseGrid(
+            ns=(32, 64, 128, 256),
+            Bs=(1, 8, 64, ONLINE),
+            widths=(2, 4, 8),
+            seeds=2,
+            probe_steps=400,
+            capacity_n_min=512,
+            capacity_points=2,
+            capacity_repeats=1,
+            capacity_resolution=0.5,
+        ),
+        benign_seeds=(0, 1, 2, 3, 4),
+        toy=ToyGridConfig(seeds=(0, 1, 2)),
+        snapshots=(100, 400, 800),
         geometry={"per_class": 10, "n_t": 50, "n_reps": 2, "max_rank": 2},
         transition=None,
-        images_per_second=768.0, rate_note="this 2-core CPU, measured (the benign run alone: 1800 x 128 images in 300 s, "
-                                           "width 4, probes included)",
+        images_per_second=768.0,
+        rate_note="this 2-core CPU, measured (the benign run alone: 1800 x 128 images in 300 s, "
+        "width 4, probes included)",
     ),
 }
 
@@ -185,15 +238,27 @@ class Recipe:
 
 
 RECIPES = {
-    "table6": Recipe("table6", "the paper's Table 6: Adam lr 4e-3, betas (0.9, 0.999), no weight decay, no schedule, "
-                     "batch 256, SSL augmentations + mixup (targets mixed); every run for 5000 epochs' steps "
-                     "(Sec. 4: random labels + DA show no progress before ~3000)"),
-    "released": Recipe("released", "the authors' released code as its README runs it: Adam lr 3e-4 (its weight-decay "
-                       "default 1e-6 reaches only SGD/LARS, not Adam), SSL augmentations without mixup, batch 256, "
-                       "every run for 10000 epochs' steps, K-NN every 50 epochs; mixup, where asked for, as its code: "
-                       "one lambda per batch, targets not mixed",
-                       {"base.lr": 3e-4, "da": "ssl", "base.mix_targets": False, "base.mixup_lambda": "batch",
-                        "steps": 10000 * 196, "probe_steps": 50 * 196}),
+    "table6": Recipe(
+        "table6",
+        "the paper's Table 6: Adam lr 4e-3, betas (0.9, 0.999), no weight decay, no schedule, "
+        "batch 256, SSL augmentations + mixup (targets mixed); every run for 5000 epochs' steps "
+        "(Sec. 4: random labels + DA show no progress before ~3000)",
+    ),
+    "released": Recipe(
+        "released",
+        "the authors' released code as its README runs it: Adam lr 3e-4 (its weight-decay "
+        "default 1e-6 reaches only SGD/LARS, not Adam), SSL augmentations without mixup, batch 256, "
+        "every run for 10000 epochs' steps, K-NN every 50 epochs; mixup, where asked for, as its code: "
+        "one lambda per batch, targets not mixed",
+        {
+            "base.lr": 3e-4,
+            "da": "ssl",
+            "base.mix_targets": False,
+            "base.mixup_lambda": "batch",
+            "steps": 10000 * 196,
+            "probe_steps": 50 * 196,
+        },
+    ),
 }
 
 
@@ -214,5 +279,7 @@ def scale_for(scale: str, recipe: str | None = None) -> Scale:
     if recipe not in RECIPES:
         raise BMError(f"unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}")
     if scale != "full":
-        raise BMError(f"--recipe chooses a full-scale protocol; the {scale} scale has its own (see bm reproduce --list)")
+        raise BMError(
+            f"--recipe chooses a full-scale protocol; the {scale} scale has its own (see bm reproduce --list)"
+        )
     return with_changes(SCALES[scale], RECIPES[recipe].changes)

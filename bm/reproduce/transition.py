@@ -14,12 +14,29 @@ import numpy as np
 
 from bm.deep.config import DeepTrainConfig
 
-__all__ = ["TRANSITION_COLUMNS", "TRANSITION_KEYS", "fit_censored", "fit_growth", "leave_one_width_out", "per_width",
-           "predict", "transition_times"]
+__all__ = [
+    "TRANSITION_COLUMNS",
+    "TRANSITION_KEYS",
+    "fit_censored",
+    "fit_growth",
+    "leave_one_width_out",
+    "per_width",
+    "predict",
+    "transition_times",
+]
 
 TRANSITION_KEYS = ("memorized_0.5", "memorized_0.99", "knn_init+0.05", "knn_final-0.02")  # the crossings timed
-TRANSITION_COLUMNS = ("memorized_0.5", "memorized_0.99", "knn_init+0.05", "knn_final-0.02", "knn_init", "knn_final",
-                      "memorized", "probe_steps", "steps")
+TRANSITION_COLUMNS = (
+    "memorized_0.5",
+    "memorized_0.99",
+    "knn_init+0.05",
+    "knn_final-0.02",
+    "knn_init",
+    "knn_final",
+    "memorized",
+    "probe_steps",
+    "steps",
+)
 
 
 def _first(rows: list[dict], key: str, level: float) -> int | None:
@@ -30,18 +47,27 @@ def transition_times(history: list[dict], cfg: DeepTrainConfig, per_epoch: int) 
     """First optimizer step at which memorization (accuracy on the trained items) passes 0.5 and 0.99, and the K-NN
     (bank: the images trained on, Definition 4.1) passes its init value + 0.05 and its final value - 0.02."""
     acc = [r for r in history if "train_acc" in r]
-    knn = [{"epoch": r["epoch"], "knn": r.get("knn_banks", {cfg.knn_bank: r["knn"]})["train"]}
-           for r in history if "knn" in r]
+    knn = [
+        {"epoch": r["epoch"], "knn": r.get("knn_banks", {cfg.knn_bank: r["knn"]})["train"]}
+        for r in history
+        if "knn" in r
+    ]
     init, last = knn[0]["knn"], knn[-1]["knn"]
 
     def steps(epoch: int | None) -> int | None:
         return None if epoch is None else epoch * per_epoch
 
-    return {"memorized_0.5": steps(_first(acc, "train_acc", 0.5)), "memorized_0.99": steps(_first(acc, "train_acc", 0.99)),
-            "knn_init+0.05": steps(_first(knn[1:], "knn", init + 0.05)),
-            "knn_final-0.02": steps(_first(knn[1:], "knn", last - 0.02)), "knn_init": init, "knn_final": last,
-            "memorized": acc[-1]["train_acc"], "probe_steps": (knn[1]["epoch"] - knn[0]["epoch"]) * per_epoch
-            if len(knn) > 1 else None, "steps": cfg.epochs * per_epoch}
+    return {
+        "memorized_0.5": steps(_first(acc, "train_acc", 0.5)),
+        "memorized_0.99": steps(_first(acc, "train_acc", 0.99)),
+        "knn_init+0.05": steps(_first(knn[1:], "knn", init + 0.05)),
+        "knn_final-0.02": steps(_first(knn[1:], "knn", last - 0.02)),
+        "knn_init": init,
+        "knn_final": last,
+        "memorized": acc[-1]["train_acc"],
+        "probe_steps": (knn[1]["epoch"] - knn[0]["epoch"]) * per_epoch if len(knn) > 1 else None,
+        "steps": cfg.epochs * per_epoch,
+    }
 
 
 def _row(n: float, width: float, many: bool) -> list[float]:
@@ -49,20 +75,41 @@ def _row(n: float, width: float, many: bool) -> list[float]:
     return [1.0, math.log(n)] + ([math.log(width)] if many else [])
 
 
-def _law(key: str, runs: int, coef: np.ndarray, cov: np.ndarray, at: dict[str, float], centre: float, half: float,
-         batch_size: int, noise: float, **extra) -> dict:
+def _law(
+    key: str,
+    runs: int,
+    coef: np.ndarray,
+    cov: np.ndarray,
+    at: dict[str, float],
+    centre: float,
+    half: float,
+    batch_size: int,
+    noise: float,
+    **extra,
+) -> dict:
     """A fitted law's record: its coefficients (log t = coef . (1, log n[, log width])) with their covariance and the
     residual sd `noise` in log t, the exponents with standard errors, and t at `at` (centre, 95% half-width in log t)
     in optimizer steps, images seen and epochs of `at` by both conversions: `epochs` carries the images seen over
     (t x batch_size / n), `epochs_steps` the optimizer steps (t x at["batch"] / n, the full scale's batch)."""
     many = len(coef) > 2
     steps = [math.exp(centre - half), math.exp(centre), math.exp(centre + half)]
-    return {"key": key, "runs": runs, **extra, "exponent_n": float(coef[1]), "se_n": float(math.sqrt(cov[1, 1])),
-            "exponent_width": float(coef[2]) if many else None, "se_width": float(math.sqrt(cov[2, 2])) if many else None,
-            "coef": coef.tolist(), "cov": np.asarray(cov).tolist(), "noise_log": noise,
-            "at": at, "steps": steps, "images": [s * batch_size for s in steps],
-            "epochs": [s * batch_size / at["n"] for s in steps],
-            "epochs_steps": [s * at.get("batch", batch_size) / at["n"] for s in steps]}
+    return {
+        "key": key,
+        "runs": runs,
+        **extra,
+        "exponent_n": float(coef[1]),
+        "se_n": float(math.sqrt(cov[1, 1])),
+        "exponent_width": float(coef[2]) if many else None,
+        "se_width": float(math.sqrt(cov[2, 2])) if many else None,
+        "coef": coef.tolist(),
+        "cov": np.asarray(cov).tolist(),
+        "noise_log": noise,
+        "at": at,
+        "steps": steps,
+        "images": [s * batch_size for s in steps],
+        "epochs": [s * batch_size / at["n"] for s in steps],
+        "epochs_steps": [s * at.get("batch", batch_size) / at["n"] for s in steps],
+    }
 
 
 def predict(law: dict, n: float, width: float) -> tuple[float, float, float]:
@@ -76,8 +123,10 @@ def predict(law: dict, n: float, width: float) -> tuple[float, float, float]:
 
 def per_width(times: list[dict], key: str, at: dict[str, float], batch_size: int) -> dict[int, dict | None]:
     """The censored fit of t ~ n^b at each width alone (its exponent b with its standard error)."""
-    return {w: fit_censored([t for t in times if t["width"] == w], key, {**at, "width": w}, batch_size)
-            for w in sorted({t["width"] for t in times})}
+    return {
+        w: fit_censored([t for t in times if t["width"] == w], key, {**at, "width": w}, batch_size)
+        for w in sorted({t["width"] for t in times})
+    }
 
 
 def leave_one_width_out(times: list[dict], key: str, at: dict[str, float], batch_size: int) -> list[dict]:
@@ -96,8 +145,18 @@ def leave_one_width_out(times: list[dict], key: str, at: dict[str, float], batch
                 continue
             low, centre, high = predict(law, n, held)
             observed = math.exp(float(np.mean(np.log(seen))))
-            out.append({"width": held, "n": n, "observed": observed, "runs": len(seen), "predicted": centre,
-                        "low": low, "high": high, "inside": low <= observed <= high})
+            out.append(
+                {
+                    "width": held,
+                    "n": n,
+                    "observed": observed,
+                    "runs": len(seen),
+                    "predicted": centre,
+                    "low": low,
+                    "high": high,
+                    "inside": low <= observed <= high,
+                }
+            )
     return out
 
 
@@ -120,15 +179,29 @@ def fit_growth(times: list[dict], key: str, at: dict[str, float], batch_size: in
     inverse = np.linalg.inv(X.T @ X)
     x0 = np.array(_row(at["n"], at["width"], many))
     half = float(stats.t.ppf(0.975, dof) * math.sqrt(s2 * (1 + x0 @ inverse @ x0)))
-    return _law(key, len(points), coef, s2 * inverse, at, float(x0 @ coef), half, batch_size, math.sqrt(s2),
-                residual_sd_log=math.sqrt(s2))
+    return _law(
+        key,
+        len(points),
+        coef,
+        s2 * inverse,
+        at,
+        float(x0 @ coef),
+        half,
+        batch_size,
+        math.sqrt(s2),
+        residual_sd_log=math.sqrt(s2),
+    )
 
 
 def _hessian(f, theta: np.ndarray, h: float = 1e-4) -> np.ndarray:
     """Central finite-difference Hessian of f at theta."""
     e = np.eye(len(theta)) * h
-    return np.array([[(f(theta + a + b) - f(theta + a - b) - f(theta - a + b) + f(theta - a - b)) / (4 * h * h)
-                      for b in e] for a in e])
+    return np.array(
+        [
+            [(f(theta + a + b) - f(theta + a - b) - f(theta - a + b) + f(theta - a - b)) / (4 * h * h) for b in e]
+            for a in e
+        ]
+    )
 
 
 def fit_censored(times: list[dict], key: str, at: dict[str, float], batch_size: int) -> dict | None:
@@ -155,11 +228,26 @@ def fit_censored(times: list[dict], key: str, at: dict[str, float], batch_size: 
 
     start, *_ = np.linalg.lstsq(X[seen], y[seen], rcond=None)
     spread = max(float(np.std(y[seen] - X[seen] @ start)), 1e-3)
-    theta = optimize.minimize(nll, np.append(start, math.log(spread)), method="Nelder-Mead",
-                              options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 40000, "maxfev": 40000}).x
+    theta = optimize.minimize(
+        nll,
+        np.append(start, math.log(spread)),
+        method="Nelder-Mead",
+        options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 40000, "maxfev": 40000},
+    ).x
     cov = np.linalg.inv(_hessian(nll, theta))[:-1, :-1]
     beta, sigma = theta[:-1], math.exp(theta[-1])
     x0 = np.array(_row(at["n"], at["width"], many))
     half = 1.96 * math.sqrt(sigma**2 + float(x0 @ cov @ x0))
-    return _law(key, len(crossed), beta, cov, at, float(x0 @ beta), half, batch_size, sigma, censored=len(censored),
-                sigma_log=sigma)
+    return _law(
+        key,
+        len(crossed),
+        beta,
+        cov,
+        at,
+        float(x0 @ beta),
+        half,
+        batch_size,
+        sigma,
+        censored=len(censored),
+        sigma_log=sigma,
+    )

@@ -17,8 +17,8 @@ from bm.theory.decomposition import (
     mse_decomposition,
     online_estimates,
 )
-from bm.theory.mftma import ManifoldGeometry, manifold_geometry
 from bm.theory.invariance import InvarianceAccumulator, normalized_invariance
+from bm.theory.mftma import ManifoldGeometry, manifold_geometry
 
 __all__ = [
     "BiasSplit",

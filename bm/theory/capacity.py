@@ -126,8 +126,9 @@ def estimate_capacity(
         lo, hi = scan(batch, lo, hi)
     memorized = {m: memorizes(a, threshold) for m, a in curve.items()}
     violations = [(a, b) for a in sorted(curve) for b in sorted(curve) if a < b and memorized[b] and not memorized[a]]
-    return CapacityEstimate(capacity=lo, censored=hi is None, threshold=threshold, curve=curve, violations=violations,
-                            failed_at=hi)
+    return CapacityEstimate(
+        capacity=lo, censored=hi is None, threshold=threshold, curve=curve, violations=violations, failed_at=hi
+    )
 
 
 def _log_regions(m: np.ndarray, dim: int) -> np.ndarray:
@@ -161,7 +162,9 @@ def prototype_labelings_log_bound(n: np.ndarray | int, num_prototypes: int, dim:
     return _log_regions(n * K * (K - 1) / 2, (K - 1) * (dim + 1))
 
 
-def prototype_capacity_bound(num_prototypes: int, dim: int, num_classes: int, prototype_classes: int | None = None) -> int:
+def prototype_capacity_bound(
+    num_prototypes: int, dim: int, num_classes: int, prototype_classes: int | None = None
+) -> int:
     """Largest n for which C^n <= the labeling bound of `prototype_labelings_log_bound`.
 
     No linear encoder in R^{d x d} with K hard nearest prototypes (any labels l_i) can memorize
@@ -176,6 +179,7 @@ def prototype_capacity_bound(num_prototypes: int, dim: int, num_classes: int, pr
     if covered < C:
         return 0
     D = (K - 1) * (dim + 1)
+
     # For m >= D, R(m, D) <= 2 (e m / D)^D, concave in log: once it is below n log C and falling
     # slower than n log C rises (D / n < log C), no larger n can satisfy the bound.
     def past_crossing(n: int) -> bool:
@@ -186,6 +190,7 @@ def prototype_capacity_bound(num_prototypes: int, dim: int, num_classes: int, pr
     n_hi = 16
     while not past_crossing(n_hi):
         n_hi *= 2
+
     # log R(m, D) is concave in m, so {n : bound holds} is an interval [1, n*]: bisect for n*
     def holds(n: int) -> bool:
         return bool(prototype_labelings_log_bound(n, K, dim) >= n * math.log(C) * (1 - 1e-9))

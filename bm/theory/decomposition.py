@@ -47,8 +47,7 @@ def _check_pair(preds: Any, targets: Any) -> tuple[torch.Tensor, torch.Tensor, b
     require_ndim(Y, 2, "targets", "(n, C)")
     if Y.shape[0] != F.shape[0] or Y.shape[1] != F.shape[2]:
         raise ShapeError(
-            f"targets {tuple(Y.shape)} do not match preds {tuple(F.shape)}: "
-            "expected preds (n, B, C) and targets (n, C)"
+            f"targets {tuple(Y.shape)} do not match preds {tuple(F.shape)}: expected preds (n, B, C) and targets (n, C)"
         )
     if F.shape[0] == 0 or F.shape[1] == 0:
         raise ShapeError(f"preds {tuple(F.shape)} is empty: need n >= 1 and B >= 1")

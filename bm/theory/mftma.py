@@ -154,15 +154,21 @@ def _fit_subspace(w0: np.ndarray, x: np.ndarray, max_iter: int = 1000) -> np.nda
         return value, grad.reshape(-1)
 
     try:
-        found = minimize(cost, w0.reshape(-1), jac=True, method="L-BFGS-B",
-                         options={"maxiter": max_iter, "gtol": 1e-6, "ftol": 1e-10}).x
+        found = minimize(
+            cost,
+            w0.reshape(-1),
+            jac=True,
+            method="L-BFGS-B",
+            options={"maxiter": max_iter, "gtol": 1e-6, "ftol": 1e-10},
+        ).x
     except _RankLost:
         found = best["w"]
     return np.linalg.qr(found.reshape(w0.shape))[0]
 
 
-def center_structure(centers: torch.Tensor, n_reps: int, gen: torch.Generator,
-                     max_rank: int | None = None, min_rank: int = 1) -> tuple[torch.Tensor, list[float]]:
+def center_structure(
+    centers: torch.Tensor, n_reps: int, gen: torch.Generator, max_rank: int | None = None, min_rank: int = 1
+) -> tuple[torch.Tensor, list[float]]:
     """The low-rank correlation structure of the centres (P, N) (step 1 of the module docstring).
 
     K runs up to the number of components holding 95% of the centres' variance plus 10 (the
@@ -220,8 +226,10 @@ def _coordinates(clouds: list[torch.Tensor], v: torch.Tensor) -> tuple[torch.Ten
             gram = gram - dv @ dv.T
             norm2 = norm2 - (shift @ v).square().sum()
         if not norm2 > 1e-24 * max(float(shift @ shift), 1e-300):
-            raise BMError(f"manifold {i}'s centre coincides with the global mean (after removing the centre "
-                          "structure): its capacity is undefined")
+            raise BMError(
+                f"manifold {i}'s centre coincides with the global mean (after removing the centre "
+                "structure): its capacity is undefined"
+            )
         grams.append(gram / norm2)
     dims = [min(n, c.shape[0]) for c in clouds]
     s = torch.zeros(len(clouds), max(dims) + 1, max(c.shape[0] for c in clouds), dtype=_DTYPE)
@@ -240,8 +248,9 @@ def _coordinates(clouds: list[torch.Tensor], v: torch.Tensor) -> tuple[torch.Ten
 
 def _nnls_scipy(s: np.ndarray, b: np.ndarray) -> np.ndarray:
     """alpha (P, M, n_t) for S (P, D1, M), b (P, D1, n_t), one problem at a time."""
-    return np.stack([np.stack([nnls(s[i], b[i, :, j])[0] for j in range(b.shape[2])], axis=1)
-                     for i in range(s.shape[0])])
+    return np.stack(
+        [np.stack([nnls(s[i], b[i, :, j])[0] for j in range(b.shape[2])], axis=1) for i in range(s.shape[0])]
+    )
 
 
 def _scipy_seconds(s: torch.Tensor, b: torch.Tensor, sample: int = 32) -> float:
@@ -271,7 +280,7 @@ def _nnls_batched(s: torch.Tensor, b: torch.Tensor, steps: tuple[int, ...] = (10
     lip = torch.linalg.eigvalsh(g)[:, -1].clamp_min(1e-300)[:, None, None]
     rank = int(torch.linalg.matrix_rank(s).max())  # CG on a face converges in <= rank(G) <= rank(S) steps
     n_t = b.shape[2]
-    probe = b[:, :, :: 20] if n_t >= 40 else b
+    probe = b[:, :, ::20] if n_t >= 40 else b
     start = time.perf_counter()
     settled = _rounds(g, s.mT @ probe, lip, rank, steps[:1])[1].float().mean()
     batched = (time.perf_counter() - start) * n_t / probe.shape[2] + per_problem * float(1 - settled) * b.shape[0] * n_t
@@ -285,8 +294,9 @@ def _nnls_batched(s: torch.Tensor, b: torch.Tensor, steps: tuple[int, ...] = (10
     return alpha, len(failed)
 
 
-def _rounds(g: torch.Tensor, h: torch.Tensor, lip: torch.Tensor, rank: int, steps: tuple[int, ...]
-            ) -> tuple[torch.Tensor, torch.Tensor]:
+def _rounds(
+    g: torch.Tensor, h: torch.Tensor, lip: torch.Tensor, rank: int, steps: tuple[int, ...]
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The batched rounds of `_nnls_batched` for G = S^T S (P, M, M), h = S^T b (P, M, n_t), lip the largest
     eigenvalue of each G, rank that of S: alpha (P, M, n_t) and which problems are settled (P, 1, n_t)."""
     scale = h.abs().amax(1, keepdim=True) + lip * 1e-300
@@ -358,9 +368,17 @@ def anchor_points(s: torch.Tensor, t: torch.Tensor, kappa: float, solver: str = 
     return torch.where(inside, touching, pulled / torch.where(inside, 1.0, weight)), fallbacks
 
 
-def manifold_geometry(manifolds, kappa: float = 0.0, n_t: int = 200, n_reps: int = 10, seed: int = 0,
-                      max_rank: int | None = None, solver: str = "batched", min_rank: int = 1,
-                      threads: int = 0) -> ManifoldGeometry:
+def manifold_geometry(
+    manifolds,
+    kappa: float = 0.0,
+    n_t: int = 200,
+    n_reps: int = 10,
+    seed: int = 0,
+    max_rank: int | None = None,
+    solver: str = "batched",
+    min_rank: int = 1,
+    threads: int = 0,
+) -> ManifoldGeometry:
     """MFTMA of P point clouds, each (M_i, N): capacity, radius, dimension, centre correlation.
 
     kappa: margin (>= 0); n_t: Gaussian samples t per manifold; n_reps: random starts per rank in
@@ -373,8 +391,10 @@ def manifold_geometry(manifolds, kappa: float = 0.0, n_t: int = 200, n_reps: int
     if solver not in SOLVERS:
         raise BMError(f"solver must be one of {', '.join(SOLVERS)}; got {solver!r}")
     if not (np.isfinite(kappa) and kappa >= 0) or n_t < 1 or n_reps < 1 or (max_rank or 0) < 0 or min_rank < 0:
-        raise BMError(f"need kappa >= 0, n_t >= 1, n_reps >= 1, max_rank >= 0 and min_rank >= 0; got {kappa}, {n_t}, "
-                      f"{n_reps}, {max_rank}, {min_rank}")
+        raise BMError(
+            f"need kappa >= 0, n_t >= 1, n_reps >= 1, max_rank >= 0 and min_rank >= 0; got {kappa}, {n_t}, "
+            f"{n_reps}, {max_rank}, {min_rank}"
+        )
     clouds = _clouds(manifolds)
     chosen, _ = fastest_threads(_timing_problem, threads, key="mftma")
     with using_threads(chosen):
@@ -389,8 +409,16 @@ def _timing_problem() -> None:
     _geometry(clouds, 0.0, 20, 1, 0, 2, "batched", 1)
 
 
-def _geometry(clouds: list[torch.Tensor], kappa: float, n_t: int, n_reps: int, seed: int, max_rank: int | None,
-              solver: str, min_rank: int) -> ManifoldGeometry:
+def _geometry(
+    clouds: list[torch.Tensor],
+    kappa: float,
+    n_t: int,
+    n_reps: int,
+    seed: int,
+    max_rank: int | None,
+    solver: str,
+    min_rank: int,
+) -> ManifoldGeometry:
     gen = torch.Generator().manual_seed(seed)
     centers = torch.stack([c.mean(0) for c in clouds])
     if float((centers - centers.mean(0)).abs().max()) == 0:
@@ -408,8 +436,14 @@ def _geometry(clouds: list[torch.Tensor], kappa: float, n_t: int, n_reps: int, s
     cosine = (t[:, :-1] * body).sum(1) / (t[:, :-1].norm(dim=1) * (body.square().sum(1) + 1e-12).sqrt())
     dimensions = torch.tensor(dims, dtype=_DTYPE) * cosine.mean(1).square()
     return ManifoldGeometry(
-        capacity=float(1 / (1 / capacities).mean()), radius=float(radii.mean()), dimension=float(dimensions.mean()),
-        center_correlation=costs[0], residual_correlation=costs[v.shape[1]], low_rank=v.shape[1],
-        capacities=tuple(capacities.tolist()), radii=tuple(radii.tolist()), dimensions=tuple(dimensions.tolist()),
+        capacity=float(1 / (1 / capacities).mean()),
+        radius=float(radii.mean()),
+        dimension=float(dimensions.mean()),
+        center_correlation=costs[0],
+        residual_correlation=costs[v.shape[1]],
+        low_rank=v.shape[1],
+        capacities=tuple(capacities.tolist()),
+        radii=tuple(radii.tolist()),
+        dimensions=tuple(dimensions.tolist()),
         fallbacks=fallbacks,
     )

@@ -33,8 +33,9 @@ __all__ = ["LABELS", "low_dimensional_clouds", "separable", "separable_fraction"
 LABELS = ("iid", "both", "balanced")
 
 
-def low_dimensional_clouds(P: int, N: int = 200, M: int = 40, D: int = 5, radius: float = 0.5,
-                           seed: int = 0) -> list[np.ndarray]:
+def low_dimensional_clouds(
+    P: int, N: int = 200, M: int = 40, D: int = 5, radius: float = 0.5, seed: int = 0
+) -> list[np.ndarray]:
     """P clouds (M, N): a random unit centre plus `radius` times Gaussian points (E|.|^2 = 1) in D random
     orthonormal directions of its own."""
     rng = np.random.default_rng(seed)
@@ -42,7 +43,9 @@ def low_dimensional_clouds(P: int, N: int = 200, M: int = 40, D: int = 5, radius
     for _ in range(P):
         centre = rng.standard_normal(N)
         directions = np.linalg.qr(rng.standard_normal((N, D)))[0]  # (N, D)
-        clouds.append(centre / np.linalg.norm(centre) + radius * rng.standard_normal((M, D)) / np.sqrt(D) @ directions.T)
+        clouds.append(
+            centre / np.linalg.norm(centre) + radius * rng.standard_normal((M, D)) / np.sqrt(D) @ directions.T
+        )
     return clouds
 
 
@@ -51,8 +54,9 @@ def separable(x: np.ndarray, y: np.ndarray, bias: bool = False) -> bool:
     y_i (w . x_i + b) >= 1?"""
     if bias:
         x = np.hstack([x, np.ones((len(x), 1))])
-    result = linprog(np.zeros(x.shape[1]), A_ub=-(y[:, None] * x), b_ub=-np.ones(len(x)), bounds=(None, None),
-                     method="highs")
+    result = linprog(
+        np.zeros(x.shape[1]), A_ub=-(y[:, None] * x), b_ub=-np.ones(len(x)), bounds=(None, None), method="highs"
+    )
     return result.status == 0
 
 
@@ -68,8 +72,14 @@ def _dichotomy(rng: np.random.Generator, P: int, labels: str) -> np.ndarray:
     return y
 
 
-def separable_fraction(clouds: Sequence[np.ndarray], ns: Sequence[int], trials: int, seed: int = 0,
-                       labels: str = "both", bias: bool = False) -> np.ndarray:
+def separable_fraction(
+    clouds: Sequence[np.ndarray],
+    ns: Sequence[int],
+    trials: int,
+    seed: int = 0,
+    labels: str = "both",
+    bias: bool = False,
+) -> np.ndarray:
     """(len(ns),) fraction of `trials` random dichotomies (`labels`: iid, both or balanced) separable after a random
     projection of the mean-subtracted clouds onto n dimensions, for each n in ns (with a bias term if `bias`)."""
     if labels not in LABELS:
@@ -90,8 +100,14 @@ def separable_fraction(clouds: Sequence[np.ndarray], ns: Sequence[int], trials: 
     return np.array(fractions)
 
 
-def simulated_capacity(clouds: Sequence[np.ndarray], ns: Sequence[int], trials: int, seed: int = 0,
-                       labels: str = "both", bias: bool = False) -> float:
+def simulated_capacity(
+    clouds: Sequence[np.ndarray],
+    ns: Sequence[int],
+    trials: int,
+    seed: int = 0,
+    labels: str = "both",
+    bias: bool = False,
+) -> float:
     """alpha_c = P / n*, n* where the separable fraction crosses 1/2: the least-squares line through the points
     (n, fraction) with fraction in [0.1, 0.9], up to the first n whose fraction reaches 0.9 of the largest (near
     1/2 the curve is close to linear, and the iid fraction levels off at 1 - 2^(1-P) below 1; using every such n
@@ -101,7 +117,9 @@ def simulated_capacity(clouds: Sequence[np.ndarray], ns: Sequence[int], trials: 
     rising = np.arange(len(f)) <= np.argmax(f >= 0.9 * f.max())
     near = (f >= 0.1) & (f <= 0.9) & rising
     if near.sum() < 2 or not (f.min() < 0.5 < f.max()):
-        raise BMError(f"the separable fraction {np.round(f, 3).tolist()} must cross 1/2 with two points in "
-                      f"[0.1, 0.9] within n = {ns.astype(int).tolist()}")
+        raise BMError(
+            f"the separable fraction {np.round(f, 3).tolist()} must cross 1/2 with two points in "
+            f"[0.1, 0.9] within n = {ns.astype(int).tolist()}"
+        )
     slope, intercept = np.polyfit(ns[near], f[near], 1)
     return len(clouds) * slope / (0.5 - intercept)

@@ -47,8 +47,10 @@ def toy_geometry(folder: Path, n: int | None = None, B: int | None = None, seed:
     config = load_grid_config(folder)
     n, B, seed = n or max(config.ns), B or max(config.Bs), config.seeds[0] if seed is None else seed
     if n not in config.ns or B not in config.Bs or seed not in config.seeds:
-        raise BMError(f"(n={n}, B={B}, seed={seed}) is not a cell of this grid (n in {list(config.ns)}, "
-                      f"B in {list(config.Bs)}, seeds {list(config.seeds)})")
+        raise BMError(
+            f"(n={n}, B={B}, seed={seed}) is not a cell of this grid (n in {list(config.ns)}, "
+            f"B in {list(config.Bs)}, seeds {list(config.seeds)})"
+        )
     mixture = ToyMixture(config.data)
     split = mixture.split(max(config.ns), max(config.Bs), seed)
     spec = ModelSpec(n, B, 0, model_seed(seed, n, B), seed)
@@ -68,8 +70,15 @@ def toy_geometry(folder: Path, n: int | None = None, B: int | None = None, seed:
                 except BMError:  # too few training samples per random class for these groups
                     pass
             results[epoch][layer] = row
-    record = {"run": str(folder), "cell": {"n": n, "B": B, "seed": seed}, "layers": list(LAYERS),
-              "epochs": list(results), "per_class": m.per_class, "n_t": m.n_t, "kappa": m.kappa,
-              "note": "randomized: training samples grouped by their random label (all of them when label_noise = 1)",
-              "results": results}
+    record = {
+        "run": str(folder),
+        "cell": {"n": n, "B": B, "seed": seed},
+        "layers": list(LAYERS),
+        "epochs": list(results),
+        "per_class": m.per_class,
+        "n_t": m.n_t,
+        "kappa": m.kappa,
+        "note": "randomized: training samples grouped by their random label (all of them when label_noise = 1)",
+        "results": results,
+    }
     return record

@@ -21,11 +21,13 @@ class ToyDataConfig:
     dim: int = setting(16, help="Input dimension d.")
     signal_dim: int = setting(4, help="Coordinates d1 that carry the class.")
     sigma: float = setting(1.0, help="Noise std: Sigma2 = Sigma3 = sigma^2 I = 10 Sigma1.")
-    center_scale: float = setting(3.0, help="Cluster-centre std in units of the within-class std sigma1: mu_k ~ "
-                                            "N(0, (center_scale sigma1)^2 I).")
+    center_scale: float = setting(
+        3.0, help="Cluster-centre std in units of the within-class std sigma1: mu_k ~ N(0, (center_scale sigma1)^2 I)."
+    )
     task_seed: int = setting(0, help="Seed of the cluster centres mu_k.")
-    augment: str = setting("finite", help="finite (B views drawn once), online (fresh views every step) or iid "
-                                          "(same-class samples).")
+    augment: str = setting(
+        "finite", help="finite (B views drawn once), online (fresh views every step) or iid (same-class samples)."
+    )
     label_noise: float = setting(1.0, help="Fraction of random training labels: 0 clean, 1 random.")
     random_classes: int | None = setting(None, help="Random classes C' (default: C).")
     probe_train: int = setting(500, help="Clean labelled points the K-NN probe is fitted on.")
@@ -81,8 +83,11 @@ class ToyTrainConfig:
 @dataclass(frozen=True)
 class ToyGridConfig(JsonConfig):
     ns: tuple[int, ...] = setting((8, 16, 32, 64, 128, 256), help="Comma-separated sample sizes n.")
-    Bs: tuple[int, ...] = setting((1, 2, 4, 8, 16, 32, 64), flag="Bs", help="Comma-separated views per sample B "
-                                  "(view 0 is the sample itself; B = 1: no augmentation).")
+    Bs: tuple[int, ...] = setting(
+        (1, 2, 4, 8, 16, 32, 64),
+        flag="Bs",
+        help="Comma-separated views per sample B (view 0 is the sample itself; B = 1: no augmentation).",
+    )
     seeds: tuple[int, ...] = setting((0, 1, 2), help="Comma-separated seeds; results are averaged over them.")
     k: int = setting(20, help="K-NN neighbours.")
     knn_normalize: bool = setting(False, help="L2-normalize embeddings before K-NN (the deep protocol does).")

@@ -23,6 +23,7 @@ from bm.toy.config import AUGMENTATIONS, ToyDataConfig
 
 __all__ = ["AUGMENTATIONS", "ToyDataConfig", "ToyMixture", "ToySplit"]
 
+
 @dataclass(frozen=True)
 class ToySplit:
     """One seed's data. views (n, B, d) with views[:, 0] the clean samples; true (n,) classes;
@@ -45,14 +46,18 @@ class ToyMixture:
         self.config = config
         self.dtype = dtype
         gen = torch.Generator().manual_seed(config.task_seed)
-        self.centres = config.center_scale * config.sigma1 * torch.randn(
-            config.num_classes, config.signal_dim, generator=gen, dtype=dtype
+        self.centres = (
+            config.center_scale
+            * config.sigma1
+            * torch.randn(config.num_classes, config.signal_dim, generator=gen, dtype=dtype)
         )  # (C, d1)
 
     def sample_given(self, classes: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         """Points (*classes.shape, d) of the given true classes."""
         c = self.config
-        signal = self.centres[classes] + c.sigma1 * torch.randn(*classes.shape, c.signal_dim, generator=gen, dtype=self.dtype)
+        signal = self.centres[classes] + c.sigma1 * torch.randn(
+            *classes.shape, c.signal_dim, generator=gen, dtype=self.dtype
+        )
         noise = c.sigma * torch.randn(*classes.shape, c.dim - c.signal_dim, generator=gen, dtype=self.dtype)
         return torch.cat([signal, noise], -1)
 

@@ -52,11 +52,15 @@ def toy_capacity(config: ToyGridConfig, on_step: Callable[[int], None] | None = 
 
     def fit(ns, seeds):
         splits = [mixture.split(max(ns), 1, _CAPACITY_SEED + s) for s in seeds]
-        specs = [ModelSpec(n, 1, j, model_seed(_CAPACITY_SEED, s, n), _CAPACITY_SEED + s) for n in ns for j, s in enumerate(seeds)]
-        trained = train_batch(mixture, splits, specs, config.model, replace(config.train, track_every=0),
-                              config.device, on_step)
-        acc = [memorization(trained.final, m, splits[sp.split], sp, hard)[1]
-               for m, sp in enumerate(specs)]
+        specs = [
+            ModelSpec(n, 1, j, model_seed(_CAPACITY_SEED, s, n), _CAPACITY_SEED + s)
+            for n in ns
+            for j, s in enumerate(seeds)
+        ]
+        trained = train_batch(
+            mixture, splits, specs, config.model, replace(config.train, track_every=0), config.device, on_step
+        )
+        acc = [memorization(trained.final, m, splits[sp.split], sp, hard)[1] for m, sp in enumerate(specs)]
         return np.array(acc).reshape(len(ns), len(seeds))
 
     return estimate_capacity(fit, n_max=config.capacity_n_max, repeats=config.capacity_repeats, points_per_round=4)
@@ -72,7 +76,7 @@ def _capacity(config: ToyGridConfig, out: Path, tick) -> dict:
         **est.to_dict(),
         "rate": {str(n): r for n, r in est.rate.items()},
         "definition": "largest n whose every tried random labeling (B = 1) reaches train accuracy 1 "
-                      "within the training budget (Definition D.1)",
+        "within the training budget (Definition D.1)",
         "budget_steps": config.train.steps,
         "hard_prototype_bound": prototype_capacity_bound(config.model.prototypes, config.data.dim, C),
     }
@@ -104,8 +108,15 @@ def _train_seed(config: ToyGridConfig, seed: int, on_step) -> tuple[list[dict], 
     results = evaluate(mixture, [split], specs, trained, k=config.k, knn_normalize=config.knn_normalize)
     per_model = trained.seconds / len(specs)
     rows = [{"n": s.n, "B": s.B, "seed": seed, **r, "seconds": per_model} for s, r in zip(specs, results)]
-    curves = [{"n": specs[c["model"]].n, "B": specs[c["model"]].B, "seed": seed,
-               **{k: c[k] for k in ("step", "loss", "inv", "bias")}} for c in trained.curves]
+    curves = [
+        {
+            "n": specs[c["model"]].n,
+            "B": specs[c["model"]].B,
+            "seed": seed,
+            **{k: c[k] for k in ("step", "loss", "inv", "bias")},
+        }
+        for c in trained.curves
+    ]
     return rows, curves
 
 
@@ -118,14 +129,24 @@ def grid_threads(config: ToyGridConfig, requested: int = 0) -> tuple[int, dict[i
         return torch.get_num_threads(), {}
     mixture = ToyMixture(config.data)
     split = mixture.split(max(config.ns), max(config.Bs), config.seeds[0])
-    specs = [ModelSpec(n, B, 0, model_seed(config.seeds[0], n, B), config.seeds[0]) for n in config.ns for B in config.Bs]
+    specs = [
+        ModelSpec(n, B, 0, model_seed(config.seeds[0], n, B), config.seeds[0]) for n in config.ns for B in config.Bs
+    ]
     short = replace(config.train, steps=min(40, config.train.steps), track_every=0)
     return fastest_threads(lambda: train_batch(mixture, [split], specs, config.model, short), requested)
 
 
-def run_grid(config: ToyGridConfig, out: Path, progress: Callable[[str, int], Callable[[int], None]] | None = None,
-             max_seeds: int | None = None, threads: int = 0, overwrite: bool = False,
-             log: Callable[[str], None] | None = None, tensorboard: bool = False, jobs=None) -> Path:
+def run_grid(
+    config: ToyGridConfig,
+    out: Path,
+    progress: Callable[[str, int], Callable[[int], None]] | None = None,
+    max_seeds: int | None = None,
+    threads: int = 0,
+    overwrite: bool = False,
+    log: Callable[[str], None] | None = None,
+    tensorboard: bool = False,
+    jobs=None,
+) -> Path:
     """Run (or resume) the grid into `out`; returns out. `progress(label, total_steps)` may return a per-step
     callback; `max_seeds` stops after that many newly trained seeds (for tests); `threads`: CPU threads (0:
     chosen by `grid_threads`, said through `log`; the results do not depend on it); `overwrite` empties a folder
@@ -147,8 +168,9 @@ def run_grid(config: ToyGridConfig, out: Path, progress: Callable[[str, int], Ca
     return out
 
 
-def _run_grid(config: ToyGridConfig, out: Path, tick, max_seeds: int | None, tensorboard: bool, jobs,
-              threads: int) -> None:
+def _run_grid(
+    config: ToyGridConfig, out: Path, tick, max_seeds: int | None, tensorboard: bool, jobs, threads: int
+) -> None:
     capacity = _capacity(config, out, tick)
     rows = read_csv_rows(out / "grid.csv")
     curves = read_csv_rows(out / "curves.csv")
@@ -159,8 +181,9 @@ def _run_grid(config: ToyGridConfig, out: Path, tick, max_seeds: int | None, ten
 
         done_by_jobs = launch([SeedTask(config, s, jobs.threads or threads) for s in todo], jobs, out / "jobs")
     for k, seed in enumerate(todo):
-        new_rows, new_curves = (done_by_jobs[k] if jobs is not None
-                                else _train_seed(config, seed, tick(f"seed {seed}", config.train.steps)))
+        new_rows, new_curves = (
+            done_by_jobs[k] if jobs is not None else _train_seed(config, seed, tick(f"seed {seed}", config.train.steps))
+        )
         if tensorboard:
             _events(out, config.train.steps, new_rows, new_curves)
         rows += new_rows
@@ -197,10 +220,17 @@ def sweep_record(folder: Path) -> dict:
     n = max(n for n, _ in cells)
     capacity = read_json(folder / "capacity.json", {"capacity": (int, float)})["capacity"]
     steps = read_config(folder)["train"]["steps"]
-    record = {"n": n, "budget": f"{steps} steps", "capacity": capacity,
-              "knn_init": float(np.mean([c["knn_init"] for (m, _), c in cells.items() if m == n])),
-              "rows": [{"B": B, "preserve_labels": True, "nB": n * B, "memorization": c["mem_aug"], "knn": c["knn"]}
-                       for (m, B), c in sorted(cells.items()) if m == n]}
+    record = {
+        "n": n,
+        "budget": f"{steps} steps",
+        "capacity": capacity,
+        "knn_init": float(np.mean([c["knn_init"] for (m, _), c in cells.items() if m == n])),
+        "rows": [
+            {"B": B, "preserve_labels": True, "nB": n * B, "memorization": c["mem_aug"], "knn": c["knn"]}
+            for (m, B), c in sorted(cells.items())
+            if m == n
+        ],
+    }
     write_json(folder / "sweep.json", record)
     plot_sweep(record, folder / "sweep")
     return record

@@ -40,8 +40,13 @@ class ToyParams:
         return ToyParams(self.W[m : m + 1], self.V[m : m + 1], self.proto_onehot[m : m + 1])
 
 
-def init_params(config: ToyModelConfig, dim: int, num_classes: int, prototype_inputs: torch.Tensor,
-                generators: list[torch.Generator]) -> ToyParams:
+def init_params(
+    config: ToyModelConfig,
+    dim: int,
+    num_classes: int,
+    prototype_inputs: torch.Tensor,
+    generators: list[torch.Generator],
+) -> ToyParams:
     """One model per generator. Prototypes start at the embeddings W x of prototype_inputs (M, K, d)
     (draws from the data distribution), so they begin where the data lies."""
     K = config.prototypes
@@ -64,8 +69,9 @@ def sq_distances(z: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
     return cross.add_(z.square().sum(-1, keepdim=True)).clamp_(min=0)
 
 
-def mse_loss_and_grads(params: ToyParams, x: torch.Tensor, y: torch.Tensor, weight: torch.Tensor | None = None
-                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def mse_loss_and_grads(
+    params: ToyParams, x: torch.Tensor, y: torch.Tensor, weight: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Loss (M,) = sum_j w_j ||g_V(W x_j) - e_{y_j}||^2 and its gradients dW (M, d, d), dV (M, K, d).
 
     x (M, b, d), labels y (M, b), weights (M, b) (None: 1/b). The gradients are written out by hand,

@@ -120,7 +120,9 @@ def train_batch(
             i, a = idx[step % _BLOCK, :, 0], idx[step % _BLOCK, :, 1]
             w = None
         rows_i = first + i  # (M, b): sample rows in the stacked splits
-        x = flat_views.index_select(0, (rows_i * b_max + (0 if online else a)).reshape(-1)).view(M, -1, dim)  # (M, b, d)
+        x = flat_views.index_select(0, (rows_i * b_max + (0 if online else a)).reshape(-1)).view(
+            M, -1, dim
+        )  # (M, b, d)
         if online:
             x = x + noise[step % _BLOCK, :, : x.shape[1]]
         y = flat_labels.index_select(0, rows_i.reshape(-1)).view(M, -1)  # (M, b)
@@ -129,7 +131,9 @@ def train_batch(
         if on_step is not None:
             on_step(1)
     curves += _track(tc.steps, mixture, splits, specs, params, C)
-    return TrainedBatch(init=init, final=params.detached(), num_classes=C, curves=curves, seconds=time.perf_counter() - start)
+    return TrainedBatch(
+        init=init, final=params.detached(), num_classes=C, curves=curves, seconds=time.perf_counter() - start
+    )
 
 
 @torch.no_grad()
@@ -154,7 +158,9 @@ def _track(step, mixture, splits, specs, params, C) -> list[dict]:
     return rows
 
 
-def memorization(params: ToyParams, m: int, split: ToySplit, spec: ModelSpec, hard: bool = False) -> tuple[float, float]:
+def memorization(
+    params: ToyParams, m: int, split: ToySplit, spec: ModelSpec, hard: bool = False
+) -> tuple[float, float]:
     """Train accuracy of model m on its random labels: over all n B views, and over the n clean samples."""
     F = _outputs(params, m, split.views[: spec.n, : spec.B], hard)  # (n, B, C)
     correct = (F.argmax(-1).cpu() == split.labels[: spec.n, None]).double()  # (n, B)
@@ -184,8 +190,14 @@ def evaluate(
         _, d = _decomposition(trained.final, m, split, spec, C)
         mem_aug, mem_clean = memorization(trained.final, m, split, spec, hard)
         knn = [
-            knn_accuracy(_embed(p, m, split.probe_x), split.probe_y, _embed(p, m, split.test_x), split.test_y,
-                         k=k, normalize=knn_normalize)
+            knn_accuracy(
+                _embed(p, m, split.probe_x),
+                split.probe_y,
+                _embed(p, m, split.test_x),
+                split.test_y,
+                k=k,
+                normalize=knn_normalize,
+            )
             for p in (trained.final, trained.init)
         ]
         gen = torch.Generator().manual_seed(model_seed(spec.seed, 2))
@@ -193,18 +205,21 @@ def evaluate(
         aug = clean[:, None] + mixture.augmentation_noise((clean.shape[0], invariance_views), gen)  # (n', V, d)
         invariance = (
             float(normalized_invariance(_embed(trained.final, m, aug), _embed(trained.final, m, clean)))
-            if clean.shape[0] >= 2 else float("nan")
+            if clean.shape[0] >= 2
+            else float("nan")
         )
-        results.append({
-            "mem_aug": mem_aug,
-            "mem_clean": mem_clean,
-            "knn": knn[0],
-            "knn_init": knn[1],
-            "inv": float(d.inv),
-            "bias": float(d.bias),
-            "loss": float(d.loss),
-            "invariance": invariance,
-        })
+        results.append(
+            {
+                "mem_aug": mem_aug,
+                "mem_clean": mem_clean,
+                "knn": knn[0],
+                "knn_init": knn[1],
+                "inv": float(d.inv),
+                "bias": float(d.bias),
+                "loss": float(d.loss),
+                "invariance": invariance,
+            }
+        )
     return results
 
 

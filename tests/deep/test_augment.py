@@ -6,8 +6,8 @@ from hypothesis import strategies as st
 from torchvision.transforms.v2 import functional as TF
 
 from bm.deep.augment import (
-    MixupOptions,
     NUM_UNIFORMS,
+    MixupOptions,
     SSLAugment,
     adjust_brightness,
     adjust_contrast,
@@ -32,7 +32,9 @@ def _images(n=6, size=32, seed=0):
 @given(st.integers(0, 2**31), st.sampled_from([32, 64]))
 def test_resized_crop_matches_torchvision(seed, size):
     x = _images(4, size, seed)
-    boxes = crop_boxes(torch.rand(4, NUM_UNIFORMS, generator=torch.Generator().manual_seed(seed)), size, size, SSLAugment())
+    boxes = crop_boxes(
+        torch.rand(4, NUM_UNIFORMS, generator=torch.Generator().manual_seed(seed)), size, size, SSLAugment()
+    )
     ours = resized_crop(x, boxes, (size, size))
     for k in range(4):
         top, left, h, w = boxes[k].tolist()
@@ -162,13 +164,16 @@ def test_mixup_mixes_images_and_targets_with_recorded_partners():
 def test_mixup_per_batch_draws_one_lambda_and_mixes_all_or_nothing():
     x = torch.rand(32, 3, 4, 4, generator=torch.Generator().manual_seed(10))
     y = torch.eye(10)[torch.randint(0, 10, (32,), generator=torch.Generator().manual_seed(11))]
-    batches = [mixup(x, y, torch.Generator().manual_seed(s), MixupOptions(lam="batch", mix_targets=False))
-               for s in range(200)]
+    batches = [
+        mixup(x, y, torch.Generator().manual_seed(s), MixupOptions(lam="batch", mix_targets=False)) for s in range(200)
+    ]
     for m in batches:
         assert m.lam.unique().numel() == 1  # one lambda for the whole batch
         if m.lam[0] == 1:  # not mixed: every image is its own partner
             assert torch.equal(m.partner, torch.arange(32))
-        torch.testing.assert_close(m.images, m.lam[:, None, None, None] * x + (1 - m.lam[:, None, None, None]) * x[m.partner])
+        torch.testing.assert_close(
+            m.images, m.lam[:, None, None, None] * x + (1 - m.lam[:, None, None, None]) * x[m.partner]
+        )
         assert torch.equal(m.targets, y)  # the released code: the first image's targets
     share = sum(bool(m.lam[0] < 1) for m in batches) / len(batches)
     assert 0.7 < share < 0.9  # p = 0.8 per batch

@@ -18,9 +18,16 @@ def test_resnet18_cifar_has_the_published_size_and_shapes():
     assert net.layer_names == ["stem", "layer1", "layer2", "layer3", "layer4", "embedding", "P", "O"]
     feats = net.features(torch.rand(2, 3, 32, 32), net.layer_names)
     shapes = {k: tuple(v.shape) for k, v in feats.items()}
-    assert shapes == {"stem": (2, 64, 32, 32), "layer1": (2, 64, 32, 32), "layer2": (2, 128, 16, 16),
-                      "layer3": (2, 256, 8, 8), "layer4": (2, 512, 4, 4), "embedding": (2, 512),
-                      "P": (2, 16), "O": (2, 10)}
+    assert shapes == {
+        "stem": (2, 64, 32, 32),
+        "layer1": (2, 64, 32, 32),
+        "layer2": (2, 128, 16, 16),
+        "layer3": (2, 256, 8, 8),
+        "layer4": (2, 512, 4, 4),
+        "embedding": (2, 512),
+        "P": (2, 16),
+        "O": (2, 10),
+    }
     assert (feats["P"] >= 0).all()
 
 

@@ -6,16 +6,25 @@ from dataclasses import replace
 import pytest
 import torch
 
-from bm.deep.datasets import ImageSet, load_dataset
 from bm.deep.config import DeepTrainConfig, ModelConfig
+from bm.deep.datasets import ImageSet, load_dataset
 from bm.deep.loop import Interrupted
 from bm.deep.train import train
 from bm.errors import BMError
 from tests.deep.test_datasets import write_cifar10
 
-CFG = DeepTrainConfig(model=ModelConfig(width=4, projector_width=32), epochs=3, batch_size=16, lr=1e-3,
-                      probe_every=2, probe_k=3, decomposition_samples=8, decomposition_views=3,
-                      checkpoint_every=1, snapshots=(1,))
+CFG = DeepTrainConfig(
+    model=ModelConfig(width=4, projector_width=32),
+    epochs=3,
+    batch_size=16,
+    lr=1e-3,
+    probe_every=2,
+    probe_k=3,
+    decomposition_samples=8,
+    decomposition_views=3,
+    checkpoint_every=1,
+    snapshots=(1,),
+)
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +101,11 @@ def test_resume_drops_a_torn_last_metrics_line(tmp_path, data, capsys):
     path.write_text(path.read_text() + '{"epoch": 3, "loss": 0.9')  # a kill inside the next write
     train(CFG, tmp_path / "cut", resume=True, data=data)
     assert "torn last line" in capsys.readouterr().err
-    drop = lambda rows: [{k: v for k, v in r.items() if k not in ("img_per_s", "wall_s", "knn", "inv", "bias",  # noqa: E731
-                                                                   "invariance")} for r in rows]
+    timed = ("img_per_s", "wall_s", "knn", "inv", "bias", "invariance")
+
+    def drop(rows):
+        return [{k: v for k, v in r.items() if k not in timed} for r in rows]
+
     assert drop(_metrics(tmp_path / "cut")) == drop(_metrics(whole))
 
 
@@ -159,7 +171,9 @@ def test_memorized_is_scored_on_the_iid_views_with_their_anchor_labels(tmp_path,
     saved = torch.load(out / "labels.pt", weights_only=True)
     table = iid_views(two[0].labels, 10, 3, cfg.seed).views
     net = network_at(cfg, out / "checkpoint.pt")
-    expected = _accuracy(net, two[0].images[table.reshape(-1)].float() / 255, saved["labels"][table[:, 0]].repeat_interleave(3))
+    expected = _accuracy(
+        net, two[0].images[table.reshape(-1)].float() / 255, saved["labels"][table[:, 0]].repeat_interleave(3)
+    )
     last = _metrics(out)[-1]
     assert last["train_acc"] == pytest.approx(expected, abs=1e-9)
     clean = _accuracy(net, two[0].images.float() / 255, saved["labels"])  # what the old code scored
@@ -184,8 +198,8 @@ def test_memorized_is_scored_on_the_finite_views_with_their_own_labels(tmp_path,
 
 
 def test_both_knn_banks_are_measured_and_the_config_names_the_headline_one(tmp_path, data):
-    from bm.deep.probing import network_at
     from bm.deep.measure import embed
+    from bm.deep.probing import network_at
     from bm.probe import knn_accuracy
 
     cfg = replace(CFG, subset=12, epochs=1, probe_every=1, knn_bank="all")
@@ -193,21 +207,29 @@ def test_both_knn_banks_are_measured_and_the_config_names_the_headline_one(tmp_p
     row = _metrics(out)[-1]
     net = network_at(cfg, out / "checkpoint.pt")
     train_set, test_set = data
-    emb = {name: embed(net, images, ["embedding"])["embedding"] for name, images in
-           (("train", train_set.images[:12]), ("all", train_set.images), ("test", test_set.images))}
+    emb = {
+        name: embed(net, images, ["embedding"])["embedding"]
+        for name, images in (("train", train_set.images[:12]), ("all", train_set.images), ("test", test_set.images))
+    }
     for bank, labels in (("train", train_set.labels[:12]), ("all", train_set.labels)):
-        assert row["knn_banks"][bank] == pytest.approx(knn_accuracy(emb[bank], labels, emb["test"], test_set.labels,
-                                                                    k=cfg.probe_k), abs=1e-9)
+        assert row["knn_banks"][bank] == pytest.approx(
+            knn_accuracy(emb[bank], labels, emb["test"], test_set.labels, k=cfg.probe_k), abs=1e-9
+        )
     assert row["knn"] == row["knn_banks"]["all"]
 
 
 def test_mixup_choices_are_config_fields_written_with_the_run(tmp_path, data):
-    cfg = replace(CFG, augment="ssl+mixup", mixup_alpha=0.4, mixup_p=0.5, mixup_lambda="batch", mix_targets=False,
-                  epochs=1)
+    cfg = replace(
+        CFG, augment="ssl+mixup", mixup_alpha=0.4, mixup_p=0.5, mixup_lambda="batch", mix_targets=False, epochs=1
+    )
     out = train(cfg, tmp_path / "mixup", data=data)
     written = json.loads((out / "config.json").read_text())["config"]
     assert (written["mixup_alpha"], written["mixup_p"], written["mixup_lambda"], written["mix_targets"]) == (
-        0.4, 0.5, "batch", False)
+        0.4,
+        0.5,
+        "batch",
+        False,
+    )
     with pytest.raises(BMError, match="mixup needs"):
         replace(CFG, mixup_p=1.5)
 
@@ -218,12 +240,15 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, data, monke
 
     forward = train_module.Network.forward
     broken = {"on": False}
-    monkeypatch.setattr(train_module.Network, "forward",
-                        lambda self, x: forward(self, x) * (float("nan") if broken["on"] else 1.0))
+    monkeypatch.setattr(
+        train_module.Network, "forward", lambda self, x: forward(self, x) * (float("nan") if broken["on"] else 1.0)
+    )
     with pytest.raises(DivergedError, match="last good checkpoint"):
         train(CFG, tmp_path / "run", data=data, on_epoch=lambda row: broken.update(on=row["epoch"] == 2))
     state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)
-    assert state["epoch"] == 2 and all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
+    assert state["epoch"] == 2 and all(
+        torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point()
+    )
 
 
 def test_probes_log_unbiased_inv_bias_and_the_exact_bias_split(tmp_path, data):
@@ -248,8 +273,9 @@ def test_where_the_data_lives_the_device_and_the_cadences_are_not_a_runs_identit
     train(moved, out, resume=True, data=data)
     written = json.loads((out / "config.json").read_text())
     assert written["config"]["data_dir"] == "/new/place" and written["config"]["probe_every"] == 1
-    assert written["runtime"] == [{"checkpoint_every": [1, 2], "data_dir": ["/old/place", "/new/place"],
-                                   "probe_every": [2, 1]}]
+    assert written["runtime"] == [
+        {"checkpoint_every": [1, 2], "data_dir": ["/old/place", "/new/place"], "probe_every": [2, 1]}
+    ]
     assert written["extended"] == [{"epochs": [1, 2]}]
     train_or_resume(replace(moved, data_dir="/third/place"), out, data=data)  # finished: left alone, recorded
     assert json.loads((out / "config.json").read_text())["config"]["data_dir"] == "/third/place"

@@ -1,8 +1,15 @@
 import pytest
 import torch
 
-from bm.deep.views import (augment_batch, finite_labels, finite_views, iid_capacity, iid_views, randaugment,
-                            randaugment_setting)
+from bm.deep.views import (
+    augment_batch,
+    finite_labels,
+    finite_views,
+    iid_capacity,
+    iid_views,
+    randaugment,
+    randaugment_setting,
+)
 from bm.errors import BMError
 
 IMAGES = (torch.rand(20, 3, 16, 16, generator=torch.Generator().manual_seed(0)) * 255).to(torch.uint8)
@@ -59,8 +66,17 @@ def test_iid_views_refuse_an_s_and_B_the_data_cannot_hold_in_one_line():
         iid_views(y, 4, 50)
 
 
-@pytest.mark.parametrize("strength, expected", [(0.0, (1, 0, 100)), (0.25, (1, 25, 100)), (0.3, (2, 30, 100)),
-                                                (0.5, (2, 50, 100)), (0.67, (3, 67, 100)), (1.0, (4, 99, 100))])
+@pytest.mark.parametrize(
+    "strength, expected",
+    [
+        (0.0, (1, 0, 100)),
+        (0.25, (1, 25, 100)),
+        (0.3, (2, 30, 100)),
+        (0.5, (2, 50, 100)),
+        (0.67, (3, 67, 100)),
+        (1.0, (4, 99, 100)),
+    ],
+)
 def test_randaugment_strength_is_the_released_codes_mapping(strength, expected):
     """num_ops = floor(10 s / 3) + 1 and magnitude floor(100 s) of 100 bins (s = 1: the top bin, 99)."""
     assert randaugment_setting("strength", strength, 9) == expected
@@ -72,10 +88,20 @@ def test_randaugment_strength_is_the_released_codes_mapping(strength, expected):
 def test_randaugment_strength_reaches_the_training_batch():
     from bm.deep.views import AugmentOptions
 
-    weak = augment_batch("randaugment", IMAGES, torch.Generator().manual_seed(4), None,
-                         AugmentOptions(randaugment_setting("strength", 0.0, 0)))[0]
-    strong = augment_batch("randaugment", IMAGES, torch.Generator().manual_seed(4), None,
-                           AugmentOptions(randaugment_setting("strength", 1.0, 0)))[0]
+    weak = augment_batch(
+        "randaugment",
+        IMAGES,
+        torch.Generator().manual_seed(4),
+        None,
+        AugmentOptions(randaugment_setting("strength", 0.0, 0)),
+    )[0]
+    strong = augment_batch(
+        "randaugment",
+        IMAGES,
+        torch.Generator().manual_seed(4),
+        None,
+        AugmentOptions(randaugment_setting("strength", 1.0, 0)),
+    )[0]
     direct = randaugment(IMAGES, 99, torch.Generator().manual_seed(4), num_ops=4, bins=100).float() / 255
     torch.testing.assert_close(strong, direct, rtol=0, atol=0)
     clean = IMAGES.float() / 255

@@ -11,8 +11,8 @@ from torch import nn
 from bm.configs import with_changes
 from bm.deep.catalog import DatasetEntry, ModelEntry, register_dataset, register_model
 from bm.deep.datasets import DatasetError, ImageSet
-from bm.deep.probing import probe_layers, register_probe
 from bm.deep.items import register_items
+from bm.deep.probing import probe_layers, register_probe
 from bm.deep.protocols import SetProtocol, register_set_protocol
 from bm.deep.views import register_protocol
 from bm.reproduce.outputs import Result
@@ -30,9 +30,18 @@ def read_stripes(root: Path, split: str) -> ImageSet:
         x, y = (np.load(root / f"{split}_{part}.npy", allow_pickle=False) for part in ("x", "y"))
     except (OSError, ValueError) as e:
         raise DatasetError(f"cannot read {root / split}_*.npy: {e}") from None
-    if x.dtype != np.uint8 or x.shape[1:] != (3, SIDE, SIDE) or y.shape != (len(x),) or not np.isin(y, range(CLASSES)).all():
-        raise DatasetError(f"{root}: {split}_x.npy must be uint8 (N, 3, {SIDE}, {SIDE}), {split}_y.npy N labels in [0, {CLASSES})")
-    return ImageSet(torch.from_numpy(x), torch.from_numpy(y.astype(np.int64)), tuple(map(str, range(CLASSES))), "stripes")
+    if (
+        x.dtype != np.uint8
+        or x.shape[1:] != (3, SIDE, SIDE)
+        or y.shape != (len(x),)
+        or not np.isin(y, range(CLASSES)).all()
+    ):
+        raise DatasetError(
+            f"{root}: {split}_x.npy must be uint8 (N, 3, {SIDE}, {SIDE}), {split}_y.npy N labels in [0, {CLASSES})"
+        )
+    return ImageSet(
+        torch.from_numpy(x), torch.from_numpy(y.astype(np.int64)), tuple(map(str, range(CLASSES))), "stripes"
+    )
 
 
 def write_stripes(folder: Path, n_train: int = 32, n_test: int = 16, seed: int = 0) -> None:
@@ -49,8 +58,10 @@ def write_stripes(folder: Path, n_train: int = 32, n_test: int = 16, seed: int =
 
 
 def tiny_cnn(cfg) -> tuple[list[tuple[str, nn.Module]], int]:
-    return [("conv", nn.Sequential(nn.Conv2d(3, cfg.width, 3, padding=1), nn.ReLU())),
-            ("embedding", nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()))], cfg.width
+    return [
+        ("conv", nn.Sequential(nn.Conv2d(3, cfg.width, 3, padding=1), nn.ReLU())),
+        ("embedding", nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())),
+    ], cfg.width
 
 
 register_dataset("stripes", DatasetEntry("stripes", "stripes/{train,test}_{x,y}.npy", SIDE, 32, read_stripes))
@@ -63,9 +74,20 @@ register_items("shifts")(shifts)
 register_probe("centroid")(centroid)
 
 
-register_scale(replace(with_changes(SCALES["mini"], {"base.model.width": 8, "base.model.projector_width": 16,
-                                                    "base.batch_size": 8, "base.subset": 32}),
-                       name="example", steps=8, image_size=0, probe_steps=8, train_acc_steps=4, checkpoint_steps=4))
+register_scale(
+    replace(
+        with_changes(
+            SCALES["mini"],
+            {"base.model.width": 8, "base.model.projector_width": 16, "base.batch_size": 8, "base.subset": 32},
+        ),
+        name="example",
+        steps=8,
+        image_size=0,
+        probe_steps=8,
+        train_acc_steps=4,
+        checkpoint_steps=4,
+    )
+)
 
 
 def _runs(plan):
@@ -76,8 +98,18 @@ def _finish(plan, runs, folder):
     end = final(plan, runs[0])
     probed = probe_layers(plan.folder(runs[0]), ["embedding"], ("clean", "centroid"), k=3)["results"]["trained"]
     row = {"knn_train": end["knn_train"], "memorized": end["train_acc"], **probed["embedding"]}
-    return Result([row], list(row), [f"stripes: K-NN {row['knn_train']:.3f}, centroid {row['centroid_clean_test']:.3f}"])
+    return Result(
+        [row], list(row), [f"stripes: K-NN {row['knn_train']:.3f}, centroid {row['centroid_clean_test']:.3f}"]
+    )
 
 
-register_preset(Preset("example", "table", "a user's preset", "random labels on stripes with a plugin model, protocol "
-                       "and probe", _runs, _finish))
+register_preset(
+    Preset(
+        "example",
+        "table",
+        "a user's preset",
+        "random labels on stripes with a plugin model, protocol and probe",
+        _runs,
+        _finish,
+    )
+)

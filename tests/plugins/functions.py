@@ -26,10 +26,21 @@ def shifts(cfg, data, labels, targets, probe_views) -> TrainingItems:
     y = labels.labels.to(targets.device)
 
     def fetch(idx):
-        return torch.stack([data.images[i].roll(int(v), -1) for i, v in zip(idx // B, idx % B)]).float() / 255, targets[idx // B]
+        return torch.stack([data.images[i].roll(int(v), -1) for i, v in zip(idx // B, idx % B)]).float() / 255, targets[
+            idx // B
+        ]
 
     def memorized(idx):
         return fetch(idx)[0], y[idx // B]
 
-    return TrainingItems(len(data) * B, fetch, len(data) * B, memorized, len(data), probe_views, targets,
-                         cfg.decomposition_views, data.labels)
+    return TrainingItems(
+        len(data) * B,
+        fetch,
+        len(data) * B,
+        memorized,
+        len(data),
+        probe_views,
+        targets,
+        cfg.decomposition_views,
+        data.labels,
+    )

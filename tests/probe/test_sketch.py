@@ -13,8 +13,9 @@ def test_the_sketch_is_x_times_one_fixed_gaussian_matrix_across_blocks_and_batch
     x = torch.randn(7, 5000, generator=torch.Generator().manual_seed(0), dtype=torch.float64)  # two row blocks
     R = torch.cat([_rows(5000, 64, 3, 0, 4096, x.device), _rows(5000, 64, 3, 4096, 5000, x.device)]).double()
     torch.testing.assert_close(gaussian_sketch(x, 64, seed=3), x @ R / 8, rtol=1e-12, atol=1e-12)
-    torch.testing.assert_close(gaussian_sketch(x[2:5], 64, seed=3), gaussian_sketch(x, 64, seed=3)[2:5],
-                               rtol=1e-12, atol=1e-12)  # the same matrix whatever the batch
+    torch.testing.assert_close(
+        gaussian_sketch(x[2:5], 64, seed=3), gaussian_sketch(x, 64, seed=3)[2:5], rtol=1e-12, atol=1e-12
+    )  # the same matrix whatever the batch
     assert not torch.allclose(gaussian_sketch(x, 64, seed=4), gaussian_sketch(x, 64, seed=3))
     assert abs(float(R.mean())) < 0.01 and abs(float(R.var()) - 1) < 0.02  # standard Gaussian entries
     with pytest.raises(BMError, match="k >= 1"):
@@ -32,8 +33,8 @@ def test_the_sketch_keeps_squared_distances_within_the_johnson_lindenstrauss_ban
 
 def test_embed_sketches_only_the_layers_wider_than_k():
     from bm.deep.config import ModelConfig
-    from bm.deep.models import Network
     from bm.deep.measure import embed
+    from bm.deep.models import Network
 
     torch.manual_seed(0)
     net = Network(ModelConfig(width=4, projector_width=32, num_classes=10))

@@ -15,7 +15,9 @@ def _table(out, name="table2"):
     return json.loads((out / "tiny" / name / "result.json").read_text())["table_md"]
 
 
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # submitit's DebugJob leaves its log open
+@pytest.mark.filterwarnings(
+    "ignore::pytest.PytestUnraisableExceptionWarning"
+)  # submitit's DebugJob leaves its log open
 def test_debug_launcher_equals_the_in_process_run(capsys, tiny, tmp_path):  # noqa: F811
     args, out = tiny
     code, _, err = run(capsys, ["reproduce", "table2", "--datasets", "cifar10", *args, "--launcher", "debug"])
@@ -31,8 +33,9 @@ def test_debug_launcher_equals_the_in_process_run(capsys, tiny, tmp_path):  # no
 @pytest.mark.slow
 def test_local_launcher_runs_at_most_max_parallel_at_once(capsys, tiny, tmp_path):  # noqa: F811
     args, out = tiny
-    code, _, err = run(capsys, ["reproduce", "table2", "--datasets", "cifar10", *args, "--launcher", "local",
-                                "--max-parallel", "2"])
+    code, _, err = run(
+        capsys, ["reproduce", "table2", "--datasets", "cifar10", *args, "--launcher", "local", "--max-parallel", "2"]
+    )
     assert code == 0, err
     events = [json.loads(line) for line in (out / "tiny" / "table2" / "tasks.jsonl").read_text().splitlines()]
     assert sorted(e["event"] for e in events) == ["finished"] * 4 + ["started"] * 4
@@ -66,10 +69,16 @@ def test_status_before_anything_ran_and_bad_launchers(capsys, tiny):  # noqa: F8
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("signame, events", [
-    ("SIGUSR2", ["started", "requeued", "started", "finished"]),  # time limit: submitit requeues the task itself
-    ("SIGTERM", ["started", "stopped", "started", "finished"]),  # scancel / preemption: ends; SLURM (or a rerun) requeues
-])
+@pytest.mark.parametrize(
+    "signame, events",
+    [
+        ("SIGUSR2", ["started", "requeued", "started", "finished"]),  # time limit: submitit requeues the task itself
+        (
+            "SIGTERM",
+            ["started", "stopped", "started", "finished"],
+        ),  # scancel / preemption: ends; SLURM (or a rerun) requeues
+    ],
+)
 def test_a_local_task_stopped_by_a_signal_resumes_by_requeue_and_ends_bit_for_bit(tmp_path, signame, events):
     """A signal mid-run: train() checkpoints the exact position; the task is requeued (by submitit's checkpoint hook
     for SIGUSR2; for SIGTERM by submitting the same task again, as SLURM's requeue reruns the same job) and resumes;
@@ -81,17 +90,22 @@ def test_a_local_task_stopped_by_a_signal_resumes_by_requeue_and_ends_bit_for_bi
     import submitit
     import torch
 
-    from bm.deep.config import ModelConfig
-    from bm.deep.config import DeepTrainConfig
+    from bm.deep.config import DeepTrainConfig, ModelConfig
     from bm.deep.train import train
     from bm.launch import TrainTask, run_status
     from bm.runs import RunFolder
     from tests.deep.test_datasets import write_cifar10
 
     write_cifar10(tmp_path / "data", per_batch=8)
-    cfg = DeepTrainConfig(data_dir=str(tmp_path / "data"), epochs=40, batch_size=8, probe_every=40, checkpoint_every=40,
-                          model=ModelConfig(arch="mlp", width=4, projector_width=16, num_classes=0, mlp_hidden=32),
-                          decomposition_samples=4)
+    cfg = DeepTrainConfig(
+        data_dir=str(tmp_path / "data"),
+        epochs=40,
+        batch_size=8,
+        probe_every=40,
+        checkpoint_every=40,
+        model=ModelConfig(arch="mlp", width=4, projector_width=16, num_classes=0, mlp_hidden=32),
+        decomposition_samples=4,
+    )
     train(cfg, tmp_path / "whole")
     executor = submitit.LocalExecutor(folder=tmp_path / "jobs")
     task = TrainTask(cfg, tmp_path / "cut", tmp_path / "t.jsonl")
@@ -120,11 +134,14 @@ def test_toy_grid_seeds_as_jobs_equal_the_in_process_grid(capsys, tmp_path):
 
     args = [a if a != "0" or TINY_ARGS[i - 1] != "--seeds" else "0,1" for i, a in enumerate(TINY_ARGS)]
     assert run(capsys, ["toy-grid", "--out", str(tmp_path / "plain"), *args])[0] == 0
-    code, _, err = run(capsys, ["toy-grid", "--out", str(tmp_path / "jobs"), *args, "--launcher", "local",
-                                "--max-parallel", "2"])
+    code, _, err = run(
+        capsys, ["toy-grid", "--out", str(tmp_path / "jobs"), *args, "--launcher", "local", "--max-parallel", "2"]
+    )
     assert code == 0, err
-    rows = [[{k: v for k, v in r.items() if k != "seconds"} for r in read_csv_rows(tmp_path / x / "grid.csv")]
-            for x in ("plain", "jobs")]
+    rows = [
+        [{k: v for k, v in r.items() if k != "seconds"} for r in read_csv_rows(tmp_path / x / "grid.csv")]
+        for x in ("plain", "jobs")
+    ]
     assert rows[0] == rows[1] and {r["seed"] for r in rows[1]} == {"0", "1"}
 
 
@@ -144,17 +161,50 @@ def test_slurm_options_reach_the_job_array_of_every_command(capsys, tiny, tmp_pa
         return [f"7_{i}" for i in range(len(tasks))]
 
     monkeypatch.setattr(bm.launch, "launch", fake_launch)
-    slurm = ["--launcher", "slurm", "--slurm-partition", "gpu", "--slurm-time", "90", "--slurm-extra", "constraint=h100"]
+    slurm = [
+        "--launcher",
+        "slurm",
+        "--slurm-partition",
+        "gpu",
+        "--slurm-time",
+        "90",
+        "--slurm-extra",
+        "constraint=h100",
+    ]
     args, _ = tiny
     code, stdout, err = run(capsys, ["reproduce", "table2", "--datasets", "cifar10", *args, *slurm])
     assert code == 0 and "7_0" in stdout, err
     code, _, err = run(capsys, ["toy-grid", "--out", str(tmp_path / "toy"), *TINY_ARGS, *slurm])
     assert code == 2 and "no cluster here" in err
-    code, _, err = run(capsys, ["capacity", "deep", "--data-dir", args[3], "--out", str(tmp_path / "cap"), "--model",
-                                "mlp", "--n", "8", "--n-max", "8", "--steps", "1", *slurm])
+    code, _, err = run(
+        capsys,
+        [
+            "capacity",
+            "deep",
+            "--data-dir",
+            args[3],
+            "--out",
+            str(tmp_path / "cap"),
+            "--model",
+            "mlp",
+            "--n",
+            "8",
+            "--n-max",
+            "8",
+            "--steps",
+            "1",
+            *slurm,
+        ],
+    )
     assert code == 2 and "no cluster here" in err
-    expected = {"slurm_gpus_per_task": 1, "timeout_min": 90, "slurm_array_parallelism": 64, "tasks_per_node": 1,
-                "slurm_partition": "gpu", "slurm_additional_parameters": {"constraint": "h100"}}
+    expected = {
+        "slurm_gpus_per_task": 1,
+        "timeout_min": 90,
+        "slurm_array_parallelism": 64,
+        "tasks_per_node": 1,
+        "slurm_partition": "gpu",
+        "slurm_additional_parameters": {"constraint": "h100"},
+    }
     assert [s[1:] for s in seen] == [(expected, False), (expected, True), (expected, True)] and seen[0][0] == 4
     asked = json.loads((tmp_path / "out" / "tiny" / "table2" / "jobs.json").read_text())
     assert asked["slurm"]["partition"] == "gpu" and asked["slurm"]["extra"] == {"constraint": "h100"}
@@ -173,14 +223,22 @@ def test_status_without_a_scheduler_reads_the_task_log_and_the_folders(tmp_path)
     from bm.launch import run_status, slurm_states
 
     log = tmp_path / "tasks.jsonl"
-    log.write_text("\n".join(json.dumps({"run": r, "event": e, **({"error": "SIGTERM: stopped"} if e == "stopped" else {})})
-                             for r, e in [("a", "started"), ("b", "started"), ("b", "failed"), ("c", "started"),
-                                          ("c", "stopped")]) + '\n{"run": "a", "ev\n')  # + a torn line
+    log.write_text(
+        "\n".join(
+            json.dumps({"run": r, "event": e, **({"error": "SIGTERM: stopped"} if e == "stopped" else {})})
+            for r, e in [("a", "started"), ("b", "started"), ("b", "failed"), ("c", "started"), ("c", "stopped")]
+        )
+        + '\n{"run": "a", "ev\n'
+    )  # + a torn line
     folders = {r: tmp_path / r for r in "abcd"}
     rows = run_status(folders, dict.fromkeys(folders, 5), log)
     assert [r["state"] for r in rows] == ["running", "failed", "cut short", "pending"]
     assert rows[2]["error"] == "SIGTERM: stopped"
     rows = run_status(folders, dict.fromkeys(folders, 5), log, {"a": "NODE_FAIL", "c": "CANCELLED", "d": "PENDING"})
-    assert [(r["state"], r["error"]) for r in rows] == [("failed", "SLURM: NODE_FAIL"), ("failed", ""),
-                                                        ("cut short", "SIGTERM: stopped"), ("pending", "")]
+    assert [(r["state"], r["error"]) for r in rows] == [
+        ("failed", "SLURM: NODE_FAIL"),
+        ("failed", ""),
+        ("cut short", "SIGTERM: stopped"),
+        ("pending", ""),
+    ]
     assert slurm_states(tmp_path, {"a": "1"}) == {}  # no sacct on this machine: nothing made up

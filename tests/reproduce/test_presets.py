@@ -12,9 +12,9 @@ import bm.deep.config
 import bm.deep.datasets
 import bm.deep.train
 from bm.cli import main
+from bm.deep.config import TRAIN_SIZES, CapacitySweepConfig
 from bm.errors import BMError
 from bm.reproduce import PRESETS, SCALES, commands, estimate_seconds, make_plan
-from bm.deep.config import TRAIN_SIZES, CapacitySweepConfig
 from bm.reproduce.plan import deep_train_command, steps_per_epoch
 from bm.toy.config import ToyGridConfig
 
@@ -38,12 +38,14 @@ def test_every_preset_expands_to_distinct_runs_at_its_scale(name, scale):
         # every cell trains the scale's step budget, within one epoch, whatever its items per epoch
         per_epoch = steps_per_epoch(r.config, TRAIN_SIZES[r.config.dataset])
         assert s.steps <= r.config.epochs * per_epoch < s.steps + per_epoch
-        assert r.config.augment != "DA" and (r.config.augment != s.da) == (r.config.augment in (
-            "none", "iid", "randaugment", *(("finite",) if phase else ())))
+        assert r.config.augment != "DA" and (r.config.augment != s.da) == (
+            r.config.augment in ("none", "iid", "randaugment", *(("finite",) if phase else ()))
+        )
         # iid draws from the whole set
         assert r.config.subset in (s.phase.ns if phase else (0,) if r.config.augment == "iid" else (s.base.subset,))
         assert (r.config.model.width == s.base.model.width and r.config.subset == s.base.subset) == (
-            re.search(r"-width\d+|-n(\d+|all)-", r.name) is None) or r.config.augment == "iid"  # a run off the scale's width or n says so in its name
+            re.search(r"-width\d+|-n(\d+|all)-", r.name) is None
+        ) or r.config.augment == "iid"  # a run off the scale's width or n says so in its name
         assert r.config.data_dir == "/data" and r.config.knn_bank == s.base.knn_bank
         assert plan.folder(r) == Path("/out") / scale / "runs" / r.name
     assert preset.kind in ("table", "figure") and estimate_seconds(preset, plan) > 0
@@ -67,11 +69,21 @@ def test_presets_share_the_runs_they_have_in_common():
 def test_table_rows_follow_datasets_and_sweeps_follow_the_scale():
     preset, plan = plan_of("table2", "full")
     assert {(r.config.dataset, r.config.model.arch) for r in preset.runs(plan)} == {
-        ("cifar10", "resnet18"), ("cifar100", "resnet18"), ("tinyimagenet", "resnet18"), ("tinyimagenet", "vgg11")}
-    assert all(r.config.model.image_size == (64 if r.config.dataset == "tinyimagenet" else 32) for r in preset.runs(plan))
+        ("cifar10", "resnet18"),
+        ("cifar100", "resnet18"),
+        ("tinyimagenet", "resnet18"),
+        ("tinyimagenet", "vgg11"),
+    }
+    assert all(
+        r.config.model.image_size == (64 if r.config.dataset == "tinyimagenet" else 32) for r in preset.runs(plan)
+    )
     preset, plan = plan_of("table2", "mini", datasets=("cifar10",))
     assert [(r.config.label_noise, r.config.augment) for r in preset.runs(plan)] == [
-        (0.0, "none"), (0.0, "ssl"), (1.0, "none"), (1.0, "ssl")]
+        (0.0, "none"),
+        (0.0, "ssl"),
+        (1.0, "none"),
+        (1.0, "ssl"),
+    ]
     preset, plan = plan_of("fig8", "full")
     assert [r.config.random_classes for r in preset.runs(plan)] == [2, None, 100, 1000, 10000, "per-sample"]
     preset, plan = plan_of("fig7", "mini")
@@ -95,7 +107,11 @@ def test_printed_commands_rebuild_the_preset_configs(monkeypatch, capsys, name, 
     preset, plan = plan_of(name, scale, device="cuda")
     captured = []
     monkeypatch.setattr(bm.deep.datasets, "load_dataset", lambda *a, **k: None)
-    monkeypatch.setattr(bm.deep.train, "train_or_resume", lambda cfg, out, data, on_epoch, tensorboard: captured.append((cfg, out)) or out)
+    monkeypatch.setattr(
+        bm.deep.train,
+        "train_or_resume",
+        lambda cfg, out, data, on_epoch, tensorboard: captured.append((cfg, out)) or out,
+    )
     lines = commands(preset, plan)
     for line in lines:
         argv = shlex.split(line)
@@ -132,15 +148,19 @@ def test_a_new_config_field_reaches_the_printed_command_and_back(monkeypatch, ca
         warmup_epochs: int = 0
 
     preset, plan = plan_of("fig3", "mini")
-    cfg = WithNewField(**{f: getattr(preset.runs(plan)[0].config, f) for f in bm.deep.config.DeepTrainConfig.__dataclass_fields__},
-                       warmup_epochs=7)
+    cfg = WithNewField(
+        **{f: getattr(preset.runs(plan)[0].config, f) for f in bm.deep.config.DeepTrainConfig.__dataclass_fields__},
+        warmup_epochs=7,
+    )
     cfg = replace(cfg, probe_k=5)
     line = deep_train_command(cfg, Path("/o/run"))
     assert '"warmup_epochs":7' in line and '"probe_k":5' in line
     captured = []
     monkeypatch.setattr(bm.deep.config, "DeepTrainConfig", WithNewField)
     monkeypatch.setattr(bm.deep.datasets, "load_dataset", lambda *a, **k: None)
-    monkeypatch.setattr(bm.deep.train, "train_or_resume", lambda cfg, out, data, on_epoch, tensorboard: captured.append(cfg) or out)
+    monkeypatch.setattr(
+        bm.deep.train, "train_or_resume", lambda cfg, out, data, on_epoch, tensorboard: captured.append(cfg) or out
+    )
     with pytest.raises(SystemExit) as info:
         main(shlex.split(line)[1:] + ["--seed", "3"])  # a flag given with --config overrides its field
     assert info.value.code == 0, capsys.readouterr().err
@@ -151,7 +171,10 @@ def test_config_files_refuse_unknown_and_missing_keys(tmp_path, capsys):
     from bm.deep.config import DeepTrainConfig
 
     good = DeepTrainConfig().to_json()
-    for change, needle in (({"bogus": 1}, "unknown key(s) bogus"), ({"model": {"arch": "mlp"}}, "model.projector_width, model.width")):
+    for change, needle in (
+        ({"bogus": 1}, "unknown key(s) bogus"),
+        ({"model": {"arch": "mlp"}}, "model.projector_width, model.width"),
+    ):
         (tmp_path / "c.json").write_text(__import__("json").dumps({**good, **change}))
         with pytest.raises(SystemExit) as info:
             main(["deep-train", "--config", str(tmp_path / "c.json"), "--out", str(tmp_path / "o")])
@@ -180,9 +203,20 @@ def test_recipes_produce_the_stated_full_scale_configs():
         runs[recipe] = {(r.config.label_noise, r.config.augment != "none"): r for r in preset.runs(plan)}
         assert plan.root == Path("/out") / ("full" if recipe == "table6" else "full-released")
     paper, released = runs["table6"][(1.0, True)].config, runs["released"][(1.0, True)].config
-    assert (paper.lr, paper.augment, paper.mix_targets, paper.epochs, paper.batch_size) == (4e-3, "ssl+mixup", True, 5000, 256)
+    assert (paper.lr, paper.augment, paper.mix_targets, paper.epochs, paper.batch_size) == (
+        4e-3,
+        "ssl+mixup",
+        True,
+        5000,
+        256,
+    )
     assert (released.lr, released.augment, released.epochs, released.batch_size, released.probe_every) == (
-        3e-4, "ssl", 10000, 256, 50)
+        3e-4,
+        "ssl",
+        10000,
+        256,
+        50,
+    )
     assert paper.model == released.model and paper.model.projector_width == 65536
     # every cell of a comparison trains the same steps: the clean runs as long as random + DA
     assert [runs[r][(0.0, False)].config.epochs for r in ("table6", "released")] == [5000, 10000]
@@ -213,7 +247,9 @@ def test_list_gives_the_measured_transition_of_a_scale_and_its_cost(capsys, monk
     from bm.reproduce.listing import duration
 
     seconds = 1500 * 50000 / SCALES["full"].images_per_second  # epochs x images per epoch / images per second
-    assert line.startswith("full: the benign transition (knn_final-0.02) is extrapolated at 1.5e+03 epochs (95% 400 .. 6e+03;")
+    assert line.startswith(
+        "full: the benign transition (knn_final-0.02) is extrapolated at 1.5e+03 epochs (95% 400 .. 6e+03;"
+    )
     assert f"{duration(seconds)} at the rate above) from a test; every full-scale run trains 5000 epochs' steps" in line
 
 
@@ -247,7 +283,13 @@ def test_fig5_at_full_scale_is_the_papers_setup():
     preset, plan = plan_of("fig5", "full")
     f = SCALES["full"].fig5
     assert (f.train.model.width, f.train.model.projector_width, f.steps, f.n, f.train.batch_size, f.train.lr) == (
-        64, 65536, 5000 * 196, 50000, 256, 4e-3)
+        64,
+        65536,
+        5000 * 196,
+        50000,
+        256,
+        4e-3,
+    )
     words = shlex.split(preset.command(plan, Path("/out/fig5")))  # the printed command carries that config whole
     printed = CapacitySweepConfig.from_json(json.loads(words[words.index("--config") + 1]))
     assert printed == replace(f, train=replace(f.train, data_dir="/data", device="cpu"))

@@ -11,10 +11,20 @@ def fake(out, scale, name, finished=True):
     folder.mkdir(parents=True)
     (folder / "config.json").write_text("{}")
     if finished:
-        record = {"preset": name, "scale": scale, "title": f"Title of {name}", "kind": "figure", "what": f"what {name} runs",
-                  "summary": [f"headline of {name} at {scale}"], "outputs": ["table.csv", "table.md", "figure.png"],
-                  "table_md": f"| x |\n| --- |\n| {name} |\n", "runs": {"a": {}, "b": {}}, "seconds": 12.0,
-                  "finished": "2026-11-23 10:00:00", "bm_version": "0"}
+        record = {
+            "preset": name,
+            "scale": scale,
+            "title": f"Title of {name}",
+            "kind": "figure",
+            "what": f"what {name} runs",
+            "summary": [f"headline of {name} at {scale}"],
+            "outputs": ["table.csv", "table.md", "figure.png"],
+            "table_md": f"| x |\n| --- |\n| {name} |\n",
+            "runs": {"a": {}, "b": {}},
+            "seconds": 12.0,
+            "finished": "2026-11-23 10:00:00",
+            "bm_version": "0",
+        }
         (folder / "result.json").write_text(json.dumps(record))
 
 
@@ -29,7 +39,7 @@ def test_report_gathers_finished_presets_in_order(tmp_path):
     (tmp_path / "mini" / "runs").mkdir()
     text = report(tmp_path).read_text()
     assert text.index("## full scale") < text.index("## mini scale")
-    mini = text[text.index("## mini scale"):]
+    mini = text[text.index("## mini scale") :]
     assert mini.index("### table2: Title of table2") < mini.index("### fig12: Title of fig12")
     assert "- headline of fig12 at mini" in mini and "| fig12 |" in mini and "![fig12](mini/fig12/figure.png)" in mini
     assert "Not finished" in mini and "fig3" in mini.split("Not finished")[1] and "### fig3" not in text

@@ -16,13 +16,38 @@ from bm.runs import read_csv_rows
 from tests.deep.test_datasets import write_cifar10
 from tests.test_cli import run
 
-TINY = replace(with_changes(SCALES["mini"], {"base.model.width": 4, "base.model.projector_width": 32, "base.batch_size": 16,
-                                             "base.subset": 40, "base.subset_order": "first"}), name="tiny", steps=6, image_size=0, probe_steps=6, train_acc_steps=3, benign_seeds=(0, 1),
-               checkpoint_steps=3, noise_levels=(0.0, 1.0), projector_widths=(16, 32), snapshots=(1,), iid=(2, 2),
-               geometry={"per_class": 3, "n_t": 10, "n_reps": 1, "max_rank": 1},
-               fig5=CapacitySweepConfig(DeepTrainConfig(model=ModelConfig(width=4, projector_width=32, num_classes=0),
-                                                        batch_size=16, lr=1e-3), steps=4, n=8, Bs=(1, 2), n_max=8,
-                                        repeats=1))
+TINY = replace(
+    with_changes(
+        SCALES["mini"],
+        {
+            "base.model.width": 4,
+            "base.model.projector_width": 32,
+            "base.batch_size": 16,
+            "base.subset": 40,
+            "base.subset_order": "first",
+        },
+    ),
+    name="tiny",
+    steps=6,
+    image_size=0,
+    probe_steps=6,
+    train_acc_steps=3,
+    benign_seeds=(0, 1),
+    checkpoint_steps=3,
+    noise_levels=(0.0, 1.0),
+    projector_widths=(16, 32),
+    snapshots=(1,),
+    iid=(2, 2),
+    geometry={"per_class": 3, "n_t": 10, "n_reps": 1, "max_rank": 1},
+    fig5=CapacitySweepConfig(
+        DeepTrainConfig(model=ModelConfig(width=4, projector_width=32, num_classes=0), batch_size=16, lr=1e-3),
+        steps=4,
+        n=8,
+        Bs=(1, 2),
+        n_max=8,
+        repeats=1,
+    ),
+)
 
 
 @pytest.fixture
@@ -44,8 +69,14 @@ def test_table2_trains_writes_and_a_rerun_skips_finished_runs(capsys, tiny):
     record = json.loads((folder / "result.json").read_text())
     assert set(record["outputs"]) == {"table.csv", "table.md"} and len(record["runs"]) == 4
     rows = (folder / "table.csv").read_text().splitlines()
-    assert rows[0] == ("dataset,model,condition,knn_clean_test,train_acc,memorized,share_at_1,steps_to_memorize,steps_to_0.99,steps,knn_train,knn_all,"
-                       "knn_init_train,knn_init_all,test_acc_true,test_acc_random") and len(rows) == 1 + 5  # + init
+    assert (
+        rows[0]
+        == (
+            "dataset,model,condition,knn_clean_test,train_acc,memorized,share_at_1,steps_to_memorize,steps_to_0.99,steps,knn_train,knn_all,"
+            "knn_init_train,knn_init_all,test_acc_true,test_acc_random"
+        )
+        and len(rows) == 1 + 5
+    )  # + init
     assert "| cifar10 | resnet18 |" in (folder / "table.md").read_text()
     # the table holds the runs' own end-of-training K-NN probes under both banks, memorization and the steps trained
     table = {r["condition"]: r for r in read_csv_rows(folder / "table.csv")}
@@ -55,7 +86,10 @@ def test_table2_trains_writes_and_a_rerun_skips_finished_runs(capsys, tiny):
         cond = ("clean" if cfg["label_noise"] == 0 else "random") + ("+DA" if cfg["augment"] != "none" else "")
         got = table[cond]
         assert (float(got["knn_clean_test"]), float(got["knn_all"]), float(got["train_acc"])) == (
-            last["knn_banks"]["train"], last["knn_banks"]["all"], last["train_acc"])
+            last["knn_banks"]["train"],
+            last["knn_banks"]["all"],
+            last["train_acc"],
+        )
         assert got["steps"] == "6"  # every cell the scale's budget: matched steps
         net = network_at(run_config(out / "tiny" / "runs" / name), out / "tiny" / "runs" / name / "checkpoint.pt")
         with torch.no_grad():
@@ -101,8 +135,11 @@ def test_figure_presets_share_runs_and_write_figures(capsys, tiny):
     args, out = tiny
     assert run(capsys, ["reproduce", "table2", "--datasets", "cifar10", *args])[0] == 0
     stamps = checkpoints(out)
-    added = {"fig12": set(), "fig3": {"cifar10-resnet18-w32-noise1-ssl-snapshots-seed0"},
-             "fig6": {"cifar10-resnet18-w32-noise1-ssl-snapshots-seed0", "cifar10-mlp-w32-noise1-ssl-seed0"}}
+    added = {
+        "fig12": set(),
+        "fig3": {"cifar10-resnet18-w32-noise1-ssl-snapshots-seed0"},
+        "fig6": {"cifar10-resnet18-w32-noise1-ssl-snapshots-seed0", "cifar10-mlp-w32-noise1-ssl-seed0"},
+    }
     for name in ("fig12", "fig3", "fig6"):  # table2's runs, fig3's snapshotted twin of random + DA, fig6's MLP
         code, _, err = run(capsys, ["reproduce", name, *args])
         assert code == 0, err
@@ -111,9 +148,11 @@ def test_figure_presets_share_runs_and_write_figures(capsys, tiny):
     assert {r["model"] for r in read_csv_rows(out / "tiny" / "fig6" / "table.csv")} == {"ResNet18", "MLP"}
     stamps = checkpoints(out)
     fig3 = read_csv_rows(out / "tiny" / "fig3" / "table.csv")
-    assert {(r["epoch"], r["layer"]) for r in fig3} == {(e, layer) for e in ("0", "1", "2")
-                                                       for layer in ("stem", "layer1", "layer2", "layer3", "layer4",
-                                                                     "embedding", "P", "O")}
+    assert {(r["epoch"], r["layer"]) for r in fig3} == {
+        (e, layer)
+        for e in ("0", "1", "2")
+        for layer in ("stem", "layer1", "layer2", "layer3", "layer4", "embedding", "P", "O")
+    }
     assert (out / "tiny" / "fig3" / "stages.png").exists()
     fig12 = json.loads((out / "tiny" / "fig12" / "result.json").read_text())
     assert len(fig12["runs"]) == 4 and any("init" in s for s in fig12["summary"])
@@ -163,19 +202,26 @@ def test_the_other_presets_read_their_runs(capsys, monkeypatch, tiny, tmp_path):
     write_cifar100(tmp_path / "data", labels=tuple(range(0, 100, 4)))
     write_stl10(tmp_path / "data", labels=tuple(range(1, 11)) * 3, splits=("train", "test"))
     tiny_grid = bm.toy.grid.ToyGridConfig
-    monkeypatch.setattr(bm.toy.grid, "ToyGridConfig", lambda **kw: tiny_grid(ns=(4, 8), Bs=(1, 2), capacity_repeats=1,
-                                                                             capacity_n_max=16, **kw))
+    monkeypatch.setattr(
+        bm.toy.grid,
+        "ToyGridConfig",
+        lambda **kw: tiny_grid(ns=(4, 8), Bs=(1, 2), capacity_repeats=1, capacity_n_max=16, **kw),
+    )
     for name in ("table1", "fig2", "table3", "table4", "fig8", "fig9", "fig11"):
         code, _, err = run(capsys, ["reproduce", name, *(["--datasets", "cifar10"] if name == "table3" else []), *args])
         assert code == 0, (name, err)
     t1 = read_csv_rows(out / "tiny" / "table1" / "table.csv")
     assert [r["layer"] for r in t1][:2] == ["stem", "layer1"] and all(
-        float(r["change"]) == pytest.approx(float(r["knn_trained"]) - float(r["knn_init"])) for r in t1)
+        float(r["change"]) == pytest.approx(float(r["knn_trained"]) - float(r["knn_init"])) for r in t1
+    )
     fig2 = read_csv_rows(out / "tiny" / "fig2" / "table.csv")
     assert {r["condition"] for r in fig2} == {"clean", "clean+DA", "random", "random+DA"}
     assert (out / "tiny" / "fig2" / "figure.png").exists()
     assert {r["weights"] for r in read_csv_rows(out / "tiny" / "fig9" / "table.csv")} == {
-        "random + DA", "random, no DA", "init"}
+        "random + DA",
+        "random, no DA",
+        "init",
+    }
     t3 = (out / "tiny" / "table3" / "table.csv").read_text().splitlines()
     assert t3[0].startswith("dataset,model,condition,linear_clean_test,train_acc,") and len(t3) == 6
     t4 = json.loads((out / "tiny" / "table4" / "result.json").read_text())
@@ -187,11 +233,15 @@ def test_the_other_presets_read_their_runs(capsys, monkeypatch, tiny, tmp_path):
     assert all(f"{t},{w}," in fig9 for t in ("cifar10", "cifar100", "stl10") for w in ("random + DA", "init"))
     fig11 = (out / "tiny" / "fig11" / "table.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in fig11[1:]] == ["0.0", "0.33", "0.67", "1.0"]  # the released code's strengths
-    assert all(c["randaugment_mapping"] == "strength" for c in json.loads(
-        (out / "tiny" / "fig11" / "result.json").read_text())["runs"].values())
+    assert all(
+        c["randaugment_mapping"] == "strength"
+        for c in json.loads((out / "tiny" / "fig11" / "result.json").read_text())["runs"].values()
+    )
     code, _, err = run(capsys, ["reproduce", "fig13", *args])
     assert code == 0, err
-    assert (out / "tiny" / "fig13" / "heatmap.png").exists() and "C_t =" in (out / "tiny" / "fig13" / "result.json").read_text()
+    assert (out / "tiny" / "fig13" / "heatmap.png").exists() and "C_t =" in (
+        out / "tiny" / "fig13" / "result.json"
+    ).read_text()
 
 
 def test_benign_preset_reads_its_runs_and_seeds(capsys, tiny):
@@ -228,8 +278,11 @@ def test_benign_preset_reads_its_runs_and_seeds(capsys, tiny):
         assert s["accuracy"]["no_aug_init"] == s["accuracy"]["init"]  # one seed, one init
         assert set(s["layers"]["trained"]["O"]) == {"knn_clean_test", "knn_random_train"}
     for f in record["findings"]:
-        arm = {"trained > init": ("trained", "init"), "trained > twin without DA": ("trained", "no_aug"),
-               "twin without DA < init": ("no_aug", "init")}[f["claim"]]
+        arm = {
+            "trained > init": ("trained", "init"),
+            "trained > twin without DA": ("trained", "no_aug"),
+            "twin without DA < init": ("no_aug", "init"),
+        }[f["claim"]]
         assert f["a"] == [s["accuracy"][arm[0]][f["probe"]] for s in seeds]
         assert f["b"] == [s["accuracy"][arm[1]][f["probe"]] for s in seeds]
         m = seeds[0]["test_size"]

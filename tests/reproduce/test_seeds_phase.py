@@ -21,10 +21,25 @@ from tests.deep.test_datasets import write_cifar10
 from tests.reproduce.test_runner import TINY
 from tests.test_cli import run
 
-PHASE = PhaseGrid(ns=(8, 16), Bs=(1, 2, ONLINE), widths=(2, 4), seeds=2, probe_steps=3, capacity_n_min=8, capacity_points=2,
-                  capacity_repeats=1, capacity_resolution=0.0)
-TOY = ToyGridConfig(ns=(4, 8), Bs=(1, 2), seeds=(0,), capacity_repeats=1, capacity_n_max=16,
-                    train=ToyTrainConfig(steps=20, track_every=0))
+PHASE = PhaseGrid(
+    ns=(8, 16),
+    Bs=(1, 2, ONLINE),
+    widths=(2, 4),
+    seeds=2,
+    probe_steps=3,
+    capacity_n_min=8,
+    capacity_points=2,
+    capacity_repeats=1,
+    capacity_resolution=0.0,
+)
+TOY = ToyGridConfig(
+    ns=(4, 8),
+    Bs=(1, 2),
+    seeds=(0,),
+    capacity_repeats=1,
+    capacity_n_max=16,
+    train=ToyTrainConfig(steps=20, track_every=0),
+)
 
 
 @pytest.fixture
@@ -39,13 +54,17 @@ def result(rows):
 
 
 def test_over_seeds_is_numpys_mean_and_std_row_by_row():
-    per_seed = {0: result([{"label": "a", "x": 0.25, "y": 3}, {"label": "b", "x": 0.5, "y": None}]),
-                4: result([{"label": "a", "x": 0.75, "y": 3}, {"label": "b", "x": 0.0, "y": 7}])}
+    per_seed = {
+        0: result([{"label": "a", "x": 0.25, "y": 3}, {"label": "b", "x": 0.5, "y": None}]),
+        4: result([{"label": "a", "x": 0.75, "y": 3}, {"label": "b", "x": 0.0, "y": 7}]),
+    }
     out = over_seeds(per_seed)
     assert out.columns == ["seed", "label", "x", "y"] and [r["seed"] for r in out.rows] == [0, 0, 4, 4]
     assert out.extra["mean"][0] == {"label": "a", "x": np.mean([0.25, 0.75]), "y": 3}  # equal numbers stay as they are
     assert out.extra["std"][0] == {"x": np.std([0.25, 0.75])}
-    assert out.extra["mean"][1]["y"] == 7 and out.extra["std"][1]["y"] == 0.0  # None: averaged over the seeds that have it
+    assert (
+        out.extra["mean"][1]["y"] == 7 and out.extra["std"][1]["y"] == 0.0
+    )  # None: averaged over the seeds that have it
     assert "| a | 0.500 +- 0.250 | 3 |" in out.table and "7.000 +- 0.000 (1 of 2)" in out.table
     assert "seed 4: 2 rows" in out.summary
     with pytest.raises(BMError, match="seeds disagree"):
@@ -62,7 +81,9 @@ def test_seeds_choose_the_runs_of_every_preset():
     assert [r.config.seed for r in preset.all_runs(plan)] == [4, 4, 7, 7]
     preset, plan = make_plan("fig7", "mini", Path("/d"), Path("/o"), seeds=(1, 2))
     runs = preset.all_runs(plan)
-    assert [r.config.seed for r in runs] == [1] * 3 + [2] * 3 and all(r.name.endswith(f"seed{r.config.seed}") for r in runs)
+    assert [r.config.seed for r in runs] == [1] * 3 + [2] * 3 and all(
+        r.name.endswith(f"seed{r.config.seed}") for r in runs
+    )
     preset, plan = make_plan("fig7", "mini", Path("/d"), Path("/o"))
     assert {r.config.seed for r in preset.all_runs(plan)} == {0}
 
@@ -110,18 +131,20 @@ def test_the_phase_preset_reads_every_cell_against_its_own_capacity(capsys, tiny
     assert [(int(r["n"]), r["B"]) for r in rows] == [(n, b) for n in PHASE.ns for b in ("1", "2", "inf")]
     runs = out / "tiny" / "runs"
     for r in rows:
-        name = (f"cifar10-resnet18-w32-noise1-{'ssl' if r['B'] == 'inf' else 'finite-B' + r['B']}-n{r['n']}-seed0")
+        name = f"cifar10-resnet18-w32-noise1-{'ssl' if r['B'] == 'inf' else 'finite-B' + r['B']}-n{r['n']}-seed0"
         history = [json.loads(line) for line in (runs / name / "metrics.jsonl").read_text().splitlines()]
         assert float(r["memorized"]) == history[-1]["train_acc"] and r["steps"] == str(TINY.steps)
         assert float(r["gain_train"]) == pytest.approx(
-            history[-1]["knn_banks"]["train"] - history[0]["knn_banks"]["train"], abs=1e-12)
+            history[-1]["knn_banks"]["train"] - history[0]["knn_banks"]["train"], abs=1e-12
+        )
         assert float(r["invariance"]) == history[-1]["invariance"]["embedding"]
         items = math.inf if r["B"] == "inf" else int(r["n"]) * int(r["B"])
         failed = capacity["failed_at"]  # past C_t: beyond the smallest failure; unknown (empty) in the bracket
         above = False if items <= c_t else (True if failed and items >= failed else None)
         assert r["above_capacity"] == ("" if above is None else str(above))
     assert [(t["seed"], t["width"], t["n"]) for t in record["transition"]] == [
-        (s, w, n) for s in range(PHASE.seeds) for w in PHASE.widths for n in PHASE.ns]
+        (s, w, n) for s in range(PHASE.seeds) for w in PHASE.widths for n in PHASE.ns
+    ]
     for s, w, n in ((0, 2, 8), (1, 4, 16)):  # another width; the grid's width at the next seed
         width = f"-width{w}" if w != 4 else ""
         assert (runs / f"cifar10-resnet18-w32-noise1-ssl{width}-n{n}-seed{s}" / "checkpoint.pt").exists()
@@ -131,10 +154,16 @@ def test_the_phase_preset_reads_every_cell_against_its_own_capacity(capsys, tiny
     execute_notebook(out, "tiny")  # the analysis notebook on these results
     import runpy
 
-    runpy.run_path(str(Path(__file__).parents[2] / "scripts" / "phase_tables.py"), run_name="phase_tables")["main"](folder)
+    runpy.run_path(str(Path(__file__).parents[2] / "scripts" / "phase_tables.py"), run_name="phase_tables")["main"](
+        folder
+    )
     printed = capsys.readouterr().out
-    assert f"largest n memorized {c_t}" in printed and "| width | n | seed | memorized_0.5 |" in printed  # crossings: columns
-    assert printed.count("\n| 16 | inf |") == 1 and "| 4 | 8 | 0 |" in printed  # the grid's n = 16 online cell, a width-4 row
+    assert (
+        f"largest n memorized {c_t}" in printed and "| width | n | seed | memorized_0.5 |" in printed
+    )  # crossings: columns
+    assert (
+        printed.count("\n| 16 | inf |") == 1 and "| 4 | 8 | 0 |" in printed
+    )  # the grid's n = 16 online cell, a width-4 row
 
 
 def execute_notebook(out, scale):
@@ -149,7 +178,9 @@ def execute_notebook(out, scale):
     old = {k: os.environ.get(k) for k in ("BM_RESULTS", "BM_SCALE")}
     os.environ.update(BM_RESULTS=str(out), BM_SCALE=scale)
     try:
-        NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(out)}}).execute()
+        NotebookClient(
+            notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(out)}}
+        ).execute()
     finally:
         for k, v in old.items():
             os.environ.pop(k) if v is None else os.environ.update({k: v})
@@ -161,10 +192,14 @@ def execute_notebook(out, scale):
 
 def test_transition_times_are_the_first_crossings():
     cfg = DeepTrainConfig()
-    history = [{"epoch": 0, "train_acc": 0.1, "knn": 0.20, "knn_banks": {"train": 0.20, "all": 0.3}},
-               {"epoch": 1, "train_acc": 0.4}, {"epoch": 2, "train_acc": 0.6, "knn": 0.24, "knn_banks": {"train": 0.24}},
-               {"epoch": 3, "train_acc": 0.995}, {"epoch": 4, "train_acc": 0.98, "knn": 0.30, "knn_banks": {"train": 0.30}},
-               {"epoch": 6, "train_acc": 1.0, "knn": 0.31, "knn_banks": {"train": 0.31}}]
+    history = [
+        {"epoch": 0, "train_acc": 0.1, "knn": 0.20, "knn_banks": {"train": 0.20, "all": 0.3}},
+        {"epoch": 1, "train_acc": 0.4},
+        {"epoch": 2, "train_acc": 0.6, "knn": 0.24, "knn_banks": {"train": 0.24}},
+        {"epoch": 3, "train_acc": 0.995},
+        {"epoch": 4, "train_acc": 0.98, "knn": 0.30, "knn_banks": {"train": 0.30}},
+        {"epoch": 6, "train_acc": 1.0, "knn": 0.31, "knn_banks": {"train": 0.31}},
+    ]
     t = transition_times(history, cfg, per_epoch=10)
     assert (t["memorized_0.5"], t["memorized_0.99"]) == (20, 30)
     assert (t["knn_init+0.05"], t["knn_final-0.02"]) == (40, 40)  # 0.24 < 0.25; 0.30 >= 0.31 - 0.02
@@ -174,20 +209,22 @@ def test_transition_times_are_the_first_crossings():
 
 
 def test_the_growth_fit_recovers_a_power_law_and_matches_scipy():
-    exact = [{"n": n, "width": w, "t": 3.0 * n ** 1.5 * w ** -0.5} for n in (32, 64, 128, 256) for w in (2, 4, 8)]
+    exact = [{"n": n, "width": w, "t": 3.0 * n**1.5 * w**-0.5} for n in (32, 64, 128, 256) for w in (2, 4, 8)]
     fit = fit_growth(exact, "t", {"n": 50000, "width": 64}, batch_size=32)
     assert fit["exponent_n"] == pytest.approx(1.5, rel=1e-9) and fit["exponent_width"] == pytest.approx(-0.5, rel=1e-9)
-    assert fit["steps"][1] == pytest.approx(3.0 * 50000 ** 1.5 * 64 ** -0.5, rel=1e-8)
+    assert fit["steps"][1] == pytest.approx(3.0 * 50000**1.5 * 64**-0.5, rel=1e-8)
     assert fit["steps"][0] == pytest.approx(fit["steps"][2], rel=1e-6)  # no residual, no interval
     assert fit["images"][1] == pytest.approx(32 * fit["steps"][1]) and fit["epochs"][1] == pytest.approx(
-        32 * fit["steps"][1] / 50000)
+        32 * fit["steps"][1] / 50000
+    )
     rng = np.random.default_rng(0)
-    noisy = [{"n": n, "width": 4, "t": 5.0 * n ** 1.2 * math.exp(rng.normal(0, 0.2))} for n in (16, 32, 64, 128, 256)]
+    noisy = [{"n": n, "width": 4, "t": 5.0 * n**1.2 * math.exp(rng.normal(0, 0.2))} for n in (16, 32, 64, 128, 256)]
     fit = fit_growth(noisy + [{"n": 512, "width": 4, "t": None}], "t", {"n": 1000, "width": 4}, batch_size=1)
     line = stats.linregress(np.log([p["n"] for p in noisy]), np.log([p["t"] for p in noisy]))
     assert fit["runs"] == 5 and fit["exponent_width"] is None  # the censored run is left out
-    assert fit["exponent_n"] == pytest.approx(line.slope, rel=1e-10) and fit["se_n"] == pytest.approx(line.stderr,
-                                                                                                      rel=1e-10)
+    assert fit["exponent_n"] == pytest.approx(line.slope, rel=1e-10) and fit["se_n"] == pytest.approx(
+        line.stderr, rel=1e-10
+    )
     assert fit["steps"][0] < math.exp(line.intercept + line.slope * math.log(1000)) < fit["steps"][2]
     assert fit_growth(noisy[:2], "t", {"n": 1000, "width": 4}, batch_size=1) is None
     assert fit_growth([{"n": 8, "width": 4, "t": None}], "t", {"n": 1000, "width": 4}, batch_size=1) is None
@@ -195,25 +232,35 @@ def test_the_growth_fit_recovers_a_power_law_and_matches_scipy():
 
 def test_the_censored_fit_is_least_squares_without_censoring_and_keeps_the_slow_runs_with_it():
     rng = np.random.default_rng(1)
-    noisy = [{"n": n, "width": w, "t": 5.0 * n ** 1.5 * w ** -1.0 * math.exp(rng.normal(0, 0.3)), "steps": 1e12}
-             for n in (16, 32, 64, 128, 256) for w in (2, 4, 8)]
+    noisy = [
+        {"n": n, "width": w, "t": 5.0 * n**1.5 * w**-1.0 * math.exp(rng.normal(0, 0.3)), "steps": 1e12}
+        for n in (16, 32, 64, 128, 256)
+        for w in (2, 4, 8)
+    ]
     ols, mle = fit_growth(noisy, "t", {"n": 1000, "width": 4}, 1), fit_censored(noisy, "t", {"n": 1000, "width": 4}, 1)
     assert mle["censored"] == 0 and mle["exponent_n"] == pytest.approx(ols["exponent_n"], abs=1e-5)
     assert mle["exponent_width"] == pytest.approx(ols["exponent_width"], abs=1e-5)
-    resid = [math.log(t["t"]) - math.log(ols["steps"][1]) - ols["exponent_n"] * math.log(t["n"] / 1000)
-             - ols["exponent_width"] * math.log(t["width"] / 4) for t in noisy]
+    resid = [
+        math.log(t["t"])
+        - math.log(ols["steps"][1])
+        - ols["exponent_n"] * math.log(t["n"] / 1000)
+        - ols["exponent_width"] * math.log(t["width"] / 4)
+        for t in noisy
+    ]
     assert mle["sigma_log"] == pytest.approx(math.sqrt(np.mean(np.square(resid))), rel=1e-4)  # the MLE of sigma
     # censor every time past a budget (40 draws of 30 runs, n = 16 ... 1024, t = 2 n^1.5 e^(0.5 z)): least squares on
     # what crossed flattens the law (by -0.13 here), the censored fit does not (means over the draws: se 0.023)
     exponents, covered = {"ols": [], "mle": []}, 0
     for _ in range(40):
-        many = [{"n": n, "width": 4, "t": 2.0 * n ** 1.5 * math.exp(rng.normal(0, 0.5))}
-                for n in np.geomspace(16, 1024, 30).round()]
-        cut = [{**t, "t": t["t"] if t["t"] <= 2.0 * 200 ** 1.5 else None, "steps": 2.0 * 200 ** 1.5} for t in many]
+        many = [
+            {"n": n, "width": 4, "t": 2.0 * n**1.5 * math.exp(rng.normal(0, 0.5))}
+            for n in np.geomspace(16, 1024, 30).round()
+        ]
+        cut = [{**t, "t": t["t"] if t["t"] <= 2.0 * 200**1.5 else None, "steps": 2.0 * 200**1.5} for t in many]
         mle = fit_censored(cut, "t", {"n": 2000, "width": 4}, 1)
         exponents["ols"].append(fit_growth(cut, "t", {"n": 2000, "width": 4}, 1)["exponent_n"])
         exponents["mle"].append(mle["exponent_n"])
-        covered += mle["steps"][0] < 2.0 * 2000 ** 1.5 < mle["steps"][2]
+        covered += mle["steps"][0] < 2.0 * 2000**1.5 < mle["steps"][2]
     assert abs(np.mean(exponents["mle"]) - 1.5) < 0.08 and np.mean(exponents["ols"]) < 1.5 - 0.08
     assert covered >= 34  # the 95% interval holds the true value at n = 2000 in (nearly) 95% of the draws
 
@@ -225,8 +272,12 @@ def test_both_conversions_per_width_exponents_and_the_held_out_width():
     from bm.reproduce.transition import leave_one_width_out, per_width, predict
 
     rng = np.random.default_rng(2)
-    law = [{"n": n, "width": w, "t": 3.0 * n ** 1.4 * w ** -0.9 * math.exp(rng.normal(0, 0.05)), "steps": 1e12}
-           for n in (32, 64, 128, 256) for w in (2, 4, 8) for _ in range(2)]
+    law = [
+        {"n": n, "width": w, "t": 3.0 * n**1.4 * w**-0.9 * math.exp(rng.normal(0, 0.05)), "steps": 1e12}
+        for n in (32, 64, 128, 256)
+        for w in (2, 4, 8)
+        for _ in range(2)
+    ]
     at = {"n": 50000, "width": 64, "batch": 256}
     fit = fit_censored(law, "t", at, batch_size=32)
     assert fit["epochs_steps"][1] == pytest.approx(fit["epochs"][1] * 256 / 32)

@@ -12,7 +12,14 @@ def _close(a, b, rtol=1e-10):
     return abs(a - b) <= rtol * max(1.0, abs(a), abs(b))
 
 
-@given(st.integers(1, 12), st.integers(1, 4), st.integers(2, 5), st.integers(1, 4), st.floats(1e-2, 1e2), st.integers(0, 2**31))
+@given(
+    st.integers(1, 12),
+    st.integers(1, 4),
+    st.integers(2, 5),
+    st.integers(1, 4),
+    st.floats(1e-2, 1e2),
+    st.integers(0, 2**31),
+)
 def test_grouped_bias_equals_bias_and_splits_exactly(n, B, C, K, scale, seed):
     rng = np.random.default_rng(seed)
     F = scale * rng.standard_normal((n, B, C))

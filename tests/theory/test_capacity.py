@@ -32,8 +32,9 @@ def test_search_finds_the_true_capacity(capacity, n_max, per_round):
 @given(st.integers(1, 3000), st.floats(0.05, 2.0), st.integers(1, 4))
 def test_a_resolution_brackets_the_capacity_within_its_factor(capacity, resolution, per_round):
     calls = []
-    est = estimate_capacity(threshold_fit(capacity, calls), n_max=4096, repeats=1, points_per_round=per_round,
-                            resolution=resolution)
+    est = estimate_capacity(
+        threshold_fit(capacity, calls), n_max=4096, repeats=1, points_per_round=per_round, resolution=resolution
+    )
     exact = estimate_capacity(threshold_fit(capacity), n_max=4096, repeats=1, points_per_round=per_round)
     assert est.capacity <= capacity < est.failed_at <= max(est.capacity + 1, (1 + resolution) * est.capacity)
     assert len(est.curve) <= len(exact.curve) and exact.failed_at == capacity + 1

@@ -7,7 +7,8 @@ import torch
 from bm.errors import BMError
 from bm.theory import manifold_geometry
 from bm.theory.mftma import _correlation_cost, center_structure
-from bm.theory.separability import low_dimensional_clouds, separable, simulated_capacity as simulated_alpha
+from bm.theory.separability import low_dimensional_clouds, separable
+from bm.theory.separability import simulated_capacity as simulated_alpha
 
 
 def manifolds(rng, P, N, M, D, radius, axes=None):
@@ -26,8 +27,12 @@ def simulated_capacity(P, M, D, radius, axes, lo, hi, reps=24, seed=0) -> float:
     rng = np.random.default_rng(seed)
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        hits = [separable(manifolds(rng, P, mid, M, D, radius, axes).reshape(P * M, mid),
-                          np.repeat(rng.choice([-1.0, 1.0], P), M)) for _ in range(reps)]
+        hits = [
+            separable(
+                manifolds(rng, P, mid, M, D, radius, axes).reshape(P * M, mid), np.repeat(rng.choice([-1.0, 1.0], P), M)
+            )
+            for _ in range(reps)
+        ]
         lo, hi = (lo, mid) if np.mean(hits) >= 0.5 else (mid, hi)
     return P / hi
 
@@ -40,15 +45,19 @@ def test_cover_points_have_capacity_two():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("M, D, radius, axes", [
-    (1, 1, 0.0, None),  # points: Cover, alpha = 2
-    (20, 20, 1.0, None),  # random point clouds spanning their M dimensions
-    (20, 2, 1.0, None),  # discs sampled at 20 points
-    (30, 3, 1.5, (1.0, 0.5, 0.25)),  # ellipsoids
-])
+@pytest.mark.parametrize(
+    "M, D, radius, axes",
+    [
+        (1, 1, 0.0, None),  # points: Cover, alpha = 2
+        (20, 20, 1.0, None),  # random point clouds spanning their M dimensions
+        (20, 2, 1.0, None),  # discs sampled at 20 points
+        (30, 3, 1.5, (1.0, 0.5, 0.25)),  # ellipsoids
+    ],
+)
 def test_capacity_matches_simulation(M, D, radius, axes):
-    theory = manifold_geometry(manifolds(np.random.default_rng(1), 100, 300, M, D, radius, axes), n_reps=2,
-                               max_rank=2).capacity
+    theory = manifold_geometry(
+        manifolds(np.random.default_rng(1), 100, 300, M, D, radius, axes), n_reps=2, max_rank=2
+    ).capacity
     P = 30
     simulated = simulated_capacity(P, M, D, radius, axes, lo=int(P / theory / 1.5), hi=int(P / theory * 1.5) + 1)
     assert simulated == pytest.approx(theory, rel=0.10)
@@ -107,26 +116,50 @@ def test_correlation_cost_gradient_matches_autograd():
     np.testing.assert_allclose(grad, wt.grad.numpy(), atol=1e-12)
 
 
-@pytest.mark.parametrize("bad, message", [
-    ([np.ones((5, 3))], "at least P = 2"),
-    ([np.ones((5, 3)), np.zeros((0, 3))], "non-empty"),
-    ([np.ones((5, 3)), np.full((5, 3), np.nan)], "NaN"),
-    ([np.ones((5, 3)), np.ones((5, 4))], "same dimension"),
-    ([np.ones((5, 3)), np.ones((4, 3))], "coincide"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ([np.ones((5, 3))], "at least P = 2"),
+        ([np.ones((5, 3)), np.zeros((0, 3))], "non-empty"),
+        ([np.ones((5, 3)), np.full((5, 3), np.nan)], "NaN"),
+        ([np.ones((5, 3)), np.ones((5, 4))], "same dimension"),
+        ([np.ones((5, 3)), np.ones((4, 3))], "coincide"),
+    ],
+)
 def test_degenerate_input_is_refused(bad, message):
     with pytest.raises(BMError, match=message):
         manifold_geometry(bad)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("P, labels", [
-    pytest.param(3, "both", marks=pytest.mark.xfail(strict=True, reason="measured: K >= 1 gives -34 to -38% (K = 0: -5 "
-                 "to -8%); and the simulated capacity itself moves by more than 3% with the label convention (iid "
-                 "0.49, both 0.60; docs/mftma-small-p.md)")),
-    pytest.param(5, "both", marks=pytest.mark.xfail(strict=True, reason="measured: K >= 1 gives -5 to -8% (K = 0: +1 "
-                 "to +5%); iid labels give 0.534 against both labels' 0.559 (docs/mftma-small-p.md)")),
-    (7, "both"), (10, "both"), (7, "iid"), (10, "iid")])
+@pytest.mark.parametrize(
+    "P, labels",
+    [
+        pytest.param(
+            3,
+            "both",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="measured: K >= 1 gives -34 to -38% (K = 0: -5 "
+                "to -8%); and the simulated capacity itself moves by more than 3% with the label convention (iid "
+                "0.49, both 0.60; docs/mftma-small-p.md)",
+            ),
+        ),
+        pytest.param(
+            5,
+            "both",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="measured: K >= 1 gives -5 to -8% (K = 0: +1 "
+                "to +5%); iid labels give 0.534 against both labels' 0.559 (docs/mftma-small-p.md)",
+            ),
+        ),
+        (7, "both"),
+        (10, "both"),
+        (7, "iid"),
+        (10, "iid"),
+    ],
+)
 def test_default_rule_matches_lp_simulation_at_small_P(P, labels):
     """Low-dimensional clouds (D = 5 directions, radius 0.5, N = 200, M = 40), two realizations: MFTMA's capacity
     (default K rule, n_t = 500) against P / n* from LP separability of random dichotomies (bm.theory.separability:
@@ -137,8 +170,9 @@ def test_default_rule_matches_lp_simulation_at_small_P(P, labels):
         clouds = low_dimensional_clouds(P, seed=seed)
         theory.append(manifold_geometry(clouds, n_t=500, seed=seed).capacity)
         n0 = P / theory[-1]
-        simulated.append(simulated_alpha(clouds, range(max(1, round(0.7 * n0)), round(1.35 * n0) + 2), 300, seed,
-                                         labels))
+        simulated.append(
+            simulated_alpha(clouds, range(max(1, round(0.7 * n0)), round(1.35 * n0) + 2), 300, seed, labels)
+        )
     assert np.mean(theory) == pytest.approx(np.mean(simulated), rel=0.03)
 
 

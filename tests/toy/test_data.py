@@ -29,7 +29,9 @@ def test_centres_have_the_documented_scale_and_depend_only_on_the_task_seed():
     a, b = ToyMixture(cfg).centres, ToyMixture(cfg).centres
     assert torch.equal(a, b)
     assert a.std().item() == pytest.approx(5.0 / math.sqrt(10), rel=0.1)
-    assert not torch.equal(a, ToyMixture(ToyDataConfig(num_classes=400, signal_dim=4, center_scale=5.0, task_seed=1)).centres)
+    assert not torch.equal(
+        a, ToyMixture(ToyDataConfig(num_classes=400, signal_dim=4, center_scale=5.0, task_seed=1)).centres
+    )
 
 
 def test_augmentations_move_only_the_noise_coordinates():
@@ -65,8 +67,17 @@ def test_label_protocols_reach_the_split():
     assert per.num_labels == 7 and int(per.labels.max()) < 7
 
 
-@pytest.mark.parametrize("kwargs", [{"signal_dim": 0}, {"signal_dim": 20, "dim": 10}, {"sigma": 0.0},
-                                    {"augment": "rotate"}, {"num_classes": 1}, {"label_noise": 2.0}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"signal_dim": 0},
+        {"signal_dim": 20, "dim": 10},
+        {"sigma": 0.0},
+        {"augment": "rotate"},
+        {"num_classes": 1},
+        {"label_noise": 2.0},
+    ],
+)
 def test_bad_configs(kwargs):
     with pytest.raises(BMError):
         ToyDataConfig(**kwargs)

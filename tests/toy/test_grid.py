@@ -9,12 +9,17 @@ from bm.runs import read_csv_rows
 from bm.theory import prototype_capacity_bound
 from bm.toy.data import ToyDataConfig, ToyMixture
 from bm.toy.grid import ToyGridConfig, run_grid, toy_capacity
-from bm.toy.summary import COLUMNS
 from bm.toy.model import ToyModelConfig
+from bm.toy.summary import COLUMNS
 from bm.toy.train import ModelSpec, ToyTrainConfig, evaluate, model_seed, train_batch
 
 TINY = ToyGridConfig(
-    ns=(4, 8), Bs=(1, 4), seeds=(0, 1), k=5, capacity_repeats=2, capacity_n_max=64,
+    ns=(4, 8),
+    Bs=(1, 4),
+    seeds=(0, 1),
+    k=5,
+    capacity_repeats=2,
+    capacity_n_max=64,
     data=ToyDataConfig(dim=6, signal_dim=2, probe_train=50, test=50),
     model=ToyModelConfig(prototypes=8),
     train=ToyTrainConfig(steps=60, lr=0.05, batch_size=16, track_every=20),
@@ -119,6 +124,11 @@ def test_estimated_capacity_never_exceeds_the_hard_prototype_bound():
 
 def test_the_thread_count_does_not_change_the_grid(tmp_path):
     """bm.threads may choose 1 or N CPU threads by timing: the grid must be the same bit for bit."""
-    grids = [[{k: v for k, v in r.items() if k != "seconds"}
-              for r in read_csv_rows(run_grid(TINY, tmp_path / f"t{n}", threads=n) / "grid.csv")] for n in (1, 2)]
+    grids = [
+        [
+            {k: v for k, v in r.items() if k != "seconds"}
+            for r in read_csv_rows(run_grid(TINY, tmp_path / f"t{n}", threads=n) / "grid.csv")
+        ]
+        for n in (1, 2)
+    ]
     assert grids[0] == grids[1]
