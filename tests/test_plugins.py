@@ -164,7 +164,7 @@ def test_a_plugin_registers_one_of_each_and_the_cli_runs_them(capsys, plugin, tm
 def test_an_unknown_plugin_is_one_line(capsys, monkeypatch):
     monkeypatch.setenv("BM_PLUGINS", "no_such_plugin_module")
     code, _, err = run(capsys, ["reproduce", "--list"])
-    assert code == 2 and err.startswith("bm: error: BM_PLUGINS: cannot import 'no_such_plugin_module'")
+    assert code == 2 and err.startswith("bm: error: BM_PLUGINS: cannot import plugin 'no_such_plugin_module'")
     assert err.count("\n") == 1
 
 
@@ -184,3 +184,48 @@ def test_taken_names_are_refused():
         register_preset(PRESETS["fig12"])
     with pytest.raises(BMError, match="already registered"):
         register_scale(SCALES["mini"])
+
+
+@pytest.mark.parametrize(
+    "source,needle",
+    [
+        ('raise RuntimeError("boom")\n', "cannot import plugin 'bad_plugin' (RuntimeError: boom)"),
+        ("def (:\n", "cannot import plugin 'bad_plugin' (SyntaxError"),
+        ("import sys\nsys.exit(3)\n", "plugin 'bad_plugin' called sys.exit(3)"),
+        (
+            "from bm.reproduce.scales import SCALES, register_scale\nregister_scale(SCALES['mini'])\n",
+            "scale 'mini' is already registered by bm; bad_plugin registers it again",
+        ),
+    ],
+)
+def test_a_broken_plugin_is_one_line_naming_it(capsys, monkeypatch, tmp_path, source, needle):
+    (tmp_path / "bad_plugin.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("BM_PLUGINS", "bad_plugin")
+    monkeypatch.delitem(sys.modules, "bad_plugin", raising=False)
+    code, _, err = run(capsys, ["reproduce", "--list"])
+    assert code == 2 and err.startswith("bm: error: BM_PLUGINS:") and err.count("\n") == 1, err
+    assert needle in err
+
+
+def test_a_name_that_is_no_module_is_refused(capsys, monkeypatch):
+    monkeypatch.setenv("BM_PLUGINS", ".x")
+    code, _, err = run(capsys, ["reproduce", "--list"])
+    assert code == 2 and "'.x' is not a module name" in err and err.count("\n") == 1
+
+
+def test_a_duplicate_between_two_plugins_names_both(capsys, monkeypatch, tmp_path):
+    for name in ("first_plugin", "second_plugin"):
+        (tmp_path / f"{name}.py").write_text(
+            "from bm.deep.probing import register_probe\n\n@register_probe('twice')\ndef probe(d):\n    return {}\n"
+        )
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("BM_PLUGINS", "first_plugin,second_plugin")
+    from bm.deep.probing import PROBES
+
+    try:
+        code, _, err = run(capsys, ["reproduce", "--list"])
+    finally:
+        PROBES.pop("twice", None)
+    assert code == 2 and "probe 'twice' is already registered by first_plugin; second_plugin registers it again" in err

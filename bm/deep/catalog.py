@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from bm.errors import BMError
+from bm.registry import register
 
 __all__ = [
     "DATASETS",
@@ -94,15 +95,9 @@ DATASETS: dict[str, DatasetEntry] = {
 }
 
 
-def _register(registry: dict, kind: str, name: str, entry) -> None:
-    if not isinstance(name, str) or not name or name in registry:
-        raise BMError(f"{kind} {name!r} is already registered" if name in registry else f"a {kind} needs a name")
-    registry[name] = entry
-
-
 def register_model(name: str, entry: ModelEntry) -> ModelEntry:
     """Add an encoder under a new name (a taken one is one BMError)."""
-    _register(MODELS, "model", name, entry)
+    register(MODELS, "model", name, entry)
     return entry
 
 
@@ -110,7 +105,7 @@ def register_dataset(name: str, entry: DatasetEntry) -> DatasetEntry:
     """Add a data set under a new name (a taken one is one BMError)."""
     if entry.image_size < 8 or entry.train_size < 1:
         raise BMError(f"data set {name!r}: image_size must be >= 8 and train_size >= 1")
-    _register(DATASETS, "data set", name, entry)
+    register(DATASETS, "data set", name, entry)
     return entry
 
 

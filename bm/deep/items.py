@@ -13,7 +13,7 @@ from bm.deep.config import DeepTrainConfig
 from bm.deep.datasets import ImageSet
 from bm.deep.protocols import randaugment_setting
 from bm.deep.views import AugmentOptions, augment_batch, finite_labels, finite_views, iid_views
-from bm.errors import BMError
+from bm.registry import register
 
 __all__ = [
     "SET_ITEMS",
@@ -89,9 +89,7 @@ def register_items(name: str, bank: Callable | None = None):
     bm.deep.protocols.register_set_protocol)."""
 
     def add(build: Callable) -> Callable:
-        if name in SET_ITEMS:
-            raise BMError(f"the items of protocol {name!r} are already registered")
-        SET_ITEMS[name] = SetItems(build, bank)
+        register(SET_ITEMS, "the items of protocol", name, SetItems(build, bank))
         return build
 
     return add

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bm.errors import BMError
-from bm.registry import registrar
+from bm.registry import register, registrar
 
 __all__ = [
     "BUILT_IN",
@@ -49,10 +49,7 @@ SET_PROTOCOLS: dict[str, SetProtocol] = {}
 
 def register_set_protocol(spec: SetProtocol) -> SetProtocol:
     """Add a fixed-set protocol (`bm deep-train --augment NAME`); its items: bm.deep.items.register_items(NAME)."""
-    if spec.name in SET_PROTOCOLS or spec.name in BUILT_IN or spec.name in PROTOCOLS:
-        raise BMError(f"augmentation protocol {spec.name!r} is already registered")
-    SET_PROTOCOLS[spec.name] = spec
-    return spec
+    return register(SET_PROTOCOLS, "augmentation protocol", spec.name, spec, reserved=(*BUILT_IN, *PROTOCOLS))
 
 
 register_set_protocol(

@@ -23,7 +23,6 @@ from bm.deep.items import memory_bank
 from bm.deep.layer_geometry import run_geometry
 from bm.deep.probing import embedding_probe, network_at, probe_layers
 from bm.deep.rewind import rewind, write_rewind
-from bm.errors import BMError
 from bm.figures.lines import plot_lines
 from bm.figures.presets import (
     plot_benign,
@@ -35,6 +34,7 @@ from bm.figures.presets import (
 )
 from bm.figures.probe import plot_probe
 from bm.probe.manifolds import write_geometry
+from bm.registry import register
 from bm.reproduce.outputs import Result, markdown_table
 from bm.reproduce.phase import phase_finish, phase_runs
 from bm.reproduce.plan import Plan, Run, steps_per_epoch
@@ -1074,7 +1074,4 @@ PRESETS = {p.name: p for p in _ALL}
 
 def register_preset(preset: Preset) -> Preset:
     """Add a preset under its own new name (a taken one is one BMError); `bm reproduce NAME` runs it."""
-    if preset.name in PRESETS:
-        raise BMError(f"preset {preset.name!r} is already registered")
-    PRESETS[preset.name] = preset
-    return preset
+    return register(PRESETS, "preset", preset.name, preset)

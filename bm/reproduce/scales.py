@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from bm.configs import with_changes
 from bm.deep.config import CapacitySweepConfig, DeepTrainConfig, ModelConfig
 from bm.errors import BMError
+from bm.registry import register
 from bm.toy.config import ToyGridConfig
 
 __all__ = ["RECIPES", "Extrapolation", "PhaseGrid", "Recipe", "SCALES", "Scale", "register_scale", "scale_for"]
@@ -264,10 +265,7 @@ RECIPES = {
 
 def register_scale(scale: Scale) -> Scale:
     """Add a scale under its own new name (a taken one is one BMError)."""
-    if scale.name in SCALES:
-        raise BMError(f"scale {scale.name!r} is already registered")
-    SCALES[scale.name] = scale
-    return scale
+    return register(SCALES, "scale", scale.name, scale)
 
 
 def scale_for(scale: str, recipe: str | None = None) -> Scale:
