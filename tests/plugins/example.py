@@ -78,7 +78,13 @@ register_scale(
     replace(
         with_changes(
             SCALES["mini"],
-            {"base.model.width": 8, "base.model.projector_width": 16, "base.batch_size": 8, "base.subset": 32, "base.subset_order": "first"},
+            {
+                "base.model.width": 8,
+                "base.model.projector_width": 16,
+                "base.batch_size": 8,
+                "base.subset": 32,
+                "base.subset_order": "first",
+            },
         ),
         name="example",
         steps=8,
