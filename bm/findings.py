@@ -75,7 +75,7 @@ def _outcomes(bits: list[str], m: int) -> np.ndarray:
 
 def _finding(f: dict, m: int) -> Finding:
     return Finding(
-        f"{f['probe']}: {f['claim']}",
+        f"{PROBE_NAMES.get(f['probe'], f['probe'])}: {f['claim']}",
         f["kind"],
         tuple(f["a"]),
         tuple(f["b"]),
@@ -141,7 +141,7 @@ def _benign_blocks(record: dict) -> dict[str, str]:
     finals = ", ".join(f"{s['final_accuracy']:.3f}" for s in seeds)
     counts = seeds[0]["bank_counts"]
     mean = {w: float(np.mean([s["accuracy"][w][chosen] for s in seeds])) for w in ("trained", "init", "no_aug")}
-    gain = next(r for r in headline if r["finding"] == f"{chosen}: trained > init")
+    gain = next(r for r in headline if r["finding"] == f"{PROBE_NAMES[chosen]}: trained > init")
     lead = (
         f"Over {len(seeds)} seeds ({seeds[0]['steps']} optimizer steps each), the network trained on random "
         f"labels with augmentation fits them perfectly (accuracy 1 on the trained images) within the budget in "

@@ -165,7 +165,7 @@ def run_status(
     (`scheduler`: run -> SLURM state; it catches what no task could write down: queued, killed, out of memory)."""
     from bm.runs import RunFolder, read_jsonl
 
-    last = {event["run"]: event for event in read_jsonl(log)[0]}  # a torn line (a killed task) tells nothing
+    last = {e["run"]: e for e in read_jsonl(log)[0] if isinstance(e.get("run"), str)}  # a torn or foreign line: nothing
     rows = []
     for name, folder in folders.items():
         done = RunFolder(folder).finished_epochs()

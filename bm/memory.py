@@ -48,10 +48,12 @@ def _gb(n: int) -> str:
     return f"{n / 2**30:.3g}" if n < 2**40 else f"{n / 2**30:.3e}"
 
 
-def deep_train_bytes(model_config, batch_size: int, images_on_device: int) -> int:
+def deep_train_bytes(model_config, batch_size: int, images_on_device: int, float_images: int = 0) -> int:
     """Training memory of a `bm.deep.models.Network`: 16 bytes per parameter, twice the leaf modules' outputs
-    for `batch_size` images (kept for the backward pass, then their gradients), and `images_on_device` uint8
-    images of the configured size. The network is built on the meta device: no memory is touched."""
+    for `batch_size` images (kept for the backward pass, then their gradients), `images_on_device` uint8 images
+    of the configured size (data sets, banks, a finite set's views) and `float_images` float32 ones built at once
+    (the decomposition's views). The network is built on the meta device, in eval mode (BatchNorm on a 1 x 1 map of
+    one image is refused in training mode): no memory is touched."""
     from bm.deep.models import Network
 
     with torch.device("meta"):
@@ -62,12 +64,17 @@ def deep_train_bytes(model_config, batch_size: int, images_on_device: int) -> in
             for m in net.modules()
             if not list(m.children())
         ]
-        net(torch.empty(1, 3, model_config.image_size, model_config.image_size))
+        net.eval()(torch.empty(1, 3, model_config.image_size, model_config.image_size))
         for h in hooks:
             h.remove()
     parameters = sum(p.numel() for p in net.parameters())
     pixels = 3 * model_config.image_size**2
-    return _PER_PARAMETER * parameters + 2 * _F32 * batch_size * sum(outputs) + images_on_device * pixels
+    return (
+        _PER_PARAMETER * parameters
+        + 2 * _F32 * batch_size * sum(outputs)
+        + images_on_device * pixels
+        + _F32 * float_images * pixels
+    )
 
 
 def toy_grid_bytes(config) -> int:

@@ -16,7 +16,8 @@ from typing import Any
 
 from bm.configs import flatten, read_config
 from bm.errors import BMError
-from bm.runs import RunFolder, read_csv_rows
+from bm.runs import RunFolder
+from bm.toy.summary import read_grid
 
 __all__ = ["SHOWN", "collect", "save_table", "select"]
 
@@ -47,7 +48,7 @@ def _deep_row(run: RunFolder, root: Path) -> dict[str, Any]:
 def _toy_rows(folder: Path, root: Path) -> list[dict[str, Any]]:
     config = flatten(read_config(folder))
     out = []
-    for cell in read_csv_rows(folder / "grid.csv"):
+    for cell in read_grid(folder / "grid.csv"):
         values = {k: float(v) for k, v in cell.items() if k not in ("n", "B", "seed") and v != ""}
         out.append(
             {

@@ -242,11 +242,12 @@ def write_csv_rows(path: Path, rows: list[dict], columns: list[str]) -> None:
 def read_jsonl(path: Path) -> tuple[list[dict], list[int], int]:
     """A JSON-lines file's records (none if it is absent), the indices of its non-blank lines that are not JSON (a
     write cut short by a kill), and the number of non-blank lines; the caller decides what a bad line means."""
-    lines = [line for line in Path(path).read_text().splitlines() if line.strip()] if Path(path).exists() else []
+    raw = Path(path).read_bytes().split(b"\n") if Path(path).exists() else []
+    lines = [line for line in raw if line.strip()]
     rows, bad = [], []
     for k, line in enumerate(lines):
         try:
-            row = parse_json(line, f"{path} line {k + 1}")
+            row = parse_json(line, f"{path} line {k + 1}")  # bytes: a line that is not UTF-8 is a bad line
         except BMError:
             row = None
         if isinstance(row, dict):
@@ -273,11 +274,26 @@ def read_json(path: Path, needed: dict[str, type | tuple[type, ...]] | None = No
     return record
 
 
-def read_csv_rows(path: Path) -> list[dict]:
+def read_csv_rows(path: Path, integers: tuple[str, ...] = (), numbers: tuple[str, ...] = ()) -> list[dict]:
+    """A CSV file's rows as dicts of strings (none if it is absent); the `integers` and `numbers` columns must
+    parse as such in every row: a file that is not UTF-8 text, or a field that does not parse, is one RunFolderError
+    naming the file, the row and the field."""
     if not Path(path).exists():
         return []
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise RunFolderError(f"{path} is not a readable CSV file ({type(e).__name__})") from None
+    for i, row in enumerate(rows, 2):  # line 1 is the header
+        for column in (*integers, *numbers):
+            value = row.get(column)
+            try:
+                int(value) if column in integers else float(value)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                kind = "an integer" if column in integers else "a number"
+                raise RunFolderError(f"{path} line {i}: {column} is not {kind} (got {str(value)[:20]!r})") from None
+    return rows
 
 
 def _git(*args: str) -> str | None:
@@ -466,13 +482,19 @@ class RunFolder:
     def finished_epochs(self) -> int:
         """Epochs the checkpoint holds (0 when there is none)."""
         path = self.path / self.CHECKPOINT
-        return int(read_saved(path, ("epoch",), mmap=True)["epoch"]) if path.exists() else 0
+        if not path.exists():
+            return 0
+        epoch = read_saved(path, ("epoch",), mmap=True)["epoch"]
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+            raise RunFolderError(f"{path}: 'epoch' is not a count of epochs (got {str(epoch)[:40]!r})")
+        return epoch
 
     def weight_files(self) -> dict[int, Path]:
         """Epoch -> weights file: init.pt (0), snapshot_E.pt, checkpoint.pt (its epoch)."""
         found = {0: self.path / self.INIT} if (self.path / self.INIT).exists() else {}
         for p in self.path.glob("snapshot_*.pt"):
-            found[int(p.stem.split("_")[1])] = p
+            if re.fullmatch(r"snapshot_\d{1,9}\.pt", p.name):  # another name is not bm's: left alone
+                found[int(p.stem.split("_")[1])] = p
         if (self.path / self.CHECKPOINT).exists():
             found[self.finished_epochs()] = self.path / self.CHECKPOINT
         return dict(sorted(found.items()))
@@ -485,7 +507,10 @@ class RunFolder:
                 f"{self.path} has no weights for epoch {epoch}; it has {', '.join(map(str, found))} "
                 "(train with --snapshots to keep more)"
             )
-        return read_saved(found[epoch], ("model",))["model"]
+        state = read_saved(found[epoch], ("model",))["model"]
+        if not isinstance(state, dict):
+            raise RunFolderError(f"{found[epoch]}: 'model' is not a state dict")
+        return state
 
     def metrics(self, say_torn: bool = False) -> list[dict]:
         """metrics.jsonl's records. A torn last line (a kill inside a write) is left out (`say_torn`: and said on

@@ -29,6 +29,7 @@ class Row:
 
 TOY = "toy-grid --out {tmp}/o " + " ".join(TINY_ARGS)
 DEEP = "deep-train --preset smoke --data-dir {data} --out {tmp}/o --width 4 --projector-width 16 --epochs 2"
+RESUME = "deep-train --preset smoke --data-dir {data} --width 4 --projector-width 16 --epochs 3 --batch-size 8 --snapshots 1 --resume"
 HALF = "truncate"
 PAYLOAD = "payload"
 DATA_BATCH = "data/cifar-10-batches-py/data_batch_1"
@@ -75,6 +76,44 @@ def _damage_cifar(path: Path, change: str) -> None:
     path.write_bytes(pickle.dumps({"data": rows, "labels": labels}))
 
 
+def _edit(path: Path, action: str) -> None:
+    """set:a.b=JSON (a JSON file's field), bytes:HEX (the file's bytes), csv:COLUMN=VALUE (the first row's field),
+    pt:epoch=three / pt:model={} / pt:shapes (a checkpoint's field; shapes: its first tensor 3 long)."""
+    import json
+
+    kind, _, what = action.partition(":")
+    if kind == "bytes":
+        path.write_bytes(bytes.fromhex(what))
+    elif kind == "set":
+        key, _, value = what.partition("=")
+        record = json.loads(path.read_text())
+        *parents, last = key.split(".")
+        node = record
+        for k in parents:
+            node = node[k]
+        node[last] = json.loads(value)
+        path.write_text(json.dumps(record))
+    elif kind == "csv":
+        column, _, value = what.partition("=")
+        lines = path.read_text().splitlines()
+        header = lines[0].split(",")
+        fields = lines[1].split(",")
+        fields[header.index(column)] = value
+        path.write_text("\n".join([lines[0], ",".join(fields), *lines[2:]]) + "\n")
+    else:
+        import torch
+
+        state = torch.load(path, weights_only=True)
+        if what == "epoch=three":
+            state["epoch"] = "three"
+        elif what == "model={}":
+            state["model"] = {}
+        else:
+            key = next(iter(state["model"]))
+            state["model"][key] = torch.zeros(3)
+        torch.save(state, path)
+
+
 ROWS = {
     # toy-grid: numbers and flags
     "toy lr nan": Row(f"{TOY} --lr nan", "lr must be a finite number", ("o",)),
@@ -91,7 +130,7 @@ ROWS = {
     "toy unknown augment": Row(f"{TOY} --augment rotate", "augment", ("o",)),
     "toy unknown optimizer": Row(f"{TOY} --optimizer sgdm", "optimizer", ("o",)),
     "toy unknown device": Row(f"{TOY} --device tpu:0", "device", ("o",)),
-    "toy negative threads": Row(f"{TOY} --threads -1", "--threads must be >= 0", ("o",)),
+    "toy negative threads": Row(f"{TOY} --threads -1", "--threads must lie in [0, 1024]", ("o",)),
     "toy n of a billion: memory": Row(f"{TOY} --ns 1000000000", "GB available", ("o",)),
     "toy out is a file": Row(
         "toy-grid --out {tmp}/f.txt " + " ".join(TINY_ARGS), "not a folder", damage=(("text:x", "f.txt"),)
@@ -310,6 +349,108 @@ ROWS = {
             ),
         ),
     ),
+    # hostile and malformed files (issue 33): one line, exit 2, nothing written
+    "resume config.json config a string": Row(
+        f"{RESUME} --out {{run}}", "holds no config object", (), (('set:config="x"', "run/config.json"),)
+    ),
+    "resume config.json a list": Row(
+        f"{RESUME} --out {{run}}", "holds no config object", (), (("text:[]", "run/config.json"),)
+    ),
+    "resume config.json not UTF-8": Row(
+        f"{RESUME} --out {{run}}", "not UTF-8", (), (("bytes:ffff", "run/config.json"),)
+    ),
+    "resume config.json nested deeply": Row(
+        f"{RESUME} --out {{run}}", "nested too deeply", (), (("text:" + "[" * 5000 + "]" * 5000, "run/config.json"),)
+    ),
+    "skip-finished config.json a 5000-digit integer": Row(
+        f"{RESUME.replace('--resume', '--skip-finished')} --out {{run}}",
+        "an integer of 5000 digits",
+        (),
+        (('text:{"config": {"epochs": ' + "9" * 5000 + "}}", "run/config.json"),),
+    ),
+    "results config.json config a list": Row(
+        "results {run}", "'config' is not a JSON object", (), (("set:config=[1]", "run/config.json"),)
+    ),
+    "results config.json not UTF-8": Row("results {run}", "not a run folder", (), (("bytes:ff", "run/config.json"),)),
+    "results grid.csv n not a number": Row(
+        "results {grid}", "n is not an integer", (), (("csv:n=abc", "grid/grid.csv"),)
+    ),
+    "toy rerun grid.csv n not a number": Row(
+        "toy-grid --out {grid} " + " ".join(TINY_ARGS), "n is not an integer", (), (("csv:n=abc", "grid/grid.csv"),)
+    ),
+    "toy rerun capacity.json of another type": Row(
+        "toy-grid --out {grid} " + " ".join(TINY_ARGS),
+        "'capacity' is missing",
+        (),
+        (('text:{"capacity": "big"}', "grid/capacity.json"),),
+    ),
+    "rewind a snapshot that is not bm's and a checkpoint epoch 'three'": Row(
+        "rewind {run} --to-epoch 1 --layers 1",
+        "'epoch' is not a count",
+        ("run/rewind.json",),
+        (("bytes:00", "run/snapshot_x.pt"), ("pt:epoch=three", "run/checkpoint.pt")),
+    ),
+    "skip-finished checkpoint epoch 'three'": Row(
+        f"{RESUME.replace('--resume', '--skip-finished')} --out {{run}}",
+        "'epoch' is not a count",
+        (),
+        (("pt:epoch=three", "run/checkpoint.pt"),),
+    ),
+    "probe checkpoint model {}": Row(
+        "probe {run} --k 3", "does not hold weights", ("run/probe.json",), (("pt:model={}", "run/checkpoint.pt"),)
+    ),
+    "rewind checkpoint model {}": Row(
+        "rewind {run} --to-epoch 1 --layers 1",
+        "does not hold weights",
+        ("run/rewind.json",),
+        (("pt:model={}", "run/checkpoint.pt"),),
+    ),
+    "geometry checkpoint model {}": Row(
+        "geometry {run} --samples-per-class 2",
+        "does not hold weights",
+        ("run/geometry.json",),
+        (("pt:model={}", "run/checkpoint.pt"),),
+    ),
+    "probe checkpoint wrong shapes": Row(
+        "probe {run} --k 3", "does not hold weights", ("run/probe.json",), (("pt:shapes", "run/checkpoint.pt"),)
+    ),
+    "resume checkpoint wrong shapes": Row(
+        f"{RESUME} --out {{run}}", "is from another model", (), (("pt:shapes", "run/checkpoint.pt"),)
+    ),
+    "status tasks.jsonl without a run name": Row(
+        "reproduce fig3 --scale mini --data-dir {data} --out {tmp}/out --status",
+        "cifar-10-batches-py",  # the tiny data set is no mini one: the log is read without a traceback first
+        (),
+        (('text:{"event": "started"}\n{"run": [1], "event": 3}\n', "out/mini/fig3/tasks.jsonl"),),
+    ),
+    "deep config a 5000-digit integer inline": Row(
+        'deep-train --config {{"epochs":' + "9" * 5000 + "}} --out {tmp}/o", "an integer of 5000 digits", ("o",)
+    ),
+    "deep config epochs 2.5": Row(
+        "deep-train --config {run} --out {tmp}/o",
+        "epochs must be an integer",
+        ("o",),
+        (("set:config.epochs=2.5", "run/config.json"),),
+    ),
+    "deep config epochs 1e308": Row(
+        "deep-train --config {run} --out {tmp}/o",
+        "epochs must be an integer",
+        ("o",),
+        (("set:config.epochs=1e308", "run/config.json"),),
+    ),
+    "deep config width 8.5": Row(
+        "deep-train --config {run} --out {tmp}/o",
+        "model.width must be an integer",
+        ("o",),
+        (("set:config.model.width=8.5", "run/config.json"),),
+    ),
+    "deep seed 2**64": Row(f"{DEEP} --seed {2**64}", "seed must be an integer", ("o",)),
+    "deep epochs 2**63": Row(f"{DEEP.replace('--epochs 2', '')} --epochs {2**63}", "epochs must be an integer", ("o",)),
+    "deep width 10**12": Row(f"{DEEP} --width {10**12}", "width must lie in [1, 1000000]", ("o",)),
+    "deep finite views 100000: memory": Row(f"{DEEP} --augment finite --views 100000", "GB available", ("o",)),
+    "deep decomposition views 10**6: memory": Row(f"{DEEP} --decomposition-views 1000000", "GB available", ("o",)),
+    "toy threads 10**6": Row(f"{TOY} --threads 1000000", "--threads must lie in [0, 1024]", ("o",)),
+    "toy duplicate n": Row(TOY.replace("--ns 4,8", "--ns 8,8"), "every n must be given once", ("o",)),
 }
 
 
@@ -346,6 +487,8 @@ def test_bad_input_is_one_line_exit_2_and_leaves_nothing(capsys, tmp_path, works
             _write_payload(path, marker)
         elif action.startswith("cifar:"):
             _damage_cifar(path, action.removeprefix("cifar:"))
+        elif action.startswith(("set:", "bytes:", "csv:", "pt:")):
+            _edit(path, action)
         else:
             path.write_text(action.removeprefix("text:"))
     before = {rel: (tmp_path / rel).read_bytes() for rel in row.unchanged}

@@ -69,6 +69,8 @@ def converted(command, name: str, convert):
     return run
 
 
+MAX_THREADS = 1024  # more CPU threads than any machine bm runs on has cores
+
 THREADS = typer.Option(
     help="CPU threads of the toy trainer (0: the faster of 1 and torch's default, timed on 40 "
     "steps of this grid; results do not depend on it)."
@@ -76,6 +78,6 @@ THREADS = typer.Option(
 
 
 def checked_threads(requested: int) -> int:
-    if requested < 0:
-        raise BMError(f"--threads must be >= 0 (0: chosen by timing); got {requested}")
+    if not 0 <= requested <= MAX_THREADS:
+        raise BMError(f"--threads must lie in [0, {MAX_THREADS}] (0: chosen by timing); got {requested}")
     return requested

@@ -60,9 +60,9 @@ def toy_grid(
     Rerunning with the same arguments resumes; other arguments in the same --out are refused.
     """
     from bm.configs import read_config, with_changes
-    from bm.runs import read_csv_rows, read_json
+    from bm.runs import read_json
     from bm.toy.grid import run_grid
-    from bm.toy.summary import headline
+    from bm.toy.summary import headline, read_grid
 
     if config is not None and quick:
         raise BMError("give --config or --quick, not both")
@@ -82,7 +82,7 @@ def toy_grid(
         )
     typer.echo("\n".join(said))
     h = headline(
-        read_csv_rows(folder / "grid.csv"), read_json(folder / "capacity.json", {"capacity": (int, float)})["capacity"]
+        read_grid(folder / "grid.csv"), read_json(folder / "capacity.json", {"capacity": (int, float)})["capacity"]
     )
     typer.echo(
         f"C_t = {h['capacity']}; at n = {h['n']}: K-NN {h['knn_B_max']:.3f} with B = {h['B_max']}, "

@@ -54,8 +54,15 @@ class ModelConfig:
     def __post_init__(self) -> None:
         if self.arch not in MODELS:
             raise BMError(f"unknown model {self.arch!r}; choose one of {', '.join(MODELS)}")
-        if min(self.width, self.projector_width, self.mlp_depth, self.mlp_hidden) < 1 or self.num_classes < 0:
-            raise BMError("width, projector_width, mlp_depth and mlp_hidden must be >= 1, num_classes >= 0")
+        for name, low, high in (
+            ("width", 1, 10**6),
+            ("projector_width", 1, 10**10),
+            ("mlp_depth", 1, 1000),
+            ("mlp_hidden", 1, 10**7),
+            ("num_classes", 0, 10**9),
+        ):
+            if not low <= getattr(self, name) <= high:
+                raise BMError(f"{name} must lie in [{low}, {high}]; got {getattr(self, name)}")
         if not 8 <= self.image_size <= 256:
             raise BMError(f"image_size must lie in [8, 256]; got {self.image_size}")
 
@@ -186,8 +193,10 @@ class DeepTrainConfig(JsonConfig):
             if getattr(self, name) < 1:
                 raise BMError(f"{name} must be >= 1, got {getattr(self, name)}")
         require_finite(lr=self.lr, label_noise=self.label_noise)
-        if self.subset < 0 or self.lr <= 0:
-            raise BMError("subset must be >= 0 and lr > 0")
+        if self.subset < 0:
+            raise BMError(f"subset must be >= 0; got {self.subset}")
+        if self.lr <= 0:
+            raise BMError(f"lr must be > 0; got {self.lr}")
         if self.knn_bank not in KNN_BANKS:
             raise BMError(f"knn_bank must be 'train' or 'all'; got {self.knn_bank!r}")
         self.mixup_options()

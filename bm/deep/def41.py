@@ -17,7 +17,7 @@ import torch
 
 from bm.deep.datasets import ImageSet, load_dataset
 from bm.deep.measure import embed
-from bm.deep.models import Network
+from bm.deep.models import Network, load_weights
 from bm.deep.probing import load_run
 from bm.probe.knn import knn_predict
 from bm.probe.linear import linear_probe_cv
@@ -83,7 +83,7 @@ def definition_probes(path: Path, data: tuple[ImageSet, ImageSet] | None = None,
         "linear_l2": {},
     }
     for which, file in (("trained", weights), ("init", run / RunFolder.INIT)):
-        net.load_state_dict(read_saved(file, ("model",), device)["model"])
+        load_weights(net, read_saved(file, ("model",), device)["model"], file)
         emb = {
             name: embed(net, images.images.to(device), ["embedding"])["embedding"]
             for name, images in (("s", s), ("all", every), ("test", test))

@@ -16,7 +16,7 @@ from bm.analyses import GeometryConfig, MftmaConfig
 from bm.deep.config import DeepTrainConfig
 from bm.deep.datasets import ImageSet
 from bm.deep.measure import embed
-from bm.deep.models import Network
+from bm.deep.models import Network, load_weights
 from bm.deep.probing import load_run, run_data
 from bm.probe.manifolds import groups_of, layer_geometry
 from bm.runs import RunFolder
@@ -55,7 +55,7 @@ def run_geometry(
     groups = groups_of(train.labels.cpu(), labels["labels"], labels["randomized"])
     results: dict[str, dict] = {}
     for epoch in chosen:
-        net.load_state_dict(run.weights(epoch, found))
+        load_weights(net, run.weights(epoch, found), found.get(epoch, run.path))
         feats = embed(net, train.images.to(device), names)
         results[str(epoch)] = {
             name: layer_geometry(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from bm.deep.config import DeepTrainConfig
-from bm.deep.models import Network
+from bm.deep.models import Network, load_weights
 from bm.errors import BMError
 from bm.runs import RunFolder, atomic_save, read_saved
 
@@ -74,9 +74,9 @@ class RunState:
     def restore(self, state: dict) -> None:
         """Load a read checkpoint into the network, optimizer, generator and torch's RNG."""
         try:
-            self.net.load_state_dict(state["model"])
+            load_weights(self.net, state["model"], self.run / RunFolder.CHECKPOINT)
             self.opt.load_state_dict(state["optimizer"])
-        except (RuntimeError, KeyError, ValueError) as e:
+        except (RuntimeError, KeyError, ValueError, TypeError) as e:
             raise BMError(f"{self.run / RunFolder.CHECKPOINT} is from another model: {e}") from None
         self.gen.set_state(state["generator"].to(self.gen.get_state().device))
         torch.set_rng_state(state["torch_rng"])

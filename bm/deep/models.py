@@ -21,7 +21,7 @@ from torch import nn
 
 from bm.deep.catalog import MODELS, resolve
 from bm.deep.config import ModelConfig
-from bm.errors import BMError
+from bm.errors import BMError, RunFolderError
 
 __all__ = ["ModelConfig", "Network", "mlp_stages", "resnet18_stages", "vgg_stages"]
 
@@ -141,3 +141,14 @@ class Network(nn.Module):
         if keep & set(self.projector.names):
             kept.update(self.projector.run(z, keep)[1])
         return {name: kept[name] for name in names}
+
+
+def load_weights(net: torch.nn.Module, state: object, source: object) -> torch.nn.Module:
+    """net.load_state_dict(state), a state that does not fit this network (missing or unexpected keys, other
+    shapes, not a mapping) being one RunFolderError naming `source` (the file it came from)."""
+    try:
+        net.load_state_dict(state)  # type: ignore[arg-type]
+    except (RuntimeError, KeyError, TypeError, ValueError, AttributeError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise RunFolderError(f"{source} does not hold weights of this run's network ({first[:160]})") from None
+    return net

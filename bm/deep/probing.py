@@ -21,9 +21,9 @@ from bm.deep.config import DeepTrainConfig
 from bm.deep.datasets import ImageSet, load_dataset
 from bm.deep.items import memory_bank
 from bm.deep.measure import embed
-from bm.deep.models import Network
+from bm.deep.models import Network, load_weights
 from bm.deep.run import run_config
-from bm.errors import BMError
+from bm.errors import BMError, RunFolderError
 from bm.figures.probe import plot_probe
 from bm.probe import knn_accuracy, knn_scores, linear_probe_accuracy
 from bm.registry import registrar
@@ -103,9 +103,11 @@ def load_run(path: Path) -> tuple[RunFolder, DeepTrainConfig, Path]:
 def network_at(cfg: DeepTrainConfig, weights: Path, device: str = "cpu") -> Network:
     """The run's network (its output width read from the weights) with the weights file loaded, in eval mode."""
     state = read_saved(weights, ("model",), device)["model"]
-    net = Network(replace(cfg.model, num_classes=state["projector.stages.O.weight"].shape[0])).to(device)
-    net.load_state_dict(state)
-    return net.eval()
+    out = state.get("projector.stages.O.weight") if isinstance(state, dict) else None
+    if not isinstance(out, torch.Tensor) or out.ndim != 2:
+        raise RunFolderError(f"{weights} does not hold weights of this run's network (no output layer)")
+    net = Network(replace(cfg.model, num_classes=out.shape[0])).to(device)
+    return load_weights(net, state, weights).eval()
 
 
 def embedding_probe(net: Network, train: ImageSet, test: ImageSet, k: int = 20, linear: bool = False) -> float:
@@ -193,7 +195,7 @@ def probe_layers(path: Path, *args, data: tuple[ImageSet, ImageSet] | None = Non
     )
     for which, file in (("trained", weights),) + ((("init", run / RunFolder.INIT),) if o.init else ()):
         if saved is None or other:  # dumped features need no network, unless a transfer probe embeds new images
-            net.load_state_dict(read_saved(file, ("model",), device)["model"])
+            load_weights(net, read_saved(file, ("model",), device)["model"], file)
         if saved is not None:
             if which not in saved["features"] or not set(names) <= set(saved["features"][which][0]):
                 raise BMError(f"{features} lacks the {which} features of layer(s) {', '.join(names)}")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bm.analyses import RewindConfig
 from bm.deep.measure import embed
-from bm.deep.models import Network
+from bm.deep.models import Network, load_weights
 from bm.deep.probing import load_run, run_data
 from bm.errors import BMError
 from bm.figures.rewind import plot_rewind
@@ -60,7 +60,8 @@ def rewind(
         earlier = run.weights(epoch, found)
         for kk in last_ks:
             swap = tuple(_prefix(net, n) for n in units[:kk])
-            net.load_state_dict({key: earlier[key] if key.startswith(swap) else value for key, value in final.items()})
+            mixed = {key: earlier.get(key) if key.startswith(swap) else value for key, value in final.items()}
+            load_weights(net, mixed, f"{run.path} (epoch {epoch} and the end)")
             f_tr = embed(net, bank.images.to(device), ["embedding", "O"])
             f_te = embed(net, test.images.to(device), ["embedding", "O"])
             own = f_te["O"].argmax(1).cpu()

@@ -25,7 +25,8 @@ from bm.reproduce.plan import Plan, Run, steps_per_epoch
 from bm.reproduce.readout import final, metrics_of
 from bm.reproduce.scales import ONLINE
 from bm.reproduce.transition import TRANSITION_COLUMNS, TRANSITION_KEYS, fit_censored, fit_growth, transition_times
-from bm.runs import read_csv_rows, read_json
+from bm.runs import read_json
+from bm.toy.summary import read_grid
 
 __all__ = ["FULL_SCALE", "phase_finish", "phase_runs"]
 
@@ -87,9 +88,7 @@ def _toy(plan: Plan) -> tuple[list[dict], int]:
 
     folder = plan.root / "fig13"
     run_grid(plan.scale.toy, folder, progress=plan.progress)
-    return read_csv_rows(folder / "grid.csv"), read_json(folder / "capacity.json", {"capacity": (int, float)})[
-        "capacity"
-    ]
+    return read_grid(folder / "grid.csv"), read_json(folder / "capacity.json", {"capacity": (int, float)})["capacity"]
 
 
 def phase_finish(plan: Plan, runs: list[Run], folder: Path) -> Result:

@@ -39,7 +39,7 @@ from bm.reproduce.outputs import Result, markdown_table
 from bm.reproduce.phase import phase_finish, phase_runs
 from bm.reproduce.plan import Plan, Run, steps_per_epoch
 from bm.reproduce.readout import RECORD, banks, final, metrics_of
-from bm.runs import RunFolder, read_csv_rows, read_json
+from bm.runs import RunFolder, read_json
 from bm.stats import MARGIN
 
 __all__ = ["PRESETS", "Preset", "register_preset"]
@@ -878,10 +878,10 @@ def _fig5_command(plan: Plan, folder: Path) -> str:
 
 def _fig13(plan: Plan, runs: list[Run], folder: Path) -> Result:
     from bm.toy.grid import run_grid
-    from bm.toy.summary import headline, summarize
+    from bm.toy.summary import headline, read_grid, summarize
 
     run_grid(plan.scale.toy, folder, progress=plan.progress)
-    grid = read_csv_rows(folder / "grid.csv")
+    grid = read_grid(folder / "grid.csv")
     capacity = read_json(folder / "capacity.json", {"capacity": (int, float)})["capacity"]
     h = headline(grid, capacity)
     rows = [{"n": n, "B": B, **means} for (n, B), means in sorted(summarize(grid).items())]

@@ -102,6 +102,8 @@ class ToyGridConfig(JsonConfig):
         for name, values, low in (("n", self.ns, 1), ("B", self.Bs, 1)):
             if not values or any(not isinstance(v, int) or v < low for v in values):
                 raise BMError(f"every {name} must be an integer >= {low}; got {list(values)}")
+            if len(set(values)) != len(values):
+                raise BMError(f"every {name} must be given once; got {list(values)}")
         if not self.seeds or len(set(self.seeds)) != len(self.seeds) or any(s < 0 for s in self.seeds):
             raise BMError(f"seeds must be distinct non-negative integers; got {list(self.seeds)}")
         if not 1 <= self.k <= self.data.probe_train:

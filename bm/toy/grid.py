@@ -24,7 +24,7 @@ from bm.theory import estimate_capacity, prototype_capacity_bound
 from bm.threads import fastest_threads, using_threads
 from bm.toy.config import ToyGridConfig
 from bm.toy.data import ToyMixture
-from bm.toy.summary import COLUMNS, summarize
+from bm.toy.summary import COLUMNS, read_grid, summarize
 from bm.toy.train import ModelSpec, evaluate, memorization, model_seed, train_batch
 
 __all__ = ["COLUMNS", "ToyGridConfig", "run_grid", "toy_capacity"]
@@ -172,7 +172,7 @@ def _run_grid(
     config: ToyGridConfig, out: Path, tick, max_seeds: int | None, tensorboard: bool, jobs, threads: int
 ) -> None:
     capacity = _capacity(config, out, tick)
-    rows = read_csv_rows(out / "grid.csv")
+    rows = read_grid(out / "grid.csv")
     curves = read_csv_rows(out / "curves.csv")
     done = {int(r["seed"]) for r in rows}
     todo = [s for s in config.seeds if s not in done][:max_seeds]
@@ -194,7 +194,7 @@ def _run_grid(
     if {int(r["seed"]) for r in rows} >= set(config.seeds):
         from bm.figures.heatmap import plot_heatmap
 
-        plot_heatmap(read_csv_rows(out / "grid.csv"), capacity["capacity"], out / "heatmap", config)
+        plot_heatmap(read_grid(out / "grid.csv"), capacity["capacity"], out / "heatmap", config)
 
 
 def _events(out: Path, steps: int, rows: list[dict], curves: list[dict]) -> None:
@@ -215,7 +215,7 @@ def sweep_record(folder: Path) -> dict:
     """Fig. 5 from a finished single-n grid: memorization and K-NN (means over seeds) against B; sweep.json + plot."""
     from bm.figures.sweep import plot_sweep
 
-    rows = read_csv_rows(folder / "grid.csv")
+    rows = read_grid(folder / "grid.csv")
     cells = summarize(rows)
     n = max(n for n, _ in cells)
     capacity = read_json(folder / "capacity.json", {"capacity": (int, float)})["capacity"]

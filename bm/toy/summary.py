@@ -6,9 +6,16 @@ import math
 
 import numpy as np
 
-__all__ = ["COLUMNS", "boundary", "capacity_cells", "headline", "summarize"]
+__all__ = ["COLUMNS", "boundary", "capacity_cells", "headline", "read_grid", "summarize"]
 
 COLUMNS = ["n", "B", "seed", "mem_aug", "mem_clean", "knn", "knn_init", "inv", "bias", "loss", "invariance", "seconds"]
+
+
+def read_grid(path) -> list[dict]:
+    """A grid.csv's rows, every column of COLUMNS checked (n, B, seed integers; the rest numbers)."""
+    from bm.runs import read_csv_rows
+
+    return read_csv_rows(path, integers=("n", "B", "seed"), numbers=tuple(COLUMNS[3:]))
 
 
 def summarize(rows: list[dict]) -> dict[tuple[int, int], dict[str, float]]:

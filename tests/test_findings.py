@@ -1,0 +1,48 @@
+"""The numbers of the README and docs/findings.md are generated from the committed results (bm findings)."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bm.errors import BMError
+from bm.findings import BLOCK, render, stale, write
+
+ROOT = Path(__file__).resolve().parents[1]
+QUOTING = [ROOT / "README.md", ROOT / "docs" / "findings.md"]
+
+
+def test_every_generated_block_matches_the_committed_results():
+    assert stale(QUOTING, ROOT / "results") == []
+
+
+def test_every_quoted_block_is_given_by_the_results_and_none_is_empty():
+    blocks = render(ROOT / "results")
+    quoted = [m for f in QUOTING for m in BLOCK.finditer(f.read_text())]
+    assert quoted and all(m["name"] in blocks and m["body"].strip() for m in quoted)
+
+
+def test_write_regenerates_emptied_blocks_identically(tmp_path):
+    for path in QUOTING:
+        emptied = BLOCK.sub(lambda m: m.group(1) + m.group(4), path.read_text())
+        (tmp_path / path.name).write_text(emptied)
+    copies = [tmp_path / p.name for p in QUOTING]
+    assert write(copies, ROOT / "results") == copies
+    assert [c.read_text() for c in copies] == [p.read_text() for p in QUOTING]
+
+
+def test_a_block_the_results_do_not_give_is_one_error(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("<!-- bm:mini.nothing -->\n<!-- /bm:mini.nothing -->\n")
+    with pytest.raises(BMError, match="mini.nothing"):
+        write([page], ROOT / "results")
+    assert stale([page], ROOT / "results") == [f"{page}: mini.nothing"]
+
+
+def test_numbers_in_the_headline_are_not_typed_outside_the_blocks():
+    """The benign lead's numbers appear in the README only inside generated blocks."""
+    readme = (ROOT / "README.md").read_text()
+    outside = BLOCK.sub("", readme)
+    lead = render(ROOT / "results")["mini.benign.lead"]
+    numbers = set(re.findall(r"[+-]?0\.\d{3}", lead))
+    assert numbers and not numbers & set(re.findall(r"[+-]?0\.\d{3}", outside))
