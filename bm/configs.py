@@ -111,7 +111,7 @@ def _fits(value: Any, hint: Any) -> bool:
     if hint is int:
         return isinstance(value, int) and not isinstance(value, bool) and abs(value) < MAX_INT
     if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) < 1e300
+        return isinstance(value, (int, float)) and not isinstance(value, bool)  # NaN / inf: the class's own check
     if hint is str:
         return isinstance(value, str)
     if hint is Path:

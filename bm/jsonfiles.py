@@ -57,5 +57,5 @@ def read_json_file(path: Path, where: str | None = None) -> Any:
     try:
         data = Path(path).read_bytes()
     except OSError as e:
-        raise BMError(f"cannot read {path}: {e.strerror or e}") from None
+        raise BMError(f"cannot read {where or path}: {e.strerror or e}") from None
     return parse_json(data, where or str(path))

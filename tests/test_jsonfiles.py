@@ -55,3 +55,13 @@ def test_a_csv_of_random_bytes_is_rows_or_one_error(tmp_path_factory, data):
         assert str(e).startswith(str(path)) and "\n" not in str(e)
     else:
         assert all(int(r["n"]) == int(r["n"]) for r in rows)
+
+
+def test_a_task_log_record_without_a_run_name_is_ignored(tmp_path):
+    from bm.launch import run_status
+
+    log = tmp_path / "tasks.jsonl"
+    log.write_text('{"event": "started"}\n{"run": [1], "event": 3}\n{"run": "r", "event": "failed", "error": "x"}\n')
+    (tmp_path / "r").mkdir()
+    (state,) = run_status({"r": tmp_path / "r"}, {"r": 2}, log)
+    assert state["run"] == "r" and state["state"] == "failed"

@@ -12,8 +12,9 @@ BASE = {
     "bm.errors": (),
     "bm.arrays": ("bm.errors",),
     "bm.threads": (),
-    "bm.configs": ("bm.errors",),
-    "bm.runs": ("bm.errors", "bm"),
+    "bm.jsonfiles": ("bm.errors",),
+    "bm.configs": ("bm.errors", "bm.jsonfiles"),
+    "bm.runs": ("bm.errors", "bm.jsonfiles", "bm"),
     "bm.theory": ("bm.theory", "bm.errors", "bm.arrays", "bm.threads"),
 }
 

@@ -71,7 +71,7 @@ def test_output_path_errors(tmp_path):
         run_grid(TINY, tmp_path / "file" / "run")
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "config.json").write_text("{not json")
-    with pytest.raises(RunFolderError, match="unreadable"):
+    with pytest.raises(RunFolderError, match="not valid JSON.*remove it"):
         run_grid(TINY, tmp_path / "bad")
 
 
