@@ -26,22 +26,28 @@ LOWER = ("loss", "inv", "bias")  # best = min
 
 
 def _deep_row(run: RunFolder, root: Path) -> dict[str, Any]:
-    rows = [flatten(r) for r in run.metrics()]
-    row: dict[str, Any] = {
-        "kind": "deep",
-        "path": str(run.path.relative_to(root)),
-        **flatten(run.raw_config()),
-        "epoch": rows[-1]["epoch"] if rows else 0,
-    }
-    for key in sorted({k for r in rows for k in r} - {"epoch"}):
-        values = [r[key] for r in rows if key in r and isinstance(r[key], (int, float)) and math.isfinite(r[key])]
-        if not values:
-            continue
-        row[f"last.{key}"] = values[-1]
-        if key in HIGHER:
-            row[f"best.{key}"] = max(values)
-        elif key in LOWER:
-            row[f"best.{key}"] = min(values)
+    """One run's row, reading metrics.jsonl one record at a time (memory: one line and the row, not the file)."""
+    last: dict[str, float] = {}
+    best: dict[str, float] = {}
+    epoch = 0
+    for record in run.iter_metrics():
+        epoch = record["epoch"]
+        for key, value in flatten(record).items():
+            if key == "epoch" or isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue
+            if not math.isfinite(value):
+                continue
+            last[key] = value
+            if key in HIGHER:
+                best[key] = max(best.get(key, value), value)
+            elif key in LOWER:
+                best[key] = min(best.get(key, value), value)
+    row: dict[str, Any] = {"kind": "deep", "path": str(run.path.relative_to(root)), **flatten(run.raw_config())}
+    row["epoch"] = epoch
+    for key in sorted(last):
+        row[f"last.{key}"] = last[key]
+        if key in best:
+            row[f"best.{key}"] = best[key]
     return row
 
 

@@ -14,7 +14,7 @@ import stat
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +114,8 @@ def append_line(path: Path, line: str, sync: bool = False) -> None:
 
 def atomic_write(path: Path, write: Callable[[Any], None], text: bool = False) -> None:
     """Whole or not at all: `write(file)` into a new temporary file in the same folder (mkstemp: created, never
-    opened through a link), fsync, then rename over `path`. An OSError (a full disk) is one RunFolderError."""
+    opened through a link), fsync, then rename over `path`. An OSError (a full disk), also one that `write` reports
+    as another error raised while handling it, is one RunFolderError; the temporary file is removed."""
     path = Path(path)
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # O_EXCL: never a link
@@ -127,12 +128,23 @@ def atomic_write(path: Path, write: Callable[[Any], None], text: bool = False) -
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results should read like any file
         os.replace(tmp, path)  # a link at `path` is replaced, its target untouched
-    except OSError as e:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
-        raise RunFolderError(f"cannot write {path}: {_why(e)}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        cause = _os_error(e)
+        if cause is None:
+            raise
+        raise RunFolderError(f"cannot write {path}: {_why(cause)}") from None
+
+
+def _os_error(e: BaseException | None) -> OSError | None:
+    """The OSError behind `e`, if any: torch.save's zip writer reports a full disk as a RuntimeError of its own
+    raised while handling the OSError."""
+    seen = 0
+    while e is not None and seen < 16:
+        if isinstance(e, OSError):
+            return e
+        e, seen = e.__cause__ or e.__context__, seen + 1
+    return None
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -239,22 +251,35 @@ def write_csv_rows(path: Path, rows: list[dict], columns: list[str]) -> None:
     atomic_write_text(path, buf.getvalue())
 
 
+def iter_jsonl(path: Path) -> Iterator[tuple[int, dict | None]]:
+    """(index, record) for each non-blank line of a JSON-lines file, read one line at a time (none if the file is
+    absent); record is None for a line that is not a JSON object (a write cut short by a kill, or foreign)."""
+    if not Path(path).exists():
+        return
+    with open(path, "rb") as f:
+        k = 0
+        for line in f:
+            if not line.strip():
+                continue
+            try:
+                row = parse_json(line, f"{path} line {k + 1}")  # bytes: a line that is not UTF-8 is a bad line
+            except BMError:
+                row = None
+            yield k, row if isinstance(row, dict) else None
+            k += 1
+
+
 def read_jsonl(path: Path) -> tuple[list[dict], list[int], int]:
     """A JSON-lines file's records (none if it is absent), the indices of its non-blank lines that are not JSON (a
     write cut short by a kill), and the number of non-blank lines; the caller decides what a bad line means."""
-    raw = Path(path).read_bytes().split(b"\n") if Path(path).exists() else []
-    lines = [line for line in raw if line.strip()]
-    rows, bad = [], []
-    for k, line in enumerate(lines):
-        try:
-            row = parse_json(line, f"{path} line {k + 1}")  # bytes: a line that is not UTF-8 is a bad line
-        except BMError:
-            row = None
-        if isinstance(row, dict):
-            rows.append(row)
-        else:  # not JSON, or JSON that is not a record
+    rows, bad, count = [], [], 0
+    for k, row in iter_jsonl(path):
+        count = k + 1
+        if row is None:
             bad.append(k)
-    return rows, bad, len(lines)
+        else:
+            rows.append(row)
+    return rows, bad, count
 
 
 def read_json(path: Path, needed: dict[str, type | tuple[type, ...]] | None = None) -> dict:
@@ -512,16 +537,24 @@ class RunFolder:
             raise RunFolderError(f"{found[epoch]}: 'model' is not a state dict")
         return state
 
-    def metrics(self, say_torn: bool = False) -> list[dict]:
-        """metrics.jsonl's records. A torn last line (a kill inside a write) is left out (`say_torn`: and said on
-        stderr); a line before the last that is not JSON is a RunFolderError (the folder is damaged)."""
+    def iter_metrics(self, say_torn: bool = False) -> Iterator[dict]:
+        """metrics.jsonl's records, one line in memory at a time. A torn last line (a kill inside a write) is left
+        out (`say_torn`: and said on stderr); a line before the last that is not a JSON record, or a record without an
+        integer 'epoch', is a RunFolderError (the folder is damaged)."""
         path = self.path / self.METRICS
-        rows, bad, count = read_jsonl(path)
-        if bad and bad[0] < count - 1:
-            raise RunFolderError(f"{path} line {bad[0] + 1} is not a JSON record; the run folder is damaged")
-        broken = next((k for k, r in enumerate(rows) if type(r.get("epoch")) is not int), None)
-        if broken is not None:
-            raise RunFolderError(f"{path}: record {broken + 1} has no integer 'epoch'; the run folder is damaged")
-        if bad and say_torn:
+        torn = None
+        for k, row in iter_jsonl(path):
+            if torn is not None:
+                raise RunFolderError(f"{path} line {torn + 1} is not a JSON record; the run folder is damaged")
+            if row is None:
+                torn = k
+                continue
+            if type(row.get("epoch")) is not int:
+                raise RunFolderError(f"{path}: record {k + 1} has no integer 'epoch'; the run folder is damaged")
+            yield row
+        if torn is not None and say_torn:
             print(f"bm: dropped a torn last line of {path}", file=sys.stderr)
-        return rows
+
+    def metrics(self, say_torn: bool = False) -> list[dict]:
+        """metrics.jsonl's records as a list (see `iter_metrics`)."""
+        return list(self.iter_metrics(say_torn))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bm.errors import RunFolderError
-from bm.runs import append_line, atomic_write_text, lock_folder
+from bm.runs import append_line, atomic_write, atomic_write_text, lock_folder
 from tests.test_cli import run
 
 DEEP = ["deep-train", "--preset", "smoke", "--width", "4", "--projector-width", "16", "--batch-size", "8"]
@@ -50,19 +50,51 @@ def _argv(name: str, folder: Path, data: Path) -> list[str]:
             "--resume",
         ],
         "toy-grid": ["toy-grid", "--out", str(folder), *__import__("tests.test_cli").test_cli.TINY_ARGS],
+        "deep-train": [*DEEP, "--data-dir", str(data), "--out", str(folder), "--epochs", "3", "--overwrite"],
+        "convert-run": ["convert-run", str(folder), "--trust"],
+        "capacity deep": ["capacity", "deep", "--data-dir", str(data), "--out", str(folder), "--n", "8"],
+        "reproduce": ["reproduce", "benign", "--scale", "mini", "--data-dir", str(data), "--out", str(folder)],
     }[name]
 
 
-@pytest.mark.parametrize("command", ["probe", "rewind", "geometry", "resume", "toy-grid"])
+def _lock_path(command: str, folder: Path) -> Path:
+    """Where the command takes its lock: the folder, or for a preset its folder under OUT/<scale>/."""
+    if command == "reproduce":
+        (folder / "mini" / "benign").mkdir(parents=True)
+        return folder / "mini" / "benign" / ".bm.lock"
+    return folder / ".bm.lock"
+
+
+WRITERS = [
+    "probe",
+    "rewind",
+    "geometry",
+    "resume",
+    "deep-train",
+    "toy-grid",
+    "convert-run",
+    "capacity deep",
+    "reproduce",
+]
+
+
+@pytest.mark.parametrize("command", WRITERS)
 @pytest.mark.parametrize("target", ["existing", "dangling"])
 def test_a_linked_lock_is_refused_and_its_target_untouched(capsys, tmp_path, workspace, command, target):
-    folder = _copy(workspace, tmp_path, "grid" if command == "toy-grid" else "run")
+    """Every command that writes takes the lock first; a lock that is a link is refused before anything is written."""
+    if command in ("capacity deep", "reproduce"):
+        folder = tmp_path / "out"
+        folder.mkdir()
+    else:
+        folder = _copy(workspace, tmp_path, "grid" if command == "toy-grid" else "run")
     precious, new = _outside(tmp_path)
-    (folder / ".bm.lock").symlink_to(precious if target == "existing" else new)
+    _lock_path(command, folder).symlink_to(precious if target == "existing" else new)
+    before = {p: p.stat().st_mtime_ns for p in folder.rglob("*") if not p.is_symlink()}
     code, _, err = run(capsys, _argv(command, folder, workspace / "data"))
     assert code == 2 and err.startswith("bm: error:") and err.count("\n") == 1, err
     assert "symbolic link" in err
     assert precious.read_text() == "precious\n" and not new.exists()
+    assert {p: p.stat().st_mtime_ns for p in folder.rglob("*") if not p.is_symlink()} == before  # nothing written
 
 
 def test_a_lock_that_is_a_folder_is_one_line(capsys, tmp_path, workspace):
@@ -147,3 +179,67 @@ def test_a_killed_writers_temp_files_are_swept_on_the_next_lock(tmp_path):
     mine.write_text("keep")
     lock_folder(tmp_path)
     assert not stale.exists() and mine.exists()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 512 KiB tmpfs (a real full disk: torch.save reports it as its own RuntimeError); skipped where mounting is
+    not allowed. Yields (mount point, a function that grows it to 16 MiB)."""
+    import subprocess
+
+    point = tmp_path / "small"
+    point.mkdir()
+    mount = ["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(point)]
+    if os.geteuid() != 0 or subprocess.run(mount, capture_output=True).returncode != 0:
+        pytest.skip("this machine does not allow mounting a small tmpfs")
+
+    def grow():
+        subprocess.run(["mount", "-o", "remount,size=16m", str(point)], check=True)
+
+    try:
+        yield point, grow
+    finally:
+        subprocess.run(["umount", str(point)], capture_output=True)
+
+
+def test_a_real_full_disk_mid_run_is_one_line_and_the_same_command_resumes(capsys, tmp_path, workspace, small_disk):
+    """On a 512 KiB filesystem the run's first files fit and its checkpoint does not: one line naming the checkpoint,
+    exit 2, no temporary file left; with room made, the same command finishes and logs what a run on a roomy disk
+    logs (every number but the timings)."""
+    import json
+
+    point, grow = small_disk
+    argv = [*DEEP, "--data-dir", str(workspace / "data"), "--epochs", "2"]
+    code, _, err = run(capsys, [*argv, "--out", str(point / "run")])
+    assert code == 2 and err.startswith("bm: error:") and err.count("\n") == 1, err
+    assert "checkpoint.pt" in err and "no space left" in err
+    assert not [p for p in (point / "run").iterdir() if p.name.endswith(".tmp")]
+    grow()
+    assert run(capsys, [*argv, "--out", str(point / "run")])[0] == 0
+    assert run(capsys, [*argv, "--out", str(tmp_path / "roomy")])[0] == 0
+
+    def logged(folder):
+        rows = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+        return [{k: v for k, v in r.items() if k not in ("wall_s", "img_per_s")} for r in rows]
+
+    assert logged(point / "run") == logged(tmp_path / "roomy") and len(logged(tmp_path / "roomy")) == 3
+
+
+def test_a_full_disk_reported_as_another_error_is_still_one_line(tmp_path):
+    """What torch.save does on a full disk (a RuntimeError raised while handling the OSError), injected."""
+
+    def write(f):
+        try:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        except OSError:
+            raise RuntimeError("unexpected pos 42432 vs 42328")  # what torch.save does
+
+    with pytest.raises(RunFolderError, match="w.pt.*no space left"):
+        atomic_write(tmp_path / "w.pt", write)
+    assert list(tmp_path.iterdir()) == []
+
+    def other(f):
+        raise RuntimeError("not a disk error")
+
+    with pytest.raises(RuntimeError, match="not a disk error"):
+        atomic_write(tmp_path / "w.pt", other)

@@ -101,3 +101,30 @@ def test_the_report_lists_every_run_and_marks_what_was_not_measured(root, tmp_pa
     rows = {line.split("|")[1].strip(): line for line in table.splitlines() if line.startswith("| runs/")}
     assert set(rows) == {"runs/probed", "runs/unprobed"} and "nan" not in table
     assert rows["runs/unprobed"].count("—") == 2 and "—" not in rows["runs/probed"]  # last.knn and best.knn
+
+
+def test_collect_reads_a_large_metrics_file_a_line_at_a_time(root, tmp_path):
+    """A 10 MB metrics.jsonl: the row equals last / best computed from the lines, and the peak Python memory of
+    collect stays under a tenth of the file (a reader that holds the file's records needs several times it)."""
+    import shutil
+    import tracemalloc
+
+    from bm.results import collect
+
+    run_dir = tmp_path / "big" / "run"
+    shutil.copytree(root / "runs" / "ssl0", run_dir)
+    line = {"train_acc": 0.5, "loss": 1.0, "knn": 0.1, "invariance": {f"layer{j}": 0.5 for j in range(40)}}
+    epochs = 10_000_000 // len(json.dumps(line))
+    with open(run_dir / "metrics.jsonl", "w") as f:
+        for e in range(epochs):
+            f.write(json.dumps({"epoch": e, **line, "knn": (e * 7919 % 1000) / 1000, "loss": 1 + e % 13}) + "\n")
+    size = (run_dir / "metrics.jsonl").stat().st_size
+    tracemalloc.start()
+    frame = collect(tmp_path / "big")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    row = frame.iloc[0]
+    assert row["epoch"] == epochs - 1 and row["last.knn"] == ((epochs - 1) * 7919 % 1000) / 1000
+    assert row["best.knn"] == max((e * 7919 % 1000) / 1000 for e in range(epochs)) and row["best.loss"] == 1
+    assert row["last.invariance.layer39"] == 0.5
+    assert peak < size / 10, (peak, size)

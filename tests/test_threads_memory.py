@@ -1,5 +1,6 @@
 """bm.threads (thread count by timing) and bm.memory (estimates checked before allocating)."""
 
+import math
 import time
 
 import pytest
@@ -43,3 +44,19 @@ def test_the_toy_estimate_covers_the_views_and_refusals_name_sizes():
     assert available_bytes("cpu") > 0
     with pytest.raises(BMError, match=r"needs ~.* GB, .* GB available on cpu"):
         require_memory(10 * available_bytes("cpu"), "cpu", "this")
+
+
+def test_the_smallest_documented_image_size_is_estimated_and_trains(capsys, tmp_path, workspace):
+    """--image-size 8 (the documented minimum; 1 x 1 maps in the last stage) is estimated without a BatchNorm error
+    and trains: one epoch is logged with finite numbers."""
+    import json
+
+    from tests.test_cli import run
+
+    out = tmp_path / "run"
+    argv = ["deep-train", "--preset", "smoke", "--data-dir", str(workspace / "data"), "--out", str(out)]
+    code, _, err = run(capsys, [*argv, "--image-size", "8", "--epochs", "1", "--width", "4", "--projector-width", "16"])
+    assert code == 0, err
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["epoch"] == 1 and all(map(math.isfinite, (rows[-1]["loss"], rows[-1]["train_acc"])))
+    assert json.loads((out / "config.json").read_text())["config"]["model"]["image_size"] == 8
