@@ -230,3 +230,14 @@ def read_config(source: str | Path) -> dict[str, Any]:
     if isinstance(data, dict) and "config" in data and "bm_version" in data:
         data = data["config"]
     return data
+
+
+def as_tuple(value) -> tuple:
+    """None, a list or one value as a tuple (the library functions take any of them)."""
+    return () if value is None else (value,) if isinstance(value, (int, str)) else tuple(value)
+
+
+def normalize_tuples(config, *names: str) -> None:
+    """Each named field of a frozen dataclass as a tuple (after `as_tuple`)."""
+    for name in names:
+        object.__setattr__(config, name, as_tuple(getattr(config, name)))

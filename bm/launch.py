@@ -2,8 +2,10 @@
 `max_parallel` at once) or `slurm` (one job array). Used by `bm reproduce` (its runs), `bm toy-grid` (its seeds) and
 `bm capacity deep` (the runs of each search round).
 
-A deep run's task (`TrainTask`) loads its data and calls `train_or_resume`, so a finished run is never trained again
-and one cut short resumes bit for bit. Stop signals reach `train()`, which writes the exact position first:
+Generic: a task is any picklable callable (a deep run's is `bm.deep.task.TrainTask`, a toy seed's
+`bm.toy.grid.SeedTask`); this module knows nothing of what they train. A deep run's task loads its data and calls
+`train_or_resume`, so a finished run is never trained again and one cut short resumes bit for bit. Stop signals reach
+`train()`, which writes the exact position first:
 - SIGUSR2 (submitit's `--signal=USR2@90` before the SLURM time limit, or a preemption notice): the task hands the
   signal on to submitit, whose `checkpoint` hook requeues the same task; it resumes from the saved position.
 - SIGTERM (`scancel`, or a preemption that SLURM requeues itself, PreemptMode=REQUEUE): the task ends "stopped"
@@ -15,25 +17,16 @@ run folders and, after a SLURM launch, the jobs' states (`slurm_states`). submit
 
 from __future__ import annotations
 
-import json
-import os
-import signal
 import time
 from pathlib import Path
 
-from bm.deep.config import DeepTrainConfig
-from bm.deep.datasets import load_dataset
-from bm.deep.loop import Interrupted
-from bm.deep.train import train_or_resume
 from bm.errors import BMError
 from bm.jobs import Jobs
-from bm.plugins import load_plugins
-from bm.runs import append_line
 
-__all__ = ["TrainTask", "launch", "run_status", "slurm_states"]
+__all__ = ["launch", "run_status", "slurm_states", "submitit_module"]
 
 
-def _submitit():
+def submitit_module():
     try:
         import submitit
     except ImportError:
@@ -41,64 +34,10 @@ def _submitit():
     return submitit
 
 
-class TrainTask:
-    """One run as a picklable job: train (or resume, or skip) `config` into `folder` (on the config's own CPU
-    threads); logs to `log`."""
-
-    def __init__(self, config: DeepTrainConfig, folder: Path, log: Path) -> None:
-        self.config, self.folder, self.log = config, Path(folder), Path(log)
-
-    def __call__(self) -> str:
-        self._note("started")
-        try:
-            load_plugins()  # a job in a fresh process: the user's registrations (its data set, model, ...) first
-            cfg = self.config
-            data = tuple(load_dataset(cfg.dataset, Path(cfg.data_dir), split) for split in ("train", "test"))
-            train_or_resume(cfg, self.folder, data)
-        except Interrupted as e:  # train saved the exact position
-            if e.signum == signal.SIGUSR2 and callable(signal.getsignal(signal.SIGUSR2)):
-                os.kill(
-                    os.getpid(), signal.SIGUSR2
-                )  # train restored submitit's handler: it calls checkpoint() and exits
-                time.sleep(600)  # (never reached: the handler runs on return from kill and ends the process)
-            self._note("stopped", error=f"{signal.Signals(e.signum).name}: {e}")  # resumable: a rerun continues it
-            raise
-        except BaseException as e:
-            self._note("failed", error=f"{type(e).__name__}: {e}")
-            raise
-        self._note("finished")
-        return str(self.folder)
-
-    def __repr__(self) -> str:
-        return f"run {self.folder.name}"
-
-    def checkpoint(self, *args, **kwargs):
-        """submitit's requeue hook (SLURM time limit, preemption: SIGUSR2): the same task again. The signal first
-        reached train(), which checkpointed the exact position (as for SIGTERM), so the requeued task resumes
-        there bit for bit."""
-        self._note("requeued")
-        return _submitit().helpers.DelayedSubmission(self)
-
-    def _note(self, event: str, **extra) -> None:
-        append_line(
-            self.log,
-            json.dumps(
-                {
-                    "run": self.folder.name,
-                    "event": event,
-                    "time": time.time(),  # one write:
-                    "pid": os.getpid(),
-                    **extra,
-                }
-            )
-            + "\n",
-        )  # tasks do not interleave in a line
-
-
 def launch(tasks: list, jobs: Jobs, logs: Path, wait: bool = True) -> list:
     """Run the tasks (picklable callables) as `jobs`; returns their results in order, once all ended (failed ones are
     reported together, after the others finished). slurm with `wait=False` returns the job ids at once."""
-    submitit = _submitit()
+    submitit = submitit_module()
     logs.mkdir(parents=True, exist_ok=True)
     if jobs.launcher == "slurm":
         executor = submitit.AutoExecutor(folder=logs, cluster="slurm")
@@ -149,7 +88,7 @@ ENDED_BADLY = ("FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "CANCELLED", "
 def slurm_states(logs: Path, job_ids: dict[str, str]) -> dict[str, str]:
     """run -> SLURM state (sacct, through submitit) of the job that trains it; {} where SLURM cannot be asked."""
     try:
-        submitit = _submitit()
+        submitit = submitit_module()
         jobs = {run: submitit.SlurmJob(logs, job_id) for run, job_id in job_ids.items()}  # all registered first:
         states = {run: job.state for run, job in jobs.items()}  # the first state asks sacct for every one at once
     except Exception:  # no sacct here, or no submitit: the run folders and tasks.jsonl still tell most of it

@@ -22,7 +22,7 @@ _ON_BEHALF = {
     "bm.deep.catalog",
     "bm.deep.items",
     "bm.deep.protocols",
-    "bm.deep.probing",
+    "bm.analyses.probing",
     "bm.reproduce.scales",
     "bm.reproduce.presets",
 }

@@ -1,5 +1,5 @@
-"""The import graph of bm, function-level imports included: no circle anywhere, and the base layers (errors, arrays,
-theory, configs, runs) import nothing above them."""
+"""The import graph of bm, function-level imports included: no circle anywhere, and every package or top-level module
+imports only those of a lower layer (LAYERS, written down in docs/architecture.md)."""
 
 import ast
 from pathlib import Path
@@ -84,6 +84,51 @@ def test_bm_has_no_import_circle():
     graph = import_graph()
     assert "bm.deep.train" in graph and "bm.runs" in graph["bm.deep.train"]  # the graph is read, not empty
     assert cycles(graph) == []
+
+
+# bm's packages and top-level modules, lowest first; a unit imports only units of a strictly lower layer
+LAYERS = [
+    ("bm", "bm.errors"),
+    ("bm.jsonfiles", "bm.arrays", "bm.threads", "bm.registry", "bm.stats", "bm.plugins", "bm.labels"),
+    ("bm.configs", "bm.runs", "bm.memory"),
+    ("bm.options", "bm.jobs", "bm.tensorboard"),
+    ("bm.launch",),
+    ("bm.theory",),
+    ("bm.probe",),
+    ("bm.toy", "bm.deep"),
+    ("bm.analyses",),
+    ("bm.figures",),
+    ("bm.results", "bm.findings"),
+    ("bm.reproduce",),
+    ("bm.commands",),
+    ("bm.cli",),
+    ("bm.__main__",),
+]
+
+
+def unit(module: str) -> str:
+    """The package or top-level module that `module` belongs to (bm.deep.train -> bm.deep; bm -> bm)."""
+    return ".".join(module.split(".")[:2])
+
+
+def against_the_order(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """(module, imported module) for every import of a unit of the same or a higher layer than the importer's."""
+    rank = {u: k for k, layer in enumerate(LAYERS) for u in layer}
+    return sorted(
+        (m, d) for m, deps in graph.items() for d in deps if unit(d) != unit(m) and rank[unit(d)] >= rank[unit(m)]
+    )
+
+
+def test_every_unit_has_a_layer_and_the_order_check_sees_an_upward_import():
+    graph = import_graph()
+    assert {unit(m) for m in graph} == {u for layer in LAYERS for u in layer}
+    assert against_the_order({"bm.deep.train": {"bm.figures.probe"}}) == [("bm.deep.train", "bm.figures.probe")]
+    assert against_the_order({"bm.deep.train": {"bm.toy.grid"}}) == [("bm.deep.train", "bm.toy.grid")]  # siblings
+    assert against_the_order({"bm.figures.probe": {"bm.deep.train", "bm.figures"}}) == []
+
+
+def test_packages_import_only_lower_layers():
+    assert against_the_order(import_graph()) == []
 
 
 def test_the_base_layers_import_nothing_above_them():

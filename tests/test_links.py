@@ -199,7 +199,7 @@ def small_disk(tmp_path):
     try:
         yield point, grow
     finally:
-        subprocess.run(["umount", str(point)], capture_output=True)
+        subprocess.run(["umount", "--lazy", str(point)], capture_output=True)  # the run's lock is held open until exit
 
 
 def test_a_real_full_disk_mid_run_is_one_line_and_the_same_command_resumes(capsys, tmp_path, workspace, small_disk):

@@ -15,9 +15,9 @@ from tests.test_cli import run
 def plugin(monkeypatch):
     monkeypatch.setenv("BM_PLUGINS", "tests.plugins.example")
     yield
+    from bm.analyses.probing import PROBES
     from bm.deep.catalog import DATASETS, MODELS
     from bm.deep.items import SET_ITEMS
-    from bm.deep.probing import PROBES
     from bm.deep.protocols import SET_PROTOCOLS
     from bm.deep.views import PROTOCOLS
     from bm.reproduce.presets import PRESETS
@@ -217,12 +217,12 @@ def test_a_name_that_is_no_module_is_refused(capsys, monkeypatch):
 def test_a_duplicate_between_two_plugins_names_both(capsys, monkeypatch, tmp_path):
     for name in ("first_plugin", "second_plugin"):
         (tmp_path / f"{name}.py").write_text(
-            "from bm.deep.probing import register_probe\n\n@register_probe('twice')\ndef probe(d):\n    return {}\n"
+            "from bm.analyses.probing import register_probe\n\n@register_probe('twice')\ndef probe(d):\n    return {}\n"
         )
         monkeypatch.delitem(sys.modules, name, raising=False)
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("BM_PLUGINS", "first_plugin,second_plugin")
-    from bm.deep.probing import PROBES
+    from bm.analyses.probing import PROBES
 
     try:
         code, _, err = run(capsys, ["reproduce", "--list"])

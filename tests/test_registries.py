@@ -2,7 +2,7 @@
 
 import pytest
 
-from bm.deep.probing import PROBES, probe_layers, register_probe
+from bm.analyses.probing import PROBES, probe_layers, register_probe
 from bm.deep.views import PROTOCOLS, register_protocol
 from bm.errors import BMError
 

@@ -8,10 +8,11 @@ import torch
 
 from bm.deep.config import ModelConfig
 from bm.deep.models import Network
+from bm.deep.train import deep_train_bytes
 from bm.errors import BMError
-from bm.memory import available_bytes, deep_train_bytes, require_memory, toy_grid_bytes
+from bm.memory import available_bytes, require_memory
 from bm.threads import fastest_threads, using_threads
-from bm.toy.grid import ToyGridConfig
+from bm.toy.grid import ToyGridConfig, toy_grid_bytes
 
 
 def test_using_threads_restores_the_count():

@@ -1,4 +1,5 @@
-"""The analyses of a finished run: `bm probe`, `bm geometry`, `bm rewind` (their options: bm.analyses)."""
+"""The analyses of a finished run: `bm probe`, `bm geometry`, `bm rewind` (computed by bm.analyses, drawn and written
+here with bm.figures)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from bm.analyses import GeometryConfig, ProbeConfig, RewindConfig
+from bm.analyses.config import GeometryConfig, ProbeConfig, RewindConfig
 from bm.commands.common import Command
 from bm.errors import BMError
 from bm.options import config_options, int_list
@@ -33,9 +34,11 @@ def probe(
     """Per-layer K-NN (and linear) probing of a deep run: probe.json and a Fig. 3-style plot."""
     from dataclasses import asdict
 
+    from bm.analyses.probing import load_run, probe_layers
     from bm.deep.config import ModelConfig
     from bm.deep.models import Network
-    from bm.deep.probing import load_run, probe_run
+    from bm.figures.probe import write_probe
+    from bm.runs import lock_folder
 
     if list_layers:
         cfg = load_run(run)[1].model if run is not None else ModelConfig(projector_width=1)
@@ -43,7 +46,9 @@ def probe(
         return
     if run is None:
         raise BMError("give a run folder or checkpoint (or --list-layers)")
-    record = probe_run(run, **asdict(options))
+    lock_folder(load_run(run)[0].path)  # before the work: one writer of this folder at a time
+    record = probe_layers(run, **asdict(options))
+    write_probe(record, Path(record["run"]))
     for which, per_layer in record["results"].items():
         for name, row in per_layer.items():
             typer.echo(f"{which:8s} {name:22s} " + "  ".join(f"{key} {val:.3f}" for key, val in row.items()))
@@ -65,14 +70,15 @@ def geometry(
     """Manifold capacity, radius and dimension (MFTMA) per layer and epoch: geometry.json and a plot."""
     from dataclasses import asdict
 
-    from bm.probe.manifolds import geometry_lines, write_geometry
+    from bm.figures.geometry import write_geometry
+    from bm.probe.manifolds import geometry_lines
     from bm.runs import RunFolder, lock_folder
 
     o, mftma = options, asdict(options.mftma)
     if not run.is_dir():
         raise BMError(f"{run} is not a folder; give a deep run folder or a toy-grid folder")
     if RunFolder(run).is_deep_run():
-        from bm.deep.layer_geometry import run_geometry
+        from bm.analyses.geometry import run_geometry
 
         record = run_geometry(run, list(o.layers) or None, list(o.epochs) or None, o.project_dim, o.device, **mftma)
         stem, title = (
@@ -80,7 +86,7 @@ def geometry(
             f"{Path(record['run']).name}: MFTMA per layer (epochs by colour)",
         )
     else:
-        from bm.toy.cell_geometry import toy_geometry
+        from bm.analyses.geometry import toy_geometry
 
         if o.layers or o.epochs:
             raise BMError(
@@ -118,7 +124,8 @@ def rewind_cmd(
     ],
 ) -> None:
     """Layer rewinding (Stephenson et al.): last k layers from epoch E, the rest from the end; rewind.json and a plot."""
-    from bm.deep.rewind import rewind, rewind_lines, write_rewind
+    from bm.analyses.rewind import rewind, rewind_lines
+    from bm.figures.rewind import write_rewind
     from bm.runs import lock_folder
 
     record = rewind(run, list(int_list(to_epoch, "to-epoch")), list(options.layers), options.k, options.device)

@@ -41,6 +41,7 @@ def capacity_toy(
 ) -> None:
     """C_t of the toy model and memorization / K-NN against B at fixed n (labels preserved)."""
     from bm.configs import with_changes
+    from bm.figures.sweep import plot_sweep
     from bm.toy.grid import run_grid, sweep_record
 
     config = with_changes(SWEEP_TOY, changes)
@@ -50,7 +51,9 @@ def capacity_toy(
     with progress() as start:
         folder = run_grid(config, out, progress=start, threads=checked_threads(threads), log=said.append)
     typer.echo("\n".join(said))
-    _echo_sweep(sweep_record(folder), folder)
+    record = sweep_record(folder)
+    plot_sweep(record, folder / "sweep")
+    _echo_sweep(record, folder)
 
 
 @app.command("deep", cls=Command)
@@ -71,10 +74,11 @@ def capacity_deep(
     download: Annotated[bool, typer.Option(help="Download the data set if missing (needs internet).")] = False,
 ) -> None:
     """C_t of a (small) deep model for a budget of t steps, then Fig. 5: memorization and K-NN against B at fixed n."""
+    from bm.analyses.capacity import capacity_and_sweep
     from bm.configs import read_config, with_changes
-    from bm.deep.capacity import capacity_and_sweep
     from bm.deep.config import IMAGE_SIZES
     from bm.deep.datasets import load_dataset
+    from bm.figures.sweep import plot_sweep
 
     base = CapacitySweepConfig.from_json(read_config(config)) if config is not None else CapacitySweepConfig()
     if config is None and "train.model.image_size" not in changes:  # the data set's own image size
@@ -85,4 +89,6 @@ def capacity_deep(
         load_dataset(t.dataset, Path(t.data_dir), "train", download),
         load_dataset(t.dataset, Path(t.data_dir), "test"),
     )
-    _echo_sweep(capacity_and_sweep(cfg, data, out, jobs), out)
+    record = capacity_and_sweep(cfg, data, out, jobs)
+    plot_sweep(record, out / "sweep")
+    _echo_sweep(record, out)

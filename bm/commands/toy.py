@@ -60,6 +60,7 @@ def toy_grid(
     Rerunning with the same arguments resumes; other arguments in the same --out are refused.
     """
     from bm.configs import read_config, with_changes
+    from bm.figures.heatmap import grid_heatmap
     from bm.runs import read_json
     from bm.toy.grid import run_grid
     from bm.toy.summary import headline, read_grid
@@ -81,6 +82,7 @@ def toy_grid(
             jobs=jobs,
         )
     typer.echo("\n".join(said))
+    grid_heatmap(folder)
     h = headline(
         read_grid(folder / "grid.csv"), read_json(folder / "capacity.json", {"capacity": (int, float)})["capacity"]
     )

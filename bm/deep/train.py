@@ -29,12 +29,12 @@ from bm.deep.protocols import SET_PROTOCOLS
 from bm.deep.sinks import EpochCallback, MetricsFile, Sink, truncate_metrics
 from bm.errors import BMError
 from bm.labels import LabelConfig, assign_labels
-from bm.memory import deep_train_bytes, require_memory
+from bm.memory import F32, PER_PARAMETER, require_memory
 from bm.runs import RunFolder, atomic_save, prepare_run_folder
 from bm.tensorboard import EventSink
 from bm.threads import using_threads
 
-__all__ = ["train", "train_or_resume"]
+__all__ = ["deep_train_bytes", "train", "train_or_resume"]
 
 
 def train(
@@ -221,4 +221,31 @@ def train_or_resume(
         return run.path
     return train(
         cfg, out, resume=(run / RunFolder.CHECKPOINT).exists(), data=data, on_epoch=on_epoch, tensorboard=tensorboard
+    )
+
+
+def deep_train_bytes(model_config, batch_size: int, images_on_device: int, float_images: int = 0) -> int:
+    """Training memory of a `bm.deep.models.Network`: 16 bytes per parameter, twice the leaf modules' outputs
+    for `batch_size` images (kept for the backward pass, then their gradients), `images_on_device` uint8 images
+    of the configured size (data sets, banks, a finite set's views) and `float_images` float32 ones built at once
+    (the decomposition's views). The network is built on the meta device, in eval mode (BatchNorm on a 1 x 1 map of
+    one image is refused in training mode): no memory is touched."""
+    with torch.device("meta"):
+        net = Network(model_config)
+        outputs = []
+        hooks = [
+            m.register_forward_hook(lambda m, i, o: outputs.append(o.numel()))
+            for m in net.modules()
+            if not list(m.children())
+        ]
+        net.eval()(torch.empty(1, 3, model_config.image_size, model_config.image_size))
+        for h in hooks:
+            h.remove()
+    parameters = sum(p.numel() for p in net.parameters())
+    pixels = 3 * model_config.image_size**2
+    return (
+        PER_PARAMETER * parameters
+        + 2 * F32 * batch_size * sum(outputs)
+        + images_on_device * pixels
+        + F32 * float_images * pixels
     )

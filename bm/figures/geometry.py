@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from bm.figures import plt, save_figure
+from bm.runs import write_json
 
 QUANTITIES = ("capacity", "radius", "dimension")  # what a geometry summary holds, in panel order
 
-__all__ = ["QUANTITIES", "plot_geometry"]
+__all__ = ["QUANTITIES", "plot_geometry", "write_geometry"]
 
 
 def plot_geometry(results: dict[str, dict[str, dict[str, dict]]], layers: list[str], stem: Path, title: str) -> None:
@@ -40,3 +41,9 @@ def plot_geometry(results: dict[str, dict[str, dict[str, dict]]], layers: list[s
     axes[0].legend(fontsize=6)
     fig.suptitle(title, fontsize=9)
     save_figure(fig, stem)
+
+
+def write_geometry(record: dict, stem: Path, title: str) -> None:
+    """A geometry record (bm.analyses.geometry: run_geometry, toy_geometry) as STEM.json and its plot STEM.png / .pdf."""
+    write_json(Path(f"{stem}.json"), record)
+    plot_geometry(record["results"], record["layers"], stem, title)

@@ -9,7 +9,7 @@ import numpy as np
 from bm.figures import plt, save_figure
 from bm.toy.summary import boundary, summarize
 
-__all__ = ["plot_heatmap"]
+__all__ = ["grid_heatmap", "plot_heatmap"]
 
 
 def _edges(values: list[int]) -> np.ndarray:
@@ -80,3 +80,19 @@ def plot_heatmap(rows: list[dict], capacity: int, stem: Path, config=None) -> li
         )
     fig.suptitle(f"Toy model (App. E): benign memorization as n·B crosses the capacity C_t — {sub}", fontsize=10)
     return save_figure(fig, stem)
+
+
+def grid_heatmap(folder: Path) -> bool:
+    """FOLDER/heatmap.png and .pdf of a toy-grid folder (bm.toy.grid.run_grid) once every seed is in grid.csv;
+    returns whether it was drawn."""
+    from bm.runs import read_json
+    from bm.toy.grid import load_grid_config
+    from bm.toy.summary import read_grid
+
+    config = load_grid_config(folder)
+    rows = read_grid(folder / "grid.csv")
+    if not {int(r["seed"]) for r in rows} >= set(config.seeds):
+        return False
+    capacity = read_json(folder / "capacity.json", {"capacity": (int, float)})["capacity"]
+    plot_heatmap(rows, capacity, folder / "heatmap", config)
+    return True

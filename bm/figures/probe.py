@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from bm.figures import plt, save_figure
+from bm.runs import RunFolder, write_json
 
-__all__ = ["plot_probe"]
+__all__ = ["plot_probe", "write_probe"]
 
 
 def plot_probe(record: dict, stem: Path) -> None:
@@ -29,3 +30,9 @@ def plot_probe(record: dict, stem: Path) -> None:
     ax.set(xlabel="layer", ylabel="accuracy", ylim=(0, 1), title=f"Per-layer probing, k = {record['k']}")
     ax.legend(fontsize=7)
     save_figure(fig, stem)
+
+
+def write_probe(record: dict, folder: Path) -> None:
+    """A probe record (bm.analyses.probing.probe_layers) as FOLDER/probe.json and its plot probe.png / probe.pdf."""
+    write_json(folder / RunFolder.PROBE, record)
+    plot_probe(record, folder / "probe")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from bm.figures import plt, save_figure
+from bm.runs import write_json
 
-__all__ = ["plot_rewind"]
+__all__ = ["plot_rewind", "write_rewind"]
 
 
 def plot_rewind(rows: list[dict], stem: Path) -> None:
@@ -21,3 +22,9 @@ def plot_rewind(rows: list[dict], stem: Path) -> None:
         ax.set(xlabel="last k layers rewound", ylabel=key, ylim=(0, 1))
     axes[0].legend(fontsize=7)
     save_figure(fig, stem)
+
+
+def write_rewind(record: dict, stem: Path) -> None:
+    """A rewind record (bm.analyses.rewind) as STEM.json and its plot STEM.png / STEM.pdf."""
+    write_json(Path(f"{stem}.json"), record)
+    plot_rewind(record["rows"], stem)

@@ -8,14 +8,12 @@ layer memorizes) and "kept" (examples whose label was kept, grouped by class).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 
 from bm.errors import BMError
 from bm.theory import manifold_geometry
 
-__all__ = ["geometry_lines", "groups_of", "layer_geometry", "write_geometry"]
+__all__ = ["geometry_lines", "groups_of", "layer_geometry"]
 
 
 def groups_of(
@@ -87,13 +85,3 @@ def geometry_lines(record: dict) -> list[str]:
             "simulated one depends on the convention for random labels by as much (docs/mftma-small-p.md)"
         )
     return lines
-
-
-def write_geometry(record: dict, stem: Path, title: str) -> None:
-    """A geometry record (run_geometry, toy_geometry) as STEM.json and its plot STEM.png / STEM.pdf."""
-    from bm.runs import write_json
-
-    write_json(Path(f"{stem}.json"), record)
-    from bm.figures.geometry import plot_geometry
-
-    plot_geometry(record["results"], record["layers"], stem, title)

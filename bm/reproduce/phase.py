@@ -6,7 +6,7 @@ fixed label-preserving views each (`augment="finite"`) or fresh views every step
 memorization of the trained items against their training labels, the K-NN under Definition 4.1 (bank: the n images)
 and under the released code's bank (every training image), each against init, and the normalized invariance of the
 embedding (Eq. 2). C_t is measured for the same model and budget without augmentation (Definition D.1,
-bm.deep.capacity.deep_capacity) and drawn as the curve n B = C_t, as on the toy heatmap (Fig. 13), which is drawn
+bm.analyses.capacity.deep_capacity) and drawn as the curve n B = C_t, as on the toy heatmap (Fig. 13), which is drawn
 beside it.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bm.deep.capacity import deep_capacity
+from bm.analyses.capacity import deep_capacity
 from bm.deep.config import TRAIN_SIZES
 from bm.figures.phase import plot_phase, plot_transition
 from bm.reproduce.outputs import Result, markdown_table

@@ -17,12 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bm.deep.capacity import capacity_and_sweep
+from bm.analyses.capacity import capacity_and_sweep
+from bm.analyses.geometry import run_geometry
+from bm.analyses.probing import embedding_probe, network_at, probe_layers
+from bm.analyses.rewind import rewind
 from bm.deep.config import TRAIN_SIZES, CapacitySweepConfig
 from bm.deep.items import memory_bank
-from bm.deep.layer_geometry import run_geometry
-from bm.deep.probing import embedding_probe, network_at, probe_layers
-from bm.deep.rewind import rewind, write_rewind
+from bm.figures.geometry import write_geometry
+from bm.figures.heatmap import grid_heatmap
 from bm.figures.lines import plot_lines
 from bm.figures.presets import (
     plot_benign,
@@ -33,7 +35,8 @@ from bm.figures.presets import (
     plot_transfer,
 )
 from bm.figures.probe import plot_probe
-from bm.probe.manifolds import write_geometry
+from bm.figures.rewind import write_rewind
+from bm.figures.sweep import plot_sweep
 from bm.registry import register
 from bm.reproduce.outputs import Result, markdown_table
 from bm.reproduce.phase import phase_finish, phase_runs
@@ -221,7 +224,7 @@ def _benign_seeds(plan: Plan) -> tuple[int, ...]:
 
 
 def _benign_findings(per_seed: list[dict]) -> list[dict]:
-    """The claims of the headline, per Definition 4.1 probe (bm.deep.def41): trained > its init, trained > the twin
+    """The claims of the headline, per Definition 4.1 probe (bm.analyses.def41): trained > its init, trained > the twin
     without augmentation, the twin < its init (the same init: one seed, one network); the arms per seed and their
     packed per-test-image outcomes, for bm.findings."""
     claims = (
@@ -819,9 +822,9 @@ def _fig12(plan: Plan, runs: list[Run], folder: Path) -> Result:
 
 
 def _definition_probes(plan: Plan, run: Run) -> dict:
-    """bm.deep.def41's probes of a finished run (accuracies and packed per-test outcomes, trained and init), kept in
+    """bm.analyses.def41's probes of a finished run (accuracies and packed per-test outcomes, trained and init), kept in
     the run folder (definition_probes.json, a record results/ keeps: findings need no weights)."""
-    from bm.deep.def41 import probes_of_run
+    from bm.analyses.def41 import probes_of_run
 
     return probes_of_run(plan.folder(run), plan.data[run.config.dataset], plan.device)
 
@@ -835,6 +838,7 @@ def _fig5_config(plan: Plan) -> CapacitySweepConfig:
 def _fig5(plan: Plan, runs: list[Run], folder: Path) -> Result:
     config = _fig5_config(plan)
     record = capacity_and_sweep(config, plan.data["cifar10"], folder)
+    plot_sweep(record, folder / "sweep")
     rows = [
         {
             **r,
@@ -881,6 +885,7 @@ def _fig13(plan: Plan, runs: list[Run], folder: Path) -> Result:
     from bm.toy.summary import headline, read_grid, summarize
 
     run_grid(plan.scale.toy, folder, progress=plan.progress)
+    grid_heatmap(folder)
     grid = read_grid(folder / "grid.csv")
     capacity = read_json(folder / "capacity.json", {"capacity": (int, float)})["capacity"]
     h = headline(grid, capacity)

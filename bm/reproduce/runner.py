@@ -131,7 +131,8 @@ def reproduce(
     done = {r.name: RunFolder(plan.folder(r)).finished_epochs() for r in runs}
     todo = [r for r in runs if done[r.name] < r.config.epochs]
     if jobs is not None and todo:
-        from bm.launch import TrainTask, launch
+        from bm.deep.task import TrainTask
+        from bm.launch import launch
 
         folder.mkdir(parents=True, exist_ok=True)
         record = {

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bm.configs import read_config
+from bm.configs import from_saved, read_config
 from bm.errors import BMError
-from bm.memory import require_memory, toy_grid_bytes
+from bm.memory import F32, require_memory
 from bm.runs import prepare_run_folder, read_csv_rows, read_json, write_csv_rows, write_json
 from bm.theory import estimate_capacity, prototype_capacity_bound
 from bm.threads import fastest_threads, using_threads
@@ -27,7 +27,7 @@ from bm.toy.data import ToyMixture
 from bm.toy.summary import COLUMNS, read_grid, summarize
 from bm.toy.train import ModelSpec, evaluate, memorization, model_seed, train_batch
 
-__all__ = ["COLUMNS", "ToyGridConfig", "run_grid", "toy_capacity"]
+__all__ = ["COLUMNS", "ToyGridConfig", "load_grid_config", "run_grid", "toy_capacity", "toy_grid_bytes"]
 
 CURVE_COLUMNS = ["n", "B", "seed", "step", "loss", "inv", "bias"]
 _CAPACITY_SEED = 10_007  # capacity labelings use their own seeds, apart from the grid's
@@ -171,7 +171,7 @@ def run_grid(
 def _run_grid(
     config: ToyGridConfig, out: Path, tick, max_seeds: int | None, tensorboard: bool, jobs, threads: int
 ) -> None:
-    capacity = _capacity(config, out, tick)
+    _capacity(config, out, tick)  # capacity.json first: the heatmap (bm.figures.heatmap) draws C_t
     rows = read_grid(out / "grid.csv")
     curves = read_csv_rows(out / "curves.csv")
     done = {int(r["seed"]) for r in rows}
@@ -191,10 +191,6 @@ def _run_grid(
         key = lambda r: (int(r["seed"]), int(r["n"]), int(r["B"]))  # noqa: E731
         write_csv_rows(out / "curves.csv", sorted(curves, key=lambda r: (*key(r), int(r["step"]))), CURVE_COLUMNS)
         write_csv_rows(out / "grid.csv", sorted(rows, key=key), COLUMNS)
-    if {int(r["seed"]) for r in rows} >= set(config.seeds):
-        from bm.figures.heatmap import plot_heatmap
-
-        plot_heatmap(read_grid(out / "grid.csv"), capacity["capacity"], out / "heatmap", config)
 
 
 def _events(out: Path, steps: int, rows: list[dict], curves: list[dict]) -> None:
@@ -212,9 +208,7 @@ def _events(out: Path, steps: int, rows: list[dict], curves: list[dict]) -> None
 
 
 def sweep_record(folder: Path) -> dict:
-    """Fig. 5 from a finished single-n grid: memorization and K-NN (means over seeds) against B; sweep.json + plot."""
-    from bm.figures.sweep import plot_sweep
-
+    """Fig. 5 from a finished single-n grid: memorization and K-NN (means over seeds) against B; writes sweep.json."""
     rows = read_grid(folder / "grid.csv")
     cells = summarize(rows)
     n = max(n for n, _ in cells)
@@ -232,5 +226,24 @@ def sweep_record(folder: Path) -> dict:
         ],
     }
     write_json(folder / "sweep.json", record)
-    plot_sweep(record, folder / "sweep")
     return record
+
+
+def toy_grid_bytes(config) -> int:
+    """Peak memory of `bm toy-grid` (a `bm.toy.grid.ToyGridConfig`): one seed's nested views (n_max, B_max, d),
+    the capacity search's largest batch, and the per-step (M, b, K) blocks of the M models trained at once."""
+    d, K = config.data.dim, config.model.prototypes
+    n, B, M = max(config.ns), max(config.Bs), len(config.ns) * len(config.Bs)
+    per_step = config.train.batch_size or n * B  # full batch: every view
+    views = n * B * d + (config.data.probe_train + config.data.test) * d
+    capacity = config.capacity_n_max * d * config.capacity_repeats * 4  # points_per_round fits at once
+    blocks = 8 * M * per_step * max(K, d)  # distances, 1/r, h, ... and the drawn indices
+    return F32 * (2 * views + capacity + blocks + M * (d * d + K * d) * 4)
+
+
+def load_grid_config(folder: Path) -> ToyGridConfig:
+    """The ToyGridConfig a toy-grid folder was run with (older folders: missing fields take their defaults)."""
+    raw = read_config(folder)
+    if not isinstance(raw, dict) or "ns" not in raw:
+        raise BMError(f"{folder} is not a toy-grid folder (no toy-grid config.json)")
+    return from_saved(ToyGridConfig, raw)

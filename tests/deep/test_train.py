@@ -162,7 +162,7 @@ def _accuracy(net, images_float, labels):
 def test_memorized_is_scored_on_the_iid_views_with_their_anchor_labels(tmp_path, data):
     """iid: the run trains on the s x B views with the anchor's label; its train_acc is exactly that accuracy, not
     the accuracy on the first clean images against their own labels."""
-    from bm.deep.probing import network_at
+    from bm.analyses.probing import network_at
     from bm.deep.views import iid_views
 
     cfg = replace(CFG, augment="iid", views=3, iid_subset=10, epochs=2, probe_every=1, train_acc_every=1)
@@ -183,7 +183,7 @@ def test_memorized_is_scored_on_the_iid_views_with_their_anchor_labels(tmp_path,
 
 
 def test_memorized_is_scored_on_the_finite_views_with_their_own_labels(tmp_path, data):
-    from bm.deep.probing import network_at
+    from bm.analyses.probing import network_at
     from bm.deep.views import finite_labels, finite_views
 
     cfg = replace(CFG, augment="finite", views=3, preserve_labels=False, epochs=2, probe_every=2, train_acc_every=1)
@@ -198,8 +198,8 @@ def test_memorized_is_scored_on_the_finite_views_with_their_own_labels(tmp_path,
 
 
 def test_both_knn_banks_are_measured_and_the_config_names_the_headline_one(tmp_path, data):
+    from bm.analyses.probing import network_at
     from bm.deep.measure import embed
-    from bm.deep.probing import network_at
     from bm.probe import knn_accuracy
 
     cfg = replace(CFG, subset=12, epochs=1, probe_every=1, knn_bank="all")

@@ -8,11 +8,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from bm.analyses.probing import probe_layers, register_probe
 from bm.configs import with_changes
 from bm.deep.catalog import DatasetEntry, ModelEntry, register_dataset, register_model
 from bm.deep.datasets import DatasetError, ImageSet
 from bm.deep.items import register_items
-from bm.deep.probing import probe_layers, register_probe
 from bm.deep.protocols import SetProtocol, register_set_protocol
 from bm.deep.views import register_protocol
 from bm.reproduce.outputs import Result

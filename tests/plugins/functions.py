@@ -2,8 +2,8 @@
 
 import torch
 
+from bm.analyses.probing import ProbeData
 from bm.deep.items import TrainingItems
-from bm.deep.probing import ProbeData
 
 
 def hflip(images, generator, targets, options):

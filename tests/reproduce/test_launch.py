@@ -91,8 +91,9 @@ def test_a_local_task_stopped_by_a_signal_resumes_by_requeue_and_ends_bit_for_bi
     import torch
 
     from bm.deep.config import DeepTrainConfig, ModelConfig
+    from bm.deep.task import TrainTask
     from bm.deep.train import train
-    from bm.launch import TrainTask, run_status
+    from bm.launch import run_status
     from bm.runs import RunFolder
     from tests.deep.test_datasets import write_cifar10
 

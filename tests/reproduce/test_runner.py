@@ -6,10 +6,10 @@ from dataclasses import replace
 import pytest
 import torch
 
+from bm.analyses.probing import network_at
 from bm.configs import with_changes
 from bm.deep.config import CapacitySweepConfig, DeepTrainConfig, ModelConfig
 from bm.deep.datasets import load_dataset
-from bm.deep.probing import network_at
 from bm.deep.run import run_config
 from bm.reproduce import SCALES
 from bm.runs import read_csv_rows
@@ -250,7 +250,7 @@ def test_benign_preset_reads_its_runs_and_seeds(capsys, tiny):
     every probe's packed per-test outcomes give its accuracy, and the findings' arms are the seeds' numbers."""
     import numpy as np
 
-    from bm.deep.def41 import unpack
+    from bm.analyses.def41 import unpack
     from bm.findings import render
 
     args, out = tiny

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from bm.errors import BMError, RunFolderError
+from bm.figures.heatmap import grid_heatmap
 from bm.runs import read_csv_rows
 from bm.theory import prototype_capacity_bound
 from bm.toy.data import ToyDataConfig, ToyMixture
@@ -41,6 +42,8 @@ def test_grid_writes_every_output(tmp_path):
     assert 0 <= cap["capacity"] <= 64 and cap["hard_prototype_bound"] > 0
     curves = read_csv_rows(out / "curves.csv")
     assert {int(c["step"]) for c in curves} == {0, 20, 40, 60}
+    assert not (out / "heatmap.png").exists()  # the runner computes; figures are drawn by bm.figures
+    assert grid_heatmap(out)
     for ext in ("png", "pdf"):
         assert (out / f"heatmap.{ext}").stat().st_size > 1000
 
@@ -49,7 +52,7 @@ def test_a_killed_run_resumes_to_the_same_grid(tmp_path):
     whole = read_csv_rows(run_grid(TINY, tmp_path / "whole") / "grid.csv")
     part = run_grid(TINY, tmp_path / "part", max_seeds=1)  # as if killed after the first seed
     assert {r["seed"] for r in read_csv_rows(part / "grid.csv")} == {"0"}
-    assert not (part / "heatmap.png").exists()
+    assert not grid_heatmap(part) and not (part / "heatmap.png").exists()  # not drawn before every seed is in
     calls = []
     run_grid(TINY, part, progress=lambda label, total: calls.append(label))
     assert calls == ["seed 1"]  # capacity and seed 0 were not recomputed

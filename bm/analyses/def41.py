@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from bm.analyses.probing import load_run
 from bm.deep.datasets import ImageSet, load_dataset
 from bm.deep.measure import embed
 from bm.deep.models import Network, load_weights
-from bm.deep.probing import load_run
 from bm.probe.knn import knn_predict
 from bm.probe.linear import linear_probe_cv
 from bm.runs import RunFolder, lock_folder, read_json, read_saved, write_json

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bm.analyses import RewindConfig
+from bm.analyses.config import RewindConfig
+from bm.analyses.probing import load_run, run_data
 from bm.deep.measure import embed
 from bm.deep.models import Network, load_weights
-from bm.deep.probing import load_run, run_data
 from bm.errors import BMError
-from bm.figures.rewind import plot_rewind
 from bm.probe import knn_accuracy
-from bm.runs import write_json
 
-__all__ = ["rewind", "rewind_lines", "write_rewind"]
+__all__ = ["rewind", "rewind_lines"]
 
 
 def _units(net: Network) -> list[str]:
@@ -88,9 +86,3 @@ def rewind_lines(record: dict) -> list[str]:
         f"output test acc {r['output_test_acc']:.3f}  randomized train acc {r['randomized_train_acc']:.3f}"
         for r in record["rows"]
     ]
-
-
-def write_rewind(record: dict, stem: Path) -> None:
-    """A rewind record as STEM.json and its plot STEM.png / STEM.pdf."""
-    write_json(Path(f"{stem}.json"), record)
-    plot_rewind(record["rows"], stem)

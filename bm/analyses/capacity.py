@@ -23,10 +23,9 @@ import numpy as np
 
 from bm.deep.config import CapacitySweepConfig, DeepTrainConfig
 from bm.deep.datasets import ImageSet
-from bm.deep.train import train_or_resume
+from bm.deep.train import deep_train_bytes, train_or_resume
 from bm.errors import BMError
-from bm.figures.sweep import plot_sweep
-from bm.memory import deep_train_bytes, require_memory
+from bm.memory import require_memory
 from bm.runs import RunFolder, prepare_run_folder, write_json
 from bm.theory import estimate_capacity
 
@@ -74,7 +73,8 @@ def deep_capacity(
             for cfg, folder in runs:
                 train_or_resume(cfg, folder, data)
         else:
-            from bm.launch import TrainTask, launch
+            from bm.deep.task import TrainTask
+            from bm.launch import launch
 
             launch([TrainTask(cfg, folder, out / "tasks.jsonl") for cfg, folder in runs], jobs, out / "jobs")
         acc = [max(r["train_acc"] for r in RunFolder(folder).metrics() if "train_acc" in r) for _, folder in runs]
@@ -154,7 +154,6 @@ def b_sweep(
         "config": replace(base, subset=n).to_json(),
     }
     write_json(out / "sweep.json", record)
-    plot_sweep(record, out / "sweep")
     return record
 
 

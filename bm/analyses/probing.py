@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from bm.analyses import ProbeConfig
+from bm.analyses.config import ProbeConfig
 from bm.deep.config import DeepTrainConfig
 from bm.deep.datasets import ImageSet, load_dataset
 from bm.deep.items import memory_bank
@@ -24,10 +24,9 @@ from bm.deep.measure import embed
 from bm.deep.models import Network, load_weights
 from bm.deep.run import run_config
 from bm.errors import BMError, RunFolderError
-from bm.figures.probe import plot_probe
 from bm.probe import knn_accuracy, knn_scores, linear_probe_accuracy
 from bm.registry import registrar
-from bm.runs import RunFolder, atomic_save, lock_folder, read_saved, write_json
+from bm.runs import RunFolder, atomic_save, read_saved
 
 __all__ = [
     "FITS",
@@ -37,7 +36,6 @@ __all__ = [
     "load_run",
     "network_at",
     "probe_layers",
-    "probe_run",
     "register_probe",
     "run_data",
 ]
@@ -136,7 +134,7 @@ def run_data(
 def probe_layers(path: Path, *args, data: tuple[ImageSet, ImageSet] | None = None, **options) -> dict:
     """Probe a run's layers (trained weights, and init with `init`) with the probes named in `fits` (PROBES;
     `linear` adds "linear"); returns the record, writes nothing but `dump_features`. args / options: the fields of
-    bm.analyses.ProbeConfig (layers, fits, k, ...). k: one or several (several: one neighbour search per layer, and
+    bm.analyses.config.ProbeConfig (layers, fits, k, ...). k: one or several (several: one neighbour search per layer, and
     top-1 / top-5 accuracies `knn_clean_test_k{k}_top{t}` beside `knn_clean_test` at the first k). features: a file
     `dump_features` wrote for this run, probed instead of embedding the images again. data: the run's whole
     training and test sets where the caller holds them (else read from its data folder)."""
@@ -216,14 +214,4 @@ def probe_layers(path: Path, *args, data: tuple[ImageSet, ImageSet] | None = Non
             atomic_save(o.dump_features, {"run": str(run.path), "pool": pool, "sketch": sketch, "features": dumped})
         except OSError as e:
             raise BMError(f"cannot write {o.dump_features}: {e.strerror or e}") from None
-    return record
-
-
-def probe_run(path: Path, **options) -> dict:
-    """`probe_layers(path, **options)`, then probe.json and probe.png/.pdf in the run folder; returns the record."""
-    lock_folder(load_run(path)[0].path)
-    record = probe_layers(path, **options)
-    run = RunFolder(record["run"])
-    write_json(run / RunFolder.PROBE, record)
-    plot_probe(record, run / "probe")
     return record

@@ -1,38 +1,27 @@
-"""The settings of the analyses of a finished run: per-layer probing (`bm probe`), manifold geometry (`bm geometry`,
-MFTMA) and layer rewinding (`bm rewind`). One config each, torch-free: the library functions read their defaults
-from here and the commands generate their options from the fields (bm.options)."""
+"""The settings of the analyses (bm.analyses.probing, .geometry, .rewind), torch-free: the commands generate their
+options and help from these fields (bm.options) without loading torch, as bm.deep.config does for training."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from bm.configs import setting
+from bm.configs import normalize_tuples, setting
 from bm.errors import BMError
 
 __all__ = ["GeometryConfig", "MftmaConfig", "ProbeConfig", "RewindConfig"]
 
 
-def _tuple(value) -> tuple:
-    """None, a list or one value as a tuple (the library functions take any of them)."""
-    return () if value is None else (value,) if isinstance(value, (int, str)) else tuple(value)
-
-
-def _normalize(config, *names: str) -> None:
-    for name in names:
-        object.__setattr__(config, name, _tuple(getattr(config, name)))
-
-
 @dataclass(frozen=True)
 class ProbeConfig:
-    """Per-layer probing of a deep run (Fig. 3; bm.deep.probing.probe_layers)."""
+    """Per-layer probing of a deep run (Fig. 3; bm.analyses.probing.probe_layers)."""
 
     layers: tuple[str, ...] = setting((), help="Comma-separated layer names (default: all; see --list-layers).")
     fits: tuple[str, ...] = setting(
         ("clean", "random"),
         flag="fit",
         help=(
-            "Comma-separated probes (bm.deep.probing.PROBES): clean (K-NN, true labels, test accuracy), random (K-NN, "
+            "Comma-separated probes (bm.analyses.probing.PROBES): clean (K-NN, true labels, test accuracy), random (K-NN, "
             "the run's labels, leave-one-out train accuracy), linear (linear probe, true labels)."
         ),
     )
@@ -60,7 +49,7 @@ class ProbeConfig:
     )
 
     def __post_init__(self):
-        _normalize(self, "layers", "fits", "k")
+        normalize_tuples(self, "layers", "fits", "k")
         if not self.k:
             raise BMError("--k needs at least one value")
         if self.sketch < 0:
@@ -86,7 +75,7 @@ class MftmaConfig:
     )
 
     def __post_init__(self):
-        _normalize(self, "classes")
+        normalize_tuples(self, "classes")
         if self.per_class < 2 or self.n_t < 1 or self.n_reps < 1:
             raise BMError("--samples-per-class must be >= 2, --n-t and --reps >= 1")
 
