@@ -18,11 +18,15 @@ app = typer.Typer(
 
 RESULTS = typer.Option(help="The results folder (config.json + metrics.jsonl per run, result.json per preset).")
 FILES = typer.Argument(metavar="FILES", help="Files quoting generated blocks (<!-- bm:NAME --> ... <!-- /bm:NAME -->).")
-QUOTING = [Path("README.md"), Path("docs/findings.md")]
+
+
+def quoting() -> list[Path]:
+    """The pages that may quote generated blocks: README.md and every Markdown page under docs/."""
+    return [Path("README.md"), *sorted(Path("docs").glob("**/*.md"))]
 
 
 def _files(files: list[Path] | None) -> list[Path]:
-    chosen = files or [f for f in QUOTING if f.exists()]
+    chosen = files or [f for f in quoting() if f.exists()]
     missing = [str(f) for f in chosen if not f.is_file()]
     if missing:
         raise BMError(f"no such file: {', '.join(missing)}")
