@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from bm import __version__
-from bm.commands import analyses, capacity, deep, findings, reproduce, toy
+from bm.commands import analyses, capacity, data, deep, findings, reproduce, toy
 from bm.errors import BMError
 from bm.plugins import load_plugins
 
@@ -28,6 +28,7 @@ for group in (toy, deep, analyses, reproduce):  # the order of `bm --help`
     app.add_typer(group.app)
 app.add_typer(capacity.app, name="capacity")
 app.add_typer(findings.app, name="findings")
+app.add_typer(data.app, name="data")
 
 
 def _version(value: bool) -> None:

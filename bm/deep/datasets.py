@@ -29,6 +29,7 @@ __all__ = [
     "ImageSet",
     "load_dataset",
     "read_cifar10",
+    "read_cifar_batch",
     "read_cifar100",
     "read_stl10",
     "read_tiny_imagenet",
@@ -185,6 +186,17 @@ def _read_cifar(
             f"{root}: the {split} batches hold different numbers of images ({', '.join(map(str, sizes))})"
         )
     return ImageSet(torch.cat(images), torch.cat(labels), tuple(names), name)
+
+
+def read_cifar_batch(path: Path) -> tuple[str, np.ndarray, list[int]]:
+    """One CIFAR-10 batch file as (batch_label, data (N, 3072) uint8, labels), read and checked like a split."""
+    batch = _unpickle(path)
+    if "data" not in batch or "labels" not in batch:
+        raise DatasetError(f"{path} lacks the keys 'data' and 'labels'")
+    images = _chw(batch["data"], path, 32)
+    labels = _int_labels(batch["labels"], path, "labels", images.shape[0], 10).tolist()
+    label = batch.get("batch_label", "")
+    return label.decode("latin1") if isinstance(label, bytes) else str(label), batch["data"], labels
 
 
 def read_cifar10(root: Path, split: str) -> ImageSet:
