@@ -1,6 +1,7 @@
 """Every run under a folder as one table: `collect(ROOT) -> pandas.DataFrame`, and `bm results`.
 
-One row per deep run (a RunFolder: config.json, labels.pt, metrics.jsonl) and per toy-grid cell (a grid
+One row per deep run (a RunFolder: config.json, labels.pt, metrics.jsonl; or only a run's records, config.json and
+metrics.jsonl, as results/ keeps them) and per toy-grid cell (a grid
 folder's grid.csv: one row per n, B, seed). Columns: `kind` (deep / toy), `path`, the config flattened with dotted
 names (`model.width`, `train.lr`), then the metrics. Deep runs: `epoch` reached, and for every metric of
 metrics.jsonl (nested ones flattened: `invariance.layer4`) its last value `last.<m>` and, for the ones with a
@@ -81,7 +82,7 @@ def collect(root: Path | str):
     rows: list[dict[str, Any]] = []
     for config in sorted(root.rglob(RunFolder.CONFIG)):
         folder = config.parent
-        if RunFolder(folder).is_deep_run():
+        if RunFolder(folder).is_deep_run() or (folder / RunFolder.METRICS).exists():  # a run, or its records
             rows.append(_deep_row(RunFolder(folder), root))
         elif (folder / "grid.csv").exists():
             rows.extend(_toy_rows(folder, root))

@@ -128,3 +128,15 @@ def test_collect_reads_a_large_metrics_file_a_line_at_a_time(root, tmp_path):
     assert row["best.knn"] == max((e * 7919 % 1000) / 1000 for e in range(epochs)) and row["best.loss"] == 1
     assert row["last.invariance.layer39"] == 0.5
     assert peak < size / 10, (peak, size)
+
+
+def test_the_committed_records_are_runs_of_the_table():
+    """results/ keeps a run's config.json and metrics.jsonl without its weights or labels: still one row each."""
+    from pathlib import Path
+
+    from bm.results import collect
+
+    results = Path(__file__).resolve().parents[1] / "results"
+    folders = sorted(p.parent for p in results.glob("*/runs/*/metrics.jsonl"))
+    frame = collect(results)
+    assert folders and sorted(frame[frame.kind == "deep"].path) == [str(f.relative_to(results)) for f in folders]
