@@ -195,18 +195,14 @@ def test_missing_data_fails_before_anything_trains(capsys, tiny):
 
 def test_the_other_presets_read_their_runs(capsys, monkeypatch, tiny, tmp_path):
     """table3, table4, fig8, fig9, fig11 and fig13 on tiny runs (and a tiny toy grid)."""
-    import bm.toy.grid
+    from bm.toy.config import ToyGridConfig, ToyTrainConfig
     from tests.deep.test_datasets import write_cifar100, write_stl10
 
     args, out = tiny
     write_cifar100(tmp_path / "data", labels=tuple(range(0, 100, 4)))
     write_stl10(tmp_path / "data", labels=tuple(range(1, 11)) * 3, splits=("train", "test"))
-    tiny_grid = bm.toy.grid.ToyGridConfig
-    monkeypatch.setattr(
-        bm.toy.grid,
-        "ToyGridConfig",
-        lambda **kw: tiny_grid(ns=(4, 8), Bs=(1, 2), capacity_repeats=1, capacity_n_max=16, **kw),
-    )
+    toy = ToyGridConfig(ns=(4, 8), Bs=(1, 2), seeds=(0,), capacity_repeats=1, capacity_n_max=16)
+    monkeypatch.setitem(SCALES, "tiny", replace(TINY, toy=replace(toy, train=ToyTrainConfig(steps=200))))
     for name in ("table1", "fig2", "table3", "table4", "fig8", "fig9", "fig11"):
         code, _, err = run(capsys, ["reproduce", name, *(["--datasets", "cifar10"] if name == "table3" else []), *args])
         assert code == 0, (name, err)
