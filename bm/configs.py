@@ -20,6 +20,9 @@ from bm.jsonfiles import parse_json, read_json_file
 
 __all__ = [
     "JsonConfig",
+    "as_tuple",
+    "layered",
+    "normalize_tuples",
     "Setting",
     "flatten",
     "from_dict",
@@ -193,16 +196,7 @@ class JsonConfig:
 def from_saved(cls: type[T], data: dict[str, Any]) -> T:
     """`from_dict` for a config an earlier bm saved: keys of fields added since take their defaults (nested ones
     included); a key this version does not know is still refused."""
-
-    def merged(defaults: dict, saved: Any) -> Any:
-        if not isinstance(saved, dict):
-            return saved
-        return {
-            **defaults,
-            **{k: merged(defaults[k], v) if isinstance(defaults.get(k), dict) else v for k, v in saved.items()},
-        }
-
-    return from_dict(cls, merged(to_dict(cls()), data))
+    return layered(cls, cls(), data)
 
 
 def with_changes(config: T, changes: dict[str, Any], where: str = "") -> T:
@@ -241,3 +235,21 @@ def normalize_tuples(config, *names: str) -> None:
     """Each named field of a frozen dataclass as a tuple (after `as_tuple`)."""
     for name in names:
         object.__setattr__(config, name, as_tuple(getattr(config, name)))
+
+
+def layered(cls: type[T], base: T, data: Any) -> T:
+    """`base` with a JSON object's keys laid over it, nested objects key by key (a whole config replaces every
+    field; a partial one only its own); an unknown key or a value of the wrong type is one BMError."""
+    if not isinstance(data, dict):
+        raise BMError(f"config must be a JSON object, got {type(data).__name__}")
+
+    def merged(under: dict, over: dict) -> dict:
+        return {
+            **under,
+            **{
+                k: merged(under[k], v) if isinstance(under.get(k), dict) and isinstance(v, dict) else v
+                for k, v in over.items()
+            },
+        }
+
+    return from_dict(cls, merged(to_dict(base), data))

@@ -16,6 +16,15 @@ def require_finite(**values: float) -> None:
             raise BMError(f"{name} must be a finite number, got {value}")
 
 
+def require_range(**checks: tuple[float, float, str]) -> None:
+    """BMError naming the first setting outside its range and its value: name=(value, bound, "op") with op one of
+    ">=", ">" (a lower bound) or "<=" (an upper bound); range errors are one per setting, never a list of several."""
+    holds = {">=": lambda v, b: v >= b, ">": lambda v, b: v > b, "<=": lambda v, b: v <= b}
+    for name, (value, bound, op) in checks.items():
+        if not holds[op](value, bound):
+            raise BMError(f"{name} must be {op} {bound}; got {value}")
+
+
 class ShapeError(BMError):
     """Arrays whose shapes do not fit together; the message names the shapes."""
 

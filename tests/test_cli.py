@@ -383,3 +383,19 @@ def test_probe_several_k_and_features_dumped_then_reprobed(capsys, tmp_path):
 def test_help_keeps_bracketed_extras(capsys):
     code, out, _ = run(capsys, ["results", "--help"])  # rich must not eat [parquet] as markup
     assert code == 0 and "benign-memorization[parquet]" in " ".join(out.split())
+
+
+def test_a_partial_config_layers_on_the_named_config(capsys, tmp_path, workspace):
+    """--config '{"epochs": 1, "model": {"width": 4}}' with --preset smoke changes those keys only; flags still win."""
+    out = tmp_path / "run"
+    argv = ["deep-train", "--preset", "smoke", "--data-dir", str(workspace / "data"), "--out", str(out)]
+    code, _, err = run(capsys, [*argv, "--config", '{"epochs": 1, "model": {"width": 4}}', "--projector-width", "16"])
+    assert code == 0, err
+    saved = json.loads((out / "config.json").read_text())["config"]
+    from bm.reproduce.plan import named_config
+
+    smoke = named_config("smoke").to_json()
+    assert (saved["epochs"], saved["model"]["width"], saved["model"]["projector_width"]) == (1, 4, 16)
+    assert {k: v for k, v in saved.items() if k not in ("epochs", "model", "data_dir")} == {
+        k: v for k, v in smoke.items() if k not in ("epochs", "model", "data_dir")
+    }

@@ -123,6 +123,9 @@ ROWS = {
     "toy label-noise nan": Row(f"{TOY} --label-noise nan", "label_noise must be a finite number", ("o",)),
     "toy label-noise 1.5": Row(f"{TOY} --label-noise 1.5", "noise", ("o",)),
     "toy n 0": Row(f"{TOY} --ns 0", "n must be", ("o",)),
+    "toy steps -5: the setting and its value": Row(f"{TOY} --steps -5", "steps must be >= 1; got -5", ("o",)),
+    "toy sigma 0: the setting and its value": Row(f"{TOY} --sigma 0", "sigma must be > 0; got 0.0", ("o",)),
+    "deep lr -0.1: the setting and its value": Row(f"{DEEP} --lr -0.1", "lr must be > 0; got -0.1", ("o",)),
     "toy B negative": Row(f"{TOY} --Bs -2", "B must be", ("o",)),
     "toy ns not integers": Row(f"{TOY} --ns 8,x", "comma-separated", ("o",)),
     "toy k too large": Row(f"{TOY} --k 501", "k=501", ("o",)),
@@ -147,9 +150,9 @@ ROWS = {
     "deep snapshot past the end": Row(f"{DEEP} --snapshots 99", "snapshots must lie in [1, epochs = 2]", ("o",)),
     "deep unknown dataset": Row(f"{DEEP} --dataset mnist", "unknown dataset", ("o",)),
     "deep unknown preset": Row(f"{DEEP} --preset huge", "unknown preset", ("o",)),
-    "deep preset and recipe": Row(f"{DEEP} --recipe released", "one of --preset, --recipe and --config", ("o",)),
-    "deep config and preset": Row(
-        f"{DEEP} --config {{tmp}}/none.json", "one of --preset, --recipe and --config", ("o",)
+    "deep preset and recipe": Row(f"{DEEP} --recipe released", "--preset or --recipe, not both", ("o",)),
+    "deep partial config, wrong type": Row(
+        f'{DEEP} --config \'{{{{"model": {{{{"width": 2.5}}}}}}}}\'', "width", ("o",)
     ),
     "deep config missing": Row("deep-train --config {tmp}/none.json --out {tmp}/o", "cannot read config", ("o",)),
     "deep config not json": Row("deep-train --config {{x --out {tmp}/o", "not valid JSON", ("o",)),
@@ -176,6 +179,9 @@ ROWS = {
     ),
     "capacity deep width 100000: memory": Row(
         "capacity deep --data-dir {data} --out {tmp}/o --n 8 --width 100000", "GB available", ("o",)
+    ),
+    "capacity deep n 1: the setting and its value": Row(
+        "capacity deep --data-dir {data} --out {tmp}/o --n 1", "n must be >= 2; got 1", ("o",)
     ),
     "capacity deep old --repeats": Row(
         "capacity deep --data-dir {data} --out {tmp}/o --repeats 2", "No such option", ("o",)

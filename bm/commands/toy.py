@@ -28,8 +28,12 @@ def toy_grid(
     jobs: Optional[Jobs],
     changes: dict,
     out: Annotated[
-        Path, typer.Option(help="Output folder (config.json, grid.csv, capacity.json, heatmap.png/.pdf).")
-    ] = Path("runs/toy-grid"),
+        Optional[Path],
+        typer.Option(
+            help="Output folder (config.json, grid.csv, capacity.json, heatmap.png/.pdf); default runs/toy-grid, "
+            "with --quick runs/toy-grid-quick."
+        ),
+    ] = None,
     config: Annotated[
         Optional[str],
         typer.Option(
@@ -69,6 +73,7 @@ def toy_grid(
         raise BMError("give --config or --quick, not both")
     base = ToyGridConfig.from_json(read_config(config)) if config is not None else QUICK if quick else ToyGridConfig()
     config = with_changes(base, changes)
+    out = out or Path("runs/toy-grid-quick" if quick else "runs/toy-grid")
     said = []
     with progress() as start:
         folder = run_grid(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from bm.configs import JsonConfig, setting
 from bm.deep.catalog import DATASETS, IMAGE_SIZES, MODELS, TRAIN_SIZES
 from bm.deep.protocols import SET_PROTOCOLS, protocol_names, randaugment_setting
-from bm.errors import BMError, require_finite
+from bm.errors import BMError, require_finite, require_range
 from bm.labels import LabelConfig
 
 __all__ = [
@@ -164,8 +164,7 @@ class DeepTrainConfig(JsonConfig):
     def __post_init__(self) -> None:
         if self.augment not in protocol_names():
             raise BMError(f"augment must be one of {', '.join(protocol_names())}; got {self.augment!r}")
-        if self.views < 1 or self.iid_subset < 1:
-            raise BMError("views and iid_subset must be >= 1")
+        require_range(views=(self.views, 1, ">="), iid_subset=(self.iid_subset, 1, ">="))
         if self.views > 1 and "views" not in getattr(SET_PROTOCOLS.get(self.augment), "options", ()):
             raise BMError(
                 f"views (B = {self.views}) applies to augment "
@@ -230,8 +229,15 @@ class CapacitySweepConfig(JsonConfig):
     repeats: int = setting(2, flag="capacity-repeats", help="Random labelings per n for C_t.")
 
     def __post_init__(self) -> None:
-        if self.n < 2 or self.n_max < 2 or self.steps < 1 or not self.Bs or min(self.Bs) < 1 or self.repeats < 1:
-            raise BMError("need n >= 2, n_max >= 2, steps >= 1, capacity repeats >= 1 and every B >= 1")
+        if not self.Bs:
+            raise BMError("Bs must list at least one B")
+        require_range(
+            n=(self.n, 2, ">="),
+            n_max=(self.n_max, 2, ">="),
+            steps=(self.steps, 1, ">="),
+            capacity_repeats=(self.repeats, 1, ">="),
+            smallest_B=(min(self.Bs), 1, ">="),
+        )
 
 
 CAPACITY_FIXED = (

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 
 from bm.configs import JsonConfig, setting
-from bm.errors import BMError, require_finite
+from bm.errors import BMError, require_finite, require_range
 from bm.labels import LabelConfig
 
 __all__ = ["AUGMENTATIONS", "OPTIMIZERS", "ToyDataConfig", "ToyGridConfig", "ToyModelConfig", "ToyTrainConfig"]
@@ -40,12 +40,10 @@ class ToyDataConfig:
                 f"d={self.dim}, d1={self.signal_dim}"
             )
         require_finite(sigma=self.sigma, center_scale=self.center_scale, label_noise=self.label_noise)
-        if self.sigma <= 0 or self.center_scale < 0:
-            raise BMError(f"need sigma > 0 and center_scale >= 0; got {self.sigma}, {self.center_scale}")
+        require_range(sigma=(self.sigma, 0, ">"), center_scale=(self.center_scale, 0, ">="))
         if self.augment not in AUGMENTATIONS:
             raise BMError(f"augment must be one of {', '.join(AUGMENTATIONS)}; got {self.augment!r}")
-        if self.probe_train < 1 or self.test < 1:
-            raise BMError(f"probe_train and test must be >= 1; got {self.probe_train}, {self.test}")
+        require_range(probe_train=(self.probe_train, 1, ">="), test=(self.test, 1, ">="))
         LabelConfig(self.label_noise, self.random_classes)  # validates both
 
     @property
@@ -60,8 +58,7 @@ class ToyModelConfig:
 
     def __post_init__(self) -> None:
         require_finite(init_scale=self.init_scale)
-        if self.prototypes < 1 or self.init_scale <= 0:
-            raise BMError(f"need prototypes >= 1 and init_scale > 0; got {self.prototypes}, {self.init_scale}")
+        require_range(prototypes=(self.prototypes, 1, ">="), init_scale=(self.init_scale, 0, ">"))
 
 
 @dataclass(frozen=True)
@@ -76,8 +73,12 @@ class ToyTrainConfig:
         if self.optimizer not in OPTIMIZERS:
             raise BMError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}")
         require_finite(lr=self.lr)
-        if self.lr <= 0 or self.steps < 1 or self.batch_size < 0 or self.track_every < 0:
-            raise BMError("need lr > 0, steps >= 1, batch_size >= 0 and track_every >= 0")
+        require_range(
+            lr=(self.lr, 0, ">"),
+            steps=(self.steps, 1, ">="),
+            batch_size=(self.batch_size, 0, ">="),
+            track_every=(self.track_every, 0, ">="),
+        )
 
 
 @dataclass(frozen=True)
@@ -108,5 +109,4 @@ class ToyGridConfig(JsonConfig):
             raise BMError(f"seeds must be distinct non-negative integers; got {list(self.seeds)}")
         if not 1 <= self.k <= self.data.probe_train:
             raise BMError(f"k={self.k} must lie in [1, {self.data.probe_train}] (the probe-train set size)")
-        if self.capacity_repeats < 1 or self.capacity_n_max < 1:
-            raise BMError("capacity_repeats and capacity_n_max must be >= 1")
+        require_range(capacity_repeats=(self.capacity_repeats, 1, ">="), capacity_n_max=(self.capacity_n_max, 1, ">="))

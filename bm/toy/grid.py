@@ -159,6 +159,8 @@ def run_grid(
     def tick(label: str, total: int):
         return progress(label, total) if progress else None
 
+    if (out / "capacity.json").exists() and {int(r["seed"]) for r in read_grid(out / "grid.csv")} >= set(config.seeds):
+        return out  # finished: nothing to train, so no thread count to time
     chosen, seconds = grid_threads(config, threads)
     if log is not None and config.device == "cpu":
         timed = ", ".join(f"{n}: {t * 1e3:.0f} ms" for n, t in seconds.items())
