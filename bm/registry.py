@@ -24,7 +24,7 @@ _ON_BEHALF = {
     "bm.deep.protocols",
     "bm.analyses.probing",
     "bm.reproduce.scales",
-    "bm.reproduce.presets",
+    "bm.reproduce.presets.base",
 }
 
 

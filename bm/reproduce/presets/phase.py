@@ -22,6 +22,7 @@ from bm.deep.config import TRAIN_SIZES
 from bm.figures.phase import plot_phase, plot_transition
 from bm.reproduce.outputs import Result, markdown_table
 from bm.reproduce.plan import Plan, Run, steps_per_epoch
+from bm.reproduce.presets.base import Preset, register_preset
 from bm.reproduce.readout import final, metrics_of
 from bm.reproduce.scales import ONLINE
 from bm.reproduce.transition import TRANSITION_COLUMNS, TRANSITION_KEYS, fit_censored, fit_growth, transition_times
@@ -221,3 +222,16 @@ def phase_finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
             "toy_capacity": toy_capacity,
         },
     )
+
+
+register_preset(
+    Preset(
+        "phase",
+        "figure",
+        "beyond the paper",
+        "the n x B phase diagram of random-label runs at one step budget, with "
+        "C_t (Definition D.1) and the toy's diagram beside it; the time to the benign transition against n and width",
+        phase_runs,
+        phase_finish,
+    )
+)

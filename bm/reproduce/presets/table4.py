@@ -1,0 +1,68 @@
+"""Table 4: i.i.d. augmentations (s anchors, B same-class images each) against the data set with DA."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bm.reproduce.outputs import Result, markdown_table
+from bm.reproduce.plan import Plan, Run
+from bm.reproduce.presets.base import Preset, register_preset
+from bm.reproduce.readout import RECORD, final
+
+
+# ----------------------------------------------------------------------------- Table 4: i.i.d. augmentations
+def _table4_runs(plan: Plan) -> list[Run]:
+    s, B = plan.scale.iid
+    iid = [plan.run(label_noise=noise, augment="iid", views=B, iid_subset=s) for noise in (0.0, 1.0)]
+    return iid + [plan.augmented(label_noise=noise) for noise in (0.0, 1.0)]
+
+
+def _table4(plan: Plan, runs: list[Run], folder: Path) -> Result:
+    s, B = plan.scale.iid
+    names = [f"i.i.d. augmentations (s = {s}, B = {B})"] * 2 + [f"{plan.scale.base.subset or 'all'} images + DA"] * 2
+    rows = [
+        {"protocol": name, "labels": labels, **final(plan, run)}
+        for name, labels, run in zip(names, ("clean", "random") * 2, runs)
+    ]
+    header = [
+        "protocol",
+        "labels",
+        "K-NN (bank: trained images, Def. 4.1)",
+        "K-NN (bank: all, released code)",
+        "K-NN init (trained / all)",
+        "memorized (trained items)",
+        "first step memorized (accuracy 1)",
+        "steps",
+    ]
+    wide = [
+        [
+            r["protocol"],
+            r["labels"],
+            r["knn_train"],
+            r["knn_all"],
+            f"{r['knn_init_train']:.3f} / {r['knn_init_all']:.3f}",
+            r["train_acc"],
+            r["steps_to_memorize"],
+            r["steps"],
+        ]
+        for r in rows
+    ]
+    summary = [
+        f"{r['protocol']}, {r['labels']} labels: K-NN {r['knn_train']:.3f} (bank all {r['knn_all']:.3f}; init "
+        f"{r['knn_init_train']:.3f} / {r['knn_init_all']:.3f}), memorized {r['train_acc']:.3f} after "
+        f"{r['steps']} steps"
+        for r in rows
+    ]
+    return Result(rows, ["protocol", "labels", *RECORD], summary, table=markdown_table(header, wide))
+
+
+register_preset(
+    Preset(
+        "table4",
+        "table",
+        "Table 4",
+        "i.i.d. augmentations (same-class images) under clean and random labels vs the full data set with DA",
+        _table4_runs,
+        _table4,
+    )
+)
