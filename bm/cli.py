@@ -5,6 +5,7 @@ Library errors (BMError) and bad arguments end as one line on stderr and exit co
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Annotated, Optional
 
@@ -46,8 +47,24 @@ def _root(
     """Benign memorization toolkit."""
 
 
+class _Said(logging.Handler):
+    """The library's warnings (logging.getLogger("bm")) as "bm: ..." lines on the stderr of the moment."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"bm: {record.getMessage()}", file=sys.stderr)
+
+
+def _show_library_warnings() -> None:
+    logger = logging.getLogger("bm")
+    if not any(isinstance(h, _Said) for h in logger.handlers):
+        logger.addHandler(_Said())
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one line on stderr and exit code 2 for any bad input."""
+    _show_library_warnings()
     try:
         load_plugins()
         code = app(args=argv, prog_name="bm", standalone_mode=False)

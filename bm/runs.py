@@ -7,12 +7,12 @@ import errno
 import fcntl
 import io
 import json
+import logging
 import os
 import re
 import shutil
 import stat
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -37,6 +37,8 @@ __all__ = [
     "read_saved",
     "write_csv_rows",
 ]
+
+log = logging.getLogger(__name__)  # the library never prints: the CLI shows warnings as "bm: ..." lines
 
 LOCK = ".bm.lock"
 _held: dict[Path, int] = {}  # folders this process holds, their lock files' descriptors (kept open until exit)
@@ -430,9 +432,8 @@ def prepare_run_folder(
             return out
         found = [p.name for p in out.iterdir() if p.name != RunFolder.CONFIG and not p.name.startswith(".")]
         if not any(name in results for name in found) if results is not None else not found:
-            print(
-                f"bm: {out} held only the config of a run that produced nothing; starting it anew with this config",
-                file=sys.stderr,
+            log.warning(
+                f"{out} held only the config of a run that produced nothing; starting it anew with this config"
             )  # a failed start (bad value, crash before any result) does not lock the folder
             write_json(path, _record(config), sort_keys=True)
             return out
@@ -455,7 +456,7 @@ def _empty(folder: Path) -> None:
         if entry.name == LOCK:
             continue
         shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
-    print(f"bm: --overwrite: emptied {folder}", file=sys.stderr)
+    log.warning(f"--overwrite: emptied {folder}")
 
 
 def _record(config: dict[str, Any]) -> dict[str, Any]:
@@ -539,7 +540,7 @@ class RunFolder:
 
     def iter_metrics(self, say_torn: bool = False) -> Iterator[dict]:
         """metrics.jsonl's records, one line in memory at a time. A torn last line (a kill inside a write) is left
-        out (`say_torn`: and said on stderr); a line before the last that is not a JSON record, or a record without an
+        out (`say_torn`: and said through the log); a line before the last that is not a JSON record, or a record without an
         integer 'epoch', is a RunFolderError (the folder is damaged)."""
         path = self.path / self.METRICS
         torn = None
@@ -553,7 +554,7 @@ class RunFolder:
                 raise RunFolderError(f"{path}: record {k + 1} has no integer 'epoch'; the run folder is damaged")
             yield row
         if torn is not None and say_torn:
-            print(f"bm: dropped a torn last line of {path}", file=sys.stderr)
+            log.warning(f"dropped a torn last line of {path}")
 
     def metrics(self, say_torn: bool = False) -> list[dict]:
         """metrics.jsonl's records as a list (see `iter_metrics`)."""

@@ -178,3 +178,15 @@ def test_every_fixed_set_protocol_the_config_accepts_has_its_items():
     from bm.deep.protocols import SET_PROTOCOLS
 
     assert {"finite", "iid"} <= set(SET_PROTOCOLS) and set(SET_PROTOCOLS) == set(bm.deep.items.SET_ITEMS)
+
+
+def test_the_library_never_prints():
+    """Only the commands and the app write to the terminal; the library returns, or logs (logging.getLogger("bm"))."""
+    printing = sorted(
+        str(path.relative_to(ROOT.parent))
+        for path in ROOT.rglob("*.py")
+        if path.parent.name != "commands" and path.name != "cli.py"
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print"
+    )
+    assert printing == []
