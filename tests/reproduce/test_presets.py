@@ -167,13 +167,15 @@ def test_a_new_config_field_reaches_the_printed_command_and_back(monkeypatch, ca
     assert captured == [replace(cfg, seed=3)]
 
 
-def test_config_files_refuse_unknown_and_missing_keys(tmp_path, capsys):
+def test_config_files_refuse_unknown_keys_and_wrong_types(tmp_path, capsys):
+    """Missing keys layer on the named config (bm.configs.layered); unknown ones and wrong types are one line."""
     from bm.deep.config import DeepTrainConfig
 
     good = DeepTrainConfig().to_json()
     for change, needle in (
         ({"bogus": 1}, "unknown key(s) bogus"),
-        ({"model": {"arch": "mlp"}}, "model.projector_width, model.width"),
+        ({"model": {"arch": "mlp", "wide": 3}}, "unknown key(s) model.wide"),
+        ({"model": {"width": "wide"}}, "width"),
     ):
         (tmp_path / "c.json").write_text(__import__("json").dumps({**good, **change}))
         with pytest.raises(SystemExit) as info:
