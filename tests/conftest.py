@@ -1,6 +1,8 @@
 import os
+import pickle
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import settings
 
@@ -26,8 +28,7 @@ def workspace(tmp_path_factory):
     """A written CIFAR-10 folder, a finished 2-epoch deep run with a snapshot at epoch 1, a finished toy grid (copy
     what a test changes)."""
     from bm.cli import main
-    from tests.deep.test_datasets import write_cifar10
-    from tests.test_cli import TINY_ARGS
+    from tests.conftest import TINY_ARGS, write_cifar10
 
     root = tmp_path_factory.mktemp("workspace")
     write_cifar10(root / "data", per_batch=4)
@@ -57,3 +58,90 @@ def workspace(tmp_path_factory):
             main(argv)
         assert info.value.code == 0
     return root
+
+
+# ----------------------------------------------------------------------------- helpers the tests share
+TINY_ARGS = [
+    "--ns",
+    "4,8",
+    "--Bs",
+    "1,2",
+    "--seeds",
+    "0",
+    "--steps",
+    "30",
+    "--dim",
+    "6",
+    "--signal-dim",
+    "2",
+    "--prototypes",
+    "6",
+    "--probe-train",
+    "40",
+    "--test",
+    "40",
+    "--k",
+    "5",
+    "--capacity-n-max",
+    "16",
+    "--capacity-repeats",
+    "1",
+    "--batch-size",
+    "8",
+]
+
+
+def run(capsys, argv):
+    """`bm ARGV` in this process: (exit code, stdout, stderr)."""
+    from bm.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    captured = capsys.readouterr()
+    return info.value.code, captured.out, captured.err
+
+
+RNG = np.random.default_rng(0)
+
+
+def pickle_to(path, obj):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        pickle.dump(obj, f)
+
+
+def image_rows(n, size=32):
+    return RNG.integers(0, 256, (n, 3 * size * size), dtype=np.uint8)
+
+
+def write_cifar10(root, per_batch=4):
+    d = root / "cifar-10-batches-py"
+    data = {}
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        rows, labels = image_rows(per_batch), RNG.integers(0, 10, per_batch).tolist()
+        pickle_to(d / name, {"batch_label": name, "data": rows, "labels": labels, "filenames": [""] * per_batch})
+        data[name] = (rows, labels)
+    pickle_to(d / "batches.meta", {"label_names": [f"class{i}" for i in range(10)], "num_cases_per_batch": per_batch})
+    return data
+
+
+def write_cifar100(root, labels=(0, 99, 5, 5, 7, 1)):
+    """Train and test splits with the same images and fine labels."""
+    d = root / "cifar-100-python"
+    rows = image_rows(len(labels))
+    for split in ("train", "test"):
+        pickle_to(d / split, {"data": rows, "fine_labels": list(labels), "coarse_labels": [0] * len(labels)})
+    pickle_to(d / "meta", {"fine_label_names": [f"f{i}" for i in range(100)], "coarse_label_names": ["c"] * 20})
+    return rows
+
+
+def write_stl10(root, labels=(1, 10, 4), splits=("test",)):
+    """STL-10 binary files (labels 1..10) holding the same images for each split; returns (N, C, H, W)."""
+    d = root / "stl10_binary"
+    d.mkdir(parents=True, exist_ok=True)
+    images = RNG.integers(0, 256, (len(labels), 3, 96, 96), dtype=np.uint8)
+    for split in splits:
+        images.transpose(0, 1, 3, 2).tofile(d / f"{split}_X.bin")  # the files store each channel column-major
+        np.array(labels, dtype=np.uint8).tofile(d / f"{split}_y.bin")
+    (d / "class_names.txt").write_text("\n".join(f"c{i}" for i in range(10)) + "\n")
+    return images

@@ -1,44 +1,6 @@
 import json
 
-import pytest
-
-from bm.cli import main
-
-TINY_ARGS = [
-    "--ns",
-    "4,8",
-    "--Bs",
-    "1,2",
-    "--seeds",
-    "0",
-    "--steps",
-    "30",
-    "--dim",
-    "6",
-    "--signal-dim",
-    "2",
-    "--prototypes",
-    "6",
-    "--probe-train",
-    "40",
-    "--test",
-    "40",
-    "--k",
-    "5",
-    "--capacity-n-max",
-    "16",
-    "--capacity-repeats",
-    "1",
-    "--batch-size",
-    "8",
-]
-
-
-def run(capsys, argv):
-    with pytest.raises(SystemExit) as info:
-        main(argv)
-    captured = capsys.readouterr()
-    return info.value.code, captured.out, captured.err
+from tests.conftest import TINY_ARGS, run
 
 
 def test_help_lists_every_option_with_its_default(capsys):
@@ -85,7 +47,7 @@ def test_version_and_unknown_command(capsys):
 
 
 def test_augment_grid_on_written_cifar(capsys, tmp_path):
-    from tests.deep.test_datasets import write_cifar10
+    from tests.conftest import write_cifar10
 
     write_cifar10(tmp_path / "data", per_batch=8)
     code, out, err = run(
@@ -107,7 +69,7 @@ def test_deep_train_kill_resume_and_probe_through_bm(capsys, tmp_path):
 
     import torch
 
-    from tests.deep.test_datasets import write_cifar10
+    from tests.conftest import write_cifar10
 
     write_cifar10(tmp_path / "data", per_batch=8)
     args = [
@@ -173,7 +135,7 @@ def test_probe_transfer_to_another_data_set(capsys, tmp_path):
 
     import numpy as np
 
-    from tests.deep.test_datasets import write_cifar10
+    from tests.conftest import write_cifar10
 
     write_cifar10(tmp_path / "data", per_batch=8)
     d = tmp_path / "data" / "cifar-100-python"
@@ -336,7 +298,7 @@ def test_toy_grid_config_file_reproduces_a_grid_and_flags_override_it(capsys, tm
 
 
 def test_probe_several_k_and_features_dumped_then_reprobed(capsys, tmp_path):
-    from tests.deep.test_datasets import write_cifar10
+    from tests.conftest import write_cifar10
 
     write_cifar10(tmp_path / "data", per_batch=4)
     assert (

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli import TINY_ARGS, run
+from tests.conftest import TINY_ARGS, run
 
 
 @dataclass(frozen=True)

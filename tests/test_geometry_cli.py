@@ -11,8 +11,7 @@ from bm.deep.measure import embed
 from bm.deep.models import Network
 from bm.deep.train import train
 from bm.probe import knn_accuracy
-from tests.deep.test_datasets import write_cifar10
-from tests.test_cli import TINY_ARGS, run
+from tests.conftest import TINY_ARGS, run, write_cifar10
 
 MFTMA = ["--reps", "2", "--max-rank", "1", "--n-t", "50"]
 

@@ -14,7 +14,7 @@ import pytest
 
 from bm.errors import RunFolderError
 from bm.runs import append_line, atomic_write, atomic_write_text, lock_folder
-from tests.test_cli import run
+from tests.conftest import TINY_ARGS, run
 
 DEEP = ["deep-train", "--preset", "smoke", "--width", "4", "--projector-width", "16", "--batch-size", "8"]
 
@@ -49,7 +49,7 @@ def _argv(name: str, folder: Path, data: Path) -> list[str]:
             "1",
             "--resume",
         ],
-        "toy-grid": ["toy-grid", "--out", str(folder), *__import__("tests.test_cli").test_cli.TINY_ARGS],
+        "toy-grid": ["toy-grid", "--out", str(folder), *TINY_ARGS],
         "deep-train": [*DEEP, "--data-dir", str(data), "--out", str(folder), "--epochs", "3", "--overwrite"],
         "convert-run": ["convert-run", str(folder), "--trust"],
         "capacity deep": ["capacity", "deep", "--data-dir", str(data), "--out", str(folder), "--n", "8"],

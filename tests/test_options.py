@@ -11,7 +11,7 @@ from bm.configs import JsonConfig, setting, settings, with_changes
 from bm.deep.config import DeepTrainConfig
 from bm.options import config_options
 from bm.toy.config import ToyGridConfig
-from tests.test_cli import run
+from tests.conftest import run
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from tests.test_cli import run
+from tests.conftest import run
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ def test_a_registered_protocol_trains_and_a_registered_probe_runs(tmp_path):
     from bm.deep.config import DeepTrainConfig, ModelConfig
     from bm.deep.train import train
     from bm.runs import RunFolder
-    from tests.deep.test_datasets import write_cifar10
+    from tests.conftest import write_cifar10
 
     write_cifar10(tmp_path / "data", per_batch=4)
     seen = []

@@ -6,13 +6,13 @@ import pytest
 
 from bm.cli import main
 from bm.runs import RunFolder, read_csv_rows
-from tests.test_cli import TINY_ARGS, run
+from tests.conftest import TINY_ARGS, run
 
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
     """A toy grid and three deep runs (two seeds with augmentation, one without)."""
-    from tests.deep.test_datasets import write_cifar10
+    from tests.conftest import write_cifar10
 
     root = tmp_path_factory.mktemp("results")
     write_cifar10(root / "data", per_batch=4)

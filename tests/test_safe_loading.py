@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 from bm.deep.datasets import DatasetError, load_dataset
 from bm.errors import BMError, RunFolderError
 from bm.runs import convert_saved, read_saved
-from tests.deep.test_datasets import write_cifar10
-from tests.test_cli import run
+from tests.conftest import run, write_cifar10
 from tests.test_cli_table import Payload
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -141,7 +140,7 @@ def test_a_damaged_run_file_loads_or_gives_the_one_error(tmp_path, mutation):
 def test_damaged_stl10_and_tinyimagenet_files_are_named_in_one_line(tmp_path):
     from torchvision.io import write_jpeg
 
-    from tests.deep.test_datasets import write_stl10
+    from tests.conftest import write_stl10
 
     write_stl10(tmp_path)
     d = tmp_path / "stl10_binary"

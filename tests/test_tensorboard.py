@@ -5,13 +5,13 @@ import pytest
 from bm.configs import flatten
 from bm.runs import RunFolder
 from bm.tensorboard import tag
-from tests.test_cli import run
+from tests.conftest import run
 
 event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
 
 
 def test_events_equal_metrics_jsonl_across_an_extension(capsys, tmp_path):
-    from tests.deep.test_datasets import write_cifar10
+    from tests.conftest import write_cifar10
 
     write_cifar10(tmp_path / "data", per_batch=4)
     args = [
@@ -49,7 +49,7 @@ def test_events_equal_metrics_jsonl_across_an_extension(capsys, tmp_path):
 
 def test_toy_grid_events_equal_its_curves(capsys, tmp_path):
     from bm.runs import read_csv_rows
-    from tests.test_cli import TINY_ARGS
+    from tests.conftest import TINY_ARGS
 
     assert (
         run(capsys, ["toy-grid", "--out", str(tmp_path / "g"), *TINY_ARGS, "--track-every", "10", "--tensorboard"])[0]

@@ -52,7 +52,7 @@ def test_the_smallest_documented_image_size_is_estimated_and_trains(capsys, tmp_
     and trains: one epoch is logged with finite numbers."""
     import json
 
-    from tests.test_cli import run
+    from tests.conftest import run
 
     out = tmp_path / "run"
     argv = ["deep-train", "--preset", "smoke", "--data-dir", str(workspace / "data"), "--out", str(out)]

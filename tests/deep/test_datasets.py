@@ -1,34 +1,9 @@
-import pickle
-
-import numpy as np
 import pytest
 import torch
 from torchvision.io import write_jpeg
 
 from bm.deep.datasets import DatasetError, load_dataset
-
-RNG = np.random.default_rng(0)
-
-
-def _pickle(path, obj):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as f:
-        pickle.dump(obj, f)
-
-
-def _rows(n, size=32):
-    return RNG.integers(0, 256, (n, 3 * size * size), dtype=np.uint8)
-
-
-def write_cifar10(root, per_batch=4):
-    d = root / "cifar-10-batches-py"
-    data = {}
-    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        rows, labels = _rows(per_batch), RNG.integers(0, 10, per_batch).tolist()
-        _pickle(d / name, {"batch_label": name, "data": rows, "labels": labels, "filenames": [""] * per_batch})
-        data[name] = (rows, labels)
-    _pickle(d / "batches.meta", {"label_names": [f"class{i}" for i in range(10)], "num_cases_per_batch": per_batch})
-    return data
+from tests.conftest import image_rows, pickle_to, write_cifar10, write_cifar100, write_stl10
 
 
 def test_cifar10_round_trip(tmp_path):
@@ -40,28 +15,6 @@ def test_cifar10_round_trip(tmp_path):
     assert train.labels[4:8].tolist() == labels
     test = load_dataset("cifar10", tmp_path / "cifar-10-batches-py", "test")  # the folder itself works too
     assert len(test) == 4 and test.classes[3] == "class3"
-
-
-def write_cifar100(root, labels=(0, 99, 5, 5, 7, 1)):
-    """Train and test splits with the same images and fine labels."""
-    d = root / "cifar-100-python"
-    rows = _rows(len(labels))
-    for split in ("train", "test"):
-        _pickle(d / split, {"data": rows, "fine_labels": list(labels), "coarse_labels": [0] * len(labels)})
-    _pickle(d / "meta", {"fine_label_names": [f"f{i}" for i in range(100)], "coarse_label_names": ["c"] * 20})
-    return rows
-
-
-def write_stl10(root, labels=(1, 10, 4), splits=("test",)):
-    """STL-10 binary files (labels 1..10) holding the same images for each split; returns (N, C, H, W)."""
-    d = root / "stl10_binary"
-    d.mkdir(parents=True, exist_ok=True)
-    images = RNG.integers(0, 256, (len(labels), 3, 96, 96), dtype=np.uint8)
-    for split in splits:
-        images.transpose(0, 1, 3, 2).tofile(d / f"{split}_X.bin")  # the files store each channel column-major
-        np.array(labels, dtype=np.uint8).tofile(d / f"{split}_y.bin")
-    (d / "class_names.txt").write_text("\n".join(f"c{i}" for i in range(10)) + "\n")
-    return images
 
 
 def test_cifar100_fine_labels(tmp_path):
@@ -110,13 +63,13 @@ def test_malformed_cifar_gives_a_clear_error(tmp_path, breakage):
     write_cifar10(tmp_path)
     d = tmp_path / "cifar-10-batches-py"
     if breakage == "truncate":
-        _pickle(d / "data_batch_3", {"data": _rows(2)[:, :100], "labels": [0, 1]})
+        pickle_to(d / "data_batch_3", {"data": image_rows(2)[:, :100], "labels": [0, 1]})
     elif breakage == "garbage":
         (d / "data_batch_1").write_bytes(b"not a pickle")
     elif breakage == "missing_meta":
         (d / "batches.meta").unlink()
     else:
-        _pickle(d / "data_batch_1", {"data": _rows(2), "labels": [0, 12]})
+        pickle_to(d / "data_batch_1", {"data": image_rows(2), "labels": [0, 12]})
     with pytest.raises(DatasetError, match="expected cifar-10-batches-py"):
         load_dataset("cifar10", tmp_path)
 

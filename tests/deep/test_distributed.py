@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.deep.test_datasets import write_cifar10
+from tests.conftest import write_cifar10
 
 ARGS = [
     "deep-train",

@@ -6,8 +6,7 @@ import torch
 
 from bm.deep.datasets import load_dataset
 from bm.deep.subsets import FILE_SHA256, PER_BATCH, build_cifar10_mini
-from tests.deep.test_datasets import write_cifar10
-from tests.test_cli import run
+from tests.conftest import run, write_cifar10
 
 
 def test_built_from_the_published_subset_it_is_byte_identical(tmp_path, cifar_mini):

@@ -11,7 +11,7 @@ from bm.deep.datasets import ImageSet, load_dataset
 from bm.deep.loop import Interrupted
 from bm.deep.train import train
 from bm.errors import BMError
-from tests.deep.test_datasets import write_cifar10
+from tests.conftest import write_cifar10
 
 CFG = DeepTrainConfig(
     model=ModelConfig(width=4, projector_width=32),

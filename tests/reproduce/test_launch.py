@@ -5,8 +5,8 @@ import json
 
 import pytest
 
+from tests.conftest import run
 from tests.reproduce.test_runner import tiny  # noqa: F401  (fixture)
-from tests.test_cli import run
 
 pytest.importorskip("submitit")
 
@@ -95,7 +95,7 @@ def test_a_local_task_stopped_by_a_signal_resumes_by_requeue_and_ends_bit_for_bi
     from bm.deep.train import train
     from bm.launch import run_status
     from bm.runs import RunFolder
-    from tests.deep.test_datasets import write_cifar10
+    from tests.conftest import write_cifar10
 
     write_cifar10(tmp_path / "data", per_batch=8)
     cfg = DeepTrainConfig(
@@ -131,7 +131,7 @@ def test_a_local_task_stopped_by_a_signal_resumes_by_requeue_and_ends_bit_for_bi
 
 def test_toy_grid_seeds_as_jobs_equal_the_in_process_grid(capsys, tmp_path):
     from bm.runs import read_csv_rows
-    from tests.test_cli import TINY_ARGS
+    from tests.conftest import TINY_ARGS
 
     args = [a if a != "0" or TINY_ARGS[i - 1] != "--seeds" else "0,1" for i, a in enumerate(TINY_ARGS)]
     assert run(capsys, ["toy-grid", "--out", str(tmp_path / "plain"), *args])[0] == 0
@@ -151,7 +151,7 @@ def test_slurm_options_reach_the_job_array_of_every_command(capsys, tiny, tmp_pa
     checked at the one place they all pass through (bm.launch.launch), with no cluster."""
     import bm.launch
     from bm.errors import BMError
-    from tests.test_cli import TINY_ARGS
+    from tests.conftest import TINY_ARGS
 
     seen = []
 

@@ -3,7 +3,7 @@
 import json
 
 from bm.reproduce.report import report
-from tests.test_cli import run
+from tests.conftest import run
 
 
 def fake(out, scale, name, finished=True):

@@ -13,8 +13,7 @@ from bm.deep.datasets import load_dataset
 from bm.deep.run import run_config
 from bm.reproduce import SCALES
 from bm.runs import read_csv_rows
-from tests.deep.test_datasets import write_cifar10
-from tests.test_cli import run
+from tests.conftest import run, write_cifar10
 
 TINY = replace(
     with_changes(
@@ -196,7 +195,7 @@ def test_missing_data_fails_before_anything_trains(capsys, tiny):
 def test_the_other_presets_read_their_runs(capsys, monkeypatch, tiny, tmp_path):
     """table3, table4, fig8, fig9, fig11 and fig13 on tiny runs (and a tiny toy grid)."""
     from bm.toy.config import ToyGridConfig, ToyTrainConfig
-    from tests.deep.test_datasets import write_cifar100, write_stl10
+    from tests.conftest import write_cifar100, write_stl10
 
     args, out = tiny
     write_cifar100(tmp_path / "data", labels=tuple(range(0, 100, 4)))

@@ -17,9 +17,8 @@ from bm.reproduce.scales import ONLINE, PhaseGrid
 from bm.reproduce.transition import fit_censored, fit_growth, transition_times
 from bm.runs import read_csv_rows
 from bm.toy.config import ToyGridConfig, ToyTrainConfig
-from tests.deep.test_datasets import write_cifar10
+from tests.conftest import run, write_cifar10
 from tests.reproduce.test_runner import TINY
-from tests.test_cli import run
 
 PHASE = PhaseGrid(
     ns=(8, 16),
