@@ -9,7 +9,7 @@ from pathlib import Path
 from bm.configs import normalize_tuples, setting
 from bm.errors import BMError
 
-__all__ = ["GeometryConfig", "MftmaConfig", "ProbeConfig", "RewindConfig"]
+__all__ = ["GeometryConfig", "GradientsConfig", "MftmaConfig", "ProbeConfig", "RewindConfig"]
 
 
 @dataclass(frozen=True)
@@ -121,3 +121,16 @@ class RewindConfig:
     layers: tuple[int, ...] = setting((1, 2, 3), help="Comma-separated k: rewind the last k parameterised layers.")
     k: int = setting(20, help="K-NN neighbours.")
     device: str = setting("cpu", help="cpu, cuda or cuda:N.")
+
+
+@dataclass(frozen=True)
+class GradientsConfig:
+    """The permuted examples' gradient against the others' (Stephenson et al. 2021, Sec. 5; bm.analyses.gradients)."""
+
+    epochs: tuple[int, ...] = setting(
+        (), help="Comma-separated epochs with weights (0 = init, snapshots, the last); default all."
+    )
+    device: str = setting("cpu", help="cpu, cuda or cuda:N.")
+
+    def __post_init__(self):
+        normalize_tuples(self, "epochs")

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from bm.analyses.config import GeometryConfig, ProbeConfig, RewindConfig
+from bm.analyses.config import GeometryConfig, GradientsConfig, ProbeConfig, RewindConfig
 from bm.commands.common import Command
 from bm.errors import BMError
 from bm.options import config_options, int_list
@@ -133,3 +133,29 @@ def rewind_cmd(
     write_rewind(record, Path(record["run"]) / "rewind")
     typer.echo("\n".join(rewind_lines(record)))
     typer.echo(f"wrote {run / 'rewind.json'}, rewind.png, rewind.pdf")
+
+
+@app.command("gradients", cls=Command)
+@config_options(GradientsConfig, into="options", built=True)
+def gradients_cmd(
+    options: GradientsConfig,
+    run: Annotated[
+        Path,
+        typer.Argument(
+            metavar="RUN",
+            help="A deep run folder trained with random labels on part of its images (--label-noise below 1); gradients.json, gradients.png and gradients.pdf are written into it. Train with --snapshots to see the early epochs.",
+        ),
+    ],
+) -> None:
+    """The permuted examples' gradient against the others' per layer and epoch (Stephenson et al.): gradients.json and a plot."""
+    from bm.analyses.gradients import gradient_lines, permuted_gradients
+    from bm.analyses.probing import load_run
+    from bm.figures.rewind import write_gradients
+    from bm.runs import lock_folder
+
+    folder = load_run(run)[0].path
+    lock_folder(folder)  # before the work: one writer of this folder at a time
+    record = permuted_gradients(run, list(options.epochs) or None, options.device)
+    write_gradients(record, folder / "gradients")
+    typer.echo("\n".join(gradient_lines(record)))
+    typer.echo(f"wrote {folder / 'gradients.json'}, gradients.png, gradients.pdf")

@@ -1,0 +1,110 @@
+"""`bm gradients`: the gradient of a run's permuted (randomized-label) examples against that of the others, per layer,
+at every epoch with weights (Stephenson et al. 2021, Sec. 5: close to initialization the permuted examples'
+contribution is small, so memorization waits).
+
+At each epoch E with weights (0: init.pt, `--snapshots` epochs, the last), the network in training mode (batch
+statistics, as it trains) takes the run's clean training images, in batches of the run's batch size, against their
+training targets; the per-example loss is the training loss (squared error to the one-hot target, summed over
+outputs), and each group's gradient is that of its summed loss (bm.theory.gradients). Groups: `permuted`, the images
+whose labels the run randomized (labels.pt `randomized`), and `clean`, the others. Per parameterised layer and over
+all parameters: both norms, per example, their ratio and each one's cosine with the full gradient; beside it the
+accuracy of the network's output on the permuted images against their random labels (when they start being fitted).
+
+Near initialization the output is nearly the same for every image, so the squared error's gradient is dominated by
+a common-mode term, (f - mean target) times the Jacobian, that every example shares whatever its label. The label
+term isolates what the labels ask for: the gradient of -2 f(x) . (y - mean target) summed over a group (the squared
+error's gradient minus that of the same images against the mean target); for labels independent of the images it
+sums like sqrt(m), for the true labels like m (bm.theory.gradients). Both are recorded: `total` / `layers` for the
+loss, `label_total` / `label_layers` for its label term.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from bm.analyses.probing import load_run, run_data
+from bm.deep.models import Network, load_weights
+from bm.deep.protocols import SET_PROTOCOLS
+from bm.errors import BMError
+from bm.theory.gradients import compare_groups, group_gradients
+
+__all__ = ["gradient_lines", "permuted_gradients"]
+
+NAMES = {"norm_a": "norm_permuted", "norm_b": "norm_clean", "per_example_a": "per_example_permuted"}
+KINDS = ("loss", "label")  # the squared error, and its label term (module docstring)
+NAMES |= {"per_example_b": "per_example_clean", "cos_a_full": "cos_permuted_full", "cos_b_full": "cos_clean_full"}
+
+
+def _layer_of(key: str) -> str:
+    """encoder.stages.layer1.0.conv1.weight -> layer1 (the unit `bm rewind` counts)."""
+    return key.split(".")[2]
+
+
+def permuted_gradients(path: Path, epochs: list[int] | None = None, device: str = "cpu") -> dict:
+    """The record `bm gradients` writes (gradients.json): per epoch, per layer and in total, the permuted and clean
+    groups' summed-gradient norms, per example, their ratio and cosines with the full gradient; the permuted images'
+    fit to their random labels; the group sizes."""
+    run, cfg, _ = load_run(path)
+    if cfg.augment in SET_PROTOCOLS:
+        raise BMError(f"{run.path} trains on a fixed set ({cfg.augment}); bm gradients needs a run on its clean images")
+    labels = run.labels(("labels", "randomized", "num_classes"))
+    train = run_data(cfg)[0]
+    randomized = labels["randomized"].bool()
+    if not bool(randomized.any()) or bool(randomized.all()):
+        raise BMError(f"{run.path} has {'no' if not randomized.any() else 'only'} randomized labels: no two groups")
+    found = run.weight_files()
+    chosen = sorted(found) if epochs is None else epochs
+    missing = [e for e in chosen if e not in found]
+    if missing:
+        raise BMError(
+            f"{run.path} has no weights for epoch(s) {', '.join(map(str, missing))}; it has {', '.join(map(str, found))}"
+        )
+    targets = torch.nn.functional.one_hot(labels["labels"].long(), int(labels["num_classes"])).float().to(device)
+    images, groups = train.images.to(device), {"permuted": randomized.to(device), "clean": (~randomized).to(device)}
+    mean_target = targets.mean(0)
+    record: dict = {"run": str(run.path), "counts": {k: int(v.sum()) for k, v in groups.items()}, "epochs": {}}
+    for epoch in chosen:
+        net = Network(cfg.model).to(device)
+        load_weights(net, run.weights(epoch, found), str(found[epoch]))
+        params = [(k, p) for k, p in net.named_parameters() if p.requires_grad]
+        summed = {(kind, g): [torch.zeros_like(p) for _, p in params] for kind in KINDS for g in groups}
+        net.train()
+        for s in range(0, len(images), cfg.batch_size):
+            x, t = images[s : s + cfg.batch_size].float() / 255, targets[s : s + cfg.batch_size]
+            out = net(x).float()
+            losses = {"loss": (out - t).square().sum(1), "label": -2 * (out * (t - mean_target)).sum(1)}
+            for kind, loss in losses.items():
+                part = group_gradients(
+                    loss, [p for _, p in params], {g: m[s : s + cfg.batch_size] for g, m in groups.items()}
+                )
+                for g in groups:
+                    summed[kind, g] = [a + b for a, b in zip(summed[kind, g], part[g])]
+        net.eval()
+        with torch.no_grad():
+            fitted = torch.cat([net(images[s : s + 512].float() / 255).argmax(1) for s in range(0, len(images), 512)])
+        counts, row = record["counts"], {}
+        for kind, prefix in (("loss", ""), ("label", "label_")):
+            a, b = summed[kind, "permuted"], summed[kind, "clean"]
+            row[f"{prefix}layers"] = {}
+            for layer in dict.fromkeys(_layer_of(k) for k, _ in params):
+                idx = [i for i, (k, _) in enumerate(params) if _layer_of(k) == layer]
+                c = compare_groups([a[i] for i in idx], [b[i] for i in idx], counts["permuted"], counts["clean"])
+                row[f"{prefix}layers"][layer] = {NAMES.get(k, k): v for k, v in c.items()}
+            total = compare_groups(a, b, counts["permuted"], counts["clean"])
+            row[f"{prefix}total"] = {NAMES.get(k, k): v for k, v in total.items()}
+        mask = groups["permuted"]
+        row["permuted_fit"] = float((fitted[mask] == labels["labels"].to(device)[mask]).float().mean())
+        record["epochs"][str(epoch)] = row
+    return record
+
+
+def gradient_lines(record: dict) -> list[str]:
+    """A gradients record as text: per epoch, the total ratio, per-example norms and the permuted images' fit."""
+    return [
+        f"epoch {e:>5}: |g_permuted| / |g_clean| {r['total']['ratio']:.3f}, label term {r['label_total']['ratio']:.3f} "
+        f"(per example {r['label_total']['per_example_permuted']:.3g} vs {r['label_total']['per_example_clean']:.3g}); "
+        f"permuted images fitted {r['permuted_fit']:.3f}"
+        for e, r in record["epochs"].items()
+    ]

@@ -1,0 +1,58 @@
+"""bm gradients: the permuted and clean groups' gradients of a real run add up to its full gradient, per epoch."""
+
+import json
+
+import torch
+
+from bm.analyses.gradients import permuted_gradients
+from bm.analyses.probing import load_run, run_data
+from bm.deep.models import Network, load_weights
+from tests.conftest import run
+
+ARGS = ["--preset", "smoke", "--width", "4", "--projector-width", "16", "--batch-size", "8", "--epochs", "2"]
+
+
+def _full_gradient_norm(folder, epoch):
+    """|gradient of the summed training loss over every trained image|, computed directly, batch by batch."""
+    rf, cfg, _ = load_run(folder)
+    labels = rf.labels(("labels", "num_classes"))
+    images = run_data(cfg)[0].images
+    targets = torch.nn.functional.one_hot(labels["labels"].long(), int(labels["num_classes"])).float()
+    net = Network(cfg.model)
+    load_weights(net, rf.weights(epoch), "test")
+    net.train()
+    grads = [torch.zeros_like(p) for p in net.parameters()]
+    for s in range(0, len(images), cfg.batch_size):
+        loss = (net(images[s : s + cfg.batch_size].float() / 255) - targets[s : s + cfg.batch_size]).square().sum()
+        grads = [g + d for g, d in zip(grads, torch.autograd.grad(loss, list(net.parameters())))]
+    return float(torch.cat([g.flatten().double() for g in grads]).norm())
+
+
+def test_the_two_groups_add_up_to_the_full_gradient(capsys, tmp_path, workspace):
+    folder = tmp_path / "run"
+    argv = ["deep-train", *ARGS, "--data-dir", str(workspace / "data"), "--out", str(folder)]
+    assert run(capsys, [*argv, "--label-noise", "0.5", "--snapshots", "1"])[0] == 0
+    record = permuted_gradients(folder)
+    randomized = load_run(folder)[0].labels(("randomized",))["randomized"]
+    assert record["counts"] == {"permuted": int(randomized.sum()), "clean": int((~randomized).sum())}
+    assert list(record["epochs"]) == ["0", "1", "2"]
+    for epoch, row in record["epochs"].items():
+        t = row["total"]  # a . f + b . f = |f|^2 with f = a + b: the norms and cosines give |f|
+        full = t["norm_permuted"] * t["cos_permuted_full"] + t["norm_clean"] * t["cos_clean_full"]
+        assert abs(full - _full_gradient_norm(folder, int(epoch))) <= 1e-4 * full
+        assert set(row["layers"]) == set(row["label_layers"]) and "O" in row["layers"]
+        assert 0 <= row["permuted_fit"] <= 1
+    code, out, err = run(capsys, ["gradients", str(folder), "--epochs", "0,2"])
+    assert code == 0, err
+    written = json.loads((folder / "gradients.json").read_text())
+    assert list(written["epochs"]) == ["0", "2"] and (folder / "gradients.png").exists() and "label term" in out
+
+
+def test_runs_without_two_groups_or_weights_are_one_line(capsys, tmp_path, workspace):
+    folder = tmp_path / "run"
+    argv = ["deep-train", *ARGS, "--data-dir", str(workspace / "data"), "--out", str(folder), "--label-noise", "1"]
+    assert run(capsys, argv)[0] == 0
+    code, _, err = run(capsys, ["gradients", str(folder)])
+    assert code == 2 and "only randomized" in err and err.count("\n") == 1
+    code, _, err = run(capsys, ["gradients", str(folder), "--epochs", "7"])
+    assert code == 2 and err.count("\n") == 1
