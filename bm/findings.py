@@ -228,7 +228,21 @@ def _fig12_blocks(record: dict, probe: str) -> dict[str, str]:
             )
         )
     rows = judge(findings)
-    return {"fig12.findings": VERDICT_RULE + "\n\n" + _table(rows)}
+    mean = lambda aug, x, which: np.mean([r[f"{aug}/{x:g}"]["accuracy"][which][probe] for r in probed])  # noqa: E731
+    levels_table = "\n".join(
+        [
+            f"{PROBE_NAMES[probe]}, test accuracy, mean over seeds {', '.join(seeds)}:",
+            "",
+            "| label noise | DA | no augmentation | init |",
+            "| --- | --- | --- | --- |",
+            *(
+                f"| {x:g} | {mean('DA', x, 'trained'):.3f} | {mean('none', x, 'trained'):.3f} | "
+                f"{mean('DA', x, 'init'):.3f} |"
+                for x in levels
+            ),
+        ]
+    )
+    return {"fig12.findings": VERDICT_RULE + "\n\n" + _table(rows), "fig12.levels": levels_table}
 
 
 RENDERERS: dict[str, Callable[..., dict[str, str]]] = {"benign": _benign_blocks, "fig12": _fig12_blocks}
