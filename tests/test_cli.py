@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from tests.conftest import TINY_ARGS, run
 
 
@@ -60,6 +62,7 @@ def test_augment_grid_on_written_cifar(capsys, tmp_path):
     assert not (tmp_path / "g2.png").exists()
 
 
+@pytest.mark.slow
 def test_deep_train_kill_resume_and_probe_through_bm(capsys, tmp_path):
     """Generated CIFAR-format data: train 2 epochs, stop, resume to 3, probe every layer at init and trained."""
     import signal
@@ -205,6 +208,7 @@ def test_deep_train_recipes_set_the_full_scale_random_label_run(monkeypatch, cap
     assert mine.lr == 1e-4 and mine.epochs == 10000
 
 
+@pytest.mark.slow
 def test_quick_grid_keeps_explicit_flags(capsys, tmp_path):
     """--quick sets the smoke grid, but flags given on the command line win (as over deep-train presets)."""
     code, _, err = run(capsys, ["toy-grid", "--out", str(tmp_path / "q"), "--quick", "--steps", "50", "--ns", "8"])
@@ -213,6 +217,7 @@ def test_quick_grid_keeps_explicit_flags(capsys, tmp_path):
     assert config["train"]["steps"] == 50 and config["ns"] == [8] and config["Bs"] == [1, 8, 64]
 
 
+@pytest.mark.slow
 def test_a_second_writer_of_a_folder_is_refused_at_once(tmp_path):
     """Two toy grids on one --out (real processes): the second is refused with the holder's pid, the first
     finishes and its files describe its own run; after it ends (lock released by the kernel) the folder is free."""
@@ -261,6 +266,7 @@ def test_a_folder_whose_run_produced_nothing_can_be_restarted_with_another_confi
     assert code == 2 and "different config" in err
 
 
+@pytest.mark.slow
 def test_overwrite_empties_a_folder_that_holds_another_run(capsys, tmp_path):
     out = tmp_path / "o"
     assert run(capsys, ["toy-grid", "--out", str(out), *TINY_ARGS])[0] == 0
@@ -288,6 +294,7 @@ def test_help_shows_resolved_defaults_and_consistent_usage(capsys):
     )
 
 
+@pytest.mark.slow
 def test_toy_grid_config_file_reproduces_a_grid_and_flags_override_it(capsys, tmp_path):
     first = tmp_path / "a"
     assert run(capsys, ["toy-grid", "--out", str(first), *TINY_ARGS])[0] == 0
@@ -297,6 +304,7 @@ def test_toy_grid_config_file_reproduces_a_grid_and_flags_override_it(capsys, tm
     assert b["train"]["lr"] == 0.5 and {**a, "train": {**a["train"], "lr": 0.5}} == b
 
 
+@pytest.mark.slow
 def test_probe_several_k_and_features_dumped_then_reprobed(capsys, tmp_path):
     from tests.conftest import write_cifar10
 

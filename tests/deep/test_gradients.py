@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 import torch
 
 from bm.analyses.gradients import permuted_gradients
@@ -28,6 +29,7 @@ def _full_gradient_norm(folder, epoch):
     return float(torch.cat([g.flatten().double() for g in grads]).norm())
 
 
+@pytest.mark.slow
 def test_the_two_groups_add_up_to_the_full_gradient(capsys, tmp_path, workspace):
     folder = tmp_path / "run"
     argv = ["deep-train", *ARGS, "--data-dir", str(workspace / "data"), "--out", str(folder)]

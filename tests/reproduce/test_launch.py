@@ -18,6 +18,7 @@ def _table(out, name="table2"):
 @pytest.mark.filterwarnings(
     "ignore::pytest.PytestUnraisableExceptionWarning"
 )  # submitit's DebugJob leaves its log open
+@pytest.mark.slow
 def test_debug_launcher_equals_the_in_process_run(capsys, tiny, tmp_path):  # noqa: F811
     args, out = tiny
     code, _, err = run(capsys, ["reproduce", "table2", "--datasets", "cifar10", *args, "--launcher", "debug"])
@@ -79,6 +80,7 @@ def test_status_before_anything_ran_and_bad_launchers(capsys, tiny):  # noqa: F8
         ),  # scancel / preemption: ends; SLURM (or a rerun) requeues
     ],
 )
+@pytest.mark.slow
 def test_a_local_task_stopped_by_a_signal_resumes_by_requeue_and_ends_bit_for_bit(tmp_path, signame, events):
     """A signal mid-run: train() checkpoints the exact position; the task is requeued (by submitit's checkpoint hook
     for SIGUSR2; for SIGTERM by submitting the same task again, as SLURM's requeue reruns the same job) and resumes;
@@ -129,6 +131,7 @@ def test_a_local_task_stopped_by_a_signal_resumes_by_requeue_and_ends_bit_for_bi
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.slow
 def test_toy_grid_seeds_as_jobs_equal_the_in_process_grid(capsys, tmp_path):
     from bm.runs import read_csv_rows
     from tests.conftest import TINY_ARGS

@@ -60,6 +60,7 @@ def checkpoints(root):
     return {p: p.stat().st_mtime_ns for p in (root / "tiny" / "runs").glob("*/checkpoint.pt")}
 
 
+@pytest.mark.slow
 def test_table2_trains_writes_and_a_rerun_skips_finished_runs(capsys, tiny):
     args, out = tiny
     code, stdout, err = run(capsys, ["reproduce", "table2", "--datasets", "cifar10", *args])
@@ -112,6 +113,7 @@ def test_table2_trains_writes_and_a_rerun_skips_finished_runs(capsys, tiny):
     assert {p for p in after if after[p] != stamps.get(p)} == {gone}
 
 
+@pytest.mark.slow
 def test_cut_short_runs_are_resumed(capsys, tiny):
     args, out = tiny
     assert run(capsys, ["reproduce", "table1", *args])[0] == 0
@@ -130,6 +132,7 @@ def test_cut_short_runs_are_resumed(capsys, tiny):
     assert torch.load(folder / "checkpoint.pt", weights_only=False)["epoch"] == 2
 
 
+@pytest.mark.slow
 def test_figure_presets_share_runs_and_write_figures(capsys, tiny):
     args, out = tiny
     assert run(capsys, ["reproduce", "table2", "--datasets", "cifar10", *args])[0] == 0
@@ -192,6 +195,7 @@ def test_missing_data_fails_before_anything_trains(capsys, tiny):
     assert code == 2 and "preset name" in err
 
 
+@pytest.mark.slow
 def test_the_other_presets_read_their_runs(capsys, monkeypatch, tiny, tmp_path):
     """table3, table4, fig8, fig9, fig11 and fig13 on tiny runs (and a tiny toy grid)."""
     from bm.toy.config import ToyGridConfig, ToyTrainConfig
@@ -239,6 +243,7 @@ def test_the_other_presets_read_their_runs(capsys, monkeypatch, tiny, tmp_path):
     ).read_text()
 
 
+@pytest.mark.slow
 def test_benign_preset_reads_its_runs_and_seeds(capsys, tiny):
     """The headline preset at a tiny scale: memorization is the runs' own final accuracy, the Definition 4.1 K-NN
     (k = 20, bank S) at the final weights and at init equals what the trainer measured at its last and first probes,

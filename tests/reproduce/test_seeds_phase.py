@@ -87,6 +87,7 @@ def test_seeds_choose_the_runs_of_every_preset():
     assert {r.config.seed for r in preset.all_runs(plan)} == {0}
 
 
+@pytest.mark.slow
 def test_a_preset_over_seeds_writes_each_seed_and_their_mean(capsys, tiny):
     args, out = tiny
     code, _, err = run(capsys, ["reproduce", "fig12", "--seeds", "0,1", *args])
@@ -113,6 +114,7 @@ def test_a_preset_over_seeds_writes_each_seed_and_their_mean(capsys, tiny):
     assert code == 2 and "seeds of its own" in err
 
 
+@pytest.mark.slow
 def test_the_phase_preset_reads_every_cell_against_its_own_capacity(capsys, tiny):
     args, out = tiny
     code, stdout, err = run(capsys, ["reproduce", "phase", *args])
