@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bm.analyses.probing import probe_layers
 from bm.figures.presets import (
     plot_benign,
 )
 from bm.reproduce.outputs import Result, markdown_table
 from bm.reproduce.plan import Plan, Run
 from bm.reproduce.presets.base import Preset, register_preset
-from bm.reproduce.presets.common import definition_probes_of
+from bm.reproduce.presets.common import definition_probes_of, layer_probes
 from bm.reproduce.readout import banks, final, metrics_of
 from bm.stats import MARGIN
 
@@ -62,17 +61,7 @@ def _benign(plan: Plan, runs: list[Run], folder: Path) -> Result:
     per_seed = []
     for seed in _benign_seeds(plan):
         da, twin = _benign_pair(plan, seed)
-        data = plan.data[da.config.dataset]
-        layers = probe_layers(
-            plan.folder(da),
-            None,
-            ("clean", "random"),
-            init=True,
-            pool=plan.scale.probe_pool,
-            sketch=plan.scale.probe_sketch,
-            device=plan.device,
-            data=data,
-        )["results"]
+        layers = layer_probes(plan, da, ("clean", "random"))["results"]
         mine, other = (definition_probes_of(plan, r) for r in (da, twin))
         history, twin_history = metrics_of(plan, da), metrics_of(plan, twin)
         end, twin_end = final(plan, da, history), final(plan, twin, twin_history)

@@ -3,7 +3,7 @@ of a finished run's embedding and output, Definition 4.1's probe records, and a 
 
 from __future__ import annotations
 
-from bm.analyses.probing import embedding_probe, network_at
+from bm.analyses.probing import embedding_probe, network_at, probe_layers
 from bm.deep.items import memory_bank
 from bm.reproduce.plan import Plan, Run
 from bm.runs import RunFolder
@@ -76,3 +76,18 @@ def definition_probes_of(plan: Plan, run: Run) -> dict:
 
 def no_runs(plan: Plan) -> list[Run]:
     return []
+
+
+def layer_probes(plan: Plan, run: Run, fits: tuple[str, ...], weights: str | None = None, init: bool = True) -> dict:
+    """bm.analyses.probing.probe_layers of a finished run (or its `weights` file, a snapshot) at the scale's pooling
+    and sketch, on the data in memory: Fig. 3, Table 1 and the benign preset's per-layer probes."""
+    return probe_layers(
+        plan.folder(run) / weights if weights else plan.folder(run),
+        None,
+        fits,
+        init=init,
+        pool=plan.scale.probe_pool,
+        sketch=plan.scale.probe_sketch,
+        device=plan.device,
+        data=plan.data[run.config.dataset],
+    )

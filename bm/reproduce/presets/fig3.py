@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bm.analyses.probing import probe_layers
 from bm.figures.presets import (
     plot_stages,
 )
@@ -12,6 +11,7 @@ from bm.figures.probe import plot_probe
 from bm.reproduce.outputs import Result
 from bm.reproduce.plan import Plan, Run
 from bm.reproduce.presets.base import Preset, register_preset
+from bm.reproduce.presets.common import layer_probes
 
 
 def _fig3_runs(plan: Plan) -> list[Run]:
@@ -21,31 +21,12 @@ def _fig3_runs(plan: Plan) -> list[Run]:
 
 def _fig3(plan: Plan, runs: list[Run], folder: Path) -> Result:
     """Per-layer K-NN fitted on the clean and on the random labels, at init, at every snapshot and at the end."""
-    run = plan.folder(runs[0])
-    data = plan.data[runs[0].config.dataset]
-    record = probe_layers(
-        run,
-        None,
-        ("clean", "random"),
-        init=True,
-        pool=plan.scale.probe_pool,
-        sketch=plan.scale.probe_sketch,
-        device=plan.device,
-        data=data,
-    )
+    record = layer_probes(plan, runs[0], ("clean", "random"))
     plot_probe(record, folder / "figure")
     stages = (
         {0: record["results"]["init"]}
         | {
-            e: probe_layers(
-                run / f"snapshot_{e}.pt",
-                None,
-                ("clean", "random"),
-                pool=plan.scale.probe_pool,
-                sketch=plan.scale.probe_sketch,
-                device=plan.device,
-                data=data,
-            )["results"]["trained"]
+            e: layer_probes(plan, runs[0], ("clean", "random"), f"snapshot_{e}.pt", init=False)["results"]["trained"]
             for e in plan.scale.snapshots
         }
         | {runs[0].config.epochs: record["results"]["trained"]}

@@ -4,25 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bm.analyses.probing import probe_layers
 from bm.reproduce.outputs import Result
 from bm.reproduce.plan import Plan, Run
 from bm.reproduce.presets.base import Preset, register_preset
-from bm.reproduce.presets.common import random_no_da
+from bm.reproduce.presets.common import layer_probes, random_no_da
 
 
 def _table1(plan: Plan, runs: list[Run], folder: Path) -> Result:
     """Per-layer K-NN (clean labels, test accuracy) of the random-label network trained without augmentation."""
-    record = probe_layers(
-        plan.folder(runs[0]),
-        None,
-        ("clean",),
-        init=True,
-        pool=plan.scale.probe_pool,
-        sketch=plan.scale.probe_sketch,
-        data=plan.data[runs[0].config.dataset],
-        device=plan.device,
-    )["results"]
+    record = layer_probes(plan, runs[0], ("clean",))["results"]
     rows = [
         {
             "layer": n,
