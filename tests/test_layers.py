@@ -190,3 +190,21 @@ def test_the_library_never_prints():
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print"
     )
     assert printing == []
+
+
+def test_the_benchmarks_and_scripts_import_what_bm_has():
+    """A name moved inside bm is moved in benchmarks/ and scripts/ too (they are not imported by the tests)."""
+    import importlib
+
+    missing = []
+    for path in [*(ROOT.parent / "benchmarks").glob("*.py"), *(ROOT.parent / "scripts").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "bm":
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    if not hasattr(module, alias.name):
+                        try:
+                            importlib.import_module(f"{node.module}.{alias.name}")
+                        except ImportError:
+                            missing.append(f"{path.name}: {node.module}.{alias.name}")
+    assert missing == []
