@@ -33,6 +33,7 @@ def test_write_regenerates_emptied_blocks_identically(tmp_path):
     assert [c.read_text() for c in copies] == [p.read_text() for p in quoting]
 
 
+@pytest.mark.slow
 def test_a_block_the_results_do_not_give_is_one_error(tmp_path):
     page = tmp_path / "page.md"
     page.write_text("<!-- bm:mini.nothing -->\n<!-- /bm:mini.nothing -->\n")

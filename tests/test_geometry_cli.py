@@ -16,6 +16,7 @@ from tests.conftest import TINY_ARGS, run, write_cifar10
 MFTMA = ["--reps", "2", "--max-rank", "1", "--n-t", "50"]
 
 
+@pytest.mark.slow
 def test_geometry_of_a_toy_grid(capsys, tmp_path):
     code, _, err = run(capsys, ["toy-grid", "--out", str(tmp_path / "toy"), *TINY_ARGS])
     assert code == 0, err
@@ -98,6 +99,7 @@ def test_rewind_limits_are_the_final_and_the_earlier_model(capsys, noisy_run):
     assert code == 2 and "[0, 7]" in err
 
 
+@pytest.mark.slow
 def test_capacity_toy_sweep(capsys, tmp_path):
     code, out, err = run(
         capsys,
@@ -124,6 +126,7 @@ def test_capacity_toy_sweep(capsys, tmp_path):
     assert sweep["capacity"] == json.loads((tmp_path / "c" / "capacity.json").read_text())["capacity"]
 
 
+@pytest.mark.slow
 def test_capacity_deep_runs_then_skips_finished_runs(capsys, tmp_path):
     write_cifar10(tmp_path / "data", per_batch=8)
     args = [
@@ -162,6 +165,7 @@ def test_capacity_deep_runs_then_skips_finished_runs(capsys, tmp_path):
     assert json.loads((tmp_path / "c" / "sweep.json").read_text()) == first
 
 
+@pytest.mark.slow
 def test_capacity_deep_search_rounds_as_jobs_equal_the_in_process_search(capsys, tmp_path):
     pytest.importorskip("submitit")
     write_cifar10(tmp_path / "data", per_batch=8)

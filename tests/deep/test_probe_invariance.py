@@ -2,6 +2,7 @@
 
 from dataclasses import replace
 
+import pytest
 import torch
 
 import bm.deep.items as items_module
@@ -46,6 +47,7 @@ def _items(train, cfg, width):
     return training_items(cfg, train, labels, torch.zeros(len(train), width), torch.Generator())
 
 
+@pytest.mark.slow
 def test_pixel_invariance_matches_a_direct_computation_and_a_random_projection_keeps_it(data):  # noqa: F811
     train, test = data
     cfg = replace(CFG, decomposition_samples=16, decomposition_views=4)

@@ -101,6 +101,7 @@ def test_leave_one_out_matches_scikit_learn_without_the_point():
         knn_predict(Xtr, ytr, Xtr[:5], k=5, exclude_self=True)
 
 
+@pytest.mark.slow
 @given(st.integers(0, 2**31), st.sampled_from(["uniform", "distance", "temperature"]))
 def test_several_k_in_one_pass_equal_separate_passes(seed, weighting):
     from bm.probe import knn_scores

@@ -54,6 +54,7 @@ def test_cover_points_have_capacity_two():
         (30, 3, 1.5, (1.0, 0.5, 0.25)),  # ellipsoids
     ],
 )
+@pytest.mark.slow
 def test_capacity_matches_simulation(M, D, radius, axes):
     theory = manifold_geometry(
         manifolds(np.random.default_rng(1), 100, 300, M, D, radius, axes), n_reps=2, max_rank=2
@@ -92,6 +93,7 @@ def test_margin_lowers_capacity_and_seed_reproduces():
     assert manifold_geometry(x, kappa=0.5, n_reps=2).capacity < a.capacity
 
 
+@pytest.mark.slow
 def test_centre_structure_removes_planted_correlations():
     rng = np.random.default_rng(4)
     shared = rng.standard_normal((2, 200))
@@ -160,6 +162,7 @@ def test_degenerate_input_is_refused(bad, message):
         (10, "iid"),
     ],
 )
+@pytest.mark.slow
 def test_default_rule_matches_lp_simulation_at_small_P(P, labels):
     """Low-dimensional clouds (D = 5 directions, radius 0.5, N = 200, M = 40), two realizations: MFTMA's capacity
     (default K rule, n_t = 500) against P / n* from LP separability of random dichotomies (bm.theory.separability:

@@ -18,6 +18,7 @@ def points(P: int, N: int = 30, seed: int = 0) -> list[np.ndarray]:
     return list(np.random.default_rng(seed).standard_normal((P, 1, N)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("labels, bias", [("iid", False), ("both", False), ("iid", True)])
 def test_points_follow_covers_count(labels, bias):
     """P = 8 Gaussian points minus their mean (which keeps every n of them independent for n < P, so Cover's count

@@ -27,6 +27,7 @@ TINY = ToyGridConfig(
 )
 
 
+@pytest.mark.slow
 def test_grid_writes_every_output(tmp_path):
     out = run_grid(TINY, tmp_path / "run")
     rows = read_csv_rows(out / "grid.csv")
@@ -48,6 +49,7 @@ def test_grid_writes_every_output(tmp_path):
         assert (out / f"heatmap.{ext}").stat().st_size > 1000
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_to_the_same_grid(tmp_path):
     whole = read_csv_rows(run_grid(TINY, tmp_path / "whole") / "grid.csv")
     part = run_grid(TINY, tmp_path / "part", max_seeds=1)  # as if killed after the first seed
@@ -125,6 +127,7 @@ def test_estimated_capacity_never_exceeds_the_hard_prototype_bound():
         assert 1 <= est.capacity <= bound, (hard, est.capacity, bound)
 
 
+@pytest.mark.slow
 def test_the_thread_count_does_not_change_the_grid(tmp_path):
     """bm.threads may choose 1 or N CPU threads by timing: the grid must be the same bit for bit."""
     grids = [
