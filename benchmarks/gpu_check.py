@@ -30,8 +30,8 @@ from train_step import measure_step  # noqa: E402
 from bm.deep.augment import draw_uniforms, mixup, ssl_augment  # noqa: E402
 from bm.deep.config import ModelConfig  # noqa: E402
 from bm.deep.models import Network  # noqa: E402
-from bm.deep.views import finite_views  # noqa: E402
 from bm.deep.train import deep_train_bytes  # noqa: E402
+from bm.deep.views import finite_views  # noqa: E402
 from bm.memory import available_bytes  # noqa: E402
 from bm.probe import knn_predict  # noqa: E402
 from bm.theory import mse_decomposition  # noqa: E402

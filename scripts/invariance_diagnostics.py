@@ -18,8 +18,8 @@ from pathlib import Path
 
 import torch
 
-from bm.deep.augment import SSLAugment
 from bm.analyses.probing import load_run, network_at, run_data
+from bm.deep.augment import SSLAugment
 from bm.deep.views import augment_batch, finite_views
 from bm.runs import RunFolder
 from bm.theory import InvarianceAccumulator
