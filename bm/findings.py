@@ -245,6 +245,47 @@ def _fig12_blocks(record: dict, probe: str) -> dict[str, str]:
     return {"fig12.findings": VERDICT_RULE + "\n\n" + _table(rows), "fig12.levels": levels_table}
 
 
+def _gradients_blocks(records: dict[str, dict]) -> dict[str, str]:
+    """Stephenson et al.'s permuted-gradient measurement over seeds (bm gradients records by seed): per epoch, the
+    permuted / clean ratio of the label term's and of the whole loss's summed gradient (mean over seeds, and the range)
+    and the permuted images' fit; the claim that at initialization the permuted group's label-term gradient is the
+    smaller (log ratio < 0, paired over seeds, TOST margin log 1.1)."""
+    seeds = sorted(records)
+    epochs = sorted({int(e) for r in records.values() for e in r["epochs"]})
+    epochs = [e for e in epochs if all(str(e) in r["epochs"] for r in records.values())]
+
+    def values(epoch: int, key: str, sub: str | None = "ratio") -> list[float]:
+        rows = [records[s]["epochs"][str(epoch)] for s in seeds]
+        return [r[key][sub] if sub else r[key] for r in rows]
+
+    lines = [
+        f"Over seeds {', '.join(seeds)}: |summed gradient of the permuted images| / |that of the clean images| (mean,"
+        " and the range over seeds), of the loss's label term and of the whole loss, and the permuted images' fit to"
+        " their random labels:",
+        "",
+        "| epoch | label term: permuted / clean | whole loss: permuted / clean | permuted images fitted |",
+        "| --- | --- | --- | --- |",
+    ]
+    for e in epochs:
+        label, whole, fit = values(e, "label_total"), values(e, "total"), values(e, "permuted_fit", None)
+        lines.append(
+            f"| {e} | {np.mean(label):.3f} [{min(label):.3f}, {max(label):.3f}] | {np.mean(whole):.3f} "
+            f"[{min(whole):.3f}, {max(whole):.3f}] | {np.mean(fit):.3f} |"
+        )
+    early = [e for e in epochs if e <= 10]
+    findings = [
+        Finding(
+            f"label term at epoch {e}: permuted images' gradient < clean images' (log of the ratio)",
+            "less",
+            tuple(np.log(values(e, "label_total"))),
+            tuple(np.zeros(len(seeds))),
+            float(np.log(1.1)),
+        )
+        for e in early
+    ]
+    return {"gradients.table": "\n".join(lines), "gradients.findings": VERDICT_RULE + "\n\n" + _table(judge(findings))}
+
+
 RENDERERS: dict[str, Callable[..., dict[str, str]]] = {"benign": _benign_blocks, "fig12": _fig12_blocks}
 
 
@@ -259,6 +300,9 @@ def render(results: Path = RESULTS) -> dict[str, str]:
         for preset, record in records.items():
             made = RENDERERS[preset](record) if preset == "benign" else RENDERERS[preset](record, probe)
             blocks.update({f"{scale.name}.{k}": v for k, v in made.items()})
+        gradients = {f.parent.name: _read(f) for f in sorted(scale.glob("gradients/*/gradients.json"))}
+        if len(gradients) >= 2:
+            blocks.update({f"{scale.name}.{k}": v for k, v in _gradients_blocks(gradients).items()})
     return blocks
 
 
