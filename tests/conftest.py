@@ -9,6 +9,11 @@ from hypothesis import settings
 settings.register_profile("bm", deadline=None, max_examples=60, derandomize=True)  # CI: the same examples every run
 settings.load_profile("bm")
 
+if os.environ.get("PYTEST_XDIST_WORKER"):  # pytest -n: one CPU thread per worker, so workers never oversubscribe
+    import torch  # the cores (2 workers x 2 threads on 2 cores ran the suite several times slower)
+
+    torch.set_num_threads(1)
+
 # the real CIFAR-10 subset: $BM_CIFAR10_MINI, else ../shared/data/cifar-10-mini beside the checkout
 CIFAR_MINI = Path(
     os.environ.get("BM_CIFAR10_MINI") or Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar-10-mini"
