@@ -137,6 +137,6 @@ def test_the_committed_records_are_runs_of_the_table():
     from bm.results import collect
 
     results = Path(__file__).resolve().parents[1] / "results"
-    folders = sorted(p.parent for p in results.glob("*/runs/*/metrics.jsonl"))
+    folders = sorted(p.parent for p in results.glob("**/metrics.jsonl"))  # runs/ and the gradient runs
     frame = collect(results)
     assert folders and sorted(frame[frame.kind == "deep"].path) == [str(f.relative_to(results)) for f in folders]
