@@ -80,6 +80,7 @@ def geometry(
     if RunFolder(run).is_deep_run():
         from bm.analyses.geometry import run_geometry
 
+        lock_folder(run)  # before the work: one writer of this folder at a time
         record = run_geometry(run, list(o.layers) or None, list(o.epochs) or None, o.project_dim, o.device, **mftma)
         stem, title = (
             Path(record["run"]) / "geometry",
@@ -87,19 +88,21 @@ def geometry(
         )
     else:
         from bm.analyses.geometry import toy_geometry
+        from bm.toy.grid import load_grid_config
 
         if o.layers or o.epochs:
             raise BMError(
                 "--layers and --epochs apply to deep runs; a toy cell always gives input, embedding and "
                 "output at init and after training"
             )
+        load_grid_config(run)  # a toy-grid folder, or one error before anything is written
+        lock_folder(run)
         record = toy_geometry(run, *(o.cell or (None, None)), o.seed, **mftma)
         c = record["cell"]
         stem, title = (
             run / f"geometry_n{c['n']}_B{c['B']}_s{c['seed']}",
             f"toy n={c['n']} B={c['B']} seed={c['seed']}: MFTMA per layer",
         )
-    lock_folder(stem.parent)  # computed, then written: one writer of this folder at a time
     write_geometry(record, stem, title)
     typer.echo("\n".join(geometry_lines(record)))
     typer.echo(f"wrote {stem}.json, {stem.name}.png, {stem.name}.pdf")
@@ -124,12 +127,13 @@ def rewind_cmd(
     ],
 ) -> None:
     """Layer rewinding (Stephenson et al.): last k layers from epoch E, the rest from the end; rewind.json and a plot."""
+    from bm.analyses.probing import load_run
     from bm.analyses.rewind import rewind, rewind_lines
     from bm.figures.rewind import write_rewind
     from bm.runs import lock_folder
 
+    lock_folder(load_run(run)[0].path)  # before the work: one writer of this folder at a time
     record = rewind(run, list(int_list(to_epoch, "to-epoch")), list(options.layers), options.k, options.device)
-    lock_folder(Path(record["run"]))  # computed, then written: one writer of this folder at a time
     write_rewind(record, Path(record["run"]) / "rewind")
     typer.echo("\n".join(rewind_lines(record)))
     typer.echo(f"wrote {run / 'rewind.json'}, rewind.png, rewind.pdf")
