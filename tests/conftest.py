@@ -106,24 +106,27 @@ def run(capsys, argv):
     return info.value.code, captured.out, captured.err
 
 
-RNG = np.random.default_rng(0)
-
-
 def pickle_to(path, obj):
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as f:
         pickle.dump(obj, f)
 
 
-def image_rows(n, size=32):
-    return RNG.integers(0, 256, (n, 3 * size * size), dtype=np.uint8)
+def image_rows(n, size=32, rng=None):
+    """n random uint8 image rows (n, 3 size^2); without `rng`, the same rows on every call (tests do not depend on
+    which tests ran before them)."""
+    return (rng or np.random.default_rng(0)).integers(0, 256, (n, 3 * size * size), dtype=np.uint8)
 
 
 def write_cifar10(root, per_batch=4):
+    """Official-format CIFAR-10 batches of random images, the same on every call; labels cycle through the 10 classes
+    across the training batches (balanced: 5 x per_batch images, each class as often), shuffled within each batch."""
+    rng = np.random.default_rng(0)
     d = root / "cifar-10-batches-py"
     data = {}
-    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        rows, labels = image_rows(per_batch), RNG.integers(0, 10, per_batch).tolist()
+    for k, name in enumerate([f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]):
+        rows = image_rows(per_batch, rng=rng)
+        labels = rng.permutation((np.arange(per_batch) + k * per_batch) % 10).tolist()
         pickle_to(d / name, {"batch_label": name, "data": rows, "labels": labels, "filenames": [""] * per_batch})
         data[name] = (rows, labels)
     pickle_to(d / "batches.meta", {"label_names": [f"class{i}" for i in range(10)], "num_cases_per_batch": per_batch})
@@ -144,7 +147,7 @@ def write_stl10(root, labels=(1, 10, 4), splits=("test",)):
     """STL-10 binary files (labels 1..10) holding the same images for each split; returns (N, C, H, W)."""
     d = root / "stl10_binary"
     d.mkdir(parents=True, exist_ok=True)
-    images = RNG.integers(0, 256, (len(labels), 3, 96, 96), dtype=np.uint8)
+    images = np.random.default_rng(0).integers(0, 256, (len(labels), 3, 96, 96), dtype=np.uint8)
     for split in splits:
         images.transpose(0, 1, 3, 2).tofile(d / f"{split}_X.bin")  # the files store each channel column-major
         np.array(labels, dtype=np.uint8).tofile(d / f"{split}_y.bin")
