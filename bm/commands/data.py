@@ -20,8 +20,7 @@ def cifar10_mini(
         Optional[Path],
         typer.Option(
             "--from",
-            help="A folder holding the official cifar-10-batches-py (the python version from "
-            "https://www.cs.toronto.edu/~kriz/cifar.html), or that folder.",
+            help="A folder holding the official cifar-10-batches-py (CIFAR-10's python version), or that folder.",
         ),
     ] = None,
     download: Annotated[
