@@ -289,7 +289,7 @@ def main() -> None:
         r = results["checks"][name]
         status = {True: "pass", False: "FAIL", None: "n/a"}[r.get("passed")]
         print(f"{name:22s} {status:5s} {r.get('criterion', r.get('skipped', r.get('error', '')))}", flush=True)
-    args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+        args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")  # after each: a cut run keeps some
     t = results["checks"]["throughput"]
     if "eager" in t:
         e = t["eager"]
