@@ -20,6 +20,7 @@ import numpy as np
 
 from bm.errors import BMError
 from bm.jsonfiles import read_json_file
+from bm.runs import read_csv_rows
 from bm.stats import MARGIN, VERDICT_RULE, Finding, crossed_bootstrap, judge
 
 __all__ = ["HEADLINE_FAMILY", "RESULTS", "RUN_FILES", "collect", "headline_probe", "render", "stale", "write"]
@@ -126,7 +127,7 @@ def _table(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _benign_blocks(record: dict) -> dict[str, str]:
+def _benign_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
     seeds, m = record["seeds"], record["seeds"][0]["test_size"]
     chosen, noise = headline_probe(record)
     by_probe: dict[str, list[dict]] = {}
@@ -194,29 +195,53 @@ def _benign_blocks(record: dict) -> dict[str, str]:
     }
 
 
-def _fig12_blocks(record: dict, probe: str) -> dict[str, str]:
+def _probed(record: dict) -> list[dict]:
+    """Each seed's Definition 4.1 probe records by run key (a preset's extra "probed"), in the record's seed order."""
+    return [record["per_seed"][str(s)]["probed"] for s in record["seeds"]]
+
+
+def _arm(probed: list[dict], key: str, probe: str, which: str = "trained") -> tuple[tuple[float, ...], np.ndarray]:
+    """One arm over seeds: probe `probe`'s test accuracy of run `key` (`which`: trained or init) per seed, and its
+    per-test outcomes (seeds, test images) for the crossed bootstrap."""
+    m = probed[0][key]["test_size"]
+    accuracy = tuple(r[key]["accuracy"][which][probe] for r in probed)
+    return accuracy, _outcomes([r[key]["probes"][which][probe] for r in probed], m)
+
+
+def _compare(name: str, kind: str, probed: list[dict], a: tuple[str, str], b: tuple[str, str], probe: str) -> Finding:
+    """The claim `name` (kind, about a - b) between two (run key, trained / init) arms of one probe, paired by seed."""
+    (acc_a, bits_a), (acc_b, bits_b) = _arm(probed, a[0], probe, a[1]), _arm(probed, b[0], probe, b[1])
+    return Finding(f"{PROBE_NAMES[probe]}: {name}", kind, acc_a, acc_b, MARGIN, (bits_a, bits_b))
+
+
+def _means_table(probed: list[dict], probe: str, label: str, seeds: list) -> str:
+    """Mean test accuracy over seeds of every run key, trained and at init."""
+    mean = lambda key, which: np.mean(_arm(probed, key, probe, which)[0])  # noqa: E731
+    return "\n".join(
+        [
+            f"{PROBE_NAMES[probe]}, test accuracy, mean over seeds {', '.join(map(str, seeds))}:",
+            "",
+            f"| {label} | trained | init |",
+            "| --- | --- | --- |",
+            *(f"| {key} | {mean(key, 'trained'):.3f} | {mean(key, 'init'):.3f} |" for key in probed[0]),
+        ]
+    )
+
+
+def _fig12_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
     """Fig. 12 over seeds: DA against no augmentation at each label-noise level, and whether DA's advantage falls
     with the noise (the per-seed least-squares slope of the advantage against the noise fraction, tested < 0)."""
     seeds = [str(s) for s in record["seeds"]]
-    probed = [record["per_seed"][s]["probed"] for s in seeds]
-    m = next(iter(probed[0].values()))["test_size"]
+    probed = _probed(record)
     levels = sorted({float(k.split("/")[1]) for k in probed[0]})
     findings = []
     for p in (probe, "knn_all_k20"):
-        acc = lambda aug, x: [r[f"{aug}/{x:g}"]["accuracy"]["trained"][p] for r in probed]  # noqa: E731
-        bits = lambda aug, x: _outcomes([r[f"{aug}/{x:g}"]["probes"]["trained"][p] for r in probed], m)  # noqa: E731
         for x in levels:
-            findings.append(
-                Finding(
-                    f"{PROBE_NAMES[p]}: DA > no augmentation at label noise {x:g}",
-                    "greater",
-                    tuple(acc("DA", x)),
-                    tuple(acc("none", x)),
-                    MARGIN,
-                    (bits("DA", x), bits("none", x)),
-                )
-            )
-        advantage = np.array([np.subtract(acc("DA", x), acc("none", x)) for x in levels])  # (levels, seeds)
+            claim = f"DA > no augmentation at label noise {x:g}"
+            findings.append(_compare(claim, "greater", probed, (f"DA/{x:g}", "trained"), (f"none/{x:g}", "trained"), p))
+        advantage = np.array(
+            [np.subtract(_arm(probed, f"DA/{x:g}", p)[0], _arm(probed, f"none/{x:g}", p)[0]) for x in levels]
+        )
         slopes = np.polyfit(levels, advantage, 1)[0]  # per seed
         findings.append(
             Finding(
@@ -228,7 +253,7 @@ def _fig12_blocks(record: dict, probe: str) -> dict[str, str]:
             )
         )
     rows = judge(findings)
-    mean = lambda aug, x, which: np.mean([r[f"{aug}/{x:g}"]["accuracy"][which][probe] for r in probed])  # noqa: E731
+    mean = lambda key, which: np.mean(_arm(probed, key, probe, which)[0])  # noqa: E731
     levels_table = "\n".join(
         [
             f"{PROBE_NAMES[probe]}, test accuracy, mean over seeds {', '.join(seeds)}:",
@@ -236,13 +261,169 @@ def _fig12_blocks(record: dict, probe: str) -> dict[str, str]:
             "| label noise | DA | no augmentation | init |",
             "| --- | --- | --- | --- |",
             *(
-                f"| {x:g} | {mean('DA', x, 'trained'):.3f} | {mean('none', x, 'trained'):.3f} | "
-                f"{mean('DA', x, 'init'):.3f} |"
+                f"| {x:g} | {mean(f'DA/{x:g}', 'trained'):.3f} | {mean(f'none/{x:g}', 'trained'):.3f} | "
+                f"{mean(f'DA/{x:g}', 'init'):.3f} |"
                 for x in levels
             ),
         ]
     )
     return {"fig12.findings": VERDICT_RULE + "\n\n" + _table(rows), "fig12.levels": levels_table}
+
+
+def _table1_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
+    """Table 1 over seeds: per layer, the clean-label K-NN of the network trained on random labels without
+    augmentation against the same layer at init (claim: trained < init, paired by seed; TOST margin MARGIN)."""
+    rows = read_csv_rows(folder / "table.csv", integers=("seed",), numbers=("knn_trained", "knn_init"))
+    layers = list(dict.fromkeys(r["layer"] for r in rows))
+    seeds = sorted({int(r["seed"]) for r in rows})
+    value = {(int(r["seed"]), r["layer"], w): float(r[f"knn_{w}"]) for r in rows for w in ("trained", "init")}
+    arm = lambda layer, w: tuple(value[s, layer, w] for s in seeds)  # noqa: E731
+    findings = [
+        Finding(
+            f"layer {layer}: trained (random labels, no DA) < init",
+            "less",
+            arm(layer, "trained"),
+            arm(layer, "init"),
+            MARGIN,
+        )
+        for layer in layers
+    ]
+    lead = (
+        f"Per-layer K-NN (k = 20; bank: the trained images with their true labels; test: the held-out images) of the "
+        f"network trained on random labels without augmentation, against the same layer at init, over seeds "
+        f"{', '.join(map(str, seeds))}:"
+    )
+    return {"table1.findings": lead + "\n\n" + VERDICT_RULE + "\n\n" + _table(judge(findings))}
+
+
+def _fig2_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
+    """Fig. 2 over seeds: every condition's final accuracy on its trained items and the first step at accuracy 1;
+    the claim that augmentation delays memorization (first step at 1, DA - no DA > 0, paired by seed; TOST margin one
+    memorization measurement interval)."""
+    seeds = [str(s) for s in record["seeds"]]
+    memorized = [record["per_seed"][s]["memorized"] for s in seeds]
+    conditions = list(memorized[0])
+    lines = [
+        f"Accuracy on the trained items with their training labels at the last step, and (in brackets) the first "
+        f"step at which it was 1, per seed ({', '.join(seeds)}):",
+        "",
+        "| condition | " + " | ".join(f"seed {s}" for s in seeds) + " |",
+        "|" + " --- |" * (1 + len(seeds)),
+        *(
+            f"| {c} | " + " | ".join(f"{m[c]['train_acc']:.3f} ({m[c]['steps_to_memorize']})" for m in memorized) + " |"
+            for c in conditions
+        ),
+    ]
+    never = [c for c in conditions if any(m[c]["steps_to_memorize"] is None for m in memorized)]
+    steps = lambda c: tuple(float(m[c]["steps_to_memorize"]) for m in memorized)  # noqa: E731
+    interval = record["per_seed"][seeds[0]]["measured_every"]
+    findings = [
+        Finding(
+            f"{labels} labels: DA delays memorization (first step at accuracy 1)",
+            "greater",
+            steps(f"{labels}+DA"),
+            steps(labels),
+            interval,
+        )
+        for labels in ("clean", "random")
+        if f"{labels}+DA" not in never and labels not in never
+    ]
+    table = VERDICT_RULE + "\n\n" + _table(judge(findings)) if findings else ""
+    return {"fig2.memorized": "\n".join(lines) + "\n", "fig2.findings": table}
+
+
+def _table4_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
+    """Table 4 over seeds: i.i.d. augmentations (same-class images) and the scale's DA, clean and random labels,
+    each against init, and random i.i.d. against random DA; "random i.i.d. is not benign" as an absence claim."""
+    probed = _probed(record)
+    findings = []
+    for p in (probe, "knn_all_k20"):
+        findings += [
+            _compare(
+                "i.i.d., clean labels: trained > init",
+                "greater",
+                probed,
+                ("iid/clean", "trained"),
+                ("iid/clean", "init"),
+                p,
+            ),
+            _compare(
+                "i.i.d., random labels: no gain over init (not benign)",
+                "absent",
+                probed,
+                ("iid/random", "trained"),
+                ("iid/random", "init"),
+                p,
+            ),
+            _compare(
+                "DA, random labels: trained > init (benign)",
+                "greater",
+                probed,
+                ("DA/random", "trained"),
+                ("DA/random", "init"),
+                p,
+            ),
+            _compare(
+                "random labels: DA > i.i.d.", "greater", probed, ("DA/random", "trained"), ("iid/random", "trained"), p
+            ),
+        ]
+    return {
+        "table4.means": _means_table(probed, probe, "protocol / labels", record["seeds"]),
+        "table4.findings": VERDICT_RULE + "\n\n" + _table(judge(findings)),
+    }
+
+
+def _fig6_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
+    """Fig. 6 over seeds: the random-label DA ResNet18 and MLP encoders, each against init, and ResNet18 > MLP."""
+    probed = _probed(record)
+    findings = []
+    for p in (probe, "knn_all_k20"):
+        findings += [
+            _compare(f"{m}: trained > init", "greater", probed, (m, "trained"), (m, "init"), p) for m in probed[0]
+        ]
+        findings.append(_compare("ResNet18 > MLP", "greater", probed, ("ResNet18", "trained"), ("MLP", "trained"), p))
+    return {
+        "fig6.means": _means_table(probed, probe, "encoder", record["seeds"]),
+        "fig6.findings": VERDICT_RULE + "\n\n" + _table(judge(findings)),
+    }
+
+
+def _sweep_blocks(key: str, label: str, x: Callable[[str, dict], float], unit: str) -> Callable[..., dict[str, str]]:
+    """The blocks of a one-knob sweep (Fig. 7, 8, 11) over seeds: every knob value against init, and the claim the
+    paper's figure makes, that the K-NN rises with the knob (per-seed least-squares slope against x(value), > 0)."""
+
+    def blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
+        probed = _probed(record)
+        values = list(probed[0])
+        xs = [x(v, probed[0][v]) for v in values]
+        findings = []
+        for p in (probe, "knn_all_k20"):
+            findings += [
+                _compare(f"{label} {v}: trained > init", "greater", probed, (v, "trained"), (v, "init"), p)
+                for v in values
+            ]
+            acc = np.array([_arm(probed, v, p)[0] for v in values])  # (values, seeds)
+            slopes = np.polyfit(xs, acc, 1)[0]
+            findings.append(
+                Finding(
+                    f"{PROBE_NAMES[p]}: K-NN rises with {label} (slope per {unit})",
+                    "greater",
+                    tuple(slopes),
+                    tuple(np.zeros_like(slopes)),
+                    MARGIN,
+                )
+            )
+        return {
+            f"{key}.means": _means_table(probed, probe, label, record["seeds"]),
+            f"{key}.findings": VERDICT_RULE + "\n\n" + _table(judge(findings)),
+        }
+
+    return blocks
+
+
+def _classes(value: str, probes: dict) -> float:
+    """Fig. 8's x: log2 of the number of random classes (per-sample: one class per trained image)."""
+    return float(np.log2(sum(probes["bank_counts"]) if value == "per-sample" else int(value)))
 
 
 def _gradients_blocks(records: dict[str, dict]) -> dict[str, str]:
@@ -286,7 +467,17 @@ def _gradients_blocks(records: dict[str, dict]) -> dict[str, str]:
     return {"gradients.table": "\n".join(lines), "gradients.findings": VERDICT_RULE + "\n\n" + _table(judge(findings))}
 
 
-RENDERERS: dict[str, Callable[..., dict[str, str]]] = {"benign": _benign_blocks, "fig12": _fig12_blocks}
+RENDERERS: dict[str, Callable[[Path, dict, str], dict[str, str]]] = {
+    "benign": _benign_blocks,
+    "fig12": _fig12_blocks,
+    "table1": _table1_blocks,
+    "fig2": _fig2_blocks,
+    "table4": _table4_blocks,
+    "fig6": _fig6_blocks,
+    "fig7": _sweep_blocks("fig7", "projector width", lambda v, _: float(np.log2(int(v))), "doubling"),
+    "fig8": _sweep_blocks("fig8", "random classes", _classes, "doubling"),
+    "fig11": _sweep_blocks("fig11", "RandAugment strength", lambda v, _: float(v), "unit of strength"),
+}
 
 
 def render(results: Path = RESULTS) -> dict[str, str]:
@@ -298,8 +489,9 @@ def render(results: Path = RESULTS) -> dict[str, str]:
         records = {f.parent.name: _read(f) for f in sorted(scale.glob("*/result.json")) if f.parent.name in RENDERERS}
         probe = headline_probe(records["benign"])[0] if "benign" in records else "knn_k20"
         for preset, record in records.items():
-            made = RENDERERS[preset](record) if preset == "benign" else RENDERERS[preset](record, probe)
-            blocks.update({f"{scale.name}.{k}": v for k, v in made.items()})
+            if len(record.get("seeds", ())) >= 2:  # a finding pairs seeds: one seed's record states none
+                made = RENDERERS[preset](scale / preset, record, probe)
+                blocks.update({f"{scale.name}.{k}": v for k, v in made.items()})
         gradients = {f.parent.name: _read(f) for f in sorted(scale.glob("gradients/*/gradients.json"))}
         if len(gradients) >= 2:
             blocks.update({f"{scale.name}.{k}": v for k, v in _gradients_blocks(gradients).items()})

@@ -40,7 +40,15 @@ def _fig2(plan: Plan, runs: list[Run], folder: Path) -> Result:
         f"{f['steps_to_memorize']})"
         for c, f in finals.items()
     ]
-    return Result(rows, ["condition", "step", "loss", "train_acc"], summary, ["figure"])
+    memorized = {c: {k: f[k] for k in ("train_acc", "steps_to_memorize", "steps")} for c, f in finals.items()}
+    every = rows[1]["step"] - rows[0]["step"]  # steps between memorization measurements (the first two rows)
+    return Result(
+        rows,
+        ["condition", "step", "loss", "train_acc"],
+        summary,
+        ["figure"],
+        extra={"memorized": memorized, "measured_every": every},
+    )
 
 
 register_preset(

@@ -10,8 +10,10 @@ from bm.figures.presets import (
 from bm.reproduce.outputs import Result
 from bm.reproduce.plan import Plan, Run
 from bm.reproduce.presets.base import Preset, register_preset
-from bm.reproduce.presets.common import random_da
+from bm.reproduce.presets.common import definition_probes_of, random_da
 from bm.reproduce.readout import banks, metrics_of
+
+FIG6_MODELS = ("ResNet18", "MLP")  # the runs' keys in the table and the probe records
 
 
 def _fig6_runs(plan: Plan) -> list[Run]:
@@ -21,7 +23,7 @@ def _fig6_runs(plan: Plan) -> list[Run]:
 
 def _fig6(plan: Plan, runs: list[Run], folder: Path) -> Result:
     rows, summary = [], []
-    for run, arch in zip(runs, ("ResNet18", "MLP")):
+    for run, arch in zip(runs, FIG6_MODELS):
         probes = [r for r in metrics_of(plan, run) if "invariance" in r]
         layers = list(probes[0]["invariance"])
         mine = [
@@ -45,7 +47,8 @@ def _fig6(plan: Plan, runs: list[Run], folder: Path) -> Result:
     columns = ["model", "epoch", "knn_error"] + list(
         dict.fromkeys(k for r in rows for k in r if k not in ("model", "epoch", "knn_error"))
     )
-    return Result(rows, columns, summary, ["figure"])
+    probed = {arch: definition_probes_of(plan, run) for run, arch in zip(runs, FIG6_MODELS)}
+    return Result(rows, columns, summary, ["figure"], extra={"probed": probed})
 
 
 register_preset(

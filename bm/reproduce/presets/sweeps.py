@@ -14,6 +14,7 @@ from bm.figures.presets import (
 from bm.reproduce.outputs import Result, markdown_table
 from bm.reproduce.plan import Plan, Run
 from bm.reproduce.presets.base import Preset, register_preset
+from bm.reproduce.presets.common import definition_probes_of
 from bm.reproduce.readout import RECORD, final, metrics_of
 
 
@@ -50,7 +51,7 @@ def sweep(
     key: str, values: Callable[[Plan], tuple], make: Callable[[Plan, object], Run], xlabel: str, xscale: str = "linear"
 ) -> tuple[Callable, Callable]:
     """runs and finish of a one-knob sweep of random-label runs: final K-NN (both banks) and memorization against the
-    knob, every run at the scale's step budget."""
+    knob, every run at the scale's step budget; each run's Definition 4.1 probes by str(knob value) (extra "probed")."""
 
     def runs(plan: Plan) -> list[Run]:
         return [make(plan, v) for v in values(plan)]
@@ -81,7 +82,10 @@ def sweep(
             + ", ".join(f"{r[key]}: {r['train_acc']:.3f}" for r in rows)
             + f" after {rows[0]['steps']} steps",
         ]
-        return Result(rows, [key, *RECORD], summary, ["figure"], table=_sweep_table(key, rows))
+        probed = {str(v): definition_probes_of(plan, r) for v, r in zip(values(plan), runs)}
+        return Result(
+            rows, [key, *RECORD], summary, ["figure"], table=_sweep_table(key, rows), extra={"probed": probed}
+        )
 
     return runs, finish
 

@@ -7,10 +7,12 @@ from pathlib import Path
 from bm.reproduce.outputs import Result, markdown_table
 from bm.reproduce.plan import Plan, Run
 from bm.reproduce.presets.base import Preset, register_preset
+from bm.reproduce.presets.common import definition_probes_of
 from bm.reproduce.readout import RECORD, final
 
+TABLE4_KEYS = ("iid/clean", "iid/random", "DA/clean", "DA/random")  # the runs' keys in the probe records
 
-# ----------------------------------------------------------------------------- Table 4: i.i.d. augmentations
+
 def _table4_runs(plan: Plan) -> list[Run]:
     s, B = plan.scale.iid
     iid = [plan.run(label_noise=noise, augment="iid", views=B, iid_subset=s) for noise in (0.0, 1.0)]
@@ -53,7 +55,10 @@ def _table4(plan: Plan, runs: list[Run], folder: Path) -> Result:
         f"{r['steps']} steps"
         for r in rows
     ]
-    return Result(rows, ["protocol", "labels", *RECORD], summary, table=markdown_table(header, wide))
+    probed = {key: definition_probes_of(plan, run) for key, run in zip(TABLE4_KEYS, runs)}
+    return Result(
+        rows, ["protocol", "labels", *RECORD], summary, table=markdown_table(header, wide), extra={"probed": probed}
+    )
 
 
 register_preset(
