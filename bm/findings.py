@@ -480,6 +480,17 @@ RENDERERS: dict[str, Callable[[Path, dict, str], dict[str, str]]] = {
 }
 
 
+def _measured_block(records: dict[str, dict]) -> str:
+    """Which presets of the scale have committed records: seeds, runs, the command that wrote them and its commit."""
+    lines = ["| preset | seeds | runs | command | commit |", "| --- | --- | --- | --- | --- |"]
+    for preset, r in sorted(records.items()):
+        seeds = ", ".join(str(s["seed"] if isinstance(s, dict) else s) for s in r.get("seeds", [r.get("seed", 0)]))
+        lines.append(
+            f"| {preset} | {seeds} | {len(r['runs'])} | `{r['command']}` | {r['provenance']['git_sha'][:10]} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def render(results: Path = RESULTS) -> dict[str, str]:
     """Every generated block, by name (<scale>.<block>: mini.benign.findings, ...), from `results` alone. The probe
     the other presets' findings use is the headline probe the scale's benign record chooses (K-NN k = 20 on S
@@ -488,6 +499,7 @@ def render(results: Path = RESULTS) -> dict[str, str]:
     for scale in sorted(p for p in Path(results).iterdir() if p.is_dir()) if Path(results).is_dir() else []:
         records = {f.parent.name: _read(f) for f in sorted(scale.glob("*/result.json")) if f.parent.name in RENDERERS}
         probe = headline_probe(records["benign"])[0] if "benign" in records else "knn_k20"
+        blocks[f"{scale.name}.measured"] = _measured_block(records)
         for preset, record in records.items():
             if len(record.get("seeds", ())) >= 2:  # a finding pairs seeds: one seed's record states none
                 made = RENDERERS[preset](scale / preset, record, probe)

@@ -77,3 +77,97 @@ def test_the_gradient_blocks_are_the_seeds_means_and_a_paired_test_of_the_log_ra
     logs = np.log(label["0"])
     low, high = stats.t.interval(0.95, 2, loc=logs.mean(), scale=stats.sem(logs))
     assert f"{logs.mean():+.3f}" in rows[0] and f"[{low:+.3f}, {high:+.3f}]" in rows[0]
+
+
+def _probe_record(outcomes: dict, bank: int = 128) -> dict:
+    """One run's Definition 4.1 record (bm.analyses.def41's layout) from per-test outcomes by which (trained / init)
+    and probe."""
+    import numpy as np
+
+    m = len(next(iter(next(iter(outcomes.values())).values())))
+    return {
+        "test_size": m,
+        "bank_counts": [bank // 10] * 10,
+        "probes": {
+            w: {p: np.packbits(o.astype(np.uint8)).tobytes().hex() for p, o in v.items()} for w, v in outcomes.items()
+        },
+        "accuracy": {w: {p: float(o.mean()) for p, o in v.items()} for w, v in outcomes.items()},
+    }
+
+
+def _sweep_results(tmp_path, preset: str, gains: dict[str, list[float]]) -> Path:
+    """results/mini/<preset>/result.json with 3 seeds: run key -> per-seed share of 200 test images right when trained
+    (init: 0.2 in every seed), for the headline probe and the released code's."""
+    import json
+
+    import numpy as np
+
+    m, per_seed = 200, {}
+    for k in range(3):
+        probed = {}
+        for key, acc in gains.items():
+            outcome = lambda a: np.arange(m) < round(a * m)  # noqa: E731
+            probed[key] = _probe_record(
+                {
+                    w: {p: outcome(acc[k] if w == "trained" else 0.2) for p in ("knn_k20", "knn_all_k20")}
+                    for w in ("trained", "init")
+                }
+            )
+        per_seed[str(k)] = {"probed": probed}
+    folder = tmp_path / "mini" / preset
+    folder.mkdir(parents=True)
+    (folder / "result.json").write_text(
+        json.dumps(
+            {"seeds": [0, 1, 2], "per_seed": per_seed, "runs": {}, "command": "c", "provenance": {"git_sha": "0" * 40}}
+        )
+    )
+    return folder
+
+
+def _row(block: str, start: str) -> list[str]:
+    line = next(x for x in block.splitlines() if x.startswith(f"| {start}"))
+    return [c.strip() for c in line.strip("|").split("|")]
+
+
+def test_table4_states_random_iid_not_benign_as_an_absence_claim_and_the_gains_paired_by_seed(tmp_path):
+    """Made-up Table 4 records: i.i.d. random at init's accuracy in every seed (shown absent within the margin), DA
+    random well above init (shown), effects the mean of the per-seed differences."""
+    from scipy import stats
+
+    _sweep_results(
+        tmp_path,
+        "table4",
+        {
+            "iid/clean": [0.50, 0.52, 0.55],
+            "iid/random": [0.2, 0.2, 0.2],
+            "DA/clean": [0.6, 0.6, 0.6],
+            "DA/random": [0.30, 0.31, 0.32],
+        },
+    )
+    block = render(tmp_path)["mini.table4.findings"]
+    absent = _row(block, "K-NN k = 20 on S: i.i.d., random labels")
+    assert absent[1] == "+0.000" and absent[-1] == "shown absent within 0.02"
+    gain = _row(block, "K-NN k = 20 on S: DA, random labels")
+    diffs = [0.10, 0.11, 0.12]
+    low, high = stats.t.interval(0.95, 2, loc=sum(diffs) / 3, scale=stats.sem(diffs))
+    assert gain[1] == f"{sum(diffs) / 3:+.3f}" and gain[2] == f"[{low:+.3f}, {high:+.3f}]" and gain[-1] == "shown"
+    better = _row(block, "K-NN k = 20 on S: random labels: DA > i.i.d.")
+    assert better[1] == f"{sum(diffs) / 3:+.3f}"
+
+
+def test_a_sweep_tests_the_per_seed_slope_against_log2_of_the_knob(tmp_path):
+    """Made-up Fig. 7 records (K-NN rising by 0.04 - 0.06 per doubling of the projector width, by seed): the slope
+    claim's effect is the mean of the per-seed least-squares slopes against log2(width), with its t-interval."""
+    import numpy as np
+    from scipy import stats
+
+    widths, slopes = (256, 1024, 4096), [0.04, 0.05, 0.06]
+    gains = {str(w): [0.3 + s * np.log2(w / 256) + k / 100 for k, s in enumerate(slopes)] for w in widths}
+    _sweep_results(tmp_path, "fig7", gains)
+    block = render(tmp_path)["mini.fig7.findings"]
+    row = _row(block, "K-NN k = 20 on S: K-NN rises with projector width")
+    kept = np.array([[round(a * 200) / 200 for a in gains[str(w)]] for w in widths])  # whole test images
+    fitted = np.polyfit(np.log2(widths), kept, 1)[0]
+    low, high = stats.t.interval(0.95, 2, loc=fitted.mean(), scale=stats.sem(fitted))
+    assert row[1] == f"{fitted.mean():+.3f}" and row[2] == f"[{low:+.3f}, {high:+.3f}]"
+    assert _row(block, "K-NN k = 20 on S: projector width 4096: trained > init")[-1] == "shown"
