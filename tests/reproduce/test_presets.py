@@ -192,7 +192,7 @@ def test_list_shows_every_preset_with_runs_and_times(capsys):
     assert info.value.code == 0
     for name in PRESETS:
         assert f"\n{name} " in out
-    assert "16/16" in out and "H100" in out and "CPU" in out
+    assert "16/16" in out and "H200, measured" in out and "CPU" in out
 
 
 def test_recipes_produce_the_stated_full_scale_configs():
