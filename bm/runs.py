@@ -33,6 +33,7 @@ __all__ = [
     "prepare_run_folder",
     "provenance",
     "read_csv_rows",
+    "run_record",
     "read_json",
     "read_saved",
     "write_csv_rows",
@@ -151,6 +152,21 @@ def _os_error(e: BaseException | None) -> OSError | None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write(path, lambda f: f.write(text), text=True)
+
+
+def run_record(path: Path, name: str, version: int, compute: Callable[[], dict]) -> dict:
+    """A finished run's analysis record `name` (a JSON file in the run folder): read when it was made at the run's
+    last epoch by this `version` of its definition, else compute() written there under the run's lock."""
+    run = RunFolder(path)
+    epoch = run.finished_epochs()
+    if (run / name).exists():
+        record = read_json(run / name)
+        if record.get("epoch") == epoch and record.get("version") == version:
+            return record
+    lock_folder(run.path)
+    record = {"epoch": epoch, "version": version, **compute()}
+    write_json(run / name, record)
+    return record
 
 
 def write_json(path: Path, record: Any, sort_keys: bool = False) -> None:

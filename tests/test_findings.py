@@ -171,3 +171,51 @@ def test_a_sweep_tests_the_per_seed_slope_against_log2_of_the_knob(tmp_path):
     low, high = stats.t.interval(0.95, 2, loc=fitted.mean(), scale=stats.sem(fitted))
     assert row[1] == f"{fitted.mean():+.3f}" and row[2] == f"[{low:+.3f}, {high:+.3f}]"
     assert _row(block, "K-NN k = 20 on S: projector width 4096: trained > init")[-1] == "shown"
+
+
+def test_the_phase_findings_pair_cells_past_and_within_capacity_by_seed(tmp_path):
+    """Made-up phase records (3 seeds): the twin of 16/4 never fits its views (past capacity), that of 8/4 always
+    does. The capacity claim's effect is the mean over seeds of gain(16/4) - gain(8/4); the within-capacity claim is
+    an absence claim on gain(8/4); the table gives the share of seeds past capacity."""
+    import csv
+
+    gains = {"8/1": [0.2, 0.2, 0.2], "8/4": [0.2, 0.2, 0.2], "16/4": [0.30, 0.31, 0.32], "16/inf": [0.3, 0.3, 0.3]}
+    folder = _sweep_results(tmp_path, "phase", gains)
+    columns = [
+        "seed",
+        "n",
+        "B",
+        "views_past_capacity",
+        "twin_fit",
+        "fit",
+        "fit_clean",
+        "invariance_train",
+        "invariance_heldout",
+    ]
+    with open(folder / "table.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, columns)
+        w.writeheader()
+        for seed in range(3):
+            for key in gains:
+                n, B = key.split("/")
+                past = {"8/4": "False", "16/4": "True"}.get(key, "")
+                w.writerow(
+                    {
+                        "seed": seed,
+                        "n": n,
+                        "B": B,
+                        "views_past_capacity": past,
+                        "twin_fit": "",
+                        "fit": 1.0,
+                        "fit_clean": 1.0,
+                        "invariance_train": "",
+                        "invariance_heldout": 0.5,
+                    }
+                )
+    blocks = render(tmp_path)
+    assert "| 16/4 | 1.000 | 1.000 | - | 3 of 3 | +0.110 |" in blocks["mini.phase.cells"]
+    assert "| 8/4 | 1.000 | 1.000 | - | 0 of 3 | +0.000 |" in blocks["mini.phase.cells"]
+    more = _row(blocks["mini.phase.findings"], "capacity argument: cells past capacity")
+    assert more[1] == "+0.110" and more[-1] == "shown"
+    within = _row(blocks["mini.phase.findings"], "capacity argument: cells within capacity")
+    assert within[1] == "+0.000" and within[-1] == "shown absent within 0.02"

@@ -21,7 +21,7 @@ from bm.deep.measure import embed
 from bm.deep.models import Network, load_weights
 from bm.probe.knn import knn_predict
 from bm.probe.linear import linear_probe_cv
-from bm.runs import RunFolder, lock_folder, read_json, read_saved, write_json
+from bm.runs import RunFolder, read_saved, run_record
 
 __all__ = ["KS", "PAPER_K_RATIO", "RECORD", "definition_probes", "pack", "probes_of_run", "scaled_k", "unpack"]
 
@@ -56,7 +56,8 @@ def _outcomes(
     k_scaled: int,
 ) -> tuple[dict[str, torch.Tensor], float]:
     truth = test.labels.to(emb_t.device)
-    out = {f"knn_k{k}": knn_predict(emb_s, s.labels, emb_t, k=k).labels == truth for k in sorted({*KS, k_scaled})}
+    ks = [k for k in sorted({*KS, k_scaled}) if k <= len(s)]  # a bank smaller than k has no such probe
+    out = {f"knn_k{k}": knn_predict(emb_s, s.labels, emb_t, k=k).labels == truth for k in ks}
     out["knn_all_k20"] = knn_predict(emb_all, every.labels, emb_t, k=20).labels == truth
     out["linear"], l2 = linear_probe_cv(emb_s.double(), s.labels, emb_t.double(), test.labels)
     return out, l2
@@ -98,16 +99,7 @@ def definition_probes(path: Path, data: tuple[ImageSet, ImageSet] | None = None,
 def probes_of_run(path: Path, data: tuple[ImageSet, ImageSet] | None = None, device: str = "cpu") -> dict:
     """`definition_probes` of a finished run, read from its RECORD when that holds the run's final epoch (written
     there otherwise, under the run's lock)."""
-    run = RunFolder(path)
-    epoch = run.finished_epochs()
-    if (run / RECORD).exists():
-        record = read_json(run / RECORD)
-        if record.get("epoch") == epoch and record.get("version") == VERSION:
-            return record
-    lock_folder(run.path)
-    record = {"epoch": epoch, "version": VERSION, **definition_probes(path, data, device)}
-    write_json(run / RECORD, record)
-    return record
+    return run_record(path, RECORD, VERSION, lambda: definition_probes(path, data, device))
 
 
 VERSION = 1  # of the probes' definition: a record of another version is measured again

@@ -69,7 +69,7 @@ def _train(
     ddp = setup(cfg.device)
     device = ddp.device
     saved = RunState.read(run, device) if resume else None  # a refused checkpoint leaves the folder untouched
-    cfg, train_set, banks, test_set, labels = _inputs(cfg, data)
+    cfg, train_set, banks, test_set, labels = run_inputs(cfg, data)
     on_device = len(test_set) + sum(len(b) for b in {id(b): b for b in (train_set, *banks.values())}.values())
     spec = SET_PROTOCOLS.get(cfg.augment)  # a fixed set's items are built as images: n B views, s B images
     on_device += spec.items(cfg, len(train_set)) if spec is not None else 0
@@ -182,9 +182,9 @@ def _refuse_bad_start(cfg: DeepTrainConfig, run: RunFolder, resume: bool, overwr
         )
 
 
-def _inputs(cfg: DeepTrainConfig, data: tuple[ImageSet, ImageSet] | None):
-    """(cfg with num_classes resolved, train set, K-NN banks by name (KNN_BANKS), test set, all at the run's image
-    size, labels). An i.i.d. set the data cannot hold is refused here, before anything is written."""
+def run_inputs(cfg: DeepTrainConfig, data: tuple[ImageSet, ImageSet] | None):
+    """A run's inputs from its config: (cfg with num_classes resolved, train set, K-NN banks by name (KNN_BANKS), test
+    set, all at the run's image size, labels). An i.i.d. set the data cannot hold is refused here, before anything is written."""
     train_set, test_set = data or (
         load_dataset(cfg.dataset, cfg.data_dir, "train"),
         load_dataset(cfg.dataset, cfg.data_dir, "test"),

@@ -15,7 +15,7 @@ __all__ = ["plot_phase", "plot_transition"]
 def plot_phase(
     rows: list[dict], c_t: int, failed: int | None, toy_rows: list[dict], toy_capacity: int, heading: str, stem: Path
 ) -> None:
-    """Heatmaps over n (x) and B (y, B = infinity, the row's "inf", on top) of memorization and the K-NN gains (rows:
+    """Heatmaps over n (x) and B (y, B = infinity, the row's "inf", on top) of the fit and the K-NN gains (rows:
     the phase table's), the curve n B = C_t (c_t memorized, `failed` the smallest failure); memorization against n B
     with C_t marked; the toy model's gain heatmap (toy_rows: its grid.csv) with its own C_t."""
     ns = sorted({r["n"] for r in rows})
@@ -25,7 +25,7 @@ def plot_phase(
     at = {(r["n"], r["B"]): r for r in rows}
     fig, axes = plt.subplots(1, 5, figsize=(27, 5.2), constrained_layout=True)
     panels = [
-        ("memorized (trained items, their random labels)", "memorized", "magma", (0.0, 1.0)),
+        ("fit (trained items, their random labels)", "fit", "magma", (0.0, 1.0)),
         ("K-NN gain over init (bank: the n images, Def. 4.1)", "gain_train", "RdBu", None),
         ("K-NN gain over init (bank: all images, released code)", "gain_all", "RdBu", None),
     ]
@@ -70,16 +70,19 @@ def plot_phase(
     ax = axes[3]
     for j, n in enumerate(ns):
         cells = [at[n, label[b]] for b in Bs if b != "inf"]
-        ax.plot([r["items"] for r in cells], [r["memorized"] for r in cells], marker="o", color=f"C{j}", label=f"n {n}")
+        ax.plot([r["items"] for r in cells], [r["fit"] for r in cells], marker="o", color=f"C{j}", label=f"n {n}")
+        twins = [r for r in cells if r.get("twin_fit") is not None]
+        if twins:  # the independent-label twins: the same views, each its own label
+            ax.plot([r["items"] for r in twins], [r["twin_fit"] for r in twins], "x--", color=f"C{j}")
     ax.axvline(c_t, ls="--", color="red", label=f"largest n memorized without augmentation: {c_t}")
     if failed:
         ax.axvline(failed, ls=":", color="red", label=f"smallest n that failed: {failed}")
     ax.set(
         xscale="log",
         xlabel="trained items n B",
-        ylabel="memorized",
+        ylabel="fit of the trained items",
         ylim=(0, 1.02),
-        title="finite view sets: memorization against n B",
+        title="finite view sets: fit against n B (x, dashed: independent-label twins)",
     )
     ax.legend(fontsize=7)
     ax = axes[4]

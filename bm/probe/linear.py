@@ -43,7 +43,8 @@ def linear_probe_cv(
     num_classes: int | None = None,
 ) -> tuple[torch.Tensor, float]:
     """(per-test-point correctness (m,) bool, the chosen l2) of `linear_probe_correct` at the l2 of `l2s` with the
-    best mean accuracy over `folds` class-stratified folds of the training set (ties: the larger l2)."""
+    best mean accuracy over `folds` class-stratified folds of the training set (ties: the larger l2; a set of one
+    image per class has no fold with points on both sides, so every l2 ties and the largest is taken)."""
     X = _features(train_x, "train_x")
     Y = _labels(train_y, X.shape[0], "train_y", X.device)
     C = num_classes or int(Y.max()) + 1
@@ -51,14 +52,14 @@ def linear_probe_cv(
     fold = torch.empty_like(Y)
     rank = torch.arange(len(Y), device=Y.device) - torch.searchsorted(Y[order], Y[order])
     fold[order] = rank % folds
+    usable = [f for f in range(folds) if bool((fold == f).any()) and bool((fold != f).any())]
     scores = {}
     for l2 in l2s:
         hits = [
             linear_probe_correct(X[fold != f], Y[fold != f], X[fold == f], Y[fold == f], l2, max_iter, C)
-            for f in range(folds)
-            if bool((fold == f).any())
+            for f in usable
         ]
-        scores[l2] = float(torch.cat(hits).double().mean())
+        scores[l2] = float(torch.cat(hits).double().mean()) if hits else 0.0
     best = max(l2s, key=lambda l2: (scores[l2], l2))
     return linear_probe_correct(X, Y, test_x, test_y, best, max_iter, C), best
 

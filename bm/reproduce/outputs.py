@@ -41,12 +41,14 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
 
 
 def _number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A value averaged over seeds: a number, or a yes / no (its mean: the share of seeds where it holds)."""
+    return isinstance(value, (int, float))
 
 
 def over_seeds(per_seed: dict[int, Result]) -> Result:
     """One preset's results for several seeds as one: table.csv holds every seed's rows (a `seed` column first), the
-    table and the summary the mean +- std (numpy's std, ddof 0) of every numeric column over the seeds, row by row.
+    table and the summary the mean +- std (numpy's std, ddof 0) of every numeric or yes / no column over the seeds (a
+    yes / no column's mean: the share of seeds where it holds), row by row.
     Rows are matched by position; their other columns must agree (the same preset at another seed). A number that is
     missing in some seed (a run that never memorized: None) is averaged over the seeds that have it, their count shown.
     Each seed's own outputs live in seed<k>/, listed under figures; each seed's extra fields under per_seed."""

@@ -44,7 +44,6 @@ class PhaseGrid:
     ns: tuple[int, ...]  # training images of a cell (uniformly random labels)
     Bs: tuple[int, ...]  # views per image; ONLINE: fresh views (B = infinity)
     widths: tuple[int, ...]  # encoder widths of the transition-time runs (online augmentation, every n)
-    seeds: int  # seeds of each transition-time run: the plan's seed and the next seeds - 1 (the grid: the plan's)
     probe_steps: int  # K-NN probe cadence of these runs (finer than the scale's: the transition is timed by it)
     capacity_n_min: int
     capacity_points: int
@@ -173,7 +172,6 @@ SCALES = {
             ns=(1000, 5000, 10000, 50000),
             Bs=(1, 2, 8, 64, ONLINE),
             widths=(16, 32, 64),
-            seeds=1,
             probe_steps=5 * 196,
             capacity_n_min=5000,
             capacity_points=4,
@@ -210,11 +208,10 @@ SCALES = {
             ns=(32, 64, 128, 256),
             Bs=(1, 8, 64, ONLINE),
             widths=(2, 4, 8),
-            seeds=2,
             probe_steps=400,
             capacity_n_min=512,
             capacity_points=2,
-            capacity_repeats=1,
+            capacity_repeats=3,
             capacity_resolution=0.5,
         ),
         benign_seeds=(0, 1, 2, 3, 4),

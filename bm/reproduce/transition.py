@@ -209,14 +209,14 @@ def fit_censored(times: list[dict], key: str, at: dict[str, float], batch_size: 
     kept as censored at their `steps` (Tobit: P(log t > log steps)); standard errors from the observed information
     (a finite-difference Hessian) and an asymptotic 95% prediction interval (normal, the coefficients' variance
     plus sigma^2). Without censored runs its coefficients are fit_growth's. None: fewer crossings than parameters
-    plus one."""
+    (sigma included) plus one, or an observed information that is not positive definite (no interval)."""
     from scipy import optimize, stats
 
     crossed = [(t["n"], t["width"], math.log(t[key]), True) for t in times if t[key]]
     censored = [(t["n"], t["width"], math.log(t["steps"]), False) for t in times if not t[key] and t.get("steps")]
     points = crossed + censored
     many = len({w for _, w, _, _ in points}) > 1
-    if len(crossed) <= 2 + many:
+    if len(crossed) <= 3 + many:
         return None
     X = np.array([_row(n, w, many) for n, w, _, _ in points])
     y, seen = np.array([v for _, _, v, _ in points]), np.array([o for *_, o in points])
@@ -234,7 +234,10 @@ def fit_censored(times: list[dict], key: str, at: dict[str, float], batch_size: 
         method="Nelder-Mead",
         options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 40000, "maxfev": 40000},
     ).x
-    cov = np.linalg.inv(_hessian(nll, theta))[:-1, :-1]
+    information = _hessian(nll, theta)
+    if not np.all(np.isfinite(information)) or np.any(np.linalg.eigvalsh(information) <= 0):
+        return None
+    cov = np.linalg.inv(information)[:-1, :-1]
     beta, sigma = theta[:-1], math.exp(theta[-1])
     x0 = np.array(_row(at["n"], at["width"], many))
     half = 1.96 * math.sqrt(sigma**2 + float(x0 @ cov @ x0))

@@ -22,9 +22,8 @@ from tests.reproduce.test_runner import TINY
 
 PHASE = PhaseGrid(
     ns=(8, 16),
-    Bs=(1, 2, ONLINE),
+    Bs=(1, 3, ONLINE),
     widths=(2, 4),
-    seeds=2,
     probe_steps=3,
     capacity_n_min=8,
     capacity_points=2,
@@ -129,41 +128,45 @@ def test_the_phase_preset_reads_every_cell_against_its_own_capacity(capsys, tiny
     assert all(min(a) >= 1.0 for n, a in curve.items() if n <= c_t)
     assert capacity["censored"] or min(curve[min(n for n in curve if n > c_t)]) < 1.0
     rows = read_csv_rows(folder / "table.csv")
-    assert [(int(r["n"]), r["B"]) for r in rows] == [(n, b) for n in PHASE.ns for b in ("1", "2", "inf")]
+    assert [(int(r["n"]), r["B"]) for r in rows] == [(n, b) for n in PHASE.ns for b in ("1", "3", "inf")]
     runs = out / "tiny" / "runs"
     for r in rows:
-        name = f"cifar10-resnet18-w32-noise1-{'ssl' if r['B'] == 'inf' else 'finite-B' + r['B']}-n{r['n']}-seed0"
+        kind = "ssl" if r["B"] == "inf" else "finite-B" + r["B"]
+        name = f"cifar10-resnet18-w32-noise1-{kind}-n{r['n']}-seed0"
         history = [json.loads(line) for line in (runs / name / "metrics.jsonl").read_text().splitlines()]
-        assert float(r["memorized"]) == history[-1]["train_acc"] and r["steps"] == str(TINY.steps)
+        assert float(r["fit"]) == history[-1]["train_acc"] and r["steps"] == str(TINY.steps)
+        assert r["memorized"] == str(any(h.get("train_acc") == 1.0 for h in history))
         assert float(r["gain_train"]) == pytest.approx(
             history[-1]["knn_banks"]["train"] - history[0]["knn_banks"]["train"], abs=1e-12
         )
         assert float(r["invariance"]) == history[-1]["invariance"]["embedding"]
+        cell = json.loads((runs / name / "cell_measures.json").read_text())
+        assert cell["fit_items"] == float(r["fit"])  # the final weights' fit, measured again, is the last logged
+        assert (
+            float(r["fit_clean"]) == cell["fit_clean"] and float(r["invariance_heldout"]) == cell["invariance_heldout"]
+        )
+        assert (r["invariance_train"] == "") == (r["B"] in ("1", "inf"))  # training views: finite cells, B > 1
+        if r["B"] in ("1", "inf"):  # the trained items are the clean images themselves
+            assert r["fit_clean"] == r["fit"]
+        assert (runs / name / "definition_probes.json").exists()
         items = math.inf if r["B"] == "inf" else int(r["n"]) * int(r["B"])
         failed = capacity["failed_at"]  # past C_t: beyond the smallest failure; unknown (empty) in the bracket
         above = False if items <= c_t else (True if failed and items >= failed else None)
         assert r["above_capacity"] == ("" if above is None else str(above))
+        if r["B"] == "3":  # the twin: the same views, each its own random label; past capacity = not memorized
+            twin = runs / f"cifar10-resnet18-w32-noise1-finite-B3-own-n{r['n']}-seed0"
+            twin_history = [json.loads(line) for line in (twin / "metrics.jsonl").read_text().splitlines()]
+            assert float(r["twin_fit"]) == twin_history[-1]["train_acc"]
+            assert r["views_past_capacity"] == str(not any(h.get("train_acc") == 1.0 for h in twin_history))
+        else:
+            assert r["twin_fit"] == "" and r["views_past_capacity"] == ""
     assert [(t["seed"], t["width"], t["n"]) for t in record["transition"]] == [
-        (s, w, n) for s in range(PHASE.seeds) for w in PHASE.widths for n in PHASE.ns
+        (0, w, n) for w in PHASE.widths for n in PHASE.ns
     ]
-    for s, w, n in ((0, 2, 8), (1, 4, 16)):  # another width; the grid's width at the next seed
-        width = f"-width{w}" if w != 4 else ""
-        assert (runs / f"cifar10-resnet18-w32-noise1-ssl{width}-n{n}-seed{s}" / "checkpoint.pt").exists()
+    assert (runs / "cifar10-resnet18-w32-noise1-ssl-width2-n8-seed0" / "checkpoint.pt").exists()  # another width
     assert {"figure.png", "figure.pdf"} <= set(record["outputs"])
     bound = f">= {c_t}" if capacity["censored"] else f"{c_t} (fails at {capacity['failed_at']})"
     assert record["summary"][0].startswith(f"C_t = {bound} at t = {TINY.steps} steps")
-    import runpy
-
-    runpy.run_path(str(Path(__file__).parents[2] / "scripts" / "phase_tables.py"), run_name="phase_tables")["main"](
-        folder
-    )
-    printed = capsys.readouterr().out
-    assert (
-        f"largest n memorized {c_t}" in printed and "| width | n | seed | memorized_0.5 |" in printed
-    )  # crossings: columns
-    assert (
-        printed.count("\n| 16 | inf |") == 1 and "| 4 | 8 | 0 |" in printed
-    )  # the grid's n = 16 online cell, a width-4 row
 
 
 def test_transition_times_are_the_first_crossings():

@@ -2,10 +2,14 @@
 time the online (B = infinity) runs take to reach it.
 
 Every cell is a random-label run of the scale's model for the scale's optimizer-step budget t: n training images, B
-fixed label-preserving views each (`augment="finite"`) or fresh views every step (B = infinity). Per cell:
-memorization of the trained items against their training labels, the K-NN under Definition 4.1 (bank: the n images)
-and under the released code's bank (every training image), each against init, and the normalized invariance of the
-embedding (Eq. 2). C_t is measured for the same model and budget without augmentation (Definition D.1,
+fixed label-preserving views each (`augment="finite"`) or fresh views every step (B = infinity). Per cell: the fit of
+the trained items (the n B views) and of the n clean images against their training labels, whether it memorized
+(accuracy 1 within the budget), the K-NN under Definition 4.1 (bank: the n images; its probe records) and under the
+released code's bank (every training image), each against init, and the normalized invariance of the embedding
+(Eq. 2) over training and on the cell's own training views against held-out views (bm.analyses.cells). Each finite
+cell with B > 1 has an independent-label twin (every view its own random label, Fig. 5's side): whether the twin fits
+its n B views says whether they are past the capacity of the budget, measured rather than read off C_t. Seeds: the
+preset's --seeds (the grid, its twins and the transition runs at each). C_t is measured for the same model and budget without augmentation (Definition D.1,
 bm.analyses.capacity.deep_capacity) and drawn as the curve n B = C_t, as on the toy heatmap (Fig. 13), which is drawn
 beside it.
 """
@@ -18,11 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from bm.analyses.capacity import deep_capacity
+from bm.analyses.cells import cell_measures_of_run
 from bm.deep.config import TRAIN_SIZES
 from bm.figures.phase import plot_phase, plot_transition
 from bm.reproduce.outputs import Result, markdown_table
 from bm.reproduce.plan import Plan, Run, steps_per_epoch
 from bm.reproduce.presets.base import Preset, register_preset
+from bm.reproduce.presets.common import definition_probes_of
 from bm.reproduce.readout import final, metrics_of
 from bm.reproduce.scales import ONLINE
 from bm.reproduce.transition import TRANSITION_COLUMNS, TRANSITION_KEYS, fit_censored, fit_growth, transition_times
@@ -41,26 +47,36 @@ def _cell(plan: Plan, n: int, B: int) -> Run:
     return plan.run(label_noise=1.0, augment="finite", views=B, preserve_labels=True, subset=n, probe_steps=steps)
 
 
-def _grid(plan: Plan) -> list[tuple[int, int, Run]]:
+def _twin(plan: Plan, n: int, B: int) -> Run | None:
+    """The cell's independent-label twin (every one of the n B views its own random label: Fig. 5's side, whose fit
+    says whether n B items are past the capacity of the budget); None for B = 1 and online cells."""
+    if B in (1, ONLINE):
+        return None
+    steps = plan.scale.phase.probe_steps
+    return plan.run(label_noise=1.0, augment="finite", views=B, preserve_labels=False, subset=n, probe_steps=steps)
+
+
+def _grid(plan: Plan) -> list[tuple[int, int, Run, Run | None]]:
+    """(n, B, cell, its twin) at the plan's seed."""
     g = plan.scale.phase
-    return [(n, B, _cell(plan, n, B)) for n in g.ns for B in g.Bs]
+    return [(n, B, _cell(plan, n, B), _twin(plan, n, B)) for n in g.ns for B in g.Bs]
 
 
 def _online(plan: Plan) -> list[tuple[int, int, int, Run]]:
-    """(seed, width, n, run) of the transition-time runs: online augmentation at every n and width (the scale's
-    width at the plan's seed: the grid's own B = infinity cells), seed by seed."""
+    """(seed, width, n, run) of the transition-time runs at the plan's seed: online augmentation at every n and
+    width (the scale's width: the grid's own B = infinity cells)."""
     g = plan.scale.phase
     return [
-        (seed, w, n, plan.augmented(label_noise=1.0, subset=n, width=w, probe_steps=g.probe_steps, seed=seed))
-        for seed in range(plan.seed, plan.seed + g.seeds)
+        (plan.seed, w, n, plan.augmented(label_noise=1.0, subset=n, width=w, probe_steps=g.probe_steps))
         for w in g.widths
         for n in g.ns
     ]
 
 
 def phase_runs(plan: Plan) -> list[Run]:
-    """The grid's cells, then the transition-time runs of the other widths (shared runs listed once)."""
-    runs = [run for _, _, run in _grid(plan)] + [run for *_, run in _online(plan)]
+    """The grid's cells and twins, then the transition-time runs of the other widths (shared runs listed once)."""
+    grid = [run for _, _, cell, twin in _grid(plan) for run in (cell, twin) if run is not None]
+    runs = grid + [run for *_, run in _online(plan)]
     return list({r.name: r for r in runs}.values())
 
 
@@ -103,11 +119,16 @@ def phase_finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
             histories[run.name] = metrics_of(plan, run)
         return histories[run.name]
 
-    for n, B, run in _grid(plan):
+    probed, cells = {}, {}
+    for n, B, run, twin in _grid(plan):
         history = history_of(run)
         end = final(plan, run, history)
         embedding = [r["invariance"]["embedding"] for r in history if "invariance" in r]
         items = math.inf if B == ONLINE else n * B
+        key = f"{n}/{'inf' if B == ONLINE else B}"
+        probed[key] = definition_probes_of(plan, run)
+        cells[key] = cell_measures_of_run(plan.folder(run), plan.data[run.config.dataset], plan.device)
+        twin_end = final(plan, twin) if twin is not None else None
         rows.append(
             {
                 "n": n,
@@ -115,7 +136,12 @@ def phase_finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
                 "items": "inf" if B == ONLINE else items,
                 # n B past C_t: True beyond the smallest failure, False up to C_t, None inside the bracket
                 "above_capacity": False if items <= c_t else (True if failed and items >= failed else None),
-                "memorized": end["train_acc"],
+                # measured for the views: the twin (own labels) did not fit its n B views perfectly in the budget
+                "views_past_capacity": None if twin_end is None else not twin_end["memorized"],
+                "twin_fit": None if twin_end is None else twin_end["train_acc"],
+                "fit": end["train_acc"],
+                "memorized": end["memorized"],
+                "fit_clean": cells[key]["fit_clean"],
                 "steps_to_memorize": end["steps_to_memorize"],
                 "steps": end["steps"],
                 "knn_train": end["knn_train"],
@@ -126,6 +152,8 @@ def phase_finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
                 "gain_all": end["knn_all"] - end["knn_init_all"],
                 "invariance_init": embedding[0],
                 "invariance": embedding[-1],
+                "invariance_train": cells[key]["invariance_train"],
+                "invariance_heldout": cells[key]["invariance_heldout"],
             }
         )
     times = [
@@ -161,12 +189,12 @@ def phase_finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
     bound = f">= {c_t}" if censored else f"{c_t} (fails at {failed})"
     summary = [
         f"C_t = {bound} at t = {plan.scale.steps} steps (random labels, no augmentation; Definition D.1)",
-        f"finite views, n B below C_t: memorized {mean('memorized', False) or float('nan'):.3f}, K-NN gain "
-        f"(Def. 4.1) {mean('gain_train', False) or float('nan'):+.3f}; above C_t: memorized "
-        f"{mean('memorized', True) or float('nan'):.3f}, gain {mean('gain_train', True) or float('nan'):+.3f} "
+        f"finite views, n B below C_t: fit {mean('fit', False) or float('nan'):.3f}, K-NN gain "
+        f"(Def. 4.1) {mean('gain_train', False) or float('nan'):+.3f}; above C_t: fit "
+        f"{mean('fit', True) or float('nan'):.3f}, gain {mean('gain_train', True) or float('nan'):+.3f} "
         f"(means over cells)",
     ] + [
-        f"n {r['n']}, B {r['B']}: memorized {r['memorized']:.3f}, K-NN {r['knn_train']:.3f} vs init "
+        f"n {r['n']}, B {r['B']}: fit {r['fit']:.3f} (clean images {r['fit_clean']:.3f}), K-NN {r['knn_train']:.3f} vs init "
         f"{r['knn_init_train']:.3f} (bank all {r['knn_all']:.3f} vs {r['knn_init_all']:.3f}), invariance "
         f"{r['invariance']:.3f}"
         for r in rows
@@ -177,7 +205,11 @@ def phase_finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
         "B",
         "n B",
         "above C_t",
-        "memorized",
+        "views past capacity (twin not fitted)",
+        "twin's fit",
+        "fit (trained items)",
+        "memorized (accuracy 1 reached)",
+        "fit (clean images)",
         "first step memorized (accuracy 1)",
         "steps",
         "K-NN (Def. 4.1)",
@@ -188,6 +220,8 @@ def phase_finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
         "gain (all)",
         "invariance at init",
         "invariance",
+        "invariance (training views)",
+        "invariance (held-out views)",
     ]
     table = (
         markdown_table(header, [[r[c] for c in columns] for r in rows])
@@ -220,6 +254,8 @@ def phase_finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
             "fits": fits,
             "censored_fits": kept,
             "toy_capacity": toy_capacity,
+            "probed": probed,
+            "cells": cells,
         },
     )
 
