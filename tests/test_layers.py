@@ -14,7 +14,7 @@ BASE = {
     "bm.threads": (),
     "bm.jsonfiles": ("bm.errors",),
     "bm.configs": ("bm.errors", "bm.jsonfiles"),
-    "bm.runs": ("bm.errors", "bm.jsonfiles", "bm"),
+    "bm.runs": ("bm.runs", "bm.errors", "bm.jsonfiles", "bm"),
     "bm.theory": ("bm.theory", "bm.errors", "bm.arrays", "bm.threads"),
 }
 

@@ -78,7 +78,8 @@ def test_a_folder_from_before_a_new_runtime_key_is_the_same_run(tmp_path):
     with --seeds the change is recorded as a runtime one; any other change is still refused."""
     import json
 
-    from bm.runs import RunFolderError, prepare_run_folder
+    from bm.errors import RunFolderError
+    from bm.runs import prepare_run_folder
 
     prepare_run_folder(tmp_path, {"preset": "fig8", "runs": ["a"]}, runtime=("runs", "seeds"))
     (tmp_path / "table.csv").write_text("x\n")  # it produced something: a different config is refused

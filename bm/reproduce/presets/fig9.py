@@ -20,10 +20,11 @@ def _fig9_runs(plan: Plan) -> list[Run]:
 
 
 def _fig9(plan: Plan, runs: list[Run], folder: Path) -> Result:
+    (da,), (no_da,) = random_da(plan), random_no_da(plan)  # the runs by what they are
     weights = (
-        ("random + DA", runs[0], "checkpoint"),
-        ("random, no DA", runs[1], "checkpoint"),
-        ("init", runs[0], "init"),
+        ("random + DA", da, "checkpoint"),
+        ("random, no DA", no_da, "checkpoint"),
+        ("init", da, "init"),
     )
     rows = [
         {"target": target or "cifar10", "weights": w, "knn": embedding_probe_of(plan, run, f"{file}.pt", target=target)}

@@ -32,19 +32,13 @@ def _probing_table(metric: str, label: str) -> Callable[[Plan, list[Run], Path],
     def finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
         rows, wide = [], []
         linear = metric == "linear_clean_test"  # the runs' own probes hold the K-NN under both banks
-        for i, (dataset, model) in enumerate(_table_rows(plan)):
-            mine = runs[4 * i : 4 * i + 4]
-            records = {
-                cond: final(plan, run) | own_test_accuracy(plan, run) for (cond, _, _), run in zip(CONDITIONS, mine)
-            }
+        for dataset, model in _table_rows(plan):
+            mine = {cond: condition(plan, dataset, model, noise, da) for cond, noise, da in CONDITIONS}  # by name
+            records = {cond: final(plan, run) | own_test_accuracy(plan, run) for cond, run in mine.items()}
             for cond, rec in records.items():
-                rec[metric] = (
-                    embedding_probe_of(plan, mine[[c for c, _, _ in CONDITIONS].index(cond)], linear=True)
-                    if linear
-                    else rec["knn_train"]
-                )
+                rec[metric] = embedding_probe_of(plan, mine[cond], linear=True) if linear else rec["knn_train"]
             init = (
-                embedding_probe_of(plan, mine[3], RunFolder.INIT, linear)
+                embedding_probe_of(plan, mine["random+DA"], RunFolder.INIT, linear)
                 if linear
                 else records["random+DA"]["knn_init_train"]
             )
