@@ -17,6 +17,7 @@ import torch
 
 from bm.analyses.probing import load_run
 from bm.deep.datasets import ImageSet, load_dataset
+from bm.deep.items import memory_bank
 from bm.deep.measure import embed
 from bm.deep.models import Network, load_weights
 from bm.probe.knn import knn_predict
@@ -70,7 +71,7 @@ def definition_probes(path: Path, data: tuple[ImageSet, ImageSet] | None = None,
     run, cfg, weights = load_run(path)
     full, test = data or tuple(load_dataset(cfg.dataset, cfg.data_dir, split) for split in ("train", "test"))
     size = cfg.model.image_size
-    s, every, test = full.subset(cfg.subset, cfg.subset_order).resized(size), full.resized(size), test.resized(size)
+    s, every, test = memory_bank(cfg, full, "train").resized(size), full.resized(size), test.resized(size)
     counts = torch.bincount(s.labels, minlength=len(s.classes))
     k_scaled = scaled_k(int(counts.min()))
     net = Network(cfg.model).to(device)
@@ -102,4 +103,5 @@ def probes_of_run(path: Path, data: tuple[ImageSet, ImageSet] | None = None, dev
     return run_record(path, RECORD, VERSION, lambda: definition_probes(path, data, device))
 
 
-VERSION = 1  # of the probes' definition: a record of another version is measured again
+VERSION = 2  # of the probes' definition: a record of another version is measured again (2: S of a set protocol is
+# the images it trains on, e.g. the i.i.d. protocol's s B images, not the run's `subset`)

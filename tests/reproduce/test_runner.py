@@ -225,6 +225,9 @@ def test_the_other_presets_read_their_runs(capsys, monkeypatch, tiny, tmp_path):
     assert t3[0].startswith("dataset,model,condition,linear_clean_test,train_acc,") and len(t3) == 6
     t4 = json.loads((out / "tiny" / "table4" / "result.json").read_text())
     assert [c["augment"] for c in t4["runs"].values()].count("iid") == 2 and "i.i.d." in t4["table_md"]
+    s, B = TINY.iid  # Definition 4.1's S of an i.i.d. run: the s B images it trains on, not the scale's subset
+    assert sum(t4["probed"]["iid/random"]["bank_counts"]) == s * B
+    assert sum(t4["probed"]["DA/random"]["bank_counts"]) == TINY.base.subset
     fig8 = (out / "tiny" / "fig8" / "table.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in fig8[1:]] == ["2", "10", "100", "per-sample"]
     assert "decomposition.png" in json.loads((out / "tiny" / "fig8" / "result.json").read_text())["outputs"]
