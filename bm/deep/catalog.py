@@ -56,6 +56,7 @@ MODELS: dict[str, ModelEntry] = {
     "vgg11": ModelEntry("bm.deep.models:vgg_stages"),
     "vgg16": ModelEntry("bm.deep.models:vgg_stages"),
     "mlp": ModelEntry("bm.deep.models:mlp_stages"),
+    "cnn4": ModelEntry("bm.deep.models:cnn4_stages"),
 }
 DATASETS: dict[str, DatasetEntry] = {
     "cifar10": DatasetEntry(

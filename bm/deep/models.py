@@ -94,6 +94,19 @@ def vgg_stages(cfg: ModelConfig) -> tuple[list[tuple[str, nn.Module]], int]:
     return stages, c_in
 
 
+def cnn4_stages(cfg: ModelConfig) -> tuple[list[tuple[str, nn.Module]], int]:
+    """Nakkiran et al. 2019's model-wise double-descent family: four 3 x 3 conv-BN-ReLU layers of widths k, 2k, 4k, 8k
+    (k = cfg.width), a 2 x 2 max-pool after each of the last three, then a global max-pool (the embedding, 8k)."""
+    stages, c_in = [], 3
+    for k, mult in enumerate((1, 2, 4, 8), start=1):
+        c_out = cfg.width * mult
+        layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
+        stages.append((f"conv{k}", nn.Sequential(*layers, *([nn.MaxPool2d(2)] if k > 1 else []))))
+        c_in = c_out
+    stages.append(("embedding", nn.Sequential(nn.AdaptiveMaxPool2d(1), nn.Flatten())))
+    return stages, c_in
+
+
 def mlp_stages(cfg: ModelConfig) -> tuple[list[tuple[str, nn.Module]], int]:
     d_in = 3 * cfg.image_size**2
     stages = []

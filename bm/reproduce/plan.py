@@ -66,10 +66,12 @@ class Plan:
 
     def run(self, dataset: str = "cifar10", model: str = "resnet18", **changes) -> Run:
         """The scale's run on `dataset` with `changes` (DeepTrainConfig fields, width, projector_width, probe_steps (a
-        runtime cadence, not part of the run's identity), trained for the scale's optimizer-step budget whatever its items per epoch. i.i.d.
+        runtime cadence, not part of the run's identity), steps), trained for the scale's optimizer-step budget (or
+        `steps`) whatever its items per epoch. i.i.d.
         runs draw their s anchors and views from the whole training set (Table 4)."""
         s = self.scale
         probe_steps = changes.pop("probe_steps", s.probe_steps)
+        budget = changes.pop("steps", s.steps)  # a preset with a budget of its own (the same for all its runs)
         if "seed" not in changes:  # a preset that names its seeds (benign) plans over several
             changes["seed"] = self.seed
         if getattr(SET_PROTOCOLS.get(changes.get("augment")), "whole_set", False):  # its anchors: every image
@@ -90,7 +92,7 @@ class Plan:
         def every(steps: int) -> int:
             return max(1, round(steps / per_epoch))
 
-        epochs = -(-s.steps // per_epoch)
+        epochs = -(-budget // per_epoch)
         cfg = replace(
             cfg,
             epochs=epochs,

@@ -16,6 +16,7 @@ from bm.deep.config import TRAIN_SIZES, CapacitySweepConfig
 from bm.errors import BMError
 from bm.reproduce import PRESETS, SCALES, commands, estimate_seconds, make_plan
 from bm.reproduce.plan import deep_train_command, steps_per_epoch
+from bm.reproduce.presets import doubledescent
 from bm.toy.config import ToyGridConfig
 
 PLANS = [(name, scale) for name in PRESETS for scale in SCALES]
@@ -32,17 +33,22 @@ def test_every_preset_expands_to_distinct_runs_at_its_scale(name, scale):
     assert len({r.name for r in runs}) == len(runs)  # no run twice within a preset
     s = SCALES[scale]
     phase = name == "phase"  # the phase preset varies n, B (finite views) and the width by design
+    dd = doubledescent.SETTINGS[scale]  # so does the width sweep, at a budget of its own
+    widths, ns, steps = {
+        "phase": (s.phase.widths, s.phase.ns, s.steps),
+        "doubledescent": (dd.widths, (dd.n,), dd.steps),
+    }.get(name, ((s.base.model.width,), None, s.steps))
     for r in runs:
         assert (r.config.batch_size, r.config.lr) == (s.base.batch_size, s.base.lr)
-        assert r.config.model.width in (s.phase.widths if phase else (s.base.model.width,))
-        # every cell trains the scale's step budget, within one epoch, whatever its items per epoch
+        assert r.config.model.width in widths
+        # every cell trains the preset's step budget, within one epoch, whatever its items per epoch
         per_epoch = steps_per_epoch(r.config, TRAIN_SIZES[r.config.dataset])
-        assert s.steps <= r.config.epochs * per_epoch < s.steps + per_epoch
+        assert steps <= r.config.epochs * per_epoch < steps + per_epoch
         assert r.config.augment != "DA" and (r.config.augment != s.da) == (
             r.config.augment in ("none", "iid", "randaugment", *(("finite",) if phase else ()))
         )
         # iid draws from the whole set
-        assert r.config.subset in (s.phase.ns if phase else (0,) if r.config.augment == "iid" else (s.base.subset,))
+        assert r.config.subset in (ns or ((0,) if r.config.augment == "iid" else (s.base.subset,)))
         assert (r.config.model.width == s.base.model.width and r.config.subset == s.base.subset) == (
             re.search(r"-width\d+|-n(\d+|all)-", r.name) is None
         ) or r.config.augment == "iid"  # a run off the scale's width or n says so in its name

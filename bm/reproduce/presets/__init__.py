@@ -13,6 +13,7 @@ what several share is in `common`. Importing the package registers them, in the 
 
 from bm.reproduce.presets import (  # noqa: F401  (imported to register)
     benign,
+    doubledescent,
     fig2,
     fig3,
     fig5,
@@ -34,7 +35,7 @@ __all__ = ["PRESETS", "Preset", "register_preset"]
 
 # the paper's order, which `--list` and `bm report` follow (a plugin's presets come after, as registered)
 _ORDER = ("benign", "table1", "fig2", "table2", "table3", "fig3", "table4", "fig5", "fig6", "fig7", "fig8", "fig9")
-_ORDER += ("fig11", "fig12", "fig13", "phase", "seed003")
+_ORDER += ("fig11", "fig12", "fig13", "phase", "seed003", "doubledescent")
 _built_in = dict(PRESETS)
 PRESETS.clear()
 PRESETS.update({name: _built_in[name] for name in _ORDER})
