@@ -332,6 +332,25 @@ def _fig2_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
     return {"fig2.memorized": "\n".join(lines) + "\n", "fig2.findings": table}
 
 
+def _fits_block(folder: Path, keys: tuple[str, ...]) -> str:
+    """Per run of a preset (its table.csv rows, named by `keys`) and seed: the fit of the trained items with their
+    training labels at the last step and, in brackets, the first step at which it was 1 ("never": not within the
+    budget, so not memorized)."""
+    rows = read_csv_rows(folder / "table.csv")
+    seeds = list(dict.fromkeys(r["seed"] for r in rows))
+    runs = list(dict.fromkeys(tuple(r[k] for k in keys) for r in rows))
+    at = {(r["seed"], tuple(r[k] for k in keys)): r for r in rows}
+    cell = lambda r: f"{float(r['train_acc']):.3f} ({r['steps_to_memorize'] or 'never'})"  # noqa: E731
+    lines = [
+        "Fit of the trained items with their training labels at the last step (first step at 1), per seed:",
+        "",
+        f"| {' / '.join(keys)} | " + " | ".join(f"seed {s}" for s in seeds) + " |",
+        "|" + " --- |" * (1 + len(seeds)),
+        *(f"| {' / '.join(run)} | " + " | ".join(cell(at[s, run]) for s in seeds) + " |" for run in runs),
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def _table4_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
     """Table 4 over seeds: i.i.d. augmentations (same-class images) and the scale's DA, clean and random labels,
     each against init, and random i.i.d. against random DA; "random i.i.d. is not benign" as an absence claim."""
@@ -368,6 +387,7 @@ def _table4_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
             ),
         ]
     return {
+        "table4.fits": _fits_block(folder, ("protocol", "labels")),
         "table4.means": _means_table(probed, probe, "protocol / labels", record["seeds"]),
         "table4.findings": VERDICT_RULE + "\n\n" + _table(judge(findings)),
     }
@@ -388,7 +408,9 @@ def _fig6_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
     }
 
 
-def _sweep_blocks(key: str, label: str, x: Callable[[str, dict], float], unit: str) -> Callable[..., dict[str, str]]:
+def _sweep_blocks(
+    key: str, label: str, folder_key: str, x: Callable[[str, dict], float], unit: str
+) -> Callable[..., dict[str, str]]:
     """The blocks of a one-knob sweep (Fig. 7, 8, 11) over seeds: every knob value against init, and the claim the
     paper's figure makes, that the K-NN rises with the knob (per-seed least-squares slope against x(value), > 0)."""
 
@@ -414,6 +436,7 @@ def _sweep_blocks(key: str, label: str, x: Callable[[str, dict], float], unit: s
                 )
             )
         return {
+            f"{key}.fits": _fits_block(folder, (folder_key,)),
             f"{key}.means": _means_table(probed, probe, label, record["seeds"]),
             f"{key}.findings": VERDICT_RULE + "\n\n" + _table(judge(findings)),
         }
@@ -539,10 +562,12 @@ RENDERERS: dict[str, Callable[[Path, dict, str], dict[str, str]]] = {
     "fig2": _fig2_blocks,
     "table4": _table4_blocks,
     "fig6": _fig6_blocks,
-    "fig7": _sweep_blocks("fig7", "projector width", lambda v, _: float(np.log2(int(v))), "doubling"),
-    "fig8": _sweep_blocks("fig8", "random classes", _classes, "doubling"),
+    "fig7": _sweep_blocks(
+        "fig7", "projector width", "projector_width", lambda v, _: float(np.log2(int(v))), "doubling"
+    ),
+    "fig8": _sweep_blocks("fig8", "random classes", "random_classes", _classes, "doubling"),
     "phase": _phase_blocks,
-    "fig11": _sweep_blocks("fig11", "RandAugment strength", lambda v, _: float(v), "unit of strength"),
+    "fig11": _sweep_blocks("fig11", "RandAugment strength", "strength", lambda v, _: float(v), "unit of strength"),
 }
 
 
