@@ -586,7 +586,8 @@ def render(results: Path = RESULTS) -> dict[str, str]:
     """Every generated block, by name (<scale>.<block>: mini.benign.findings, ...), from `results` alone. The probe
     the other presets' findings use is the headline probe the scale's benign record chooses (K-NN k = 20 on S
     where it has none)."""
-    blocks = {}
+    files = [f for f in Path(results).rglob("*") if f.is_file()] if Path(results).is_dir() else []
+    blocks = {"results.size": f"{sum(f.stat().st_size for f in files) / 1e6:.1f} MB in {len(files)} files"}
     for scale in sorted(p for p in Path(results).iterdir() if p.is_dir()) if Path(results).is_dir() else []:
         records = {f.parent.name: _read(f) for f in sorted(scale.glob("*/result.json")) if f.parent.name in RENDERERS}
         probe = headline_probe(records["benign"])[0] if "benign" in records else "knn_k20"

@@ -1,9 +1,10 @@
 """The two scales of `bm reproduce`, the paper's (Table 6, a GPU) and a CPU-sized one, and the full-scale recipes.
 
-A scale fixes everything a preset does not vary: the encoder width, the projector width, epochs,
-batch size, learning rate, how many training images, the image side, which augmentation "DA"
-means, and the values each sweep visits. The full-scale sweep values and the Fig. 5 budget are
-ours where the paper gives no number; the README lists them.
+A scale fixes what every preset shares: the encoder width, the projector width, epochs, batch size, learning rate,
+how many training images, the image side, which augmentation "DA" means, the snapshots and geometry options (fig3,
+seed003, doubledescent) and the toy grid (fig13, phase). What one preset alone varies (the values a sweep visits,
+Table 4's s and B, Fig. 5's sweep, the phase grid, the headline's seeds) is that preset's own SETTINGS, by scale name,
+in its module. The full-scale values are ours where the paper gives no number; the README lists them.
 
 Every run of a scale trains the same number of optimizer steps, `steps`, so that the cells of one
 comparison are never confounded by their budgets (a run's epochs are steps / steps per epoch, and
@@ -22,33 +23,14 @@ import math
 from dataclasses import dataclass, field
 
 from bm.configs import with_changes
-from bm.deep.config import CapacitySweepConfig, DeepTrainConfig, ModelConfig
+from bm.deep.config import DeepTrainConfig, ModelConfig
 from bm.errors import BMError
 from bm.registry import register
 from bm.toy.config import ToyGridConfig
 
-__all__ = ["RECIPES", "Extrapolation", "PhaseGrid", "Recipe", "SCALES", "Scale", "register_scale", "scale_for"]
+__all__ = ["RECIPES", "Extrapolation", "Recipe", "SCALES", "Scale", "register_scale", "scale_for"]
 
 ONLINE = 0  # PhaseGrid.Bs: fresh augmented views every step (B = infinity)
-
-
-@dataclass(frozen=True)
-class PhaseGrid:
-    """`bm reproduce phase`: the deep n x B diagram of random-label runs and the transition-time runs.
-
-    Every cell trains the scale's step budget; B counts fixed label-preserving views per image (ONLINE = 0: the
-    scale's augmentation drawn afresh, B = infinity). C_t is searched for the same model and budget without
-    augmentation (Definition D.1), from `capacity_n_min` (doubling, then bisection, `capacity_points` sizes per
-    round) up to the training set."""
-
-    ns: tuple[int, ...]  # training images of a cell (uniformly random labels)
-    Bs: tuple[int, ...]  # views per image; ONLINE: fresh views (B = infinity)
-    widths: tuple[int, ...]  # encoder widths of the transition-time runs (online augmentation, every n)
-    probe_steps: int  # K-NN probe cadence of these runs (finer than the scale's: the transition is timed by it)
-    capacity_n_min: int
-    capacity_points: int
-    capacity_repeats: int
-    capacity_resolution: float  # C_t bracketed within this factor - 1 (every probe of the search is a training run)
 
 
 FLOOR_EPOCHS = 5000  # our floor of a full-scale run: Sec. 4 saw nothing move for ~3000 epochs; 2000 more after it
@@ -98,14 +80,6 @@ class Scale:
     checkpoint_steps: int
     probe_pool: bool  # per-layer probes (Fig. 3): average-pool convolutional maps
     probe_sketch: int  # per-layer probes: flattened maps wider than this go through a fixed Gaussian sketch (0: none)
-    noise_levels: tuple[float, ...]  # Fig. 12
-    projector_widths: tuple[int, ...]  # Fig. 7
-    random_classes: tuple[int | str, ...]  # Fig. 8
-    randaugment_strengths: tuple[float, ...]  # Fig. 11: the released code's strength s in [0, 1]
-    iid: tuple[int, int]  # Table 4: (s, B)
-    fig5: CapacitySweepConfig  # Fig. 5's model, budget and sweep (data_dir and device: the plan's)
-    phase: PhaseGrid  # the phase preset (issue 24)
-    benign_seeds: tuple[int, ...]  # the headline preset: seeds of the random-label DA run and its twin
     toy: ToyGridConfig  # Fig. 13 and the toy diagram beside the phase preset's
     snapshots: tuple[int, ...]  # seed-003 line: epochs kept for geometry and rewinding
     geometry: dict  # run_geometry options of the seed-003 line
@@ -124,11 +98,6 @@ def _base(width: int, projector_width: int, **fields) -> DeepTrainConfig:
         knn_bank="train",
         **fields,
     )
-
-
-def _fig5(width: int, projector_width: int, batch_size: int, lr: float, **sweep) -> CapacitySweepConfig:
-    model = ModelConfig(width=width, projector_width=projector_width, num_classes=0)
-    return CapacitySweepConfig(DeepTrainConfig(model=model, batch_size=batch_size, lr=lr), **sweep)
 
 
 # measured by an earlier session (docs/benign-transition.md; its run folders are gone, the phase preset re-measures
@@ -159,26 +128,6 @@ SCALES = {
         checkpoint_steps=10 * 196,
         probe_pool=False,
         probe_sketch=4096,
-        noise_levels=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
-        projector_widths=(256, 1024, 4096, 16384, 65536),
-        random_classes=(2, 10, 100, 1000, 10000, "per-sample"),
-        randaugment_strengths=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
-        iid=(1000, 50),
-        # Fig. 5: "the same setup as in Sec. 4" (ResNet18, CIFAR-10, Table 6) for t = 5000 x 196 steps
-        fig5=_fig5(
-            64, 65536, 256, 4e-3, steps=5000 * 196, n=50000, Bs=(1, 2, 4, 8, 16, 32, 64), n_max=50000, repeats=2
-        ),
-        phase=PhaseGrid(
-            ns=(1000, 5000, 10000, 50000),
-            Bs=(1, 2, 8, 64, ONLINE),
-            widths=(16, 32, 64),
-            probe_steps=5 * 196,
-            capacity_n_min=5000,
-            capacity_points=4,
-            capacity_repeats=2,
-            capacity_resolution=0.25,
-        ),
-        benign_seeds=(0,),
         toy=ToyGridConfig(seeds=(0, 1, 2, 3, 4)),
         snapshots=(10, 50, 100, 250, 500),
         geometry={"per_class": 50, "n_t": 200, "n_reps": 10, "max_rank": None},
@@ -198,23 +147,6 @@ SCALES = {
         checkpoint_steps=100 * 4,
         probe_pool=False,
         probe_sketch=0,
-        noise_levels=(0.0, 0.5, 1.0),
-        projector_widths=(256, 1024, 4096),
-        random_classes=(2, 10, 100, "per-sample"),
-        randaugment_strengths=(0.0, 0.33, 0.67, 1.0),
-        iid=(90, 50),
-        fig5=_fig5(4, 512, 128, 1e-3, steps=100, n=64, Bs=(1, 2, 4, 8, 16), n_max=1024, repeats=2),
-        phase=PhaseGrid(
-            ns=(32, 64, 128, 256),
-            Bs=(1, 8, 64, ONLINE),
-            widths=(2, 4, 8),
-            probe_steps=400,
-            capacity_n_min=512,
-            capacity_points=2,
-            capacity_repeats=3,
-            capacity_resolution=0.5,
-        ),
-        benign_seeds=(0, 1, 2, 3, 4),
         toy=ToyGridConfig(seeds=(0, 1, 2)),
         snapshots=(100, 400, 800),
         geometry={"per_class": 10, "n_t": 50, "n_reps": 2, "max_rank": 2},

@@ -16,7 +16,8 @@ from bm.deep.config import TRAIN_SIZES, CapacitySweepConfig
 from bm.errors import BMError
 from bm.reproduce import PRESETS, SCALES, commands, estimate_seconds, make_plan
 from bm.reproduce.plan import deep_train_command, steps_per_epoch
-from bm.reproduce.presets import doubledescent
+from bm.reproduce.presets import benign, doubledescent, fig5, fig12, sweeps
+from bm.reproduce.presets import phase as phase_preset
 from bm.toy.config import ToyGridConfig
 
 PLANS = [(name, scale) for name in PRESETS for scale in SCALES]
@@ -35,7 +36,7 @@ def test_every_preset_expands_to_distinct_runs_at_its_scale(name, scale):
     phase = name == "phase"  # the phase preset varies n, B (finite views) and the width by design
     dd = doubledescent.SETTINGS[scale]  # so does the width sweep, at a budget of its own
     widths, ns, steps = {
-        "phase": (s.phase.widths, s.phase.ns, s.steps),
+        "phase": (phase_preset.SETTINGS[scale].widths, phase_preset.SETTINGS[scale].ns, s.steps),
         "doubledescent": (dd.widths, (dd.n,), dd.steps),
     }.get(name, ((s.base.model.width,), None, s.steps))
     for r in runs:
@@ -67,9 +68,9 @@ def test_presets_share_the_runs_they_have_in_common():
     assert names["table2"] == names["table3"]
     cifar10_rows = {n for n in names["table2"] if n.startswith("cifar10-")}
     assert len(cifar10_rows) == 4 and cifar10_rows <= names["fig12"]
-    assert len(names["fig12"]) == 2 * len(SCALES["mini"].noise_levels)
+    assert len(names["fig12"]) == 2 * len(fig12.SETTINGS["mini"].noise_levels)
     assert "cifar10-resnet18-w4096-noise0.5-ssl-snapshots-seed0" in names["seed003"]
-    assert len(names["benign"]) == 2 * len(SCALES["mini"].benign_seeds)
+    assert len(names["benign"]) == 2 * len(benign.SETTINGS["mini"].seeds)
 
 
 def test_table_rows_follow_datasets_and_sweeps_follow_the_scale():
@@ -93,7 +94,7 @@ def test_table_rows_follow_datasets_and_sweeps_follow_the_scale():
     preset, plan = plan_of("fig8", "full")
     assert [r.config.random_classes for r in preset.runs(plan)] == [2, None, 100, 1000, 10000, "per-sample"]
     preset, plan = plan_of("fig7", "mini")
-    assert [r.config.model.projector_width for r in preset.runs(plan)] == list(SCALES["mini"].projector_widths)
+    assert [r.config.model.projector_width for r in preset.runs(plan)] == list(sweeps.FIG7["mini"].values)
     preset, plan = plan_of("table4", "full")
     iid = [r.config for r in preset.runs(plan) if r.config.augment == "iid"]
     assert [(c.iid_subset, c.views, c.label_noise) for c in iid] == [(1000, 50, 0.0), (1000, 50, 1.0)]
@@ -289,7 +290,7 @@ def test_fig5_at_full_scale_is_the_papers_setup():
     """Fig. 5: t = 5000 x 196 steps with "the same setup as in Sec. 4": ResNet18 width 64, projector 65536, batch 256,
     Adam 4e-3, all of CIFAR-10 (the old full scale was width 16, projector 4096, t = 2000, n = 500)."""
     preset, plan = plan_of("fig5", "full")
-    f = SCALES["full"].fig5
+    f = fig5.SETTINGS["full"]
     assert (f.train.model.width, f.train.model.projector_width, f.steps, f.n, f.train.batch_size, f.train.lr) == (
         64,
         65536,

@@ -12,6 +12,7 @@ from bm.deep.config import CapacitySweepConfig, DeepTrainConfig, ModelConfig
 from bm.deep.datasets import load_dataset
 from bm.deep.run import run_config
 from bm.reproduce import SCALES
+from bm.reproduce.presets import benign, doubledescent, fig5, fig11, fig12, phase, sweeps, table4
 from bm.runs import read_csv_rows
 from tests.conftest import run, write_cifar10
 
@@ -31,27 +32,40 @@ TINY = replace(
     image_size=0,
     probe_steps=6,
     train_acc_steps=3,
-    benign_seeds=(0, 1),
     checkpoint_steps=3,
-    noise_levels=(0.0, 1.0),
-    projector_widths=(16, 32),
     snapshots=(1,),
-    iid=(2, 2),
     geometry={"per_class": 3, "n_t": 10, "n_reps": 1, "max_rank": 1},
-    fig5=CapacitySweepConfig(
-        DeepTrainConfig(model=ModelConfig(width=4, projector_width=32, num_classes=0), batch_size=16, lr=1e-3),
-        steps=4,
-        n=8,
-        Bs=(1, 2),
-        n_max=8,
-        repeats=1,
-    ),
 )
+TINY_SETTINGS = [  # the presets' own settings at the tiny scale (SETTINGS tables; the rest: mini's)
+    (benign.SETTINGS, benign.Benign((0, 1))),
+    (fig12.SETTINGS, fig12.Fig12((0.0, 1.0))),
+    (sweeps.FIG7, sweeps.Sweep((16, 32))),
+    (table4.SETTINGS, table4.Table4(2, 2)),
+    (
+        fig5.SETTINGS,
+        CapacitySweepConfig(
+            DeepTrainConfig(model=ModelConfig(width=4, projector_width=32, num_classes=0), batch_size=16, lr=1e-3),
+            steps=4,
+            n=8,
+            Bs=(1, 2),
+            n_max=8,
+            repeats=1,
+        ),
+    ),
+    *((t, t["mini"]) for t in (sweeps.FIG8, fig11.SETTINGS, phase.SETTINGS, doubledescent.SETTINGS)),
+]
+
+
+def use_tiny(monkeypatch) -> None:
+    """Register the tiny scale and its presets' settings for one test."""
+    monkeypatch.setitem(SCALES, "tiny", TINY)
+    for table, value in TINY_SETTINGS:
+        monkeypatch.setitem(table, "tiny", value)
 
 
 @pytest.fixture
 def tiny(monkeypatch, tmp_path):
-    monkeypatch.setitem(SCALES, "tiny", TINY)
+    use_tiny(monkeypatch)
     write_cifar10(tmp_path / "data", per_batch=8)  # 40 training and 8 test images
     return ["--scale", "tiny", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "out")], tmp_path / "out"
 
@@ -225,7 +239,10 @@ def test_the_other_presets_read_their_runs(capsys, monkeypatch, tiny, tmp_path):
     assert t3[0].startswith("dataset,model,condition,linear_clean_test,train_acc,") and len(t3) == 6
     t4 = json.loads((out / "tiny" / "table4" / "result.json").read_text())
     assert [c["augment"] for c in t4["runs"].values()].count("iid") == 2 and "i.i.d." in t4["table_md"]
-    s, B = TINY.iid  # Definition 4.1's S of an i.i.d. run: the s B images it trains on, not the scale's subset
+    s, B = (
+        table4.SETTINGS["tiny"].s,
+        table4.SETTINGS["tiny"].B,
+    )  # Definition 4.1's S of an i.i.d. run: the s B images it trains on, not the scale's subset
     assert sum(t4["probed"]["iid/random"]["bank_counts"]) == s * B
     assert sum(t4["probed"]["DA/random"]["bank_counts"]) == TINY.base.subset
     fig8 = (out / "tiny" / "fig8" / "table.csv").read_text().splitlines()
@@ -301,7 +318,7 @@ def test_a_preset_whose_run_list_changed_rewrites_its_outputs_and_records_it(cap
     definition (here: another sweep) rewrites them instead of being refused."""
     args, out = tiny
     assert run(capsys, ["reproduce", "fig7", *args])[0] == 0
-    monkeypatch.setitem(SCALES, "tiny", replace(SCALES["tiny"], projector_widths=(16,)))
+    monkeypatch.setitem(sweeps.FIG7, "tiny", sweeps.Sweep((16,)))
     code, _, err = run(capsys, ["reproduce", "fig7", *args])
     assert code == 0, err
     written = json.loads((out / "tiny" / "fig7" / "config.json").read_text())

@@ -13,12 +13,14 @@ from bm.deep.config import DeepTrainConfig
 from bm.errors import BMError
 from bm.reproduce import SCALES
 from bm.reproduce.outputs import Result, over_seeds
-from bm.reproduce.scales import ONLINE, PhaseGrid
+from bm.reproduce.presets import phase
+from bm.reproduce.presets.phase import PhaseGrid
+from bm.reproduce.scales import ONLINE
 from bm.reproduce.transition import fit_censored, fit_growth, transition_times
 from bm.runs import read_csv_rows
 from bm.toy.config import ToyGridConfig, ToyTrainConfig
 from tests.conftest import run, write_cifar10
-from tests.reproduce.test_runner import TINY
+from tests.reproduce.test_runner import TINY, use_tiny
 
 PHASE = PhaseGrid(
     ns=(8, 16),
@@ -42,7 +44,9 @@ TOY = ToyGridConfig(
 
 @pytest.fixture
 def tiny(monkeypatch, tmp_path):
-    monkeypatch.setitem(SCALES, "tiny", replace(TINY, phase=PHASE, toy=TOY))
+    use_tiny(monkeypatch)
+    monkeypatch.setitem(SCALES, "tiny", replace(TINY, toy=TOY))
+    monkeypatch.setitem(phase.SETTINGS, "tiny", PHASE)
     write_cifar10(tmp_path / "data", per_batch=8)  # 40 training and 8 test images
     return ["--scale", "tiny", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "out")], tmp_path / "out"
 

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
+from bm.errors import BMError
 from bm.registry import register
 from bm.reproduce.outputs import Result
 from bm.reproduce.plan import Plan, Run
 
-__all__ = ["PRESETS", "Preset", "register_preset"]
+__all__ = ["PRESETS", "Preset", "register_preset", "scale_settings"]
+
+T = TypeVar("T")
+
+
+def scale_settings(table: Mapping[str, T], preset: str, plan: Plan) -> T:
+    """A preset's own settings at the plan's scale (`table`: scale name -> a small frozen dataclass, the preset module's
+    SETTINGS); a scale without an entry (a registered one) is one BMError saying where to add it."""
+    if plan.scale.name not in table:
+        raise BMError(f"{preset} has no settings for scale {plan.scale.name!r}: add its entry to {preset}'s SETTINGS")
+    return table[plan.scale.name]
 
 
 @dataclass(frozen=True)

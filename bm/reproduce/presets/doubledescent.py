@@ -15,7 +15,7 @@ from bm.analyses.geometry import run_geometry
 from bm.figures.doubledescent import plot_double_descent
 from bm.reproduce.outputs import Result, markdown_table
 from bm.reproduce.plan import Plan, Run
-from bm.reproduce.presets.base import Preset, register_preset
+from bm.reproduce.presets.base import Preset, register_preset, scale_settings
 
 __all__ = ["DoubleDescent", "SETTINGS"]
 
@@ -38,11 +38,7 @@ SETTINGS = {  # by scale name; a registered scale adds its own
 
 
 def _settings(plan: Plan) -> DoubleDescent:
-    from bm.errors import BMError
-
-    if plan.scale.name not in SETTINGS:
-        raise BMError(f"doubledescent has no settings for scale {plan.scale.name!r}; add SETTINGS[{plan.scale.name!r}]")
-    return SETTINGS[plan.scale.name]
+    return scale_settings(SETTINGS, "doubledescent", plan)
 
 
 def _width_run(plan: Plan, width: int) -> Run:

@@ -2,28 +2,41 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from bm.figures.lines import plot_lines
 from bm.reproduce.outputs import Result, markdown_table
 from bm.reproduce.plan import Plan, Run
-from bm.reproduce.presets.base import Preset, register_preset
+from bm.reproduce.presets.base import Preset, register_preset, scale_settings
 from bm.reproduce.presets.common import condition, definition_probes_of
 from bm.reproduce.readout import RECORD, final
 
 FIG12_AUGMENTATIONS = ("none", "DA")  # the table's labels: none, the scale's augmentation
 
 
+@dataclass(frozen=True)
+class Fig12:
+    noise_levels: tuple[float, ...]  # fractions of random labels
+
+
+SETTINGS = {"full": Fig12((0.0, 0.2, 0.4, 0.6, 0.8, 1.0)), "mini": Fig12((0.0, 0.5, 1.0))}
+
+
+def _levels(plan: Plan) -> tuple[float, ...]:
+    return scale_settings(SETTINGS, "fig12", plan).noise_levels
+
+
 def _fig12_runs(plan: Plan) -> list[Run]:
     return [
         condition(plan, "cifar10", "resnet18", noise, aug == "DA")
         for aug in FIG12_AUGMENTATIONS
-        for noise in plan.scale.noise_levels
+        for noise in _levels(plan)
     ]
 
 
 def _fig12(plan: Plan, runs: list[Run], folder: Path) -> Result:
-    levels = plan.scale.noise_levels
+    levels = _levels(plan)
     rows = [
         {"augmentation": aug, "label_noise": noise, **final(plan, r)}
         for (aug, noise), r in zip([(a, x) for a in FIG12_AUGMENTATIONS for x in levels], runs)

@@ -9,17 +9,31 @@ from dataclasses import replace
 from pathlib import Path
 
 from bm.analyses.capacity import capacity_and_sweep
-from bm.deep.config import CapacitySweepConfig
+from bm.deep.config import CapacitySweepConfig, DeepTrainConfig, ModelConfig
 from bm.figures.sweep import plot_sweep
 from bm.reproduce.outputs import Result
 from bm.reproduce.plan import Plan, Run
-from bm.reproduce.presets.base import Preset, register_preset
+from bm.reproduce.presets.base import Preset, register_preset, scale_settings
 from bm.reproduce.presets.common import no_runs
 
 
-# ----------------------------------------------------------------------------- Fig. 5 and Fig. 13: own runners
+def _sweep(width: int, projector_width: int, batch_size: int, lr: float, **sweep) -> CapacitySweepConfig:
+    model = ModelConfig(width=width, projector_width=projector_width, num_classes=0)
+    return CapacitySweepConfig(DeepTrainConfig(model=model, batch_size=batch_size, lr=lr), **sweep)
+
+
+SETTINGS = {  # Fig. 5's model, budget and sweep at each scale (data_dir and device: the plan's)
+    # "the same setup as in Sec. 4" (ResNet18, CIFAR-10, Table 6) for t = 5000 x 196 steps
+    "full": _sweep(
+        64, 65536, 256, 4e-3, steps=5000 * 196, n=50000, Bs=(1, 2, 4, 8, 16, 32, 64), n_max=50000, repeats=2
+    ),
+    "mini": _sweep(4, 512, 128, 1e-3, steps=100, n=64, Bs=(1, 2, 4, 8, 16), n_max=1024, repeats=2),
+}
+
+
+# ----------------------------------------------------------------------------- Fig. 5: its own runner
 def _fig5_config(plan: Plan) -> CapacitySweepConfig:
-    f = plan.scale.fig5
+    f = scale_settings(SETTINGS, "fig5", plan)
     return replace(f, train=replace(f.train, data_dir=str(plan.data_dir), device=plan.device))
 
 
@@ -58,7 +72,7 @@ def _fig5(plan: Plan, runs: list[Run], folder: Path) -> Result:
 
 def _fig5_seconds(plan: Plan) -> float:
     """Fig. 5's work: 2 |Bs| sweep runs and about 2 repeats log2(n_max) capacity runs, t steps of a batch each."""
-    f = plan.scale.fig5
+    f = scale_settings(SETTINGS, "fig5", plan)
     runs = 2 * len(f.Bs) + 2 * f.repeats * math.log2(f.n_max)
     return runs * f.steps * f.train.batch_size / plan.scale.images_per_second
 

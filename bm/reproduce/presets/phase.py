@@ -17,6 +17,7 @@ beside it.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,7 @@ from bm.deep.config import TRAIN_SIZES
 from bm.figures.phase import plot_phase, plot_transition
 from bm.reproduce.outputs import Result, markdown_table
 from bm.reproduce.plan import Plan, Run, steps_per_epoch
-from bm.reproduce.presets.base import Preset, register_preset
+from bm.reproduce.presets.base import Preset, register_preset, scale_settings
 from bm.reproduce.presets.common import definition_probes_of
 from bm.reproduce.readout import final, metrics_of
 from bm.reproduce.scales import ONLINE
@@ -35,13 +36,60 @@ from bm.reproduce.transition import TRANSITION_COLUMNS, TRANSITION_KEYS, fit_cen
 from bm.runs import read_json
 from bm.toy.summary import read_grid
 
-__all__ = ["FULL_SCALE", "phase_finish", "phase_runs"]
+__all__ = ["FULL_SCALE", "SETTINGS", "PhaseGrid", "phase_finish", "phase_runs"]
 
 FULL_SCALE = {"n": 50000, "width": 64, "batch": 256}  # the extrapolation's target: CIFAR-10 at Table 6's width, batch
 
 
+@dataclass(frozen=True)
+class PhaseGrid:
+    """`bm reproduce phase`: the deep n x B diagram of random-label runs and the transition-time runs.
+
+    Every cell trains the scale's step budget; B counts fixed label-preserving views per image (ONLINE = 0: the
+    scale's augmentation drawn afresh, B = infinity). C_t is searched for the same model and budget without
+    augmentation (Definition D.1), from `capacity_n_min` (doubling, then bisection, `capacity_points` sizes per
+    round) up to the training set."""
+
+    ns: tuple[int, ...]  # training images of a cell (uniformly random labels)
+    Bs: tuple[int, ...]  # views per image; ONLINE: fresh views (B = infinity)
+    widths: tuple[int, ...]  # encoder widths of the transition-time runs (online augmentation, every n)
+    probe_steps: int  # K-NN probe cadence of these runs (finer than the scale's: the transition is timed by it)
+    capacity_n_min: int
+    capacity_points: int
+    capacity_repeats: int
+    capacity_resolution: float  # C_t bracketed within this factor - 1 (every probe of the search is a training run)
+
+
+SETTINGS = {
+    "full": PhaseGrid(
+        ns=(1000, 5000, 10000, 50000),
+        Bs=(1, 2, 8, 64, ONLINE),
+        widths=(16, 32, 64),
+        probe_steps=5 * 196,
+        capacity_n_min=5000,
+        capacity_points=4,
+        capacity_repeats=2,
+        capacity_resolution=0.25,
+    ),
+    "mini": PhaseGrid(
+        ns=(32, 64, 128, 256),
+        Bs=(1, 8, 64, ONLINE),
+        widths=(2, 4, 8),
+        probe_steps=400,
+        capacity_n_min=512,
+        capacity_points=2,
+        capacity_repeats=3,
+        capacity_resolution=0.5,
+    ),
+}
+
+
+def _phase(plan: Plan) -> PhaseGrid:
+    return scale_settings(SETTINGS, "phase", plan)
+
+
 def _cell(plan: Plan, n: int, B: int) -> Run:
-    steps = plan.scale.phase.probe_steps
+    steps = _phase(plan).probe_steps
     if B == ONLINE:
         return plan.augmented(label_noise=1.0, subset=n, probe_steps=steps)
     return plan.run(label_noise=1.0, augment="finite", views=B, preserve_labels=True, subset=n, probe_steps=steps)
@@ -52,20 +100,20 @@ def _twin(plan: Plan, n: int, B: int) -> Run | None:
     says whether n B items are past the capacity of the budget); None for B = 1 and online cells."""
     if B in (1, ONLINE):
         return None
-    steps = plan.scale.phase.probe_steps
+    steps = _phase(plan).probe_steps
     return plan.run(label_noise=1.0, augment="finite", views=B, preserve_labels=False, subset=n, probe_steps=steps)
 
 
 def _grid(plan: Plan) -> list[tuple[int, int, Run, Run | None]]:
     """(n, B, cell, its twin) at the plan's seed."""
-    g = plan.scale.phase
+    g = _phase(plan)
     return [(n, B, _cell(plan, n, B), _twin(plan, n, B)) for n in g.ns for B in g.Bs]
 
 
 def _online(plan: Plan) -> list[tuple[int, int, int, Run]]:
     """(seed, width, n, run) of the transition-time runs at the plan's seed: online augmentation at every n and
     width (the scale's width: the grid's own B = infinity cells)."""
-    g = plan.scale.phase
+    g = _phase(plan)
     return [
         (plan.seed, w, n, plan.augmented(label_noise=1.0, subset=n, width=w, probe_steps=g.probe_steps))
         for w in g.widths
@@ -82,7 +130,7 @@ def phase_runs(plan: Plan) -> list[Run]:
 
 def _capacity(plan: Plan, folder: Path) -> dict:
     """C_t of the grid's model at its step budget: random labels, no augmentation (runs in folder/capacity/)."""
-    g, train = plan.scale.phase, plan.data["cifar10"][0]
+    g, train = _phase(plan), plan.data["cifar10"][0]
     base = plan.run(label_noise=1.0, augment="none").config
     return deep_capacity(
         base,

@@ -4,7 +4,7 @@ preset (Fig. 11 uses it too)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bm.figures.lines import plot_lines
@@ -13,7 +13,7 @@ from bm.figures.presets import (
 )
 from bm.reproduce.outputs import Result, markdown_table
 from bm.reproduce.plan import Plan, Run
-from bm.reproduce.presets.base import Preset, register_preset
+from bm.reproduce.presets.base import Preset, register_preset, scale_settings
 from bm.reproduce.presets.common import definition_probes_of
 from bm.reproduce.readout import RECORD, final, metrics_of
 
@@ -90,16 +90,24 @@ def sweep(
     return runs, finish
 
 
+@dataclass(frozen=True)
+class Sweep:
+    values: tuple  # the knob's values, in the figure's order
+
+
+FIG7 = {"full": Sweep((256, 1024, 4096, 16384, 65536)), "mini": Sweep((256, 1024, 4096))}  # projector widths
+FIG8 = {"full": Sweep((2, 10, 100, 1000, 10000, "per-sample")), "mini": Sweep((2, 10, 100, "per-sample"))}  # C'
+
 _fig7 = sweep(
     "projector_width",
-    lambda p: p.scale.projector_widths,
+    lambda p: scale_settings(FIG7, "fig7", p).values,
     lambda p, w: p.augmented(label_noise=1.0, projector_width=w),
     "projector hidden width",
     "log",
 )
 _fig8_runs, _fig8_sweep = sweep(
     "random_classes",
-    lambda p: p.scale.random_classes,
+    lambda p: scale_settings(FIG8, "fig8", p).values,
     lambda p, c: p.augmented(label_noise=1.0, random_classes=None if c == 10 else c),
     "number of random classes C'",
 )
@@ -112,7 +120,7 @@ def _fig8(plan: Plan, runs: list[Run], folder: Path) -> Result:
     plot_decomposition(
         {
             f"C' = {c}": [r for r in metrics_of(plan, run) if "inv_unbiased" in r]
-            for c, run in zip(plan.scale.random_classes, runs)
+            for c, run in zip(scale_settings(FIG8, "fig8", plan).values, runs)
         },
         folder / "decomposition",
     )

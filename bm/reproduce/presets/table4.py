@@ -2,25 +2,41 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from bm.reproduce.outputs import Result, markdown_table
 from bm.reproduce.plan import Plan, Run
-from bm.reproduce.presets.base import Preset, register_preset
+from bm.reproduce.presets.base import Preset, register_preset, scale_settings
 from bm.reproduce.presets.common import definition_probes_of
 from bm.reproduce.readout import RECORD, final
+
+
+@dataclass(frozen=True)
+class Table4:
+    s: int  # anchors
+    B: int  # same-class images per anchor (the anchor itself first)
+
+
+SETTINGS = {"full": Table4(1000, 50), "mini": Table4(90, 50)}  # Table 4: s = 1000, B = 50
+
+
+def _iid(plan: Plan) -> tuple[int, int]:
+    t = scale_settings(SETTINGS, "table4", plan)
+    return t.s, t.B
+
 
 TABLE4_KEYS = ("iid/clean", "iid/random", "DA/clean", "DA/random")  # the runs' keys in the probe records
 
 
 def _table4_runs(plan: Plan) -> list[Run]:
-    s, B = plan.scale.iid
+    s, B = _iid(plan)
     iid = [plan.run(label_noise=noise, augment="iid", views=B, iid_subset=s) for noise in (0.0, 1.0)]
     return iid + [plan.augmented(label_noise=noise) for noise in (0.0, 1.0)]
 
 
 def _table4(plan: Plan, runs: list[Run], folder: Path) -> Result:
-    s, B = plan.scale.iid
+    s, B = _iid(plan)
     names = [f"i.i.d. augmentations (s = {s}, B = {B})"] * 2 + [f"{plan.scale.base.subset or 'all'} images + DA"] * 2
     rows = [
         {"protocol": name, "labels": labels, **final(plan, run)}
