@@ -1,130 +1,28 @@
-"""Findings from committed results: the tables the README and docs/findings.md quote, generated, never typed.
-
-`results/` (RESULTS) holds, per scale, each preset's outputs (`<scale>/<preset>/result.json`, table.csv / .md) and
-each run's records (`<scale>/runs/<run>/config.json`, metrics.jsonl): no weights. `collect` copies them there from a
-`bm reproduce` output folder (adding to what is there: seeds accumulate); `render` turns them into Markdown blocks;
-`write` puts every block into the files that quote it, between `<!-- bm:NAME -->` and `<!-- /bm:NAME -->`; `stale`
-lists the blocks whose committed text differs from what the results give (CI fails on any).
-
-Torch-free: numpy and scipy only (bm.stats).
-"""
+"""Each measured preset's generated blocks (RENDERERS: preset -> (its results folder, its record, the headline probe)
+-> {block name: Markdown}), and the permuted-gradient records'."""
 
 from __future__ import annotations
 
-import re
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from bm.errors import BMError
-from bm.jsonfiles import read_json_file
+from bm.findings.tables import (
+    PROBE_NAMES,
+    arm,
+    compare,
+    finding_of,
+    findings_table,
+    fits_block,
+    headline_probe,
+    means_table,
+    probed_of,
+)
 from bm.runs import read_csv_rows
-from bm.stats import MARGIN, VERDICT_RULE, Finding, crossed_bootstrap, judge
+from bm.stats import MARGIN, VERDICT_RULE, Finding, judge
 
-__all__ = ["HEADLINE_FAMILY", "RESULTS", "RUN_FILES", "collect", "headline_probe", "render", "stale", "write"]
-
-RESULTS = Path("results")
-RUN_FILES = ("config.json", "metrics.jsonl", "definition_probes.json")  # a run's records (no weights)
-PRESET_FILES = ("result.json", "table.csv", "table.md", "config.json", "tasks.jsonl")
-HEADLINE_FAMILY = ("knn_k1", "knn_k5", "knn_k10", "knn_k20", "linear")  # probes on S (Def. 4.1)
-PROBE_NAMES = {
-    "knn_k1": "K-NN k = 1 on S",
-    "knn_k5": "K-NN k = 5 on S",
-    "knn_k10": "K-NN k = 10 on S",
-    "knn_k20": "K-NN k = 20 on S",
-    "linear": "linear probe on S (l2 by 5-fold CV)",
-    "knn_all_k20": "K-NN k = 20 on every training image (released code)",
-}
-BLOCK = re.compile(r"(<!-- bm:(?P<name>[\w.-]+) -->\n)(?P<body>.*?)(<!-- /bm:(?P=name) -->)", re.S)
-
-
-def collect(source: Path, results: Path = RESULTS) -> list[str]:
-    """Copy every finished preset (a result.json) under `source` (a `bm reproduce --out` folder: <scale>/<preset>/)
-    and every run's records (RUN_FILES of <scale>/runs/<run>/, finished or not: a later session carries them on)
-    into `results`; returns the preset folders copied (scale/preset)."""
-    copied = []
-    for record_file in sorted(Path(source).glob("*/*/result.json")):
-        preset, scale = record_file.parent, record_file.parent.parent
-        _read(record_file)  # a preset's record, or one error naming it
-        into = results / scale.name / preset.name
-        into.mkdir(parents=True, exist_ok=True)
-        for name in PRESET_FILES:
-            if (preset / name).is_file():
-                shutil.copyfile(preset / name, into / name)
-        copied.append(f"{scale.name}/{preset.name}")
-    for run in sorted(Path(source).glob("*/runs/*/config.json")):  # every run's records, finished or not
-        into = results / run.parent.parent.parent.name / "runs" / run.parent.name
-        into.mkdir(parents=True, exist_ok=True)
-        for name in RUN_FILES:
-            if (run.parent / name).is_file():
-                shutil.copyfile(run.parent / name, into / name)
-    return copied
-
-
-def _read(path: Path) -> dict:
-    value = read_json_file(path)
-    if not isinstance(value, dict):
-        raise BMError(f"{path} holds no JSON object")
-    return value
-
-
-def _outcomes(bits: list[str], m: int) -> np.ndarray:
-    return np.stack([np.unpackbits(np.frombuffer(bytes.fromhex(b), dtype=np.uint8), count=m) for b in bits])
-
-
-def _finding(f: dict, m: int) -> Finding:
-    return Finding(
-        f"{PROBE_NAMES.get(f['probe'], f['probe'])}: {f['claim']}",
-        f["kind"],
-        tuple(f["a"]),
-        tuple(f["b"]),
-        f["margin"],
-        (_outcomes(f["items_a"], m), _outcomes(f["items_b"], m)),
-    )
-
-
-def headline_probe(record: dict) -> tuple[str, list[dict]]:
-    """The Def. 4.1 probe (HEADLINE_FAMILY) whose gain over init has the narrowest crossed-bootstrap 95% interval
-    over seeds and test images (the least noisy measurement of the embedding), and each probe's noise record."""
-    m = record["seeds"][0]["test_size"]
-    noise = []
-    for f in record["findings"]:
-        if f["claim"] != "trained > init":
-            continue
-        gain = np.subtract(f["a"], f["b"])
-        low, high = crossed_bootstrap(_outcomes(f["items_a"], m), _outcomes(f["items_b"], m))
-        noise.append(
-            {
-                "probe": f["probe"],
-                "gain": float(gain.mean()),
-                "sd_over_seeds": float(gain.std(ddof=1)),
-                "boot_width": high - low,
-                "init_sd_over_seeds": float(np.std(f["b"], ddof=1)),
-            }
-        )
-    best = min((n for n in noise if n["probe"] in HEADLINE_FAMILY), key=lambda n: (n["boot_width"], n["probe"]))
-    return best["probe"], noise
-
-
-def _f(x: float | None, digits: int = 3) -> str:
-    return "-" if x is None or x != x else f"{x:+.{digits}f}" if digits == 3 else f"{x:.{digits}g}"
-
-
-def _table(rows: list[dict]) -> str:
-    lines = [
-        "| finding | effect | 95% CI (seeds, t) | 95% CI (seeds x test images, bootstrap) | seeds | p (Holm) | "
-        "TOST p (Holm, margin) | verdict |",
-        "|" + " --- |" * 8,
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['finding']} | {_f(r['effect'])} | [{_f(r['ci_low'])}, {_f(r['ci_high'])}] | "
-            f"[{_f(r['boot_low'])}, {_f(r['boot_high'])}] | {r['seeds']} | {r['p_holm']:.2g} | "
-            f"{r['tost_p_holm']:.2g} ({r['margin']:g}) | {r['verdict']} |"
-        )
-    return "\n".join(lines) + "\n"
+__all__ = ["RENDERERS", "gradients_blocks"]
 
 
 def _benign_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
@@ -133,9 +31,9 @@ def _benign_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
     by_probe: dict[str, list[dict]] = {}
     for f in record["findings"]:
         by_probe.setdefault(f["probe"], []).append(f)
-    headline = judge([_finding(f, m) for p in (chosen, "knn_all_k20") for f in by_probe[p]])
+    headline = judge([finding_of(f, m) for p in (chosen, "knn_all_k20") for f in by_probe[p]])
     sensitivity = judge(
-        [_finding(f, m) for p in record["probes"] for f in by_probe[p] if f["claim"] == "trained > init"]
+        [finding_of(f, m) for p in record["probes"] for f in by_probe[p] if f["claim"] == "trained > init"]
     )
     perfect = sum(bool(s["memorized"]) for s in seeds)
     steps = [s["step_memorized"] for s in seeds]
@@ -189,58 +87,25 @@ def _benign_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
     )
     return {
         "benign.lead": lead,
-        "benign.findings": VERDICT_RULE + "\n\n" + _table(headline),
+        "benign.findings": VERDICT_RULE + "\n\n" + findings_table(headline),
         "benign.seeds": "\n".join(per_seed) + "\n",
-        "benign.probes": choice + "\n" + "\n".join(noise_table) + "\n\n" + _table(sensitivity),
+        "benign.probes": choice + "\n" + "\n".join(noise_table) + "\n\n" + findings_table(sensitivity),
     }
-
-
-def _probed(record: dict) -> list[dict]:
-    """Each seed's Definition 4.1 probe records by run key (a preset's extra "probed"), in the record's seed order."""
-    return [record["per_seed"][str(s)]["probed"] for s in record["seeds"]]
-
-
-def _arm(probed: list[dict], key: str, probe: str, which: str = "trained") -> tuple[tuple[float, ...], np.ndarray]:
-    """One arm over seeds: probe `probe`'s test accuracy of run `key` (`which`: trained or init) per seed, and its
-    per-test outcomes (seeds, test images) for the crossed bootstrap."""
-    m = probed[0][key]["test_size"]
-    accuracy = tuple(r[key]["accuracy"][which][probe] for r in probed)
-    return accuracy, _outcomes([r[key]["probes"][which][probe] for r in probed], m)
-
-
-def _compare(name: str, kind: str, probed: list[dict], a: tuple[str, str], b: tuple[str, str], probe: str) -> Finding:
-    """The claim `name` (kind, about a - b) between two (run key, trained / init) arms of one probe, paired by seed."""
-    (acc_a, bits_a), (acc_b, bits_b) = _arm(probed, a[0], probe, a[1]), _arm(probed, b[0], probe, b[1])
-    return Finding(f"{PROBE_NAMES[probe]}: {name}", kind, acc_a, acc_b, MARGIN, (bits_a, bits_b))
-
-
-def _means_table(probed: list[dict], probe: str, label: str, seeds: list) -> str:
-    """Mean test accuracy over seeds of every run key, trained and at init."""
-    mean = lambda key, which: np.mean(_arm(probed, key, probe, which)[0])  # noqa: E731
-    return "\n".join(
-        [
-            f"{PROBE_NAMES[probe]}, test accuracy, mean over seeds {', '.join(map(str, seeds))}:",
-            "",
-            f"| {label} | trained | init |",
-            "| --- | --- | --- |",
-            *(f"| {key} | {mean(key, 'trained'):.3f} | {mean(key, 'init'):.3f} |" for key in probed[0]),
-        ]
-    )
 
 
 def _fig12_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
     """Fig. 12 over seeds: DA against no augmentation at each label-noise level, and whether DA's advantage falls
     with the noise (the per-seed least-squares slope of the advantage against the noise fraction, tested < 0)."""
     seeds = [str(s) for s in record["seeds"]]
-    probed = _probed(record)
+    probed = probed_of(record)
     levels = sorted({float(k.split("/")[1]) for k in probed[0]})
     findings = []
     for p in (probe, "knn_all_k20"):
         for x in levels:
             claim = f"DA > no augmentation at label noise {x:g}"
-            findings.append(_compare(claim, "greater", probed, (f"DA/{x:g}", "trained"), (f"none/{x:g}", "trained"), p))
+            findings.append(compare(claim, "greater", probed, (f"DA/{x:g}", "trained"), (f"none/{x:g}", "trained"), p))
         advantage = np.array(
-            [np.subtract(_arm(probed, f"DA/{x:g}", p)[0], _arm(probed, f"none/{x:g}", p)[0]) for x in levels]
+            [np.subtract(arm(probed, f"DA/{x:g}", p)[0], arm(probed, f"none/{x:g}", p)[0]) for x in levels]
         )
         slopes = np.polyfit(levels, advantage, 1)[0]  # per seed
         findings.append(
@@ -253,7 +118,7 @@ def _fig12_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
             )
         )
     rows = judge(findings)
-    mean = lambda key, which: np.mean(_arm(probed, key, probe, which)[0])  # noqa: E731
+    mean = lambda key, which: np.mean(arm(probed, key, probe, which)[0])  # noqa: E731
     levels_table = "\n".join(
         [
             f"{PROBE_NAMES[probe]}, test accuracy, mean over seeds {', '.join(seeds)}:",
@@ -267,7 +132,7 @@ def _fig12_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
             ),
         ]
     )
-    return {"fig12.findings": VERDICT_RULE + "\n\n" + _table(rows), "fig12.levels": levels_table}
+    return {"fig12.findings": VERDICT_RULE + "\n\n" + findings_table(rows), "fig12.levels": levels_table}
 
 
 def _table1_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
@@ -293,7 +158,7 @@ def _table1_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
         f"network trained on random labels without augmentation, against the same layer at init, over seeds "
         f"{', '.join(map(str, seeds))}:"
     )
-    return {"table1.findings": lead + "\n\n" + VERDICT_RULE + "\n\n" + _table(judge(findings))}
+    return {"table1.findings": lead + "\n\n" + VERDICT_RULE + "\n\n" + findings_table(judge(findings))}
 
 
 def _fig2_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
@@ -328,37 +193,18 @@ def _fig2_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
         for labels in ("clean", "random")
         if f"{labels}+DA" not in never and labels not in never
     ]
-    table = VERDICT_RULE + "\n\n" + _table(judge(findings)) if findings else ""
+    table = VERDICT_RULE + "\n\n" + findings_table(judge(findings)) if findings else ""
     return {"fig2.memorized": "\n".join(lines) + "\n", "fig2.findings": table}
-
-
-def _fits_block(folder: Path, keys: tuple[str, ...]) -> str:
-    """Per run of a preset (its table.csv rows, named by `keys`) and seed: the fit of the trained items with their
-    training labels at the last step and, in brackets, the first step at which it was 1 ("never": not within the
-    budget, so not memorized)."""
-    rows = read_csv_rows(folder / "table.csv")
-    seeds = list(dict.fromkeys(r["seed"] for r in rows))
-    runs = list(dict.fromkeys(tuple(r[k] for k in keys) for r in rows))
-    at = {(r["seed"], tuple(r[k] for k in keys)): r for r in rows}
-    cell = lambda r: f"{float(r['train_acc']):.3f} ({r['steps_to_memorize'] or 'never'})"  # noqa: E731
-    lines = [
-        "Fit of the trained items with their training labels at the last step (first step at 1), per seed:",
-        "",
-        f"| {' / '.join(keys)} | " + " | ".join(f"seed {s}" for s in seeds) + " |",
-        "|" + " --- |" * (1 + len(seeds)),
-        *(f"| {' / '.join(run)} | " + " | ".join(cell(at[s, run]) for s in seeds) + " |" for run in runs),
-    ]
-    return "\n".join(lines) + "\n"
 
 
 def _table4_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
     """Table 4 over seeds: i.i.d. augmentations (same-class images) and the scale's DA, clean and random labels,
     each against init, and random i.i.d. against random DA; "random i.i.d. is not benign" as an absence claim."""
-    probed = _probed(record)
+    probed = probed_of(record)
     findings = []
     for p in (probe, "knn_all_k20"):
         findings += [
-            _compare(
+            compare(
                 "i.i.d., clean labels: trained > init",
                 "greater",
                 probed,
@@ -366,7 +212,7 @@ def _table4_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
                 ("iid/clean", "init"),
                 p,
             ),
-            _compare(
+            compare(
                 "i.i.d., random labels: no gain over init (not benign)",
                 "absent",
                 probed,
@@ -374,7 +220,7 @@ def _table4_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
                 ("iid/random", "init"),
                 p,
             ),
-            _compare(
+            compare(
                 "DA, random labels: trained > init (benign)",
                 "greater",
                 probed,
@@ -382,29 +228,29 @@ def _table4_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
                 ("DA/random", "init"),
                 p,
             ),
-            _compare(
+            compare(
                 "random labels: DA > i.i.d.", "greater", probed, ("DA/random", "trained"), ("iid/random", "trained"), p
             ),
         ]
     return {
-        "table4.fits": _fits_block(folder, ("protocol", "labels")),
-        "table4.means": _means_table(probed, probe, "protocol / labels", record["seeds"]),
-        "table4.findings": VERDICT_RULE + "\n\n" + _table(judge(findings)),
+        "table4.fits": fits_block(folder, ("protocol", "labels")),
+        "table4.means": means_table(probed, probe, "protocol / labels", record["seeds"]),
+        "table4.findings": VERDICT_RULE + "\n\n" + findings_table(judge(findings)),
     }
 
 
 def _fig6_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
     """Fig. 6 over seeds: the random-label DA ResNet18 and MLP encoders, each against init, and ResNet18 > MLP."""
-    probed = _probed(record)
+    probed = probed_of(record)
     findings = []
     for p in (probe, "knn_all_k20"):
         findings += [
-            _compare(f"{m}: trained > init", "greater", probed, (m, "trained"), (m, "init"), p) for m in probed[0]
+            compare(f"{m}: trained > init", "greater", probed, (m, "trained"), (m, "init"), p) for m in probed[0]
         ]
-        findings.append(_compare("ResNet18 > MLP", "greater", probed, ("ResNet18", "trained"), ("MLP", "trained"), p))
+        findings.append(compare("ResNet18 > MLP", "greater", probed, ("ResNet18", "trained"), ("MLP", "trained"), p))
     return {
-        "fig6.means": _means_table(probed, probe, "encoder", record["seeds"]),
-        "fig6.findings": VERDICT_RULE + "\n\n" + _table(judge(findings)),
+        "fig6.means": means_table(probed, probe, "encoder", record["seeds"]),
+        "fig6.findings": VERDICT_RULE + "\n\n" + findings_table(judge(findings)),
     }
 
 
@@ -415,16 +261,16 @@ def _sweep_blocks(
     paper's figure makes, that the K-NN rises with the knob (per-seed least-squares slope against x(value), > 0)."""
 
     def blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
-        probed = _probed(record)
+        probed = probed_of(record)
         values = list(probed[0])
         xs = [x(v, probed[0][v]) for v in values]
         findings = []
         for p in (probe, "knn_all_k20"):
             findings += [
-                _compare(f"{label} {v}: trained > init", "greater", probed, (v, "trained"), (v, "init"), p)
+                compare(f"{label} {v}: trained > init", "greater", probed, (v, "trained"), (v, "init"), p)
                 for v in values
             ]
-            acc = np.array([_arm(probed, v, p)[0] for v in values])  # (values, seeds)
+            acc = np.array([arm(probed, v, p)[0] for v in values])  # (values, seeds)
             slopes = np.polyfit(xs, acc, 1)[0]
             findings.append(
                 Finding(
@@ -436,9 +282,9 @@ def _sweep_blocks(
                 )
             )
         return {
-            f"{key}.fits": _fits_block(folder, (folder_key,)),
-            f"{key}.means": _means_table(probed, probe, label, record["seeds"]),
-            f"{key}.findings": VERDICT_RULE + "\n\n" + _table(judge(findings)),
+            f"{key}.fits": fits_block(folder, (folder_key,)),
+            f"{key}.means": means_table(probed, probe, label, record["seeds"]),
+            f"{key}.findings": VERDICT_RULE + "\n\n" + findings_table(judge(findings)),
         }
 
     return blocks
@@ -449,11 +295,11 @@ def _phase_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
     init and the invariance on training and held-out views (means over seeds); per finite cell the claim gain > 0;
     the capacity argument as two claims paired by seed: cells whose twin did not fit its views (past capacity) gain
     more than cells whose twin did, and cells within capacity show no gain (TOST)."""
-    probed, seeds = _probed(record), [str(s) for s in record["seeds"]]
+    probed, seeds = probed_of(record), [str(s) for s in record["seeds"]]
     rows = read_csv_rows(folder / "table.csv")
     at = {(r["seed"], f"{r['n']}/{r['B']}"): r for r in rows}
     keys = list(probed[0])
-    gain = {k: np.subtract(_arm(probed, k, probe)[0], _arm(probed, k, probe, "init")[0]) for k in keys}
+    gain = {k: np.subtract(arm(probed, k, probe)[0], arm(probed, k, probe, "init")[0]) for k in keys}
 
     def mean(key: str, column: str) -> str:
         values = [float(at[s, key][column]) for s in seeds if at[s, key][column] not in ("", "None")]
@@ -479,7 +325,7 @@ def _phase_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
         )
     finite = [k for k in keys if not k.endswith("/inf")]
     findings = [
-        _compare(f"cell {k}: trained > init", "greater", probed, (k, "trained"), (k, "init"), probe) for k in finite
+        compare(f"cell {k}: trained > init", "greater", probed, (k, "trained"), (k, "init"), probe) for k in finite
     ]
     twinned = [k for k in finite if all(past(s, k) in ("True", "False") for s in seeds)]
     groups = {
@@ -506,7 +352,10 @@ def _phase_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
                 MARGIN,
             )
         )
-    return {"phase.cells": "\n".join(lines) + "\n", "phase.findings": VERDICT_RULE + "\n\n" + _table(judge(findings))}
+    return {
+        "phase.cells": "\n".join(lines) + "\n",
+        "phase.findings": VERDICT_RULE + "\n\n" + findings_table(judge(findings)),
+    }
 
 
 def _classes(value: str, probes: dict) -> float:
@@ -514,7 +363,7 @@ def _classes(value: str, probes: dict) -> float:
     return float(np.log2(sum(probes["bank_counts"]) if value == "per-sample" else int(value)))
 
 
-def _gradients_blocks(records: dict[str, dict]) -> dict[str, str]:
+def gradients_blocks(records: dict[str, dict]) -> dict[str, str]:
     """Stephenson et al.'s permuted-gradient measurement over seeds (bm gradients records by seed): per epoch, the
     permuted / clean ratio of the label term's and of the whole loss's summed gradient (mean over seeds, and the range)
     and the permuted images' fit; the claim that at initialization the permuted group's label-term gradient is the
@@ -552,7 +401,10 @@ def _gradients_blocks(records: dict[str, dict]) -> dict[str, str]:
         )
         for e in early
     ]
-    return {"gradients.table": "\n".join(lines), "gradients.findings": VERDICT_RULE + "\n\n" + _table(judge(findings))}
+    return {
+        "gradients.table": "\n".join(lines),
+        "gradients.findings": VERDICT_RULE + "\n\n" + findings_table(judge(findings)),
+    }
 
 
 RENDERERS: dict[str, Callable[[Path, dict, str], dict[str, str]]] = {
@@ -569,66 +421,3 @@ RENDERERS: dict[str, Callable[[Path, dict, str], dict[str, str]]] = {
     "phase": _phase_blocks,
     "fig11": _sweep_blocks("fig11", "RandAugment strength", "strength", lambda v, _: float(v), "unit of strength"),
 }
-
-
-def _measured_block(records: dict[str, dict]) -> str:
-    """Which presets of the scale have committed records: seeds, runs, the command that wrote them and its commit."""
-    lines = ["| preset | seeds | runs | command | commit |", "| --- | --- | --- | --- | --- |"]
-    for preset, r in sorted(records.items()):
-        seeds = ", ".join(str(s["seed"] if isinstance(s, dict) else s) for s in r.get("seeds", [r.get("seed", 0)]))
-        lines.append(
-            f"| {preset} | {seeds} | {len(r['runs'])} | `{r['command']}` | {r['provenance']['git_sha'][:10]} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def render(results: Path = RESULTS) -> dict[str, str]:
-    """Every generated block, by name (<scale>.<block>: mini.benign.findings, ...), from `results` alone. The probe
-    the other presets' findings use is the headline probe the scale's benign record chooses (K-NN k = 20 on S
-    where it has none)."""
-    files = [f for f in Path(results).rglob("*") if f.is_file()] if Path(results).is_dir() else []
-    blocks = {"results.size": f"{sum(f.stat().st_size for f in files) / 1e6:.1f} MB in {len(files)} files"}
-    for scale in sorted(p for p in Path(results).iterdir() if p.is_dir()) if Path(results).is_dir() else []:
-        records = {f.parent.name: _read(f) for f in sorted(scale.glob("*/result.json")) if f.parent.name in RENDERERS}
-        probe = headline_probe(records["benign"])[0] if "benign" in records else "knn_k20"
-        blocks[f"{scale.name}.measured"] = _measured_block(records)
-        for preset, record in records.items():
-            if len(record.get("seeds", ())) >= 2:  # a finding pairs seeds: one seed's record states none
-                made = RENDERERS[preset](scale / preset, record, probe)
-                blocks.update({f"{scale.name}.{k}": v for k, v in made.items()})
-        gradients = {f.parent.name: _read(f) for f in sorted(scale.glob("gradients/*/gradients.json"))}
-        if len(gradients) >= 2:
-            blocks.update({f"{scale.name}.{k}": v for k, v in _gradients_blocks(gradients).items()})
-    return blocks
-
-
-def _replaced(text: str, blocks: dict[str, str], path: Path) -> str:
-    def sub(match: re.Match) -> str:
-        name = match["name"]
-        if name not in blocks:
-            raise BMError(f"{path} quotes the block {name!r}, which the results do not give")
-        return match.group(1) + blocks[name] + match.group(4)
-
-    return BLOCK.sub(sub, text)
-
-
-def write(files: list[Path], results: Path = RESULTS) -> list[Path]:
-    """Rewrite every block of `files` from `results`; returns the files that changed."""
-    blocks, changed = render(results), []
-    for path in files:
-        text = path.read_text(encoding="utf-8")
-        new = _replaced(text, blocks, path)
-        if new != text:
-            path.write_text(new, encoding="utf-8")
-            changed.append(path)
-    return changed
-
-
-def stale(files: list[Path], results: Path = RESULTS) -> list[str]:
-    """The blocks of `files` whose text differs from what `results` gives (file: block)."""
-    blocks, out = render(results), []
-    for path in files:
-        for match in BLOCK.finditer(path.read_text(encoding="utf-8")):
-            if blocks.get(match["name"]) != match["body"]:
-                out.append(f"{path}: {match['name']}")
-    return out
