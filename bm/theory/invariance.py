@@ -12,6 +12,7 @@ so both cost O(nBD).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -73,7 +74,8 @@ class InvarianceAccumulator:
         E_x E_{T1,T2} ||q(T1 x) - q(T2 x)||^2 / E_{x != x'} ||q(x) - q(x')||^2.
 
     The per-sample ratio averaged over samples needs every clean feature at once (use
-    `normalized_invariance`); this form needs only O(D) state, so any layer of any size streams.
+    `normalized_invariance`); this form needs only O(D) state, so any layer of any size streams. A layer that maps
+    every sample to one point (dead ReLUs) has no denominator: its result is NaN, not an error.
     """
 
     def __init__(self) -> None:
@@ -96,5 +98,7 @@ class InvarianceAccumulator:
             raise ShapeError("the invariance accumulator needs at least 2 samples")
         n = self._n
         var = self._sq / n - float((self._sum / n).square().sum())  # V = (1/n) sum ||c - cbar||^2
+        if var <= 1e-12 * (self._sq / n):  # every sample maps to one point (a collapsed layer): Eq. 2 is undefined
+            return math.nan
         denom = 2.0 * n / (n - 1) * var
         return self._num / n / denom

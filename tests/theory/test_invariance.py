@@ -65,3 +65,23 @@ def test_errors():
         normalized_invariance(np.zeros((4, 2, 3)), np.zeros((4, 2)))
     with pytest.raises(ShapeError, match="reduction"):
         normalized_invariance(np.ones((4, 2, 3)), reduction="sum")
+
+
+def test_a_collapsed_layer_has_no_invariance():
+    """Every sample at one point (a layer of dead ReLUs, zeros or a constant): Eq. 2's denominator is 0, the
+    accumulator says NaN rather than dividing by zero (it crashed a mini MLP run at a probe epoch)."""
+    import math
+
+    import torch
+
+    from bm.theory import InvarianceAccumulator
+
+    for value in (0.0, 3.5):
+        acc = InvarianceAccumulator()
+        acc.update(torch.full((16, 3, 8), value), torch.full((16, 8), value))
+        assert math.isnan(acc.result())
+    acc = InvarianceAccumulator()  # one distinct sample is enough for a number
+    clean = torch.zeros(16, 8)
+    clean[0, 0] = 1.0
+    acc.update(clean[:, None].repeat(1, 3, 1), clean)
+    assert acc.result() == 0.0
