@@ -12,41 +12,52 @@ ROOT = Path(__file__).resolve().parents[1]
 QUOTING = [ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))]  # bm findings' default pages
 
 
-def test_every_generated_block_matches_the_committed_results():
+@pytest.fixture(scope="module")
+def blocks():
+    """The committed results rendered once for the tests that read them (a rendering takes seconds)."""
+    return render(ROOT / "results")
+
+
+def test_every_generated_block_matches_the_committed_results(blocks):
+    assert stale(QUOTING, blocks=blocks) == []
+
+
+def test_stale_and_write_render_the_results_themselves_when_given_no_blocks(blocks, monkeypatch):
+    import bm.findings.blocks
+
+    monkeypatch.setattr(bm.findings.blocks, "render", lambda results: blocks)  # the one rendering, by the same path
     assert stale(QUOTING, ROOT / "results") == []
 
 
-def test_every_quoted_block_is_given_by_the_results_and_none_is_empty():
-    blocks = render(ROOT / "results")
+def test_every_quoted_block_is_given_by_the_results_and_none_is_empty(blocks):
     quoted = [m for f in QUOTING for m in BLOCK.finditer(f.read_text())]
     assert quoted and all(m["name"] in blocks and m["body"].strip() for m in quoted)
 
 
-def test_write_regenerates_emptied_blocks_identically(tmp_path):
+def test_write_regenerates_emptied_blocks_identically(tmp_path, blocks):
     quoting = [p for p in QUOTING if BLOCK.search(p.read_text())]
     assert len(quoting) >= 3 and len({p.name for p in quoting}) == len(quoting)  # README, home, findings
     for path in quoting:
         emptied = BLOCK.sub(lambda m: m.group(1) + m.group(4), path.read_text())
         (tmp_path / path.name).write_text(emptied)
     copies = [tmp_path / p.name for p in quoting]
-    assert write(copies, ROOT / "results") == copies
+    assert write(copies, blocks=blocks) == copies
     assert [c.read_text() for c in copies] == [p.read_text() for p in quoting]
 
 
-@pytest.mark.slow
-def test_a_block_the_results_do_not_give_is_one_error(tmp_path):
+def test_a_block_the_results_do_not_give_is_one_error(tmp_path, blocks):
     page = tmp_path / "page.md"
     page.write_text("<!-- bm:mini.nothing -->\n<!-- /bm:mini.nothing -->\n")
     with pytest.raises(BMError, match="mini.nothing"):
-        write([page], ROOT / "results")
-    assert stale([page], ROOT / "results") == [f"{page}: mini.nothing"]
+        write([page], blocks=blocks)
+    assert stale([page], blocks=blocks) == [f"{page}: mini.nothing"]
 
 
-def test_numbers_in_the_headline_are_not_typed_outside_the_blocks():
+def test_numbers_in_the_headline_are_not_typed_outside_the_blocks(blocks):
     """The benign lead's numbers appear in the README only inside generated blocks."""
     readme = (ROOT / "README.md").read_text()
     outside = BLOCK.sub("", readme)
-    lead = render(ROOT / "results")["mini.benign.lead"]
+    lead = blocks["mini.benign.lead"]
     numbers = set(re.findall(r"[+-]?0\.\d{3}", lead))
     assert numbers and not numbers & set(re.findall(r"[+-]?0\.\d{3}", outside))
 

@@ -59,9 +59,10 @@ def _replaced(text: str, blocks: dict[str, str], path: Path) -> str:
     return BLOCK.sub(sub, text)
 
 
-def write(files: list[Path], results: Path = RESULTS) -> list[Path]:
-    """Rewrite every block of `files` from `results`; returns the files that changed."""
-    blocks, changed = render(results), []
+def write(files: list[Path], results: Path = RESULTS, blocks: dict[str, str] | None = None) -> list[Path]:
+    """Rewrite every block of `files` from `results` (or from `blocks`, a `render` of them); returns the files that
+    changed."""
+    blocks, changed = blocks if blocks is not None else render(results), []
     for path in files:
         text = path.read_text(encoding="utf-8")
         new = _replaced(text, blocks, path)
@@ -71,9 +72,9 @@ def write(files: list[Path], results: Path = RESULTS) -> list[Path]:
     return changed
 
 
-def stale(files: list[Path], results: Path = RESULTS) -> list[str]:
-    """The blocks of `files` whose text differs from what `results` gives (file: block)."""
-    blocks, out = render(results), []
+def stale(files: list[Path], results: Path = RESULTS, blocks: dict[str, str] | None = None) -> list[str]:
+    """The blocks of `files` whose text differs from what `results` gives (or `blocks`, a `render` of them)."""
+    blocks, out = blocks if blocks is not None else render(results), []
     for path in files:
         for match in BLOCK.finditer(path.read_text(encoding="utf-8")):
             if blocks.get(match["name"]) != match["body"]:
