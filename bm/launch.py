@@ -17,13 +17,14 @@ run folders and, after a SLURM launch, the jobs' states (`slurm_states`). submit
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
 from bm.errors import BMError
 from bm.jobs import Jobs
 
-__all__ = ["launch", "run_status", "slurm_states", "submitit_module"]
+__all__ = ["launch", "run_status", "slurm_states", "submitit_module", "visible_gpus"]
 
 
 def submitit_module():
@@ -49,8 +50,9 @@ def launch(tasks: list, jobs: Jobs, logs: Path, wait: bool = True) -> list:
         return _results(list(zip(tasks, submitted)), len(tasks))
     debug = jobs.launcher == "debug"
     executor = (submitit.DebugExecutor if debug else submitit.LocalExecutor)(folder=logs)
-    if not debug:
-        executor.update_parameters(timeout_min=7 * 24 * 60)
+    if not debug:  # submitit hides every GPU from a local job unless told which it may see: all of ours
+        gpus = visible_gpus()
+        executor.update_parameters(timeout_min=7 * 24 * 60, gpus_per_node=len(gpus), visible_gpus=gpus)
     pending, running, ended = list(tasks), [], []
     while pending or running:  # submitit's LocalExecutor has no cap of its own: keep at most max_parallel alive
         while pending and len(running) < jobs.max_parallel:
@@ -65,6 +67,17 @@ def launch(tasks: list, jobs: Jobs, logs: Path, wait: bool = True) -> list:
         time.sleep(0 if debug else 0.5)
     ended.sort(key=lambda pair: tasks.index(pair[0]))
     return _results(ended, len(tasks))
+
+
+def visible_gpus() -> tuple[int, ...]:
+    """The GPUs this process may use, as CUDA_VISIBLE_DEVICES numbers (that variable's list where it is set, else
+    every device torch counts); a local job sees the same ones, so `--device cuda` reaches them."""
+    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if listed is not None:
+        return tuple(int(d) for d in listed.split(",") if d.strip().isdigit())
+    import torch
+
+    return tuple(range(torch.cuda.device_count()))
 
 
 def _results(pairs: list, total: int) -> list:

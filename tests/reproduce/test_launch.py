@@ -246,3 +246,19 @@ def test_status_without_a_scheduler_reads_the_task_log_and_the_folders(tmp_path)
         ("pending", ""),
     ]
     assert slurm_states(tmp_path, {"a": "1"}) == {}  # no sacct on this machine: nothing made up
+
+
+@pytest.mark.parametrize("visible", ["0,2", ""])
+def test_a_local_job_sees_the_gpus_its_caller_sees(tmp_path, monkeypatch, visible):
+    """submitit's local executor sets CUDA_VISIBLE_DEVICES of each job to the GPUs it was given (none unless told), which
+    had made `--launcher local --device cuda` fail on a GPU machine ("CUDA is not available"): a job now sees exactly
+    the caller's devices."""
+    import functools
+    import os
+
+    from bm.jobs import Jobs
+    from bm.launch import launch
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
+    seen = launch([functools.partial(os.getenv, "CUDA_VISIBLE_DEVICES")] * 2, Jobs("local", 2), tmp_path / "logs")
+    assert seen == [visible, visible]
