@@ -230,3 +230,56 @@ def test_the_phase_findings_pair_cells_past_and_within_capacity_by_seed(tmp_path
     assert more[1] == "+0.110" and more[-1] == "shown"
     within = _row(blocks["mini.phase.findings"], "capacity argument: cells within capacity")
     assert within[1] == "+0.000" and within[-1] == "shown absent within 0.02"
+
+
+def test_the_double_descent_findings_pair_the_threshold_with_its_neighbours_by_seed(tmp_path):
+    """Made-up double-descent records (3 seeds, widths 1, 2, 4; threshold 2 in every seed) with a test-accuracy dip
+    at the threshold of 0.05 - 0.07 by seed and a permuted-capacity peak there: the peak claim's effect is the mean of
+    the per-seed differences (shown), and so is each capacity claim's; the widths table gives the means."""
+    import csv
+    import json
+
+    import numpy as np
+
+    seeds, widths = (0, 1, 2), (1, 2, 4)
+    accuracy = {1: [0.30, 0.31, 0.32], 2: [0.25, 0.25, 0.25], 4: [0.40, 0.41, 0.42]}
+    peak = {1: 0.5, 2: 1.0, 4: 0.6}  # the permuted manifolds' capacity at each width (every layer, every seed)
+    folder = tmp_path / "mini" / "doubledescent"
+    folder.mkdir(parents=True)
+    columns = ["seed", "width", "params", "train_fit", "permuted_fit", "kept_fit", "test_acc"]
+    with open(folder / "table.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, columns)
+        w.writeheader()
+        for s in seeds:
+            for width in widths:
+                fit = 1.0 if width >= 2 else 0.5
+                row = {"seed": s, "width": width, "params": 10 * width, "train_fit": fit, "permuted_fit": fit}
+                w.writerow({**row, "kept_fit": 1.0, "test_acc": accuracy[width][s]})
+    geometry = lambda s: {  # noqa: E731  (seed s adds s / 100 to every permuted capacity)
+        str(width): {
+            layer: {"clean": {"capacity": 0.2}, "randomized": {"capacity": peak[width] + s / 100}}
+            for layer in ("conv1", "O")
+        }
+        for width in widths
+    }
+    per_seed = {str(s): {"threshold": 2, "geometry": geometry(s)} for s in seeds}
+    (folder / "result.json").write_text(
+        json.dumps(
+            {
+                "seeds": list(seeds),
+                "per_seed": per_seed,
+                "runs": {},
+                "command": "c",
+                "provenance": {"git_sha": "0" * 40},
+            }
+        )
+    )
+    blocks = render(tmp_path)
+    assert "| 2 | 20 | 1.000 | 1.000 | 1.000 | 0.250 |" in blocks["mini.doubledescent.widths"]
+    assert "| O | permuted | 0.510 | 1.010 | 0.610 |" in blocks["mini.doubledescent.geometry"]
+    findings = blocks["mini.doubledescent.findings"]
+    dip = _row(findings, "double-descent peak")
+    assert dip[1] == f"{np.mean([-0.05, -0.06, -0.07]):+.3f}" and dip[-1] == "shown"
+    assert _row(findings, "layer O: permuted manifolds' capacity at the threshold > at the width below")[1] == "+0.500"
+    assert _row(findings, "layer O: permuted manifolds' capacity at the threshold > at the width above")[1] == "+0.400"
+    assert _row(findings, "test accuracy: width 4 > width 2")[-1] == "shown"

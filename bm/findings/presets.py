@@ -119,18 +119,21 @@ def _fig12_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
         )
     rows = judge(findings)
     mean = lambda key, which: np.mean(arm(probed, key, probe, which)[0])  # noqa: E731
-    levels_table = "\n".join(
-        [
-            f"{PROBE_NAMES[probe]}, test accuracy, mean over seeds {', '.join(seeds)}:",
-            "",
-            "| label noise | DA | no augmentation | init |",
-            "| --- | --- | --- | --- |",
-            *(
-                f"| {x:g} | {mean(f'DA/{x:g}', 'trained'):.3f} | {mean(f'none/{x:g}', 'trained'):.3f} | "
-                f"{mean(f'DA/{x:g}', 'init'):.3f} |"
-                for x in levels
-            ),
-        ]
+    levels_table = (
+        "\n".join(
+            [
+                f"{PROBE_NAMES[probe]}, test accuracy, mean over seeds {', '.join(seeds)}:",
+                "",
+                "| label noise | DA | no augmentation | init |",
+                "| --- | --- | --- | --- |",
+                *(
+                    f"| {x:g} | {mean(f'DA/{x:g}', 'trained'):.3f} | {mean(f'none/{x:g}', 'trained'):.3f} | "
+                    f"{mean(f'DA/{x:g}', 'init'):.3f} |"
+                    for x in levels
+                ),
+            ]
+        )
+        + "\n"
     )
     return {"fig12.findings": VERDICT_RULE + "\n\n" + findings_table(rows), "fig12.levels": levels_table}
 
@@ -402,8 +405,92 @@ def gradients_blocks(records: dict[str, dict]) -> dict[str, str]:
         for e in early
     ]
     return {
-        "gradients.table": "\n".join(lines),
+        "gradients.table": "\n".join(lines) + "\n",
         "gradients.findings": VERDICT_RULE + "\n\n" + findings_table(judge(findings)),
+    }
+
+
+CAPACITY_MARGIN = 0.05  # the equivalence margin of a claim about MFTMA capacity (alpha = P / N): our choice
+GROUP_NAMES = {"randomized": "permuted"}  # bm.probe.manifolds' group names as the findings say them
+
+
+def _doubledescent_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
+    """Model-wise double descent over seeds: per width the fits and the test accuracy (means), the per-seed
+    interpolation threshold, each layer's MFTMA capacity of the permuted, the kept and the clean manifolds against
+    width; claims paired by seed: test accuracy rises from each width to the next (a double-descent peak would break
+    it at the threshold), the threshold's test accuracy is below its smaller neighbour's (the peak), and the permuted
+    manifolds' capacity in the last layers is higher at the threshold than at either neighbour (Stephenson et al.)."""
+    seeds = [str(s) for s in record["seeds"]]
+    rows = read_csv_rows(folder / "table.csv", integers=("width",))
+    widths = sorted({int(r["width"]) for r in rows})
+    at = {(r["seed"], int(r["width"])): r for r in rows}
+    value = lambda w, column: tuple(float(at[s, w][column]) for s in seeds)  # noqa: E731
+    threshold = {s: record["per_seed"][s]["threshold"] for s in seeds}
+    lines = [
+        f"Means over seeds {', '.join(seeds)}; interpolation threshold (the smallest width that fits every training "
+        f"label) per seed: {', '.join(str(threshold[s]) for s in seeds)}.",
+        "",
+        "| width | parameters | fit (all) | fit (permuted) | fit (kept) | test accuracy |",
+        "| --- | --- | --- | --- | --- | --- |",
+        *(
+            f"| {w} | {at[seeds[0], w]['params']} | "
+            + " | ".join(f"{np.mean(value(w, c)):.3f}" for c in ("train_fit", "permuted_fit", "kept_fit", "test_acc"))
+            + " |"
+            for w in widths
+        ),
+    ]
+    geometry = {s: record["per_seed"][s]["geometry"] for s in seeds}
+    layers = list(geometry[seeds[0]][str(widths[0])])
+    groups = list(geometry[seeds[0]][str(widths[0])][layers[0]])
+    capacity = lambda w, layer, g: tuple(geometry[s][str(w)][layer][g]["capacity"] for s in seeds)  # noqa: E731
+    geo = [
+        "MFTMA capacity (mean over seeds) of the manifolds of the permuted examples (grouped by their random label), "
+        "the kept examples and the clean probe set (by true class), at the final weights:",
+        "",
+        "| layer | manifolds | " + " | ".join(f"width {w}" for w in widths) + " |",
+        "|" + " --- |" * (2 + len(widths)),
+        *(
+            f"| {layer} | {GROUP_NAMES.get(g, g)} | "
+            + " | ".join(f"{np.mean(capacity(w, layer, g)):.3f}" for w in widths)
+            + " |"
+            for layer in layers
+            for g in groups
+        ),
+    ]
+    findings = [
+        Finding(f"test accuracy: width {b} > width {a}", "greater", value(b, "test_acc"), value(a, "test_acc"), MARGIN)
+        for a, b in zip(widths, widths[1:])
+    ]
+    inner = [s for s in seeds if threshold[s] in widths[1:-1]]
+    if len(inner) >= 2:  # the threshold has a neighbour on each side in every such seed
+        below = lambda s: widths[widths.index(threshold[s]) - 1]  # noqa: E731
+        above = lambda s: widths[widths.index(threshold[s]) + 1]  # noqa: E731
+        acc = lambda s, w: float(at[s, w]["test_acc"])  # noqa: E731
+        findings.append(
+            Finding(
+                "double-descent peak: test accuracy at the threshold < at the width below it",
+                "less",
+                tuple(acc(s, threshold[s]) for s in inner),
+                tuple(acc(s, below(s)) for s in inner),
+                MARGIN,
+            )
+        )
+        cap = lambda s, w, layer: geometry[s][str(w)][layer]["randomized"]["capacity"]  # noqa: E731
+        for layer in layers[-2:]:
+            for side, name in ((below, "below"), (above, "above")):
+                findings.append(
+                    Finding(
+                        f"layer {layer}: permuted manifolds' capacity at the threshold > at the width {name} it",
+                        "greater",
+                        tuple(cap(s, threshold[s], layer) for s in inner),
+                        tuple(cap(s, side(s), layer) for s in inner),
+                        CAPACITY_MARGIN,
+                    )
+                )
+    return {
+        "doubledescent.widths": "\n".join(lines) + "\n",
+        "doubledescent.geometry": "\n".join(geo) + "\n",
+        "doubledescent.findings": VERDICT_RULE + "\n\n" + findings_table(judge(findings)),
     }
 
 
@@ -419,5 +506,6 @@ RENDERERS: dict[str, Callable[[Path, dict, str], dict[str, str]]] = {
     ),
     "fig8": _sweep_blocks("fig8", "random classes", "random_classes", _classes, "doubling"),
     "phase": _phase_blocks,
+    "doubledescent": _doubledescent_blocks,
     "fig11": _sweep_blocks("fig11", "RandAugment strength", "strength", lambda v, _: float(v), "unit of strength"),
 }

@@ -117,14 +117,17 @@ def compare(name: str, kind: str, probed: list[dict], a: tuple[str, str], b: tup
 def means_table(probed: list[dict], probe: str, label: str, seeds: list) -> str:
     """Mean test accuracy over seeds of every run key, trained and at init."""
     mean = lambda key, which: np.mean(arm(probed, key, probe, which)[0])  # noqa: E731
-    return "\n".join(
-        [
-            f"{PROBE_NAMES[probe]}, test accuracy, mean over seeds {', '.join(map(str, seeds))}:",
-            "",
-            f"| {label} | trained | init |",
-            "| --- | --- | --- |",
-            *(f"| {key} | {mean(key, 'trained'):.3f} | {mean(key, 'init'):.3f} |" for key in probed[0]),
-        ]
+    return (
+        "\n".join(
+            [
+                f"{PROBE_NAMES[probe]}, test accuracy, mean over seeds {', '.join(map(str, seeds))}:",
+                "",
+                f"| {label} | trained | init |",
+                "| --- | --- | --- |",
+                *(f"| {key} | {mean(key, 'trained'):.3f} | {mean(key, 'init'):.3f} |" for key in probed[0]),
+            ]
+        )
+        + "\n"
     )
 
 
