@@ -15,7 +15,7 @@ import torch
 
 from bm.analyses.probing import load_run, network_at
 from bm.deep.datasets import ImageSet
-from bm.deep.items import TrainingItems, training_items
+from bm.deep.items import training_items
 from bm.deep.measure import memorized_accuracy
 from bm.deep.models import Network
 from bm.deep.train import run_inputs
@@ -42,13 +42,6 @@ def _invariance(net: Network, images: torch.Tensor, views: int) -> float:
 
 
 @torch.no_grad()
-def _clean_fit(net: Network, items: TrainingItems, per_image: int, n: int) -> float:
-    """Accuracy on the n images themselves (item i * per_image: view 0 of a finite cell) against their labels."""
-    x, y = items.memorized(torch.arange(n, device=items.anchor_targets.device) * per_image)
-    hits = sum(int((net(x[s : s + 512]).argmax(1) == y[s : s + 512]).sum()) for s in range(0, n, 512))
-    return hits / n
-
-
 def cell_measures(
     path: Path, data: tuple[ImageSet, ImageSet] | None = None, device: str = "cpu", views: int = 8
 ) -> dict:
@@ -71,7 +64,7 @@ def cell_measures(
         idx = (anchors[:, None] * B + torch.arange(trained, device=device)).reshape(-1)
         own = _invariance(net, items.fetch(idx)[0], trained)
     return {
-        "fit_clean": _clean_fit(net, items, B, n),
+        "fit_clean": memorized_accuracy(net, items, anchors * B),  # item i * B: view 0 (the image itself)
         "fit_items": memorized_accuracy(net, items),
         "invariance_train": own,
         "invariance_heldout": _invariance(net, items.views(anchors, views), views),

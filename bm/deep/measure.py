@@ -82,17 +82,21 @@ def probe(net: Network, items: TrainingItems, banks: dict[str, ImageSet], test: 
 
 
 @torch.no_grad()
-def memorized_accuracy(net: Network, items: TrainingItems, batch: int = 512) -> float:
-    """Eval-mode accuracy of the network's own output on exactly the items it trains on, against their training
-    labels (the paper's "memorization" and train accuracy)."""
+def memorized_accuracy(
+    net: Network, items: TrainingItems, indices: torch.Tensor | None = None, batch: int = 512
+) -> float:
+    """Eval-mode accuracy of the network's own output on exactly the items it trains on (those of `indices`, (N,);
+    default every one), against their training labels (the paper's "memorization" and train accuracy)."""
+    if indices is None:
+        indices = torch.arange(items.n_memorized, device=items.anchor_targets.device)
     was_training = net.training
     net.eval()
     hits = 0
-    for s in range(0, items.n_memorized, batch):
-        x, y = items.memorized(torch.arange(s, min(items.n_memorized, s + batch), device=items.anchor_targets.device))
+    for s in range(0, len(indices), batch):
+        x, y = items.memorized(indices[s : s + batch])
         hits += int((net(x).argmax(1) == y).sum())
     net.train(was_training)
-    return hits / items.n_memorized
+    return hits / len(indices)
 
 
 @dataclass
