@@ -283,3 +283,33 @@ def test_the_double_descent_findings_pair_the_threshold_with_its_neighbours_by_s
     assert _row(findings, "layer O: permuted manifolds' capacity at the threshold > at the width below")[1] == "+0.500"
     assert _row(findings, "layer O: permuted manifolds' capacity at the threshold > at the width above")[1] == "+0.400"
     assert _row(findings, "test accuracy: width 4 > width 2")[-1] == "shown"
+
+
+def test_collect_copies_finished_presets_and_only_the_runs_they_name(tmp_path):
+    """bm findings collect: a finished preset's files and the records (no weights) of the runs its record names; a run
+    no finished preset names (one still training) stays behind; a record naming a run the folder lacks is one error,
+    with nothing copied."""
+    import json
+
+    from bm.findings import collect
+
+    out, results = tmp_path / "out", tmp_path / "results"
+    for run in ("done-seed0", "training-seed0"):
+        (out / "mini" / "runs" / run).mkdir(parents=True)
+        for name in ("config.json", "metrics.jsonl", "checkpoint.pt"):
+            (out / "mini" / "runs" / run / name).write_text(name)
+    (out / "mini" / "fig7").mkdir()
+    (out / "mini" / "fig7" / "result.json").write_text(json.dumps({"runs": {"done-seed0": {}}}))
+    (out / "mini" / "fig7" / "table.csv").write_text("a\n1\n")
+    assert collect(out, results) == ["mini/fig7"]
+    assert sorted(p.name for p in (results / "mini" / "runs").iterdir()) == ["done-seed0"]
+    assert sorted(p.name for p in (results / "mini" / "runs" / "done-seed0").iterdir()) == [
+        "config.json",
+        "metrics.jsonl",
+    ]
+    assert (results / "mini" / "fig7" / "table.csv").read_text() == "a\n1\n"
+    (out / "mini" / "fig8").mkdir()
+    (out / "mini" / "fig8" / "result.json").write_text(json.dumps({"runs": {"gone-seed0": {}}}))
+    with pytest.raises(BMError, match="gone-seed0"):
+        collect(out, tmp_path / "other")
+    assert not (tmp_path / "other").exists()

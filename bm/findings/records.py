@@ -22,25 +22,30 @@ PRESET_FILES = ("result.json", "table.csv", "table.md", "config.json", "tasks.js
 
 def collect(source: Path, results: Path = RESULTS) -> list[str]:
     """Copy every finished preset (a result.json) under `source` (a `bm reproduce --out` folder: <scale>/<preset>/)
-    and every run's records (RUN_FILES of <scale>/runs/<run>/, finished or not: a later session carries them on)
-    into `results`; returns the preset folders copied (scale/preset)."""
-    copied = []
-    for record_file in sorted(Path(source).glob("*/*/result.json")):
-        preset, scale = record_file.parent, record_file.parent.parent
-        read_record(record_file)  # a preset's record, or one error naming it
+    and the records (RUN_FILES of <scale>/runs/<run>/, no weights) of the runs its record names into `results`;
+    a run no finished preset names (unfinished, or another preset's still running) is left behind. Returns the
+    preset folders copied (scale/preset)."""
+    finished = []
+    for record_file in sorted(Path(source).glob("*/*/result.json")):  # every record checked before anything is copied
+        record = read_record(record_file)  # a preset's record, or one error naming it
+        runs = record_file.parent.parent / "runs"
+        missing = [run for run in record.get("runs", {}) if not (runs / run / "config.json").is_file()]
+        if missing:
+            raise BMError(f"{record_file} names runs that {runs} does not hold: {', '.join(missing)}")
+        finished.append((record_file.parent, list(record.get("runs", {}))))
+    for preset, runs in finished:
+        scale = preset.parent
         into = results / scale.name / preset.name
         into.mkdir(parents=True, exist_ok=True)
         for name in PRESET_FILES:
             if (preset / name).is_file():
                 shutil.copyfile(preset / name, into / name)
-        copied.append(f"{scale.name}/{preset.name}")
-    for run in sorted(Path(source).glob("*/runs/*/config.json")):  # every run's records, finished or not
-        into = results / run.parent.parent.parent.name / "runs" / run.parent.name
-        into.mkdir(parents=True, exist_ok=True)
-        for name in RUN_FILES:
-            if (run.parent / name).is_file():
-                shutil.copyfile(run.parent / name, into / name)
-    return copied
+        for run in runs:
+            (results / scale.name / "runs" / run).mkdir(parents=True, exist_ok=True)
+            for name in RUN_FILES:
+                if (scale / "runs" / run / name).is_file():
+                    shutil.copyfile(scale / "runs" / run / name, results / scale.name / "runs" / run / name)
+    return [f"{preset.parent.name}/{preset.name}" for preset, _ in finished]
 
 
 def read_record(path: Path) -> dict:
