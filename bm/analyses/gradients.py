@@ -25,21 +25,12 @@ from pathlib import Path
 import torch
 
 from bm.analyses.probing import load_run, run_data
+from bm.deep.measure import PermutedImages, gradient_contributions
 from bm.deep.models import Network, load_weights
 from bm.deep.protocols import SET_PROTOCOLS
 from bm.errors import BMError
-from bm.theory.gradients import compare_groups, group_gradients
 
 __all__ = ["gradient_lines", "permuted_gradients"]
-
-NAMES = {"norm_a": "norm_permuted", "norm_b": "norm_clean", "per_example_a": "per_example_permuted"}
-KINDS = ("loss", "label")  # the squared error, and its label term (module docstring)
-NAMES |= {"per_example_b": "per_example_clean", "cos_a_full": "cos_permuted_full", "cos_b_full": "cos_clean_full"}
-
-
-def _layer_of(key: str) -> str:
-    """encoder.stages.layer1.0.conv1.weight -> layer1 (the unit `bm rewind` counts)."""
-    return key.split(".")[2]
 
 
 def permuted_gradients(path: Path, epochs: list[int] | None = None, device: str = "cpu") -> dict:
@@ -62,41 +53,13 @@ def permuted_gradients(path: Path, epochs: list[int] | None = None, device: str 
             f"{run.path} has no weights for epoch(s) {', '.join(map(str, missing))}; it has {', '.join(map(str, found))}"
         )
     targets = torch.nn.functional.one_hot(labels["labels"].long(), int(labels["num_classes"])).float().to(device)
-    images, groups = train.images.to(device), {"permuted": randomized.to(device), "clean": (~randomized).to(device)}
-    mean_target = targets.mean(0)
-    record: dict = {"run": str(run.path), "counts": {k: int(v.sum()) for k, v in groups.items()}, "epochs": {}}
+    groups = PermutedImages(train.images.to(device), labels["labels"].long().to(device), targets, randomized.to(device))
+    counts = {"permuted": int(randomized.sum()), "clean": int((~randomized).sum())}
+    record: dict = {"run": str(run.path), "counts": counts, "epochs": {}}
     for epoch in chosen:
         net = Network(cfg.model).to(device)
         load_weights(net, run.weights(epoch, found), str(found[epoch]))
-        params = [(k, p) for k, p in net.named_parameters() if p.requires_grad]
-        summed = {(kind, g): [torch.zeros_like(p) for _, p in params] for kind in KINDS for g in groups}
-        net.train()
-        for s in range(0, len(images), cfg.batch_size):
-            x, t = images[s : s + cfg.batch_size].float() / 255, targets[s : s + cfg.batch_size]
-            out = net(x).float()
-            losses = {"loss": (out - t).square().sum(1), "label": -2 * (out * (t - mean_target)).sum(1)}
-            for kind, loss in losses.items():
-                part = group_gradients(
-                    loss, [p for _, p in params], {g: m[s : s + cfg.batch_size] for g, m in groups.items()}
-                )
-                for g in groups:
-                    summed[kind, g] = [a + b for a, b in zip(summed[kind, g], part[g])]
-        net.eval()
-        with torch.no_grad():
-            fitted = torch.cat([net(images[s : s + 512].float() / 255).argmax(1) for s in range(0, len(images), 512)])
-        counts, row = record["counts"], {}
-        for kind, prefix in (("loss", ""), ("label", "label_")):
-            a, b = summed[kind, "permuted"], summed[kind, "clean"]
-            row[f"{prefix}layers"] = {}
-            for layer in dict.fromkeys(_layer_of(k) for k, _ in params):
-                idx = [i for i, (k, _) in enumerate(params) if _layer_of(k) == layer]
-                c = compare_groups([a[i] for i in idx], [b[i] for i in idx], counts["permuted"], counts["clean"])
-                row[f"{prefix}layers"][layer] = {NAMES.get(k, k): v for k, v in c.items()}
-            total = compare_groups(a, b, counts["permuted"], counts["clean"])
-            row[f"{prefix}total"] = {NAMES.get(k, k): v for k, v in total.items()}
-        mask = groups["permuted"]
-        row["permuted_fit"] = float((fitted[mask] == labels["labels"].to(device)[mask]).float().mean())
-        record["epochs"][str(epoch)] = row
+        record["epochs"][str(epoch)] = gradient_contributions(net, groups, cfg.batch_size)
     return record
 
 

@@ -32,7 +32,7 @@ __all__ = [
 
 # DeepTrainConfig fields that are not part of a run's identity: a run moved to another data path or device, or
 # measured at another cadence, is the same run (changes on --resume / --skip-finished are recorded, not refused)
-RUNTIME_FIELDS = ("data_dir", "device", "probe_every", "train_acc_every", "checkpoint_every")
+RUNTIME_FIELDS = ("data_dir", "device", "probe_every", "train_acc_every", "checkpoint_every", "gradient_probe")
 SUBSET_ORDERS = ("first", "stratified")
 KNN_BANKS = ("train", "all")  # K-NN memory banks: the images trained on (Definition 4.1's S), every training image
 
@@ -140,6 +140,11 @@ class DeepTrainConfig(JsonConfig):
         "on, against their training labels (also at every probe).",
     )
     probe_k: int = setting(20, help="K-NN neighbours of the probe.")
+    gradient_probe: bool = setting(
+        False,
+        help="At every probe also measure the summed gradients of the permuted and of the clean training images "
+        "(Stephenson et al. 2021; needs 0 < label_noise < 1 and fresh views). Training is unchanged.",
+    )
     knn_bank: str = setting(
         "train",
         help="The bank of the 'knn' metric: train (the images trained on, Definition "
@@ -200,6 +205,11 @@ class DeepTrainConfig(JsonConfig):
             raise BMError(f"knn_bank must be 'train' or 'all'; got {self.knn_bank!r}")
         self.mixup_options()
         randaugment_setting(self.randaugment_mapping, self.randaugment_strength, self.randaugment_magnitude)
+        if self.gradient_probe and (not 0 < self.label_noise < 1 or self.augment in SET_PROTOCOLS):
+            raise BMError(
+                "gradient_probe compares permuted and clean training images: it needs 0 < label_noise < 1 and a "
+                f"protocol of fresh views; got label_noise {self.label_noise:g}, augment {self.augment!r}"
+            )
         if self.decomposition_views < 3:
             raise BMError("decomposition_views must be >= 3 (view 0 is the clean image, Inv needs two more)")
 

@@ -1,6 +1,7 @@
 """What a run measures while it trains: memorization of its trained items, and at probe epochs the K-NN under each
-memory bank, Inv / Bias (Lemma B.1) and the normalized invariance per layer (Eq. 2); `Measurements` is the callback
-the loop calls after every epoch, at the config's cadence."""
+memory bank, Inv / Bias (Lemma B.1) and the normalized invariance per layer (Eq. 2), and, where the config asks
+(`gradient_probe`), the summed gradients of the permuted and of the clean images (Stephenson et al. 2021, Sec. 5);
+`Measurements` is the callback the loop calls after every epoch, at the config's cadence."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from bm.deep.items import TrainingItems
 from bm.deep.models import Network
 from bm.probe import gaussian_sketch, knn_accuracy
 from bm.theory import InvarianceAccumulator, class_grouped_bias, mse_decomposition, online_estimates
+from bm.theory.gradients import compare_groups, group_gradients
 
-__all__ = ["Measurements", "embed", "memorized_accuracy", "probe"]
+__all__ = ["Measurements", "PermutedImages", "embed", "gradient_contributions", "memorized_accuracy", "probe"]
 
 
 @torch.no_grad()
@@ -99,6 +101,73 @@ def memorized_accuracy(
     return hits / len(indices)
 
 
+@dataclass(frozen=True)
+class PermutedImages:
+    """The two groups of Stephenson et al.'s measurement: a run's clean training images (n, 3, H, W) uint8, their
+    training labels (n,) and targets (n, C), and which of the labels the run permuted (n,) bool."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    targets: torch.Tensor
+    permuted: torch.Tensor
+
+
+GRADIENT_NAMES = {"norm_a": "norm_permuted", "norm_b": "norm_clean", "per_example_a": "per_example_permuted"}
+GRADIENT_NAMES |= {
+    "per_example_b": "per_example_clean",
+    "cos_a_full": "cos_permuted_full",
+    "cos_b_full": "cos_clean_full",
+}
+
+
+def _unit_of(key: str) -> str:
+    """A parameter's layer: encoder.stages.layer1.0.conv1.weight -> layer1 (the unit `bm rewind` counts)."""
+    return key.split(".")[2]
+
+
+def gradient_contributions(net: Network, data: PermutedImages, batch: int) -> dict:
+    """One record of the permuted and clean images' gradients at the network's weights: the network in training mode
+    (batch statistics, as it trains) takes the images in batches of `batch`; per parameterised layer and over all
+    parameters, each group's summed-gradient norm, per example, their ratio and each one's cosine with the full
+    gradient, of the squared error (`total`, `layers`) and of its label term -2 f(x) . (y - mean target) (`label_total`,
+    `label_layers`; bm.analyses.gradients says why); and `permuted_fit`, the eval-mode accuracy on the permuted images
+    against their labels. The network's buffers (batch-norm statistics) and mode are restored: training is unchanged."""
+    buffers = {k: b.clone() for k, b in net.named_buffers()}
+    was_training = net.training
+    params = [(k, p) for k, p in net.named_parameters() if p.requires_grad]
+    groups = {"permuted": data.permuted, "clean": ~data.permuted}
+    mean_target = data.targets.mean(0)
+    summed = {(kind, g): [torch.zeros_like(p) for _, p in params] for kind in ("loss", "label") for g in groups}
+    net.train()
+    for s in range(0, len(data.images), batch):
+        out, t = net(data.images[s : s + batch].float() / 255).float(), data.targets[s : s + batch]
+        losses = {"loss": (out - t).square().sum(1), "label": -2 * (out * (t - mean_target)).sum(1)}
+        for kind, loss in losses.items():
+            part = group_gradients(loss, [p for _, p in params], {g: m[s : s + batch] for g, m in groups.items()})
+            for g in groups:
+                summed[kind, g] = [a + b for a, b in zip(summed[kind, g], part[g])]
+    with torch.no_grad():
+        net.load_state_dict(buffers, strict=False)
+        net.eval()
+        fitted = torch.cat(
+            [net(data.images[s : s + 512].float() / 255).argmax(1) for s in range(0, len(data.images), 512)]
+        )
+    net.train(was_training)
+    counts = {g: int(m.sum()) for g, m in groups.items()}
+    row: dict = {}
+    for kind, prefix in (("loss", ""), ("label", "label_")):
+        a, b = summed[kind, "permuted"], summed[kind, "clean"]
+        row[f"{prefix}layers"] = {}
+        for unit in dict.fromkeys(_unit_of(k) for k, _ in params):
+            idx = [i for i, (k, _) in enumerate(params) if _unit_of(k) == unit]
+            c = compare_groups([a[i] for i in idx], [b[i] for i in idx], counts["permuted"], counts["clean"])
+            row[f"{prefix}layers"][unit] = {GRADIENT_NAMES.get(k, k): v for k, v in c.items()}
+        total = compare_groups(a, b, counts["permuted"], counts["clean"])
+        row[f"{prefix}total"] = {GRADIENT_NAMES.get(k, k): v for k, v in total.items()}
+    row["permuted_fit"] = float((fitted[data.permuted] == data.labels[data.permuted]).float().mean())
+    return row
+
+
 @dataclass
 class Measurements:
     """The end-of-epoch measurements: memorization every `train_acc_every` epochs, with the probes every
@@ -109,12 +178,15 @@ class Measurements:
     items: TrainingItems
     banks: dict[str, ImageSet]
     test: ImageSet
+    permuted: PermutedImages | None = None  # given: each probe also measures gradient_contributions
 
     def measure(self, probing: bool) -> dict:
         """Memorization (accuracy on the trained items, their training labels) and, when probing, the probes."""
         row = {"train_acc": memorized_accuracy(self.net, self.items)}
         if probing and self.items.anchors >= 2:  # probes need two samples
             row.update(probe(self.net, self.items, self.banks, self.test, self.cfg))
+        if probing and self.permuted is not None:
+            row["gradients"] = gradient_contributions(self.net, self.permuted, self.cfg.batch_size)
         return row
 
     def __call__(self, epoch: int) -> dict:

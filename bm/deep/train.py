@@ -23,7 +23,7 @@ from bm.deep.datasets import ImageSet, load_dataset
 from bm.deep.distributed import setup
 from bm.deep.items import memory_bank, training_items
 from bm.deep.loop import Interrupted, RunState, Stop, train_epoch, wrapped
-from bm.deep.measure import Measurements
+from bm.deep.measure import Measurements, PermutedImages
 from bm.deep.models import Network
 from bm.deep.protocols import SET_PROTOCOLS
 from bm.deep.sinks import EpochCallback, MetricsFile, Sink, truncate_metrics
@@ -106,7 +106,13 @@ def _train(
     moved = {id(b): b.to(device) for b in (train_set, *banks.values(), test_set)}  # each set once
     targets = torch.nn.functional.one_hot(labels.labels, labels.num_classes).float().to(device)  # (n, C)
     items = training_items(cfg, moved[id(train_set)], labels, targets, state.gen)
-    measure = Measurements(net, cfg, items, {name: moved[id(b)] for name, b in banks.items()}, moved[id(test_set)])
+    permuted = (
+        PermutedImages(moved[id(train_set)].images, labels.labels.to(device), targets, labels.randomized.to(device))
+        if cfg.gradient_probe
+        else None
+    )
+    banks_on = {name: moved[id(b)] for name, b in banks.items()}
+    measure = Measurements(net, cfg, items, banks_on, moved[id(test_set)], permuted)
     if ddp.main and not resume:  # epoch 0: the probes at initialization
         _write(sinks, {"epoch": 0, **measure.measure(True)})
     model = wrapped(net, cfg, ddp)

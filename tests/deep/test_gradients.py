@@ -58,3 +58,38 @@ def test_runs_without_two_groups_or_weights_are_one_line(capsys, tmp_path, works
     assert code == 2 and "only randomized" in err and err.count("\n") == 1
     code, _, err = run(capsys, ["gradients", str(folder), "--epochs", "7"])
     assert code == 2 and err.count("\n") == 1
+
+
+def _rows(folder):
+    return [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.slow
+def test_the_gradient_probe_leaves_training_unchanged_and_equals_bm_gradients(capsys, tmp_path, workspace):
+    """--gradient-probe (Stephenson et al.'s measurement in training, at every probe): every other logged number is
+    bit-identical to the same run without it (batch statistics restored, no randomness drawn), and each probe's
+    record equals what bm gradients computes afterwards from the weights of that epoch."""
+    argv = ["deep-train", *ARGS, "--data-dir", str(workspace / "data"), "--label-noise", "0.5"]
+    argv += ["--snapshots", "1", "--probe-every", "1"]
+    assert run(capsys, [*argv, "--out", str(tmp_path / "plain")])[0] == 0
+    assert run(capsys, [*argv, "--out", str(tmp_path / "probed"), "--gradient-probe"])[0] == 0
+    plain, probed = _rows(tmp_path / "plain"), _rows(tmp_path / "probed")
+    timeless = lambda r: {k: v for k, v in r.items() if k not in ("wall_s", "img_per_s", "gradients")}  # noqa: E731
+    assert [timeless(r) for r in probed] == [timeless(r) for r in plain]
+    measured = {r["epoch"]: r["gradients"] for r in probed if "gradients" in r}
+    assert sorted(measured) == [0, 1, 2] and not any("gradients" in r for r in plain)
+    after = permuted_gradients(tmp_path / "probed")["epochs"]
+    for epoch, row in measured.items():
+        for kind in ("total", "label_total"):
+            for key, value in row[kind].items():
+                assert value == pytest.approx(after[str(epoch)][kind][key], rel=1e-5, abs=1e-9)
+        assert row["permuted_fit"] == after[str(epoch)]["permuted_fit"]
+        assert set(row["label_layers"]) == set(after[str(epoch)]["label_layers"])
+
+
+def test_the_gradient_probe_needs_two_groups_of_clean_images(capsys, tmp_path, workspace):
+    argv = ["deep-train", *ARGS, "--data-dir", str(workspace / "data"), "--out", str(tmp_path / "r"), "--gradient-probe"]
+    for extra in (["--label-noise", "1"], ["--label-noise", "0"], ["--label-noise", "0.5", "--augment", "finite"]):
+        code, _, err = run(capsys, [*argv, *extra])
+        assert code == 2 and "gradient_probe" in err and err.count("\n") == 1
+    assert not (tmp_path / "r").exists()
