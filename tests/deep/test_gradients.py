@@ -88,7 +88,15 @@ def test_the_gradient_probe_leaves_training_unchanged_and_equals_bm_gradients(ca
 
 
 def test_the_gradient_probe_needs_two_groups_of_clean_images(capsys, tmp_path, workspace):
-    argv = ["deep-train", *ARGS, "--data-dir", str(workspace / "data"), "--out", str(tmp_path / "r"), "--gradient-probe"]
+    argv = [
+        "deep-train",
+        *ARGS,
+        "--data-dir",
+        str(workspace / "data"),
+        "--out",
+        str(tmp_path / "r"),
+        "--gradient-probe",
+    ]
     for extra in (["--label-noise", "1"], ["--label-noise", "0"], ["--label-noise", "0.5", "--augment", "finite"]):
         code, _, err = run(capsys, [*argv, *extra])
         assert code == 2 and "gradient_probe" in err and err.count("\n") == 1
