@@ -29,8 +29,9 @@ from bm.deep.measure import PermutedImages, gradient_contributions
 from bm.deep.models import Network, load_weights
 from bm.deep.protocols import SET_PROTOCOLS
 from bm.errors import BMError
+from bm.runs import RunFolder
 
-__all__ = ["gradient_lines", "permuted_gradients"]
+__all__ = ["gradient_lines", "gradients_of_run", "permuted_gradients"]
 
 
 def permuted_gradients(path: Path, epochs: list[int] | None = None, device: str = "cpu") -> dict:
@@ -60,6 +61,21 @@ def permuted_gradients(path: Path, epochs: list[int] | None = None, device: str 
         net = Network(cfg.model).to(device)
         load_weights(net, run.weights(epoch, found), str(found[epoch]))
         record["epochs"][str(epoch)] = gradient_contributions(net, groups, cfg.batch_size)
+    return record
+
+
+def gradients_of_run(path: Path, epochs: list[int] = ()) -> dict:
+    """A gradients record (as permuted_gradients) of a run trained with `gradient_probe`: each probe's measurement from
+    its metrics.jsonl, and `epochs` computed from the run's saved weights (its snapshots: the early epochs a probe
+    cadence misses); epochs in order."""
+    run = RunFolder(path)
+    measured = {int(r["epoch"]): r["gradients"] for r in run.iter_metrics() if "gradients" in r}
+    if not measured:
+        raise BMError(f"{run.path} has no gradient measurements: train it with --gradient-probe")
+    record = permuted_gradients(path, list(epochs)) if epochs else {"run": str(run.path), "epochs": {}}
+    record["epochs"] = {
+        str(e): v for e, v in sorted(({int(e): v for e, v in record["epochs"].items()} | measured).items())
+    }
     return record
 
 

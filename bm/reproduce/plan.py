@@ -133,6 +133,8 @@ def run_name(cfg: DeepTrainConfig, scale: Scale | None = None) -> str:
         parts.append(f"C{cfg.random_classes}")
     if cfg.snapshots:
         parts.append("snapshots")
+    if cfg.gradient_probe:
+        parts.append("gradprobe")
     if scale is not None and cfg.model.width != scale.base.model.width:
         parts.append(f"width{cfg.model.width}")
     if scale is not None and not (spec is not None and spec.whole_set) and cfg.subset != scale.base.subset:

@@ -133,8 +133,8 @@ SCALES = {
         geometry={"per_class": 50, "n_t": 200, "n_reps": 10, "max_rank": None},
         transition=TRANSITION_FULL,
         images_per_second=11928.0,
-        rate_note="H200, the mean of two measurements by benchmarks/gpu_check.py (12649 and 11207: bf16 eager ResNet18 "
-        "width 64 + projector 65536, batch 256, SSL augmentation on the GPU; results/gpu/gpu_check-h200*.json)",
+        rate_note="H200, measured by benchmarks/gpu_check.py (the mean of 12649 and 11207 in two sessions: bf16 eager "
+        "ResNet18 width 64 + projector 65536, batch 256, SSL augmentation on the GPU; results/gpu/gpu_check-h200*.json)",
     ),
     "mini": Scale(
         name="mini",

@@ -12,7 +12,7 @@ from bm.deep.config import CapacitySweepConfig, DeepTrainConfig, ModelConfig
 from bm.deep.datasets import load_dataset
 from bm.deep.run import run_config
 from bm.reproduce import SCALES
-from bm.reproduce.presets import benign, doubledescent, fig5, fig11, fig12, phase, sweeps, table4
+from bm.reproduce.presets import benign, doubledescent, fig5, fig11, fig12, gradients, phase, sweeps, table4
 from bm.runs import read_csv_rows
 from tests.conftest import run, write_cifar10
 
@@ -52,6 +52,7 @@ TINY_SETTINGS = [  # the presets' own settings at the tiny scale (SETTINGS table
             repeats=1,
         ),
     ),
+    (gradients.SETTINGS, gradients.GradientProbe(0.5, probe_steps=6, snapshots=(1,))),
     *((t, t["mini"]) for t in (sweeps.FIG8, fig11.SETTINGS, phase.SETTINGS, doubledescent.SETTINGS)),
 ]
 

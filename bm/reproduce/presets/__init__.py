@@ -22,6 +22,7 @@ from bm.reproduce.presets import (  # noqa: F401  (imported to register)
     fig11,
     fig12,
     fig13,
+    gradients,
     phase,
     seed003,
     sweeps,
@@ -35,7 +36,7 @@ __all__ = ["PRESETS", "Preset", "register_preset"]
 
 # the paper's order, which `--list` and `bm report` follow (a plugin's presets come after, as registered)
 _ORDER = ("benign", "table1", "fig2", "table2", "table3", "fig3", "table4", "fig5", "fig6", "fig7", "fig8", "fig9")
-_ORDER += ("fig11", "fig12", "fig13", "phase", "seed003", "doubledescent")
+_ORDER += ("fig11", "fig12", "fig13", "phase", "seed003", "doubledescent", "gradients")
 _built_in = dict(PRESETS)
 PRESETS.clear()
 PRESETS.update({name: _built_in[name] for name in _ORDER})
