@@ -313,3 +313,59 @@ def test_collect_copies_finished_presets_and_only_the_runs_they_name(tmp_path):
     with pytest.raises(BMError, match="gone-seed0"):
         collect(out, tmp_path / "other")
     assert not (tmp_path / "other").exists()
+
+
+def test_the_seed003_findings_pair_capacity_and_rewinding_by_seed(tmp_path):
+    """Made-up seed003 records (3 seeds): the permuted capacity of O rises by 0.50 - 0.52 by seed, that of stem not at
+    all; rewinding the last layer drops the permuted fit from 1 to 0.1 and leaves the K-NN alone. Effects are the
+    means of the per-seed differences; the unchanged K-NN is shown absent within the margin."""
+    import csv
+    import json
+
+    seeds = (0, 1, 2)
+    folder = tmp_path / "mini" / "seed003"
+    folder.mkdir(parents=True)
+    with open(folder / "table.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, ["seed", "epoch", "layer", "group", "capacity"])
+        w.writeheader()
+        for s in seeds:
+            for epoch in (0, 10):
+                for layer in ("stem", "O"):
+                    rise = 0.5 + s / 100 if layer == "O" and epoch == 10 else 0.0
+                    w.writerow(
+                        {"seed": s, "epoch": epoch, "layer": layer, "group": "randomized", "capacity": 0.2 + rise}
+                    )
+                    w.writerow({"seed": s, "epoch": epoch, "layer": layer, "group": "clean", "capacity": 0.3})
+    rewind = (
+        lambda s: [  # noqa: E731
+            {
+                "epoch": 0,
+                "layers": k,
+                "rewound": ["O"][:k],
+                "knn_clean_test": 0.25 + s / 1000,
+                "output_test_acc": 0.1,
+                "randomized_train_acc": [1.0, 0.1 + s / 100][k],
+            }
+            for k in (0, 1)
+        ]
+    )
+    per_seed = {str(s): {"rewind": rewind(s)} for s in seeds}
+    (folder / "result.json").write_text(
+        json.dumps(
+            {
+                "seeds": list(seeds),
+                "per_seed": per_seed,
+                "runs": {},
+                "command": "c",
+                "provenance": {"git_sha": "0" * 40},
+            }
+        )
+    )
+    blocks = render(tmp_path)
+    assert "| O | 0.200 | 0.710 | 0.300 | 0.300 |" in blocks["mini.seed003.capacity"]
+    assert "| 1 | O | 0.251 | 0.100 | 0.110 |" in blocks["mini.seed003.rewind"]
+    findings = blocks["mini.seed003.findings"]
+    assert _row(findings, "layer O: permuted manifolds' capacity rises")[1:3] == ["+0.510", "[+0.485, +0.535]"]
+    assert _row(findings, "layer stem: permuted manifolds' capacity rises")[1] == "+0.000"
+    assert _row(findings, "rewinding the last 1 layers to init: the permuted images' fit falls")[1] == "-0.890"
+    assert _row(findings, "rewinding the last 1 layers to init: K-NN")[-1] == "shown absent within 0.02"

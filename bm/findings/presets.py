@@ -494,6 +494,77 @@ def _doubledescent_blocks(folder: Path, record: dict, probe: str) -> dict[str, s
     }
 
 
+def _seed003_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
+    """Stephenson et al. over seeds: per layer the MFTMA capacity of the permuted examples' manifolds (by random label)
+    and of the clean probe set's, at init and at the end; claims paired by seed: the permuted capacity rises from init
+    in each layer (memorization, expected in the last layers), and rewinding the last k layers to init undoes the
+    permuted images' fit while the embedding's K-NN is unchanged (TOST)."""
+    seeds = [str(s) for s in record["seeds"]]
+    rows = read_csv_rows(folder / "table.csv", integers=("epoch",), numbers=("capacity",))
+    first, last = min(int(r["epoch"]) for r in rows), max(int(r["epoch"]) for r in rows)
+    at = {(r["seed"], int(r["epoch"]), r["layer"], r["group"]): float(r["capacity"]) for r in rows}
+    layers = list(dict.fromkeys(r["layer"] for r in rows))
+    cap = lambda e, layer, g: tuple(at[s, e, layer, g] for s in seeds)  # noqa: E731
+    lines = [
+        f"MFTMA capacity, mean over seeds {', '.join(seeds)}, at init (epoch {first}) and at the end (epoch {last}):",
+        "",
+        "| layer | permuted: init | permuted: end | clean: init | clean: end |",
+        "| --- | --- | --- | --- | --- |",
+        *(
+            f"| {layer} | "
+            + " | ".join(f"{np.mean(cap(e, layer, g)):.3f}" for g in ("randomized", "clean") for e in (first, last))
+            + " |"
+            for layer in layers
+        ),
+    ]
+    findings = [
+        Finding(
+            f"layer {layer}: permuted manifolds' capacity rises from init",
+            "greater",
+            cap(last, layer, "randomized"),
+            cap(first, layer, "randomized"),
+            CAPACITY_MARGIN,
+        )
+        for layer in layers
+    ]
+    rewound = {(s, r["epoch"], r["layers"]): r for s in seeds for r in record["per_seed"][s]["rewind"]}
+    value = lambda k, key: tuple(rewound[s, 0, k][key] for s in seeds)  # noqa: E731
+    ks = sorted({k for (_, e, k) in rewound if e == 0 and k > 0})
+    rewind_lines = [
+        "Rewinding the last k layers to init (the rest from the end), mean over seeds; K-NN: k = 20 on S:",
+        "",
+        "| k | layers rewound | K-NN (clean test) | network's own test accuracy | permuted images' fit |",
+        "| --- | --- | --- | --- | --- |",
+        *(
+            f"| {k} | {', '.join(rewound[seeds[0], 0, k]['rewound']) or '-'} | {np.mean(value(k, 'knn_clean_test')):.3f}"
+            f" | {np.mean(value(k, 'output_test_acc')):.3f} | {np.mean(value(k, 'randomized_train_acc')):.3f} |"
+            for k in [0, *ks]
+        ),
+    ]
+    for k in ks:
+        findings += [
+            Finding(
+                f"rewinding the last {k} layers to init: the permuted images' fit falls",
+                "less",
+                value(k, "randomized_train_acc"),
+                value(0, "randomized_train_acc"),
+                MARGIN,
+            ),
+            Finding(
+                f"rewinding the last {k} layers to init: K-NN k = 20 on S unchanged",
+                "absent",
+                value(k, "knn_clean_test"),
+                value(0, "knn_clean_test"),
+                MARGIN,
+            ),
+        ]
+    return {
+        "seed003.capacity": "\n".join(lines) + "\n",
+        "seed003.rewind": "\n".join(rewind_lines) + "\n",
+        "seed003.findings": VERDICT_RULE + "\n\n" + findings_table(judge(findings)),
+    }
+
+
 RENDERERS: dict[str, Callable[[Path, dict, str], dict[str, str]]] = {
     "benign": _benign_blocks,
     "fig12": _fig12_blocks,
@@ -507,5 +578,6 @@ RENDERERS: dict[str, Callable[[Path, dict, str], dict[str, str]]] = {
     "fig8": _sweep_blocks("fig8", "random classes", "random_classes", _classes, "doubling"),
     "phase": _phase_blocks,
     "doubledescent": _doubledescent_blocks,
+    "seed003": _seed003_blocks,
     "fig11": _sweep_blocks("fig11", "RandAugment strength", "strength", lambda v, _: float(v), "unit of strength"),
 }

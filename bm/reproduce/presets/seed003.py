@@ -21,7 +21,7 @@ def _seed003_runs(plan: Plan) -> list[Run]:
 def _seed003(plan: Plan, runs: list[Run], folder: Path) -> Result:
     run = plan.folder(runs[0])
     geo = run_geometry(run, device=plan.device, **plan.scale.geometry)
-    rew = rewind(run, [0, *plan.scale.snapshots], [1, 2, 3], device=plan.device)
+    rew = rewind(run, [0, *plan.scale.snapshots], [0, 1, 2, 3], device=plan.device)  # 0: nothing rewound
     write_geometry(geo, folder / "geometry", f"{run.name}: MFTMA per layer (epochs by colour)")
     write_rewind(rew, folder / "rewind")
     rows = [
@@ -43,7 +43,8 @@ def _seed003(plan: Plan, runs: list[Run], folder: Path) -> Result:
         for r in rew["rows"]
         if r["epoch"] == 0
     ]
-    return Result(rows, ["epoch", "layer", "group", "capacity", "radius", "dimension"], summary, ["geometry", "rewind"])
+    columns = ["epoch", "layer", "group", "capacity", "radius", "dimension"]
+    return Result(rows, columns, summary, ["geometry", "rewind"], extra={"rewind": rew["rows"]})
 
 
 register_preset(
