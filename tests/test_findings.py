@@ -336,8 +336,9 @@ def test_the_seed003_findings_pair_capacity_and_rewinding_by_seed(tmp_path):
                         {"seed": s, "epoch": epoch, "layer": layer, "group": "randomized", "capacity": 0.2 + rise}
                     )
                     w.writerow({"seed": s, "epoch": epoch, "layer": layer, "group": "clean", "capacity": 0.3})
-    rewind = (
-        lambda s: [  # noqa: E731
+
+    def rewind(s):
+        return [
             {
                 "epoch": 0,
                 "layers": k,
@@ -348,7 +349,7 @@ def test_the_seed003_findings_pair_capacity_and_rewinding_by_seed(tmp_path):
             }
             for k in (0, 1)
         ]
-    )
+
     per_seed = {str(s): {"rewind": rewind(s)} for s in seeds}
     (folder / "result.json").write_text(
         json.dumps(
