@@ -52,11 +52,10 @@ def run_geometry(
     epochs: list[int] | None = None,
     project_dim: int = GeometryConfig.project_dim,
     device: str = GeometryConfig.device,
-    **mftma,
+    m: MftmaConfig = MftmaConfig(),
 ) -> dict:
-    """Per-layer, per-epoch MFTMA of a deep run (mftma: bm.analyses.config.MftmaConfig's fields): the record `bm geometry`
-    writes as geometry.json (and plots, with bm.figures.geometry.write_geometry)."""
-    m = MftmaConfig(**mftma)
+    """Per-layer, per-epoch MFTMA of a deep run (`m`: its options): the record `bm geometry` writes as geometry.json
+    (and plots, with bm.figures.geometry.write_geometry)."""
     run, cfg, _ = load_run(path)
     train, _, labels = _data(run, cfg)
     net = Network(cfg.model).to(device)
@@ -95,10 +94,11 @@ def _layers(params, x: torch.Tensor) -> dict[str, torch.Tensor]:
     return {"input": x, "embedding": z[0], "output": project(z, params)[0]}
 
 
-def toy_geometry(folder: Path, n: int | None = None, B: int | None = None, seed: int | None = None, **mftma) -> dict:
-    """MFTMA per layer at init and after training for one grid cell (mftma: bm.analyses.config.MftmaConfig's fields): the
-    record `bm geometry` writes as geometry_n{n}_B{B}_s{seed}.json (and plots)."""
-    m = MftmaConfig(**mftma)
+def toy_geometry(
+    folder: Path, n: int | None = None, B: int | None = None, seed: int | None = None, m: MftmaConfig = MftmaConfig()
+) -> dict:
+    """MFTMA per layer at init and after training for one grid cell (`m`: its options): the record `bm geometry` writes
+    as geometry_n{n}_B{B}_s{seed}.json (and plots)."""
     config = load_grid_config(folder)
     n, B, seed = n or max(config.ns), B or max(config.Bs), config.seeds[0] if seed is None else seed
     if n not in config.ns or B not in config.Bs or seed not in config.seeds:

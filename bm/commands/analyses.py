@@ -68,20 +68,19 @@ def geometry(
     ],
 ) -> None:
     """Manifold capacity, radius and dimension (MFTMA) per layer and epoch: geometry.json and a plot."""
-    from dataclasses import asdict
 
     from bm.figures.geometry import write_geometry
     from bm.probe.manifolds import geometry_lines
     from bm.runs import RunFolder, lock_folder
 
-    o, mftma = options, asdict(options.mftma)
+    o = options
     if not run.is_dir():
         raise BMError(f"{run} is not a folder; give a deep run folder or a toy-grid folder")
     if RunFolder(run).is_deep_run():
         from bm.analyses.geometry import run_geometry
 
         lock_folder(run)  # before the work: one writer of this folder at a time
-        record = run_geometry(run, list(o.layers) or None, list(o.epochs) or None, o.project_dim, o.device, **mftma)
+        record = run_geometry(run, list(o.layers) or None, list(o.epochs) or None, o.project_dim, o.device, o.mftma)
         stem, title = (
             Path(record["run"]) / "geometry",
             f"{Path(record['run']).name}: MFTMA per layer (epochs by colour)",
@@ -97,7 +96,7 @@ def geometry(
             )
         load_grid_config(run)  # a toy-grid folder, or one error before anything is written
         lock_folder(run)
-        record = toy_geometry(run, *(o.cell or (None, None)), o.seed, **mftma)
+        record = toy_geometry(run, *(o.cell or (None, None)), o.seed, o.mftma)
         c = record["cell"]
         stem, title = (
             run / f"geometry_n{c['n']}_B{c['B']}_s{c['seed']}",

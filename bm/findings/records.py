@@ -25,13 +25,13 @@ def collect(source: Path, results: Path = RESULTS) -> list[str]:
     and the records (RUN_FILES of <scale>/runs/<run>/, no weights) of the runs its record names into `results`;
     a run no finished preset names (unfinished, or another preset's still running) is left behind. Returns the
     preset folders copied (scale/preset)."""
-    finished = []
+    finished: list[tuple[Path, list[str]]] = []
     for record_file in sorted(Path(source).glob("*/*/result.json")):  # every record checked before anything is copied
         record = read_record(record_file)  # a preset's record, or one error naming it
-        runs = record_file.parent.parent / "runs"
-        missing = [run for run in record.get("runs", {}) if not (runs / run / "config.json").is_file()]
+        held = record_file.parent.parent / "runs"
+        missing = [run for run in record.get("runs", {}) if not (held / run / "config.json").is_file()]
         if missing:
-            raise BMError(f"{record_file} names runs that {runs} does not hold: {', '.join(missing)}")
+            raise BMError(f"{record_file} names runs that {held} does not hold: {', '.join(missing)}")
         finished.append((record_file.parent, list(record.get("runs", {}))))
     for preset, runs in finished:
         scale = preset.parent

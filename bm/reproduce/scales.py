@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from bm.analyses.config import MftmaConfig
 from bm.configs import with_changes
 from bm.deep.config import DeepTrainConfig, ModelConfig
 from bm.errors import BMError
@@ -82,7 +83,7 @@ class Scale:
     probe_sketch: int  # per-layer probes: flattened maps wider than this go through a fixed Gaussian sketch (0: none)
     toy: ToyGridConfig  # Fig. 13 and the toy diagram beside the phase preset's
     snapshots: tuple[int, ...]  # seed-003 line: epochs kept for geometry and rewinding
-    geometry: dict  # run_geometry options of the seed-003 line
+    geometry: MftmaConfig  # the MFTMA options of the seed-003 line and the double-descent geometry
     transition: Extrapolation | None  # the measured transition at this scale (None: not measured / not needed)
     images_per_second: float  # training throughput at 32 x 32 for the --list time estimates
     rate_note: str  # where that figure comes from
@@ -130,7 +131,7 @@ SCALES = {
         probe_sketch=4096,
         toy=ToyGridConfig(seeds=(0, 1, 2, 3, 4)),
         snapshots=(10, 50, 100, 250, 500),
-        geometry={"per_class": 50, "n_t": 200, "n_reps": 10, "max_rank": None},
+        geometry=MftmaConfig(per_class=50, n_t=200, n_reps=10, max_rank=None),
         transition=TRANSITION_FULL,
         images_per_second=11928.0,
         rate_note="H200, measured by benchmarks/gpu_check.py (the mean of 12649 and 11207 in two sessions: bf16 eager "
@@ -149,7 +150,7 @@ SCALES = {
         probe_sketch=0,
         toy=ToyGridConfig(seeds=(0, 1, 2)),
         snapshots=(100, 400, 800),
-        geometry={"per_class": 10, "n_t": 50, "n_reps": 2, "max_rank": 2},
+        geometry=MftmaConfig(per_class=10, n_t=50, n_reps=2, max_rank=2),
         transition=None,
         images_per_second=768.0,
         rate_note="this 2-core CPU, measured (the benign run alone: 1800 x 128 images in 300 s, "

@@ -79,7 +79,8 @@ def class_grouped_bias(preds: Any, random_labels: Any, true_labels: Any) -> Bias
     per_class = (centroid_c + between_c + within_c) / n
     parts = (per_class.sum(), centroid_c.sum() / n, between_c.sum() / n, within_c.sum() / n)
     per_class_out = per_class.cpu().numpy() if from_numpy else per_class
-    return BiasSplit(*(output(p, from_numpy) for p in parts), per_class=per_class_out)
+    total, centroid, between_true, within = (output(p, from_numpy) for p in parts)
+    return BiasSplit(total, centroid, between_true, within, per_class=per_class_out)
 
 
 def mean_separation(preds: Any) -> Any:

@@ -115,7 +115,7 @@ def estimate_capacity(
     lo, hi = n_min - 1, None  # lo: largest memorized so far; hi: smallest failure
     n = n_min
     while hi is None and lo < n_max:
-        batch = []
+        batch: list[int] = []
         while len(batch) < points_per_round and n <= n_max:
             batch.append(n)
             n = n_max if n < n_max < 2 * n else 2 * n

@@ -50,6 +50,7 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -142,7 +143,7 @@ def _fit_subspace(w0: np.ndarray, x: np.ndarray, max_iter: int = 1000) -> np.nda
     evaluated so far."""
     c = x @ x.T
     h = c * c
-    best = {"cost": np.inf, "w": w0.reshape(-1)}
+    best: dict[str, Any] = {"cost": np.inf, "w": w0.reshape(-1)}
 
     def cost(flat: np.ndarray) -> tuple[float, np.ndarray]:
         try:

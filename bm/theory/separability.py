@@ -112,14 +112,14 @@ def simulated_capacity(
     (n, fraction) with fraction in [0.1, 0.9], up to the first n whose fraction reaches 0.9 of the largest (near
     1/2 the curve is close to linear, and the iid fraction levels off at 1 - 2^(1-P) below 1; using every such n
     averages out more of the sampling noise than interpolating between two)."""
-    ns = np.array(sorted(ns), dtype=float)
-    f = separable_fraction(clouds, ns.astype(int).tolist(), trials, seed, labels, bias)
+    sizes = np.array(sorted(ns), dtype=float)
+    f = separable_fraction(clouds, sizes.astype(int).tolist(), trials, seed, labels, bias)
     rising = np.arange(len(f)) <= np.argmax(f >= 0.9 * f.max())
     near = (f >= 0.1) & (f <= 0.9) & rising
     if near.sum() < 2 or not (f.min() < 0.5 < f.max()):
         raise BMError(
             f"the separable fraction {np.round(f, 3).tolist()} must cross 1/2 with two points in "
-            f"[0.1, 0.9] within n = {ns.astype(int).tolist()}"
+            f"[0.1, 0.9] within n = {sizes.astype(int).tolist()}"
         )
-    slope, intercept = np.polyfit(ns[near], f[near], 1)
+    slope, intercept = np.polyfit(sizes[near], f[near], 1)
     return len(clouds) * slope / (0.5 - intercept)

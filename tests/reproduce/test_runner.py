@@ -6,6 +6,7 @@ from dataclasses import replace
 import pytest
 import torch
 
+from bm.analyses.config import MftmaConfig
 from bm.analyses.probing import network_at
 from bm.configs import with_changes
 from bm.deep.config import CapacitySweepConfig, DeepTrainConfig, ModelConfig
@@ -34,7 +35,7 @@ TINY = replace(
     train_acc_steps=3,
     checkpoint_steps=3,
     snapshots=(1,),
-    geometry={"per_class": 3, "n_t": 10, "n_reps": 1, "max_rank": 1},
+    geometry=MftmaConfig(per_class=3, n_t=10, n_reps=1, max_rank=1),
 )
 TINY_SETTINGS = [  # the presets' own settings at the tiny scale (SETTINGS tables; the rest: mini's)
     (benign.SETTINGS, benign.Benign((0, 1))),

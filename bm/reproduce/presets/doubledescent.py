@@ -64,7 +64,7 @@ def _finish(plan: Plan, runs: list[Run], folder: Path) -> Result:
     for width in d.widths:
         run = _width_run(plan, width)  # by what it is
         fit = fit_by_group_of_run(plan.folder(run), plan.data[run.config.dataset], plan.device)
-        geo = run_geometry(plan.folder(run), epochs=[run.config.epochs], device=plan.device, **plan.scale.geometry)
+        geo = run_geometry(plan.folder(run), epochs=[run.config.epochs], device=plan.device, m=plan.scale.geometry)
         geometry[width] = geo["results"][str(run.config.epochs)]
         rows.append({"width": width, **fit})
     threshold = interpolation_threshold([r["width"] for r in rows], [r["train_fit"] for r in rows])

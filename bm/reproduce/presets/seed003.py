@@ -20,7 +20,7 @@ def _seed003_runs(plan: Plan) -> list[Run]:
 
 def _seed003(plan: Plan, runs: list[Run], folder: Path) -> Result:
     run = plan.folder(runs[0])
-    geo = run_geometry(run, device=plan.device, **plan.scale.geometry)
+    geo = run_geometry(run, device=plan.device, m=plan.scale.geometry)
     rew = rewind(run, [0, *plan.scale.snapshots], [0, 1, 2, 3], device=plan.device)  # 0: nothing rewound
     write_geometry(geo, folder / "geometry", f"{run.name}: MFTMA per layer (epochs by colour)")
     write_rewind(rew, folder / "rewind")
