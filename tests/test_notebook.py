@@ -23,3 +23,22 @@ def test_the_notebook_runs_on_the_committed_results_with_its_figures_inline():
     text = "".join(o.get("text", "") for o in outputs)
     assert "= Inv" in text and "C_t = " in text and "headline probe" in text
     assert any("| finding |" in o.get("data", {}).get("text/markdown", "") for o in outputs)  # the findings table
+
+
+def test_the_site_page_of_the_notebook_holds_every_cell_in_order():
+    """docs/hooks/notebook.py (the mkdocs hook) turns the notebook into the site's notebook.md: every cell's source in
+    order, code as Python blocks, the note on running it after the title."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("notebook_hook", ROOT / "docs" / "hooks" / "notebook.py")
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    page = hook.notebook_markdown()
+    cells = json.loads((ROOT / "examples" / "analysis.ipynb").read_text())["cells"]
+    at = 0
+    for cell in cells:
+        source = "".join(cell["source"]).rstrip("\n")
+        text = source if cell["cell_type"] == "markdown" else f"```python\n{source}\n```"
+        at = page.index(text, at) + len(text)  # each cell after the one before
+    assert page.index("!!! note") > page.index("".join(cells[0]["source"]))
