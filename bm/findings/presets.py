@@ -366,11 +366,19 @@ def _classes(value: str, probes: dict) -> float:
     return float(np.log2(sum(probes["bank_counts"]) if value == "per-sample" else int(value)))
 
 
+def _shown(epochs: list[int]) -> list[int]:
+    """The epochs a table shows: every one up to 10, then the first at or past 25 * 2^j for each j, and the last."""
+    marks = [25 * 2**j for j in range(32) if 25 * 2**j <= epochs[-1]]
+    later = {next(e for e in epochs if e >= m) for m in marks}
+    return [e for e in epochs if e <= 10 or e in later or e == epochs[-1]]
+
+
 def gradients_blocks(records: dict[str, dict]) -> dict[str, str]:
     """Stephenson et al.'s permuted-gradient measurement over seeds (bm gradients records by seed): per epoch, the
     permuted / clean ratio of the label term's and of the whole loss's summed gradient (mean over seeds, and the range)
-    and the permuted images' fit; the claim that at initialization the permuted group's label-term gradient is the
-    smaller (log ratio < 0, paired over seeds, TOST margin 0.1 in log ratio)."""
+    and the permuted images' fit (at the epochs `_shown` picks); the claims that at each early epoch (up to 10) the
+    permuted group's label-term gradient is the smaller (log ratio < 0, over seeds, TOST margin 0.1 in log ratio), and
+    that it stays the smaller until half the permuted images are fitted (each seed's mean log ratio before then)."""
     seeds = sorted(records)
     epochs = sorted({int(e) for r in records.values() for e in r["epochs"]})
     epochs = [e for e in epochs if all(str(e) in r["epochs"] for r in records.values())]
@@ -387,7 +395,7 @@ def gradients_blocks(records: dict[str, dict]) -> dict[str, str]:
         "| epoch | label term: permuted / clean | whole loss: permuted / clean | permuted images fitted |",
         "| --- | --- | --- | --- |",
     ]
-    for e in epochs:
+    for e in _shown(epochs):
         label, whole, fit = values(e, "label_total"), values(e, "total"), values(e, "permuted_fit", None)
         lines.append(
             f"| {e} | {np.mean(label):.3f} [{min(label):.3f}, {max(label):.3f}] | {np.mean(whole):.3f} "
@@ -404,6 +412,24 @@ def gradients_blocks(records: dict[str, dict]) -> dict[str, str]:
         )
         for e in early
     ]
+    fitted = {s: next((e for e in epochs if records[s]["epochs"][str(e)]["permuted_fit"] >= 0.5), None) for s in seeds}
+    if all(e is not None and e > epochs[0] for e in fitted.values()):
+        before = [  # per seed, the mean log ratio over the measured epochs before half the permuted images are fitted
+            float(
+                np.mean([np.log(records[s]["epochs"][str(e)]["label_total"]["ratio"]) for e in epochs if e < fitted[s]])
+            )
+            for s in seeds
+        ]
+        findings.append(
+            Finding(
+                "label term until half the permuted images are fitted: permuted < clean (mean log ratio over the epochs "
+                f"before it: {', '.join(str(fitted[s]) for s in seeds)} by seed)",
+                "less",
+                tuple(before),
+                tuple(np.zeros(len(seeds))),
+                0.1,
+            )
+        )
     return {
         "gradients.table": "\n".join(lines) + "\n",
         "gradients.findings": VERDICT_RULE + "\n\n" + findings_table(judge(findings)),
