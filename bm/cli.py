@@ -13,12 +13,14 @@ import typer
 
 from bm import __version__
 from bm.commands import analyses, capacity, data, deep, findings, reproduce, toy
+from bm.commands.common import Group
 from bm.errors import BMError
 from bm.plugins import load_plugins
 
 __all__ = ["app", "main"]
 
 app = typer.Typer(
+    cls=Group,
     name="bm",
     help="Benign memorization toolkit: theory, probes and the toy model of Anagnostidis et al. (ICLR 2023).",
     no_args_is_help=True,

@@ -369,3 +369,26 @@ def test_a_partial_config_layers_on_the_named_config(capsys, tmp_path, workspace
     assert {k: v for k, v in saved.items() if k not in ("epochs", "model", "data_dir")} == {
         k: v for k, v in smoke.items() if k not in ("epochs", "model", "data_dir")
     }
+
+
+def test_every_help_names_every_option_whole_at_80_columns(capsys, monkeypatch):
+    """At 80 columns each command's --help shows every option name in full (rich's table had cut them: '--slurm-
+    array-parall…'), no flag carries a type label ('<bool>'), and each command's first sentence is whole in bm --help."""
+    import typer
+
+    from bm.cli import app
+
+    monkeypatch.setenv("COLUMNS", "80")
+    root = typer.main.get_command(app)
+    commands = [([n], c) for n, c in root.commands.items() if not getattr(c, "commands", None)]
+    commands += [([n, s], sub) for n, c in root.commands.items() for s, sub in getattr(c, "commands", {}).items()]
+    for argv, command in commands:
+        code, out, _ = run(capsys, [*argv, "--help"])
+        names = [o for p in command.params for o in (*p.opts, *p.secondary_opts) if o.startswith("--")]
+        assert code == 0 and "…" not in out and "<bool>" not in out and max(map(len, out.splitlines())) <= 80
+        assert [n for n in names if n not in out.split() and not any(w.startswith(n) for w in out.split())] == []
+    code, out, _ = run(capsys, ["--help"])
+    firsts = [" ".join(c.get_short_help_str(limit=1000).split()) for c in root.commands.values()]
+    assert (
+        code == 0 and [f for f in firsts if f not in " ".join(out.split())] == [] and all(f[-1] == "." for f in firsts)
+    )

@@ -31,7 +31,7 @@ def probe(
         bool, typer.Option("--list-layers", help="Print the probe-able layer names and exit.")
     ] = False,
 ) -> None:
-    """Per-layer K-NN (and linear) probing of a deep run: probe.json and a Fig. 3-style plot."""
+    """Per-layer K-NN (and linear) probing of a deep run: probe.json and a plot in the style of Figure 3."""
     from dataclasses import asdict
 
     from bm.analyses.probing import load_run, probe_layers

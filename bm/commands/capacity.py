@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from bm.commands.common import THREADS, Command, checked_threads, progress, with_jobs
+from bm.commands.common import THREADS, Command, Group, checked_threads, progress, with_jobs
 from bm.deep.config import CAPACITY_FIXED, CapacitySweepConfig
 from bm.errors import BMError
 from bm.jobs import Jobs
@@ -15,7 +15,7 @@ from bm.options import config_options
 from bm.toy.config import ToyGridConfig
 
 app = typer.Typer(
-    help="Capacity C_t (Definition D.1) and the finite-augmentation B sweep (Fig. 5).", no_args_is_help=True
+    cls=Group, help="Capacity C_t (Definition D.1) and the finite-augmentation B sweep (Fig. 5).", no_args_is_help=True
 )
 
 

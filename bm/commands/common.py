@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 from contextlib import contextmanager
 
+import click
 import typer
 import typer.core
 
@@ -22,6 +23,24 @@ class Command(typer.core.TyperCommand):
 
     def collect_usage_pieces(self, ctx) -> list[str]:
         return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in super().collect_usage_pieces(ctx)]
+
+    def format_help(self, ctx, formatter) -> None:
+        """click's plain help: every option name whole at any width (rich's table cut long names at 80 columns) and
+        no type label on a flag."""
+        click.Command.format_help(self, ctx, formatter)
+
+
+class Group(typer.core.TyperGroup):
+    """Every bm command group's class: click's plain help, as Command's, each command's first sentence whole."""
+
+    def format_help(self, ctx, formatter) -> None:
+        click.Group.format_help(self, ctx, formatter)
+
+    def format_commands(self, ctx, formatter) -> None:
+        rows = [(name, self.commands[name].get_short_help_str(limit=1000)) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl([(n, h) for n, h in rows if not self.commands[n].hidden])
 
 
 @contextmanager

@@ -7,10 +7,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from bm.commands.common import Command
+from bm.commands.common import Command, Group
 from bm.errors import BMError
 
-app = typer.Typer(help="Build the data subsets the docs use from the official files.", no_args_is_help=True)
+app = typer.Typer(cls=Group, help="Build the data subsets the docs use from the official files.", no_args_is_help=True)
 
 
 @app.command("cifar10-mini", cls=Command)

@@ -7,10 +7,11 @@ from typing import Annotated
 
 import typer
 
-from bm.commands.common import Command
+from bm.commands.common import Command, Group
 from bm.errors import BMError
 
 app = typer.Typer(
+    cls=Group,
     help="Findings from committed results: collect a reproduce folder into results/, regenerate every "
     "quoted table, check that none is stale.",
     no_args_is_help=True,

@@ -124,7 +124,7 @@ def results_cmd(
     parquet: Annotated[
         Optional[Path],
         typer.Option(
-            help="Write the table as Parquet (needs the parquet extra: pip install 'benign-memorization\\[parquet]')."
+            help="Write the table as Parquet (needs the parquet extra: pip install 'benign-memorization[parquet]')."
         ),
     ] = None,
 ) -> None:
