@@ -44,7 +44,7 @@ def render(results: Path = RESULTS) -> dict[str, str]:
                 made = RENDERERS[preset](scale / preset, record, probe)
                 blocks.update({f"{scale.name}.{k}": v for k, v in made.items()})
         gradients = {f.parent.name: read_record(f) for f in sorted(scale.glob("gradients/*/gradients.json"))}
-        if len(gradients) >= 2:
+        if len(gradients) >= 2 and "gradients" not in records:  # bm gradients records, before the preset had any
             blocks.update({f"{scale.name}.{k}": v for k, v in gradients_blocks(gradients).items()})
     return blocks
 
