@@ -63,31 +63,46 @@ def test_numbers_in_the_headline_are_not_typed_outside_the_blocks(blocks):
 
 
 def test_the_gradient_blocks_are_the_seeds_means_and_a_paired_test_of_the_log_ratio(tmp_path):
-    """Three seeds of bm gradients records (made up): the table's means and ranges, and the init claim's effect =
-    the mean log ratio, with its t-interval."""
+    """A made-up gradients preset record (3 seeds): the table's means and ranges, the early-epoch claim's effect = the
+    mean log ratio with its t-interval, and the claim until half the permuted images are fitted (epoch 100 in every
+    seed: the mean over epochs 0 and 10 of each seed's log ratio)."""
     import json
 
     import numpy as np
     from scipy import stats
 
     label = {"0": [0.5, 0.6, 0.7], "10": [0.9, 1.0, 1.1], "100": [1.2, 1.3, 1.4]}
-    for k in range(3):
-        epochs = {
-            e: {"label_total": {"ratio": r[k]}, "total": {"ratio": 1.0 + k / 10}, "permuted_fit": k / 4}
-            for e, r in label.items()
+    fit = {"0": 0.1, "10": 0.2, "100": 0.6}
+    per_seed = {
+        str(k): {
+            "gradients": {
+                "epochs": {
+                    e: {
+                        "label_total": {"ratio": r[k]},
+                        "total": {"ratio": 1.0 + k / 10},
+                        "permuted_fit": fit[e] + k / 100,
+                    }
+                    for e, r in label.items()
+                }
+            }
         }
-        folder = tmp_path / "mini" / "gradients" / f"seed{k}"
-        folder.mkdir(parents=True)
-        (folder / "gradients.json").write_text(json.dumps({"epochs": epochs}))
+        for k in range(3)
+    }
+    folder = tmp_path / "mini" / "gradients"
+    folder.mkdir(parents=True)
+    record = {"seeds": [0, 1, 2], "per_seed": per_seed, "runs": {}, "command": "c", "provenance": {"git_sha": "0" * 40}}
+    (folder / "result.json").write_text(json.dumps(record))
     blocks = render(tmp_path)
     table = blocks["mini.gradients.table"]
-    assert "| 0 | 0.600 [0.500, 0.700] | 1.100 [1.000, 1.200] | 0.250 |" in table
+    assert "| 0 | 0.600 [0.500, 0.700] | 1.100 [1.000, 1.200] | 0.110 |" in table
     assert "| 100 | 1.300 [1.200, 1.400] |" in table
     rows = [line for line in blocks["mini.gradients.findings"].splitlines() if line.startswith("| label term")]
-    assert len(rows) == 2  # epochs 0 and 10: the early ones
+    assert len(rows) == 3  # epochs 0 and 10 (the early ones), and until fitted
     logs = np.log(label["0"])
     low, high = stats.t.interval(0.95, 2, loc=logs.mean(), scale=stats.sem(logs))
     assert f"{logs.mean():+.3f}" in rows[0] and f"[{low:+.3f}, {high:+.3f}]" in rows[0]
+    before = [np.mean(np.log([label["0"][k], label["10"][k]])) for k in range(3)]
+    assert "until half the permuted images are fitted" in rows[2] and f"{np.mean(before):+.3f}" in rows[2]
 
 
 def _probe_record(outcomes: dict, bank: int = 128) -> dict:
