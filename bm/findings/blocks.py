@@ -7,7 +7,8 @@ import re
 from pathlib import Path
 
 from bm.errors import BMError
-from bm.findings.presets import RENDERERS, gradients_blocks
+from bm.findings.geometry import gradients_blocks
+from bm.findings.presets import RENDERERS
 from bm.findings.records import RESULTS, read_record
 from bm.findings.tables import headline_probe
 
