@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 from bm.errors import BMError
-from bm.findings.geometry import gradients_blocks
 from bm.findings.presets import RENDERERS
 from bm.findings.records import RESULTS, read_record
 from bm.findings.tables import headline_probe
@@ -44,9 +43,6 @@ def render(results: Path = RESULTS) -> dict[str, str]:
             if len(record.get("seeds", ())) >= 2:  # a finding pairs seeds: one seed's record states none
                 made = RENDERERS[preset](scale / preset, record, probe)
                 blocks.update({f"{scale.name}.{k}": v for k, v in made.items()})
-        gradients = {f.parent.name: read_record(f) for f in sorted(scale.glob("gradients/*/gradients.json"))}
-        if len(gradients) >= 2 and "gradients" not in records:  # bm gradients records, before the preset had any
-            blocks.update({f"{scale.name}.{k}": v for k, v in gradients_blocks(gradients).items()})
     return blocks
 
 
