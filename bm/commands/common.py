@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 from contextlib import contextmanager
 
-import click
 import typer
 import typer.core
 
@@ -27,14 +26,14 @@ class Command(typer.core.TyperCommand):
     def format_help(self, ctx, formatter) -> None:
         """click's plain help: every option name whole at any width (rich's table cut long names at 80 columns) and
         no type label on a flag."""
-        click.Command.format_help(self, ctx, formatter)
+        super(typer.core.TyperCommand, self).format_help(ctx, formatter)  # click's (typer's own copy), not rich's
 
 
 class Group(typer.core.TyperGroup):
     """Every bm command group's class: click's plain help, as Command's, each command's first sentence whole."""
 
     def format_help(self, ctx, formatter) -> None:
-        click.Group.format_help(self, ctx, formatter)
+        super(typer.core.TyperGroup, self).format_help(ctx, formatter)
 
     def format_commands(self, ctx, formatter) -> None:
         rows = [(name, self.commands[name].get_short_help_str(limit=1000)) for name in self.list_commands(ctx)]
