@@ -66,7 +66,6 @@ def test_the_gradient_blocks_are_the_seeds_means_and_a_paired_test_of_the_log_ra
     """A made-up gradients preset record (3 seeds): the table's means and ranges, the early-epoch claim's effect = the
     mean log ratio with its t-interval, and the claim until half the permuted images are fitted (epoch 100 in every
     seed: the mean over epochs 0 and 10 of each seed's log ratio)."""
-    import json
 
     import numpy as np
     from scipy import stats
@@ -90,8 +89,7 @@ def test_the_gradient_blocks_are_the_seeds_means_and_a_paired_test_of_the_log_ra
     }
     folder = tmp_path / "mini" / "gradients"
     folder.mkdir(parents=True)
-    record = {"seeds": [0, 1, 2], "per_seed": per_seed, "runs": {}, "command": "c", "provenance": {"git_sha": "0" * 40}}
-    (folder / "result.json").write_text(json.dumps(record))
+    _write_record(folder, [0, 1, 2], per_seed)
     blocks = render(tmp_path)
     table = blocks["mini.gradients.table"]
     assert "| 0 | 0.600 [0.500, 0.700] | 1.100 [1.000, 1.200] | 0.110 |" in table
@@ -124,7 +122,6 @@ def _probe_record(outcomes: dict, bank: int = 128) -> dict:
 def _sweep_results(tmp_path, preset: str, gains: dict[str, list[float]]) -> Path:
     """results/mini/<preset>/result.json with 3 seeds: run key -> per-seed share of 200 test images right when trained
     (init: 0.2 in every seed), for the headline probe and the released code's."""
-    import json
 
     import numpy as np
 
@@ -142,12 +139,16 @@ def _sweep_results(tmp_path, preset: str, gains: dict[str, list[float]]) -> Path
         per_seed[str(k)] = {"probed": probed}
     folder = tmp_path / "mini" / preset
     folder.mkdir(parents=True)
-    (folder / "result.json").write_text(
-        json.dumps(
-            {"seeds": [0, 1, 2], "per_seed": per_seed, "runs": {}, "command": "c", "provenance": {"git_sha": "0" * 40}}
-        )
-    )
+    _write_record(folder, [0, 1, 2], per_seed)
     return folder
+
+
+def _write_record(folder, seeds: list, per_seed: dict) -> None:
+    """A made-up preset record (result.json) with the fields bm findings reads."""
+    import json
+
+    record = {"seeds": seeds, "per_seed": per_seed, "runs": {}, "command": "c", "provenance": {"git_sha": "0" * 40}}
+    (folder / "result.json").write_text(json.dumps(record))
 
 
 def _row(block: str, start: str) -> list[str]:
@@ -252,7 +253,6 @@ def test_the_double_descent_findings_pair_the_threshold_with_its_neighbours_by_s
     at the threshold of 0.05 - 0.07 by seed and a permuted-capacity peak there: the peak claim's effect is the mean of
     the per-seed differences (shown), and so is each capacity claim's; the widths table gives the means."""
     import csv
-    import json
 
     import numpy as np
 
@@ -278,17 +278,7 @@ def test_the_double_descent_findings_pair_the_threshold_with_its_neighbours_by_s
         for width in widths
     }
     per_seed = {str(s): {"threshold": 2, "geometry": geometry(s)} for s in seeds}
-    (folder / "result.json").write_text(
-        json.dumps(
-            {
-                "seeds": list(seeds),
-                "per_seed": per_seed,
-                "runs": {},
-                "command": "c",
-                "provenance": {"git_sha": "0" * 40},
-            }
-        )
-    )
+    _write_record(folder, list(seeds), per_seed)
     blocks = render(tmp_path)
     assert "| 2 | 20 | 1.000 | 1.000 | 1.000 | 0.250 |" in blocks["mini.doubledescent.widths"]
     assert "| O | permuted | 0.510 | 1.010 | 0.610 |" in blocks["mini.doubledescent.geometry"]
@@ -335,7 +325,6 @@ def test_the_seed003_findings_pair_capacity_and_rewinding_by_seed(tmp_path):
     all; rewinding the last layer drops the permuted fit from 1 to 0.1 and leaves the K-NN alone. Effects are the
     means of the per-seed differences; the unchanged K-NN is shown absent within the margin."""
     import csv
-    import json
 
     seeds = (0, 1, 2)
     folder = tmp_path / "mini" / "seed003"
@@ -366,17 +355,7 @@ def test_the_seed003_findings_pair_capacity_and_rewinding_by_seed(tmp_path):
         ]
 
     per_seed = {str(s): {"rewind": rewind(s)} for s in seeds}
-    (folder / "result.json").write_text(
-        json.dumps(
-            {
-                "seeds": list(seeds),
-                "per_seed": per_seed,
-                "runs": {},
-                "command": "c",
-                "provenance": {"git_sha": "0" * 40},
-            }
-        )
-    )
+    _write_record(folder, list(seeds), per_seed)
     blocks = render(tmp_path)
     assert "| O | 0.200 | 0.710 | 0.300 | 0.300 |" in blocks["mini.seed003.capacity"]
     assert "| 1 | O | 0.251 | 0.100 | 0.110 |" in blocks["mini.seed003.rewind"]
