@@ -2,7 +2,7 @@
 job it launches, so that the models, data sets, protocols, probes, scales and presets they register are there.
 
 A plugin is an ordinary module that calls the registrars: bm.deep.catalog.register_model / register_dataset,
-bm.deep.views.register_protocol, bm.analyses.probing.register_probe, bm.reproduce.scales.register_scale and
+bm.deep.protocols.register_protocol, bm.deep.config.register_named_config, bm.analyses.probing.register_probe, bm.reproduce.scales.register_scale and
 bm.reproduce.presets.register_preset.
 """
 

@@ -20,7 +20,6 @@ _owners: dict[tuple[int, str], str] = {}  # (id(registry), name) -> the module t
 _ON_BEHALF = {
     __name__,
     "bm.deep.catalog",
-    "bm.deep.items",
     "bm.deep.protocols",
     "bm.analyses.probing",
     "bm.reproduce.scales",

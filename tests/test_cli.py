@@ -362,7 +362,7 @@ def test_a_partial_config_layers_on_the_named_config(capsys, tmp_path, workspace
     code, _, err = run(capsys, [*argv, "--config", '{"epochs": 1, "model": {"width": 4}}', "--projector-width", "16"])
     assert code == 0, err
     saved = json.loads((out / "config.json").read_text())["config"]
-    from bm.reproduce.plan import named_config
+    from bm.deep.config import named_config
 
     smoke = named_config("smoke").to_json()
     assert (saved["epochs"], saved["model"]["width"], saved["model"]["projector_width"]) == (1, 4, 16)

@@ -166,18 +166,21 @@ def test_the_cli_and_its_help_load_neither_torch_nor_submitit():
     assert int(count) >= 10 and (torch_loaded, submitit_loaded) == ("False", "False")
 
 
-def test_the_built_in_protocols_the_config_accepts_are_the_ones_views_registers():
-    import bm.deep.views  # importing the implementations registers them
-    from bm.deep.protocols import BUILT_IN, PROTOCOLS
+def test_every_protocol_the_config_accepts_resolves_to_its_implementation():
+    """One registration per protocol, online or fixed-set: its "module:attribute" names load, and a fixed set's
+    memory bank too."""
+    import inspect
 
-    assert bm.deep.views.PROTOCOLS is PROTOCOLS and set(BUILT_IN) <= set(PROTOCOLS)
+    from bm.deep.config import DeepTrainConfig
+    from bm.deep.protocols import PROTOCOLS
 
-
-def test_every_fixed_set_protocol_the_config_accepts_has_its_items():
-    import bm.deep.items  # importing the implementations registers them
-    from bm.deep.protocols import SET_PROTOCOLS
-
-    assert {"finite", "iid"} <= set(SET_PROTOCOLS) and set(SET_PROTOCOLS) == set(bm.deep.items.SET_ITEMS)
+    assert {"none", "ssl", "ssl+mixup", "randaugment", "finite", "iid"} <= set(PROTOCOLS)
+    for name, protocol in PROTOCOLS.items():
+        assert DeepTrainConfig(augment=name).augment == name
+        fn = protocol.implementation()
+        params = list(inspect.signature(fn).parameters)
+        assert params[:2] == (["cfg", "data"] if protocol.fixed_set else ["images", "generator"]), name
+        assert protocol.bank is None or callable(protocol.bank_of()), name
 
 
 def test_the_library_never_prints():

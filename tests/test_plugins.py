@@ -17,9 +17,7 @@ def plugin(monkeypatch):
     yield
     from bm.analyses.probing import PROBES
     from bm.deep.catalog import DATASETS, MODELS
-    from bm.deep.items import SET_ITEMS
-    from bm.deep.protocols import SET_PROTOCOLS
-    from bm.deep.views import PROTOCOLS
+    from bm.deep.protocols import PROTOCOLS
     from bm.reproduce.presets import PRESETS
     from bm.reproduce.scales import SCALES
 
@@ -28,8 +26,7 @@ def plugin(monkeypatch):
         (MODELS, "tiny-cnn"),
         (PROTOCOLS, "hflip"),
         (PROBES, "centroid"),
-        (SET_PROTOCOLS, "shifts"),
-        (SET_ITEMS, "shifts"),
+        (PROTOCOLS, "shifts"),
         (SCALES, "example"),
         (PRESETS, "example"),
     ):

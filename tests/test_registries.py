@@ -3,7 +3,7 @@
 import pytest
 
 from bm.analyses.probing import PROBES, probe_layers, register_probe
-from bm.deep.views import PROTOCOLS, register_protocol
+from bm.deep.protocols import PROTOCOLS, register_protocol
 from bm.errors import BMError
 
 

@@ -27,7 +27,7 @@ import torch
 from bm.analyses.probing import load_run, run_data
 from bm.deep.measure import PermutedImages, gradient_contributions
 from bm.deep.models import Network, load_weights
-from bm.deep.protocols import SET_PROTOCOLS
+from bm.deep.protocols import set_protocol
 from bm.errors import BMError
 from bm.runs import RunFolder
 
@@ -39,7 +39,7 @@ def permuted_gradients(path: Path, epochs: list[int] | None = None, device: str 
     groups' summed-gradient norms, per example, their ratio and cosines with the full gradient; the permuted images'
     fit to their random labels; the group sizes."""
     run, cfg, _ = load_run(path)
-    if cfg.augment in SET_PROTOCOLS:
+    if set_protocol(cfg.augment) is not None:
         raise BMError(f"{run.path} trains on a fixed set ({cfg.augment}); bm gradients needs a run on its clean images")
     labels = run.labels(("labels", "randomized", "num_classes"))
     train = run_data(cfg)[0]

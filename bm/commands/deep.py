@@ -9,14 +9,14 @@ from typing import Annotated, Optional
 import typer
 
 from bm.commands.common import Command
-from bm.deep.config import AugmentGridConfig, DeepTrainConfig
+from bm.deep.config import NAMED_CONFIGS, AugmentGridConfig, DeepTrainConfig, named_config
 from bm.errors import BMError
 from bm.options import config_options
 from bm.reproduce.options import RECIPE_HELP
-from bm.reproduce.plan import NAMED, named_config
+from bm.reproduce.plan import recipe_config  # noqa: F401  (registers the recipes' named configs)
 
 app = typer.Typer()
-NAMED_CONFIGS = {name: named_config(name) for name in NAMED}  # deep-train's bases, whose defaults its help shows
+NAMED = {name: named_config(name) for name in NAMED_CONFIGS}  # deep-train's bases, whose defaults its help shows
 
 
 @app.command("augment-grid", cls=Command)
@@ -59,7 +59,7 @@ def _deep_config(changes: dict, preset: str | None, recipe: str | None, config: 
 
 
 @app.command("deep-train", cls=Command)
-@config_options(DeepTrainConfig, named=NAMED_CONFIGS)
+@config_options(DeepTrainConfig, named=NAMED)
 def deep_train(
     changes: dict,
     out: Annotated[Path, typer.Option(help="Run folder.")] = Path("runs/deep"),

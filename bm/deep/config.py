@@ -6,13 +6,15 @@ the memory banks, the augmentation options) is imported where it is used.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from bm.configs import JsonConfig, setting
 from bm.deep.catalog import DATASETS, IMAGE_SIZES, MODELS, TRAIN_SIZES
-from bm.deep.protocols import SET_PROTOCOLS, protocol_names, randaugment_setting
+from bm.deep.protocols import PROTOCOLS, protocol_names, randaugment_setting, set_protocol
 from bm.errors import BMError, require_finite, require_range
 from bm.labels import LabelConfig
+from bm.registry import registrar
 
 __all__ = [
     "AugmentGridConfig",
@@ -21,6 +23,7 @@ __all__ = [
     "IMAGE_SIZES",
     "KNN_BANKS",
     "MIXUP_LAMBDAS",
+    "NAMED_CONFIGS",
     "PAPER",
     "RUNTIME_FIELDS",
     "SUBSET_ORDERS",
@@ -28,6 +31,8 @@ __all__ = [
     "DeepTrainConfig",
     "MixupOptions",
     "ModelConfig",
+    "named_config",
+    "register_named_config",
 ]
 
 # DeepTrainConfig fields that are not part of a run's identity: a run moved to another data path or device, or
@@ -170,10 +175,10 @@ class DeepTrainConfig(JsonConfig):
         if self.augment not in protocol_names():
             raise BMError(f"augment must be one of {', '.join(protocol_names())}; got {self.augment!r}")
         require_range(views=(self.views, 1, ">="), iid_subset=(self.iid_subset, 1, ">="))
-        if self.views > 1 and "views" not in getattr(SET_PROTOCOLS.get(self.augment), "options", ()):
+        if self.views > 1 and "views" not in getattr(set_protocol(self.augment), "options", ()):
             raise BMError(
                 f"views (B = {self.views}) applies to augment "
-                f"{' or '.join(n for n, p in SET_PROTOCOLS.items() if 'views' in p.options)}; "
+                f"{' or '.join(n for n, p in PROTOCOLS.items() if 'views' in p.options)}; "
                 f"{self.augment!r} draws fresh views"
             )
         if any(not 1 <= e <= self.epochs for e in self.snapshots):
@@ -205,7 +210,7 @@ class DeepTrainConfig(JsonConfig):
             raise BMError(f"knn_bank must be 'train' or 'all'; got {self.knn_bank!r}")
         self.mixup_options()
         randaugment_setting(self.randaugment_mapping, self.randaugment_strength, self.randaugment_magnitude)
-        if self.gradient_probe and (not 0 < self.label_noise < 1 or self.augment in SET_PROTOCOLS):
+        if self.gradient_probe and (not 0 < self.label_noise < 1 or set_protocol(self.augment) is not None):
             raise BMError(
                 "gradient_probe compares permuted and clean training images: it needs 0 < label_noise < 1 and a "
                 f"protocol of fresh views; got label_noise {self.label_noise:g}, augment {self.augment!r}"
@@ -217,7 +222,32 @@ class DeepTrainConfig(JsonConfig):
         return MixupOptions(self.mixup_alpha, self.mixup_p, self.mixup_lambda, self.mix_targets)
 
 
-PAPER = DeepTrainConfig(model=ModelConfig(num_classes=0))  # Table 6 on CIFAR-10, the classes read from the labels
+# DeepTrainConfig's defaults with the classes read from the labels: Table 6's model, optimizer and batch on CIFAR-10
+# with SSL augmentation, no mixup, 1000 epochs (Table 6 in full, mixup and budget, is the full scale's recipe table6)
+PAPER = DeepTrainConfig(model=ModelConfig(num_classes=0))
+
+# `bm deep-train --preset NAME`: name -> a function returning the config (bm.reproduce.plan adds the recipes')
+NAMED_CONFIGS: dict[str, Callable[[], DeepTrainConfig]] = {}
+register_named_config = registrar(NAMED_CONFIGS, "named config")
+
+
+@register_named_config("paper")
+def _paper() -> DeepTrainConfig:
+    return PAPER
+
+
+@register_named_config("smoke")
+def _smoke() -> DeepTrainConfig:
+    """A tiny model and subset: minutes on a CPU."""
+    model = replace(PAPER.model, width=8, projector_width=512)
+    return replace(PAPER, model=model, subset=1024, epochs=3, batch_size=128, probe_every=3, checkpoint_every=1)
+
+
+def named_config(name: str) -> DeepTrainConfig:
+    """The registered config `name` (NAMED_CONFIGS)."""
+    if name not in NAMED_CONFIGS:
+        raise BMError(f"unknown preset {name!r}; choose one of {', '.join(NAMED_CONFIGS)}")
+    return NAMED_CONFIGS[name]()
 
 
 def _small_model() -> DeepTrainConfig:

@@ -11,18 +11,17 @@ import torch
 from bm.deep.augment import SSLAugment
 from bm.deep.config import DeepTrainConfig
 from bm.deep.datasets import ImageSet
-from bm.deep.protocols import randaugment_setting
+from bm.deep.protocols import PROTOCOLS, randaugment_setting
 from bm.deep.views import AugmentOptions, augment_batch, finite_labels, finite_views, iid_views
-from bm.registry import register
 
 __all__ = [
-    "SET_ITEMS",
-    "SetItems",
     "TrainingItems",
     "augment_options",
+    "finite_items",
+    "iid_bank",
+    "iid_items",
     "iid_table",
     "memory_bank",
-    "register_items",
     "training_items",
 ]
 
@@ -38,7 +37,7 @@ def memory_bank(cfg: DeepTrainConfig, train: ImageSet, bank: str | None = None) 
     training image."""
     if (bank or cfg.knn_bank) == "all":
         return train
-    own = SET_ITEMS[cfg.augment].bank if cfg.augment in SET_ITEMS else None
+    own = PROTOCOLS[cfg.augment].bank_of()
     return own(cfg, train) if own is not None else train.subset(cfg.subset, cfg.subset_order)
 
 
@@ -71,32 +70,7 @@ class TrainingItems:
     anchor_true: torch.Tensor
 
 
-@dataclass(frozen=True)
-class SetItems:
-    """A fixed-set protocol's implementation (its spec: bm.deep.protocols.SET_PROTOCOLS): build(cfg, data, labels,
-    targets, probe_views) -> TrainingItems, and where its images come from when they are not the run's first
-    `subset` (bank(cfg, whole training set) -> the images trained on; None: the subset)."""
-
-    build: Callable
-    bank: Callable | None = None
-
-
-SET_ITEMS: dict[str, SetItems] = {}
-
-
-def register_items(name: str, bank: Callable | None = None):
-    """Decorator: `build` makes the training items of the fixed-set protocol `name` (registered with
-    bm.deep.protocols.register_set_protocol)."""
-
-    def add(build: Callable) -> Callable:
-        register(SET_ITEMS, "the items of protocol", name, SetItems(build, bank))
-        return build
-
-    return add
-
-
-@register_items("finite")
-def _finite(
+def finite_items(
     cfg: DeepTrainConfig, data: ImageSet, labels, targets: torch.Tensor, probe_views: Callable
 ) -> TrainingItems:
     """The n B fixed views: item i = view i mod B of sample i div B, with its own label unless labels are preserved."""
@@ -124,8 +98,14 @@ def _finite(
     )
 
 
-@register_items("iid", bank=lambda cfg, train: train.take(iid_table(cfg, train).reshape(-1)))
-def _iid(cfg: DeepTrainConfig, data: ImageSet, labels, targets: torch.Tensor, probe_views: Callable) -> TrainingItems:
+def iid_bank(cfg: DeepTrainConfig, train: ImageSet) -> ImageSet:
+    """augment iid's images: the s B views of its anchors out of the whole training set."""
+    return train.take(iid_table(cfg, train).reshape(-1))
+
+
+def iid_items(
+    cfg: DeepTrainConfig, data: ImageSet, labels, targets: torch.Tensor, probe_views: Callable
+) -> TrainingItems:
     """s anchors with B same-class images each: item i = image i mod B of anchor i div B, with the anchor's label."""
     B = cfg.views
     table = iid_table(cfg, data)
@@ -156,7 +136,7 @@ def _iid(cfg: DeepTrainConfig, data: ImageSet, labels, targets: torch.Tensor, pr
 def training_items(
     cfg: DeepTrainConfig, data: ImageSet, labels, targets: torch.Tensor, gen: torch.Generator
 ) -> TrainingItems:
-    """The protocol's training items: a fixed-set protocol's (SET_ITEMS), or fresh augmentations of the n images
+    """The protocol's training items: a fixed-set protocol's (built by its `augment`), or fresh augmentations of the n images
     drawn from `gen` every step (online protocols)."""
 
     def ssl_views(anchor, k):  # the SSL views the probes use (seed + 1: not the training views)
@@ -167,8 +147,9 @@ def training_items(
             seed=cfg.seed + 1,
         )
 
-    if cfg.augment in SET_ITEMS:
-        return SET_ITEMS[cfg.augment].build(cfg, data, labels, targets, ssl_views)
+    protocol = PROTOCOLS[cfg.augment]
+    if protocol.fixed_set:
+        return protocol.implementation()(cfg, data, labels, targets, ssl_views)
     options = augment_options(cfg)
     y = labels.labels.to(targets.device)
 

@@ -1,83 +1,122 @@
-"""The registry of online augmentation protocols and the RandAugment settings: names and numbers only, torch-free,
-so that configs (bm.deep.config) check them without loading the implementations (bm.deep.views registers those)."""
+"""The registry of augmentation protocols (online and fixed-set, one registration each) and the RandAugment settings:
+torch-free, so that configs (bm.deep.config) check them without loading the implementations (bm.deep.views,
+bm.deep.items), which the built-in entries name as "module:attribute" strings."""
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from bm.errors import BMError
-from bm.registry import register, registrar
+from bm.registry import register
 
 __all__ = [
-    "BUILT_IN",
     "PROTOCOLS",
     "RANDAUGMENT_MAPPINGS",
-    "SET_PROTOCOLS",
-    "SetProtocol",
+    "Protocol",
+    "add_protocol",
     "protocol_names",
     "randaugment_setting",
     "register_protocol",
-    "register_set_protocol",
+    "set_protocol",
 ]
 
-# an online protocol: (uint8 images (N, 3, H, W), generator on their device, targets (N, C) or None, options)
-# -> (float images in [0, 1], targets, mixup record or None)
-Protocol = Callable[..., tuple]
-PROTOCOLS: dict[str, Protocol] = {}  # name -> protocol; DeepTrainConfig.augment takes these names and SET_PROTOCOLS'
-BUILT_IN = ("none", "ssl", "ssl+mixup", "randaugment")  # what bm.deep.views registers (a test checks both agree)
+
+def _load(ref: Callable | str) -> Callable:
+    """A callable, or the one a "module:attribute" string names (imported on first use)."""
+    if callable(ref):
+        return ref
+    module, _, attribute = ref.partition(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
 @dataclass(frozen=True)
-class SetProtocol:
-    """A protocol that trains on a fixed set of items drawn once, not on fresh views every step: the DeepTrainConfig
-    fields it reads (`options`, beyond the shared ones; its run names show them), its items per epoch, and whether
-    it draws from every training image (the run's subset does not apply). Its items are built by the function
-    bm.deep.items registers under the same name."""
+class Protocol:
+    """An augmentation protocol (`bm deep-train --augment NAME`), online or on a fixed set: one registration.
+
+    Online (`items` None): `augment` draws fresh views every step: (uint8 images (N, 3, H, W), generator on their
+    device, targets (N, C) or None, bm.deep.views.AugmentOptions) -> (float images in [0, 1], targets, mixup record
+    or None). Fixed set (`items` given): the run trains on items drawn once, and `augment` builds them: (config,
+    images, labels, targets, probe_views) -> bm.deep.items.TrainingItems; `options` the DeepTrainConfig fields it
+    reads beyond the shared ones, `items(config, n images)` its items per epoch, `parts(config)` its parts of a run
+    name, `bank(config, whole training set)` the images it trains on when they are not the run's first `subset`,
+    `whole_set` whether it draws from every training image. `augment` and `bank` may be "module:attribute" strings,
+    loaded on first use, so that the registry (and every config check) stays torch-free.
+    """
 
     name: str
-    options: tuple[str, ...]
-    items: Callable[[Any, int], int]  # (config, n training images) -> items per epoch
-    parts: Callable[[Any], list[str]]  # (config) -> its parts of a run name
+    augment: Callable | str
+    options: tuple[str, ...] = ()
+    items: Callable[[Any, int], int] | None = None
+    parts: Callable[[Any], list[str]] | None = None
+    bank: Callable | str | None = None
     whole_set: bool = False
 
+    @property
+    def fixed_set(self) -> bool:
+        return self.items is not None
 
-SET_PROTOCOLS: dict[str, SetProtocol] = {}
+    def implementation(self) -> Callable:
+        return _load(self.augment)
+
+    def bank_of(self) -> Callable | None:
+        return None if self.bank is None else _load(self.bank)
 
 
-def register_set_protocol(spec: SetProtocol) -> SetProtocol:
-    """Add a fixed-set protocol (`bm deep-train --augment NAME`); its items: bm.deep.items.register_items(NAME)."""
-    return register(SET_PROTOCOLS, "augmentation protocol", spec.name, spec, reserved=(*BUILT_IN, *PROTOCOLS))
+PROTOCOLS: dict[str, Protocol] = {}
 
 
-register_set_protocol(
-    SetProtocol(  # n images, B fixed views each: item i = view i mod B of image i div B
+def add_protocol(protocol: Protocol) -> Protocol:
+    """Register `protocol` under its own new name."""
+    return register(PROTOCOLS, "augmentation protocol", protocol.name, protocol)
+
+
+def register_protocol(name: str, **fields: Any) -> Callable[[Callable], Callable]:
+    """Decorator: `augment` is protocol `name` (fields: those of Protocol; none for an online protocol)."""
+
+    def add(augment: Callable) -> Callable:
+        add_protocol(Protocol(name, augment, **fields))
+        return augment
+
+    return add
+
+
+def set_protocol(name: str | None) -> Protocol | None:
+    """The protocol `name` if it trains on a fixed set; None for an online or unknown one."""
+    protocol = PROTOCOLS.get(name) if name is not None else None
+    return protocol if protocol is not None and protocol.fixed_set else None
+
+
+def protocol_names() -> tuple[str, ...]:
+    """Every name DeepTrainConfig.augment takes."""
+    return tuple(PROTOCOLS)
+
+
+for _name, _function in (("none", "none"), ("ssl", "ssl"), ("ssl+mixup", "ssl_mixup"), ("randaugment", "randaugment")):
+    add_protocol(Protocol(_name, f"bm.deep.views:augment_{_function}"))
+add_protocol(  # n images, B fixed views each: item i = view i mod B of image i div B
+    Protocol(
         "finite",
+        "bm.deep.items:finite_items",
         ("views", "preserve_labels"),
         lambda cfg, n: n * cfg.views,
         lambda cfg: [f"B{cfg.views}"] + ([] if cfg.preserve_labels else ["own"]),
     )
 )
-register_set_protocol(
-    SetProtocol(  # s anchors, B i.i.d. same-class images each, from every training image (Table 4)
+add_protocol(  # s anchors, B i.i.d. same-class images each, from every training image (Table 4)
+    Protocol(
         "iid",
+        "bm.deep.items:iid_items",
         ("views", "iid_subset"),
         lambda cfg, n: cfg.iid_subset * cfg.views,
         lambda cfg: [f"B{cfg.views}", f"s{cfg.iid_subset}"],
+        bank="bm.deep.items:iid_bank",
         whole_set=True,
     )
 )
-
-
-# decorator: register_protocol(name)(fn) makes `name` an online protocol (`bm deep-train --augment name`)
-register_protocol = registrar(PROTOCOLS, "augmentation protocol", reserved=SET_PROTOCOLS)  # names taken there
-
-
-def protocol_names() -> tuple[str, ...]:
-    """Every name DeepTrainConfig.augment takes: the built-in and registered online protocols, the fixed-set ones."""
-    return tuple(dict.fromkeys((*BUILT_IN, *PROTOCOLS, *SET_PROTOCOLS)))
 
 
 RANDAUGMENT_MAPPINGS = (

@@ -25,7 +25,7 @@ from bm.deep.items import memory_bank, training_items
 from bm.deep.loop import Interrupted, RunState, Stop, train_epoch, wrapped
 from bm.deep.measure import Measurements, PermutedImages
 from bm.deep.models import Network
-from bm.deep.protocols import SET_PROTOCOLS
+from bm.deep.protocols import set_protocol
 from bm.deep.sinks import EpochCallback, MetricsFile, Sink, truncate_metrics
 from bm.errors import BMError
 from bm.labels import LabelConfig, assign_labels
@@ -71,7 +71,7 @@ def _train(
     saved = RunState.read(run, device) if resume else None  # a refused checkpoint leaves the folder untouched
     cfg, train_set, banks, test_set, labels = run_inputs(cfg, data)
     on_device = len(test_set) + sum(len(b) for b in {id(b): b for b in (train_set, *banks.values())}.values())
-    spec = SET_PROTOCOLS.get(cfg.augment)  # a fixed set's items are built as images: n B views, s B images
+    spec = set_protocol(cfg.augment)  # a fixed set's items are built as images: n B views, s B images
     on_device += spec.items(cfg, len(train_set)) if spec is not None else 0
     decomposition = min(cfg.decomposition_samples, len(train_set)) * cfg.decomposition_views
     require_memory(deep_train_bytes(cfg.model, cfg.batch_size, on_device, decomposition), device, "this run")

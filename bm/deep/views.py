@@ -8,18 +8,16 @@ so any view is regenerated on demand and B = 100 on CIFAR-10 costs no memory.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
 from bm.deep.augment import SSLAugment, ssl_augment, view_uniforms
 from bm.deep.config import MixupOptions
-from bm.deep.protocols import PROTOCOLS, RANDAUGMENT_MAPPINGS, randaugment_setting, register_protocol
+from bm.deep.protocols import PROTOCOLS, RANDAUGMENT_MAPPINGS, randaugment_setting
 from bm.errors import BMError
 
 __all__ = [
-    "PROTOCOLS",
     "AugmentOptions",
     "IIDViews",
     "augment_batch",
@@ -31,7 +29,6 @@ __all__ = [
     "RANDAUGMENT_MAPPINGS",
     "randaugment",
     "randaugment_setting",
-    "register_protocol",
 ]
 
 
@@ -141,36 +138,27 @@ class AugmentOptions:
     mixup: MixupOptions = MixupOptions()
 
 
-# an online protocol: (uint8 images (N, 3, H, W), generator on their device, targets (N, C) or None, options)
-# -> (float images in [0, 1], targets, mixup record or None)
-Protocol = Callable[[torch.Tensor, torch.Generator, "torch.Tensor | None", AugmentOptions], tuple]
-
-
-@register_protocol("none")
-def _none(images, generator, targets, options):
+def augment_none(images, generator, targets, options):
     return images.float() / 255, targets, None
 
 
-@register_protocol("ssl")
-def _ssl(images, generator, targets, options):
+def augment_ssl(images, generator, targets, options):
     from bm.deep.augment import draw_uniforms
 
     return ssl_augment(images, draw_uniforms(images.shape[0], generator, images.device), options.config), targets, None
 
 
-@register_protocol("ssl+mixup")
-def _ssl_mixup(images, generator, targets, options):
+def augment_ssl_mixup(images, generator, targets, options):
     from bm.deep.augment import mixup
 
     if targets is None:
         raise BMError("ssl+mixup needs the batch's targets (N, C) to mix")
-    x, _, _ = _ssl(images, generator, targets, options)
+    x, _, _ = augment_ssl(images, generator, targets, options)
     mixed = mixup(x, targets, generator, options.mixup)
     return mixed.images, mixed.targets, mixed
 
 
-@register_protocol("randaugment")
-def _randaugment(images, generator, targets, options):
+def augment_randaugment(images, generator, targets, options):
     num_ops, magnitude, bins = options.randaugment
     return randaugment(images, magnitude, generator, num_ops, bins).float() / 255, targets, None
 
@@ -184,6 +172,7 @@ def augment_batch(
 ):
     """One training batch under an online protocol (PROTOCOLS): uint8 images (N, 3, H, W) -> (float images in
     [0, 1], targets, mixup record or None). `generator` must live on the images' device."""
-    if protocol not in PROTOCOLS:
-        raise BMError(f"augmentation protocol must be one of {', '.join(PROTOCOLS)}; got {protocol!r}")
-    return PROTOCOLS[protocol](images, generator, targets, options)
+    online = [name for name, p in PROTOCOLS.items() if not p.fixed_set]
+    if protocol not in online:
+        raise BMError(f"online augmentation protocol must be one of {', '.join(online)}; got {protocol!r}")
+    return PROTOCOLS[protocol].implementation()(images, generator, targets, options)

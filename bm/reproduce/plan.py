@@ -11,18 +11,19 @@ import json
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bm.deep.config import IMAGE_SIZES, PAPER, TRAIN_SIZES, DeepTrainConfig
-from bm.deep.protocols import SET_PROTOCOLS
+from bm.deep.config import IMAGE_SIZES, TRAIN_SIZES, DeepTrainConfig, register_named_config
+from bm.deep.protocols import set_protocol
 from bm.errors import BMError
 from bm.reproduce.scales import RECIPES, Scale, scale_for
 
 if TYPE_CHECKING:
     from bm.deep.datasets import ImageSet
 
-__all__ = ["NAMED", "Plan", "Run", "deep_train_command", "named_config", "run_name", "steps_per_epoch"]
+__all__ = ["Plan", "Run", "deep_train_command", "recipe_config", "run_name", "steps_per_epoch"]
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ class Plan:
         budget = changes.pop("steps", s.steps)  # a preset with a budget of its own (the same for all its runs)
         if "seed" not in changes:  # a preset that names its seeds (benign) plans over several
             changes["seed"] = self.seed
-        if getattr(SET_PROTOCOLS.get(changes.get("augment")), "whole_set", False):  # its anchors: every image
+        if getattr(set_protocol(changes.get("augment")), "whole_set", False):  # its anchors: every image
             changes.setdefault("subset", 0)
         base = s.base
         model_cfg = replace(
@@ -112,7 +113,7 @@ def steps_per_epoch(cfg: DeepTrainConfig, train_size: int) -> int:
     """Optimizer steps per epoch of `cfg` on a training set of `train_size` images: ceil(items / batch size), items
     the subset (or the whole set), its n B fixed views (finite) or the s B views of its anchors (iid)."""
     n = min(cfg.subset or train_size, train_size)
-    spec = SET_PROTOCOLS.get(cfg.augment)
+    spec = set_protocol(cfg.augment)
     items = spec.items(cfg, n) if spec is not None else n
     return -(-items // cfg.batch_size)
 
@@ -127,7 +128,7 @@ def run_name(cfg: DeepTrainConfig, scale: Scale | None = None) -> str:
             if cfg.randaugment_mapping == "strength"
             else f"m{cfg.randaugment_magnitude}"
         )
-    spec = SET_PROTOCOLS.get(cfg.augment)
+    spec = set_protocol(cfg.augment)
     parts += spec.parts(cfg) if spec is not None else []
     if cfg.random_classes is not None:
         parts.append(f"C{cfg.random_classes}")
@@ -151,28 +152,12 @@ def deep_train_command(cfg: DeepTrainConfig, out: Path) -> str:
     )
 
 
-def named_config(name: str) -> DeepTrainConfig:
-    """`bm deep-train --preset NAME`: paper (DeepTrainConfig's defaults: Table 6's model, optimizer and batch on
-    CIFAR-10 with SSL augmentation, no mixup, 1000 epochs; Table 6 in full is the recipe table6), smoke (a tiny model
-    and subset, minutes on a CPU), or a full-scale recipe (table6, released): that recipe's random-label DA run."""
-    if name in RECIPES:
-        return (
-            Plan(scale_for("full", name), Path(DeepTrainConfig.data_dir), Path("runs"), recipe=name).augmented().config
-        )
-    paper = PAPER
-    if name == "paper":
-        return paper
-    if name == "smoke":
-        return replace(
-            paper,
-            model=replace(paper.model, width=8, projector_width=512),
-            subset=1024,
-            epochs=3,
-            batch_size=128,
-            probe_every=3,
-            checkpoint_every=1,
-        )
-    raise BMError(f"unknown preset {name!r}; choose one of {', '.join(NAMED)}")
+def recipe_config(recipe: str) -> DeepTrainConfig:
+    """A full-scale recipe's random-label DA run (`bm deep-train --preset table6 / released`)."""
+    return (
+        Plan(scale_for("full", recipe), Path(DeepTrainConfig.data_dir), Path("runs"), recipe=recipe).augmented().config
+    )
 
 
-NAMED = ("paper", "smoke", *RECIPES)  # the names named_config knows
+for _recipe in RECIPES:
+    register_named_config(_recipe)(partial(recipe_config, _recipe))

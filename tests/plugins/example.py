@@ -12,9 +12,7 @@ from bm.analyses.probing import probe_layers, register_probe
 from bm.configs import with_changes
 from bm.deep.catalog import DatasetEntry, ModelEntry, register_dataset, register_model
 from bm.deep.datasets import DatasetError, ImageSet
-from bm.deep.items import register_items
-from bm.deep.protocols import SetProtocol, register_set_protocol
-from bm.deep.views import register_protocol
+from bm.deep.protocols import register_protocol
 from bm.reproduce.outputs import Result
 from bm.reproduce.presets import Preset, register_preset
 from bm.reproduce.readout import final
@@ -69,8 +67,9 @@ register_model("tiny-cnn", ModelEntry(tiny_cnn))
 
 
 register_protocol("hflip")(hflip)
-register_set_protocol(SetProtocol("shifts", ("views",), lambda cfg, n: n * cfg.views, lambda cfg: [f"B{cfg.views}"]))
-register_items("shifts")(shifts)
+register_protocol(
+    "shifts", options=("views",), items=lambda cfg, n: n * cfg.views, parts=lambda cfg: [f"B{cfg.views}"]
+)(shifts)
 register_probe("centroid")(centroid)
 
 
