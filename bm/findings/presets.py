@@ -119,23 +119,10 @@ def _fig12_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
             )
         )
     rows = judge(findings)
-    mean = lambda key, which: np.mean(arm(probed, key, probe, which)[0])  # noqa: E731
-    levels_table = (
-        "\n".join(
-            [
-                f"{PROBE_NAMES[probe]}, test accuracy, mean over seeds {', '.join(seeds)}:",
-                "",
-                "| label noise | DA | no augmentation | init |",
-                "| --- | --- | --- | --- |",
-                *(
-                    f"| {x:g} | {mean(f'DA/{x:g}', 'trained'):.3f} | {mean(f'none/{x:g}', 'trained'):.3f} | "
-                    f"{mean(f'DA/{x:g}', 'init'):.3f} |"
-                    for x in levels
-                ),
-            ]
-        )
-        + "\n"
-    )
+    per_level = [
+        (f"{x:g}", [(f"DA/{x:g}", "trained"), (f"none/{x:g}", "trained"), (f"DA/{x:g}", "init")]) for x in levels
+    ]
+    levels_table = means_table(probed, probe, "label noise", seeds, per_level, ("DA", "no augmentation", "init"))
     return {"fig12.findings": VERDICT_RULE + "\n\n" + findings_table(rows), "fig12.levels": levels_table}
 
 

@@ -114,17 +114,27 @@ def compare(name: str, kind: str, probed: list[dict], a: tuple[str, str], b: tup
     return Finding(f"{PROBE_NAMES[probe]}: {name}", kind, acc_a, acc_b, MARGIN, (bits_a, bits_b))
 
 
-def means_table(probed: list[dict], probe: str, label: str, seeds: list) -> str:
-    """Mean test accuracy over seeds of every run key, trained and at init."""
+def means_table(
+    probed: list[dict],
+    probe: str,
+    label: str,
+    seeds: list,
+    rows: list[tuple[str, list[tuple[str, str]]]] | None = None,
+    columns: tuple[str, ...] = ("trained", "init"),
+) -> str:
+    """Mean test accuracy over seeds: per row (its label and the (run key, trained or init) of each of `columns`);
+    default every run key, trained and at init."""
     mean = lambda key, which: np.mean(arm(probed, key, probe, which)[0])  # noqa: E731
+    if rows is None:
+        rows = [(key, [(key, "trained"), (key, "init")]) for key in probed[0]]
     return (
         "\n".join(
             [
                 f"{PROBE_NAMES[probe]}, test accuracy, mean over seeds {', '.join(map(str, seeds))}:",
                 "",
-                f"| {label} | trained | init |",
-                "| --- | --- | --- |",
-                *(f"| {key} | {mean(key, 'trained'):.3f} | {mean(key, 'init'):.3f} |" for key in probed[0]),
+                f"| {label} | " + " | ".join(columns) + " |",
+                "|" + " --- |" * (1 + len(columns)),
+                *(f"| {name} | " + " | ".join(f"{mean(*cell):.3f}" for cell in cells) + " |" for name, cells in rows),
             ]
         )
         + "\n"
