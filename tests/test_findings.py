@@ -182,6 +182,49 @@ def test_table4_states_random_iid_not_benign_as_an_absence_claim_and_the_gains_p
     assert better[1] == f"{sum(diffs) / 3:+.3f}"
 
 
+def test_fig3_pairs_each_layer_with_init_and_the_random_labels_with_the_layer_below_by_seed(tmp_path):
+    """A made-up Fig. 3 table (seed, epoch, layer, clean-label and random-label K-NN): the clean claims pair the end
+    with epoch 0 of the same seed, the random-label claims each of the last four layers with the one below, and the
+    means table averages over seeds."""
+    import csv
+
+    import numpy as np
+    from scipy import stats
+
+    folder = tmp_path / "mini" / "fig3"
+    folder.mkdir(parents=True)
+    _write_record(folder, [0, 1, 2], {})
+    layers = ["stem", "layer1", "layer2", "layer3", "layer4", "embedding", "P", "O"]
+    rng = np.random.default_rng(0)
+    value = {}
+    for seed in range(3):
+        for epoch in (0, 50, 100):
+            for i, layer in enumerate(layers):
+                clean = 0.15 + (0.01 * i + 0.01 * seed) * (epoch == 100) + rng.uniform(0, 0.005)
+                value[seed, epoch, layer] = (clean, 0.1 + 0.1 * i * (epoch == 100) + 0.002 * seed)
+    with open(folder / "table.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["seed", "epoch", "layer", "knn_clean_test", "knn_random_train"])
+        w.writerows([s, e, layer, *v] for (s, e, layer), v in value.items())
+    blocks = render(tmp_path)
+    row = _row(blocks["mini.fig3.findings"], "layer4: clean-label K-NN trained > init")
+    diffs = [value[s, 100, "layer4"][0] - value[s, 0, "layer4"][0] for s in range(3)]
+    low, high = stats.t.interval(0.95, 2, loc=np.mean(diffs), scale=stats.sem(diffs))
+    assert row[1] == f"{np.mean(diffs):+.3f}" and row[2] == f"[{low:+.3f}, {high:+.3f}]"
+    above = [r for r in blocks["mini.fig3.findings"].splitlines() if "random-label K-NN" in r]
+    assert [r.split(":")[1].split("|")[0].strip() for r in above] == [
+        "layer4 > layer3",
+        "embedding > layer4",
+        "P > embedding",
+        "O > P",
+    ]
+    assert all(_row(blocks["mini.fig3.findings"], r.strip("| ").split(" |")[0])[1] == "+0.100" for r in above)
+    means = _row(blocks["mini.fig3.means"], "O")
+    assert means[1:] == [f"{np.mean([value[s, e, 'O'][0] for s in range(3)]):.3f}" for e in (0, 50, 100)] + [
+        f"{np.mean([value[s, 100, 'O'][1] for s in range(3)]):.3f}"
+    ]
+
+
 def test_a_sweep_tests_the_per_seed_slope_against_log2_of_the_knob(tmp_path):
     """Made-up Fig. 7 records (K-NN rising by 0.04 - 0.06 per doubling of the projector width, by seed): the slope
     claim's effect is the mean of the per-seed least-squares slopes against log2(width), with its t-interval."""

@@ -152,6 +152,55 @@ def _table1_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
     return {"table1.findings": lead + "\n\n" + VERDICT_RULE + "\n\n" + findings_table(judge(findings))}
 
 
+def _fig3_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
+    """Fig. 3 over seeds, from its table.csv (seed, epoch, layer, knn_clean_test, knn_random_train): per layer the
+    clean-label K-NN at the end against init, and where the random labels enter: the random-label K-NN on the trained
+    images of each of the last four layers against the layer below (each claim greater, paired by seed)."""
+    clean, noise = "knn_clean_test", "knn_random_train"
+    rows = read_csv_rows(folder / "table.csv", integers=("seed", "epoch"), numbers=(clean, noise))
+    value = {(int(r["seed"]), int(r["epoch"]), r["layer"], m): float(r[m]) for r in rows for m in (clean, noise)}
+    seeds, epochs = (sorted({key[i] for key in value}) for i in (0, 1))
+    layers = list(dict.fromkeys(r["layer"] for r in rows))
+    arm = lambda e, layer, m: tuple(value[s, e, layer, m] for s in seeds)  # noqa: E731
+    end = epochs[-1]
+    findings = [
+        Finding(
+            f"{layer}: clean-label K-NN trained > init",
+            "greater",
+            arm(end, layer, clean),
+            arm(0, layer, clean),
+            MARGIN,
+        )
+        for layer in layers
+    ] + [
+        Finding(
+            f"random-label K-NN on the trained images: {top} > {below}",
+            "greater",
+            arm(end, top, noise),
+            arm(end, below, noise),
+            MARGIN,
+        )
+        for below, top in zip(layers[-5:-1], layers[-4:])  # from layer3 up: where the random labels enter
+    ]
+    mean = lambda e, layer, m: f"{np.mean(arm(e, layer, m)):.3f}"  # noqa: E731
+    table = [
+        f"Mean over seeds {', '.join(map(str, seeds))}: the clean-label K-NN (k = 20; bank: the trained images with "
+        "their true labels; test: the held-out images) at each epoch, and the random-label K-NN (bank and test: the "
+        "trained images with their random labels, each image left out of its own vote) at the end:",
+        "",
+        "| layer | " + " | ".join(f"clean, epoch {e}" for e in epochs) + f" | random, epoch {end} |",
+        "|" + " --- |" * (len(epochs) + 2),
+        *(
+            f"| {layer} | " + " | ".join(mean(e, layer, clean) for e in epochs) + f" | {mean(end, layer, noise)} |"
+            for layer in layers
+        ),
+    ]
+    return {
+        "fig3.means": "\n".join(table) + "\n",
+        "fig3.findings": VERDICT_RULE + "\n\n" + findings_table(judge(findings)),
+    }
+
+
 def _fig2_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
     """Fig. 2 over seeds: every condition's final accuracy on its trained items and the first step at accuracy 1;
     the claim that augmentation delays memorization (first step at 1, DA - no DA > 0, paired by seed; TOST margin one
@@ -359,6 +408,7 @@ RENDERERS: dict[str, Callable[[Path, dict, str], dict[str, str]]] = {
     "fig12": _fig12_blocks,
     "table1": _table1_blocks,
     "fig2": _fig2_blocks,
+    "fig3": _fig3_blocks,
     "table4": _table4_blocks,
     "fig6": _fig6_blocks,
     "fig7": _sweep_blocks(
