@@ -159,7 +159,8 @@ def _fig3_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
     clean, noise = "knn_clean_test", "knn_random_train"
     rows = read_csv_rows(folder / "table.csv", integers=("seed", "epoch"), numbers=(clean, noise))
     value = {(int(r["seed"]), int(r["epoch"]), r["layer"], m): float(r[m]) for r in rows for m in (clean, noise)}
-    seeds, epochs = (sorted({key[i] for key in value}) for i in (0, 1))
+    seeds = sorted({int(r["seed"]) for r in rows})
+    epochs = sorted({int(r["epoch"]) for r in rows})
     layers = list(dict.fromkeys(r["layer"] for r in rows))
     arm = lambda e, layer, m: tuple(value[s, e, layer, m] for s in seeds)  # noqa: E731
     end = epochs[-1]
