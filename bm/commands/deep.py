@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from bm.commands.common import Command
-from bm.deep.config import NAMED_CONFIGS, AugmentGridConfig, DeepTrainConfig, named_config
+from bm.deep.config import IMAGE_SIZES, NAMED_CONFIGS, AugmentGridConfig, DeepTrainConfig, named_config
 from bm.errors import BMError
 from bm.options import config_options
 from bm.reproduce.options import RECIPE_HELP
@@ -44,15 +44,12 @@ def _deep_config(changes: dict, preset: str | None, recipe: str | None, config: 
     folder or inline; a partial one layers on the named config: {"epochs": 3} changes only the epochs), then every
     flag given on the command line over it."""
     from bm.configs import layered, read_config, with_changes
-    from bm.deep.config import IMAGE_SIZES
 
     if preset is not None and recipe is not None:
         raise BMError("give --preset or --recipe, not both")
-    import bm.deep.config  # looked up when called: the class a run's config is read as
-
     base = named_config(recipe or preset or "paper")
     if config is not None:
-        base = layered(bm.deep.config.DeepTrainConfig, base, read_config(config))
+        base = layered(DeepTrainConfig, base, read_config(config))
     elif "model.image_size" not in changes:  # a named config follows the data set's own image size
         changes["model.image_size"] = IMAGE_SIZES.get(changes.get("dataset", base.dataset), 32)
     return with_changes(base, changes)
