@@ -69,7 +69,7 @@ def deep_train(
     preset: Annotated[
         Optional[str],
         typer.Option(
-            help="A named config: paper (the default: Table 6's model, optimizer and batch on CIFAR-10 with SSL augmentation, no mixup, 1000 epochs; Table 6 in full, with mixup and its budget, is --recipe table6), smoke (tiny model and subset, minutes on a CPU), table6 or released (the full-scale recipes' random-label DA run); flags given with it override it."
+            help="A named config: paper (the default: Table 6's model, optimizer and batch on CIFAR-10 with SSL augmentation, no mixup, 1000 epochs; Table 6 in full, with mixup and its budget, is --recipe table6), smoke (tiny model and subset, under a minute on a CPU), table6 or released (the full-scale recipes' random-label DA run); flags given with it override it."
         ),
     ] = None,
     recipe: Annotated[

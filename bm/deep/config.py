@@ -238,7 +238,7 @@ def _paper() -> DeepTrainConfig:
 
 @register_named_config("smoke")
 def _smoke() -> DeepTrainConfig:
-    """A tiny model and subset: minutes on a CPU."""
+    """A tiny model and subset: under a minute on a CPU."""
     model = replace(PAPER.model, width=8, projector_width=512)
     return replace(PAPER, model=model, subset=1024, epochs=3, batch_size=128, probe_every=3, checkpoint_every=1)
 
