@@ -222,7 +222,10 @@ def train_or_resume(
     if run.finished_epochs() >= cfg.epochs:
         classes = cfg.model.num_classes or int(run.labels(("num_classes",))["num_classes"])
         prepare_run_folder(
-            run.path, replace(cfg, model=replace(cfg.model, num_classes=classes)).to_json(), runtime=RUNTIME_FIELDS
+            run.path,
+            replace(cfg, model=replace(cfg.model, num_classes=classes)).to_json(),
+            runtime=RUNTIME_FIELDS,
+            record=False,  # nothing runs: the config keeps the data path and device it ran with
         )
         return run.path
     return train(

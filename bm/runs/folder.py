@@ -44,6 +44,7 @@ def prepare_run_folder(
     results: tuple[str, ...] | None = None,
     overwrite: bool = False,
     runtime: tuple[str, ...] = (),
+    record: bool = True,
 ) -> Path:
     """Create `out` (or reuse it for the same config) and write config.json.
 
@@ -54,7 +55,8 @@ def prepare_run_folder(
     except when the folder holds no results yet (none of the `results` files; default: no file but
     config.json): a run that failed before producing anything does not keep its folder. `runtime` keys are not part
     of a run's identity (where its data lives, the device, measurement cadences): they may change freely, config.json
-    takes the new values and records each change under "runtime". `overwrite` first empties a folder that holds a
+    takes the new values and records each change under "runtime" (`record` False: a run left as it is, e.g. finished,
+    is only checked, and its config.json keeps the values it ran with). `overwrite` first empties a folder that holds a
     run (a config.json), whatever its config.
     """
     out = Path(out)
@@ -90,6 +92,8 @@ def prepare_run_folder(
             and set(grown) <= set(extendable)
             and all(isinstance(previous.get(k), int) and config[k] > previous[k] for k in grown)
         ):
+            if not record and not grown:
+                return out
             old["config"] = config
             if grown:
                 old.setdefault("extended", []).append({k: [previous[k], config[k]] for k in grown})
