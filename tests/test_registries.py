@@ -49,3 +49,9 @@ def test_a_registered_protocol_trains_and_a_registered_probe_runs(tmp_path):
         PROBES.pop("centroid", None)
     with pytest.raises(BMError, match="augment must be one of"):
         DeepTrainConfig(augment="hflip")
+
+
+def test_a_fixed_set_protocol_without_its_run_name_parts_is_refused():
+    with pytest.raises(BMError, match="needs parts"):
+        register_protocol("rolls", options=("views",), items=lambda cfg, n: n * cfg.views)(lambda *a: None)
+    assert "rolls" not in PROTOCOLS

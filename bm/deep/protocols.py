@@ -70,7 +70,9 @@ PROTOCOLS: dict[str, Protocol] = {}
 
 
 def add_protocol(protocol: Protocol) -> Protocol:
-    """Register `protocol` under its own new name."""
+    """Register `protocol` under its own new name (a fixed-set one with its run-name parts)."""
+    if protocol.fixed_set and protocol.parts is None:
+        raise BMError(f"fixed-set protocol {protocol.name!r} needs parts(config): its part of a run name")
     return register(PROTOCOLS, "augmentation protocol", protocol.name, protocol)
 
 
