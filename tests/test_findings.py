@@ -225,6 +225,37 @@ def test_fig3_pairs_each_layer_with_init_and_the_random_labels_with_the_layer_be
     ]
 
 
+def test_tables_2_and_3_pair_each_condition_with_its_comparison_by_seed(tmp_path):
+    """A made-up Table 2 (seed, data set, model, condition, two K-NN columns; init a row of its own): random + DA
+    above init by 0.1 in every seed is shown, its effect and interval those of the per-seed differences; random
+    without DA below init, and the means are over seeds."""
+    import csv
+
+    import numpy as np
+    from scipy import stats
+
+    folder = tmp_path / "mini" / "table2"
+    folder.mkdir(parents=True)
+    _write_record(folder, [0, 1, 2], {})
+    base = {"clean": 0.20, "clean+DA": 0.30, "random": 0.10, "random+DA": 0.25, "init": 0.15}
+    value = {
+        (s, c): v + 0.01 * s + (0.002 * s * s if c == "random+DA" else 0) for s in range(3) for c, v in base.items()
+    }
+    with open(folder / "table.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["seed", "dataset", "model", "condition", "knn_clean_test", "knn_all"])
+        w.writerows([s, "cifar10", "resnet18", c, v, v + 0.05] for (s, c), v in value.items())
+    blocks = render(tmp_path)
+    gain = _row(blocks["mini.table2.findings"], "cifar10 resnet18, K-NN k = 20 on S: random labels + DA > init")
+    diffs = [value[s, "random+DA"] - value[s, "init"] for s in range(3)]
+    low, high = stats.t.interval(0.95, 2, loc=np.mean(diffs), scale=stats.sem(diffs))
+    assert gain[1] == f"{np.mean(diffs):+.3f}" and gain[2] == f"[{low:+.3f}, {high:+.3f}]" and gain[-1] == "shown"
+    loss = _row(blocks["mini.table2.findings"], "cifar10 resnet18, K-NN k = 20 on S: random labels without DA < init")
+    assert loss[1] == "-0.050"
+    means = _row(blocks["mini.table2.means"], "cifar10 / resnet18 | init")
+    assert means[2:] == [f"{np.mean([value[s, 'init'] for s in range(3)]) + d:.3f}" for d in (0, 0.05)]
+
+
 def test_a_sweep_tests_the_per_seed_slope_against_log2_of_the_knob(tmp_path):
     """Made-up Fig. 7 records (K-NN rising by 0.04 - 0.06 per doubling of the projector width, by seed): the slope
     claim's effect is the mean of the per-seed least-squares slopes against log2(width), with its t-interval."""

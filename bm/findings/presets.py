@@ -202,6 +202,51 @@ def _fig3_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
     }
 
 
+def _probing_blocks(key: str, probes: dict[str, str]) -> Callable[..., dict[str, str]]:
+    """Tables 2 and 3 over seeds, from table.csv (seed, dataset, model, condition, one column per probe in `probes`:
+    column -> its name): per data set and model, the benign gain (random+DA > init), the malign loss (random < init),
+    DA under random labels (random+DA > random) and under clean labels (clean+DA > clean), each paired by seed."""
+    claims = (
+        ("random labels + DA > init", "greater", "random+DA", "init"),
+        ("random labels without DA < init", "less", "random", "init"),
+        ("random labels: DA > no DA", "greater", "random+DA", "random"),
+        ("clean labels: DA > no DA", "greater", "clean+DA", "clean"),
+    )
+
+    def blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
+        rows = read_csv_rows(folder / "table.csv", integers=("seed",), numbers=tuple(probes))
+        value = {
+            (int(r["seed"]), r["dataset"], r["model"], r["condition"], c): float(r[c]) for r in rows for c in probes
+        }
+        seeds = sorted({int(r["seed"]) for r in rows})
+        groups = list(dict.fromkeys((r["dataset"], r["model"]) for r in rows))
+        conditions = list(dict.fromkeys(r["condition"] for r in rows))
+        arm = lambda g, cond, c: tuple(value[(s, *g, cond, c)] for s in seeds)  # noqa: E731
+        findings = [
+            Finding(f"{' '.join(g)}, {name}: {claim}", kind, arm(g, a, c), arm(g, b, c), MARGIN)
+            for g in groups
+            for c, name in probes.items()
+            for claim, kind, a, b in claims
+        ]
+        means = [
+            f"Test accuracy, mean over seeds {', '.join(map(str, seeds))}:",
+            "",
+            "| data set / model | condition | " + " | ".join(probes.values()) + " |",
+            "|" + " --- |" * (2 + len(probes)),
+            *(
+                f"| {' / '.join(g)} | {cond} | " + " | ".join(f"{np.mean(arm(g, cond, c)):.3f}" for c in probes) + " |"
+                for g in groups
+                for cond in conditions
+            ),
+        ]
+        return {
+            f"{key}.means": "\n".join(means) + "\n",
+            f"{key}.findings": VERDICT_RULE + "\n\n" + findings_table(judge(findings)),
+        }
+
+    return blocks
+
+
 def _fig2_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
     """Fig. 2 over seeds: every condition's final accuracy on its trained items and the first step at accuracy 1;
     the claim that augmentation delays memorization (first step at 1, DA - no DA > 0, paired by seed; TOST margin one
@@ -409,6 +454,11 @@ RENDERERS: dict[str, Callable[[Path, dict, str], dict[str, str]]] = {
     "fig12": _fig12_blocks,
     "table1": _table1_blocks,
     "fig2": _fig2_blocks,
+    "table2": _probing_blocks(
+        "table2",
+        {"knn_clean_test": "K-NN k = 20 on S", "knn_all": "K-NN k = 20 on every training image (released code)"},
+    ),
+    "table3": _probing_blocks("table3", {"linear_clean_test": "linear probe on S"}),
     "fig3": _fig3_blocks,
     "table4": _table4_blocks,
     "fig6": _fig6_blocks,
