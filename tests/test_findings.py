@@ -256,6 +256,20 @@ def test_tables_2_and_3_pair_each_condition_with_its_comparison_by_seed(tmp_path
     assert means[2:] == [f"{np.mean([value[s, 'init'] for s in range(3)]) + d:.3f}" for d in (0, 0.05)]
 
 
+def test_the_docs_figures_are_drawn_from_the_committed_results_alone(tmp_path):
+    """bm findings write redraws docs/benign-mini.png from results/ (the benign record and its runs' metrics): the
+    figure it draws has the committed one's size, and a results folder without the record draws nothing."""
+    from PIL import Image
+
+    from bm.findings.figures import draw
+
+    (drawn,) = draw(tmp_path, ROOT / "results")
+    assert drawn == tmp_path / "benign-mini.png"
+    with Image.open(drawn) as new, Image.open(ROOT / "docs" / "benign-mini.png") as committed:
+        assert new.size == committed.size
+    assert draw(tmp_path, tmp_path / "empty") == []
+
+
 def test_a_sweep_tests_the_per_seed_slope_against_log2_of_the_knob(tmp_path):
     """Made-up Fig. 7 records (K-NN rising by 0.04 - 0.06 per doubling of the projector width, by seed): the slope
     claim's effect is the mean of the per-seed least-squares slopes against log2(width), with its t-interval."""

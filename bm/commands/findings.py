@@ -53,11 +53,15 @@ def write_cmd(
     files: Annotated[list[Path] | None, FILES] = None,
     results: Annotated[Path, RESULTS] = Path("results"),
 ) -> None:
-    """Regenerate every generated block of FILES (default: README.md, docs/findings.md) from the results alone."""
+    """Regenerate every generated block of FILES (default: README.md, docs/findings.md) and, with no FILES, the docs'
+    figures of measured presets (docs/benign-mini.png), from the results alone."""
     from bm.findings import write
+    from bm.findings.figures import draw
 
     changed = write(_files(files), results)
     typer.echo(f"rewrote {', '.join(map(str, changed))}" if changed else "every block is up to date")
+    if not files and Path("docs").is_dir():
+        typer.echo(f"drew {', '.join(map(str, draw(Path('docs'), results))) or 'no figure (no records)'}")
 
 
 @app.command("check", cls=Command)

@@ -70,6 +70,15 @@ def plot_benign(
     save_figure(fig, stem)
 
 
+def plot_benign_seed(record: dict, history: list[dict], stem: Path) -> None:
+    """`plot_benign` of one seed of the benign preset (an entry of result.json's "seeds": its layer probes and
+    Definition 4.1 accuracies) and its augmented run's metrics rows `history`; the K-NN curve on S, the trained
+    images."""
+    knn = [(r["epoch"], r.get("knn_banks", {}).get("train", r["knn"])) for r in history if "knn" in r]
+    init, twin = record["accuracy"]["init"]["knn_k20"], record["accuracy"]["no_aug"]["knn_k20"]
+    plot_benign(history, record["layers"], knn, init, twin, record["seed"], stem)
+
+
 def plot_training_curves(curves: list[tuple[str, list, list]], stem: Path) -> None:
     """Fig. 2: per condition (label, [(step, loss)], [(step, memorized)]), the training loss and memorization."""
     fig, (loss_ax, mem_ax) = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)

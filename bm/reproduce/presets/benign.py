@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bm.figures.presets import (
-    plot_benign,
+    plot_benign_seed,
 )
 from bm.reproduce.outputs import Result, markdown_table
 from bm.reproduce.plan import Plan, Run
 from bm.reproduce.presets.base import Preset, register_preset, scale_settings
 from bm.reproduce.presets.common import definition_probes_of, layer_probes
-from bm.reproduce.readout import banks, final, metrics_of
+from bm.reproduce.readout import final, metrics_of
 from bm.stats import MARGIN
 
 
@@ -113,16 +113,7 @@ def _benign(plan: Plan, runs: list[Run], folder: Path) -> Result:
         )
     probes = list(per_seed[0]["accuracy"]["trained"])
     first = per_seed[0]
-    knn_curve = [(r["epoch"], banks(r, runs[0].config).get("train", r["knn"])) for r in first["history"] if "knn" in r]
-    plot_benign(
-        first["history"],
-        first["layers"],
-        knn_curve,
-        first["accuracy"]["init"]["knn_k20"],
-        first["accuracy"]["no_aug"]["knn_k20"],
-        first["seed"],
-        folder / "figure",
-    )
+    plot_benign_seed(first, first["history"], folder / "figure")
     names = list(first["layers"]["trained"])
     rows = [
         {
