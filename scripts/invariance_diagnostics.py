@@ -1,4 +1,4 @@
-"""Why does the normalized invariance (Eq. 2) of a run move the way it does? Measurements for docs/benign-on-a-cpu.md.
+"""Why does the normalized invariance (Eq. 2) of a run move the way it does? Diagnostics of one run folder.
 
 For the weights at init and at the end of a deep run, and for the embedding and the output O, it
 prints the numerator (mean squared distance between two augmented views of an image), the

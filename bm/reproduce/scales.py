@@ -101,17 +101,6 @@ def _base(width: int, projector_width: int, **fields) -> DeepTrainConfig:
     )
 
 
-# measured by an earlier session (docs/benign-transition.md; its run folders are gone, the phase preset re-measures
-# it): memorization >= 0.99 of the mini online runs at n = 50,000, width 64, by both conversions to epochs
-TRANSITION_FULL = Extrapolation(
-    "memorized_0.99",
-    (1604.6, 628.2, 4098.7),
-    "the earlier mini phase runs (widths 2, 4, 8 x n = 32 ... 256, 2 seeds, 7200 steps; "
-    "censored fit t ~ n^1.43 +- 0.07 width^-0.91 +- 0.07)",
-    epochs_steps=(12840.0, 5025.0, 32790.0),
-    width_check="fitted on widths 2 and 4 it predicts width 8 outside its own 95% interval",
-)
-
 # mini: 3000 epochs of 128 images at batch 32 (12,000 steps). 1800 epochs (7200 steps) left seeds of the benign run
 # at 0.984 - 0.998 of the random labels; Definition 4.1 asks for a perfect fit, so the budget is the one that gets
 # every benign seed there (measured: results/mini/benign, the step each reached 1 in its table)
@@ -121,7 +110,7 @@ SCALES = {
     "full": Scale(
         name="full",
         base=_base(64, 65536, batch_size=256, lr=4e-3, subset=0),
-        steps=TRANSITION_FULL.budget_epochs() * 196,
+        steps=FLOOR_EPOCHS * 196,  # the floor until the phase preset's transition is committed (transition None)
         image_size=0,
         da="ssl+mixup",
         probe_steps=10 * 196,
@@ -132,7 +121,7 @@ SCALES = {
         toy=ToyGridConfig(seeds=(0, 1, 2, 3, 4)),
         snapshots=(10, 50, 100, 250, 500),
         geometry=MftmaConfig(per_class=50, n_t=200, n_reps=10, max_rank=None),
-        transition=TRANSITION_FULL,
+        transition=None,
         images_per_second=11928.0,
         rate_note="H200, measured by benchmarks/gpu_check.py (the mean of 12649 and 11207 in two sessions: bf16 eager "
         "ResNet18 width 64 + projector 65536, batch 256, SSL augmentation on the GPU; results/gpu/gpu_check-h200*.json)",
