@@ -53,6 +53,20 @@ def test_a_block_the_results_do_not_give_is_one_error(tmp_path, blocks):
     assert stale([page], blocks=blocks) == [f"{page}: mini.nothing"]
 
 
+def test_a_missing_results_folder_is_one_line_and_exit_2(capsys, tmp_path):
+    from tests.conftest import run
+
+    page = tmp_path / "page.md"
+    page.write_text("no blocks\n")
+    for command in ("write", "check"):
+        code, out, err = run(capsys, ["findings", command, str(page), "--results", str(tmp_path / "none")])
+        assert (
+            code == 2
+            and err.strip()
+            == f"bm: error: {tmp_path / 'none'} is not a results folder (bm findings collect OUT writes one)"
+        )
+
+
 def test_numbers_in_the_headline_are_not_typed_outside_the_blocks(blocks):
     """The benign lead's numbers appear in the README only inside generated blocks."""
     readme = (ROOT / "README.md").read_text()

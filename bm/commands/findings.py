@@ -26,6 +26,12 @@ def quoting() -> list[Path]:
     return [Path("README.md"), *sorted(Path("docs").glob("**/*.md"))]
 
 
+def _results(results: Path) -> Path:
+    if not results.is_dir():
+        raise BMError(f"{results} is not a results folder (bm findings collect OUT writes one)")
+    return results
+
+
 def _files(files: list[Path] | None) -> list[Path]:
     chosen = files or [f for f in quoting() if f.exists()]
     missing = [str(f) for f in chosen if not f.is_file()]
@@ -58,7 +64,7 @@ def write_cmd(
     from bm.findings import write
     from bm.findings.figures import draw
 
-    changed = write(_files(files), results)
+    changed = write(_files(files), _results(results))
     typer.echo(f"rewrote {', '.join(map(str, changed))}" if changed else "every block is up to date")
     if not files and Path("docs").is_dir():
         typer.echo(f"drew {', '.join(map(str, draw(Path('docs'), results))) or 'no figure (no records)'}")
@@ -72,7 +78,7 @@ def check_cmd(
     """Exit 1 when a generated block of FILES differs from what the results give."""
     from bm.findings import stale
 
-    out = stale(_files(files), results)
+    out = stale(_files(files), _results(results))
     if out:
         typer.echo("stale: " + "; ".join(out) + " (bm findings write regenerates them)", err=True)
         raise typer.Exit(1)
