@@ -48,7 +48,7 @@ def make_plan(
     if seeds is not None and (not seeds or len(set(seeds)) < len(seeds) or min(seeds) < 0):
         raise BMError(f"--seeds needs distinct seeds >= 0, got {','.join(map(str, seeds)) or 'none'}")
     if seeds and PRESETS[name].seeds == "none":
-        raise BMError(f"{name} has seeds of its own (the scale's); --seeds is for the deep-train presets")
+        raise BMError(f"{name} has seeds of its own (the scale's); --seeds is for the presets that train deep runs")
     plan = Plan(chosen, Path(data_dir), Path(out), device, datasets, recipe, seeds)
     if not PRESETS[name].all_runs(plan) and PRESETS[name].command is None:
         raise BMError(f"{name}: no rows left for --datasets {','.join(datasets or ())}")
@@ -57,7 +57,7 @@ def make_plan(
 
 def estimate_seconds(preset: Preset, plan: Plan) -> float:
     """Training images processed / the scale's throughput (scaled by pixels), plus the preset's other work."""
-    total = preset.extra_seconds(plan)
+    total = preset.extra_seconds(plan) * (len(plan.seeds) if preset.seeds == "each" and plan.seeds else 1)
     for run in preset.all_runs(plan):
         cfg = run.config
         images = steps_per_epoch(cfg, TRAIN_SIZES[cfg.dataset]) * cfg.batch_size  # at most one batch too many
@@ -67,6 +67,8 @@ def estimate_seconds(preset: Preset, plan: Plan) -> float:
 
 def commands(preset: Preset, plan: Plan) -> list[str]:
     """One shell line per job: `bm deep-train ... --skip-finished` per run, or the preset's own command."""
+    if preset.command is not None and preset.seeds == "each" and plan.seeds and len(plan.seeds) > 1:
+        return [preset.command(plan.for_seed(s), plan.root / preset.name / f"seed{s}") for s in plan.seeds]
     if preset.command is not None:
         return [preset.command(plan, plan.root / preset.name)]
     return [deep_train_command(run.config, plan.folder(run)) for run in preset.all_runs(plan)]

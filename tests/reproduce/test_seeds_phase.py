@@ -2,6 +2,7 @@
 
 import json
 import math
+import shlex
 from dataclasses import replace
 from pathlib import Path
 
@@ -90,6 +91,30 @@ def test_seeds_choose_the_runs_of_every_preset():
     assert {r.config.seed for r in preset.all_runs(plan)} == {0}
 
 
+def test_fig5_runs_once_per_seed_in_its_own_folder(capsys):
+    """Fig. 5 has no deep-train runs: --seeds gives one `bm capacity deep` job per seed, in seed<k>/, whose every
+    run has that seed (labels, initialization, views); without --seeds it is seed 0 in the preset's folder."""
+    from bm.deep.config import CapacitySweepConfig
+    from bm.reproduce import make_plan
+    from bm.reproduce.runner import commands, estimate_seconds
+
+    def configs(lines):
+        words = [shlex.split(line) for line in lines]
+        return [
+            (CapacitySweepConfig.from_json(json.loads(w[w.index("--config") + 1])), w[w.index("--out") + 1])
+            for w in words
+        ]
+
+    preset, plan = make_plan("fig5", "mini", Path("/d"), Path("/o"), seeds=(3, 5))
+    assert [(c.train.seed, out) for c, out in configs(commands(preset, plan))] == [
+        (3, "/o/mini/fig5/seed3"),
+        (5, "/o/mini/fig5/seed5"),
+    ]
+    one, plan0 = make_plan("fig5", "mini", Path("/d"), Path("/o"))
+    assert [(c.train.seed, out) for c, out in configs(commands(one, plan0))] == [(0, "/o/mini/fig5")]
+    assert estimate_seconds(preset, plan) == pytest.approx(2 * estimate_seconds(one, plan0))
+
+
 @pytest.mark.slow
 def test_a_preset_over_seeds_writes_each_seed_and_their_mean(capsys, tiny):
     args, out = tiny
@@ -115,6 +140,22 @@ def test_a_preset_over_seeds_writes_each_seed_and_their_mean(capsys, tiny):
         assert code == 2 and message in err and err.count("\n") == 1
     code, _, err = run(capsys, ["reproduce", "fig13", "--seeds", "1", *args])
     assert code == 2 and "seeds of its own" in err
+
+
+@pytest.mark.slow
+def test_fig5_over_seeds_measures_each_seed_and_their_mean(capsys, tiny):
+    args, out = tiny
+    code, _, err = run(capsys, ["reproduce", "fig5", "--seeds", "1,2", *args])
+    assert code == 0, err
+    folder = out / "tiny" / "fig5"
+    record = json.loads((folder / "result.json").read_text())
+    assert record["seeds"] == [1, 2] and {"seed1/sweep.png", "seed2/sweep.pdf"} <= set(record["outputs"])
+    for seed in (1, 2):
+        job = json.loads((folder / f"seed{seed}" / "config.json").read_text())
+        assert job["config"]["base"]["seed"] == seed
+        sweep = json.loads((folder / f"seed{seed}" / "sweep.json").read_text())
+        mine = [r for r in read_csv_rows(folder / "table.csv") if r["seed"] == str(seed)]
+        assert [float(r["memorization"]) for r in mine] == [r["memorization"] for r in sweep["rows"]]
 
 
 @pytest.mark.slow

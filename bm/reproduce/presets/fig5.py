@@ -1,4 +1,5 @@
-"""Figure 5: capacity C_t, then finite augmentation sets against B (its own runner, bm capacity deep)."""
+"""Figure 5: capacity C_t, then finite augmentation sets against B (its own runner, bm capacity deep), once per seed
+(the seed of the labels, initialization and views of every run of the search and the sweep)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ SETTINGS = {  # Fig. 5's model, budget and sweep at each scale (data_dir and dev
 # ----------------------------------------------------------------------------- Fig. 5: its own runner
 def _fig5_config(plan: Plan) -> CapacitySweepConfig:
     f = scale_settings(SETTINGS, "fig5", plan)
-    return replace(f, train=replace(f.train, data_dir=str(plan.data_dir), device=plan.device))
+    return replace(f, train=replace(f.train, data_dir=str(plan.data_dir), device=plan.device, seed=plan.seed))
 
 
 def _fig5(plan: Plan, runs: list[Run], folder: Path) -> Result:
@@ -93,6 +94,5 @@ register_preset(
         _fig5,
         command=_fig5_command,
         extra_seconds=lambda p: _fig5_seconds(p),
-        seeds="none",
     )
 )
