@@ -466,3 +466,91 @@ def test_the_seed003_findings_pair_capacity_and_rewinding_by_seed(tmp_path):
     assert _row(findings, "layer stem: permuted manifolds' capacity rises")[1] == "+0.000"
     assert _row(findings, "rewinding the last 1 layers to init: the permuted images' fit falls")[1] == "-0.890"
     assert "rewinding the last 1 layers to init: K-NN" not in findings  # O is past the embedding: no claim
+
+
+def test_collect_copies_a_presets_own_jobs_and_never_writes_through_a_link(tmp_path):
+    """fig5's own jobs (seed<k>/ with their config, capacity and sweep records and the runs under them) come with it,
+    without weights or figures; a folder of the results that is a link out of them is one error, and a file there
+    that is a link is replaced, its target untouched."""
+    import json
+
+    from bm.findings import collect
+
+    out, results = tmp_path / "out", tmp_path / "results"
+    fig5 = out / "mini" / "fig5"
+    (fig5 / "seed1" / "runs" / "B2_own").mkdir(parents=True)
+    (fig5 / "result.json").write_text(json.dumps({"runs": {}, "seeds": [1]}))
+    for name in ("config.json", "capacity.json", "sweep.json", "sweep.png"):
+        (fig5 / "seed1" / name).write_text(name)
+    for name in ("config.json", "metrics.jsonl", "checkpoint.pt", "sweep.json"):
+        (fig5 / "seed1" / "runs" / "B2_own" / name).write_text(name)
+    assert collect(out, results) == ["mini/fig5"]
+    kept = sorted(str(p.relative_to(results / "mini" / "fig5")) for p in (results / "mini" / "fig5").rglob("*.*"))
+    assert kept == [
+        "result.json",
+        "seed1/capacity.json",
+        "seed1/config.json",
+        "seed1/runs/B2_own/config.json",
+        "seed1/runs/B2_own/metrics.jsonl",
+        "seed1/sweep.json",
+    ]
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "victim.json").write_text("mine")
+    (results / "mini" / "fig5" / "seed1" / "sweep.json").unlink()
+    (results / "mini" / "fig5" / "seed1" / "sweep.json").symlink_to(outside / "victim.json")
+    collect(out, results)
+    assert (outside / "victim.json").read_text() == "mine"
+    assert (results / "mini" / "fig5" / "seed1" / "sweep.json").read_text() == "sweep.json"
+    linked = tmp_path / "linked"
+    (linked / "mini").mkdir(parents=True)
+    (linked / "mini" / "fig5").symlink_to(outside)
+    with pytest.raises(BMError, match="through a link"):
+        collect(out, linked)
+    assert sorted(p.name for p in outside.iterdir()) == ["victim.json"]
+
+
+def test_the_fig5_findings_pair_the_sweep_by_seed_and_read_c_t_per_seed(tmp_path):
+    """Made-up Fig. 5 tables (n = 64, B = 1 .. 8, C_t 100 / 200 / 300 by seed): own labels fit 1 up to C_t and 0.5
+    past it, preserved labels fit 1 everywhere (shown absent within the margin) and the K-NN rises by 0.03 + 0.002 s
+    per doubling of B. The "past C_t" claim averages each seed's own B past its C_t; the slope claim is the mean of
+    the per-seed least-squares slopes against log2 B with its t-interval."""
+    import csv
+
+    import numpy as np
+    from scipy import stats
+
+    folder = tmp_path / "mini" / "fig5"
+    folder.mkdir(parents=True)
+    _write_record(folder, [0, 1, 2], {})
+    capacity, Bs = {0: 100, 1: 200, 2: 300}, (1, 2, 4, 8)
+    knn = lambda s, B: 0.2 + 0.002 * s + (0.03 + 0.002 * s) * np.log2(B)  # noqa: E731
+    columns = ["seed", "B", "preserve_labels", "nB", "memorization", "knn", "knn_train", "capacity", "knn_init"]
+    with open(folder / "table.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow([*columns, "knn_init_train"])
+        for s in range(3):
+            for preserve in (False, True):
+                for B in Bs:
+                    fit = 1.0 if preserve or 64 * B <= capacity[s] else 0.5
+                    w.writerow([s, B, preserve, 64 * B, fit, knn(s, B) + 0.1, knn(s, B), capacity[s], 0.25, 0.15])
+    blocks = render(tmp_path)
+    table = blocks["mini.fig5.findings"]
+    past = [np.mean([0.5 if 64 * B > capacity[s] else 1.0 for B in Bs if 64 * B > capacity[s]]) - 1 for s in range(3)]
+    assert _row(table, "own labels, n B past C_t: fit below 1")[1] == f"{np.mean(past):+.3f}"
+    assert _row(table, "own labels: fit at B = 8 < at B = 1")[1] == "-0.500"
+    assert _row(table, "labels preserved: fit at B = 8 stays 1")[-1].startswith("shown absent")
+    slopes = [0.03 + 0.002 * s for s in range(3)]
+    low, high = stats.t.interval(0.95, 2, loc=np.mean(slopes), scale=stats.sem(slopes))
+    row = _row(table, "K-NN k = 20 on the n images, labels preserved: rises with B")
+    assert row[1] == f"{np.mean(slopes):+.3f}" and row[2] == f"[{low:+.3f}, {high:+.3f}]"
+    gain = _row(table, "K-NN k = 20 on the n images, labels preserved: B = 8 > init")
+    assert gain[1] == f"{np.mean([knn(s, 8) - 0.15 for s in range(3)]):+.3f}" and gain[-1] == "shown"
+    means = _row(blocks["mini.fig5.sweep"], "4 | 256")
+    assert means[2:] == [
+        "0.667",  # 256 images: past C_t in seeds 0 and 1
+        "1.000",
+        f"{np.mean([knn(s, 4) for s in range(3)]):.3f}",
+        f"{np.mean([knn(s, 4) + 0.1 for s in range(3)]):.3f}",
+    ]
+    assert _row(blocks["mini.fig5.sweep"], "init")[4:] == ["0.150", "0.250"]

@@ -17,12 +17,13 @@ BLOCK = re.compile(r"(<!-- bm:(?P<name>[\w.-]+) -->\n)(?P<body>.*?)(<!-- /bm:(?P
 
 
 def _measured_block(records: dict[str, dict]) -> str:
-    """Which presets of the scale have committed records: seeds, runs, the command that wrote them and its commit."""
+    """Which presets of the scale have committed records: seeds, runs (fig5's are its own jobs'), the command that
+    wrote them and its commit."""
     lines = ["| preset | seeds | runs | command | commit |", "| --- | --- | --- | --- | --- |"]
     for preset, r in sorted(records.items()):
         seeds = ", ".join(str(s["seed"] if isinstance(s, dict) else s) for s in r.get("seeds", [r.get("seed", 0)]))
         lines.append(
-            f"| {preset} | {seeds} | {len(r['runs'])} | `{r['command']}` | {r['provenance']['git_sha'][:10]} |"
+            f"| {preset} | {seeds} | {len(r['runs']) or 'its own'} | `{r['command']}` | {r['provenance']['git_sha'][:10]} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -1,5 +1,5 @@
 """Each measured preset's generated blocks (RENDERERS: preset -> (its results folder, its record, the headline probe)
--> {block name: Markdown}); Stephenson et al.'s in bm.findings.geometry."""
+-> {block name: Markdown}); Fig. 5's in bm.findings.capacity, Stephenson et al.'s in bm.findings.geometry."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bm.findings.capacity import fig5_blocks
 from bm.findings.geometry import doubledescent_blocks, gradients_preset_blocks, seed003_blocks
 from bm.findings.tables import (
     PROBE_NAMES,
@@ -466,6 +467,7 @@ RENDERERS: dict[str, Callable[[Path, dict, str], dict[str, str]]] = {
         "fig7", "projector width", "projector_width", lambda v, _: float(np.log2(int(v))), "doubling"
     ),
     "fig8": _sweep_blocks("fig8", "random classes", "random_classes", _classes, "doubling"),
+    "fig5": fig5_blocks,
     "phase": _phase_blocks,
     "doubledescent": doubledescent_blocks,
     "seed003": seed003_blocks,

@@ -3,11 +3,11 @@ each run's records, no weights), and reading a preset's record."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from bm.errors import BMError
 from bm.jsonfiles import read_json_file
+from bm.runs.files import atomic_write
 
 __all__ = ["PRESET_FILES", "RESULTS", "RUN_FILES", "collect", "read_record"]
 
@@ -20,11 +20,25 @@ RUN_FILES = ("config.json", "metrics.jsonl", "definition_probes.json")  # a run'
 PRESET_FILES = ("result.json", "table.csv", "table.md", "config.json", "tasks.jsonl")
 
 
+OWN_RECORDS = ("capacity.json", "sweep.json", "config.json")  # a preset's own jobs (fig5's seed<k>/, phase's capacity/)
+
+
+def _copy(source: Path, target: Path, results: Path) -> None:
+    """source's bytes to target, a path under `results`: its folders made, none of them a link out of `results`, and
+    the file replaced rather than written through (a link there is replaced by the file)."""
+    if not target.parent.resolve().is_relative_to(results.resolve()):  # its existing part, before anything is made
+        raise BMError(f"{target.parent} leads out of {results} through a link; bm does not write through links")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    data = source.read_bytes()
+    atomic_write(target, lambda f: f.write(data))
+
+
 def collect(source: Path, results: Path = RESULTS) -> list[str]:
     """Copy every finished preset (a result.json) under `source` (a `bm reproduce --out` folder: <scale>/<preset>/)
     and the records (RUN_FILES of <scale>/runs/<run>/, no weights) of the runs its record names into `results`;
-    a run no finished preset names (unfinished, or another preset's still running) is left behind. Returns the
-    preset folders copied (scale/preset)."""
+    a run no finished preset names (unfinished, or another preset's still running) is left behind. The records of
+    a preset's own jobs come too: OWN_RECORDS in its subfolders and RUN_FILES of the runs under them (<sub>/runs/).
+    Returns the preset folders copied (scale/preset)."""
     finished: list[tuple[Path, list[str]]] = []
     for record_file in sorted(Path(source).glob("*/*/result.json")):  # every record checked before anything is copied
         record = read_record(record_file)  # a preset's record, or one error naming it
@@ -36,15 +50,18 @@ def collect(source: Path, results: Path = RESULTS) -> list[str]:
     for preset, runs in finished:
         scale = preset.parent
         into = results / scale.name / preset.name
-        into.mkdir(parents=True, exist_ok=True)
         for name in PRESET_FILES:
             if (preset / name).is_file():
-                shutil.copyfile(preset / name, into / name)
+                _copy(preset / name, into / name, results)
+        for sub in sorted(p for p in preset.iterdir() if p.is_dir() and not p.is_symlink()):
+            for path in sorted(sub.rglob("*")):
+                kept = OWN_RECORDS if "runs" not in path.relative_to(sub).parts[:-1] else RUN_FILES
+                if path.name in kept and path.is_file() and not path.is_symlink():
+                    _copy(path, into / path.relative_to(preset), results)
         for run in runs:
-            (results / scale.name / "runs" / run).mkdir(parents=True, exist_ok=True)
             for name in RUN_FILES:
                 if (scale / "runs" / run / name).is_file():
-                    shutil.copyfile(scale / "runs" / run / name, results / scale.name / "runs" / run / name)
+                    _copy(scale / "runs" / run / name, results / scale.name / "runs" / run / name, results)
     return [f"{preset.parent.name}/{preset.name}" for preset, _ in finished]
 
 
