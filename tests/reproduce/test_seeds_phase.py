@@ -115,13 +115,18 @@ def test_fig5_runs_once_per_seed_in_its_own_folder(capsys):
     assert estimate_seconds(preset, plan) == pytest.approx(2 * estimate_seconds(one, plan0))
 
 
+def reproduced(capsys, tiny, name: str, seeds: str) -> tuple[Path, dict]:
+    """`bm reproduce NAME --seeds SEEDS` at the tiny scale: its folder and result.json."""
+    args, out = tiny
+    code, _, err = run(capsys, ["reproduce", name, "--seeds", seeds, *args])
+    assert code == 0, err
+    return out / "tiny" / name, json.loads((out / "tiny" / name / "result.json").read_text())
+
+
 @pytest.mark.slow
 def test_a_preset_over_seeds_writes_each_seed_and_their_mean(capsys, tiny):
-    args, out = tiny
-    code, _, err = run(capsys, ["reproduce", "fig12", "--seeds", "0,1", *args])
-    assert code == 0, err
-    folder = out / "tiny" / "fig12"
-    record = json.loads((folder / "result.json").read_text())
+    args, _ = tiny
+    folder, record = reproduced(capsys, tiny, "fig12", "0,1")
     assert len(record["runs"]) == 8 and record["seeds"] == [0, 1]  # 4 runs per seed
     assert {"seed0/figure.png", "seed1/figure.pdf"} <= set(record["outputs"])
     rows = read_csv_rows(folder / "table.csv")
@@ -144,11 +149,7 @@ def test_a_preset_over_seeds_writes_each_seed_and_their_mean(capsys, tiny):
 
 @pytest.mark.slow
 def test_fig5_over_seeds_measures_each_seed_and_their_mean(capsys, tiny):
-    args, out = tiny
-    code, _, err = run(capsys, ["reproduce", "fig5", "--seeds", "1,2", *args])
-    assert code == 0, err
-    folder = out / "tiny" / "fig5"
-    record = json.loads((folder / "result.json").read_text())
+    folder, record = reproduced(capsys, tiny, "fig5", "1,2")
     assert record["seeds"] == [1, 2] and {"seed1/sweep.png", "seed2/sweep.pdf"} <= set(record["outputs"])
     for seed in (1, 2):
         job = json.loads((folder / f"seed{seed}" / "config.json").read_text())
