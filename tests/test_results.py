@@ -140,3 +140,25 @@ def test_the_committed_records_are_runs_of_the_table():
     folders = sorted(p.parent for p in results.glob("**/metrics.jsonl"))  # runs/ and the gradient runs
     frame = collect(results)
     assert folders and sorted(frame[frame.kind == "deep"].path) == [str(f.relative_to(results)) for f in folders]
+
+
+def test_the_mini_rate_is_the_committed_benign_runs_measured():
+    """The mini scale's rate for --list is twice (two runs at a time on this 2-core CPU) the median over the benign
+    preset's committed runs of training images (epochs x subset) over wall seconds at their last record."""
+    import statistics
+    from pathlib import Path
+
+    from bm.reproduce.scales import SCALES
+
+    ROOT = Path(__file__).resolve().parents[1]
+
+    record = json.loads((ROOT / "results/mini/benign/result.json").read_text())
+    rates = []
+    for name in record["runs"]:
+        folder = ROOT / "results/mini/runs" / name
+        config = json.loads((folder / "config.json").read_text())["config"]
+        last = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines() if "wall_s" in line][
+            -1
+        ]
+        rates.append(last["epoch"] * config["subset"] / last["wall_s"])
+    assert len(rates) == 10 and SCALES["mini"].images_per_second == round(2 * statistics.median(rates))
