@@ -1,5 +1,6 @@
 """The numbers of the README and docs/findings.md are generated from the committed results (bm findings)."""
 
+import json
 import re
 from pathlib import Path
 
@@ -554,3 +555,40 @@ def test_the_fig5_findings_pair_the_sweep_by_seed_and_read_c_t_per_seed(tmp_path
         f"{np.mean([knn(s, 4) + 0.1 for s in range(3)]):.3f}",
     ]
     assert _row(blocks["mini.fig5.sweep"], "init")[4:] == ["0.150", "0.250"]
+
+
+def test_the_fig13_findings_read_the_toy_grid_against_its_capacity_by_seed(tmp_path):
+    """A made-up toy grid (n 8 and 64, B 1 and 16, C_t = 32, seeds 0-2): without augmentation at n = 64 the K-NN
+    falls 0.1 + 0.01 s below init; the capacity claim pairs, per seed, the mean gain of the cells past C_t with that of
+    the one cell within it; the smallest n with the most views fits perfectly (shown absent within the margin)."""
+    import csv
+
+    import numpy as np
+
+    from bm.toy.summary import COLUMNS
+
+    folder = tmp_path / "mini" / "fig13"
+    folder.mkdir(parents=True)
+    _write_record(folder, [0, 1, 2], {})
+    record = json.loads((folder / "result.json").read_text())
+    (folder / "result.json").write_text(json.dumps({**record, "capacity": 32}))
+    knn = {(8, 1): lambda s: 0.5, (8, 16): lambda s: 0.55, (64, 1): lambda s: 0.4 - 0.01 * s}
+    knn[64, 16] = lambda s: 0.6 + 0.005 * s
+    with open(folder / "grid.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, COLUMNS)
+        w.writeheader()
+        for (n, B), k in knn.items():
+            for s in range(3):
+                mem = 1.0 if n == 8 else 0.7
+                w.writerow(
+                    {c: 0.0 for c in COLUMNS}
+                    | {"n": n, "B": B, "seed": s, "knn": k(s), "knn_init": 0.5, "mem_aug": mem}
+                )
+    blocks = render(tmp_path)
+    table = blocks["mini.fig13.findings"]
+    assert _row(table, "n = 64, B = 1: K-NN < init")[1] == f"{np.mean([-0.1 - 0.01 * s for s in range(3)]):+.3f}"
+    per_seed = [(0.05 + (-0.1 - 0.01 * s) + (0.1 + 0.005 * s)) / 3 - 0.0 for s in range(3)]
+    assert _row(table, "capacity argument: cells past C_t gain more")[1] == f"{np.mean(per_seed):+.3f}"
+    assert _row(table, "n = 8, B = 16 (past C_t): augmented items fitted")[-1] == "shown absent within 0.02"
+    assert _row(blocks["mini.fig13.cells"], "64 |")[1:] == ["-0.110*", "+0.105*"]
+    assert _row(blocks["mini.fig13.cells"], "8 |")[1:3] == ["+0.000", "+0.050*"]

@@ -13,18 +13,28 @@ from bm.runs import RunFolder
 __all__ = ["FIGURES", "draw"]
 
 
-def _benign(record: dict, runs: Path, stem: Path) -> None:
+def _benign(record: dict, folder: Path, stem: Path) -> None:
     """The first seed's panel: its layer probes from the record, its augmented run's metrics from its records."""
     from bm.figures.presets import plot_benign_seed
 
     seed = record["seeds"][0]
     augmented = next(r for r in record["runs"] if "-none-" not in r and r.endswith(f"-seed{seed['seed']}"))
-    plot_benign_seed(seed, RunFolder(runs / augmented).metrics(), stem)
+    plot_benign_seed(seed, RunFolder(folder.parent / "runs" / augmented).metrics(), stem)
 
 
-# docs file name -> (scale, preset, draw(record, the scale's run records, stem) writing stem.png)
+def _toy_heatmap(record: dict, folder: Path, stem: Path) -> None:
+    """Fig. 13's heatmap from the toy grid's committed grid.csv, its C_t and its config."""
+    from bm.figures.heatmap import plot_heatmap
+    from bm.toy.grid import load_grid_config
+    from bm.toy.summary import read_grid
+
+    plot_heatmap(read_grid(folder / "grid.csv"), int(record["capacity"]), stem, load_grid_config(folder))
+
+
+# docs file name -> (scale, preset, draw(record, the preset's results folder, stem) writing stem.png)
 FIGURES: dict[str, tuple[str, str, Callable[[dict, Path, Path], None]]] = {
-    "benign-mini.png": ("mini", "benign", _benign)
+    "benign-mini.png": ("mini", "benign", _benign),
+    "toy-grid-heatmap.png": ("mini", "fig13", _toy_heatmap),
 }
 
 
@@ -35,7 +45,7 @@ def draw(docs: Path, results: Path = RESULTS) -> list[Path]:
         record = Path(results) / scale / preset / "result.json"
         if record.is_file():
             with tempfile.TemporaryDirectory() as tmp:
-                figure(read_record(record), Path(results) / scale / "runs", Path(tmp) / "figure")
+                figure(read_record(record), record.parent, Path(tmp) / "figure")
                 (Path(docs) / name).write_bytes((Path(tmp) / "figure.png").read_bytes())
             drawn.append(Path(docs) / name)
     return drawn

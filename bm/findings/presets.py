@@ -1,5 +1,5 @@
 """Each measured preset's generated blocks (RENDERERS: preset -> (its results folder, its record, the headline probe)
--> {block name: Markdown}); Fig. 5's in bm.findings.capacity, Stephenson et al.'s in bm.findings.geometry."""
+-> {block name: Markdown}); Fig. 5's in bm.findings.capacity, Fig. 13's in bm.findings.toy, Stephenson et al.'s in bm.findings.geometry."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from bm.findings.tables import (
     means_table,
     probed_of,
 )
+from bm.findings.toy import fig13_blocks
 from bm.runs import read_csv_rows
 from bm.stats import MARGIN, VERDICT_RULE, Finding, judge
 
@@ -468,6 +469,7 @@ RENDERERS: dict[str, Callable[[Path, dict, str], dict[str, str]]] = {
     ),
     "fig8": _sweep_blocks("fig8", "random classes", "random_classes", _classes, "doubling"),
     "fig5": fig5_blocks,
+    "fig13": fig13_blocks,
     "phase": _phase_blocks,
     "doubledescent": doubledescent_blocks,
     "seed003": seed003_blocks,

@@ -17,7 +17,7 @@ RESULTS = Path("results")
 RUN_FILES = ("config.json", "metrics.jsonl", "definition_probes.json")  # a run's records (no weights)
 
 
-PRESET_FILES = ("result.json", "table.csv", "table.md", "config.json", "tasks.jsonl")
+PRESET_FILES = ("result.json", "table.csv", "table.md", "config.json", "tasks.jsonl", "grid.csv", "capacity.json")
 
 
 OWN_RECORDS = ("capacity.json", "sweep.json", "config.json")  # a preset's own jobs (fig5's seed<k>/, phase's capacity/)

@@ -137,7 +137,7 @@ SCALES = {
         checkpoint_steps=100 * 4,
         probe_pool=False,
         probe_sketch=0,
-        toy=ToyGridConfig(seeds=(0, 1, 2)),
+        toy=ToyGridConfig(seeds=(0, 1, 2, 3, 4)),
         snapshots=(100, 400, 800),
         geometry=MftmaConfig(per_class=10, n_t=50, n_reps=2, max_rank=2),
         transition=None,

@@ -29,7 +29,8 @@ def _fig13(plan: Plan, runs: list[Run], folder: Path) -> Result:
         f"{h['knn_B_min']:.3f} without augmentation, {h['knn_init']:.3f} at init",
         f"lowest memorization of the augmented set below C_t: {h['min_mem_aug_below_capacity']:.3f}",
     ]
-    return Result(rows, list(rows[0]), summary, ["heatmap"])
+    seeds = sorted({int(r["seed"]) for r in grid})  # the toy grid's own seeds (its config's)
+    return Result(rows, list(rows[0]), summary, ["heatmap"], extra={"seeds": seeds, "capacity": capacity})
 
 
 def _fig13_command(plan: Plan, folder: Path) -> str:
