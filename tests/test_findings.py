@@ -272,16 +272,18 @@ def test_tables_2_and_3_pair_each_condition_with_its_comparison_by_seed(tmp_path
 
 
 def test_the_docs_figures_are_drawn_from_the_committed_results_alone(tmp_path):
-    """bm findings write redraws docs/benign-mini.png from results/ (the benign record and its runs' metrics): the
-    figure it draws has the committed one's size, and a results folder without the record draws nothing."""
+    """bm findings write redraws docs/benign-mini.png (the benign record and its runs' metrics) and
+    docs/toy-grid-heatmap.png (the fig13 record's grid, C_t and config) from results/: each figure it draws has the
+    committed one's size, and a results folder without the records draws nothing."""
     from PIL import Image
 
     from bm.findings.figures import draw
 
-    (drawn,) = draw(tmp_path, ROOT / "results")
-    assert drawn == tmp_path / "benign-mini.png"
-    with Image.open(drawn) as new, Image.open(ROOT / "docs" / "benign-mini.png") as committed:
-        assert new.size == committed.size
+    drawn = draw(tmp_path, ROOT / "results")
+    assert drawn == [tmp_path / "benign-mini.png", tmp_path / "toy-grid-heatmap.png"]
+    for figure in drawn:
+        with Image.open(figure) as new, Image.open(ROOT / "docs" / figure.name) as committed:
+            assert new.size == committed.size
     assert draw(tmp_path, tmp_path / "empty") == []
 
 
