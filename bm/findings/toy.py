@@ -55,60 +55,28 @@ def fig13_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
     n, low, high = ns[-1], Bs[0], Bs[-1]
     within = [(m, B) for m in ns for B in Bs if not past(m, B)]
     beyond = [(m, B) for m in ns for B in Bs if past(m, B)]
-    ones = tuple(np.ones(len(seeds)))
-    findings = [
-        Finding(
-            f"n = {n}, B = {low}: K-NN < init",
-            "less",
-            tuple(value(n, low, "knn")),
-            tuple(value(n, low, "knn_init")),
-            MARGIN,
-        ),
-        Finding(
-            f"n = {n}, B = {high}: K-NN > init",
-            "greater",
-            tuple(value(n, high, "knn")),
-            tuple(value(n, high, "knn_init")),
-            MARGIN,
-        ),
-        Finding(
-            f"n = {n}: K-NN at B = {high} > at B = {low}",
-            "greater",
-            tuple(value(n, high, "knn")),
-            tuple(value(n, low, "knn")),
-            MARGIN,
-        ),
+    ones = np.ones(len(seeds))
+    claims = [  # (claim, kind, arm a, arm b), each arm per seed
+        (f"n = {n}, B = {low}: K-NN < init", "less", value(n, low, "knn"), value(n, low, "knn_init")),
+        (f"n = {n}, B = {high}: K-NN > init", "greater", value(n, high, "knn"), value(n, high, "knn_init")),
+        (f"n = {n}: K-NN at B = {high} > at B = {low}", "greater", value(n, high, "knn"), value(n, low, "knn")),
     ]
     if within and beyond:
-        findings.append(
-            Finding(
+        claims.append(
+            (
                 "capacity argument: cells past C_t gain more over init than cells within it",
                 "greater",
-                tuple(np.mean([gain(*c) for c in beyond], axis=0)),
-                tuple(np.mean([gain(*c) for c in within], axis=0)),
-                MARGIN,
+                np.mean([gain(*c) for c in beyond], axis=0),
+                np.mean([gain(*c) for c in within], axis=0),
             )
         )
     if within:
-        findings.append(
-            Finding(
-                "cells within C_t: augmented items fitted (fit = 1)",
-                "absent",
-                tuple(np.mean([value(*c, "mem_aug") for c in within], axis=0)),
-                ones,
-                MARGIN,
-            )
-        )
+        fit = np.mean([value(*c, "mem_aug") for c in within], axis=0)
+        claims.append(("cells within C_t: augmented items fitted (fit = 1)", "absent", fit, ones))
     if past(ns[0], high):
-        findings.append(
-            Finding(
-                f"n = {ns[0]}, B = {high} (past C_t): augmented items fitted (fit = 1)",
-                "absent",
-                tuple(value(ns[0], high, "mem_aug")),
-                ones,
-                MARGIN,
-            )
-        )
+        fit = value(ns[0], high, "mem_aug")
+        claims.append((f"n = {ns[0]}, B = {high} (past C_t): augmented items fitted (fit = 1)", "absent", fit, ones))
+    findings = [Finding(name, kind, tuple(a), tuple(b), MARGIN) for name, kind, a, b in claims]
     return {
         "fig13.cells": "\n".join(lines),
         "fig13.findings": VERDICT_RULE + "\n\n" + findings_table(judge(findings)),
