@@ -51,6 +51,8 @@ def deep_capacity(
     resolution: float = 0.0,
 ) -> dict:
     """Estimate C_t for `base` (its model, lr and batch size) and a budget of t = `steps`; writes capacity.json.
+    Its `repeats` labelings per n (each with its own initialization) follow base.seed, so that two seeds of a preset
+    search with different labelings.
     The search doubles n from `n_min`, then bisects, `points_per_round` sizes at a time, until C_t is bracketed
     within a factor 1 + `resolution` (0: exactly; bm.theory.estimate_capacity).
     `jobs` (bm.jobs.Jobs): the runs of each search round as jobs (they read their data from base.data_dir)."""
@@ -87,6 +89,7 @@ def deep_capacity(
         n_min=min(n_min, n_max),
         points_per_round=points_per_round,
         resolution=resolution,
+        seed=base.seed * repeats,  # seed s tries labelings s R .. s R + R - 1: every seed its own, seed 0 the first R
     )
     record = {
         **est.to_dict(),

@@ -149,11 +149,14 @@ def test_a_preset_over_seeds_writes_each_seed_and_their_mean(capsys, tiny):
 
 @pytest.mark.slow
 def test_fig5_over_seeds_measures_each_seed_and_their_mean(capsys, tiny):
+    """Each seed is a job of its own (seed<k>/): its sweep, and its C_t search with labelings of its own."""
     folder, record = reproduced(capsys, tiny, "fig5", "1,2")
     assert record["seeds"] == [1, 2] and {"seed1/sweep.png", "seed2/sweep.pdf"} <= set(record["outputs"])
     for seed in (1, 2):
         job = json.loads((folder / f"seed{seed}" / "config.json").read_text())
         assert job["config"]["base"]["seed"] == seed
+        labelings = {p.name.rsplit("_s", 1)[1] for p in (folder / f"seed{seed}" / "runs").glob("n*_s*")}
+        assert labelings == {str(seed)}  # one labeling per n (tiny): seed s searches C_t with labeling s alone
         sweep = json.loads((folder / f"seed{seed}" / "sweep.json").read_text())
         mine = [r for r in read_csv_rows(folder / "table.csv") if r["seed"] == str(seed)]
         assert [float(r["memorization"]) for r in mine] == [r["memorization"] for r in sweep["rows"]]
