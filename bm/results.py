@@ -82,7 +82,8 @@ def collect(root: Path | str):
     rows: list[dict[str, Any]] = []
     for config in sorted(root.rglob(RunFolder.CONFIG)):
         folder = config.parent
-        if RunFolder(folder).is_deep_run() or (folder / RunFolder.METRICS).exists():  # a run, or its records
+        records = (folder / RunFolder.METRICS).exists() or (folder / f"{RunFolder.METRICS}.gz").exists()
+        if RunFolder(folder).is_deep_run() or records:  # a run, or its records (results/ keeps metrics gzipped)
             rows.append(_deep_row(RunFolder(folder), root))
         elif (folder / "grid.csv").exists():
             rows.extend(_toy_rows(folder, root))

@@ -1,5 +1,6 @@
 """The numbers of the README and docs/findings.md are generated from the committed results (bm findings)."""
 
+import gzip
 import json
 import re
 from pathlib import Path
@@ -415,8 +416,11 @@ def test_collect_copies_finished_presets_and_only_the_runs_they_name(tmp_path):
     assert sorted(p.name for p in (results / "mini" / "runs").iterdir()) == ["done-seed0"]
     assert sorted(p.name for p in (results / "mini" / "runs" / "done-seed0").iterdir()) == [
         "config.json",
-        "metrics.jsonl",
+        "metrics.jsonl.gz",
     ]
+    assert gzip.decompress((results / "mini" / "runs" / "done-seed0" / "metrics.jsonl.gz").read_bytes()) == (
+        b"metrics.jsonl"
+    )
     assert (results / "mini" / "fig7" / "table.csv").read_text() == "a\n1\n"
     (out / "mini" / "fig8").mkdir()
     (out / "mini" / "fig8" / "result.json").write_text(json.dumps({"runs": {"gone-seed0": {}}}))
@@ -494,7 +498,7 @@ def test_collect_copies_a_presets_own_jobs_and_never_writes_through_a_link(tmp_p
         "seed1/capacity.json",
         "seed1/config.json",
         "seed1/runs/B2_own/config.json",
-        "seed1/runs/B2_own/metrics.jsonl",
+        "seed1/runs/B2_own/metrics.jsonl.gz",
         "seed1/sweep.json",
     ]
     outside = tmp_path / "outside"

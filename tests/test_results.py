@@ -131,15 +131,18 @@ def test_collect_reads_a_large_metrics_file_a_line_at_a_time(root, tmp_path):
 
 
 def test_the_committed_records_are_runs_of_the_table():
-    """results/ keeps a run's config.json and metrics.jsonl without its weights or labels: still one row each."""
+    """results/ keeps a run's config.json and metrics.jsonl (gzipped) without its weights or labels: still one row
+    each, its metrics read from the .gz."""
     from pathlib import Path
 
     from bm.results import collect
 
     results = Path(__file__).resolve().parents[1] / "results"
-    folders = sorted(p.parent for p in results.glob("**/metrics.jsonl"))  # runs/ and the gradient runs
+    folders = sorted(p.parent for p in results.glob("**/metrics.jsonl.gz"))  # runs/ and the presets' own runs
     frame = collect(results)
+    assert not list(results.glob("**/metrics.jsonl"))
     assert folders and sorted(frame[frame.kind == "deep"].path) == [str(f.relative_to(results)) for f in folders]
+    assert frame[frame.kind == "deep"]["epoch"].notna().all()
 
 
 def test_the_mini_rate_is_the_committed_benign_runs_measured():
@@ -157,8 +160,6 @@ def test_the_mini_rate_is_the_committed_benign_runs_measured():
     for name in record["runs"]:
         folder = ROOT / "results/mini/runs" / name
         config = json.loads((folder / "config.json").read_text())["config"]
-        last = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines() if "wall_s" in line][
-            -1
-        ]
+        last = [row for row in RunFolder(folder).metrics() if "wall_s" in row][-1]
         rates.append(last["epoch"] * config["subset"] / last["wall_s"])
     assert len(rates) == 10 and SCALES["mini"].images_per_second == round(2 * statistics.median(rates))

@@ -90,3 +90,21 @@ def test_a_folder_from_before_a_new_runtime_key_is_the_same_run(tmp_path):
     assert json.loads((tmp_path / "config.json").read_text())["runtime"] == [{"seeds": [None, [0, 1]]}]
     with pytest.raises(RunFolderError, match="differs in: preset"):
         prepare_run_folder(tmp_path, {"preset": "fig7", "runs": ["a"], "seeds": [0, 1]}, runtime=("runs", "seeds"))
+
+
+def test_a_gzipped_metrics_file_is_read_in_place_of_the_plain_one(tmp_path):
+    """results/ keeps metrics.jsonl as metrics.jsonl.gz: the run's records read the same from either, a torn last
+    line included, and the plain file wins where both exist."""
+    import gzip
+
+    from bm.runs import RunFolder
+
+    lines = b'{"epoch": 1, "loss": 0.5}\n{"epoch": 2, "loss": 0.25}\n{"epo'
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "metrics.jsonl").write_bytes(lines)
+    (tmp_path / "gz").mkdir()
+    (tmp_path / "gz" / "metrics.jsonl.gz").write_bytes(gzip.compress(lines))
+    rows = RunFolder(tmp_path / "plain").metrics()
+    assert rows == RunFolder(tmp_path / "gz").metrics() == [{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.25}]
+    (tmp_path / "gz" / "metrics.jsonl").write_bytes(lines.splitlines()[0])
+    assert RunFolder(tmp_path / "gz").metrics() == [{"epoch": 1, "loss": 0.5}]

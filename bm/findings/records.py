@@ -3,13 +3,14 @@ each run's records, no weights), and reading a preset's record."""
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 from bm.errors import BMError
 from bm.jsonfiles import read_json_file
 from bm.runs.files import atomic_write
 
-__all__ = ["PRESET_FILES", "RESULTS", "RUN_FILES", "collect", "read_record"]
+__all__ = ["GZIPPED", "PRESET_FILES", "RESULTS", "RUN_FILES", "collect", "read_record"]
 
 RESULTS = Path("results")
 
@@ -23,13 +24,21 @@ PRESET_FILES = ("result.json", "table.csv", "table.md", "config.json", "tasks.js
 OWN_RECORDS = ("capacity.json", "sweep.json", "config.json")  # a preset's own jobs (fig5's seed<k>/, phase's capacity/)
 
 
+GZIPPED = ("metrics.jsonl",)  # run records results/ keeps as NAME.gz (one line per epoch: mostly repeated keys)
+
+
 def _copy(source: Path, target: Path, results: Path) -> None:
     """source's bytes to target, a path under `results`: its folders made, none of them a link out of `results`, and
-    the file replaced rather than written through (a link there is replaced by the file)."""
+    the file replaced rather than written through (a link there is replaced by the file). GZIPPED names are written
+    as target.gz (gzip without a time stamp: the same bytes for the same records), replacing a plain copy."""
     if not target.parent.resolve().is_relative_to(results.resolve()):  # its existing part, before anything is made
         raise BMError(f"{target.parent} leads out of {results} through a link; bm does not write through links")
     target.parent.mkdir(parents=True, exist_ok=True)
     data = source.read_bytes()
+    if target.name in GZIPPED:
+        data = gzip.compress(data, compresslevel=9, mtime=0)
+        target.unlink(missing_ok=True)
+        target = target.with_name(f"{target.name}.gz")
     atomic_write(target, lambda f: f.write(data))
 
 

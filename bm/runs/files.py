@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import gzip
 import io
 import json
 import os
@@ -122,10 +123,13 @@ def write_csv_rows(path: Path, rows: list[dict], columns: list[str]) -> None:
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, dict | None]]:
     """(index, record) for each non-blank line of a JSON-lines file, read one line at a time (none if the file is
-    absent); record is None for a line that is not a JSON object (a write cut short by a kill, or foreign)."""
+    absent); record is None for a line that is not a JSON object (a write cut short by a kill, or foreign). A file
+    kept gzipped beside the path (PATH.gz, as results/ keeps run records) is read in its place."""
     if not Path(path).exists():
-        return
-    with open(path, "rb") as f:
+        if not Path(f"{path}.gz").is_file():
+            return
+        path = Path(f"{path}.gz")
+    with gzip.open(path, "rb") if str(path).endswith(".gz") else open(path, "rb") as f:
         k = 0
         for line in f:
             if not line.strip():
