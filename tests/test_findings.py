@@ -561,6 +561,16 @@ def test_the_fig5_findings_pair_the_sweep_by_seed_and_read_c_t_per_seed(tmp_path
         f"{np.mean([knn(s, 4) + 0.1 for s in range(3)]):.3f}",
     ]
     assert _row(blocks["mini.fig5.sweep"], "init")[4:] == ["0.150", "0.250"]
+    # C_t 300 in every seed: only B = 8 is past it, so the past-C_t row would repeat the B = 8 against B = 1 row
+    table_csv = (folder / "table.csv").read_text().splitlines()
+    columns = table_csv[0].split(",")
+    at = columns.index("capacity")
+    rows = [line.split(",") for line in table_csv[1:]]
+    (folder / "table.csv").write_text(
+        "\n".join([table_csv[0], *(",".join(r[:at] + ["300"] + r[at + 1 :]) for r in rows)]) + "\n"
+    )
+    again = render(tmp_path)["mini.fig5.findings"]
+    assert "n B past C_t" not in again and _row(again, "own labels: fit at B = 8 < at B = 1")[1] == "-0.500"
 
 
 def test_the_fig13_findings_read_the_toy_grid_against_its_capacity_by_seed(tmp_path):
