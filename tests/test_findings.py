@@ -278,10 +278,11 @@ def test_the_docs_figures_are_drawn_from_the_committed_results_alone(tmp_path):
     committed one's size, and a results folder without the records draws nothing."""
     from PIL import Image
 
-    from bm.findings.figures import draw
+    from bm.findings.figures import FIGURES, draw
 
     drawn = draw(tmp_path, ROOT / "results")
-    assert drawn == [tmp_path / "benign-mini.png", tmp_path / "toy-grid-heatmap.png"]
+    held = [name for name, (scale, preset, _) in FIGURES.items() if (ROOT / "results" / scale / preset).is_dir()]
+    assert {"benign-mini.png", "toy-grid-heatmap.png"} <= set(held) and drawn == [tmp_path / name for name in held]
     for figure in drawn:
         with Image.open(figure) as new, Image.open(ROOT / "docs" / figure.name) as committed:
             assert new.size == committed.size
@@ -306,25 +307,42 @@ def test_a_sweep_tests_the_per_seed_slope_against_log2_of_the_knob(tmp_path):
     assert _row(block, "K-NN k = 20 on S: projector width 4096: trained > init")[-1] == "shown"
 
 
-def test_the_phase_findings_pair_cells_past_and_within_capacity_by_seed(tmp_path):
-    """Made-up phase records (3 seeds): the twin of 16/4 never fits its views (past capacity), that of 8/4 always
-    does. The capacity claim's effect is the mean over seeds of gain(16/4) - gain(8/4); the within-capacity claim is
-    an absence claim on gain(8/4); the table gives the share of seeds past capacity."""
+def _phase_results(tmp_path) -> Path:
+    """Made-up phase records (3 seeds): cells 8/1 (n within C_t), 8/4 (its twin fits its views: within capacity),
+    16/4 (its twin never does: past capacity) and 16/inf; C_t 32 (fails at 64) with 3 labelings; the online runs of
+    widths 2, 4, 8 at n = 32 .. 256 crossing memorized_0.99 at t = 3 n^1.4 width^-0.9 steps (x 0.96, 1, 1.04 by seed),
+    no run crossing the other levels."""
     import csv
 
-    gains = {"8/1": [0.2, 0.2, 0.2], "8/4": [0.2, 0.2, 0.2], "16/4": [0.30, 0.31, 0.32], "16/inf": [0.3, 0.3, 0.3]}
+    gains = {"8/1": [0.22] * 3, "8/4": [0.2] * 3, "16/4": [0.30, 0.31, 0.32], "16/inf": [0.3] * 3}
     folder = _sweep_results(tmp_path, "phase", gains)
-    columns = [
-        "seed",
-        "n",
-        "B",
-        "views_past_capacity",
-        "twin_fit",
-        "fit",
-        "fit_clean",
-        "invariance_train",
-        "invariance_heldout",
-    ]
+    record = json.loads((folder / "result.json").read_text())
+    for k in range(3):
+        record["per_seed"][str(k)]["capacity"] = {
+            "capacity": 32,
+            "censored": False,
+            "failed_at": 64,
+            "budget_steps": 100,
+            "curve": {"32": [1.0, 1.0, 1.0], "64": [1.0, 0.99 - k / 100, 0.98]},
+        }
+        record["per_seed"][str(k)]["transition"] = [
+            {
+                "seed": k,
+                "width": w,
+                "n": n,
+                "memorized_0.5": None,
+                "memorized_0.99": 3.0 * n**1.4 * w**-0.9 * (0.96, 1.0, 1.04)[k],
+                "knn_init+0.05": None,
+                "knn_final-0.02": None,
+                "steps": 10**6,
+            }
+            for w in (2, 4, 8)
+            for n in (32, 64, 128, 256)
+        ]
+    record["runs"] = {"a-run": {"batch_size": 32}}
+    (folder / "result.json").write_text(json.dumps(record))
+    columns = ["seed", "n", "B", "above_capacity", "views_past_capacity", "twin_fit", "fit", "memorized", "fit_clean"]
+    columns += ["steps", "invariance_train", "invariance_heldout"]
     with open(folder / "table.csv", "w", newline="") as f:
         w = csv.DictWriter(f, columns)
         w.writeheader()
@@ -337,21 +355,104 @@ def test_the_phase_findings_pair_cells_past_and_within_capacity_by_seed(tmp_path
                         "seed": seed,
                         "n": n,
                         "B": B,
+                        "above_capacity": "" if B == "inf" else str(int(n) * int(B) > 32),
                         "views_past_capacity": past,
-                        "twin_fit": "",
+                        "twin_fit": {"8/4": 1.0, "16/4": 0.5}.get(key, ""),
                         "fit": 1.0,
+                        "memorized": str(key != "16/inf" or seed > 0),
                         "fit_clean": 1.0,
+                        "steps": 100,
                         "invariance_train": "",
                         "invariance_heldout": 0.5,
                     }
                 )
+    return folder
+
+
+def test_the_phase_findings_pair_cells_past_and_within_capacity_by_seed(tmp_path):
+    """The capacity claim's effect is the mean over seeds of gain(16/4) minus the mean gain of the cells within
+    capacity (8/4 by its twin, 8/1 by n <= C_t): 0.110 - 0.010; the within-capacity claim is an absence claim on that
+    mean (0.010, inside the margin); the cells past capacity fit their clean images (absent against 1); the table
+    gives the shares of seeds memorized and past capacity, and the verdict reads the capacity rows."""
+    _phase_results(tmp_path)
     blocks = render(tmp_path)
-    assert "| 16/4 | 1.000 | 1.000 | - | 3 of 3 | +0.110 |" in blocks["mini.phase.cells"]
-    assert "| 8/4 | 1.000 | 1.000 | - | 0 of 3 | +0.000 |" in blocks["mini.phase.cells"]
-    more = _row(blocks["mini.phase.findings"], "capacity argument: cells past capacity")
-    assert more[1] == "+0.110" and more[-1] == "shown"
-    within = _row(blocks["mini.phase.findings"], "capacity argument: cells within capacity")
-    assert within[1] == "+0.000" and within[-1] == "shown absent within 0.02"
+    cells = blocks["mini.phase.cells"]
+    assert "| 16/4 | 1.000 | 3 of 3 | 1.000 | 0.500 | 3 of 3 | +0.110 |" in cells
+    assert "| 8/4 | 1.000 | 3 of 3 | 1.000 | 1.000 | 0 of 3 | +0.000 |" in cells
+    assert "| 16/inf | 1.000 | 2 of 3 | 1.000 | - | - | +0.100 |" in cells
+    findings = blocks["mini.phase.findings"]
+    more = _row(findings, "capacity argument: cells past capacity gain more")
+    assert more[1] == "+0.100" and more[-1] == "shown"
+    within = _row(findings, "capacity argument: cells within capacity")
+    assert within[1] == "+0.010" and within[-1] == "shown absent within 0.02"
+    clean = _row(findings, "capacity argument: cells past capacity still fit")
+    assert clean[1] == "+0.000" and clean[-1] == "shown absent within 0.02"
+    assert _row(findings, "K-NN k = 20 on S: cell 16/inf: trained > init")[-1] == "shown"  # online cells judged too
+    verdict = blocks["mini.phase.verdict"]
+    assert verdict.startswith("At t = 100 steps over 3 seeds: ") and "supports the capacity hypothesis" in verdict
+
+
+def test_the_phase_capacity_curve_gives_each_seeds_labelings(tmp_path):
+    """Per seed its C_t bracket and, per n its search tried, the smallest fit over its labelings and how many were 1."""
+    _phase_results(tmp_path)
+    block = render(tmp_path)["mini.phase.capacity"]
+    assert "seed 0: 32 (fails at 64), seed 1: 32 (fails at 64), seed 2: 32 (fails at 64)." in block
+    assert "| 32 | 1.000 (3 of 3 at 1) | 1.000 (3 of 3 at 1) | 1.000 (3 of 3 at 1) |" in block
+    assert "| 64 | 0.980 (1 of 3 at 1) | 0.980 (1 of 3 at 1) | 0.970 (1 of 3 at 1) |" in block
+
+
+def test_the_phase_figures_draw_c_ts_search_the_twins_and_the_pooled_crossings(tmp_path, monkeypatch):
+    """docs/phase-capacity.png gets each seed's capacity record and the twins' (seed, n B, fit); both phase figures
+    are drawn (PNG) from the made-up records alone."""
+    from PIL import Image
+
+    import bm.figures.phase
+    from bm.findings.figures import draw
+
+    _phase_results(tmp_path)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    assert draw(docs, tmp_path) == [docs / "phase-capacity.png", docs / "phase-transition.png"]
+    for name in ("phase-capacity.png", "phase-transition.png"):
+        with Image.open(docs / name) as image:
+            assert image.size[0] > 500
+    seen = {}
+
+    def capture(capacities, twins, stem):
+        seen.update(c=capacities, twins=twins)
+        Path(f"{stem}.png").write_bytes(b"")
+
+    monkeypatch.setattr(bm.figures.phase, "plot_capacity", capture)
+    draw(docs, tmp_path)
+    assert sorted(seen["c"]) == ["0", "1", "2"] and seen["c"]["1"]["curve"]["64"] == [1.0, 0.98, 0.98]
+    assert sorted(seen["twins"]) == [(str(s), items, fit) for s in range(3) for items, fit in ((32, 1.0), (64, 0.5))]
+
+
+def test_the_phase_transition_fits_every_seeds_online_runs_and_states_the_budget_rule(tmp_path):
+    """The pooled law recovers the exponents of the made-up crossings (b = 1.4, c = -0.9), every held-out width
+    falls inside its interval, each width alone gives b, the centre matches the true law at the full scale by both
+    conversions, and the budget rule keeps the floor (both upper ends below it); the other crossings have no law."""
+    import math
+
+    from bm.analyses.transition import FLOOR_EPOCHS
+
+    _phase_results(tmp_path)
+    block = render(tmp_path)["mini.phase.transition"]
+    law = _row(block, "memorized_0.99 | 36")
+    assert (
+        law[1] == "36 (0)" and abs(float(law[2].split()[0]) - 1.4) < 0.02 and abs(float(law[3].split()[0]) + 0.9) < 0.02
+    )
+    truth = 3.0 * 50000**1.4 * 64**-0.9
+    assert float(law[4].split()[0]) == pytest.approx(truth * 32 / 50000, rel=0.05)
+    assert float(law[5].split()[0]) == pytest.approx(truth * 256 / 50000, rel=0.05)
+    assert law[6] == "12 of 12"
+    assert _row(block, "knn_init+0.05")[1] == "too few crossings"
+    widths = _row(block, "memorized_0.99 | +")
+    assert [abs(float(c.split()[0]) - 1.4) < 0.02 and c.endswith("(12)") for c in widths[1:]] == [True] * 3
+    assert not math.isnan(truth) and block.rstrip().endswith(
+        f"reads memorized_0.99: {FLOOR_EPOCHS} epochs: the interval's upper end rounded up to 1000, at least "
+        f"{FLOOR_EPOCHS}."
+    )
 
 
 def test_the_double_descent_findings_pair_the_threshold_with_its_neighbours_by_seed(tmp_path):

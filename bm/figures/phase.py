@@ -1,4 +1,5 @@
-"""The phase preset's figures: the deep n x B diagram beside the toy's (Fig. 13), and the transition times."""
+"""The phase preset's figures: the deep n x B diagram beside the toy's (Fig. 13), C_t's curve beside the twins' fits,
+and the transition times."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 from bm.figures import plt, save_figure
 from bm.toy.summary import boundary, summarize
 
-__all__ = ["plot_phase", "plot_transition"]
+__all__ = ["plot_capacity", "plot_phase", "plot_transition"]
 
 
 def plot_phase(
@@ -145,4 +146,38 @@ def plot_transition(times: list[dict], fits: dict, at: dict, stem: Path) -> None
         )
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
+    save_figure(fig, stem)
+
+
+def plot_capacity(capacities: dict[str, dict], twins: list[tuple[str, int, float]], stem: Path) -> None:
+    """Fit against the number of trained items at one threshold, accuracy 1: per seed (`capacities`: seed -> its
+    capacity.json record) each labeling its C_t search tried (no augmentation; dots, the smallest joined) and its
+    C_t (dashed), and the phase cells' independent-label twins (`twins`: (seed, n B, fit) of the n B views each
+    with its own label; crosses), which say whether n B views are past capacity."""
+    fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
+    for j, (seed, c) in enumerate(capacities.items()):
+        curve = sorted((int(n), a) for n, a in c["curve"].items())
+        for n, accuracies in curve:
+            ax.plot([n] * len(accuracies), accuracies, "o", color=f"C{j}", alpha=0.5, ms=4)
+        ax.plot(
+            [n for n, _ in curve], [min(a) for _, a in curve], "-", color=f"C{j}", label=f"seed {seed}: no augmentation"
+        )
+        ax.axvline(
+            c["capacity"],
+            ls="--",
+            color=f"C{j}",
+            lw=1,
+            label=f"seed {seed}: C_t {'>= ' if c['censored'] else ''}{c['capacity']}",
+        )
+        mine = sorted((items, fit) for s, items, fit in twins if s == seed)
+        if mine:
+            ax.plot(*zip(*mine), "x", color=f"C{j}", ms=8, mew=2, label=f"seed {seed}: twins (n B views, own labels)")
+    ax.axhline(1.0, color="black", lw=0.8)
+    ax.set(
+        xscale="log",
+        xlabel="trained items (n images, or n B views)",
+        ylabel="fit of the random labels (accuracy on the trained items)",
+        title="C_t (Definition D.1: every labeling at accuracy 1) and the twins' fits",
+    )
+    ax.legend(fontsize=7)
     save_figure(fig, stem)

@@ -7,8 +7,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from bm.findings.phase import pooled_times
 from bm.findings.records import RESULTS, read_record
-from bm.runs import RunFolder
+from bm.runs import RunFolder, read_csv_rows
 
 __all__ = ["FIGURES", "draw"]
 
@@ -31,10 +32,33 @@ def _toy_heatmap(record: dict, folder: Path, stem: Path) -> None:
     plot_heatmap(read_grid(folder / "grid.csv"), int(record["capacity"]), stem, load_grid_config(folder))
 
 
+def _phase_capacity(record: dict, folder: Path, stem: Path) -> None:
+    """C_t's search per seed and the twins' fits (the phase table's finite cells with B > 1)."""
+    from bm.figures.phase import plot_capacity
+
+    twins = [
+        (r["seed"], int(r["n"]) * int(r["B"]), float(r["twin_fit"]))
+        for r in read_csv_rows(folder / "table.csv")
+        if r["twin_fit"] not in ("", "None")
+    ]
+    plot_capacity({str(s): record["per_seed"][str(s)]["capacity"] for s in record["seeds"]}, twins, stem)
+
+
+def _phase_transition(record: dict, folder: Path, stem: Path) -> None:
+    """The crossings of every seed's online runs and the censored law of each, pooled over seeds."""
+    from bm.analyses.transition import FULL_SCALE, TRANSITION_KEYS, fit_censored
+    from bm.figures.phase import plot_transition
+
+    times, batch = pooled_times(record)
+    plot_transition(times, {k: fit_censored(times, k, FULL_SCALE, batch) for k in TRANSITION_KEYS}, FULL_SCALE, stem)
+
+
 # docs file name -> (scale, preset, draw(record, the preset's results folder, stem) writing stem.png)
 FIGURES: dict[str, tuple[str, str, Callable[[dict, Path, Path], None]]] = {
     "benign-mini.png": ("mini", "benign", _benign),
     "toy-grid-heatmap.png": ("mini", "fig13", _toy_heatmap),
+    "phase-capacity.png": ("mini", "phase", _phase_capacity),
+    "phase-transition.png": ("mini", "phase", _phase_transition),
 }
 
 

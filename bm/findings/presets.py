@@ -1,5 +1,5 @@
 """Each measured preset's generated blocks (RENDERERS: preset -> (its results folder, its record, the headline probe)
--> {block name: Markdown}); Fig. 5's in bm.findings.capacity, Fig. 13's in bm.findings.toy, Stephenson et al.'s in bm.findings.geometry."""
+-> {block name: Markdown}); Fig. 5's in bm.findings.capacity, Fig. 13's in bm.findings.toy, the phase grid's in bm.findings.phase, Stephenson et al.'s in bm.findings.geometry."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import numpy as np
 
 from bm.findings.capacity import fig5_blocks
 from bm.findings.geometry import doubledescent_blocks, gradients_preset_blocks, seed003_blocks
+from bm.findings.phase import phase_blocks
 from bm.findings.tables import (
     PROBE_NAMES,
     arm,
@@ -378,74 +379,6 @@ def _sweep_blocks(
     return blocks
 
 
-def _phase_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
-    """The phase grid over seeds: per cell the fits (trained items, clean images, the twin's), the probe's gain over
-    init and the invariance on training and held-out views (means over seeds); per finite cell the claim gain > 0;
-    the capacity argument as two claims paired by seed: cells whose twin did not fit its views (past capacity) gain
-    more than cells whose twin did, and cells within capacity show no gain (TOST)."""
-    probed, seeds = probed_of(record), [str(s) for s in record["seeds"]]
-    rows = read_csv_rows(folder / "table.csv")
-    at = {(r["seed"], f"{r['n']}/{r['B']}"): r for r in rows}
-    keys = list(probed[0])
-    gain = {k: np.subtract(arm(probed, k, probe)[0], arm(probed, k, probe, "init")[0]) for k in keys}
-
-    def mean(key: str, column: str) -> str:
-        values = [float(at[s, key][column]) for s in seeds if at[s, key][column] not in ("", "None")]
-        return f"{np.mean(values):.3f}" if values else "-"
-
-    def past(s: str, key: str) -> str:
-        return at[s, key]["views_past_capacity"]
-
-    lines = [
-        f"Means over seeds {', '.join(seeds)}; gain: {PROBE_NAMES[probe]} minus its value at init; twin: the same "
-        "views, each with its own random label (its fit says whether the n B views are past capacity):",
-        "",
-        "| n / B | fit (trained items) | fit (clean images) | twin's fit | seeds past capacity | gain | invariance "
-        "(training views) | invariance (held-out views) |",
-        "|" + " --- |" * 8,
-    ]
-    for k in keys:
-        shares = [past(s, k) for s in seeds]
-        share = "-" if "" in shares else f"{shares.count('True')} of {len(seeds)}"
-        lines.append(
-            f"| {k} | {mean(k, 'fit')} | {mean(k, 'fit_clean')} | {mean(k, 'twin_fit')} | {share} | "
-            f"{gain[k].mean():+.3f} | {mean(k, 'invariance_train')} | {mean(k, 'invariance_heldout')} |"
-        )
-    finite = [k for k in keys if not k.endswith("/inf")]
-    findings = [
-        compare(f"cell {k}: trained > init", "greater", probed, (k, "trained"), (k, "init"), probe) for k in finite
-    ]
-    twinned = [k for k in finite if all(past(s, k) in ("True", "False") for s in seeds)]
-    groups = {
-        side: [[k for k in twinned if past(s, k) == side] for s in seeds] for side in ("True", "False")
-    }  # per seed, the cells on each side of capacity
-    per_seed = lambda side: [np.mean([gain[k][i] for k in groups[side][i]]) for i in range(len(seeds))]  # noqa: E731
-    if all(groups["True"]) and all(groups["False"]):
-        findings.append(
-            Finding(
-                "capacity argument: cells past capacity (twin not fitted) gain more than cells within it",
-                "greater",
-                tuple(per_seed("True")),
-                tuple(per_seed("False")),
-                MARGIN,
-            )
-        )
-    if all(groups["False"]):
-        findings.append(
-            Finding(
-                "capacity argument: cells within capacity (twin fitted) show no gain over init",
-                "absent",
-                tuple(per_seed("False")),
-                tuple(np.zeros(len(seeds))),
-                MARGIN,
-            )
-        )
-    return {
-        "phase.cells": "\n".join(lines) + "\n",
-        "phase.findings": VERDICT_RULE + "\n\n" + findings_table(judge(findings)),
-    }
-
-
 def _classes(value: str, probes: dict) -> float:
     """Fig. 8's x: log2 of the number of random classes (per-sample: one class per trained image)."""
     return float(np.log2(sum(probes["bank_counts"]) if value == "per-sample" else int(value)))
@@ -470,7 +403,7 @@ RENDERERS: dict[str, Callable[[Path, dict, str], dict[str, str]]] = {
     "fig8": _sweep_blocks("fig8", "random classes", "random_classes", _classes, "doubling"),
     "fig5": fig5_blocks,
     "fig13": fig13_blocks,
-    "phase": _phase_blocks,
+    "phase": phase_blocks,
     "doubledescent": doubledescent_blocks,
     "seed003": seed003_blocks,
     "gradients": gradients_preset_blocks,

@@ -19,54 +19,19 @@ A recipe is a named set of changes to the full scale (`RECIPES`): `table6` is th
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 from bm.analyses.config import MftmaConfig
+from bm.analyses.transition import FLOOR_EPOCHS, Extrapolation
 from bm.configs import with_changes
 from bm.deep.config import DeepTrainConfig, ModelConfig
 from bm.errors import BMError
 from bm.registry import register
 from bm.toy.config import ToyGridConfig
 
-__all__ = ["RECIPES", "Extrapolation", "Recipe", "SCALES", "Scale", "register_scale", "scale_for"]
+__all__ = ["RECIPES", "Recipe", "SCALES", "Scale", "register_scale", "scale_for"]
 
 ONLINE = 0  # PhaseGrid.Bs: fresh augmented views every step (B = infinity)
-
-
-FLOOR_EPOCHS = 5000  # our floor of a full-scale run: Sec. 4 saw nothing move for ~3000 epochs; 2000 more after it
-
-
-@dataclass(frozen=True)
-class Extrapolation:
-    """A full-scale cost read off a measurement rather than a sentence: how many epochs the benign transition takes at
-    CIFAR-10's n = 50,000 and width 64, extrapolated from the phase preset's mini runs (a power law in n and width,
-    fitted with the runs that never crossed kept as censored, a 95% prediction interval, images seen carried over
-    from batch 32 to 256); docs/benign-transition.md."""
-
-    crossing: str  # which first crossing (bm.reproduce.transition.TRANSITION_KEYS)
-    epochs: tuple[float, float, float]  # central value and the 95% interval, images seen carried over to batch 256
-    source: str
-    epochs_steps: tuple[float, float, float] | None = None  # the same with optimizer steps carried over instead
-    width_check: str | None = None  # why the width law is not trusted (a held-out width outside its interval); None: ok
-
-    def budget(self, floor: int = FLOOR_EPOCHS) -> tuple[int, str]:
-        """(the epochs every run of the scale trains, why). The measurement sets the budget only where it supports
-        it: the upper end of the 95% interval rounded up to 1000 epochs, never below `floor` (it may raise the
-        budget, not cut it below what the paper saw). Where the two conversions to epochs fall on different sides
-        of the floor, or the width law failed its held-out check, the floor stays, with that reason."""
-        measured = max(floor, 1000 * math.ceil(self.epochs[2] / 1000))
-        if self.epochs_steps is not None and (self.epochs[2] <= floor) != (self.epochs_steps[2] <= floor):
-            return floor, (
-                f"the floor of {floor}: the conversions disagree (images seen: 95% up to "
-                f"{self.epochs[2]:.0f} epochs; steps carried over: up to {self.epochs_steps[2]:.0f})"
-            )
-        if self.width_check is not None:
-            return floor, f"the floor of {floor}: the width law is not trusted ({self.width_check})"
-        return measured, f"the interval's upper end rounded up to 1000, at least {floor}"
-
-    def budget_epochs(self, floor: int = FLOOR_EPOCHS) -> int:
-        return self.budget(floor)[0]
 
 
 @dataclass(frozen=True)

@@ -242,7 +242,7 @@ def test_list_shows_both_recipes_and_the_benign_preset(capsys):
 
 
 def test_list_gives_the_measured_transition_of_a_scale_and_its_cost(capsys, monkeypatch):
-    from bm.reproduce.scales import Extrapolation
+    from bm.analyses.transition import Extrapolation
 
     t = Extrapolation("knn_final-0.02", (1500.0, 400.0, 6000.0), "a test")
     monkeypatch.setitem(SCALES, "full", replace(SCALES["full"], transition=t))
@@ -259,7 +259,7 @@ def test_list_gives_the_measured_transition_of_a_scale_and_its_cost(capsys, monk
 
 
 def test_the_full_budget_is_the_measured_upper_end_but_never_below_the_floor():
-    from bm.reproduce.scales import FLOOR_EPOCHS, Extrapolation
+    from bm.analyses.transition import FLOOR_EPOCHS, Extrapolation
 
     assert Extrapolation("k", (900.0, 400.0, 2394.0), "").budget_epochs() == FLOOR_EPOCHS == 5000
     assert Extrapolation("k", (3.3e4, 1.6e4, 68604.0), "").budget_epochs() == 69000  # a slower law raises it
@@ -268,7 +268,7 @@ def test_the_full_budget_is_the_measured_upper_end_but_never_below_the_floor():
 
 
 def test_the_measurement_sets_the_budget_only_where_it_supports_it():
-    from bm.reproduce.scales import FLOOR_EPOCHS, Extrapolation
+    from bm.analyses.transition import FLOOR_EPOCHS, Extrapolation
 
     fast = (1604.6, 628.2, 4098.7)
     agree = Extrapolation("k", fast, "", epochs_steps=(3000.0, 1000.0, 4900.0))

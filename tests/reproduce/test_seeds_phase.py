@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from bm.analyses.transition import fit_censored, fit_growth, transition_times
 from bm.deep.config import DeepTrainConfig
 from bm.errors import BMError
 from bm.reproduce import SCALES
@@ -17,7 +18,6 @@ from bm.reproduce.outputs import Result, over_seeds
 from bm.reproduce.presets import phase
 from bm.reproduce.presets.phase import PhaseGrid
 from bm.reproduce.scales import ONLINE
-from bm.reproduce.transition import fit_censored, fit_growth, transition_times
 from bm.runs import read_csv_rows
 from bm.toy.config import ToyGridConfig, ToyTrainConfig
 from tests.conftest import run, write_cifar10
@@ -297,7 +297,7 @@ def test_both_conversions_per_width_exponents_and_the_held_out_width():
     """One law over widths 2, 4, 8: each width's own exponent is the law's, the steps conversion is the images one
     times the batch ratio, a held-out width that follows the law falls inside its interval and one that does not
     (width 8 twice as slow) falls outside."""
-    from bm.reproduce.transition import leave_one_width_out, per_width, predict
+    from bm.analyses.transition import leave_one_width_out, per_width, predict
 
     rng = np.random.default_rng(2)
     law = [
@@ -318,3 +318,29 @@ def test_both_conversions_per_width_exponents_and_the_held_out_width():
     slow8 = [{**t, "t": t["t"] * 2.0} if t["width"] == 8 else t for t in law]
     eight = [h for h in leave_one_width_out(slow8, "t", at, 32) if h["width"] == 8]
     assert len(eight) == 4 and not any(h["inside"] for h in eight)
+
+
+def test_the_extrapolation_carries_both_conversions_and_the_held_out_widths_that_miss():
+    """extrapolate: the censored law's epochs (centre, low, high) by both conversions; where width 8 runs twice as
+    slow as the law, the check names width 8 at every n and the floor stays; with two widths no width can be held
+    out, so the floor stays with that reason."""
+    from bm.analyses.transition import FLOOR_EPOCHS, FULL_SCALE, extrapolate
+
+    law = [
+        {"n": n, "width": w, "t": 3.0 * n**1.4 * w**-0.9 * (1.05 if k else 0.95), "steps": 1e12}
+        for n in (32, 64, 128, 256)
+        for w in (2, 4, 8)
+        for k in range(2)
+    ]
+    fit = fit_censored(law, "t", FULL_SCALE, 32)
+    e = extrapolate(law, "t", 32, "made up")
+    assert e.epochs == (fit["epochs"][1], fit["epochs"][0], fit["epochs"][2]) and e.source == "made up"
+    assert e.epochs_steps == (fit["epochs_steps"][1], fit["epochs_steps"][0], fit["epochs_steps"][2])
+    assert e.width_check is None  # the exact law, noise +-5%: every held-out width inside
+    slow8 = extrapolate([{**t, "t": t["t"] * 2.0} if t["width"] == 8 else t for t in law], "t", 32, "")
+    missed = {part.split(":")[0] for part in slow8.width_check.split("; ")}
+    assert {f"width 8 at n = {n}" for n in (32, 64, 128, 256)} <= missed  # (and widths 2, 4: fitted with 8, off too)
+    assert slow8.budget()[0] == FLOOR_EPOCHS  # (here the conversions disagree too: the first reason given)
+    two = extrapolate([t for t in law if t["width"] != 8], "t", 32, "")
+    assert two.width_check == "no width could be held out" and two.budget()[0] == FLOOR_EPOCHS
+    assert extrapolate(law[:3], "t", 32, "") is None  # too few crossings for a law

@@ -24,6 +24,14 @@ import numpy as np
 
 from bm.analyses.capacity import deep_capacity
 from bm.analyses.cells import cell_measures_of_run
+from bm.analyses.transition import (
+    FULL_SCALE,
+    TRANSITION_COLUMNS,
+    TRANSITION_KEYS,
+    fit_censored,
+    fit_growth,
+    transition_times,
+)
 from bm.deep.config import TRAIN_SIZES
 from bm.figures.phase import plot_phase, plot_transition
 from bm.reproduce.outputs import Result, markdown_table
@@ -32,13 +40,10 @@ from bm.reproduce.presets.base import Preset, register_preset, scale_settings
 from bm.reproduce.presets.common import definition_probes_of
 from bm.reproduce.readout import final, metrics_of
 from bm.reproduce.scales import ONLINE
-from bm.reproduce.transition import TRANSITION_COLUMNS, TRANSITION_KEYS, fit_censored, fit_growth, transition_times
 from bm.runs import read_json
 from bm.toy.summary import read_grid
 
-__all__ = ["FULL_SCALE", "SETTINGS", "PhaseGrid", "phase_finish", "phase_runs"]
-
-FULL_SCALE = {"n": 50000, "width": 64, "batch": 256}  # the extrapolation's target: CIFAR-10 at Table 6's width, batch
+__all__ = ["SETTINGS", "PhaseGrid", "phase_finish", "phase_runs"]
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,18 @@ steps. None: never crossed within the run's `steps` (a censored time: left out o
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from bm.deep.config import DeepTrainConfig
 
 __all__ = [
+    "FLOOR_EPOCHS",
+    "FULL_SCALE",
+    "BUDGET_CROSSING",
+    "Extrapolation",
+    "extrapolate",
     "TRANSITION_COLUMNS",
     "TRANSITION_KEYS",
     "fit_censored",
@@ -25,6 +31,49 @@ __all__ = [
     "transition_times",
 ]
 
+FLOOR_EPOCHS = 5000  # our floor of a full-scale run: Sec. 4 saw nothing move for ~3000 epochs; 2000 more after it
+FULL_SCALE: dict[str, float] = {
+    "n": 50000,
+    "width": 64,
+    "batch": 256,
+}  # the extrapolation's target: CIFAR-10 at Table 6's width, batch
+
+
+@dataclass(frozen=True)
+class Extrapolation:
+    """A full-scale cost read off a measurement rather than a sentence: how many epochs the benign transition takes at
+    CIFAR-10's n = 50,000 and width 64, extrapolated from the phase preset's mini runs (a power law in n and width,
+    fitted with the runs that never crossed kept as censored, a 95% prediction interval, images seen carried over
+    from batch 32 to 256); docs/benign-transition.md."""
+
+    crossing: str  # which first crossing (TRANSITION_KEYS)
+    epochs: tuple[float, float, float]  # central value and the 95% interval, images seen carried over to batch 256
+    source: str
+    epochs_steps: tuple[float, float, float] | None = None  # the same with optimizer steps carried over instead
+    width_check: str | None = None  # why the width law is not trusted (a held-out width outside its interval); None: ok
+
+    def budget(self, floor: int = FLOOR_EPOCHS) -> tuple[int, str]:
+        """(the epochs every run of the scale trains, why). The measurement sets the budget only where it supports
+        it: the upper end of the 95% interval rounded up to 1000 epochs, never below `floor` (it may raise the
+        budget, not cut it below what the paper saw). Where the two conversions to epochs fall on different sides
+        of the floor, or the width law failed its held-out check, the floor stays, with that reason."""
+        measured = max(floor, 1000 * math.ceil(self.epochs[2] / 1000))
+        if self.epochs_steps is not None and (self.epochs[2] <= floor) != (self.epochs_steps[2] <= floor):
+            return floor, (
+                f"the floor of {floor}: the conversions disagree (images seen: 95% up to "
+                f"{self.epochs[2]:.0f} epochs; steps carried over: up to {self.epochs_steps[2]:.0f})"
+            )
+        if self.width_check is not None:
+            return floor, f"the floor of {floor}: the width law is not trusted ({self.width_check})"
+        return measured, f"the interval's upper end rounded up to 1000, at least {floor}"
+
+    def budget_epochs(self, floor: int = FLOOR_EPOCHS) -> int:
+        return self.budget(floor)[0]
+
+
+BUDGET_CROSSING = (
+    "memorized_0.99"  # the crossing whose extrapolation the full-scale budget rule reads (docs/choices.md)
+)
 TRANSITION_KEYS = ("memorized_0.5", "memorized_0.99", "knn_init+0.05", "knn_final-0.02")  # the crossings timed
 TRANSITION_COLUMNS = (
     "memorized_0.5",
@@ -254,3 +303,24 @@ def fit_censored(times: list[dict], key: str, at: dict[str, float], batch_size: 
         censored=len(censored),
         sigma_log=sigma,
     )
+
+
+def extrapolate(
+    times: list[dict], key: str, batch_size: int, source: str, at: dict[str, float] = FULL_SCALE
+) -> Extrapolation | None:
+    """The censored law of `key` over `times` (every width together) at `at` as an Extrapolation: both conversions
+    to epochs, and a width check naming each held-out width and n whose crossing falls outside the 95% interval the
+    other widths predict (leave_one_width_out; "no width could be held out" where none could be). None: no law."""
+    law = fit_censored(times, key, at, batch_size)
+    if law is None:
+        return None
+    held = leave_one_width_out(times, key, at, batch_size)
+    misses = [
+        f"width {c['width']} at n = {c['n']}: {c['observed']:.0f} steps, predicted {c['low']:.0f} .. {c['high']:.0f}"
+        for c in held
+        if not c["inside"]
+    ]
+    check = "; ".join(misses) if misses else None if held else "no width could be held out"
+    low, centre, high = law["epochs"]
+    low_s, centre_s, high_s = law["epochs_steps"]
+    return Extrapolation(key, (centre, low, high), source, (centre_s, low_s, high_s), check)

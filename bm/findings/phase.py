@@ -1,0 +1,238 @@
+"""The phase grid's findings over seeds (`bm reproduce phase`), from its committed record: per cell the fits, how many
+seeds memorized (accuracy 1), the probe's gain over init and the invariance; the capacity argument paired by seed;
+C_t's accuracy-against-n curve per seed and labeling; the benign transition's power law over every seed's online
+runs, per width, with the held-out width and both conversions to full-scale epochs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from bm.analyses.transition import (
+    BUDGET_CROSSING,
+    FULL_SCALE,
+    TRANSITION_KEYS,
+    extrapolate,
+    fit_censored,
+    leave_one_width_out,
+    per_width,
+)
+from bm.findings.tables import PROBE_NAMES, arm, compare, findings_table, probed_of
+from bm.runs import read_csv_rows
+from bm.stats import MARGIN, VERDICT_RULE, Finding, judge
+
+__all__ = ["phase_blocks", "pooled_times"]
+
+
+def _side(row: dict) -> str:
+    """A cell's side of capacity in one seed: its twin's measurement where it has one (the n B views, each its own
+    label, not fitted: "True"), else for B = 1 its n against that seed's C_t ("" inside C_t's bracket and for the
+    online cells, which have no finite item count)."""
+    return row["views_past_capacity"] or (row.get("above_capacity", "") if row["B"] == "1" else "")
+
+
+def _cells(folder: Path, record: dict, probe: str) -> tuple[str, list[dict]]:
+    """The cells' table (means over seeds) and the judged findings: per cell gain > init; cells past capacity gain
+    more than cells within it and fit their clean images perfectly; cells within capacity show no gain (TOST)."""
+    probed, seeds = probed_of(record), [str(s) for s in record["seeds"]]
+    at = {(r["seed"], f"{r['n']}/{r['B']}"): r for r in read_csv_rows(folder / "table.csv")}
+    keys = list(probed[0])
+    gain = {k: np.subtract(arm(probed, k, probe)[0], arm(probed, k, probe, "init")[0]) for k in keys}
+
+    def mean(key: str, column: str) -> str:
+        values = [float(at[s, key][column]) for s in seeds if at[s, key].get(column, "") not in ("", "None")]
+        return f"{np.mean(values):.3f}" if values else "-"
+
+    def share(key: str, column: str) -> str:
+        values = [at[s, key].get(column, "") for s in seeds]
+        return "-" if "" in values else f"{values.count('True')} of {len(seeds)}"
+
+    lines = [
+        f"Means over seeds {', '.join(seeds)}; memorized: the seeds whose fit of the trained items reached accuracy 1 "
+        f"within the budget; gain: {PROBE_NAMES[probe]} minus its value at init; twin: the same views, each with its "
+        "own random label (not fitted: the n B views are past capacity):",
+        "",
+        "| n / B | fit (trained items) | memorized | fit (clean images) | twin's fit | seeds past capacity | gain | "
+        "invariance (training views) | invariance (held-out views) |",
+        "|" + " --- |" * 9,
+    ]
+    lines += [
+        f"| {k} | {mean(k, 'fit')} | {share(k, 'memorized')} | {mean(k, 'fit_clean')} | {mean(k, 'twin_fit')} | "
+        f"{share(k, 'views_past_capacity')} | {gain[k].mean():+.3f} | {mean(k, 'invariance_train')} | "
+        f"{mean(k, 'invariance_heldout')} |"
+        for k in keys
+    ]
+    findings = [
+        compare(f"cell {k}: trained > init", "greater", probed, (k, "trained"), (k, "init"), probe) for k in keys
+    ]
+    sided = [k for k in keys if all(_side(at[s, k]) for s in seeds)]
+    groups = {side: [[k for k in sided if _side(at[s, k]) == side] for s in seeds] for side in ("True", "False")}
+
+    def per_seed(side: str, values) -> tuple[float, ...]:
+        return tuple(float(np.mean([values(k, i) for k in groups[side][i]])) for i in range(len(seeds)))
+
+    ones, zeros = (1.0,) * len(seeds), (0.0,) * len(seeds)
+    by_gain = lambda k, i: gain[k][i]  # noqa: E731
+    if all(groups["True"]) and all(groups["False"]):
+        findings.append(
+            Finding(
+                "capacity argument: cells past capacity gain more than cells within it",
+                "greater",
+                per_seed("True", by_gain),
+                per_seed("False", by_gain),
+                MARGIN,
+            )
+        )
+    if all(groups["False"]):
+        findings.append(
+            Finding(
+                "capacity argument: cells within capacity show no gain over init",
+                "absent",
+                per_seed("False", by_gain),
+                zeros,
+                MARGIN,
+            )
+        )
+    if all(groups["True"]):
+        findings.append(
+            Finding(
+                "capacity argument: cells past capacity still fit their clean images (accuracy 1)",
+                "absent",
+                per_seed("True", lambda k, i: float(at[seeds[i], k]["fit_clean"])),
+                ones,
+                MARGIN,
+            )
+        )
+    return "\n".join(lines) + "\n", judge(findings)
+
+
+def _verdict(rows: list[dict], steps: int, seeds: int) -> str:
+    """What the diagram says about the capacity hypothesis, read off the capacity rows' verdicts."""
+    verdicts = {r["finding"].split(": ", 1)[1]: r for r in rows if r["finding"].startswith("capacity argument")}
+    more = verdicts.get("cells past capacity gain more than cells within it")
+    none = verdicts.get("cells within capacity show no gain over init")
+    if more is None:
+        return (
+            f"At t = {steps} steps over {seeds} seeds the grid has no cell on one side of capacity in some seed, so "
+            "it cannot test the capacity hypothesis.\n"
+        )
+    said = "; ".join(
+        f"{name}: {r['effect']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}], **{r['verdict']}**"
+        for name, r in verdicts.items()
+    )
+    if more["verdict"] == "shown" and (none is None or none["verdict"].startswith("shown absent")):
+        reading = "the deep diagram supports the capacity hypothesis"
+    elif more["verdict"] == "not shown":
+        reading = "the deep diagram contradicts the capacity hypothesis: crossing capacity does not raise the gain"
+    else:
+        reading = "the deep diagram does not decide the capacity hypothesis at this budget and number of seeds"
+    return f"At t = {steps} steps over {seeds} seeds: {said}. So {reading}.\n"
+
+
+def _capacity(record: dict) -> str:
+    """C_t per seed and the accuracy against n of each labeling the seed's search tried (Definition D.1: every
+    labeling at 1)."""
+    seeds = [str(s) for s in record["seeds"]]
+    capacity = {s: record["per_seed"][s]["capacity"] for s in seeds}
+    ns = sorted({int(n) for s in seeds for n in capacity[s]["curve"]})
+
+    def cell(s: str, n: int) -> str:
+        accuracies = capacity[s]["curve"].get(str(n))
+        if accuracies is None:
+            return "-"
+        return f"{min(accuracies):.3f} ({sum(a >= 1.0 for a in accuracies)} of {len(accuracies)} at 1)"
+
+    def bound(c: dict) -> str:
+        return f">= {c['capacity']}" if c["censored"] else f"{c['capacity']} (fails at {c['failed_at']})"
+
+    lines = [
+        f"C_t at t = {capacity[seeds[0]]['budget_steps']} steps (random labels, no augmentation; every labeling "
+        "tried must reach accuracy 1), per seed: "
+        + ", ".join(f"seed {s}: {bound(capacity[s])}" for s in seeds)
+        + ". The search's fits, the smallest over the seed's labelings (how many reached 1):",
+        "",
+        "| n | " + " | ".join(f"seed {s}" for s in seeds) + " |",
+        "|" + " --- |" * (1 + len(seeds)),
+        *(f"| {n} | " + " | ".join(cell(s, n) for s in seeds) + " |" for n in ns),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _law(fit: dict | None) -> str:
+    if fit is None:
+        return "too few crossings | - | - | - | -"
+    width = f"{fit['exponent_width']:+.2f} +- {fit['se_width']:.2f}" if fit["exponent_width"] is not None else "-"
+    low, centre, high = fit["epochs"]
+    low_s, centre_s, high_s = fit["epochs_steps"]
+    return (
+        f"{fit['runs']} ({fit.get('censored', 0)}) | {fit['exponent_n']:+.2f} +- {fit['se_n']:.2f} | {width} | "
+        f"{centre:.0f} ({low:.0f} .. {high:.0f}) | {centre_s:.0f} ({low_s:.0f} .. {high_s:.0f})"
+    )
+
+
+def _exponent(fit: dict | None) -> str:
+    return "-" if fit is None else f"{fit['exponent_n']:+.2f} +- {fit['se_n']:.2f} ({fit['runs']})"
+
+
+def pooled_times(record: dict) -> tuple[list[dict], int]:
+    """Every seed's online runs' crossings (bm.analyses.transition.transition_times rows) and the runs' batch size."""
+    times = [t for s in record["seeds"] for t in record["per_seed"][str(s)]["transition"]]
+    return times, next(iter(record["runs"].values()))["batch_size"]
+
+
+def _transition(folder: Path, record: dict) -> str:
+    """The censored power law of each crossing over every seed's online runs (widths together), each width's own
+    exponent, the leave-one-width-out check, both conversions to epochs at the full scale, and the budget rule."""
+    seeds = [str(s) for s in record["seeds"]]
+    times, batch = pooled_times(record)
+    widths = sorted({t["width"] for t in times})
+    at = FULL_SCALE
+    lines = [
+        f"Online runs of seeds {', '.join(seeds)} at widths {', '.join(map(str, widths))} and n = "
+        f"{', '.join(str(n) for n in sorted({t['n'] for t in times}))} ({len(times)} runs, batch {batch}, "
+        f"{times[0]['steps']} steps each); log t = a + b log n + c log width by maximum likelihood, runs that never "
+        f"crossed kept as censored; extrapolated to n = {at['n']}, width {at['width']}, in epochs by images seen "
+        f"(t x {batch} / n) and by optimizer steps carried over (t x {at['batch']} / n); held out: each width "
+        "predicted by the law of the others (95% interval), per n:",
+        "",
+        "| crossing | runs crossed (censored) | b (n) | c (width) | epochs, images seen (95%) | epochs, steps carried "
+        "over (95%) | held-out width inside its interval |",
+        "|" + " --- |" * 7,
+    ]
+    for key in TRANSITION_KEYS:
+        held = leave_one_width_out(times, key, at, batch)
+        inside = f"{sum(h['inside'] for h in held)} of {len(held)}" if held else "-"
+        lines.append(f"| {key} | {_law(fit_censored(times, key, at, batch))} | {inside} |")
+    lines += [
+        "",
+        "Each width alone (t ~ n^b, censored fit): b +- its standard error (runs crossed):",
+        "",
+        "| crossing | " + " | ".join(f"width {w}" for w in widths) + " |",
+        "|" + " --- |" * (1 + len(widths)),
+    ]
+    for key in TRANSITION_KEYS:
+        own = per_width(times, key, at, batch)
+        lines.append(f"| {key} | " + " | ".join(_exponent(own[w]) for w in widths) + " |")
+    found = extrapolate(times, BUDGET_CROSSING, batch, f"{folder.parent.name}/phase, seeds {', '.join(seeds)}")
+    if found is None:
+        rule = f"too few crossings of {BUDGET_CROSSING} for a law, so the floor stays"
+    else:
+        epochs, why = found.budget()
+        rule = f"{epochs} epochs: {why}"
+    lines += ["", f"The full-scale budget rule reads {BUDGET_CROSSING}: {rule}."]
+    return "\n".join(lines) + "\n"
+
+
+def phase_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
+    """`phase.cells`, `phase.findings` (the VERDICT_RULE table), `phase.verdict`, `phase.capacity` and
+    `phase.transition` (bm.findings.blocks names them mini.phase.*)."""
+    cells, rows = _cells(folder, record, probe)
+    steps = int(read_csv_rows(folder / "table.csv")[0]["steps"])
+    return {
+        "phase.cells": cells,
+        "phase.findings": VERDICT_RULE + "\n\n" + findings_table(rows),
+        "phase.verdict": _verdict(rows, steps, len(record["seeds"])),
+        "phase.capacity": _capacity(record),
+        "phase.transition": _transition(folder, record),
+    }
