@@ -82,8 +82,7 @@ def collect(root: Path | str):
     rows: list[dict[str, Any]] = []
     for config in sorted(root.rglob(RunFolder.CONFIG)):
         folder = config.parent
-        records = (folder / RunFolder.METRICS).exists() or (folder / f"{RunFolder.METRICS}.gz").exists()
-        if RunFolder(folder).is_deep_run() or records:  # a run, or its records (results/ keeps metrics gzipped)
+        if RunFolder(folder).is_deep_run() or RunFolder(folder).has_metrics():  # a run, or its records (results/)
             rows.append(_deep_row(RunFolder(folder), root))
         elif (folder / "grid.csv").exists():
             rows.extend(_toy_rows(folder, root))

@@ -20,6 +20,24 @@ CIFAR_MINI = Path(
 )
 
 
+def smoke_run(data: Path, out: Path, *extra: str, projector: int = 16) -> list[str]:
+    """`bm deep-train` argv of the smoke preset at width 4 (projector `projector`) on `data` into `out`, then `extra`."""
+    return [
+        "deep-train",
+        "--preset",
+        "smoke",
+        "--data-dir",
+        str(data),
+        "--out",
+        str(out),
+        "--width",
+        "4",
+        "--projector-width",
+        str(projector),
+        *extra,
+    ]
+
+
 @pytest.fixture
 def cifar_mini() -> Path:
     """The real CIFAR-10 subset beside the checkout; tests using it skip where it is absent."""
@@ -33,30 +51,12 @@ def workspace(tmp_path_factory):
     """A written CIFAR-10 folder, a finished 2-epoch deep run with a snapshot at epoch 1, a finished toy grid (copy
     what a test changes)."""
     from bm.cli import main
-    from tests.conftest import TINY_ARGS, write_cifar10
+    from tests.conftest import TINY_ARGS, smoke_run, write_cifar10
 
     root = tmp_path_factory.mktemp("workspace")
     write_cifar10(root / "data", per_batch=4)
     for argv in (
-        [
-            "deep-train",
-            "--preset",
-            "smoke",
-            "--data-dir",
-            str(root / "data"),
-            "--out",
-            str(root / "run"),
-            "--width",
-            "4",
-            "--projector-width",
-            "16",
-            "--epochs",
-            "2",
-            "--batch-size",
-            "8",
-            "--snapshots",
-            "1",
-        ],
+        smoke_run(root / "data", root / "run", "--epochs", "2", "--batch-size", "8", "--snapshots", "1"),
         ["toy-grid", "--out", str(root / "grid"), *TINY_ARGS],
     ):
         with pytest.raises(SystemExit) as info:

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from tests.conftest import TINY_ARGS, run
+from tests.conftest import TINY_ARGS, run, smoke_run
 
 
 def test_help_lists_every_option_with_its_default(capsys):
@@ -75,23 +75,7 @@ def test_deep_train_kill_resume_and_probe_through_bm(capsys, tmp_path):
     from tests.conftest import write_cifar10
 
     write_cifar10(tmp_path / "data", per_batch=8)
-    args = [
-        "deep-train",
-        "--preset",
-        "smoke",
-        "--data-dir",
-        str(tmp_path / "data"),
-        "--out",
-        str(tmp_path / "run"),
-        "--width",
-        "4",
-        "--projector-width",
-        "32",
-        "--batch-size",
-        "16",
-        "--snapshots",
-        "1",
-    ]
+    args = smoke_run(tmp_path / "data", tmp_path / "run", "--batch-size", "16", "--snapshots", "1", projector=32)
     code, out, err = run(capsys, [*args, "--epochs", "2"])
     assert code == 0, err
     assert out.count("epoch ") == 2 and (tmp_path / "run" / "snapshot_1.pt").exists()
@@ -154,21 +138,7 @@ def test_probe_transfer_to_another_data_set(capsys, tmp_path):
         pickle.dump({"fine_label_names": [f"c{i}" for i in range(100)]}, f)
     code, _, err = run(
         capsys,
-        [
-            "deep-train",
-            "--preset",
-            "smoke",
-            "--data-dir",
-            str(tmp_path / "data"),
-            "--out",
-            str(tmp_path / "run"),
-            "--width",
-            "4",
-            "--projector-width",
-            "16",
-            "--epochs",
-            "1",
-        ],
+        smoke_run(tmp_path / "data", tmp_path / "run", "--epochs", "1"),
     )
     assert code == 0, err
     code, out, err = run(
@@ -312,21 +282,7 @@ def test_probe_several_k_and_features_dumped_then_reprobed(capsys, tmp_path):
     assert (
         run(
             capsys,
-            [
-                "deep-train",
-                "--preset",
-                "smoke",
-                "--data-dir",
-                str(tmp_path / "data"),
-                "--out",
-                str(tmp_path / "r"),
-                "--width",
-                "4",
-                "--projector-width",
-                "16",
-                "--epochs",
-                "1",
-            ],
+            smoke_run(tmp_path / "data", tmp_path / "r", "--epochs", "1"),
         )[0]
         == 0
     )

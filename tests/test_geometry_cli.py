@@ -127,32 +127,27 @@ def test_capacity_toy_sweep(capsys, tmp_path):
 
 
 @pytest.mark.slow
-def test_capacity_deep_runs_then_skips_finished_runs(capsys, tmp_path):
-    write_cifar10(tmp_path / "data", per_batch=8)
-    args = [
+def _capacity_deep(data, Bs: str, repeats: int) -> list[str]:
+    """`bm capacity deep` at n = 8, 4 steps, a width-4 network: the sweep over `Bs` after a C_t search of n <= 8."""
+    small = ["--width", "4", "--projector-width", "32", "--batch-size", "16", "--steps", "4", "--n", "8"]
+    return [
         "capacity",
         "deep",
         "--data-dir",
-        str(tmp_path / "data"),
-        "--out",
-        str(tmp_path / "c"),
-        "--width",
-        "4",
-        "--projector-width",
-        "32",
-        "--batch-size",
-        "16",
-        "--steps",
-        "4",
-        "--n",
-        "8",
+        str(data),
+        *small,
         "--Bs",
-        "1,2",
+        Bs,
         "--n-max",
         "8",
         "--capacity-repeats",
-        "1",
+        str(repeats),
     ]
+
+
+def test_capacity_deep_runs_then_skips_finished_runs(capsys, tmp_path):
+    write_cifar10(tmp_path / "data", per_batch=8)
+    args = _capacity_deep(tmp_path / "data", "1,2", 1) + ["--out", str(tmp_path / "c")]
     code, out, err = run(capsys, args)
     assert code == 0, err
     first = json.loads((tmp_path / "c" / "sweep.json").read_text())
@@ -169,28 +164,7 @@ def test_capacity_deep_runs_then_skips_finished_runs(capsys, tmp_path):
 def test_capacity_deep_search_rounds_as_jobs_equal_the_in_process_search(capsys, tmp_path):
     pytest.importorskip("submitit")
     write_cifar10(tmp_path / "data", per_batch=8)
-    args = [
-        "capacity",
-        "deep",
-        "--data-dir",
-        str(tmp_path / "data"),
-        "--width",
-        "4",
-        "--projector-width",
-        "32",
-        "--batch-size",
-        "16",
-        "--steps",
-        "4",
-        "--n",
-        "8",
-        "--Bs",
-        "1",
-        "--n-max",
-        "8",
-        "--capacity-repeats",
-        "2",
-    ]
+    args = _capacity_deep(tmp_path / "data", "1", 2)
     from bm.jobs import Jobs
     from bm.threads import using_threads
 

@@ -66,6 +66,8 @@ def test_a_plugin_registers_one_of_each_and_the_cli_runs_them(capsys, plugin, tm
     assert code == 0, err
     probe = json.loads((folder / "probe.json").read_text())["results"]["trained"]["embedding"]
     assert 0 <= probe["centroid_clean_test"] <= 1
+    SMALL = ["--batch-size", "8", "--width", "4", "--projector-width", "8", "--probe-k", "3"]
+    SMALL += ["--decomposition-samples", "4"]  # a small network on the plugin's data set
     code, out, err = run(
         capsys,
         [
@@ -80,16 +82,7 @@ def test_a_plugin_registers_one_of_each_and_the_cli_runs_them(capsys, plugin, tm
             str(tmp_path / "data"),
             "--epochs",
             "1",
-            "--batch-size",
-            "8",
-            "--width",
-            "4",
-            "--projector-width",
-            "8",
-            "--probe-k",
-            "3",
-            "--decomposition-samples",
-            "4",
+            *SMALL,
             "--out",
             str(tmp_path / "deep"),
         ],
@@ -115,16 +108,7 @@ def test_a_plugin_registers_one_of_each_and_the_cli_runs_them(capsys, plugin, tm
             str(tmp_path / "data"),
             "--epochs",
             "2",
-            "--batch-size",
-            "8",
-            "--width",
-            "4",
-            "--projector-width",
-            "8",
-            "--probe-k",
-            "3",
-            "--decomposition-samples",
-            "4",
+            *SMALL,
             "--out",
             str(tmp_path / "shifts"),
         ],

@@ -6,7 +6,7 @@ import pytest
 
 from bm.cli import main
 from bm.runs import RunFolder, read_csv_rows
-from tests.conftest import TINY_ARGS, run
+from tests.conftest import TINY_ARGS, run, smoke_run
 
 
 @pytest.fixture(scope="module")
@@ -19,18 +19,9 @@ def root(tmp_path_factory):
     for name, extra in (("ssl0", []), ("ssl1", ["--seed", "1"]), ("none0", ["--augment", "none"])):
         with pytest.raises(SystemExit) as info:
             main(
-                [
-                    "deep-train",
-                    "--preset",
-                    "smoke",
-                    "--data-dir",
-                    str(root / "data"),
-                    "--out",
-                    str(root / "runs" / name),
-                    "--width",
-                    "4",
-                    "--projector-width",
-                    "16",
+                smoke_run(
+                    root / "data",
+                    root / "runs" / name,
                     "--epochs",
                     "2",
                     "--batch-size",
@@ -38,7 +29,7 @@ def root(tmp_path_factory):
                     "--probe-every",
                     "1",
                     *extra,
-                ]
+                )
             )
         assert info.value.code == 0
     with pytest.raises(SystemExit) as info:

@@ -5,7 +5,7 @@ import pytest
 from bm.configs import flatten
 from bm.runs import RunFolder
 from bm.tensorboard import tag
-from tests.conftest import run
+from tests.conftest import run, smoke_run
 
 event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
 
@@ -14,24 +14,7 @@ def test_events_equal_metrics_jsonl_across_an_extension(capsys, tmp_path):
     from tests.conftest import write_cifar10
 
     write_cifar10(tmp_path / "data", per_batch=4)
-    args = [
-        "deep-train",
-        "--preset",
-        "smoke",
-        "--data-dir",
-        str(tmp_path / "data"),
-        "--out",
-        str(tmp_path / "r"),
-        "--width",
-        "4",
-        "--projector-width",
-        "16",
-        "--batch-size",
-        "8",
-        "--probe-every",
-        "1",
-        "--tensorboard",
-    ]
+    args = smoke_run(tmp_path / "data", tmp_path / "r", "--batch-size", "8", "--probe-every", "1", "--tensorboard")
     assert run(capsys, [*args, "--epochs", "2"])[0] == 0
     assert run(capsys, [*args, "--epochs", "3", "--resume"])[0] == 0  # a second writer appends epoch 3
     events = event_accumulator.EventAccumulator(str(tmp_path / "r"))

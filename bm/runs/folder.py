@@ -163,6 +163,10 @@ class RunFolder:
     def is_deep_run(self) -> bool:
         return (self.path / self.LABELS).exists()
 
+    def has_metrics(self) -> bool:
+        """metrics.jsonl is there, or its gzipped copy (results/ keeps a run's records gzipped: iter_jsonl reads it)."""
+        return (self.path / self.METRICS).exists() or (self.path / f"{self.METRICS}.gz").exists()
+
     def raw_config(self) -> dict[str, Any]:
         """The config dict of config.json; a missing or unreadable file is one RunFolderError."""
         try:
