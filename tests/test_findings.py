@@ -310,7 +310,7 @@ def test_a_sweep_tests_the_per_seed_slope_against_log2_of_the_knob(tmp_path):
 def _phase_results(tmp_path) -> Path:
     """Made-up phase records (3 seeds): cells 8/1 (n within C_t), 8/4 (its twin fits its views: within capacity),
     16/4 (its twin never does: past capacity) and 16/inf; C_t 32 (fails at 64) with 3 labelings; the online runs of
-    widths 2, 4, 8 at n = 32 .. 256 crossing memorized_0.99 at t = 3 n^1.4 width^-0.9 steps (x 0.96, 1, 1.04 by seed),
+    widths 2, 4, 8 at n = 32 .. 256 crossing fit_1 (memorized) at t = 3 n^1.4 width^-0.9 steps (x 0.96, 1, 1.04 by seed),
     no run crossing the other levels."""
     import csv
 
@@ -330,8 +330,9 @@ def _phase_results(tmp_path) -> Path:
                 "seed": k,
                 "width": w,
                 "n": n,
-                "memorized_0.5": None,
-                "memorized_0.99": 3.0 * n**1.4 * w**-0.9 * (0.96, 1.0, 1.04)[k],
+                "fit_0.5": None,
+                "fit_0.99": None,
+                "fit_1": 3.0 * n**1.4 * w**-0.9 * (0.96, 1.0, 1.04)[k],
                 "knn_init+0.05": None,
                 "knn_final-0.02": None,
                 "steps": 10**6,
@@ -438,7 +439,7 @@ def test_the_phase_transition_fits_every_seeds_online_runs_and_states_the_budget
 
     _phase_results(tmp_path)
     block = render(tmp_path)["mini.phase.transition"]
-    law = _row(block, "memorized_0.99 | 36")
+    law = _row(block, "fit_1 | 36")
     assert (
         law[1] == "36 (0)" and abs(float(law[2].split()[0]) - 1.4) < 0.02 and abs(float(law[3].split()[0]) + 0.9) < 0.02
     )
@@ -447,10 +448,10 @@ def test_the_phase_transition_fits_every_seeds_online_runs_and_states_the_budget
     assert float(law[5].split()[0]) == pytest.approx(truth * 256 / 50000, rel=0.05)
     assert law[6] == "12 of 12"
     assert _row(block, "knn_init+0.05")[1] == "too few crossings"
-    widths = _row(block, "memorized_0.99 | +")
+    widths = _row(block, "fit_1 | +")
     assert [abs(float(c.split()[0]) - 1.4) < 0.02 and c.endswith("(12)") for c in widths[1:]] == [True] * 3
     assert not math.isnan(truth) and block.rstrip().endswith(
-        f"reads memorized_0.99: {FLOOR_EPOCHS} epochs: the interval's upper end rounded up to 1000, at least "
+        f"reads fit_1 (the first step at accuracy 1: memorized): {FLOOR_EPOCHS} epochs: the interval's upper end rounded up to 1000, at least "
         f"{FLOOR_EPOCHS}."
     )
 

@@ -71,18 +71,17 @@ class Extrapolation:
         return self.budget(floor)[0]
 
 
-BUDGET_CROSSING = (
-    "memorized_0.99"  # the crossing whose extrapolation the full-scale budget rule reads (docs/choices.md)
-)
-TRANSITION_KEYS = ("memorized_0.5", "memorized_0.99", "knn_init+0.05", "knn_final-0.02")  # the crossings timed
+BUDGET_CROSSING = "fit_1"  # memorized (accuracy 1): the crossing the full-scale budget rule reads (docs/choices.md)
+TRANSITION_KEYS = ("fit_0.5", "fit_0.99", "fit_1", "knn_init+0.05", "knn_final-0.02")  # the crossings timed
 TRANSITION_COLUMNS = (
-    "memorized_0.5",
-    "memorized_0.99",
+    "fit_0.5",
+    "fit_0.99",
+    "fit_1",
     "knn_init+0.05",
     "knn_final-0.02",
     "knn_init",
     "knn_final",
-    "memorized",
+    "fit",
     "probe_steps",
     "steps",
 )
@@ -93,8 +92,9 @@ def _first(rows: list[dict], key: str, level: float) -> int | None:
 
 
 def transition_times(history: list[dict], cfg: DeepTrainConfig, per_epoch: int) -> dict:
-    """First optimizer step at which memorization (accuracy on the trained items) passes 0.5 and 0.99, and the K-NN
-    (bank: the images trained on, Definition 4.1) passes its init value + 0.05 and its final value - 0.02."""
+    """First optimizer step at which the fit (accuracy on the trained items against their training labels) reaches
+    0.5, 0.99 and 1 (fit_1: memorized, Definition 4.1), and the K-NN (bank: the images trained on, Definition 4.1)
+    its init value + 0.05 and its final value - 0.02; the final fit beside them."""
     acc = [r for r in history if "train_acc" in r]
     knn = [
         {"epoch": r["epoch"], "knn": r.get("knn_banks", {cfg.knn_bank: r["knn"]})["train"]}
@@ -107,13 +107,14 @@ def transition_times(history: list[dict], cfg: DeepTrainConfig, per_epoch: int) 
         return None if epoch is None else epoch * per_epoch
 
     return {
-        "memorized_0.5": steps(_first(acc, "train_acc", 0.5)),
-        "memorized_0.99": steps(_first(acc, "train_acc", 0.99)),
+        "fit_0.5": steps(_first(acc, "train_acc", 0.5)),
+        "fit_0.99": steps(_first(acc, "train_acc", 0.99)),
+        "fit_1": steps(_first(acc, "train_acc", 1.0)),
         "knn_init+0.05": steps(_first(knn[1:], "knn", init + 0.05)),
         "knn_final-0.02": steps(_first(knn[1:], "knn", last - 0.02)),
         "knn_init": init,
         "knn_final": last,
-        "memorized": acc[-1]["train_acc"],
+        "fit": acc[-1]["train_acc"],
         "probe_steps": (knn[1]["epoch"] - knn[0]["epoch"]) * per_epoch if len(knn) > 1 else None,
         "steps": cfg.epochs * per_epoch,
     }

@@ -220,7 +220,10 @@ def _transition(folder: Path, record: dict) -> str:
     else:
         epochs, why = found.budget()
         rule = f"{epochs} epochs: {why}"
-    lines += ["", f"The full-scale budget rule reads {BUDGET_CROSSING}: {rule}."]
+    lines += [
+        "",
+        f"The full-scale budget rule reads {BUDGET_CROSSING} (the first step at accuracy 1: memorized): {rule}.",
+    ]
     return "\n".join(lines) + "\n"
 
 

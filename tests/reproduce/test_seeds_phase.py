@@ -229,11 +229,11 @@ def test_transition_times_are_the_first_crossings():
         {"epoch": 6, "train_acc": 1.0, "knn": 0.31, "knn_banks": {"train": 0.31}},
     ]
     t = transition_times(history, cfg, per_epoch=10)
-    assert (t["memorized_0.5"], t["memorized_0.99"]) == (20, 30)
+    assert (t["fit_0.5"], t["fit_0.99"], t["fit_1"]) == (20, 30, 60)
     assert (t["knn_init+0.05"], t["knn_final-0.02"]) == (40, 40)  # 0.24 < 0.25; 0.30 >= 0.31 - 0.02
-    assert (t["knn_init"], t["knn_final"], t["memorized"], t["probe_steps"]) == (0.20, 0.31, 1.0, 20)
+    assert (t["knn_init"], t["knn_final"], t["fit"], t["probe_steps"]) == (0.20, 0.31, 1.0, 20)
     never = transition_times([{**r, "train_acc": 0.3} for r in history], cfg, per_epoch=10)
-    assert never["memorized_0.5"] is None and never["memorized_0.99"] is None
+    assert never["fit_0.5"] is None and never["fit_0.99"] is None and never["fit_1"] is None
 
 
 def test_the_growth_fit_recovers_a_power_law_and_matches_scipy():
