@@ -69,6 +69,38 @@ def test_a_missing_results_folder_is_one_line_and_exit_2(capsys, tmp_path):
         )
 
 
+def test_the_full_scales_measured_transition_is_generated_from_the_committed_results():
+    """bm/reproduce/measured.py is what bm findings write generates from results/ (bm findings check fails otherwise)."""
+    from bm.findings.phase import measured_source
+
+    assert (ROOT / "bm" / "reproduce" / "measured.py").read_text() == measured_source(ROOT / "results")
+
+
+def test_findings_write_and_check_cover_the_generated_module(capsys, tmp_path, monkeypatch):
+    """With made-up phase records, check names the stale module and exits 1, write regenerates it (an Extrapolation
+    equal to extrapolate's over the pooled runs), and check then passes; the module's text is valid Python."""
+    import bm.commands.findings
+    from bm.analyses.transition import BUDGET_CROSSING, extrapolate
+    from bm.findings.phase import measured_source, pooled_times
+    from tests.conftest import run
+
+    _phase_results(tmp_path)
+    module = tmp_path / "measured.py"
+    module.write_text(measured_source(tmp_path / "none"))  # the module before any record: None
+    monkeypatch.setattr(bm.commands.findings, "_measured", lambda: module)
+    monkeypatch.chdir(tmp_path)  # no README or docs/ here: the pages are none, the module is checked alone
+    code, _, err = run(capsys, ["findings", "check", "--results", str(tmp_path)])
+    assert code == 1 and f"{module}: TRANSITION_FULL" in err
+    code, out, err = run(capsys, ["findings", "write", "--results", str(tmp_path)])
+    assert code == 0 and str(module) in out, err
+    namespace: dict = {}
+    exec(module.read_text(), namespace)
+    times, batch = pooled_times(json.loads((tmp_path / "mini" / "phase" / "result.json").read_text()))
+    expected = extrapolate(times, BUDGET_CROSSING, batch, "results/mini/phase, seeds 0, 1, 2")
+    assert namespace["TRANSITION_FULL"] == expected and expected is not None
+    assert run(capsys, ["findings", "check", "--results", str(tmp_path)])[0] == 0
+
+
 def test_numbers_in_the_headline_are_not_typed_outside_the_blocks(blocks):
     """The benign lead's numbers appear in the README only inside generated blocks."""
     readme = (ROOT / "README.md").read_text()

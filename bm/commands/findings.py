@@ -32,6 +32,13 @@ def _results(results: Path) -> Path:
     return results
 
 
+def _measured() -> Path:
+    """bm/reproduce/measured.py, the full scale's measured transition that `write` generates from the results."""
+    import bm
+
+    return Path(bm.__file__).parent / "reproduce" / "measured.py"
+
+
 def _files(files: list[Path] | None) -> list[Path]:
     chosen = files or [f for f in quoting() if f.exists()]
     missing = [str(f) for f in chosen if not f.is_file()]
@@ -60,11 +67,17 @@ def write_cmd(
     results: Annotated[Path, RESULTS] = Path("results"),
 ) -> None:
     """Regenerate every generated block of FILES (default: README.md, docs/findings.md) and, with no FILES, the docs'
-    figures of measured presets (docs/benign-mini.png), from the results alone."""
+    figures of measured presets (docs/benign-mini.png) and the full scale's measured transition
+    (bm/reproduce/measured.py, which sets its budget), from the results alone."""
     from bm.findings import write
     from bm.findings.figures import draw
+    from bm.findings.phase import measured_source
+    from bm.runs import atomic_write_text
 
     changed = write(_files(files), _results(results))
+    if not files and _measured().read_text() != measured_source(results):
+        atomic_write_text(_measured(), measured_source(results))
+        changed.append(_measured())
     typer.echo(f"rewrote {', '.join(map(str, changed))}" if changed else "every block is up to date")
     if not files and Path("docs").is_dir():
         typer.echo(f"drew {', '.join(map(str, draw(Path('docs'), results))) or 'no figure (no records)'}")
@@ -75,10 +88,14 @@ def check_cmd(
     files: Annotated[list[Path] | None, FILES] = None,
     results: Annotated[Path, RESULTS] = Path("results"),
 ) -> None:
-    """Exit 1 when a generated block of FILES differs from what the results give."""
+    """Exit 1 when a generated block of FILES (with no FILES: or bm/reproduce/measured.py) differs from what the
+    results give."""
     from bm.findings import stale
+    from bm.findings.phase import measured_source
 
     out = stale(_files(files), _results(results))
+    if not files and _measured().read_text() != measured_source(results):
+        out.append(f"{_measured()}: TRANSITION_FULL")
     if out:
         typer.echo("stale: " + "; ".join(out) + " (bm findings write regenerates them)", err=True)
         raise typer.Exit(1)

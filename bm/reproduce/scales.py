@@ -27,6 +27,7 @@ from bm.configs import with_changes
 from bm.deep.config import DeepTrainConfig, ModelConfig
 from bm.errors import BMError
 from bm.registry import register
+from bm.reproduce.measured import TRANSITION_FULL
 from bm.toy.config import ToyGridConfig
 
 __all__ = ["RECIPES", "Recipe", "SCALES", "Scale", "register_scale", "scale_for"]
@@ -75,7 +76,7 @@ SCALES = {
     "full": Scale(
         name="full",
         base=_base(64, 65536, batch_size=256, lr=4e-3, subset=0),
-        steps=FLOOR_EPOCHS * 196,  # the floor until the phase preset's transition is committed (transition None)
+        steps=(TRANSITION_FULL.budget_epochs() if TRANSITION_FULL else FLOOR_EPOCHS) * 196,  # Extrapolation.budget
         image_size=0,
         da="ssl+mixup",
         probe_steps=10 * 196,
@@ -86,7 +87,7 @@ SCALES = {
         toy=ToyGridConfig(seeds=(0, 1, 2, 3, 4)),
         snapshots=(10, 50, 100, 250, 500),
         geometry=MftmaConfig(per_class=50, n_t=200, n_reps=10, max_rank=None),
-        transition=None,
+        transition=TRANSITION_FULL,  # generated from results/mini/phase (bm findings write); None: the floor
         images_per_second=11928.0,
         rate_note="H200, measured by benchmarks/gpu_check.py (the mean of 12649 and 11207 in two sessions: bf16 eager "
         "ResNet18 width 64 + projector 65536, batch 256, SSL augmentation on the GPU; results/gpu/gpu_check-h200*.json)",

@@ -263,8 +263,11 @@ def test_the_full_budget_is_the_measured_upper_end_but_never_below_the_floor():
 
     assert Extrapolation("k", (900.0, 400.0, 2394.0), "").budget_epochs() == FLOOR_EPOCHS == 5000
     assert Extrapolation("k", (3.3e4, 1.6e4, 68604.0), "").budget_epochs() == 69000  # a slower law raises it
-    full = SCALES["full"]  # no committed transition measurement: the floor, 196 steps per epoch at batch 256
-    assert full.transition is None and full.steps == FLOOR_EPOCHS * 196
+    from bm.reproduce.measured import TRANSITION_FULL
+
+    full = SCALES["full"]  # the committed measurement's budget (none committed: the floor), 196 steps per epoch
+    budget = TRANSITION_FULL.budget_epochs() if TRANSITION_FULL is not None else FLOOR_EPOCHS
+    assert full.transition == TRANSITION_FULL and full.steps == budget * 196 and budget >= FLOOR_EPOCHS
 
 
 def test_the_measurement_sets_the_budget_only_where_it_supports_it():
