@@ -27,6 +27,8 @@ PHASE = PhaseGrid(
     ns=(8,),  # one n keeps the end-to-end test short; the transition fit is tested on its own below
     Bs=(1, 3, ONLINE),
     widths=(2, 4),
+    wide=0,
+    wide_ns=(),
     probe_steps=3,
     capacity_n_min=8,
     capacity_points=2,
@@ -89,6 +91,21 @@ def test_seeds_choose_the_runs_of_every_preset():
     )
     preset, plan = make_plan("fig7", "mini", Path("/d"), Path("/o"))
     assert {r.config.seed for r in preset.all_runs(plan)} == {0}
+
+
+def test_the_mini_phase_tests_the_width_law_at_width_16_on_n_128_and_256():
+    """Per seed: the 4 x 4 grid, its 8 twins, widths 2 and 8 at every n, then width 16 at n = 128 and 256 only (the
+    held-out width of the law); every run trains the scale's step budget (in whole epochs, rounded up)."""
+    from bm.reproduce import make_plan
+    from bm.reproduce.plan import steps_per_epoch
+
+    preset, plan = make_plan("phase", "mini", Path("/d"), Path("/o"), seeds=(0, 1))
+    runs = preset.all_runs(plan)
+    assert len(runs) == 2 * (16 + 8 + 8 + 2)
+    wide = [r for r in runs if r.config.model.width == 16]
+    assert [(r.config.seed, r.config.subset) for r in wide] == [(0, 128), (0, 256), (1, 128), (1, 256)]
+    per_epoch = {r.name: steps_per_epoch(r.config, 50000) for r in runs}  # the budget in whole epochs, rounded up
+    assert all(0 <= r.config.epochs * per_epoch[r.name] - SCALES["mini"].steps < per_epoch[r.name] for r in runs)
 
 
 def test_fig5_runs_once_per_seed_in_its_own_folder(capsys):

@@ -58,6 +58,8 @@ class PhaseGrid:
     ns: tuple[int, ...]  # training images of a cell (uniformly random labels)
     Bs: tuple[int, ...]  # views per image; ONLINE: fresh views (B = infinity)
     widths: tuple[int, ...]  # encoder widths of the transition-time runs (online augmentation, every n)
+    wide: int  # one more width, at `wide_ns` only: the held-out test of the width law (0: none)
+    wide_ns: tuple[int, ...]
     probe_steps: int  # K-NN probe cadence of these runs (finer than the scale's: the transition is timed by it)
     capacity_n_min: int
     capacity_points: int
@@ -70,6 +72,8 @@ SETTINGS = {
         ns=(1000, 5000, 10000, 50000),
         Bs=(1, 2, 8, 64, ONLINE),
         widths=(16, 32, 64),
+        wide=0,
+        wide_ns=(),
         probe_steps=5 * 196,
         capacity_n_min=5000,
         capacity_points=4,
@@ -80,6 +84,8 @@ SETTINGS = {
         ns=(32, 64, 128, 256),
         Bs=(1, 8, 64, ONLINE),
         widths=(2, 4, 8),
+        wide=16,  # ~3.6x the step time of width 4 on this CPU (benchmarks/train_step.py, batch 32, one thread)
+        wide_ns=(128, 256),
         probe_steps=400,
         capacity_n_min=512,
         capacity_points=2,
@@ -117,12 +123,12 @@ def _grid(plan: Plan) -> list[tuple[int, int, Run, Run | None]]:
 
 def _online(plan: Plan) -> list[tuple[int, int, int, Run]]:
     """(seed, width, n, run) of the transition-time runs at the plan's seed: online augmentation at every n and
-    width (the scale's width: the grid's own B = infinity cells)."""
+    width (the scale's width: the grid's own B = infinity cells), then the wide width at its ns."""
     g = _phase(plan)
+    pairs = [(w, n) for w in g.widths for n in g.ns] + [(g.wide, n) for n in g.wide_ns if g.wide]
     return [
         (plan.seed, w, n, plan.augmented(label_noise=1.0, subset=n, width=w, probe_steps=g.probe_steps))
-        for w in g.widths
-        for n in g.ns
+        for w, n in pairs
     ]
 
 
