@@ -37,7 +37,11 @@ def test_every_preset_expands_to_distinct_runs_at_its_scale(name, scale):
     phase = name == "phase"  # the phase preset varies n, B (finite views) and the width by design
     dd = doubledescent.SETTINGS[scale]  # so does the width sweep, at a budget of its own
     widths, ns, steps = {
-        "phase": (phase_preset.SETTINGS[scale].widths, phase_preset.SETTINGS[scale].ns, s.steps),
+        "phase": (
+            (*phase_preset.SETTINGS[scale].widths, phase_preset.SETTINGS[scale].wide),  # the held-out width too
+            phase_preset.SETTINGS[scale].ns,
+            s.steps,
+        ),
         "doubledescent": (dd.widths, (dd.n,), dd.steps),
     }.get(name, ((s.base.model.width,), None, s.steps))
     for r in runs:
