@@ -350,6 +350,11 @@ def _phase_results(tmp_path) -> Path:
     folder = _sweep_results(tmp_path, "phase", gains)
     record = json.loads((folder / "result.json").read_text())
     for k in range(3):
+        for cell in record["per_seed"][str(k)]["probed"].values():  # every bank's scaled k is 1, as at mini
+            cell["scaled_k"] = 1
+            for by in (cell["probes"], cell["accuracy"]):
+                for which in by.values():
+                    which["knn_k1"] = which.pop("knn_k20")
         record["per_seed"][str(k)]["capacity"] = {
             "capacity": 32,
             "censored": False,
@@ -420,9 +425,17 @@ def test_the_phase_findings_pair_cells_past_and_within_capacity_by_seed(tmp_path
     assert within[1] == "+0.010" and within[-1] == "shown absent within 0.02"
     clean = _row(findings, "capacity argument: cells past capacity still fit")
     assert clean[1] == "+0.000" and clean[-1] == "shown absent within 0.02"
-    assert _row(findings, "K-NN k = 20 on S: cell 16/inf: trained > init")[-1] == "shown"  # online cells judged too
+    assert _row(findings, "K-NN k = 1 on S: cell 16/inf: trained > init")[-1] == "shown"  # online cells judged too
+    assert "K-NN k = 1 on S (grid_probe" in cells  # not the scale's headline (k = 20): one k for every bank
     verdict = blocks["mini.phase.verdict"]
     assert verdict.startswith("At t = 100 steps over 3 seeds: ") and "supports the capacity hypothesis" in verdict
+
+
+def test_the_grid_probe_is_one_scaled_k_for_every_bank_else_the_linear_probe():
+    from bm.findings.phase import grid_probe
+
+    assert grid_probe([{"32/1": {"scaled_k": 1}, "256/inf": {"scaled_k": 1}}] * 3) == "knn_k1"
+    assert grid_probe([{"1000/1": {"scaled_k": 1}}, {"50000/1": {"scaled_k": 20}}]) == "linear"  # full-scale banks
 
 
 def test_the_phase_capacity_curve_gives_each_seeds_labelings(tmp_path):

@@ -22,7 +22,7 @@ from bm.findings.tables import PROBE_NAMES, arm, compare, findings_table, probed
 from bm.runs import read_csv_rows
 from bm.stats import MARGIN, VERDICT_RULE, Finding, judge
 
-__all__ = ["MEASURED_HEADER", "measured_source", "phase_blocks", "pooled_times"]
+__all__ = ["MEASURED_HEADER", "grid_probe", "measured_source", "phase_blocks", "pooled_times"]
 
 
 def _side(row: dict) -> str:
@@ -32,10 +32,21 @@ def _side(row: dict) -> str:
     return row["views_past_capacity"] or (row.get("above_capacity", "") if row["B"] == "1" else "")
 
 
-def _cells(folder: Path, record: dict, probe: str) -> tuple[str, list[dict]]:
-    """The cells' table (means over seeds) and the judged findings: per cell gain > init; cells past capacity gain
-    more than cells within it and fit their clean images perfectly; cells within capacity show no gain (TOST)."""
+def grid_probe(probed: list[dict]) -> str:
+    """The grid's probe on S, one meaning at every n: K-NN at k scaled to the bank (the paper's k / per-class ratio,
+    each cell's record's scaled_k) where one k serves every cell (mini: k = 1), else the linear probe on S. The
+    scale's headline probe is chosen on the benign preset's bank (n = 128); K-NN k = 20 on the grid's n = 32 bank
+    (3 - 4 images per class) would count the bank's class balance as much as the embedding."""
+    ks = {r[key]["scaled_k"] for r in probed for key in r}
+    return f"knn_k{ks.pop()}" if len(ks) == 1 else "linear"
+
+
+def _cells(folder: Path, record: dict) -> tuple[str, list[dict]]:
+    """The cells' table (means over seeds) and the judged findings (grid_probe): per cell gain > init; cells past
+    capacity gain more than cells within it and fit their clean images perfectly; cells within capacity show no gain
+    (TOST)."""
     probed, seeds = probed_of(record), [str(s) for s in record["seeds"]]
+    probe = grid_probe(probed)
     at = {(r["seed"], f"{r['n']}/{r['B']}"): r for r in read_csv_rows(folder / "table.csv")}
     keys = list(probed[0])
     gain = {k: np.subtract(arm(probed, k, probe)[0], arm(probed, k, probe, "init")[0]) for k in keys}
@@ -50,7 +61,8 @@ def _cells(folder: Path, record: dict, probe: str) -> tuple[str, list[dict]]:
 
     lines = [
         f"Means over seeds {', '.join(seeds)}; memorized: the seeds whose fit of the trained items reached accuracy 1 "
-        f"within the budget; gain: {PROBE_NAMES[probe]} minus its value at init; twin: the same views, each with its "
+        f"within the budget; gain: {PROBE_NAMES[probe]} (grid_probe: one k for every bank of the grid) minus its "
+        "value at init; twin: the same views, each with its "
         "own random label (not fitted: the n B views are past capacity):",
         "",
         "| n / B | fit (trained items) | memorized | fit (clean images) | twin's fit | seeds past capacity | gain | "
@@ -264,8 +276,9 @@ def measured_source(results: Path) -> str:
 
 def phase_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
     """`phase.cells`, `phase.findings` (the VERDICT_RULE table), `phase.verdict`, `phase.capacity` and
-    `phase.transition` (bm.findings.blocks names them mini.phase.*)."""
-    cells, rows = _cells(folder, record, probe)
+    `phase.transition` (bm.findings.blocks names them mini.phase.*). `probe` (the scale's headline) does not apply:
+    the grid probes with grid_probe."""
+    cells, rows = _cells(folder, record)
     steps = int(read_csv_rows(folder / "table.csv")[0]["steps"])
     return {
         "phase.cells": cells,
