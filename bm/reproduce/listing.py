@@ -35,7 +35,10 @@ def listing(data_dir: Path, out: Path) -> list[str]:
         + "; ".join(
             f"{s.name}: {s.images_per_second:.0f} training images/s at 32 x 32, {s.rate_note}" for s in SCALES.values()
         )
-        + ". Runs shared between presets train once. table6 / released: the full-scale recipes (--recipe)."
+        + ". Every model and width is timed at its scale's rate, measured for the scale's ResNet18 alone: the "
+        "doubledescent CNN and the phase's other widths are estimates (width 16 takes ~3.6x the step time of width 4 "
+        "on this CPU: benchmarks/train_step.py). Runs shared between presets train once. table6 / released: the "
+        "full-scale recipes (--recipe)."
     )
     n = TRAIN_SIZES["cifar10"]
     for s in SCALES.values():
