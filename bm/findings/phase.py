@@ -109,7 +109,7 @@ def _cells(folder: Path, record: dict) -> tuple[str, list[dict]]:
     if all(groups["True"]):
         findings.append(
             Finding(
-                "capacity argument: cells past capacity still fit their clean images (accuracy 1)",
+                "capacity argument: cells past capacity still fit their clean images (accuracy 1 within the margin)",
                 "absent",
                 per_seed("True", lambda k, i: float(at[seeds[i], k]["fit_clean"])),
                 ones,
