@@ -20,6 +20,7 @@ __all__ = [
     "FULL_SCALE",
     "BUDGET_CROSSING",
     "Extrapolation",
+    "as_extrapolation",
     "extrapolate",
     "TRANSITION_COLUMNS",
     "TRANSITION_KEYS",
@@ -309,13 +310,16 @@ def fit_censored(times: list[dict], key: str, at: dict[str, float], batch_size: 
 def extrapolate(
     times: list[dict], key: str, batch_size: int, source: str, at: dict[str, float] = FULL_SCALE
 ) -> Extrapolation | None:
-    """The censored law of `key` over `times` (every width together) at `at` as an Extrapolation: both conversions
-    to epochs, and a width check naming each held-out width and n whose crossing falls outside the 95% interval the
-    other widths predict (leave_one_width_out; "no width could be held out" where none could be). None: no law."""
+    """The censored law of `key` over `times` (every width together) at `at` as an Extrapolation (as_extrapolation
+    of fit_censored and leave_one_width_out). None: no law."""
     law = fit_censored(times, key, at, batch_size)
-    if law is None:
-        return None
-    held = leave_one_width_out(times, key, at, batch_size)
+    return None if law is None else as_extrapolation(law, leave_one_width_out(times, key, at, batch_size), source)
+
+
+def as_extrapolation(law: dict, held: list[dict], source: str) -> Extrapolation:
+    """A censored law (fit_censored) and its held-out widths (leave_one_width_out) as an Extrapolation: both
+    conversions to epochs, and a width check naming each held-out width and n whose crossing falls outside the 95%
+    interval the other widths predict ("no width could be held out" where none could be)."""
     misses = [
         f"width {c['width']} at n = {c['n']}: {c['observed']:.0f} steps, predicted {c['low']:.0f} .. {c['high']:.0f}"
         for c in held
@@ -324,4 +328,4 @@ def extrapolate(
     check = "; ".join(misses) if misses else None if held else "no width could be held out"
     low, centre, high = law["epochs"]
     low_s, centre_s, high_s = law["epochs_steps"]
-    return Extrapolation(key, (centre, low, high), source, (centre_s, low_s, high_s), check)
+    return Extrapolation(law["key"], (centre, low, high), source, (centre_s, low_s, high_s), check)

@@ -13,6 +13,7 @@ from bm.analyses.transition import (
     BUDGET_CROSSING,
     FULL_SCALE,
     TRANSITION_KEYS,
+    as_extrapolation,
     extrapolate,
     fit_censored,
     leave_one_width_out,
@@ -41,13 +42,13 @@ def grid_probe(probed: list[dict]) -> str:
     return f"knn_k{ks.pop()}" if len(ks) == 1 else "linear"
 
 
-def _cells(folder: Path, record: dict) -> tuple[str, list[dict]]:
+def _cells(table: list[dict], record: dict) -> tuple[str, list[dict]]:
     """The cells' table (means over seeds) and the judged findings (grid_probe): per cell gain > init; cells past
     capacity gain more than cells within it and fit their clean images perfectly; cells within capacity show no gain
     (TOST)."""
     probed, seeds = probed_of(record), [str(s) for s in record["seeds"]]
     probe = grid_probe(probed)
-    at = {(r["seed"], f"{r['n']}/{r['B']}"): r for r in read_csv_rows(folder / "table.csv")}
+    at = {(r["seed"], f"{r['n']}/{r['B']}"): r for r in table}
     keys = list(probed[0])
     gain = {k: np.subtract(arm(probed, k, probe)[0], arm(probed, k, probe, "init")[0]) for k in keys}
 
@@ -212,10 +213,12 @@ def _transition(folder: Path, record: dict) -> str:
         "over (95%) | held-out width inside its interval |",
         "|" + " --- |" * 7,
     ]
+    laws = {}
     for key in TRANSITION_KEYS:
-        held = leave_one_width_out(times, key, at, batch)
+        law, held = fit_censored(times, key, at, batch), leave_one_width_out(times, key, at, batch)
+        laws[key] = (law, held)
         inside = f"{sum(h['inside'] for h in held)} of {len(held)}" if held else "-"
-        lines.append(f"| {key} | {_law(fit_censored(times, key, at, batch))} | {inside} |")
+        lines.append(f"| {key} | {_law(law)} | {inside} |")
     lines += [
         "",
         "Each width alone (t ~ n^b, censored fit): b +- its standard error (runs crossed):",
@@ -226,11 +229,11 @@ def _transition(folder: Path, record: dict) -> str:
     for key in TRANSITION_KEYS:
         own = per_width(times, key, at, batch)
         lines.append(f"| {key} | " + " | ".join(_exponent(own[w]) for w in widths) + " |")
-    found = extrapolate(times, BUDGET_CROSSING, batch, f"{folder.parent.name}/phase, seeds {', '.join(seeds)}")
-    if found is None:
+    law, held = laws[BUDGET_CROSSING]
+    if law is None:
         rule = f"too few crossings of {BUDGET_CROSSING} for a law, so the floor stays"
     else:
-        epochs, why = found.budget()
+        epochs, why = as_extrapolation(law, held, f"{folder.parent.name}/phase, seeds {', '.join(seeds)}").budget()
         rule = f"{epochs} epochs: {why}"
     lines += [
         "",
@@ -278,8 +281,9 @@ def phase_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
     """`phase.cells`, `phase.findings` (the VERDICT_RULE table), `phase.verdict`, `phase.capacity` and
     `phase.transition` (bm.findings.blocks names them mini.phase.*). `probe` (the scale's headline) does not apply:
     the grid probes with grid_probe."""
-    cells, rows = _cells(folder, record)
-    steps = int(read_csv_rows(folder / "table.csv")[0]["steps"])
+    table = read_csv_rows(folder / "table.csv")  # every seed's rows of the grid (its seed column)
+    cells, rows = _cells(table, record)
+    steps = int(table[0]["steps"])
     return {
         "phase.cells": cells,
         "phase.findings": VERDICT_RULE + "\n\n" + findings_table(rows),
