@@ -190,34 +190,29 @@ def test_quick_grid_keeps_explicit_flags(capsys, tmp_path):
 @pytest.mark.slow
 def test_a_second_writer_of_a_folder_is_refused_at_once(tmp_path):
     """Two toy grids on one --out (real processes): the second is refused with the holder's pid, the first
-    finishes and its files describe its own run; after it ends (lock released by the kernel) the folder is free."""
+    finishes and its files describe its own run; after it ends (lock released by the kernel) the folder is free.
+    The first is held stopped (SIGSTOP) while the others try, so the overlap does not depend on its speed."""
+    import signal
     import subprocess
     import sys
     import time
 
     out = tmp_path / "C"
-    cmd = [
-        sys.executable,
-        "-m",
-        "bm",
-        "toy-grid",
-        "--out",
-        str(out),
-        "--quick",
-        "--steps",
-        "3000",
-    ]  # long enough to overlap
+    cmd = [sys.executable, "-m", "bm", "toy-grid", "--out", str(out), "--quick", "--steps", "100"]
     first = subprocess.Popen([*cmd, "--sigma", "1.0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while not (out / "config.json").exists() and first.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    second = subprocess.run([*cmd, "--sigma", "2.0"], capture_output=True, text=True, timeout=120)
-    assert second.returncode == 2 and f"pid {first.pid}" in second.stderr and second.stderr.count("\n") == 1
-    assert "Traceback" not in second.stderr
-    same = subprocess.run(
-        cmd + ["--sigma", "1.0"], capture_output=True, text=True, timeout=120
-    )  # identical: refused too
-    assert same.returncode == 2 and "in use" in same.stderr
+        time.sleep(0.01)
+    first.send_signal(signal.SIGSTOP)  # holds the lock (taken before config.json is written) until SIGCONT
+    try:
+        assert first.poll() is None
+        second = subprocess.run([*cmd, "--sigma", "2.0"], capture_output=True, text=True, timeout=120)
+        assert second.returncode == 2 and f"pid {first.pid}" in second.stderr and second.stderr.count("\n") == 1
+        assert "Traceback" not in second.stderr
+        same = subprocess.run([*cmd, "--sigma", "1.0"], capture_output=True, text=True, timeout=120)  # identical
+        assert same.returncode == 2 and "in use" in same.stderr
+    finally:
+        first.send_signal(signal.SIGCONT)
     _, first_err = first.communicate(timeout=300)  # reads and closes its pipes
     assert first.returncode == 0, first_err
     assert json.loads((out / "config.json").read_text())["config"]["data"]["sigma"] == 1.0

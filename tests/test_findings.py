@@ -426,16 +426,45 @@ def test_the_phase_findings_pair_cells_past_and_within_capacity_by_seed(tmp_path
     clean = _row(findings, "capacity argument: cells past capacity still fit")
     assert clean[1] == "+0.000" and clean[-1] == "shown absent within 0.02"
     assert _row(findings, "K-NN k = 1 on S: cell 16/inf: trained > init")[-1] == "shown"  # online cells judged too
-    assert "K-NN k = 1 on S (grid_probe" in cells  # not the scale's headline (k = 20): one k for every bank
+    assert "gain: K-NN k = 1 on S minus" in cells  # not the scale's headline (k = 20): one k for every bank
     verdict = blocks["mini.phase.verdict"]
     assert verdict.startswith("At t = 100 steps over 3 seeds: ") and "supports the capacity hypothesis" in verdict
 
 
-def test_the_grid_probe_is_one_scaled_k_for_every_bank_else_the_linear_probe():
-    from bm.findings.phase import grid_probe
+def test_the_grid_probe_is_the_less_noisy_of_the_scaled_k_and_the_linear_probe():
+    """Candidates: K-NN at the one scaled k of every bank, and the linear probe; chosen: the narrower median over cells
+    of the gain's crossed-bootstrap interval (the widths are bm.stats.crossed_bootstrap's). A probe whose gain is the
+    same 20 test images in every seed varies with the test images only; one whose outcomes are drawn afresh per seed
+    varies with both, and more. Banks without one scaled k (full scale: 1 at n = 1000, 20 at 50,000) leave the linear
+    probe."""
+    import numpy as np
 
-    assert grid_probe([{"32/1": {"scaled_k": 1}, "256/inf": {"scaled_k": 1}}] * 3) == "knn_k1"
-    assert grid_probe([{"1000/1": {"scaled_k": 1}}, {"50000/1": {"scaled_k": 20}}]) == "linear"  # full-scale banks
+    from bm.findings.phase import grid_probe
+    from bm.stats import crossed_bootstrap
+
+    m, cells, rng = 200, ("32/1", "256/inf"), np.random.default_rng(0)
+    fixed = {"trained": np.arange(m) < 60, "init": np.arange(m) < 40}
+    for steady, noisy in (("linear", "knn_k1"), ("knn_k1", "linear")):
+        drawn = {
+            (s, c, w): rng.random(m) < (0.3 if w == "trained" else 0.2) for s in range(3) for c in cells for w in fixed
+        }
+        probed = [
+            {
+                c: {**_probe_record({w: {steady: fixed[w], noisy: drawn[s, c, w]} for w in fixed}), "scaled_k": 1}
+                for c in cells
+            }
+            for s in range(3)
+        ]
+        chosen, noise = grid_probe(probed)
+        widths = [
+            np.subtract(*crossed_bootstrap(*(np.stack([drawn[s, c, w] for s in range(3)]) for w in fixed))[::-1])
+            for c in cells
+        ]
+        low, high = crossed_bootstrap(*(np.stack([fixed[w]] * 3) for w in fixed))
+        assert noise[steady] == pytest.approx(high - low) and noise[noisy] == pytest.approx(np.median(widths))
+        assert chosen == steady and noise[noisy] > 1.5 * noise[steady]
+    probed[1] = {c: {**cell, "scaled_k": 20} for c, cell in probed[1].items()}
+    assert grid_probe(probed)[0] == "linear" and set(grid_probe(probed)[1]) == {"linear"}
 
 
 def test_the_phase_capacity_curve_gives_each_seeds_labelings(tmp_path):
