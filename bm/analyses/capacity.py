@@ -29,7 +29,18 @@ from bm.memory import require_memory
 from bm.runs import RunFolder, prepare_run_folder, write_json
 from bm.theory import estimate_capacity
 
-__all__ = ["b_sweep", "capacity_and_sweep", "deep_capacity"]
+__all__ = ["b_sweep", "capacity_and_sweep", "deep_capacity", "search_sizes"]
+
+
+def search_sizes(n_max: int, n_min: int = 1, points_per_round: int = 1, resolution: float = 0.0) -> int:
+    """The most sizes n that deep_capacity's search (bm.theory.estimate_capacity) fits, each `repeats` training runs:
+    the search replayed for C_t at every (n_max // 500)-th n from n_min - 1 to n_max (for `bm reproduce --list`)."""
+
+    def sizes(c: int) -> int:
+        fit = lambda ns, seeds: [[float(n <= c)] * len(seeds) for n in ns]  # noqa: E731
+        return len(estimate_capacity(fit, n_max, 1, 0, 1.0, n_min, points_per_round, resolution).curve)
+
+    return max(sizes(c) for c in {*range(n_min - 1, n_max + 1, max(1, n_max // 500)), n_max})
 
 
 def budgeted(cfg: DeepTrainConfig, items: int, steps: int) -> DeepTrainConfig:

@@ -37,8 +37,8 @@ def listing(data_dir: Path, out: Path) -> list[str]:
         )
         + ". Every model and width is timed at its scale's rate, measured for the scale's ResNet18 alone: the "
         "doubledescent CNN and the phase's other widths are estimates (width 16 takes ~3.6x the step time of width 4 "
-        "on this CPU: benchmarks/train_step.py). Runs shared between presets train once. table6 / released: the "
-        "full-scale recipes (--recipe)."
+        "on this CPU: benchmarks/train_step.py); the phase's time includes each seed's C_t search at its most runs. "
+        "Runs shared between presets train once. table6 / released: the full-scale recipes (--recipe)."
     )
     n = TRAIN_SIZES["cifar10"]
     for s in SCALES.values():

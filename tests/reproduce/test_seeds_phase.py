@@ -31,6 +31,7 @@ PHASE = PhaseGrid(
     wide_ns=(),
     probe_steps=3,
     capacity_n_min=8,
+    capacity_n_max=40,  # the tiny data's training set
     capacity_points=2,
     capacity_repeats=1,
     capacity_resolution=0.0,
@@ -106,6 +107,20 @@ def test_the_mini_phase_tests_the_width_law_at_width_16_on_n_128_and_256():
     assert [(r.config.seed, r.config.subset) for r in wide] == [(0, 128), (0, 256), (1, 128), (1, 256)]
     per_epoch = {r.name: steps_per_epoch(r.config, 50000) for r in runs}  # the budget in whole epochs, rounded up
     assert all(0 <= r.config.epochs * per_epoch[r.name] - SCALES["mini"].steps < per_epoch[r.name] for r in runs)
+
+
+def test_the_phase_estimate_adds_each_seeds_capacity_search():
+    """--list's phase time: its runs, plus per seed the C_t search's most runs (3 labelings x 6 sizes at mini, the
+    sizes of test_search_sizes_bounds_every_search_and_is_reached), 12,000 steps of batch 32 each."""
+    from dataclasses import replace
+
+    from bm.reproduce import make_plan
+    from bm.reproduce.runner import estimate_seconds
+
+    preset, plan = make_plan("phase", "mini", Path("/d"), Path("/o"), seeds=(0, 1))
+    runs_only = estimate_seconds(replace(preset, extra_seconds=lambda p: 0.0), plan)
+    search = 2 * 3 * 6 * 12000 * 32 / SCALES["mini"].images_per_second
+    assert estimate_seconds(preset, plan) == pytest.approx(runs_only + search)
 
 
 def test_fig5_runs_once_per_seed_in_its_own_folder(capsys):

@@ -110,3 +110,17 @@ def test_exhaustive_stand_in_never_exceeds_the_bound():
 
     est = estimate_capacity(fit, n_max=12, repeats=1)
     assert est.capacity == prototype_capacity_bound(2, 1, 2) == 2
+
+
+def test_search_sizes_bounds_every_search_and_is_reached():
+    """deep_capacity's search, replayed for every C_t from n_min - 1 to n_max (mini phase: from 512 by doubling,
+    2 sizes a round, bracket within 1.5, up to cifar-10-mini's 5085), fits at most search_sizes sizes, and some C_t
+    needs all of them. By hand, C_t in 1024 .. 2047 fits 512, 1024 | 2048, 4096 | 1365, 1707: 6."""
+    from bm.analyses.capacity import search_sizes
+
+    counts = [
+        len(estimate_capacity(threshold_fit(c), 5085, 1, n_min=512, points_per_round=2, resolution=0.5).curve)
+        for c in range(511, 5086)
+    ]
+    assert search_sizes(5085, 512, 2, 0.5) == max(counts) == 6
+    assert counts[1500 - 511] == 6 and counts[5085 - 511] == 5  # all fitted: 512, 1024, 2048, 4096, 5085

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bm.analyses.capacity import deep_capacity
+from bm.analyses.capacity import deep_capacity, search_sizes
 from bm.analyses.cells import cell_measures_of_run
 from bm.analyses.transition import (
     FULL_SCALE,
@@ -33,6 +33,7 @@ from bm.analyses.transition import (
     transition_times,
 )
 from bm.deep.config import TRAIN_SIZES
+from bm.deep.subsets import PER_BATCH
 from bm.figures.phase import plot_phase, plot_transition
 from bm.reproduce.outputs import Result, markdown_table
 from bm.reproduce.plan import Plan, Run, steps_per_epoch
@@ -62,6 +63,7 @@ class PhaseGrid:
     wide_ns: tuple[int, ...]
     probe_steps: int  # K-NN probe cadence of these runs (finer than the scale's: the transition is timed by it)
     capacity_n_min: int
+    capacity_n_max: int  # the search's last n, at most the training set (full: CIFAR-10's; mini: cifar-10-mini's)
     capacity_points: int
     capacity_repeats: int
     capacity_resolution: float  # C_t bracketed within this factor - 1 (every probe of the search is a training run)
@@ -76,6 +78,7 @@ SETTINGS = {
         wide_ns=(),
         probe_steps=5 * 196,
         capacity_n_min=5000,
+        capacity_n_max=TRAIN_SIZES["cifar10"],
         capacity_points=4,
         capacity_repeats=2,
         capacity_resolution=0.25,
@@ -88,6 +91,7 @@ SETTINGS = {
         wide_ns=(128, 256),
         probe_steps=400,
         capacity_n_min=512,
+        capacity_n_max=5 * PER_BATCH,
         capacity_points=2,
         capacity_repeats=3,
         capacity_resolution=0.5,
@@ -148,13 +152,20 @@ def _capacity(plan: Plan, folder: Path) -> dict:
         plan.data["cifar10"],
         folder / "capacity",
         plan.scale.steps,
-        len(train),
+        min(g.capacity_n_max, len(train)),
         g.capacity_repeats,
         plan.jobs,
         g.capacity_n_min,
         g.capacity_points,
         g.capacity_resolution,
     )
+
+
+def _capacity_seconds(plan: Plan) -> float:
+    """The C_t search's most training runs (search_sizes x labelings), the scale's steps of a batch each."""
+    g = _phase(plan)
+    sizes = search_sizes(g.capacity_n_max, g.capacity_n_min, g.capacity_points, g.capacity_resolution)
+    return g.capacity_repeats * sizes * plan.scale.steps * plan.scale.base.batch_size / plan.scale.images_per_second
 
 
 def _toy(plan: Plan) -> tuple[list[dict], int]:
@@ -328,5 +339,6 @@ register_preset(
         "C_t (Definition D.1) and the toy's diagram beside it; the time to the benign transition against n and width",
         phase_runs,
         phase_finish,
+        extra_seconds=_capacity_seconds,
     )
 )
