@@ -477,8 +477,9 @@ def test_the_phase_capacity_curve_gives_each_seeds_labelings(tmp_path):
 
 
 def test_the_phase_figures_draw_c_ts_search_the_twins_and_the_pooled_crossings(tmp_path, monkeypatch):
-    """docs/phase-capacity.png gets each seed's capacity record and the twins' (seed, n B, fit); both phase figures
-    are drawn (PNG) from the made-up records alone."""
+    """docs/phase-capacity.png gets each seed's capacity record and the twins' (seed, n B, fit); docs/phase-diagram.png
+    each cell's seeds memorized and past capacity, its gains and the verdict of its row in the findings block; every
+    phase figure is drawn (PNG) from the made-up records alone."""
     from PIL import Image
 
     import bm.figures.phase
@@ -487,8 +488,9 @@ def test_the_phase_figures_draw_c_ts_search_the_twins_and_the_pooled_crossings(t
     _phase_results(tmp_path)
     docs = tmp_path / "docs"
     docs.mkdir()
-    assert draw(docs, tmp_path) == [docs / "phase-capacity.png", docs / "phase-transition.png"]
-    for name in ("phase-capacity.png", "phase-transition.png"):
+    names = ["phase-diagram.png", "phase-capacity.png", "phase-transition.png"]
+    assert draw(docs, tmp_path) == [docs / name for name in names]
+    for name in names:
         with Image.open(docs / name) as image:
             assert image.size[0] > 500
     seen = {}
@@ -497,10 +499,26 @@ def test_the_phase_figures_draw_c_ts_search_the_twins_and_the_pooled_crossings(t
         seen.update(c=capacities, twins=twins)
         Path(f"{stem}.png").write_bytes(b"")
 
+    def diagram(cells, verdicts, capacities, probe, heading, stem):
+        seen.update(cells=cells, verdicts=verdicts, capacities=capacities, probe=probe)
+        Path(f"{stem}.png").write_bytes(b"")
+
     monkeypatch.setattr(bm.figures.phase, "plot_capacity", capture)
+    monkeypatch.setattr(bm.figures.phase, "plot_diagram", diagram)
     draw(docs, tmp_path)
     assert sorted(seen["c"]) == ["0", "1", "2"] and seen["c"]["1"]["curve"]["64"] == [1.0, 0.98, 0.98]
     assert sorted(seen["twins"]) == [(str(s), items, fit) for s in range(3) for items, fit in ((32, 1.0), (64, 0.5))]
+    findings = render(tmp_path)["mini.phase.findings"]
+    cells = {c["key"]: c for c in seen["cells"]}
+    assert seen["probe"] == "K-NN k = 1 on S" and seen["capacities"] == seen["c"]
+    assert seen["verdicts"] == {k: _row(findings, f"K-NN k = 1 on S: cell {k}: trained > init")[-1] for k in cells}
+    assert [(k, c["memorized"], c["past"]) for k, c in cells.items()] == [
+        ("8/1", 3, None),
+        ("8/4", 3, 0),
+        ("16/4", 3, 3),
+        ("16/inf", 2, None),
+    ]
+    assert cells["16/4"]["gains"] == pytest.approx([0.10, 0.11, 0.12])  # 0.30 .. 0.32 against init's 0.2
 
 
 def test_the_phase_transition_fits_every_seeds_online_runs_and_states_the_budget_rule(tmp_path):

@@ -10,7 +10,88 @@ import numpy as np
 from bm.figures import plt, save_figure
 from bm.toy.summary import boundary, summarize
 
-__all__ = ["plot_capacity", "plot_phase", "plot_transition"]
+__all__ = ["plot_capacity", "plot_diagram", "plot_phase", "plot_transition"]
+
+
+def _heatmap(fig, ax, z: np.ndarray, texts: list[list[str]], cmap: str, lim, ns: list, Bs: list, title: str) -> None:
+    """z (B, n) on the grid's index axes, each cell's text in it, B = infinity ("inf") on top; `lim` (vmin, vmax),
+    None: symmetric about 0."""
+    m = float(np.nanmax(np.abs(z))) if np.isfinite(z).any() else 1.0
+    vmin, vmax = lim or (-(m or 1.0), m or 1.0)
+    mesh = ax.imshow(z, origin="lower", cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    for i, row in enumerate(texts):
+        for j, text in enumerate(row):
+            v = z[i, j]  # white on the dark end of magma, on both dark ends of RdBu
+            dark = np.isfinite(v) and (v <= (vmin + vmax) / 2 if lim is not None else abs(v) > 0.6 * vmax)
+            ax.text(j, i, text, ha="center", va="center", fontsize=8, color="white" if dark else "black")
+    ax.set(
+        xticks=range(len(ns)),
+        xticklabels=ns,
+        yticks=range(len(Bs)),
+        yticklabels=Bs,
+        xlabel="training images n",
+        ylabel="views per image B (inf: fresh views)",
+        title=title,
+    )
+    fig.colorbar(mesh, ax=ax, shrink=0.85)
+
+
+def _capacity_curve(ax, ns: list, finite: list[int], value: int, style: str, text: str | None, lw: float = 2) -> None:
+    """n B = value through a heatmap of _heatmap: B = value / n on the index axes by log interpolation (off the finite
+    Bs: not drawn)."""
+    xs = np.linspace(0, len(ns) - 1, 50)
+    curve_n = np.exp(np.interp(xs, range(len(ns)), np.log(ns)))
+    ys = np.interp(np.log(value / curve_n), np.log(finite), range(len(finite)), left=np.nan, right=np.nan)
+    ax.plot(xs, ys, style, color="red", lw=lw, label=text)
+
+
+def plot_diagram(
+    cells: list[dict], verdicts: dict[str, str], capacities: dict[str, dict], probe: str, heading: str, stem: Path
+) -> None:
+    """The phase diagram over seeds (cells: bm.findings.phase.phase_cells): per (n, B) the seeds that memorized (fit
+    1) with the mean fit; the grid probe's mean gain over init with its verdict (`verdicts` by cell key); the seeds
+    whose n B views are past capacity by the independent-label twin. Each seed's C_t (capacities: its capacity
+    record) drawn as n B = C_t."""
+    ns = sorted({c["n"] for c in cells})
+    finite = sorted({int(c["B"]) for c in cells if c["B"] != "inf"})
+    Bs = [str(b) for b in finite] + (["inf"] if any(c["B"] == "inf" for c in cells) else [])
+    at = {(c["n"], c["B"]): c for c in cells}
+    grid = lambda f: [[f(at[n, b]) if (n, b) in at else None for n in ns] for b in Bs]  # noqa: E731
+    share = lambda x, c: np.nan if x is None else x / c["seeds"]  # noqa: E731
+    short = {"shown": "shown", "not shown": "not shown", "inconclusive": "inconcl."}
+    panels = [
+        (
+            "memorized: seeds whose fit reached 1 (mean fit)",
+            grid(lambda c: share(c["memorized"], c)),
+            grid(lambda c: f"{c['memorized']}/{c['seeds']}\n{c['fit']:.2f}"),
+            "magma",
+            (0.0, 1.0),
+        ),
+        (
+            f"{probe}: gain over init, mean over seeds (verdict)",
+            grid(lambda c: float(np.mean(c["gains"]))),
+            grid(lambda c: f"{np.mean(c['gains']):+.3f}\n{short.get(verdicts.get(c['key'], ''), '')}"),
+            "RdBu",
+            None,
+        ),
+        (
+            "views past capacity: seeds whose twin did not fit (twin's fit)",
+            grid(lambda c: share(c["past"], c)),
+            grid(lambda c: "-" if c["past"] is None else f"{c['past']}/{c['seeds']}\n{c['twin_fit']:.2f}"),
+            "magma",
+            (0.0, 1.0),
+        ),
+    ]
+    fig, axes = plt.subplots(1, 3, figsize=(17, 5.2), constrained_layout=True)
+    for ax, (title, z, texts, cmap, lim) in zip(axes, panels):
+        z = np.array([[np.nan if v is None else v for v in row] for row in z], dtype=float)
+        _heatmap(fig, ax, z, [[t or "" for t in row] for row in texts], cmap, lim, ns, Bs, title)
+        for j, (seed, cap) in enumerate(sorted(capacities.items())):
+            text = f"n B = C_t{' (>=, censored)' if cap['censored'] else ''}, each seed" if j == 0 else None
+            _capacity_curve(ax, ns, finite, int(cap["capacity"]), "--", text, lw=1.5)
+        ax.legend(loc="upper right", fontsize=7)
+    fig.suptitle(heading, fontsize=10)
+    save_figure(fig, stem)
 
 
 def plot_phase(
@@ -22,7 +103,6 @@ def plot_phase(
     ns = sorted({r["n"] for r in rows})
     finite = sorted({r["B"] for r in rows if r["B"] != "inf"})
     Bs = finite + (["inf"] if any(r["B"] == "inf" for r in rows) else [])
-    label = {b: b for b in Bs}
     at = {(r["n"], r["B"]): r for r in rows}
     fig, axes = plt.subplots(1, 5, figsize=(27, 5.2), constrained_layout=True)
     panels = [
@@ -31,46 +111,19 @@ def plot_phase(
         ("K-NN gain over init (bank: all images, released code)", "gain_all", "RdBu", None),
     ]
     for ax, (title, key, cmap, lim) in zip(axes, panels):
-        z = np.array([[at[n, label[b]][key] for n in ns] for b in Bs])
-        m = float(np.nanmax(np.abs(z))) or 1.0
-        vmin, vmax = lim or (-m, m)
-        mesh = ax.imshow(z, origin="lower", cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
-        for i in range(len(Bs)):
-            for j in range(len(ns)):
-                ax.text(
-                    j,
-                    i,
-                    f"{z[i, j]:+.2f}" if lim is None else f"{z[i, j]:.2f}",
-                    ha="center",
-                    va="center",
-                    fontsize=8,
-                    color="black" if lim is None or z[i, j] > 0.5 else "white",
-                )
-        # n B = C_t through the grid: B = C_t / n, placed on the grid's index axes by log interpolation; C_t's
-        # bracket: the largest n memorized (dashed) and the smallest that failed (dotted)
-        xs = np.linspace(0, len(ns) - 1, 50)
-        curve_n = np.exp(np.interp(xs, range(len(ns)), np.log(ns)))
+        z = np.array([[at[n, b][key] for n in ns] for b in Bs])
+        texts = [[f"{v:+.2f}" if lim is None else f"{v:.2f}" for v in row] for row in z]
+        _heatmap(fig, ax, z, texts, cmap, lim, ns, Bs, title)
         for value, style, text in (
             (c_t, "--", f"n B = {c_t} (memorized{'' if failed else '; C_t >= it'})"),
             (failed, ":", f"n B = {failed} (failed)"),
         ):
             if value:
-                ys = np.interp(np.log(value / curve_n), np.log(finite), range(len(finite)), left=np.nan, right=np.nan)
-                ax.plot(xs, ys, style, color="red", lw=2, label=text)
-        ax.set(
-            xticks=range(len(ns)),
-            xticklabels=ns,
-            yticks=range(len(Bs)),
-            yticklabels=[label[b] for b in Bs],
-            xlabel="training images n",
-            ylabel="views per image B (inf: fresh views)",
-            title=title,
-        )
+                _capacity_curve(ax, ns, [int(b) for b in finite], value, style, text)
         ax.legend(loc="upper right", fontsize=7)
-        fig.colorbar(mesh, ax=ax, shrink=0.85)
     ax = axes[3]
     for j, n in enumerate(ns):
-        cells = [at[n, label[b]] for b in Bs if b != "inf"]
+        cells = [at[n, b] for b in Bs if b != "inf"]
         ax.plot([r["items"] for r in cells], [r["fit"] for r in cells], marker="o", color=f"C{j}", label=f"n {n}")
         twins = [r for r in cells if r.get("twin_fit") is not None]
         if twins:  # the independent-label twins: the same views, each its own label

@@ -7,8 +7,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from bm.findings.phase import pooled_times
+from bm.findings.phase import phase_cells, phase_table, pooled_times
 from bm.findings.records import RESULTS, read_record
+from bm.findings.tables import PROBE_NAMES
 from bm.runs import RunFolder, read_csv_rows
 
 __all__ = ["FIGURES", "draw"]
@@ -44,6 +45,26 @@ def _phase_capacity(record: dict, folder: Path, stem: Path) -> None:
     plot_capacity({str(s): record["per_seed"][str(s)]["capacity"] for s in record["seeds"]}, twins, stem)
 
 
+def _phase_diagram(record: dict, folder: Path, stem: Path) -> None:
+    """The n x B diagram over seeds: memorized, the grid probe's gain with its verdict, views past capacity, C_t."""
+    from bm.figures.phase import plot_diagram
+
+    table = read_csv_rows(folder / "table.csv")
+    probe, _, cells = phase_cells(table, record)
+    prefix = f"{PROBE_NAMES[probe]}: cell "
+    verdicts = {
+        r["finding"].removeprefix(prefix).split(":")[0]: r["verdict"]
+        for r in phase_table(table, record)[1]
+        if r["finding"].startswith(prefix)
+    }
+    capacities = {str(s): record["per_seed"][str(s)]["capacity"] for s in record["seeds"]}
+    heading = (
+        f"Phase diagram of random-label runs over seeds {', '.join(map(str, record['seeds']))}: every cell "
+        f"{table[0]['steps']} optimizer steps; the gain judged by the paired t-test, Holm over the cells"
+    )
+    plot_diagram(cells, verdicts, capacities, PROBE_NAMES[probe], heading, stem)
+
+
 def _phase_transition(record: dict, folder: Path, stem: Path) -> None:
     """The crossings of every seed's online runs and the censored law of each, pooled over seeds."""
     from bm.analyses.transition import FULL_SCALE, TRANSITION_KEYS, fit_censored
@@ -57,6 +78,7 @@ def _phase_transition(record: dict, folder: Path, stem: Path) -> None:
 FIGURES: dict[str, tuple[str, str, Callable[[dict, Path, Path], None]]] = {
     "benign-mini.png": ("mini", "benign", _benign),
     "toy-grid-heatmap.png": ("mini", "fig13", _toy_heatmap),
+    "phase-diagram.png": ("mini", "phase", _phase_diagram),
     "phase-capacity.png": ("mini", "phase", _phase_capacity),
     "phase-transition.png": ("mini", "phase", _phase_transition),
 }

@@ -24,7 +24,15 @@ from bm.findings.tables import PROBE_NAMES, arm, compare, findings_table, probed
 from bm.runs import read_csv_rows
 from bm.stats import MARGIN, VERDICT_RULE, Finding, crossed_bootstrap, judge
 
-__all__ = ["MEASURED_HEADER", "grid_probe", "measured_source", "phase_blocks", "pooled_times"]
+__all__ = [
+    "MEASURED_HEADER",
+    "grid_probe",
+    "measured_source",
+    "phase_blocks",
+    "phase_cells",
+    "phase_table",
+    "pooled_times",
+]
 
 
 def _side(row: dict) -> str:
@@ -55,24 +63,50 @@ def grid_probe(probed: list[dict]) -> tuple[str, dict[str, float]]:
     return min(candidates, key=lambda p: (noise[p], p)), noise
 
 
-def _cells(table: list[dict], record: dict) -> tuple[str, list[dict]]:
+def phase_cells(table: list[dict], record: dict) -> tuple[str, dict[str, float], list[dict]]:
+    """The grid probe, its candidates' noise (grid_probe) and per cell (the record's keys, n/B, in order) over the
+    seeds: `key`, `n`, `B`; `memorized` and `past` (the seeds whose fit reached 1 / whose views are past capacity by
+    the twin; None without twins), `seeds`; the means `fit`, `fit_clean`, `twin_fit`, `invariance_train`,
+    `invariance_heldout` (None where no seed has one) and the per-seed `gains` of the grid probe over init."""
+    probed, seeds = probed_of(record), [str(s) for s in record["seeds"]]
+    probe, noise = grid_probe(probed)
+    at = {(r["seed"], f"{r['n']}/{r['B']}"): r for r in table}
+
+    def mean(key: str, column: str) -> float | None:
+        values = [float(at[s, key][column]) for s in seeds if at[s, key].get(column, "") not in ("", "None")]
+        return float(np.mean(values)) if values else None
+
+    def count(key: str, column: str) -> int | None:
+        values = [at[s, key].get(column, "") for s in seeds]
+        return None if "" in values else values.count("True")
+
+    cells = [
+        {
+            "key": k,
+            "n": int(k.split("/")[0]),
+            "B": k.split("/")[1],
+            "seeds": len(seeds),
+            "memorized": count(k, "memorized"),
+            "past": count(k, "views_past_capacity"),
+            "gains": np.subtract(arm(probed, k, probe)[0], arm(probed, k, probe, "init")[0]),
+            **{c: mean(k, c) for c in ("fit", "fit_clean", "twin_fit", "invariance_train", "invariance_heldout")},
+        }
+        for k in probed[0]
+    ]
+    return probe, noise, cells
+
+
+def phase_table(table: list[dict], record: dict) -> tuple[str, list[dict]]:
     """The cells' table (means over seeds) and the judged findings (grid_probe): per cell gain > init; cells past
     capacity gain more than cells within it and fit their clean images perfectly; cells within capacity show no gain
     (TOST)."""
     probed, seeds = probed_of(record), [str(s) for s in record["seeds"]]
-    probe, noise = grid_probe(probed)
+    probe, noise, cells = phase_cells(table, record)
     at = {(r["seed"], f"{r['n']}/{r['B']}"): r for r in table}
-    keys = list(probed[0])
-    gain = {k: np.subtract(arm(probed, k, probe)[0], arm(probed, k, probe, "init")[0]) for k in keys}
-
-    def mean(key: str, column: str) -> str:
-        values = [float(at[s, key][column]) for s in seeds if at[s, key].get(column, "") not in ("", "None")]
-        return f"{np.mean(values):.3f}" if values else "-"
-
-    def share(key: str, column: str) -> str:
-        values = [at[s, key].get(column, "") for s in seeds]
-        return "-" if "" in values else f"{values.count('True')} of {len(seeds)}"
-
+    keys = [c["key"] for c in cells]
+    gain = {c["key"]: c["gains"] for c in cells}
+    number = lambda x: "-" if x is None else f"{x:.3f}"  # noqa: E731
+    share = lambda x: "-" if x is None else f"{x} of {len(seeds)}"  # noqa: E731
     lines = [
         f"Means over seeds {', '.join(seeds)}; memorized: the seeds whose fit of the trained items reached accuracy 1 "
         f"within the budget; gain: {PROBE_NAMES[probe]} minus its value at init (grid_probe: of the probes with one "
@@ -85,10 +119,10 @@ def _cells(table: list[dict], record: dict) -> tuple[str, list[dict]]:
         "|" + " --- |" * 9,
     ]
     lines += [
-        f"| {k} | {mean(k, 'fit')} | {share(k, 'memorized')} | {mean(k, 'fit_clean')} | {mean(k, 'twin_fit')} | "
-        f"{share(k, 'views_past_capacity')} | {gain[k].mean():+.3f} | {mean(k, 'invariance_train')} | "
-        f"{mean(k, 'invariance_heldout')} |"
-        for k in keys
+        f"| {c['key']} | {number(c['fit'])} | {share(c['memorized'])} | {number(c['fit_clean'])} | "
+        f"{number(c['twin_fit'])} | {share(c['past'])} | {c['gains'].mean():+.3f} | {number(c['invariance_train'])} | "
+        f"{number(c['invariance_heldout'])} |"
+        for c in cells
     ]
     findings = [
         compare(f"cell {k}: trained > init", "greater", probed, (k, "trained"), (k, "init"), probe) for k in keys
@@ -296,7 +330,7 @@ def phase_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
     `phase.transition` (bm.findings.blocks names them mini.phase.*). `probe` (the scale's headline) does not apply:
     the grid probes with grid_probe."""
     table = read_csv_rows(folder / "table.csv")  # every seed's rows of the grid (its seed column)
-    cells, rows = _cells(table, record)
+    cells, rows = phase_table(table, record)
     steps = int(table[0]["steps"])
     return {
         "phase.cells": cells,
