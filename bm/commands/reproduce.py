@@ -35,7 +35,9 @@ def reproduce_cmd(
     status: Annotated[
         bool,
         typer.Option(
-            "--status", help="Show each run's state (finished, running, failed, cut short, pending) and exit."
+            "--status",
+            help="Show each run's state (finished, running, failed, cut short, pending), then those of the runs its "
+            "own jobs started (a C_t search's), and exit.",
         ),
     ] = False,
 ) -> None:
@@ -54,6 +56,9 @@ def reproduce_cmd(
         from bm.reproduce import status as run_states
 
         rows = run_states(name, o.scale, o.data_dir, o.out, o.recipe, o.datasets, o.seeds)
+        if not rows:
+            typer.echo(f"{name}: no runs yet (its own job adds its runs as it starts them)")
+            return
         width = max(len(r["run"]) for r in rows)
         for r in rows:
             typer.echo(f"{r['run']:{width}s}  {r['state']:9s}  {r['epochs']:>11s}  {r['error']}".rstrip())

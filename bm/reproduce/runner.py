@@ -210,7 +210,9 @@ def status(
     seeds: tuple[int, ...] | None = None,
 ) -> list[dict]:
     """Per run of the preset: finished / running / failed / cut short / pending (bm.launch.run_status), with the
-    SLURM state of each run's job where the last launch was `slurm` and sacct answers."""
+    SLURM state of each run's job where the last launch was `slurm` and sacct answers; then the runs its own jobs
+    have started so far (a C_t search's, fig5's: <job>/runs/<run>, their events in <job>/tasks.jsonl where they ran
+    as jobs), named by their path in the preset's folder (a search adds its next round's runs as it goes)."""
     from bm.launch import run_status, slurm_states
 
     preset, plan = make_plan(name, scale, data_dir, out, datasets=datasets, recipe=recipe, seeds=seeds)
@@ -218,9 +220,15 @@ def status(
     folder = plan.root / preset.name
     asked = read_json(folder / "jobs.json") if (folder / "jobs.json").exists() else {}
     scheduler = slurm_states(folder / "jobs", asked["job_ids"]) if "job_ids" in asked else None
-    return run_status(
+    rows = run_status(
         {r.name: plan.folder(r) for r in runs},
         {r.name: r.config.epochs for r in runs},
         folder / "tasks.jsonl",
         scheduler,
     )
+    for held in sorted(p for p in folder.glob("**/runs") if p.is_dir()) if folder.is_dir() else []:
+        own = sorted(f for f in held.iterdir() if (f / "config.json").is_file())
+        target = {f.name: int(RunFolder(f).raw_config()["epochs"]) for f in own}
+        for row in run_status({f.name: f for f in own}, target, held.parent / "tasks.jsonl"):
+            rows.append({**row, "run": str((held / row["run"]).relative_to(folder))})
+    return rows

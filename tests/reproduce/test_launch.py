@@ -65,6 +65,8 @@ def test_status_before_anything_ran_and_bad_launchers(capsys, tiny):  # noqa: F8
     args, _ = tiny
     code, stdout, _ = run(capsys, ["reproduce", "fig7", *args, "--status"])
     assert code == 0 and stdout.count("pending") == 2
+    code, stdout, err = run(capsys, ["reproduce", "fig5", *args, "--status"])  # its own job: no runs before it runs
+    assert code == 0 and stdout == "fig5: no runs yet (its own job adds its runs as it starts them)\n" and not err
     code, _, err = run(capsys, ["reproduce", "fig7", *args, "--launcher", "kubernetes"])
     assert code == 2 and "unknown launcher" in err and err.count("\n") == 1
 

@@ -245,6 +245,10 @@ def test_the_phase_preset_reads_every_cell_against_its_own_capacity(capsys, tiny
         (0, w, n) for w in PHASE.widths for n in PHASE.ns
     ]
     assert (runs / "cifar10-resnet18-w32-noise1-ssl-width2-n8-seed0" / "checkpoint.pt").exists()  # another width
+    code, stdout, _ = run(capsys, ["reproduce", "phase", *args, "--status"])  # C_t's search: every run it trained
+    searched = [line.split()[0] for line in stdout.splitlines() if line.startswith("capacity/")]
+    assert code == 0 and sorted(searched) == sorted(f"capacity/runs/n{n}_s0" for n in curve)
+    assert all(line.split()[1] == "finished" for line in stdout.splitlines())
     assert {"figure.png", "figure.pdf"} <= set(record["outputs"])
     bound = f">= {c_t}" if capacity["censored"] else f"{c_t} (fails at {capacity['failed_at']})"
     assert record["summary"][0].startswith(f"C_t = {bound} at t = {TINY.steps} steps")
