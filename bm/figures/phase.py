@@ -119,7 +119,7 @@ def plot_phase(
             (failed, ":", f"n B = {failed} (failed)"),
         ):
             if value:
-                _capacity_curve(ax, ns, [int(b) for b in finite], value, style, text)
+                _capacity_curve(ax, ns, finite, value, style, text)
         ax.legend(loc="upper right", fontsize=7)
     ax = axes[3]
     for j, n in enumerate(ns):

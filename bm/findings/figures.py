@@ -50,11 +50,12 @@ def _phase_diagram(record: dict, folder: Path, stem: Path) -> None:
     from bm.figures.phase import plot_diagram
 
     table = read_csv_rows(folder / "table.csv")
-    probe, _, cells = phase_cells(table, record)
+    measured = phase_cells(table, record)  # the grid probe chosen once, for the cells and their verdicts
+    probe, _, cells = measured
     prefix = f"{PROBE_NAMES[probe]}: cell "
     verdicts = {
         r["finding"].removeprefix(prefix).split(":")[0]: r["verdict"]
-        for r in phase_table(table, record)[1]
+        for r in phase_table(measured, table, record)[1]
         if r["finding"].startswith(prefix)
     }
     capacities = {str(s): record["per_seed"][str(s)]["capacity"] for s in record["seeds"]}

@@ -96,12 +96,14 @@ def phase_cells(table: list[dict], record: dict) -> tuple[str, dict[str, float],
     return probe, noise, cells
 
 
-def phase_table(table: list[dict], record: dict) -> tuple[str, list[dict]]:
-    """The cells' table (means over seeds) and the judged findings (grid_probe): per cell gain > init; cells past
-    capacity gain more than cells within it and fit their clean images perfectly; cells within capacity show no gain
-    (TOST)."""
+def phase_table(
+    measured: tuple[str, dict[str, float], list[dict]], table: list[dict], record: dict
+) -> tuple[str, list[dict]]:
+    """The cells' table (means over seeds) and the judged findings of the grid probe (`measured`: phase_cells of
+    table and record): per cell gain > init; cells past capacity gain more than cells within it and fit their clean
+    images perfectly; cells within capacity show no gain (TOST)."""
     probed, seeds = probed_of(record), [str(s) for s in record["seeds"]]
-    probe, noise, cells = phase_cells(table, record)
+    probe, noise, cells = measured
     at = {(r["seed"], f"{r['n']}/{r['B']}"): r for r in table}
     keys = [c["key"] for c in cells]
     gain = {c["key"]: c["gains"] for c in cells}
@@ -330,7 +332,7 @@ def phase_blocks(folder: Path, record: dict, probe: str) -> dict[str, str]:
     `phase.transition` (bm.findings.blocks names them mini.phase.*). `probe` (the scale's headline) does not apply:
     the grid probes with grid_probe."""
     table = read_csv_rows(folder / "table.csv")  # every seed's rows of the grid (its seed column)
-    cells, rows = phase_table(table, record)
+    cells, rows = phase_table(phase_cells(table, record), table, record)
     steps = int(table[0]["steps"])
     return {
         "phase.cells": cells,
